@@ -1,0 +1,2 @@
+# The container image is built in a later step; see deploy/.
+FROM debian:bookworm-slim

@@ -1,0 +1,153 @@
+# segloss — one hand-written Makefile.
+#
+#   make            build the segloss CLI (and seglossd) into $(BUILD)
+#   make test       build and run every Check suite
+#   make bench      run the core benchmarks
+#   make run        build and start seglossd on :8080
+#   SANITIZE=address,undefined make test    the same under sanitizers
+#   DEV=1           warnings are errors
+#
+# Missing Debian packages are installed by scripts/deps.sh, which make runs
+# while generating $(BUILD)/config.mk (the pkg-config flags).
+
+.DEFAULT_GOAL := all
+comma := ,
+
+SANITIZE ?=
+DEV ?= 0
+ifeq ($(SANITIZE),)
+BUILD ?= build/release
+else
+BUILD ?= build/$(subst $(comma),-,$(SANITIZE))
+endif
+
+CC ?= cc
+OPT ?= -O2
+CFLAGS ?= $(OPT) -g
+LDFLAGS ?=
+
+WARN = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes -Wold-style-definition \
+       -Wvla -Wshadow -Wpointer-arith -Wformat=2 -Wundef -Wwrite-strings \
+       -Wno-unused-parameter
+ifeq ($(DEV),1)
+WARN += -Werror
+endif
+
+SEG_CFLAGS = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(WARN) $(CFLAGS) -Isrc -MMD -MP
+SEG_LDFLAGS = $(LDFLAGS)
+ifneq ($(SANITIZE),)
+SEG_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+SEG_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+# ---- configuration (dependency check + pkg-config) -------------------------
+NOCONF_GOALS := clean distclean help
+ifeq ($(filter-out $(NOCONF_GOALS),$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),)
+else
+include $(BUILD)/config.mk
+endif
+
+$(BUILD)/config.mk: scripts/deps.sh Makefile
+	@scripts/deps.sh
+	@mkdir -p $(@D)
+	@{ \
+	  echo "PNG_CFLAGS := $$(pkg-config --cflags libpng)"; \
+	  echo "PNG_LIBS := $$(pkg-config --libs libpng)"; \
+	  echo "CJSON_CFLAGS := $$(pkg-config --cflags libcjson)"; \
+	  echo "CJSON_LIBS := $$(pkg-config --libs libcjson)"; \
+	  echo "CHECK_CFLAGS := $$(pkg-config --cflags check)"; \
+	  echo "CHECK_LIBS := $$(pkg-config --libs check)"; \
+	  echo "ZLIB_LIBS := $$(pkg-config --libs zlib)"; \
+	  echo "MHD_CFLAGS := $$(pkg-config --cflags libmicrohttpd)"; \
+	  echo "MHD_LIBS := $$(pkg-config --libs libmicrohttpd)"; \
+	} > $@.tmp && mv $@.tmp $@
+
+# ---- sources ---------------------------------------------------------------
+CORE_SRC  := $(wildcard src/core/*.c)
+CODEC_SRC := $(wildcard src/codec/*.c)
+WIRE_SRC  := $(wildcard src/wire/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+CORE_LIB  := $(BUILD)/libsegcore.a
+CODEC_LIB := $(BUILD)/libsegcodec.a
+WIRE_LIB  := $(BUILD)/libsegwire.a
+
+SEGLOSS := $(BUILD)/segloss
+
+# Per-directory extra compile flags: only the codec sees libpng, only wire and the CLI see cJSON.
+$(BUILD)/src/codec/%.o: EXTRA_CFLAGS = $(PNG_CFLAGS)
+# Per-pixel kernels: vectorised loops calling glibc's vector math (see src/core/vmath.h).
+VEC_CFLAGS = -ftree-vectorize -fopenmp-simd -fno-math-errno -fno-trapping-math
+$(BUILD)/src/core/pixstats.o $(BUILD)/src/core/edt.o: EXTRA_CFLAGS = $(VEC_CFLAGS)
+$(BUILD)/src/wire/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
+$(BUILD)/src/cli/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
+$(BUILD)/src/service/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
+$(BUILD)/src/http/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS)
+$(BUILD)/src/main/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS)
+$(BUILD)/tests/%.o: EXTRA_CFLAGS = $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(PNG_CFLAGS)
+$(BUILD)/bench/%.o: EXTRA_CFLAGS = $(PNG_CFLAGS)
+
+$(BUILD)/%.o: %.c $(BUILD)/config.mk
+	@mkdir -p $(@D)
+	$(CC) $(SEG_CFLAGS) $(EXTRA_CFLAGS) -c $< -o $@
+
+$(CORE_LIB): $(call obj,$(CORE_SRC))
+$(CODEC_LIB): $(call obj,$(CODEC_SRC))
+$(WIRE_LIB): $(call obj,$(WIRE_SRC))
+$(BUILD)/lib%.a:
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+APP_LIBS = $(WIRE_LIB) $(CODEC_LIB) $(CORE_LIB)
+APP_LDLIBS = $(CJSON_LIBS) $(PNG_LIBS) $(ZLIB_LIBS) -lm
+
+$(SEGLOSS): $(call obj,src/cli/segloss.c) $(APP_LIBS)
+	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(APP_LDLIBS)
+
+all: $(SEGLOSS)
+
+# ---- tests -----------------------------------------------------------------
+# Core suites link the core and libm only, so a stray dependency fails to link.
+CORE_TESTS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/check_core_*.c))
+OTHER_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(filter-out tests/check_core_%,$(wildcard tests/check_*.c)))
+TEST_SUPPORT := $(call obj,tests/testutil.c)
+
+$(CORE_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(CORE_LIB)
+	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(CHECK_LIBS) -lm
+
+$(OTHER_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(APP_LIBS)
+	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(APP_LDLIBS)
+
+TESTS := $(CORE_TESTS) $(OTHER_TESTS)
+
+# Each suite runs from the project root; SEGLOSS_BIN lets suites drive the CLI.
+test: $(TESTS) $(SEGLOSS)
+	@set -e; for t in $(TESTS); do \
+	  echo "== $$t"; SEGLOSS_BIN=$(SEGLOSS) $$t; \
+	done
+	@echo "all test suites passed ($(words $(TESTS)) suites)"
+
+# ---- benchmarks ------------------------------------------------------------
+BENCH := $(BUILD)/bench/bench_core
+$(BENCH): $(call obj,bench/bench_core.c) $(APP_LIBS)
+	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(APP_LDLIBS)
+
+# The SciPy side runs when Debian's python3-scipy is installed (make bench does not install it).
+BENCH_DIR := $(BUILD)/bench-data
+bench: $(BENCH)
+	$(BENCH) --dir $(BENCH_DIR)
+	@if /usr/bin/python3 -c 'import scipy' 2>/dev/null; then \
+	  /usr/bin/python3 bench/py_compare.py $(BENCH_DIR); \
+	else echo "(python3-scipy not installed: no side-by-side figures)"; fi
+
+# ---- housekeeping ----------------------------------------------------------
+clean:
+	rm -rf build
+
+help:
+	@sed -n '2,12p' Makefile
+
+.PHONY: all test bench clean help
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
