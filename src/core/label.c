@@ -1,0 +1,215 @@
+/*
+ * label.c — connected-component labelling and label compaction.
+ *
+ * Components: the classic two-pass algorithm with a union-find forest.
+ * The first pass gives each foreground pixel the smallest provisional
+ * label among its already-visited neighbours (west, north-west, north,
+ * north-east for 8-connectivity; west and north for 4) and unions the
+ * others with it. Roots are always the smaller label, so after path
+ * compression the final numbering, assigned in increasing provisional
+ * order, follows the raster order of each component's first pixel.
+ *
+ * Compaction: an open-addressing hash map from value to new label,
+ * sized to a power of two at least twice the number of distinct values
+ * (grown on demand), so arbitrary 32-bit labels (packed RGB colours,
+ * sparse 16-bit ids) cost O(n).
+ */
+#include "core/label.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint32_t uf_find(uint32_t *parent, uint32_t x)
+{
+	uint32_t root = x;
+
+	while (parent[root] != root)
+		root = parent[root];
+	while (parent[x] != root) {
+		uint32_t next = parent[x];
+		parent[x] = root;
+		x = next;
+	}
+	return root;
+}
+
+static uint32_t uf_union(uint32_t *parent, uint32_t a, uint32_t b)
+{
+	a = uf_find(parent, a);
+	b = uf_find(parent, b);
+	if (a < b) {
+		parent[b] = a;
+		return a;
+	}
+	parent[a] = b;
+	return b;
+}
+
+seg_status label_components(const uint8_t *fg, int w, int h, int connectivity,
+			    uint32_t *labels, uint32_t *count, seg_error *err)
+{
+	size_t n = (size_t)w * (size_t)h;
+	size_t cap = n / 2 + 2; /* provisional labels: at most one per two pixels, plus slack */
+	uint32_t *parent = NULL;
+	uint32_t *final = NULL;
+	uint32_t next = 1;
+	uint32_t k = 0;
+	int diag = connectivity == 8;
+	seg_status st = SEG_OK;
+
+	*count = 0;
+	if (connectivity != 4 && connectivity != 8)
+		return seg_fail(err, SEG_EINVAL, "connectivity must be 4 or 8, got %d", connectivity);
+	parent = malloc(cap * sizeof(*parent));
+	if (parent == NULL) {
+		st = seg_fail(err, SEG_ENOMEM, "label: out of memory");
+		goto out;
+	}
+	parent[0] = 0;
+	for (int y = 0; y < h; y++) {
+		const uint8_t *m = fg + (size_t)y * w;
+		uint32_t *row = labels + (size_t)y * w;
+		const uint32_t *up = y > 0 ? row - w : NULL;
+		for (int x = 0; x < w; x++) {
+			if (!m[x]) {
+				row[x] = 0;
+				continue;
+			}
+			uint32_t nb[4];
+			int c = 0;
+			if (x > 0 && row[x - 1])
+				nb[c++] = row[x - 1];
+			if (up) {
+				if (up[x])
+					nb[c++] = up[x];
+				if (diag && x > 0 && up[x - 1])
+					nb[c++] = up[x - 1];
+				if (diag && x + 1 < w && up[x + 1])
+					nb[c++] = up[x + 1];
+			}
+			if (c == 0) {
+				if (next >= cap) {
+					st = seg_fail(err, SEG_EINTERNAL, "label: provisional label overflow");
+					goto out;
+				}
+				parent[next] = next;
+				row[x] = next++;
+				continue;
+			}
+			uint32_t l = nb[0];
+			for (int i = 1; i < c; i++)
+				if (nb[i] != l)
+					l = uf_union(parent, l, nb[i]);
+			row[x] = uf_find(parent, l);
+		}
+	}
+	/* Number the roots in increasing provisional order = raster order of first pixels. */
+	final = malloc((size_t)next * sizeof(*final));
+	if (final == NULL) {
+		st = seg_fail(err, SEG_ENOMEM, "label: out of memory");
+		goto out;
+	}
+	final[0] = 0;
+	for (uint32_t i = 1; i < next; i++) {
+		uint32_t r = uf_find(parent, i);
+		final[i] = (r == i) ? ++k : final[r];
+	}
+	for (size_t i = 0; i < n; i++)
+		labels[i] = final[labels[i]];
+	*count = k;
+out:
+	free(final);
+	free(parent);
+	return st;
+}
+
+typedef struct lmap {
+	uint32_t *keys; /* 0 = empty slot (0 is never a key) */
+	uint32_t *vals;
+	size_t mask;
+	size_t used;
+} lmap;
+
+static size_t lmap_slot(const lmap *m, uint32_t key)
+{
+	size_t i = (size_t)((key * UINT32_C(2654435761)) >> 7) & m->mask;
+
+	while (m->keys[i] != 0 && m->keys[i] != key)
+		i = (i + 1) & m->mask;
+	return i;
+}
+
+static seg_status lmap_grow(lmap *m)
+{
+	lmap bigger = {0};
+	size_t size = (m->mask + 1) * 2;
+
+	bigger.keys = calloc(size, sizeof(*bigger.keys));
+	bigger.vals = malloc(size * sizeof(*bigger.vals));
+	if (bigger.keys == NULL || bigger.vals == NULL) {
+		free(bigger.keys);
+		free(bigger.vals);
+		return SEG_ENOMEM;
+	}
+	bigger.mask = size - 1;
+	bigger.used = m->used;
+	for (size_t i = 0; i <= m->mask; i++) {
+		if (m->keys[i] == 0)
+			continue;
+		size_t j = lmap_slot(&bigger, m->keys[i]);
+		bigger.keys[j] = m->keys[i];
+		bigger.vals[j] = m->vals[i];
+	}
+	free(m->keys);
+	free(m->vals);
+	*m = bigger;
+	return SEG_OK;
+}
+
+seg_status label_compact(const uint32_t *raw, size_t n, uint32_t *out, uint32_t *count,
+			 seg_error *err)
+{
+	lmap m = {0};
+	uint32_t last_raw = 0, last_new = 0;
+	seg_status st = SEG_OK;
+
+	*count = 0;
+	m.keys = calloc(256, sizeof(*m.keys));
+	m.vals = malloc(256 * sizeof(*m.vals));
+	m.mask = 255;
+	if (m.keys == NULL || m.vals == NULL) {
+		st = seg_fail(err, SEG_ENOMEM, "label: out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint32_t v = raw[i];
+		if (v == 0) {
+			out[i] = 0;
+			continue;
+		}
+		if (v == last_raw) { /* runs of one label are the common case */
+			out[i] = last_new;
+			continue;
+		}
+		size_t s = lmap_slot(&m, v);
+		if (m.keys[s] == 0) {
+			if ((m.used + 1) * 2 > m.mask + 1) {
+				if (lmap_grow(&m) != SEG_OK) {
+					st = seg_fail(err, SEG_ENOMEM, "label: out of memory");
+					goto out;
+				}
+				s = lmap_slot(&m, v);
+			}
+			m.keys[s] = v;
+			m.vals[s] = (uint32_t)++m.used;
+		}
+		last_raw = v;
+		last_new = m.vals[s];
+		out[i] = last_new;
+	}
+	*count = (uint32_t)m.used;
+out:
+	free(m.keys);
+	free(m.vals);
+	return st;
+}
