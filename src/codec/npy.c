@@ -1,0 +1,698 @@
+/*
+ * npy.c — NumPy .npy (format versions 1.0, 2.0, 3.0) to masks, and back.
+ *
+ * The format (numpy/lib/format.py, NEP 1): the magic "\x93NUMPY", a
+ * major and minor version byte, the header length (2 bytes little-endian
+ * in 1.0, 4 bytes in 2.0 and 3.0), then the header: the repr of a Python
+ * dict with exactly the keys 'descr', 'fortran_order' and 'shape', padded
+ * with spaces and ended by '\n' so the data starts at a multiple of 64;
+ * then the raw array.
+ *
+ * The header is parsed by a small recursive-descent reader over a bounded
+ * (NPY_HEADER_MAX) string: whitespace anywhere between tokens, either
+ * quote style (no escapes: no valid key or descr needs one), trailing
+ * commas, True/False, and integer tuples, including Python 2's "3L". It
+ * never allocates. The dtype, the shape and the pixel cap are all checked
+ * and the data length is compared with the shape's exact need before the
+ * output arrays are allocated; then one pass converts every element,
+ * reading it with memcpy (the data need not be aligned) and swapping
+ * bytes when the file's order is not the host's. Elements are visited in
+ * row-major output order, C or Fortran layout alike, so the first bad
+ * value reported is the first in reading order.
+ */
+#include "codec/npy.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NPY_HEADER_MAX (64u << 10) /* NumPy itself refuses headers over 10000 bytes */
+#define NPY_MAX_DIMS 32            /* NumPy allows 64; a mask has 2 or 3 */
+#define NPY_ALIGN 64               /* data offset alignment written by NumPy */
+
+static const uint8_t npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+
+int npy_is_npy(const uint8_t *data, size_t len)
+{
+	return len >= sizeof(npy_magic) && memcmp(data, npy_magic, sizeof(npy_magic)) == 0;
+}
+
+static int host_is_big_endian(void)
+{
+	const uint16_t probe = 1;
+	uint8_t first;
+
+	memcpy(&first, &probe, 1);
+	return first == 0;
+}
+
+/* ---- dtype ------------------------------------------------------------- */
+
+struct npy_dtype {
+	char kind;        /* 'b' bool, 'u' unsigned, 'i' signed, 'f' float */
+	int size;         /* bytes per element */
+	int swap;         /* the file's byte order is not the host's */
+	const char *name; /* NumPy's name, for messages */
+};
+
+static const struct npy_dtype npy_dtypes[] = {
+	{'b', 1, 0, "bool"},   {'u', 1, 0, "uint8"},  {'i', 1, 0, "int8"},
+	{'u', 2, 0, "uint16"}, {'i', 2, 0, "int16"},  {'u', 4, 0, "uint32"},
+	{'i', 4, 0, "int32"},  {'u', 8, 0, "uint64"}, {'i', 8, 0, "int64"},
+	{'f', 4, 0, "float32"}, {'f', 8, 0, "float64"},
+};
+
+/* Looks descr ("<f4", "|u1", "=i8", ...) up; 0 on success. */
+static int dtype_of(const char *descr, struct npy_dtype *dt)
+{
+	char order;
+	int size;
+	int big;
+
+	if (strlen(descr) != 3 || descr[2] < '1' || descr[2] > '9')
+		return -1;
+	order = descr[0];
+	size = descr[2] - '0';
+	if (order == '|' && size != 1)
+		return -1;
+	if (order == '<' || order == '|')
+		big = 0;
+	else if (order == '>')
+		big = 1;
+	else if (order == '=')
+		big = host_is_big_endian();
+	else
+		return -1;
+	for (size_t k = 0; k < sizeof(npy_dtypes) / sizeof(npy_dtypes[0]); k++) {
+		if (npy_dtypes[k].kind == descr[1] && npy_dtypes[k].size == size) {
+			*dt = npy_dtypes[k];
+			dt->swap = size > 1 && big != host_is_big_endian();
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* ---- header ------------------------------------------------------------ */
+
+struct npy_header {
+	char descr[16];
+	struct npy_dtype dt;
+	int fortran;
+	int ndim;
+	uint64_t shape[NPY_MAX_DIMS];
+	char shape_text[96]; /* "(10, 20)", for messages */
+	uint64_t height;
+	uint64_t width;
+	size_t data_off;
+};
+
+struct cursor {
+	const char *s;
+	size_t n;
+	size_t i;
+};
+
+static void skip_ws(struct cursor *c)
+{
+	while (c->i < c->n && (c->s[c->i] == ' ' || c->s[c->i] == '\t' || c->s[c->i] == '\n' ||
+			       c->s[c->i] == '\r' || c->s[c->i] == '\f' || c->s[c->i] == '\v'))
+		c->i++;
+}
+
+/* Consumes ch after optional whitespace; 1 if it was there. */
+static int accept(struct cursor *c, char ch)
+{
+	skip_ws(c);
+	if (c->i < c->n && c->s[c->i] == ch) {
+		c->i++;
+		return 1;
+	}
+	return 0;
+}
+
+static seg_status malformed(seg_error *err, const struct cursor *c, const char *what)
+{
+	return seg_fail(err, SEG_EDECODE, "npy: malformed header at byte %zu: expected %s", c->i, what);
+}
+
+/* A quoted string without escapes into out (size outsz, truncated); -1 if unterminated or escaped. */
+static int parse_string(struct cursor *c, char *out, size_t outsz, int *too_long)
+{
+	char quote;
+	size_t k = 0;
+
+	*too_long = 0;
+	skip_ws(c);
+	if (c->i >= c->n || (c->s[c->i] != '\'' && c->s[c->i] != '"'))
+		return -1;
+	quote = c->s[c->i++];
+	while (c->i < c->n && c->s[c->i] != quote) {
+		char ch = c->s[c->i++];
+
+		if (ch == '\\' || ch == '\n' || ch == '\0')
+			return -1;
+		if (k + 1 < outsz)
+			out[k++] = ch;
+		else
+			*too_long = 1;
+	}
+	if (c->i >= c->n)
+		return -1;
+	c->i++;
+	out[k] = '\0';
+	return 0;
+}
+
+static int accept_word(struct cursor *c, const char *word)
+{
+	size_t len = strlen(word);
+
+	skip_ws(c);
+	if (c->n - c->i >= len && memcmp(c->s + c->i, word, len) == 0) {
+		c->i += len;
+		return 1;
+	}
+	return 0;
+}
+
+/* Writes "(a, b)" or "(a,)" into h->shape_text. */
+static void format_shape(struct npy_header *h)
+{
+	size_t off = 0;
+	size_t cap = sizeof(h->shape_text);
+
+	off += (size_t)snprintf(h->shape_text, cap, "(");
+	for (int k = 0; k < h->ndim && off < cap; k++)
+		off += (size_t)snprintf(h->shape_text + off, cap - off, "%s%llu", k > 0 ? ", " : "",
+					(unsigned long long)h->shape[k]);
+	if (off < cap)
+		snprintf(h->shape_text + off, cap - off, "%s)", h->ndim == 1 ? "," : "");
+}
+
+/* A tuple of non-negative integers: "()", "(3,)", "(3, 4)", "(3, 4,)". */
+static seg_status parse_shape(struct cursor *c, struct npy_header *h, seg_error *err)
+{
+	int trailing_comma = 0;
+
+	if (!accept(c, '('))
+		return malformed(err, c, "a shape tuple");
+	h->ndim = 0;
+	for (;;) {
+		uint64_t v = 0;
+		size_t digits = 0;
+
+		if (accept(c, ')'))
+			break;
+		if (h->ndim > 0 && !trailing_comma)
+			return malformed(err, c, "',' or ')' in the shape");
+		if (h->ndim == NPY_MAX_DIMS)
+			return seg_fail(err, SEG_EINVAL, "npy: shape has more than %d dimensions",
+					NPY_MAX_DIMS);
+		skip_ws(c);
+		while (c->i < c->n && c->s[c->i] >= '0' && c->s[c->i] <= '9') {
+			if (v > (UINT64_MAX - 9) / 10)
+				return seg_fail(err, SEG_ETOOBIG, "npy: shape dimension at byte %zu is too large",
+						c->i);
+			v = v * 10 + (uint64_t)(c->s[c->i] - '0');
+			c->i++;
+			digits++;
+		}
+		if (digits == 0)
+			return malformed(err, c, "a non-negative integer in the shape");
+		if (c->i < c->n && (c->s[c->i] == 'L' || c->s[c->i] == 'l'))
+			c->i++; /* Python 2 long */
+		h->shape[h->ndim++] = v;
+		trailing_comma = accept(c, ',');
+	}
+	if (h->ndim == 1 && !trailing_comma)
+		return seg_fail(err, SEG_EDECODE, "npy: shape is not a tuple (a 1-tuple needs a comma)");
+	format_shape(h);
+	return SEG_OK;
+}
+
+/* Parses the dict in text[0..n) into h->descr, h->fortran and h->shape. */
+static seg_status parse_dict(const char *text, size_t n, struct npy_header *h, seg_error *err)
+{
+	struct cursor c = {text, n, 0};
+	int have_descr = 0;
+	int have_fortran = 0;
+	int have_shape = 0;
+	seg_status st;
+
+	if (!accept(&c, '{'))
+		return seg_fail(err, SEG_EDECODE, "npy: header is not a dict");
+	for (;;) {
+		char key[32];
+		int too_long;
+
+		if (accept(&c, '}'))
+			break;
+		if (parse_string(&c, key, sizeof(key), &too_long) != 0)
+			return malformed(err, &c, "a quoted key or '}'");
+		if (!accept(&c, ':'))
+			return malformed(err, &c, "':'");
+		if (!too_long && strcmp(key, "descr") == 0) {
+			if (have_descr++)
+				return seg_fail(err, SEG_EDECODE, "npy: duplicate key 'descr' in header");
+			skip_ws(&c);
+			if (c.i < c.n && c.s[c.i] == '[')
+				return seg_fail(err, SEG_EINVAL, "npy: structured dtypes are not supported");
+			if (parse_string(&c, h->descr, sizeof(h->descr), &too_long) != 0)
+				return malformed(err, &c, "a quoted descr");
+			if (too_long || dtype_of(h->descr, &h->dt) != 0)
+				return seg_fail(err, SEG_EINVAL, "npy: unsupported dtype '%s%s'", h->descr,
+						too_long ? "..." : "");
+		} else if (!too_long && strcmp(key, "fortran_order") == 0) {
+			if (have_fortran++)
+				return seg_fail(err, SEG_EDECODE, "npy: duplicate key 'fortran_order' in header");
+			if (accept_word(&c, "True"))
+				h->fortran = 1;
+			else if (accept_word(&c, "False"))
+				h->fortran = 0;
+			else
+				return malformed(err, &c, "True or False");
+		} else if (!too_long && strcmp(key, "shape") == 0) {
+			if (have_shape++)
+				return seg_fail(err, SEG_EDECODE, "npy: duplicate key 'shape' in header");
+			st = parse_shape(&c, h, err);
+			if (st != SEG_OK)
+				return st;
+		} else {
+			return seg_fail(err, SEG_EDECODE, "npy: unknown key '%s%s' in header", key,
+					too_long ? "..." : "");
+		}
+		if (!accept(&c, ',')) {
+			if (!accept(&c, '}'))
+				return malformed(err, &c, "',' or '}'");
+			break;
+		}
+	}
+	skip_ws(&c);
+	if (c.i < c.n)
+		return seg_fail(err, SEG_EDECODE, "npy: unexpected bytes after the header dict at byte %zu",
+				c.i);
+	if (!have_descr)
+		return seg_fail(err, SEG_EDECODE, "npy: header has no 'descr'");
+	if (!have_fortran)
+		return seg_fail(err, SEG_EDECODE, "npy: header has no 'fortran_order'");
+	if (!have_shape)
+		return seg_fail(err, SEG_EDECODE, "npy: header has no 'shape'");
+	return SEG_OK;
+}
+
+/* Reads the preamble and header of data[0..len) and checks the shape is a 2-D mask. */
+static seg_status parse_header(const uint8_t *data, size_t len, struct npy_header *h, seg_error *err)
+{
+	size_t start;
+	uint32_t hlen;
+	seg_status st;
+
+	memset(h, 0, sizeof(*h));
+	if (!npy_is_npy(data, len)) {
+		if (len < sizeof(npy_magic) && (len == 0 || memcmp(data, npy_magic, len) == 0))
+			return seg_fail(err, SEG_EDECODE, "npy: truncated file (%zu bytes)", len);
+		return seg_fail(err, SEG_EDECODE, "npy: not a .npy file (bad magic)");
+	}
+	if (len < 8)
+		return seg_fail(err, SEG_EDECODE, "npy: truncated file (%zu bytes)", len);
+	if (data[6] < 1 || data[6] > 3 || data[7] != 0)
+		return seg_fail(err, SEG_EDECODE, "npy: unsupported format version %u.%u", data[6], data[7]);
+	start = data[6] == 1 ? 10 : 12;
+	if (len < start)
+		return seg_fail(err, SEG_EDECODE, "npy: truncated file (%zu bytes)", len);
+	hlen = (uint32_t)data[8] | (uint32_t)data[9] << 8;
+	if (data[6] > 1)
+		hlen |= (uint32_t)data[10] << 16 | (uint32_t)data[11] << 24;
+	if (hlen > NPY_HEADER_MAX)
+		return seg_fail(err, SEG_EDECODE, "npy: header length %lu is over the limit of %u",
+				(unsigned long)hlen, NPY_HEADER_MAX);
+	if (len - start < hlen)
+		return seg_fail(err, SEG_EDECODE, "npy: truncated header (%zu of %lu bytes)", len - start,
+				(unsigned long)hlen);
+	st = parse_dict((const char *)data + start, hlen, h, err);
+	if (st != SEG_OK)
+		return st;
+	h->data_off = start + hlen;
+
+	if (h->ndim == 2) {
+		h->height = h->shape[0];
+		h->width = h->shape[1];
+	} else if (h->ndim == 3 && h->shape[0] == 1) {
+		h->height = h->shape[1];
+		h->width = h->shape[2];
+	} else if (h->ndim == 3 && h->shape[2] == 1) {
+		h->height = h->shape[0];
+		h->width = h->shape[1];
+	} else {
+		return seg_fail(err, SEG_EINVAL,
+				"npy: shape %s is not a mask; expected (H, W), (1, H, W) or (H, W, 1)",
+				h->shape_text);
+	}
+	return SEG_OK;
+}
+
+/* Checks size caps and the exact data length; the element count is then height*width. */
+static seg_status check_data(size_t len, uint64_t max_pixels, const struct npy_header *h,
+			     seg_error *err)
+{
+	uint64_t npix;
+	uint64_t need;
+
+	if (h->height == 0 || h->width == 0)
+		return seg_fail(err, SEG_EINVAL, "npy: shape %s has no pixels", h->shape_text);
+	if (h->height > SEG_MAX_SIDE || h->width > SEG_MAX_SIDE)
+		return seg_fail(err, SEG_ETOOBIG, "npy: shape %s is over the limit of %d pixels a side",
+				h->shape_text, SEG_MAX_SIDE);
+	npix = h->height * h->width;
+	if (npix > max_pixels)
+		return seg_fail(err, SEG_ETOOBIG, "npy: shape %s has %llu pixels, over the limit of %llu",
+				h->shape_text, (unsigned long long)npix, (unsigned long long)max_pixels);
+	need = npix * (uint64_t)h->dt.size;
+	if ((uint64_t)(len - h->data_off) != need || need > SIZE_MAX)
+		return seg_fail(err, SEG_EDECODE, "npy: data is %zu bytes but shape %s of %s needs %llu",
+				len - h->data_off, h->shape_text, h->dt.name, (unsigned long long)need);
+	return SEG_OK;
+}
+
+/* ---- elements ---------------------------------------------------------- */
+
+static inline uint64_t load_bits(const uint8_t *p, int size, int swap)
+{
+	switch (size) {
+	case 1:
+		return p[0];
+	case 2: {
+		uint16_t v;
+
+		memcpy(&v, p, 2);
+		return swap ? __builtin_bswap16(v) : v;
+	}
+	case 4: {
+		uint32_t v;
+
+		memcpy(&v, p, 4);
+		return swap ? __builtin_bswap32(v) : v;
+	}
+	default: {
+		uint64_t v;
+
+		memcpy(&v, p, 8);
+		return swap ? __builtin_bswap64(v) : v;
+	}
+	}
+}
+
+static inline double load_float(const uint8_t *p, int size, int swap)
+{
+	uint64_t bits = load_bits(p, size, swap);
+
+	if (size == 4) {
+		uint32_t b32 = (uint32_t)bits;
+		float f;
+
+		memcpy(&f, &b32, 4);
+		return f;
+	} else {
+		double d;
+
+		memcpy(&d, &bits, 8);
+		return d;
+	}
+}
+
+/* Byte offset of output pixel (r, c) in the data. */
+static inline size_t elem_offset(const struct npy_header *h, size_t r, size_t c)
+{
+	size_t k = h->fortran ? c * (size_t)h->height + r : r * (size_t)h->width + c;
+
+	return k * (size_t)h->dt.size;
+}
+
+/*
+ * 64-bit labels to 1..K in order of first appearance: an open-addressing
+ * map that doubles when half full. Only 8-byte integer targets need it;
+ * narrower integers keep their bit pattern as the label.
+ */
+typedef struct label64 {
+	uint64_t *keys; /* 0 = empty (0 is background, never a key) */
+	uint32_t *vals;
+	size_t mask;
+	size_t used;
+} label64;
+
+static size_t label64_slot(const label64 *m, uint64_t key)
+{
+	size_t i = (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 17) & m->mask;
+
+	while (m->keys[i] != 0 && m->keys[i] != key)
+		i = (i + 1) & m->mask;
+	return i;
+}
+
+static int label64_grow(label64 *m)
+{
+	size_t size = m->mask ? (m->mask + 1) * 2 : 1024;
+	label64 big = {calloc(size, sizeof(uint64_t)), malloc(size * sizeof(uint32_t)), size - 1, m->used};
+
+	if (big.keys == NULL || big.vals == NULL) {
+		free(big.keys);
+		free(big.vals);
+		return -1;
+	}
+	for (size_t i = 0; m->keys && i <= m->mask; i++) {
+		if (m->keys[i] == 0)
+			continue;
+		size_t j = label64_slot(&big, m->keys[i]);
+		big.keys[j] = m->keys[i];
+		big.vals[j] = m->vals[i];
+	}
+	free(m->keys);
+	free(m->vals);
+	*m = big;
+	return 0;
+}
+
+/* The label of key (non-zero), adding it when new; 0 on allocation failure. */
+static uint32_t label64_get(label64 *m, uint64_t key)
+{
+	size_t s;
+
+	if ((m->used + 1) * 2 > m->mask + 1 && label64_grow(m) != 0)
+		return 0;
+	s = label64_slot(m, key);
+	if (m->keys[s] == 0) {
+		m->keys[s] = key;
+		m->vals[s] = (uint32_t)++m->used;
+	}
+	return m->vals[s];
+}
+
+seg_status npy_decode_target(const uint8_t *data, size_t len, uint64_t max_pixels,
+			     seg_target *out, seg_error *err)
+{
+	struct npy_header h;
+	seg_target t = {0, 0, NULL, NULL};
+	label64 map = {NULL, NULL, 0, 0};
+	const uint8_t *base;
+	uint64_t first = 0, last_raw = 0;
+	uint32_t last_label = 0;
+	int many = 0, wide;
+	seg_status st;
+
+	memset(out, 0, sizeof(*out));
+	st = parse_header(data, len, &h, err);
+	if (st != SEG_OK)
+		goto out;
+	if (h.dt.kind == 'f') {
+		st = seg_fail(err, SEG_EINVAL, "target .npy must be bool or integer, got %s", h.dt.name);
+		goto out;
+	}
+	st = check_data(len, max_pixels, &h, err);
+	if (st != SEG_OK)
+		goto out;
+	t.width = (int)h.width;
+	t.height = (int)h.height;
+	t.fg = malloc((size_t)(h.height * h.width));
+	t.labels = malloc((size_t)(h.height * h.width) * sizeof(uint32_t));
+	if (t.fg == NULL || t.labels == NULL) {
+		st = seg_fail(err, SEG_ENOMEM, "npy: out of memory for a %llux%llu target",
+			      (unsigned long long)h.width, (unsigned long long)h.height);
+		goto out;
+	}
+
+	/*
+	 * Any non-zero value is foreground, negative ones included. Up to 32
+	 * bits the value's bit pattern is its label (distinct values stay
+	 * distinct); 64-bit values are renumbered 1..K, since only their
+	 * distinctness matters to instances.
+	 */
+	wide = h.dt.kind != 'b' && h.dt.size == 8;
+	base = data + h.data_off;
+	for (size_t r = 0; r < h.height; r++) {
+		for (size_t c = 0; c < h.width; c++) {
+			size_t i = r * (size_t)h.width + c;
+			uint64_t v = load_bits(base + elem_offset(&h, r, c), h.dt.size, h.dt.swap);
+			uint32_t label;
+
+			if (h.dt.kind == 'b')
+				v = v != 0;
+			if (v == 0) {
+				label = 0;
+			} else if (!wide) {
+				label = (uint32_t)v;
+			} else if (v == last_raw) {
+				label = last_label;
+			} else {
+				label = label64_get(&map, v);
+				if (label == 0) {
+					st = seg_fail(err, SEG_ENOMEM, "npy: out of memory for target labels");
+					goto out;
+				}
+				last_raw = v;
+				last_label = label;
+			}
+			t.fg[i] = v != 0;
+			t.labels[i] = label;
+			if (v != 0 && v != first) {
+				if (first == 0)
+					first = v;
+				else
+					many = 1;
+			}
+		}
+	}
+	if (!many) {
+		free(t.labels);
+		t.labels = NULL;
+	}
+	*out = t;
+	memset(&t, 0, sizeof(t));
+out:
+	free(map.keys);
+	free(map.vals);
+	seg_target_release(&t);
+	return st;
+}
+
+seg_status npy_decode_pred(const uint8_t *data, size_t len, uint64_t max_pixels, int logits,
+			   seg_pred *out, seg_error *err)
+{
+	struct npy_header h;
+	seg_pred p = {0, 0, NULL};
+	const uint8_t *base;
+	seg_status st;
+
+	memset(out, 0, sizeof(*out));
+	st = parse_header(data, len, &h, err);
+	if (st != SEG_OK)
+		goto out;
+	if (h.dt.kind != 'f') {
+		st = seg_fail(err, SEG_EINVAL, "prediction .npy must be float32 or float64, got %s",
+			      h.dt.name);
+		goto out;
+	}
+	st = check_data(len, max_pixels, &h, err);
+	if (st != SEG_OK)
+		goto out;
+	p.width = (int)h.width;
+	p.height = (int)h.height;
+	p.p = malloc((size_t)(h.height * h.width) * sizeof(float));
+	if (p.p == NULL) {
+		st = seg_fail(err, SEG_ENOMEM, "npy: out of memory for a %llux%llu prediction",
+			      (unsigned long long)h.width, (unsigned long long)h.height);
+		goto out;
+	}
+
+	base = data + h.data_off;
+	for (size_t r = 0; r < h.height; r++) {
+		for (size_t c = 0; c < h.width; c++) {
+			double x = load_float(base + elem_offset(&h, r, c), h.dt.size, h.dt.swap);
+
+			if (!isfinite(x)) {
+				st = seg_fail(err, SEG_EINVAL, "prediction has value %g at row %zu, column %zu",
+					      x, r, c);
+				goto out;
+			}
+			if (logits)
+				x = 1.0 / (1.0 + exp(-x));
+			if (!(x >= 0.0 && x <= 1.0)) {
+				st = seg_fail(err, SEG_EINVAL,
+					      "prediction has value %g outside [0, 1] at row %zu, column %zu",
+					      x, r, c);
+				goto out;
+			}
+			p.p[r * (size_t)h.width + c] = (float)x;
+		}
+	}
+	*out = p;
+	memset(&p, 0, sizeof(p));
+out:
+	seg_pred_release(&p);
+	return st;
+}
+
+/* ---- encoding ---------------------------------------------------------- */
+
+seg_status npy_encode_f32(const float *v, int w, int h, buf *out, seg_error *err)
+{
+	char dict[128];
+	size_t start = out->len;
+	size_t n;
+	size_t pad;
+	size_t hlen;
+	size_t count;
+	uint8_t pre[10];
+	seg_status st;
+
+	if (v == NULL || w < 1 || h < 1 || w > SEG_MAX_SIDE || h > SEG_MAX_SIDE)
+		return seg_fail(err, SEG_EINVAL, "npy: cannot encode a %dx%d map", w, h);
+	count = (size_t)w * (size_t)h;
+	if (count > (SIZE_MAX - 4096) / sizeof(float))
+		return seg_fail(err, SEG_ETOOBIG, "npy: a %dx%d map is too large", w, h);
+	n = (size_t)snprintf(dict, sizeof(dict), "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }",
+			     h, w);
+	/* magic + version + length + dict + padding + '\n' is a multiple of NPY_ALIGN. */
+	pad = (NPY_ALIGN - (sizeof(pre) + n + 1) % NPY_ALIGN) % NPY_ALIGN;
+	hlen = n + pad + 1;
+
+	st = buf_reserve(out, sizeof(pre) + hlen + count * sizeof(float));
+	if (st != SEG_OK) {
+		st = seg_fail(err, st, "npy: no room for a %dx%d map (%zu bytes)", w, h,
+			      sizeof(pre) + hlen + count * sizeof(float));
+		goto out;
+	}
+	memcpy(pre, npy_magic, sizeof(npy_magic));
+	pre[6] = 1;
+	pre[7] = 0;
+	pre[8] = (uint8_t)(hlen & 0xff);
+	pre[9] = (uint8_t)(hlen >> 8);
+	memcpy(out->data + out->len, pre, sizeof(pre));
+	out->len += sizeof(pre);
+	memcpy(out->data + out->len, dict, n);
+	out->len += n;
+	memset(out->data + out->len, ' ', pad);
+	out->len += pad;
+	out->data[out->len++] = '\n';
+	if (!host_is_big_endian()) {
+		memcpy(out->data + out->len, v, count * sizeof(float));
+		out->len += count * sizeof(float);
+	} else {
+		for (size_t i = 0; i < count; i++) {
+			uint32_t bits;
+
+			memcpy(&bits, &v[i], 4);
+			bits = __builtin_bswap32(bits);
+			memcpy(out->data + out->len, &bits, 4);
+			out->len += 4;
+		}
+	}
+	out->data[out->len] = '\0';
+out:
+	if (st != SEG_OK && out->data != NULL) {
+		out->len = start;
+		out->data[start] = '\0';
+	}
+	return st;
+}
