@@ -1,0 +1,39 @@
+/*
+ * wire.h — JSON on the wire (cJSON): the catalogue, evaluation results,
+ * and loss/metric specs given as JSON values. Shared by the CLI and the
+ * daemon so both print the same shapes.
+ */
+#ifndef WIRE_H
+#define WIRE_H
+
+#include <stddef.h>
+
+#include <cJSON.h>
+
+#include "core/eval.h"
+#include "core/seg.h"
+#include "core/spec.h"
+
+/* The catalogue: {"losses": [...], "metrics": [...], "maps": [...], "conventions": {...}}. Caller frees with cJSON_Delete. */
+cJSON *wire_catalogue(void);
+
+/*
+ * Adds "losses" and "metrics" objects (key -> number or null) and a
+ * "warnings" array to obj (borrowed, modified). specs, values (n each)
+ * and warn borrowed. SEG_ENOMEM.
+ */
+seg_status wire_add_results(cJSON *obj, const spec *specs, const double *values, size_t n,
+			    const eval_warnings *warn);
+
+/*
+ * Parses one spec from a JSON value (borrowed): a string "name" (the
+ * command-line form "name:key=value" is accepted too) or an object
+ * {"name": ..., "as": alias, param: value...}. SEG_EINVAL naming the
+ * problem.
+ */
+seg_status wire_parse_spec(const cJSON *item, spec_kind kind, spec *out, seg_error *err);
+
+/* A number, or null for NaN/infinity. NULL on allocation failure. */
+cJSON *wire_number(double v);
+
+#endif

@@ -1,0 +1,158 @@
+/*
+ * check_core_edt.c — the distance transform, against hand values and a
+ * brute-force transform on random masks (with anisotropic spacing).
+ */
+#include <check.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "core/edt.h"
+
+static uint64_t rng = 42;
+
+static double urand(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (double)(rng >> 11) * 0x1.0p-53;
+}
+
+/* Brute force: distance to the nearest pixel with (mask != 0) == want. */
+static void brute(const uint8_t *m, int w, int h, int want, double sy, double sx, double *out)
+{
+	for (int y = 0; y < h; y++) {
+		for (int x = 0; x < w; x++) {
+			double best = INFINITY;
+			for (int v = 0; v < h; v++) {
+				for (int u = 0; u < w; u++) {
+					if ((m[v * w + u] != 0) != (want != 0))
+						continue;
+					double dy = (y - v) * sy, dx = (x - u) * sx;
+					double d = sqrt(dy * dy + dx * dx);
+					if (d < best)
+						best = d;
+				}
+			}
+			out[y * w + x] = best;
+		}
+	}
+}
+
+START_TEST(test_row_by_hand)
+{
+	uint8_t m[5] = {0, 0, 1, 0, 0};
+	double out[5];
+	const double want[5] = {2, 1, 0, 1, 2};
+
+	ck_assert_int_eq(edt_dist(m, 5, 1, 1, NULL, out, NULL), SEG_OK);
+	for (int i = 0; i < 5; i++)
+		ck_assert_double_eq(out[i], want[i]);
+	/* want = 0: the scipy convention, distance of each foreground pixel to background. */
+	uint8_t m2[5] = {1, 1, 1, 1, 0};
+	const double want2[5] = {4, 3, 2, 1, 0};
+	ck_assert_int_eq(edt_dist(m2, 5, 1, 0, NULL, out, NULL), SEG_OK);
+	for (int i = 0; i < 5; i++)
+		ck_assert_double_eq(out[i], want2[i]);
+}
+END_TEST
+
+START_TEST(test_diagonal_by_hand)
+{
+	/* 3x3 with the feature in a corner: distances sqrt(dy^2 + dx^2). */
+	uint8_t m[9] = {1, 0, 0, 0, 0, 0, 0, 0, 0};
+	double out[9];
+
+	ck_assert_int_eq(edt_dist(m, 3, 3, 1, NULL, out, NULL), SEG_OK);
+	ck_assert_double_eq(out[8], sqrt(8.0));
+	ck_assert_double_eq(out[5], sqrt(5.0));
+	ck_assert_double_eq(out[4], sqrt(2.0));
+	/* Spacing [2, 1]: rows are 2 apart. */
+	double sp[2] = {2.0, 1.0};
+	ck_assert_int_eq(edt_dist(m, 3, 3, 1, sp, out, NULL), SEG_OK);
+	ck_assert_double_eq(out[3], 2.0);
+	ck_assert_double_eq(out[8], sqrt(16.0 + 4.0));
+}
+END_TEST
+
+START_TEST(test_no_feature_is_infinite)
+{
+	uint8_t m[6] = {1, 1, 1, 1, 1, 1};
+	double out[6];
+
+	ck_assert_int_eq(edt_dist(m, 3, 2, 0, NULL, out, NULL), SEG_OK);
+	for (int i = 0; i < 6; i++)
+		ck_assert(isinf(out[i]));
+}
+END_TEST
+
+START_TEST(test_random_against_brute_force)
+{
+	static const double spacings[][2] = {{1, 1}, {2, 1}, {0.5, 1.75}};
+	int sizes[][2] = {{1, 1}, {7, 1}, {1, 9}, {13, 11}, {32, 17}, {40, 40}};
+
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		int w = sizes[s][0], h = sizes[s][1];
+		uint8_t *m = malloc((size_t)w * h);
+		double *got = malloc((size_t)w * h * sizeof(double));
+		double *ref = malloc((size_t)w * h * sizeof(double));
+		for (int density = 0; density < 3; density++) {
+			double pfg = density == 0 ? 0.02 : density == 1 ? 0.3 : 0.9;
+			for (int i = 0; i < w * h; i++)
+				m[i] = urand() < pfg;
+			for (size_t k = 0; k < 3; k++) {
+				for (int want = 0; want < 2; want++) {
+					ck_assert_int_eq(edt_dist(m, w, h, want, spacings[k], got, NULL), SEG_OK);
+					brute(m, w, h, want, spacings[k][0], spacings[k][1], ref);
+					for (int i = 0; i < w * h; i++) {
+						if (isinf(ref[i])) {
+							ck_assert(isinf(got[i]));
+							continue;
+						}
+						ck_assert_msg(fabs(got[i] - ref[i]) <= 1e-12 * (1 + ref[i]),
+							      "size %dx%d pixel %d: %g vs %g", w, h, i, got[i], ref[i]);
+					}
+				}
+			}
+		}
+		free(m);
+		free(got);
+		free(ref);
+	}
+}
+END_TEST
+
+START_TEST(test_bad_arguments)
+{
+	uint8_t m[1] = {0};
+	double out[1];
+	double bad[2] = {0.0, 1.0};
+	seg_error err = {0};
+
+	ck_assert_int_eq(edt_dist(m, 0, 1, 1, NULL, out, &err), SEG_EINVAL);
+	ck_assert_int_eq(edt_dist(m, 1, 1, 1, bad, out, &err), SEG_EINVAL);
+	ck_assert_str_eq(err.msg, "edt: spacing must be positive and finite");
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("core_edt");
+	TCase *tc = tcase_create("edt");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_row_by_hand);
+	tcase_add_test(tc, test_diagonal_by_hand);
+	tcase_add_test(tc, test_no_feature_is_infinite);
+	tcase_add_test(tc, test_random_against_brute_force);
+	tcase_add_test(tc, test_bad_arguments);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
