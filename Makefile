@@ -3,7 +3,7 @@
 #   make            build the segloss CLI (and seglossd) into $(BUILD)
 #   make test       build and run every Check suite
 #   make bench      run the core benchmarks
-#   make run        build and start seglossd on :8080
+#   make run        build and start seglossd on :8080 (ARGS="--port 9090" to pass flags)
 #   SANITIZE=address,undefined make test    the same under sanitizers
 #   DEV=1           warnings are errors
 #
@@ -66,6 +66,8 @@ $(BUILD)/config.mk: scripts/deps.sh Makefile
 CORE_SRC  := $(wildcard src/core/*.c)
 CODEC_SRC := $(wildcard src/codec/*.c)
 WIRE_SRC  := $(wildcard src/wire/*.c)
+# The daemon: service (request handling), pool, log, http (libmicrohttpd), and main.
+DAEMON_SRC := $(wildcard src/service/*.c src/pool/*.c src/log/*.c src/http/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -74,6 +76,8 @@ CODEC_LIB := $(BUILD)/libsegcodec.a
 WIRE_LIB  := $(BUILD)/libsegwire.a
 
 SEGLOSS := $(BUILD)/segloss
+SEGLOSSD := $(BUILD)/seglossd
+DAEMON_LIB := $(BUILD)/libsegd.a
 
 # Per-directory extra compile flags: only the codec sees libpng, only wire and the CLI see cJSON.
 $(BUILD)/src/codec/%.o: EXTRA_CFLAGS = $(PNG_CFLAGS)
@@ -85,7 +89,7 @@ $(BUILD)/src/cli/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
 $(BUILD)/src/service/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
 $(BUILD)/src/http/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS)
 $(BUILD)/src/main/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS)
-$(BUILD)/tests/%.o: EXTRA_CFLAGS = $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(PNG_CFLAGS)
+$(BUILD)/tests/%.o: EXTRA_CFLAGS = $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(PNG_CFLAGS) $(MHD_CFLAGS)
 $(BUILD)/bench/%.o: EXTRA_CFLAGS = $(PNG_CFLAGS)
 
 $(BUILD)/%.o: %.c $(BUILD)/config.mk
@@ -95,6 +99,7 @@ $(BUILD)/%.o: %.c $(BUILD)/config.mk
 $(CORE_LIB): $(call obj,$(CORE_SRC))
 $(CODEC_LIB): $(call obj,$(CODEC_SRC))
 $(WIRE_LIB): $(call obj,$(WIRE_SRC))
+$(DAEMON_LIB): $(call obj,$(DAEMON_SRC)) $(BUILD)/gen/openapi_data.o
 $(BUILD)/lib%.a:
 	@mkdir -p $(@D)
 	rm -f $@ && ar rcs $@ $^
@@ -105,28 +110,49 @@ APP_LDLIBS = $(CJSON_LIBS) $(PNG_LIBS) $(ZLIB_LIBS) -lm
 $(SEGLOSS): $(call obj,src/cli/segloss.c) $(APP_LIBS)
 	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(APP_LDLIBS)
 
-all: $(SEGLOSS)
+# GET /v1/openapi.yaml serves the spec compiled in: api/openapi.yaml as a byte array.
+$(BUILD)/gen/openapi_data.c: api/openapi.yaml
+	@mkdir -p $(@D)
+	@{ echo '#include <stddef.h>'; \
+	   echo 'const unsigned char openapi_yaml[] = {'; \
+	   od -An -v -tx1 $< | sed 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	   echo '0x00};'; \
+	   echo "const size_t openapi_yaml_len = $$(wc -c < $<);"; } > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/openapi_data.o: $(BUILD)/gen/openapi_data.c
+	$(CC) $(SEG_CFLAGS) -c $< -o $@
+
+DAEMON_LDLIBS = $(MHD_LIBS) -pthread
+
+$(SEGLOSSD): $(call obj,src/main/seglossd.c) $(DAEMON_LIB) $(APP_LIBS)
+	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(DAEMON_LDLIBS) $(APP_LDLIBS)
+
+all: $(SEGLOSS) $(SEGLOSSD)
 
 # ---- tests -----------------------------------------------------------------
 # Core suites link the core and libm only, so a stray dependency fails to link.
 CORE_TESTS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/check_core_*.c))
 OTHER_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(filter-out tests/check_core_%,$(wildcard tests/check_*.c)))
-TEST_SUPPORT := $(call obj,tests/testutil.c)
+TEST_SUPPORT := $(call obj,tests/testutil.c tests/httpclient.c)
 
 $(CORE_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(CORE_LIB)
 	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(CHECK_LIBS) -lm
 
-$(OTHER_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(APP_LIBS)
-	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(APP_LDLIBS)
+$(OTHER_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(DAEMON_LIB) $(APP_LIBS)
+	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DAEMON_LDLIBS) $(APP_LDLIBS)
 
 TESTS := $(CORE_TESTS) $(OTHER_TESTS)
 
-# Each suite runs from the project root; SEGLOSS_BIN lets suites drive the CLI.
-test: $(TESTS) $(SEGLOSS)
+# Each suite runs from the project root; SEGLOSS_BIN and SEGLOSSD_BIN let suites drive the programs.
+test: $(TESTS) $(SEGLOSS) $(SEGLOSSD)
 	@set -e; for t in $(TESTS); do \
-	  echo "== $$t"; SEGLOSS_BIN=$(SEGLOSS) $$t; \
+	  echo "== $$t"; SEGLOSS_BIN=$(SEGLOSS) SEGLOSSD_BIN=$(SEGLOSSD) $$t; \
 	done
 	@echo "all test suites passed ($(words $(TESTS)) suites)"
+
+# ---- running the daemon ----------------------------------------------------
+# make run: build and start seglossd in the foreground (SEGLOSS_* variables and ARGS pass through).
+run: $(SEGLOSSD)
+	exec $(SEGLOSSD) $(ARGS)
 
 # ---- benchmarks ------------------------------------------------------------
 BENCH := $(BUILD)/bench/bench_core
@@ -148,6 +174,6 @@ clean:
 help:
 	@sed -n '2,12p' Makefile
 
-.PHONY: all test bench clean help
+.PHONY: all test bench run clean help
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

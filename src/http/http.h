@@ -1,0 +1,52 @@
+/*
+ * http.h — seglossd's HTTP server: libmicrohttpd in front, a worker pool
+ * behind.
+ *
+ * The MHD polling thread receives requests and answers the cheap routes
+ * itself; evaluations and weight maps are handed to the pool with the
+ * connection suspended, and answered when a worker resumes it. The only
+ * state shared with the caller is the server handle.
+ */
+#ifndef HTTP_H
+#define HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/seg.h"
+
+typedef struct http_config {
+	const char *bind;        /* IPv4 or IPv6 literal; borrowed for the call */
+	int port;                /* 0: any free port (see http_port) */
+	int workers;             /* worker threads (0: compute on the polling thread; tests only) */
+	int queue;               /* requests that may wait for a worker */
+	size_t max_body;         /* request body cap in bytes */
+	uint64_t max_pixels;     /* width*height cap per mask */
+	unsigned timeout;        /* idle connection timeout, seconds */
+	unsigned max_conns;      /* total connections (0: libmicrohttpd's default) */
+	unsigned max_conns_per_ip;
+} http_config;
+
+typedef struct http_server http_server;
+
+/* Fills cfg with the defaults (0.0.0.0:8080, workers = cores, queue 64, 64 MiB, 64 Mpx, 30 s). */
+void http_config_default(http_config *cfg);
+
+/* Starts serving. Caller stops with http_drain then http_free. NULL with err set on failure. */
+http_server *http_start(const http_config *cfg, seg_error *err);
+
+/* The port actually bound (useful with port 0). */
+int http_port(const http_server *s);
+
+/*
+ * Graceful shutdown: /readyz starts failing, the listening socket is
+ * closed, and every request already received is answered; waits at most
+ * timeout seconds for them. Returns the number of requests still open
+ * when it gave up (0 when all finished).
+ */
+int http_drain(http_server *s, double timeout);
+
+/* Stops the daemon and frees everything; call after http_drain. NULL-safe. */
+void http_free(http_server *s);
+
+#endif

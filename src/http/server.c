@@ -1,0 +1,643 @@
+/*
+ * server.c — libmicrohttpd glue: routing, bodies, suspend/resume, access
+ * logs and metrics.
+ *
+ * Threading. One MHD polling thread (epoll where available) runs every
+ * callback below. A request's context (struct req) is created on the
+ * first call of the access handler, fed the body on the next calls
+ * (capped: Content-Length is checked before the first byte is read, and
+ * the buffer never grows past max_body), and freed in on_completed.
+ * Routes that compute are handed to the pool: the context moves to a
+ * worker, the connection is suspended, the worker writes the reply into
+ * the context, publishes it (release store of `state`) and resumes the
+ * connection; MHD then calls the access handler again on its own thread,
+ * which queues the response. Responses are never queued from a worker.
+ *
+ * Shutdown (http_drain). Readiness fails first, MHD stops accepting
+ * (MHD_quiesce_daemon), and the caller waits until every received
+ * request has completed. MHD must not be stopped while a connection is
+ * suspended, so the pool is drained (every job finishes and resumes its
+ * connection) before MHD_stop_daemon in http_free.
+ */
+#include "http/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "codec/buf.h"
+#include "http/metrics.h"
+#include "http/problem.h"
+#include "log/log.h"
+#include "pool/pool.h"
+#include "service/service.h"
+#include "wire/wire.h"
+
+extern const unsigned char openapi_yaml[];
+extern const size_t openapi_yaml_len;
+
+/* ---- routes -------------------------------------------------------------- */
+
+typedef enum route_id {
+	R_EVALUATE,
+	R_WEIGHT_MAP,
+	R_LOSSES,
+	R_OPENAPI,
+	R_HEALTHZ,
+	R_READYZ,
+	R_METRICS,
+	R_NOT_FOUND, /* no route: also the metrics label for 404 and 405 */
+	R_COUNT
+} route_id;
+
+static const char *const route_names[R_COUNT] = {
+	"evaluate", "weight_map", "losses", "openapi", "healthz", "readyz", "metrics", "other",
+};
+
+typedef struct route {
+	const char *method;
+	const char *path;
+	route_id id;
+	int worker; /* handed to the pool */
+} route;
+
+static const route routes[] = {
+	{"POST", "/v1/evaluate", R_EVALUATE, 1},
+	{"POST", "/v1/weight-map", R_WEIGHT_MAP, 1},
+	{"GET", "/v1/losses", R_LOSSES, 0},
+	{"GET", "/v1/openapi.yaml", R_OPENAPI, 0},
+	{"GET", "/healthz", R_HEALTHZ, 0},
+	{"GET", "/readyz", R_READYZ, 0},
+	{"GET", "/metrics", R_METRICS, 0},
+};
+#define NROUTES ((int)(sizeof(routes) / sizeof(routes[0])))
+
+/* ---- server and request state ------------------------------------------- */
+
+struct http_server {
+	http_config cfg;
+	struct MHD_Daemon *mhd;
+	pool *pool;
+	metrics *metrics;
+	int port;
+	char *catalogue; /* GET /v1/losses body, built once */
+	size_t catalogue_len;
+	atomic_int draining;
+	atomic_int inflight;
+	atomic_ullong next_id;
+	uint64_t id_seed;
+	pthread_mutex_t lock; /* with idle: http_drain waits for inflight to reach 0 */
+	pthread_cond_t idle;
+};
+
+enum { ST_RECEIVING, ST_WORKING, ST_DONE };
+
+typedef struct req {
+	http_server *srv;
+	struct MHD_Connection *conn;
+	const route *route;  /* NULL: no route for this path and method */
+	route_id metric_id;  /* label for metrics */
+	char method[8];
+	char path[256];
+	char request_id[72];
+	char content_type[256];
+	char accept[256];
+	double t_start;
+	double t_received;
+	size_t bytes_in;
+	buf body;
+	int reject;           /* status to answer once the body is consumed (413) */
+	seg_error reject_err;
+	atomic_int state;
+	/* Written by the worker before state becomes ST_DONE. */
+	seg_status st;
+	seg_error err;
+	svc_reply reply;
+	svc_timing timing;
+	/* The answer, for the access log. */
+	int status;
+	size_t bytes_out;
+} req;
+
+static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void http_config_default(http_config *cfg)
+{
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+
+	cfg->bind = "0.0.0.0";
+	cfg->port = 8080;
+	cfg->workers = cores > 0 ? (int)cores : 1;
+	cfg->queue = 64;
+	cfg->max_body = (size_t)64 << 20;
+	cfg->max_pixels = (uint64_t)64 << 20;
+	cfg->timeout = 30;
+	cfg->max_conns = 0;
+	cfg->max_conns_per_ip = 0;
+}
+
+/* A client's X-Request-Id is kept when it is 1..64 characters of [A-Za-z0-9._:-]; else a new one. */
+static void set_request_id(http_server *s, req *r, const char *given)
+{
+	size_t n = given ? strlen(given) : 0;
+	int ok = n > 0 && n <= 64;
+
+	for (size_t i = 0; ok && i < n; i++) {
+		char c = given[i];
+		ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+		     c == '_' || c == ':' || c == '-';
+	}
+	if (ok) {
+		memcpy(r->request_id, given, n + 1);
+		return;
+	}
+	uint64_t k = atomic_fetch_add(&s->next_id, 1) + s->id_seed;
+	/* splitmix64 of a counter: unique per process, unpredictable across restarts. */
+	k = (k ^ (k >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	k = (k ^ (k >> 27)) * 0x94d049bb133111ebULL;
+	k ^= k >> 31;
+	snprintf(r->request_id, sizeof(r->request_id), "%016llx", (unsigned long long)k);
+}
+
+static void copy_header(struct MHD_Connection *c, const char *name, char *out, size_t cap)
+{
+	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
+
+	snprintf(out, cap, "%s", v ? v : "");
+}
+
+/* Finds the route for path and method; *path_known says whether any method serves the path. */
+static const route *find_route(const char *method, const char *path, int *path_known)
+{
+	*path_known = 0;
+	for (int i = 0; i < NROUTES; i++) {
+		if (strcmp(routes[i].path, path) != 0)
+			continue;
+		*path_known = 1;
+		if (strcmp(routes[i].method, method) == 0 ||
+		    (strcmp(method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0))
+			return &routes[i];
+	}
+	return NULL;
+}
+
+/* "GET, HEAD" style list of the methods a path accepts. */
+static void allowed_methods(const char *path, char *out, size_t cap)
+{
+	out[0] = '\0';
+	for (int i = 0; i < NROUTES; i++) {
+		if (strcmp(routes[i].path, path) != 0)
+			continue;
+		size_t n = strlen(out);
+		snprintf(out + n, cap - n, "%s%s%s", n ? ", " : "", routes[i].method,
+			 strcmp(routes[i].method, "GET") == 0 ? ", HEAD" : "");
+	}
+}
+
+/* ---- responses ------------------------------------------------------------ */
+
+/* Queues body (ownership taken: freed by MHD) with the common headers. */
+static enum MHD_Result respond(req *r, int status, buf *body, const char *type, const char *allow,
+			       const char *retry_after)
+{
+	size_t len = 0;
+	uint8_t *data = buf_detach(body, &len);
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer_with_free_callback(len, data ? data : (uint8_t *)"",
+								   data ? free : NULL);
+	if (resp == NULL) {
+		free(data);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (allow)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+	if (retry_after)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
+	if (atomic_load(&r->srv->draining))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+	r->status = status;
+	r->bytes_out = len;
+	ret = MHD_queue_response(r->conn, (unsigned int)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static enum MHD_Result respond_problem(req *r, int status, const char *detail, const char *allow,
+				       const char *retry_after)
+{
+	buf b;
+
+	buf_init(&b, 0);
+	if (problem_json(status, detail, r->request_id, &b) != SEG_OK)
+		return MHD_NO;
+	return respond(r, status, &b, "application/problem+json", allow, retry_after);
+}
+
+static enum MHD_Result respond_text(req *r, int status, const char *type, const void *data, size_t len)
+{
+	buf b;
+
+	buf_init(&b, 0);
+	if (buf_append(&b, data, len) != SEG_OK) {
+		buf_release(&b);
+		return respond_problem(r, 503, "out of memory", NULL, "1");
+	}
+	return respond(r, status, &b, type, NULL, NULL);
+}
+
+static int ready(http_server *s)
+{
+	return !atomic_load(&s->draining) && pool_has_room(s->pool);
+}
+
+/* GET routes, answered on the polling thread. */
+static enum MHD_Result serve_direct(req *r)
+{
+	http_server *s = r->srv;
+
+	switch (r->route->id) {
+	case R_HEALTHZ:
+		return respond_text(r, 200, "application/json", "{\"status\":\"ok\"}", 15);
+	case R_READYZ:
+		if (ready(s))
+			return respond_text(r, 200, "application/json", "{\"status\":\"ready\"}", 18);
+		return respond_problem(r, 503,
+				       atomic_load(&s->draining) ? "draining: shutting down"
+								 : "the work queue is full",
+				       NULL, "1");
+	case R_LOSSES:
+		return respond_text(r, 200, "application/json", s->catalogue, s->catalogue_len);
+	case R_OPENAPI:
+		return respond_text(r, 200, "application/yaml", openapi_yaml, openapi_yaml_len);
+	case R_METRICS: {
+		metrics_gauges g = {0};
+		buf b;
+		pool_stats(s->pool, &g.queue_depth, &g.workers_busy, &g.workers, &g.queue_capacity);
+		g.inflight = atomic_load(&s->inflight);
+		g.draining = atomic_load(&s->draining);
+		buf_init(&b, 0);
+		if (metrics_render(s->metrics, &g, &b) != SEG_OK) {
+			buf_release(&b);
+			return respond_problem(r, 503, "out of memory", NULL, "1");
+		}
+		return respond(r, 200, &b, "text/plain; version=0.0.4; charset=utf-8", NULL, NULL);
+	}
+	default:
+		return respond_problem(r, 500, "route without a handler", NULL, NULL);
+	}
+}
+
+/* ---- the worker side ------------------------------------------------------- */
+
+static void work(void *arg)
+{
+	req *r = arg;
+	http_server *s = r->srv;
+	svc_limits lim = {s->cfg.max_pixels};
+	double t0 = now_mono();
+
+	r->timing.receive = r->t_received - r->t_start;
+	if (r->route->id == R_EVALUATE)
+		r->st = svc_evaluate(&lim, r->content_type, r->body.data, r->body.len, &r->reply, &r->timing,
+				     &r->err);
+	else
+		r->st = svc_weight_map(&lim, r->content_type, r->accept, r->body.data, r->body.len, &r->reply,
+				       &r->timing, &r->err);
+	buf_release(&r->body); /* the reply no longer needs the upload */
+	metrics_compute(s->metrics, now_mono() - t0);
+	if (r->st != SEG_OK)
+		metrics_decode_error(s->metrics, svc_decode_error_kind(&r->err));
+	atomic_store_explicit(&r->state, ST_DONE, memory_order_release);
+	MHD_resume_connection(r->conn);
+}
+
+static enum MHD_Result answer_worker(req *r)
+{
+	if (r->st != SEG_OK) {
+		int status = http_status_of(r->st);
+		return respond_problem(r, status, r->err.msg, NULL, status == 503 ? "1" : NULL);
+	}
+	return respond(r, 200, &r->reply.body, r->reply.content_type, NULL, NULL);
+}
+
+/* ---- MHD callbacks ----------------------------------------------------------- */
+
+static req *req_new(http_server *s, struct MHD_Connection *conn, const char *url, const char *method)
+{
+	req *r = calloc(1, sizeof(*r));
+	int path_known;
+
+	if (r == NULL)
+		return NULL;
+	r->srv = s;
+	r->conn = conn;
+	r->t_start = now_mono();
+	snprintf(r->method, sizeof(r->method), "%s", method);
+	snprintf(r->path, sizeof(r->path), "%s", url);
+	r->route = find_route(method, url, &path_known);
+	r->metric_id = r->route ? r->route->id : R_NOT_FOUND;
+	set_request_id(s, r, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"));
+	copy_header(conn, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type, sizeof(r->content_type));
+	copy_header(conn, MHD_HTTP_HEADER_ACCEPT, r->accept, sizeof(r->accept));
+	buf_init(&r->body, s->cfg.max_body);
+	atomic_init(&r->state, ST_RECEIVING);
+	return r;
+}
+
+/* Before any body byte: refuse an announced body over the cap. */
+static void check_length(req *r)
+{
+	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long n;
+	char *end = NULL;
+
+	if (cl == NULL || r->route == NULL || !r->route->worker)
+		return;
+	n = strtoull(cl, &end, 10);
+	if (end != cl && n > r->srv->cfg.max_body) {
+		r->reject = 413;
+		seg_fail(&r->reject_err, SEG_ETOOBIG, "request body of %llu bytes is over the limit of %zu bytes", n,
+			 r->srv->cfg.max_body);
+	}
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	http_server *s = cls;
+	req *r = *con_cls;
+
+	(void)version;
+	if (r == NULL) {
+		r = req_new(s, conn, url, method);
+		if (r == NULL)
+			return MHD_NO;
+		*con_cls = r;
+		atomic_fetch_add(&s->inflight, 1);
+		check_length(r);
+		if (r->reject) /* answered before reading: MHD then closes the connection */
+			return respond_problem(r, r->reject, r->reject_err.msg, NULL, NULL);
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		r->bytes_in += *upload_data_size;
+		if (r->reject == 0 && r->route && r->route->worker &&
+		    buf_append(&r->body, upload_data, *upload_data_size) != SEG_OK) {
+			r->reject = 413;
+			seg_fail(&r->reject_err, SEG_ETOOBIG, "request body is over the limit of %zu bytes",
+				 s->cfg.max_body);
+			buf_release(&r->body);
+		}
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (r->status != 0) /* already answered (early 413) */
+		return MHD_YES;
+	if (atomic_load_explicit(&r->state, memory_order_acquire) == ST_DONE)
+		return answer_worker(r);
+
+	/* The whole request is here. */
+	r->t_received = now_mono();
+	if (r->reject)
+		return respond_problem(r, r->reject, r->reject_err.msg, NULL, NULL);
+	if (r->route == NULL) {
+		int known;
+		char allow[64];
+		find_route(method, url, &known);
+		if (!known) {
+			char detail[320];
+			snprintf(detail, sizeof(detail), "no route for '%.256s'", url);
+			return respond_problem(r, 404, detail, NULL, NULL);
+		}
+		allowed_methods(url, allow, sizeof(allow));
+		char detail[320];
+		snprintf(detail, sizeof(detail), "%s is not allowed on '%.200s' (allowed: %s)", method, url, allow);
+		return respond_problem(r, 405, detail, allow, NULL);
+	}
+	if (!r->route->worker)
+		return serve_direct(r);
+	if (atomic_load(&s->draining))
+		return respond_problem(r, 503, "draining: shutting down", NULL, "1");
+	atomic_store(&r->state, ST_WORKING);
+	MHD_suspend_connection(conn);
+	if (pool_submit(s->pool, work, r) != SEG_OK) {
+		MHD_resume_connection(conn);
+		atomic_store(&r->state, ST_RECEIVING);
+		return respond_problem(r, 503, "the work queue is full; retry shortly", NULL, "1");
+	}
+	return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	http_server *s = cls;
+	req *r = *con_cls;
+	char status[16], bytes[32], dur[32], in[32];
+	double seconds;
+
+	(void)conn;
+	if (r == NULL)
+		return;
+	seconds = now_mono() - r->t_start;
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		snprintf(status, sizeof(status), "%d", r->status);
+	else
+		snprintf(status, sizeof(status), "%s", toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED ? "timeout"
+						      : toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT   ? "aborted"
+						      : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? "shutdown"
+												      : "error");
+	snprintf(bytes, sizeof(bytes), "%zu", r->bytes_out);
+	snprintf(in, sizeof(in), "%zu", r->bytes_in);
+	snprintf(dur, sizeof(dur), "%.3f", seconds * 1e3);
+	const char *kv[] = {"method", r->method, "path", r->path, "status", status, "bytes", bytes,
+			    "bytes_in", in, "duration_ms", dur, "request_id", r->request_id};
+	log_line("info", "request", kv, 7);
+	metrics_request(s->metrics, r->metric_id, r->status, seconds, r->bytes_in);
+
+	buf_release(&r->body);
+	buf_release(&r->reply.body);
+	free(r);
+	*con_cls = NULL;
+	pthread_mutex_lock(&s->lock);
+	if (atomic_fetch_sub(&s->inflight, 1) == 1)
+		pthread_cond_broadcast(&s->idle);
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	const char *kv[] = {"source", "libmicrohttpd"};
+	log_line("warn", msg, kv, 1);
+}
+
+/* ---- lifecycle ------------------------------------------------------------------ */
+
+static seg_status build_catalogue(http_server *s, seg_error *err)
+{
+	cJSON *cat = wire_catalogue();
+
+	if (cat == NULL)
+		return seg_fail(err, SEG_ENOMEM, "out of memory building the catalogue");
+	s->catalogue = cJSON_PrintUnformatted(cat);
+	cJSON_Delete(cat);
+	if (s->catalogue == NULL)
+		return seg_fail(err, SEG_ENOMEM, "out of memory building the catalogue");
+	s->catalogue_len = strlen(s->catalogue);
+	return SEG_OK;
+}
+
+http_server *http_start(const http_config *cfg, seg_error *err)
+{
+	http_server *s = calloc(1, sizeof(*s));
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_ALLOW_SUSPEND_RESUME |
+			     MHD_USE_ERROR_LOG;
+
+	if (s == NULL) {
+		seg_fail(err, SEG_ENOMEM, "out of memory");
+		return NULL;
+	}
+	s->cfg = *cfg;
+	s->cfg.bind = NULL; /* borrowed only for this call */
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->idle, NULL);
+	if (getrandom(&s->id_seed, sizeof(s->id_seed), 0) != sizeof(s->id_seed))
+		s->id_seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+
+	memset(&addr, 0, sizeof(addr));
+	if (strchr(cfg->bind, ':')) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&addr;
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)cfg->port);
+		if (inet_pton(AF_INET6, cfg->bind, &a6->sin6_addr) != 1)
+			goto bad_bind;
+		addrlen = sizeof(*a6);
+		flags |= MHD_USE_IPv6;
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&addr;
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)cfg->port);
+		if (inet_pton(AF_INET, cfg->bind, &a4->sin_addr) != 1)
+			goto bad_bind;
+		addrlen = sizeof(*a4);
+	}
+	(void)addrlen;
+	s->metrics = metrics_new(route_names, R_COUNT);
+	s->pool = pool_new(cfg->workers, cfg->queue, err);
+	if (s->metrics == NULL || s->pool == NULL || build_catalogue(s, err) != SEG_OK) {
+		if (s->metrics == NULL)
+			seg_fail(err, SEG_ENOMEM, "out of memory");
+		goto fail;
+	}
+
+	struct MHD_OptionItem opts[8];
+	int k = 0;
+	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL};
+	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr};
+	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->timeout, NULL};
+	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+	if (cfg->max_conns)
+		opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->max_conns, NULL};
+	if (cfg->max_conns_per_ip)
+		opts[k++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+						    (intptr_t)cfg->max_conns_per_ip, NULL};
+	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+
+	s->mhd = MHD_start_daemon(flags, (uint16_t)cfg->port, NULL, NULL, on_request, s, MHD_OPTION_ARRAY, opts,
+				  MHD_OPTION_END);
+	if (s->mhd == NULL) {
+		seg_fail(err, SEG_EIO, "cannot listen on %s port %d (in use, or not permitted?)", cfg->bind, cfg->port);
+		goto fail;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = info ? info->port : cfg->port;
+	return s;
+bad_bind:
+	seg_fail(err, SEG_EINVAL, "bind address '%s' is not an IPv4 or IPv6 address", cfg->bind);
+fail:
+	http_free(s);
+	return NULL;
+}
+
+int http_port(const http_server *s)
+{
+	return s->port;
+}
+
+int http_drain(http_server *s, double timeout)
+{
+	struct timespec deadline;
+	int left;
+
+	atomic_store(&s->draining, 1);
+	if (s->mhd) {
+		MHD_socket fd = MHD_quiesce_daemon(s->mhd);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+	}
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += (time_t)timeout;
+	deadline.tv_nsec += (long)((timeout - (double)(time_t)timeout) * 1e9);
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&s->lock);
+	while (atomic_load(&s->inflight) > 0)
+		if (pthread_cond_timedwait(&s->idle, &s->lock, &deadline) != 0)
+			break;
+	left = atomic_load(&s->inflight);
+	pthread_mutex_unlock(&s->lock);
+	return left;
+}
+
+void http_free(http_server *s)
+{
+	if (s == NULL)
+		return;
+	atomic_store(&s->draining, 1);
+	/* Every job finishes and resumes its connection before MHD stops. */
+	pool_free(s->pool);
+	s->pool = NULL;
+	if (s->mhd)
+		MHD_stop_daemon(s->mhd);
+	metrics_free(s->metrics);
+	cJSON_free(s->catalogue);
+	pthread_cond_destroy(&s->idle);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}

@@ -1,0 +1,282 @@
+/*
+ * seglossd.c — the daemon's main: configuration, signals, serve, drain.
+ *
+ * Configuration comes from flags and SEGLOSS_* environment variables,
+ * flags winning. Signals are blocked in every thread (the mask is set
+ * before any thread starts) and taken synchronously here with sigwait,
+ * so no work happens in a signal handler. SIGTERM or SIGINT: readiness
+ * fails, the listener closes, requests in flight finish, exit 0.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "http/http.h"
+#include "log/log.h"
+
+#define VERSION "0.1.0"
+
+typedef struct config {
+	http_config http;
+	log_format log;
+	double drain_timeout;
+	int healthcheck;
+} config;
+
+static const char help_text[] =
+	"usage: seglossd [options]\n"
+	"\n"
+	"Serves segmentation losses, metrics and weight maps over HTTP (see /v1/openapi.yaml).\n"
+	"Every option can also be set by its environment variable; a flag wins.\n"
+	"\n"
+	"  --port N                  SEGLOSS_PORT                 listening port (8080)\n"
+	"  --bind ADDR               SEGLOSS_BIND                 IPv4 or IPv6 address (0.0.0.0)\n"
+	"  --workers N               SEGLOSS_WORKERS              worker threads (number of cores)\n"
+	"  --queue N                 SEGLOSS_QUEUE                requests that may wait for a worker;\n"
+	"                                                         past it, 503 with Retry-After (64)\n"
+	"  --max-body SIZE           SEGLOSS_MAX_BODY             request body cap, e.g. 64M (64M)\n"
+	"  --max-pixels N            SEGLOSS_MAX_PIXELS           width*height cap per mask (67108864)\n"
+	"  --log-format text|json    SEGLOSS_LOG_FORMAT           log line format (text)\n"
+	"  --timeout SECONDS         SEGLOSS_TIMEOUT              idle connection timeout (30)\n"
+	"  --drain-timeout SECONDS   SEGLOSS_DRAIN_TIMEOUT        longest wait for requests in flight on\n"
+	"                                                         SIGTERM (25)\n"
+	"  --max-connections N       SEGLOSS_MAX_CONNECTIONS      total connections (libmicrohttpd default)\n"
+	"  --max-connections-per-ip N SEGLOSS_MAX_CONNECTIONS_PER_IP  connections per client address (off)\n"
+	"  --healthcheck             query /healthz on 127.0.0.1:PORT; exit 0 if healthy, 1 if not\n"
+	"  --help, --version\n";
+
+/* Parses "123", "64K", "64M", "1G" (powers of 1024). */
+static int parse_size(const char *s, unsigned long long *out)
+{
+	char *end = NULL;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'K':
+	case 'k':
+		v <<= 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		v <<= 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		v <<= 30;
+		end++;
+		break;
+	default:
+		return -1;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end != '\0' || v == 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_uint(const char *s, long min, long max, long *out)
+{
+	char *end = NULL;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* Applies one setting (from a flag or the environment); name is the flag's long name. */
+static int apply(config *c, const char *name, const char *v, const char *origin)
+{
+	long n;
+	unsigned long long size;
+
+	if (strcmp(name, "port") == 0 && parse_uint(v, 0, 65535, &n) == 0)
+		c->http.port = (int)n;
+	else if (strcmp(name, "bind") == 0)
+		c->http.bind = v;
+	else if (strcmp(name, "workers") == 0 && parse_uint(v, 1, 1024, &n) == 0)
+		c->http.workers = (int)n;
+	else if (strcmp(name, "queue") == 0 && parse_uint(v, 1, 1 << 20, &n) == 0)
+		c->http.queue = (int)n;
+	else if (strcmp(name, "max-body") == 0 && parse_size(v, &size) == 0)
+		c->http.max_body = (size_t)size;
+	else if (strcmp(name, "max-pixels") == 0 && parse_size(v, &size) == 0)
+		c->http.max_pixels = size;
+	else if (strcmp(name, "log-format") == 0 && log_parse_format(v, &c->log) == 0)
+		log_set_format(c->log);
+	else if (strcmp(name, "timeout") == 0 && parse_uint(v, 1, 86400, &n) == 0)
+		c->http.timeout = (unsigned)n;
+	else if (strcmp(name, "drain-timeout") == 0 && parse_uint(v, 0, 86400, &n) == 0)
+		c->drain_timeout = (double)n;
+	else if (strcmp(name, "max-connections") == 0 && parse_uint(v, 1, 1000000, &n) == 0)
+		c->http.max_conns = (unsigned)n;
+	else if (strcmp(name, "max-connections-per-ip") == 0 && parse_uint(v, 1, 1000000, &n) == 0)
+		c->http.max_conns_per_ip = (unsigned)n;
+	else {
+		fprintf(stderr, "seglossd: invalid value '%s' for %s\n", v, origin);
+		return -1;
+	}
+	return 0;
+}
+
+static const struct option long_opts[] = {
+	{"port", required_argument, NULL, 0},
+	{"bind", required_argument, NULL, 0},
+	{"workers", required_argument, NULL, 0},
+	{"queue", required_argument, NULL, 0},
+	{"max-body", required_argument, NULL, 0},
+	{"max-pixels", required_argument, NULL, 0},
+	{"log-format", required_argument, NULL, 0},
+	{"timeout", required_argument, NULL, 0},
+	{"drain-timeout", required_argument, NULL, 0},
+	{"max-connections", required_argument, NULL, 0},
+	{"max-connections-per-ip", required_argument, NULL, 0},
+	{"healthcheck", no_argument, NULL, 'c'},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
+};
+
+/* Environment first, then flags over it. Returns -1 on a bad setting, 1 when done (help/version). */
+static int configure(config *c, int argc, char **argv)
+{
+	int opt, idx;
+
+	http_config_default(&c->http);
+	c->log = LOG_TEXT;
+	c->drain_timeout = 25;
+	c->healthcheck = 0;
+	for (const struct option *o = long_opts; o->name; o++) {
+		char env[64], *p;
+		if (o->has_arg != required_argument)
+			continue;
+		snprintf(env, sizeof(env), "SEGLOSS_%s", o->name);
+		for (p = env; *p; p++)
+			*p = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+		const char *v = getenv(env);
+		if (v && *v && apply(c, o->name, v, env) != 0)
+			return -1;
+	}
+	while ((opt = getopt_long(argc, argv, "", long_opts, &idx)) != -1) {
+		char origin[64];
+		switch (opt) {
+		case 0:
+			snprintf(origin, sizeof(origin), "--%s", long_opts[idx].name);
+			if (apply(c, long_opts[idx].name, optarg, origin) != 0)
+				return -1;
+			break;
+		case 'c':
+			c->healthcheck = 1;
+			break;
+		case 'h':
+			fputs(help_text, stdout);
+			return 1;
+		case 'V':
+			puts("seglossd " VERSION);
+			return 1;
+		default:
+			fputs("seglossd: see seglossd --help\n", stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "seglossd: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+/* GET /healthz on the loopback address of the configured port: 0 when it answers 200. */
+static int healthcheck(const config *c)
+{
+	struct sockaddr_in a = {0};
+	struct timeval tv = {2, 0};
+	char resp[64] = {0};
+	const char request[] = "GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n";
+	int fd = socket(AF_INET, SOCK_STREAM, 0), ok = 0;
+
+	if (fd < 0)
+		return 1;
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)c->http.port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    send(fd, request, sizeof(request) - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof(request) - 1) &&
+	    recv(fd, resp, sizeof(resp) - 1, MSG_WAITALL) > 12)
+		ok = strncmp(resp, "HTTP/1.1 200", 12) == 0 || strncmp(resp, "HTTP/1.0 200", 12) == 0;
+	close(fd);
+	fprintf(stderr, "seglossd: healthcheck on port %d: %s\n", c->http.port, ok ? "healthy" : "unhealthy");
+	return ok ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	config c;
+	sigset_t set;
+	seg_error err = {0};
+	http_server *srv;
+	int sig = 0, rc;
+
+	rc = configure(&c, argc, argv);
+	if (rc != 0)
+		return rc < 0 ? 2 : 0;
+	if (c.healthcheck)
+		return healthcheck(&c);
+
+	/* Before any thread exists: every thread inherits this mask. */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	srv = http_start(&c.http, &err);
+	if (srv == NULL) {
+		log_msg("error", "cannot start: %s", err.msg);
+		return 1;
+	}
+	{
+		char port[16], workers[16], queue[16], body[32], px[32];
+		snprintf(port, sizeof(port), "%d", http_port(srv));
+		snprintf(workers, sizeof(workers), "%d", c.http.workers);
+		snprintf(queue, sizeof(queue), "%d", c.http.queue);
+		snprintf(body, sizeof(body), "%zu", c.http.max_body);
+		snprintf(px, sizeof(px), "%llu", (unsigned long long)c.http.max_pixels);
+		const char *kv[] = {"version", VERSION, "bind", c.http.bind, "port", port, "workers", workers,
+				    "queue", queue, "max_body", body, "max_pixels", px};
+		log_line("info", "seglossd listening", kv, 7);
+	}
+	if (sigwait(&set, &sig) != 0)
+		sig = SIGTERM;
+	log_msg("info", "%s received: draining (at most %.0f s)", sig == SIGINT ? "SIGINT" : "SIGTERM",
+		c.drain_timeout);
+	int left = http_drain(srv, c.drain_timeout);
+	if (left > 0)
+		log_msg("warn", "%d requests still open after the drain timeout", left);
+	http_free(srv);
+	log_msg("info", "seglossd stopped");
+	return 0;
+}

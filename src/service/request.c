@@ -1,0 +1,531 @@
+/*
+ * request.c — JSON and multipart request bodies into request structs.
+ *
+ * JSON: the body is parsed once with cJSON (whose nesting limit bounds
+ * recursion); each mask's base64 text is decoded in place in the string
+ * cJSON allocated, so the decoded bytes live as long as the parsed tree,
+ * which the request owns. Unknown top-level fields are rejected with a
+ * suggestion, so a typo ("lossses") is an error and not a silent default.
+ *
+ * Multipart: the body is split by http/multipart.c; masks point straight
+ * into the body. Text fields take the forms a shell user types: a JSON
+ * array, or comma-separated specs ("dice,focal:alpha=0.5,gamma=3" — a
+ * piece with '=' and no ':' continues the spec before it).
+ */
+#include "service/request.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "codec/b64.h"
+#include "http/multipart.h"
+#include "wire/wire.h"
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void req_eval_release(req_eval *r)
+{
+	if (r == NULL)
+		return;
+	cJSON_Delete(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+void req_wmap_release(req_wmap *r)
+{
+	if (r == NULL)
+		return;
+	cJSON_Delete(r->json);
+	memset(r, 0, sizeof(*r));
+}
+
+typedef enum body_kind {
+	BODY_JSON,
+	BODY_MULTIPART,
+} body_kind;
+
+static seg_status body_kind_of(const char *ct, body_kind *kind, seg_error *err)
+{
+	size_t n;
+
+	if (ct == NULL || *ct == '\0')
+		return seg_fail(err, SEG_EUNSUPPORTED,
+				"missing Content-Type: send application/json or multipart/form-data");
+	n = strcspn(ct, ";");
+	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	if (n == 16 && strncasecmp(ct, "application/json", 16) == 0) {
+		*kind = BODY_JSON;
+		return SEG_OK;
+	}
+	if (n == 19 && strncasecmp(ct, "multipart/form-data", 19) == 0) {
+		*kind = BODY_MULTIPART;
+		return SEG_OK;
+	}
+	return seg_fail(err, SEG_EUNSUPPORTED,
+			"unsupported Content-Type '%.*s': send application/json or multipart/form-data",
+			(int)(n < 80 ? n : 80), ct);
+}
+
+static seg_status parse_json(const uint8_t *body, size_t len, cJSON **out, seg_error *err)
+{
+	const char *end = NULL;
+
+	*out = cJSON_ParseWithLengthOpts((const char *)body, len, &end, 0);
+	if (*out == NULL) {
+		size_t at = end && end >= (const char *)body ? (size_t)(end - (const char *)body) : 0;
+		const char *e = cJSON_GetErrorPtr();
+		if (e && e >= (const char *)body && e <= (const char *)body + len)
+			at = (size_t)(e - (const char *)body);
+		if (len == 0)
+			return seg_fail(err, SEG_EDECODE, "invalid JSON: the body is empty");
+		return seg_fail(err, SEG_EDECODE, "invalid JSON at byte %zu (or nested deeper than %d)", at,
+				CJSON_NESTING_LIMIT);
+	}
+	if (!cJSON_IsObject(*out)) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		return seg_fail(err, SEG_EINVAL, "the request body must be a JSON object");
+	}
+	return SEG_OK;
+}
+
+/* Decodes base64 text in place; the decoded bytes replace the text. */
+static seg_status decode_b64_inplace(char *text, const char *role, req_mask *out, double *seconds,
+				     seg_error *err)
+{
+	size_t n = 0;
+	double t0 = now();
+	seg_status st = b64_decode(text, strlen(text), (uint8_t *)text, &n, err);
+
+	*seconds += now() - t0;
+	if (st != SEG_OK) {
+		char msg[SEG_ERRMSG_MAX];
+		snprintf(msg, sizeof(msg), "%s", err ? err->msg : "");
+		return seg_fail(err, st, "%s: %s", role, msg);
+	}
+	if (n == 0)
+		return seg_fail(err, SEG_EINVAL, "%s is empty", role);
+	out->data = (const uint8_t *)text;
+	out->len = n;
+	return SEG_OK;
+}
+
+/* MASK: a base64 string (data: URL allowed), or {"png": b64} / {"npy": b64}, optionally with "logits". */
+static seg_status parse_mask(cJSON *v, const char *role, req_mask *out, int *logits, double *seconds,
+			     seg_error *err)
+{
+	cJSON *field;
+	char *text = NULL;
+
+	if (v == NULL)
+		return seg_fail(err, SEG_EINVAL, "missing \"%s\"", role);
+	if (cJSON_IsString(v))
+		return decode_b64_inplace(v->valuestring, role, out, seconds, err);
+	if (!cJSON_IsObject(v))
+		return seg_fail(err, SEG_EINVAL,
+				"\"%s\" must be a base64 string or an object {\"png\": ...} or {\"npy\": ...}", role);
+	cJSON_ArrayForEach(field, v)
+	{
+		if (strcmp(field->string, "png") == 0 || strcmp(field->string, "npy") == 0) {
+			if (!cJSON_IsString(field))
+				return seg_fail(err, SEG_EINVAL, "\"%s.%s\" must be a base64 string", role, field->string);
+			if (text)
+				return seg_fail(err, SEG_EINVAL, "\"%s\" must hold one of \"png\" or \"npy\", not both",
+						role);
+			text = field->valuestring;
+		} else if (strcmp(field->string, "logits") == 0 && logits != NULL) {
+			if (!cJSON_IsBool(field))
+				return seg_fail(err, SEG_EINVAL, "\"%s.logits\" must be true or false", role);
+			*logits = cJSON_IsTrue(field);
+		} else {
+			return seg_fail(err, SEG_EINVAL, "unknown field \"%.64s\" in \"%s\" (expected \"png\" or \"npy\"%s)",
+					field->string, role, logits ? " and \"logits\"" : "");
+		}
+	}
+	if (text == NULL)
+		return seg_fail(err, SEG_EINVAL, "\"%s\" needs \"png\" or \"npy\"", role);
+	return decode_b64_inplace(text, role, out, seconds, err);
+}
+
+static seg_status add_spec(req_eval *r, const cJSON *item, spec_kind kind, seg_error *err)
+{
+	if (r->nspecs == REQ_MAX_SPECS)
+		return seg_fail(err, SEG_EINVAL, "at most %d losses and metrics per request", REQ_MAX_SPECS);
+	seg_status st = wire_parse_spec(item, kind, &r->specs[r->nspecs], err);
+	if (st == SEG_OK)
+		r->nspecs++;
+	return st;
+}
+
+static seg_status add_map(req_eval *r, const cJSON *item, seg_error *err)
+{
+	if (r->nmaps == REQ_MAX_MAPS)
+		return seg_fail(err, SEG_EINVAL, "at most %d maps per request", REQ_MAX_MAPS);
+	for (size_t i = 0; i < r->nmaps; i++) {
+		const char *name = cJSON_IsString(item) ? item->valuestring
+						     : cJSON_GetStringValue(cJSON_GetObjectItem(item, "name"));
+		if (name && strcmp(r->maps[i].key, name) == 0)
+			return seg_fail(err, SEG_EINVAL, "map '%s' is requested twice", name);
+	}
+	seg_status st = wire_parse_spec(item, SPEC_MAP, &r->maps[r->nmaps], err);
+	if (st == SEG_OK)
+		r->nmaps++;
+	return st;
+}
+
+static seg_status parse_map_format(const char *v, req_eval *r, seg_error *err)
+{
+	if (strcmp(v, "npy") == 0)
+		r->map_format = REQ_MAP_NPY;
+	else if (strcmp(v, "png") == 0)
+		r->map_format = REQ_MAP_PNG;
+	else
+		return seg_fail(err, SEG_EINVAL, "map_format must be \"npy\" or \"png\", got \"%.32s\"", v);
+	return SEG_OK;
+}
+
+/* Rejects a field not in known[], suggesting the closest. */
+static seg_status unknown_field(const char *name, const char *const *known, seg_error *err)
+{
+	const char *best = NULL;
+	int best_d = 3;
+
+	for (int i = 0; known[i]; i++) {
+		int d = spec_edit_distance(name, known[i]);
+		if (d < best_d) {
+			best_d = d;
+			best = known[i];
+		}
+	}
+	if (best)
+		return seg_fail(err, SEG_EINVAL, "unknown field \"%.64s\" (did you mean \"%s\"?)", name, best);
+	return seg_fail(err, SEG_EINVAL, "unknown field \"%.64s\"", name);
+}
+
+static seg_status finish_eval(req_eval *r, seg_error *err)
+{
+	if (r->nspecs == 0)
+		r->nspecs = spec_defaults(r->specs, REQ_MAX_SPECS);
+	return spec_check_unique(r->specs, r->nspecs, err);
+}
+
+static seg_status eval_from_json(cJSON *root, req_eval *r, seg_error *err)
+{
+	static const char *const known[] = {"target", "prediction", "losses", "metrics", "maps", "map_format",
+					    "logits", NULL};
+	cJSON *field, *item;
+	seg_status st;
+
+	cJSON_ArrayForEach(field, root)
+	{
+		const char *k = field->string;
+		int i;
+		for (i = 0; known[i] && strcmp(known[i], k) != 0; i++)
+			;
+		if (known[i] == NULL)
+			return unknown_field(k, known, err);
+	}
+	field = cJSON_GetObjectItemCaseSensitive(root, "logits");
+	if (field) {
+		if (!cJSON_IsBool(field))
+			return seg_fail(err, SEG_EINVAL, "\"logits\" must be true or false");
+		r->logits = cJSON_IsTrue(field);
+	}
+	st = parse_mask(cJSON_GetObjectItemCaseSensitive(root, "target"), "target", &r->target, NULL,
+			&r->base64_seconds, err);
+	if (st != SEG_OK)
+		return st;
+	st = parse_mask(cJSON_GetObjectItemCaseSensitive(root, "prediction"), "prediction", &r->prediction,
+			&r->logits, &r->base64_seconds, err);
+	if (st != SEG_OK)
+		return st;
+	static const struct {
+		const char *field;
+		spec_kind kind;
+	} lists[] = {{"losses", SPEC_LOSS}, {"metrics", SPEC_METRIC}, {"maps", SPEC_MAP}};
+	for (size_t l = 0; l < 3; l++) {
+		field = cJSON_GetObjectItemCaseSensitive(root, lists[l].field);
+		if (field == NULL)
+			continue;
+		if (!cJSON_IsArray(field))
+			return seg_fail(err, SEG_EINVAL, "\"%s\" must be an array of names or objects", lists[l].field);
+		cJSON_ArrayForEach(item, field)
+		{
+			st = lists[l].kind == SPEC_MAP ? add_map(r, item, err) : add_spec(r, item, lists[l].kind, err);
+			if (st != SEG_OK)
+				return st;
+		}
+	}
+	field = cJSON_GetObjectItemCaseSensitive(root, "map_format");
+	if (field) {
+		if (!cJSON_IsString(field))
+			return seg_fail(err, SEG_EINVAL, "map_format must be \"npy\" or \"png\"");
+		st = parse_map_format(field->valuestring, r, err);
+		if (st != SEG_OK)
+			return st;
+	}
+	return finish_eval(r, err);
+}
+
+/* Copies a text part into a NUL-terminated buffer without trailing whitespace. */
+static seg_status part_text(const mp_part *p, char *out, size_t cap, seg_error *err)
+{
+	size_t n = p->len;
+
+	if (n >= cap)
+		return seg_fail(err, SEG_EINVAL, "form field \"%s\" is longer than %zu bytes", p->name, cap - 1);
+	memcpy(out, p->data, n);
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ' || out[n - 1] == '\t'))
+		n--;
+	out[n] = '\0';
+	return SEG_OK;
+}
+
+/*
+ * A list field: a JSON array, or comma-separated specs where a piece with
+ * '=' and no ':' continues the previous spec's parameters.
+ */
+static seg_status parse_list_field(req_eval *r, const mp_part *p, spec_kind kind, seg_error *err)
+{
+	char text[8192];
+	seg_status st = part_text(p, text, sizeof(text), err);
+
+	if (st != SEG_OK)
+		return st;
+	if (text[0] == '[') {
+		cJSON *arr = cJSON_Parse(text), *item;
+		if (!cJSON_IsArray(arr)) {
+			cJSON_Delete(arr);
+			return seg_fail(err, SEG_EDECODE, "form field \"%s\" is not a valid JSON array", p->name);
+		}
+		cJSON_ArrayForEach(item, arr)
+		{
+			st = kind == SPEC_MAP ? add_map(r, item, err) : add_spec(r, item, kind, err);
+			if (st != SEG_OK)
+				break;
+		}
+		cJSON_Delete(arr);
+		return st;
+	}
+	/* Comma-separated: rebuild whole specs, then parse each. */
+	char specbuf[1024] = "";
+	char *save = NULL;
+	for (char *tok = strtok_r(text, ",", &save);; tok = strtok_r(NULL, ",", &save)) {
+		while (tok && (*tok == ' ' || *tok == '\t'))
+			tok++;
+		int continues = tok && strchr(tok, '=') && !strchr(tok, ':');
+		if (continues && specbuf[0]) {
+			size_t used = strlen(specbuf);
+			if (used + strlen(tok) + 2 > sizeof(specbuf))
+				return seg_fail(err, SEG_EINVAL, "form field \"%s\": a spec is too long", p->name);
+			specbuf[used] = ',';
+			strcpy(specbuf + used + 1, tok);
+			continue;
+		}
+		if (specbuf[0]) {
+			cJSON *s = cJSON_CreateString(specbuf);
+			if (s == NULL)
+				return seg_fail(err, SEG_ENOMEM, "out of memory");
+			st = kind == SPEC_MAP ? add_map(r, s, err) : add_spec(r, s, kind, err);
+			cJSON_Delete(s);
+			if (st != SEG_OK)
+				return st;
+			specbuf[0] = '\0';
+		}
+		if (tok == NULL)
+			break;
+		if (*tok == '\0')
+			continue;
+		if (strlen(tok) >= sizeof(specbuf))
+			return seg_fail(err, SEG_EINVAL, "form field \"%s\": a spec is too long", p->name);
+		strcpy(specbuf, tok);
+	}
+	return SEG_OK;
+}
+
+static seg_status parse_bool_text(const mp_part *p, int *out, seg_error *err)
+{
+	char text[16];
+	seg_status st = part_text(p, text, sizeof(text), err);
+
+	if (st != SEG_OK)
+		return st;
+	if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0)
+		*out = 1;
+	else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0)
+		*out = 0;
+	else
+		return seg_fail(err, SEG_EINVAL, "form field \"%s\" must be true or false", p->name);
+	return SEG_OK;
+}
+
+/* A mask part: the PNG or .npy bytes themselves (told by content later). */
+static seg_status mask_part(const mp_part *p, const char *role, req_mask *out, seg_error *err)
+{
+	if (p == NULL)
+		return seg_fail(err, SEG_EINVAL, "missing form field \"%s\"", role);
+	if (p->len == 0)
+		return seg_fail(err, SEG_EINVAL, "form field \"%s\" is empty", role);
+	out->data = p->data;
+	out->len = p->len;
+	return SEG_OK;
+}
+
+static seg_status split_form(const char *ct, const uint8_t *body, size_t len, mp_form **form, seg_error *err)
+{
+	char boundary[80];
+	seg_status st = mp_boundary(ct, boundary, sizeof(boundary), err);
+
+	if (st != SEG_OK)
+		return st;
+	*form = malloc(sizeof(**form));
+	if (*form == NULL)
+		return seg_fail(err, SEG_ENOMEM, "out of memory");
+	st = mp_parse(body, len, boundary, *form, err);
+	if (st != SEG_OK) {
+		free(*form);
+		*form = NULL;
+	}
+	return st;
+}
+
+static seg_status eval_from_form(const mp_form *f, req_eval *r, seg_error *err)
+{
+	static const char *const known[] = {"target", "prediction", "losses", "metrics", "maps", "map_format",
+					    "logits", NULL};
+	seg_status st;
+
+	for (int i = 0; i < f->count; i++) {
+		int k;
+		for (k = 0; known[k] && strcmp(known[k], f->parts[i].name) != 0; k++)
+			;
+		if (known[k] == NULL)
+			return unknown_field(f->parts[i].name, known, err);
+	}
+	st = mask_part(mp_find(f, "target"), "target", &r->target, err);
+	if (st == SEG_OK)
+		st = mask_part(mp_find(f, "prediction"), "prediction", &r->prediction, err);
+	for (int i = 0; i < f->count && st == SEG_OK; i++) {
+		const mp_part *p = &f->parts[i];
+		if (strcmp(p->name, "losses") == 0)
+			st = parse_list_field(r, p, SPEC_LOSS, err);
+		else if (strcmp(p->name, "metrics") == 0)
+			st = parse_list_field(r, p, SPEC_METRIC, err);
+		else if (strcmp(p->name, "maps") == 0)
+			st = parse_list_field(r, p, SPEC_MAP, err);
+		else if (strcmp(p->name, "logits") == 0)
+			st = parse_bool_text(p, &r->logits, err);
+		else if (strcmp(p->name, "map_format") == 0) {
+			char text[16];
+			st = part_text(p, text, sizeof(text), err);
+			if (st == SEG_OK)
+				st = parse_map_format(text, r, err);
+		}
+	}
+	if (st != SEG_OK)
+		return st;
+	return finish_eval(r, err);
+}
+
+seg_status req_parse_eval(const char *content_type, const uint8_t *body, size_t len, req_eval *out,
+			  seg_error *err)
+{
+	body_kind kind;
+	mp_form *form = NULL;
+	seg_status st;
+
+	memset(out, 0, sizeof(*out));
+	st = body_kind_of(content_type, &kind, err);
+	if (st != SEG_OK)
+		return st;
+	if (kind == BODY_JSON) {
+		st = parse_json(body, len, &out->json, err);
+		if (st == SEG_OK)
+			st = eval_from_json(out->json, out, err);
+	} else {
+		st = split_form(content_type, body, len, &form, err);
+		if (st == SEG_OK)
+			st = eval_from_form(form, out, err);
+		free(form);
+	}
+	if (st != SEG_OK)
+		req_eval_release(out);
+	return st;
+}
+
+/* Sets one weight-map parameter from a JSON value. */
+static seg_status wmap_param_json(spec *s, const cJSON *v, seg_error *err)
+{
+	const char *k = v->string;
+
+	if (cJSON_IsNumber(v))
+		return spec_set_number(s, k, v->valuedouble, err);
+	if (cJSON_IsString(v))
+		return spec_set_text(s, k, v->valuestring, err);
+	if (cJSON_IsArray(v)) {
+		const cJSON *a = cJSON_GetArrayItem(v, 0), *b = cJSON_GetArrayItem(v, 1);
+		if (cJSON_GetArraySize(v) != 2 || !cJSON_IsNumber(a) || !cJSON_IsNumber(b))
+			return seg_fail(err, SEG_EINVAL, "\"%.64s\" must be a list of two numbers", k);
+		return spec_set_pair(s, k, a->valuedouble, b->valuedouble, err);
+	}
+	return seg_fail(err, SEG_EINVAL, "\"%.64s\" has an unsupported JSON type", k);
+}
+
+seg_status req_parse_wmap(const char *content_type, const uint8_t *body, size_t len, req_wmap *out,
+			  seg_error *err)
+{
+	body_kind kind;
+	mp_form *form = NULL;
+	seg_status st;
+
+	memset(out, 0, sizeof(*out));
+	spec_init(&out->params, SPEC_MAP, "weight", NULL);
+	st = body_kind_of(content_type, &kind, err);
+	if (st != SEG_OK)
+		return st;
+	if (kind == BODY_JSON) {
+		cJSON *field;
+		st = parse_json(body, len, &out->json, err);
+		if (st != SEG_OK)
+			goto out;
+		cJSON_ArrayForEach(field, out->json)
+		{
+			if (strcmp(field->string, "target") == 0)
+				continue;
+			st = wmap_param_json(&out->params, field, err);
+			if (st != SEG_OK)
+				goto out;
+		}
+		st = parse_mask(cJSON_GetObjectItemCaseSensitive(out->json, "target"), "target", &out->target, NULL,
+				&out->base64_seconds, err);
+	} else {
+		st = split_form(content_type, body, len, &form, err);
+		if (st != SEG_OK)
+			goto out;
+		st = mask_part(mp_find(form, "target"), "target", &out->target, err);
+		for (int i = 0; i < form->count && st == SEG_OK; i++) {
+			const mp_part *p = &form->parts[i];
+			char text[128];
+			if (strcmp(p->name, "target") == 0)
+				continue;
+			st = part_text(p, text, sizeof(text), err);
+			if (st == SEG_OK)
+				st = spec_set_text(&out->params, p->name, text, err);
+		}
+	}
+out:
+	free(form);
+	if (st != SEG_OK)
+		req_wmap_release(out);
+	return st;
+}

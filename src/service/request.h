@@ -1,0 +1,73 @@
+/*
+ * request.h — the evaluation and weight-map requests, parsed from a body
+ * (JSON or multipart/form-data) held in memory.
+ *
+ * Parsing takes bytes, not a connection: tests and fuzzers call it
+ * directly. Masks are base64-decoded in place (inside the parsed JSON
+ * strings, or taken as-is from multipart file parts), so a request never
+ * holds a second copy of an upload.
+ */
+#ifndef REQUEST_H
+#define REQUEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cJSON.h>
+
+#include "core/seg.h"
+#include "core/spec.h"
+
+#define REQ_MAX_SPECS 64
+#define REQ_MAX_MAPS 4
+
+typedef enum req_map_format {
+	REQ_MAP_NPY,
+	REQ_MAP_PNG,
+} req_map_format;
+
+/* An uploaded mask: PNG or .npy bytes, borrowed from the request's storage. */
+typedef struct req_mask {
+	const uint8_t *data;
+	size_t len;
+} req_mask;
+
+typedef struct req_eval {
+	req_mask target;
+	req_mask prediction;
+	int logits;
+	size_t nspecs; /* losses and metrics, in request order */
+	spec specs[REQ_MAX_SPECS];
+	size_t nmaps;
+	spec maps[REQ_MAX_MAPS];
+	req_map_format map_format;
+	double base64_seconds; /* time spent decoding base64 */
+	cJSON *json;           /* owned: the parsed body, whose strings hold decoded masks */
+} req_eval;
+
+typedef struct req_wmap {
+	req_mask target;
+	spec params; /* FN_MAP_WEIGHT with the request's parameters */
+	double base64_seconds;
+	cJSON *json; /* owned */
+} req_wmap;
+
+/* Releases what the request owns; the body it was parsed from stays the caller's. NULL-safe, idempotent. */
+void req_eval_release(req_eval *r);
+void req_wmap_release(req_wmap *r);
+
+/*
+ * Parses an evaluation request. content_type and body are borrowed; body
+ * (len bytes) must outlive *out, since multipart masks point into it.
+ * Errors: SEG_EUNSUPPORTED (content type), SEG_EDECODE (malformed JSON,
+ * base64, multipart), SEG_EINVAL (missing or invalid fields, unknown
+ * names, duplicate keys), SEG_ETOOBIG.
+ */
+seg_status req_parse_eval(const char *content_type, const uint8_t *body, size_t len, req_eval *out,
+			  seg_error *err);
+
+/* Parses a weight-map request; same contract as req_parse_eval. */
+seg_status req_parse_wmap(const char *content_type, const uint8_t *body, size_t len, req_wmap *out,
+			  seg_error *err);
+
+#endif

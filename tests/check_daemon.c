@@ -1,0 +1,369 @@
+/*
+ * check_daemon.c — the seglossd binary as operators run it.
+ *
+ * Concurrency: 64 clients at once, valid and invalid requests mixed; every
+ * valid answer carries the CLI's numbers for the same files and specs,
+ * every invalid one its own error, and the daemon stays up. SIGTERM:
+ * requests in flight when the signal arrives all complete, new
+ * connections are refused afterwards, and the exit status is 0.
+ * The binaries come from $SEGLOSSD_BIN and $SEGLOSS_BIN (set by make).
+ */
+#include <check.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "codec/b64.h"
+#include "codec/buf.h"
+#include "codec/pngio.h"
+#include "httpclient.h"
+#include "testutil.h"
+
+#define FIX "tests/fixtures/"
+
+typedef struct daemon_proc {
+	pid_t pid;
+	int port;
+	char log[64];
+} daemon_proc;
+
+/* Starts seglossd on a free port with extra flags; waits until it listens. */
+static void daemon_start(daemon_proc *d, const char *workers, const char *queue)
+{
+	const char *bin = getenv("SEGLOSSD_BIN") ? getenv("SEGLOSSD_BIN") : "build/release/seglossd";
+
+	snprintf(d->log, sizeof(d->log), "/tmp/seglossd_test_XXXXXX");
+	int fd = mkstemp(d->log);
+	ck_assert_int_ge(fd, 0);
+	d->pid = fork();
+	if (d->pid == 0) {
+		dup2(fd, 2);
+		execl(bin, bin, "--bind", "127.0.0.1", "--port", "0", "--workers", workers, "--queue", queue,
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(fd);
+	d->port = 0;
+	for (int i = 0; i < 200 && d->port == 0; i++) {
+		size_t len;
+		char *text = (char *)tu_read_file(d->log, &len);
+		char *p = text ? strstr(text, "seglossd listening") : NULL;
+		if (p && (p = strstr(p, " port=")) != NULL)
+			d->port = atoi(p + 6);
+		free(text);
+		if (d->port == 0)
+			usleep(20000);
+	}
+	ck_assert_msg(d->port > 0, "seglossd did not start (see %s)", d->log);
+}
+
+/* Sends sig and returns the exit status (-1 if killed by a signal). */
+static int daemon_stop(daemon_proc *d, int sig)
+{
+	int status;
+
+	kill(d->pid, sig);
+	ck_assert_int_eq(waitpid(d->pid, &status, 0), d->pid);
+	unlink(d->log);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static char *b64_file(const char *path)
+{
+	size_t len;
+	uint8_t *data = tu_read_file(path, &len);
+	ck_assert_msg(data != NULL, "cannot read %s", path);
+	char *text = malloc(b64_encoded_len(len) + 1);
+	b64_encode(data, len, text);
+	free(data);
+	return text;
+}
+
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+	va_list ap;
+	va_start(ap, f);
+	int n = vsnprintf(NULL, 0, f, ap);
+	va_end(ap);
+	char *s = malloc((size_t)n + 1);
+	va_start(ap, f);
+	vsnprintf(s, (size_t)n + 1, f, ap);
+	va_end(ap);
+	return s;
+}
+
+/* ---- concurrency --------------------------------------------------------------- */
+
+typedef struct kind {
+	const char *fixture;  /* case directory */
+	const char *tfile, *pfile;
+	const char *loss1, *loss2, *metric;
+	int status;           /* expected */
+	const char *error;    /* detail prefix for errors */
+	cJSON *want;          /* the CLI's output for valid kinds */
+} kind;
+
+static kind kinds[] = {
+	{"blobs_soft8", "target.png", "prediction.png", "bce", "focal:gamma=3", "hausdorff95", 200, NULL, NULL},
+	{"inst16_touching", "target.png", "prediction.png", "shape_aware", "dice", "iou", 200, NULL, NULL},
+	{"npy_int64", "target.npy", "prediction.npy", "tversky", "boundary", "assd", 200, NULL, NULL},
+	{"logits", "target.png", "prediction.npy", "exp_log", "generalized_dice", "surface_dice", 200, NULL, NULL},
+	{"blobs_soft8", "target.png", "prediction.png", "dcie", "bce", "iou", 422, "unknown loss 'dcie'", NULL},
+	{"blobs_soft8", "target.png", "../bin01_nonsquare/prediction.png", "bce", "dice", "iou", 422,
+	 "prediction is 80x48 but target is 64x64", NULL},
+};
+#define NKINDS ((int)(sizeof(kinds) / sizeof(kinds[0])))
+
+static char *bodies[NKINDS];
+
+typedef struct client {
+	int port;
+	int k;
+	hc_response r;
+} client;
+
+static void *client_main(void *opaque)
+{
+	client *c = opaque;
+
+	if (hc_request(c->port, "POST", "/v1/evaluate", "Content-Type: application/json\r\n", bodies[c->k],
+		       strlen(bodies[c->k]), &c->r) != 0)
+		c->r.status = 0;
+	return NULL;
+}
+
+static void prepare_kinds(void)
+{
+	const char *cli = getenv("SEGLOSS_BIN") ? getenv("SEGLOSS_BIN") : "build/release/segloss";
+
+	for (int k = 0; k < NKINDS; k++) {
+		kind *kd = &kinds[k];
+		char tpath[256], ppath[256];
+		snprintf(tpath, sizeof(tpath), FIX "%s/%s", kd->fixture, kd->tfile);
+		snprintf(ppath, sizeof(ppath), FIX "%s/%s", kd->fixture, kd->pfile);
+		int logits = strcmp(kd->fixture, "logits") == 0;
+		char *t = b64_file(tpath), *p = b64_file(ppath);
+		bodies[k] = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"logits\": %s, \"losses\": [\"%s\", \"%s\"], "
+				"\"metrics\": [\"%s\"]}",
+				t, p, logits ? "true" : "false", kd->loss1, kd->loss2, kd->metric);
+		free(t);
+		free(p);
+		if (kd->status != 200)
+			continue;
+		const char *argv[] = {cli,      "eval",       "--target", tpath, "--prediction", ppath,
+				      "--loss", kd->loss1,    "--loss",   kd->loss2, "--metric", kd->metric,
+				      logits ? "--logits" : NULL, NULL};
+		char *out, *err;
+		ck_assert_int_eq(tu_run((char *const *)argv, &out, &err), 0);
+		kd->want = cJSON_Parse(out);
+		ck_assert_ptr_nonnull(kd->want);
+		free(out);
+		free(err);
+	}
+}
+
+static void check_answer(const kind *kd, hc_response *r)
+{
+	cJSON *got = cJSON_Parse(r->body);
+
+	ck_assert_msg(r->status == kd->status, "%s: status %d, wanted %d: %s", kd->fixture, r->status, kd->status,
+		      r->body);
+	ck_assert_ptr_nonnull(got);
+	if (kd->status != 200) {
+		const char *detail = cJSON_GetStringValue(cJSON_GetObjectItem(got, "detail"));
+		ck_assert_ptr_nonnull(detail);
+		ck_assert_msg(strncmp(detail, kd->error, strlen(kd->error)) == 0, "detail %s", detail);
+		cJSON_Delete(got);
+		return;
+	}
+	const char *sections[] = {"losses", "metrics"};
+	for (int s = 0; s < 2; s++) {
+		cJSON *item;
+		cJSON_ArrayForEach(item, cJSON_GetObjectItem(kd->want, sections[s]))
+		{
+			cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(got, sections[s]), item->string);
+			ck_assert_ptr_nonnull(v);
+			if (cJSON_IsNull(item))
+				ck_assert(cJSON_IsNull(v));
+			else
+				ck_assert_msg(v->valuedouble == item->valuedouble, "%s %s: %.17g vs CLI %.17g",
+					      kd->fixture, item->string, v->valuedouble, item->valuedouble);
+		}
+	}
+	cJSON_Delete(got);
+}
+
+START_TEST(test_64_concurrent_clients)
+{
+	enum { N = 64 };
+	daemon_proc d;
+	pthread_t th[N];
+	client cl[N];
+	hc_response r;
+
+	prepare_kinds();
+	daemon_start(&d, "2", "256");
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < N; i++) {
+			cl[i].port = d.port;
+			cl[i].k = (i + round) % NKINDS;
+			pthread_create(&th[i], NULL, client_main, &cl[i]);
+		}
+		for (int i = 0; i < N; i++)
+			pthread_join(th[i], NULL);
+		for (int i = 0; i < N; i++) {
+			check_answer(&kinds[cl[i].k], &cl[i].r);
+			hc_free(&cl[i].r);
+		}
+	}
+	/* Still serving. */
+	ck_assert_int_eq(hc_request(d.port, "GET", "/readyz", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	hc_free(&r);
+	ck_assert_int_eq(hc_request(d.port, "GET", "/metrics", NULL, NULL, 0, &r), 0);
+	ck_assert_ptr_nonnull(strstr(r.body, "segloss_http_requests_total{route=\"evaluate\",code=\"422\"}"));
+	hc_free(&r);
+	ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+	for (int k = 0; k < NKINDS; k++) {
+		free(bodies[k]);
+		cJSON_Delete(kinds[k].want);
+	}
+}
+END_TEST
+
+/* ---- SIGTERM ---------------------------------------------------------------------- */
+
+typedef struct slow {
+	int port;
+	const char *body;
+	hc_response r;
+} slow;
+
+static void *slow_main(void *opaque)
+{
+	slow *s = opaque;
+
+	if (hc_request(s->port, "POST", "/v1/evaluate", "Content-Type: application/json\r\n", s->body, strlen(s->body),
+		       &s->r) != 0)
+		s->r.status = 0;
+	return NULL;
+}
+
+START_TEST(test_sigterm_finishes_requests_in_flight)
+{
+	enum { N = 4 };
+	daemon_proc d;
+	pthread_t th[N];
+	slow s[N];
+	uint8_t *g = calloc(1536 * 1536, 1);
+	buf png;
+	hc_response r;
+
+	for (int i = 0; i < 1536 * 1536; i++)
+		g[i] = (uint8_t)(((i % 1536) / 9 + (i / 1536) / 4) % 3 == 0 ? 255 : 0);
+	buf_init(&png, 0);
+	pngio_encode_gray(g, 1536, 1536, 8, &png, NULL);
+	free(g);
+	char *b = malloc(b64_encoded_len(png.len) + 1);
+	b64_encode(png.data, png.len, b);
+	char *body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"losses\": [\"hausdorff_dt\", \"bce\"]}", b, b);
+
+	daemon_start(&d, "1", "16");
+	for (int i = 0; i < N; i++) {
+		s[i].port = d.port;
+		s[i].body = body;
+		pthread_create(&th[i], NULL, slow_main, &s[i]);
+	}
+	/* Wait until all four are received (in flight), then ask the daemon to stop. */
+	for (int tries = 0; tries < 200; tries++) {
+		ck_assert_int_eq(hc_request(d.port, "GET", "/metrics", NULL, NULL, 0, &r), 0);
+		char *p = strstr(r.body, "segloss_http_requests_in_flight ");
+		int inflight = p ? atoi(p + 32) : 0;
+		hc_free(&r);
+		if (inflight >= N + 1) /* the four, and this /metrics request itself */
+			break;
+		usleep(10000);
+	}
+	kill(d.pid, SIGTERM);
+	for (int i = 0; i < N; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < N; i++) {
+		ck_assert_msg(s[i].r.status == 200, "request %d: status %d", i, s[i].r.status);
+		cJSON *j = cJSON_Parse(s[i].r.body);
+		ck_assert(cJSON_IsNumber(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "losses"), "hausdorff_dt")));
+		cJSON_Delete(j);
+		hc_free(&s[i].r);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	/* Gone: the port refuses connections. */
+	ck_assert_int_ne(hc_request(d.port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+	size_t len;
+	char *log = (char *)tu_read_file(d.log, &len);
+	ck_assert_ptr_nonnull(strstr(log, "SIGTERM received: draining"));
+	ck_assert_ptr_nonnull(strstr(log, "seglossd stopped"));
+	free(log);
+	unlink(d.log);
+	free(body);
+	free(b);
+	buf_release(&png);
+}
+END_TEST
+
+START_TEST(test_healthcheck_mode)
+{
+	daemon_proc d;
+	char port[16];
+	char *out, *err;
+	const char *bin = getenv("SEGLOSSD_BIN") ? getenv("SEGLOSSD_BIN") : "build/release/seglossd";
+
+	daemon_start(&d, "1", "4");
+	snprintf(port, sizeof(port), "%d", d.port);
+	const char *argv[] = {bin, "--healthcheck", "--port", port, NULL};
+	ck_assert_int_eq(tu_run((char *const *)argv, &out, &err), 0);
+	ck_assert_ptr_nonnull(strstr(err, "healthy"));
+	free(out);
+	free(err);
+	ck_assert_int_eq(daemon_stop(&d, SIGINT), 0);
+	ck_assert_int_eq(tu_run((char *const *)argv, &out, &err), 1);
+	ck_assert_ptr_nonnull(strstr(err, "unhealthy"));
+	free(out);
+	free(err);
+	/* A bad setting is a usage error naming its origin. */
+	const char *bad[] = {bin, "--workers", "zero", NULL};
+	ck_assert_int_eq(tu_run((char *const *)bad, &out, &err), 2);
+	ck_assert_str_eq(err, "seglossd: invalid value 'zero' for --workers\n");
+	free(out);
+	free(err);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("daemon");
+	TCase *tc = tcase_create("seglossd");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_64_concurrent_clients);
+	tcase_add_test(tc, test_sigterm_finishes_requests_in_flight);
+	tcase_add_test(tc, test_healthcheck_mode);
+	tcase_set_timeout(tc, 180);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

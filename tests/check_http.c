@@ -1,0 +1,597 @@
+/*
+ * check_http.c — the daemon over real sockets.
+ *
+ * In-process: http_start on an ephemeral loopback port, a plain socket
+ * client (httpclient.c): every route, JSON and multipart, Accept
+ * negotiation, each error class with its status and problem+json, a full
+ * queue. Out of process: 64 concurrent clients against the seglossd
+ * binary, whose numbers must equal the segloss CLI's; and SIGTERM with
+ * requests in flight, which must all complete before a clean exit.
+ */
+#include <check.h>
+#include <math.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cJSON.h>
+
+#include "codec/b64.h"
+#include "codec/buf.h"
+#include "codec/npy.h"
+#include "codec/pngio.h"
+#include "core/wmap.h"
+#include "http/http.h"
+#include "httpclient.h"
+#include "testutil.h"
+
+#define FIX "tests/fixtures/"
+
+static http_server *srv;
+static int port;
+
+static void start_server(int workers, int queue, size_t max_body, uint64_t max_pixels)
+{
+	http_config cfg;
+	seg_error err = {0};
+
+	http_config_default(&cfg);
+	cfg.bind = "127.0.0.1";
+	cfg.port = 0;
+	cfg.workers = workers;
+	cfg.queue = queue;
+	cfg.max_body = max_body;
+	cfg.max_pixels = max_pixels;
+	srv = http_start(&cfg, &err);
+	ck_assert_msg(srv != NULL, "%s", err.msg);
+	port = http_port(srv);
+	ck_assert_int_gt(port, 0);
+}
+
+static void setup(void)
+{
+	start_server(2, 16, 8u << 20, 1u << 22);
+}
+
+static void teardown(void)
+{
+	ck_assert_int_eq(http_drain(srv, 10), 0);
+	http_free(srv);
+	srv = NULL;
+}
+
+/* Base64 of a fixture file (caller frees). */
+static char *b64_file(const char *path)
+{
+	size_t len;
+	uint8_t *data = tu_read_file(path, &len);
+	ck_assert_msg(data != NULL, "cannot read %s", path);
+	char *text = malloc(b64_encoded_len(len) + 1);
+	b64_encode(data, len, text);
+	free(data);
+	return text;
+}
+
+/* printf into a new string (caller frees). */
+static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+static char *fmt(const char *f, ...)
+{
+	va_list ap;
+	va_start(ap, f);
+	int n = vsnprintf(NULL, 0, f, ap);
+	va_end(ap);
+	char *s = malloc((size_t)n + 1);
+	va_start(ap, f);
+	vsnprintf(s, (size_t)n + 1, f, ap);
+	va_end(ap);
+	return s;
+}
+
+static hc_response post_json(const char *path, const char *json)
+{
+	hc_response r;
+	ck_assert_int_eq(hc_request(port, "POST", path, "Content-Type: application/json\r\n", json, strlen(json), &r),
+			 0);
+	return r;
+}
+
+/* The problem+json of a response: status, type and detail (prefix) are as expected. */
+static void expect_problem(hc_response *r, int status, const char *detail_prefix)
+{
+	char ct[128];
+
+	ck_assert_msg(r->status == status, "status %d, wanted %d: %s", r->status, status, r->body);
+	ck_assert_int_eq(hc_header(r, "Content-Type", ct, sizeof(ct)), 0);
+	ck_assert_str_eq(ct, "application/problem+json");
+	cJSON *p = cJSON_Parse(r->body);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(cJSON_GetObjectItem(p, "status")->valueint, status);
+	ck_assert_ptr_nonnull(cJSON_GetStringValue(cJSON_GetObjectItem(p, "type")));
+	ck_assert_ptr_nonnull(cJSON_GetStringValue(cJSON_GetObjectItem(p, "title")));
+	const char *detail = cJSON_GetStringValue(cJSON_GetObjectItem(p, "detail"));
+	ck_assert_ptr_nonnull(detail);
+	ck_assert_msg(strncmp(detail, detail_prefix, strlen(detail_prefix)) == 0, "detail \"%s\"\nwanted \"%s\"",
+		      detail, detail_prefix);
+	cJSON_Delete(p);
+	hc_free(r);
+}
+
+/* Multipart body with parts (name, filename or NULL, data, len). */
+typedef struct part {
+	const char *name;
+	const char *filename;
+	const void *data;
+	size_t len;
+} part;
+
+static void multipart(const part *parts, int n, buf *out)
+{
+	buf_init(out, 0);
+	for (int i = 0; i < n; i++) {
+		buf_printf(out, "--XyZbOuNdArY\r\nContent-Disposition: form-data; name=\"%s\"", parts[i].name);
+		if (parts[i].filename)
+			buf_printf(out, "; filename=\"%s\"\r\nContent-Type: application/octet-stream", parts[i].filename);
+		buf_puts(out, "\r\n\r\n");
+		buf_append(out, parts[i].data, parts[i].len);
+		buf_puts(out, "\r\n");
+	}
+	buf_puts(out, "--XyZbOuNdArY--\r\n");
+}
+
+static double num(cJSON *root, const char *section, const char *key)
+{
+	cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(root, section), key);
+	ck_assert_msg(cJSON_IsNumber(v), "%s.%s is not a number", section, key);
+	return v->valuedouble;
+}
+
+/* ---- routes ------------------------------------------------------------------ */
+
+START_TEST(test_health_ready_catalogue_spec_metrics)
+{
+	hc_response r;
+	char v[256];
+
+	ck_assert_int_eq(hc_request(port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	hc_free(&r);
+	ck_assert_int_eq(hc_request(port, "GET", "/readyz", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	hc_free(&r);
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/losses", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	cJSON *cat = cJSON_Parse(r.body);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cat, "losses")), 16);
+	ck_assert_ptr_nonnull(cJSON_GetObjectItem(cat, "conventions"));
+	cJSON_Delete(cat);
+	hc_free(&r);
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/openapi.yaml", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "openapi: 3.1"));
+	hc_free(&r);
+	ck_assert_int_eq(hc_request(port, "GET", "/metrics", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	hc_header(&r, "Content-Type", v, sizeof(v));
+	ck_assert_str_eq(v, "text/plain; version=0.0.4; charset=utf-8");
+	ck_assert_ptr_nonnull(strstr(r.body, "segloss_http_requests_total{route=\"healthz\",code=\"200\"} 1"));
+	ck_assert_ptr_nonnull(strstr(r.body, "segloss_build_info{version="));
+	ck_assert_ptr_nonnull(strstr(r.body, "process_resident_memory_bytes "));
+	ck_assert_ptr_nonnull(strstr(r.body, "segloss_workers 2"));
+	hc_free(&r);
+	ck_assert_int_eq(hc_request(port, "HEAD", "/healthz", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_uint_eq(r.body_len, 0);
+	hc_free(&r);
+}
+END_TEST
+
+START_TEST(test_request_id)
+{
+	hc_response r;
+	char id[128];
+
+	ck_assert_int_eq(hc_request(port, "GET", "/healthz", "X-Request-Id: trace-42.a\r\n", NULL, 0, &r), 0);
+	hc_header(&r, "X-Request-Id", id, sizeof(id));
+	ck_assert_str_eq(id, "trace-42.a");
+	hc_free(&r);
+	/* Absent or unusable ids are replaced by a generated one. */
+	ck_assert_int_eq(hc_request(port, "GET", "/healthz", "X-Request-Id: has space\r\n", NULL, 0, &r), 0);
+	ck_assert_int_eq(hc_header(&r, "X-Request-Id", id, sizeof(id)), 0);
+	ck_assert_uint_eq(strlen(id), 16);
+	hc_free(&r);
+}
+END_TEST
+
+START_TEST(test_evaluate_json_forms_agree)
+{
+	char *t = b64_file(FIX "blobs_soft8/target.png");
+	char *p = b64_file(FIX "blobs_soft8/prediction.png");
+	/* The same request three ways: bare base64, {"png": ...} objects, data: URLs. */
+	char *bodies[3] = {
+		fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"losses\": [\"bce\", {\"name\": \"focal\", "
+		    "\"gamma\": 3, \"as\": \"f3\"}], \"metrics\": [\"dice\", \"hausdorff95\"]}",
+		    t, p),
+		fmt("{\"target\": {\"png\": \"%s\"}, \"prediction\": {\"png\": \"%s\"}, \"losses\": [\"bce\", "
+		    "\"focal:gamma=3,as=f3\"], \"metrics\": [\"dice\", \"hausdorff95\"]}",
+		    t, p),
+		fmt("{\"target\": \"data:image/png;base64,%s\", \"prediction\": \"data:image/png;base64,%s\", "
+		    "\"losses\": [\"bce\", \"focal:gamma=3,as=f3\"], \"metrics\": [\"dice\", \"hausdorff95\"]}",
+		    t, p),
+	};
+	double first[4] = {0};
+
+	for (int f = 0; f < 3; f++) {
+		char *body = bodies[f];
+		hc_response r = post_json("/v1/evaluate", body);
+		ck_assert_msg(r.status == 200, "%s", r.body);
+		cJSON *j = cJSON_Parse(r.body);
+		double v[4] = {num(j, "losses", "bce"), num(j, "losses", "f3"), num(j, "metrics", "dice"),
+			       num(j, "metrics", "hausdorff95")};
+		ck_assert_int_eq(cJSON_GetObjectItem(j, "width")->valueint, 64);
+		ck_assert_ptr_nonnull(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "timing_ms"), "compute"));
+		for (int k = 0; k < 4; k++) {
+			if (f == 0)
+				first[k] = v[k];
+			ck_assert_double_eq(v[k], first[k]);
+		}
+		cJSON_Delete(j);
+		hc_free(&r);
+		free(body);
+	}
+	free(t);
+	free(p);
+}
+END_TEST
+
+/* The default set, and the same numbers as the CLI on the same files. */
+START_TEST(test_evaluate_matches_cli)
+{
+	char *t = b64_file(FIX "inst16_touching/target.png");
+	char *p = b64_file(FIX "inst16_touching/prediction.png");
+	char *body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\"}", t, p);
+	hc_response r = post_json("/v1/evaluate", body);
+	ck_assert_int_eq(r.status, 200);
+	cJSON *got = cJSON_Parse(r.body);
+
+	const char *cli = getenv("SEGLOSS_BIN");
+	char *out, *err;
+	const char *argv[] = {cli ? cli : "build/release/segloss", "eval", "--target", FIX "inst16_touching/target.png",
+			      "--prediction", FIX "inst16_touching/prediction.png", NULL};
+	ck_assert_int_eq(tu_run((char *const *)argv, &out, &err), 0);
+	cJSON *want = cJSON_Parse(out);
+	const char *sections[] = {"losses", "metrics"};
+	for (int s = 0; s < 2; s++) {
+		cJSON *item;
+		ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(got, sections[s])),
+				 cJSON_GetArraySize(cJSON_GetObjectItem(want, sections[s])));
+		cJSON_ArrayForEach(item, cJSON_GetObjectItem(want, sections[s]))
+			ck_assert_double_eq(num(got, sections[s], item->string), item->valuedouble);
+	}
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(got, "losses")), 4);
+	cJSON_Delete(got);
+	cJSON_Delete(want);
+	free(out);
+	free(err);
+	hc_free(&r);
+	free(body);
+	free(t);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_evaluate_multipart_and_maps)
+{
+	size_t tl, pl;
+	uint8_t *t = tu_read_file(FIX "blobs_soft8/target.png", &tl);
+	uint8_t *p = tu_read_file(FIX "blobs_soft8/prediction.png", &pl);
+	part parts[] = {
+		{"target", "t.png", t, tl},
+		{"prediction", "p.png", p, pl},
+		{"losses", NULL, "bce,focal:alpha=0.5,gamma=3", 27},
+		{"metrics", NULL, "[\"dice\", {\"name\": \"iou\", \"threshold\": 0.3}]", 44},
+		{"maps", NULL, "weight,bce", 10},
+	};
+	buf body;
+	hc_response r;
+
+	multipart(parts, 5, &body);
+	ck_assert_int_eq(hc_request(port, "POST", "/v1/evaluate",
+				    "Content-Type: multipart/form-data; boundary=XyZbOuNdArY\r\n", body.data, body.len, &r),
+			 0);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	cJSON *j = cJSON_Parse(r.body);
+	ck_assert(num(j, "losses", "focal") > 0);
+	ck_assert(num(j, "metrics", "iou") > 0);
+	/* The weight map equals the core's. */
+	cJSON *w = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "maps"), "weight");
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "format")), "npy");
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "dtype")), "float32");
+	const char *data = cJSON_GetStringValue(cJSON_GetObjectItem(w, "data"));
+	size_t n = strlen(data), dl = 0;
+	uint8_t *npy = malloc(b64_decoded_max(n));
+	ck_assert_int_eq(b64_decode(data, n, npy, &dl, NULL), SEG_OK);
+	ck_assert_int_eq(tu_write_file("/tmp/check_http_w.npy", npy, dl), 0);
+	int ww, hh;
+	double *got = tu_read_npy_f64("/tmp/check_http_w.npy", &ww, &hh);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_int_eq(ww, 64);
+	double *ref = tu_read_npy_f64(FIX "blobs_soft8/wmap.npy", &ww, &hh);
+	for (int i = 0; i < ww * hh; i++)
+		ck_assert_double_le(fabs(got[i] - ref[i]), 1e-5);
+	free(got);
+	free(ref);
+	free(npy);
+	ck_assert_ptr_nonnull(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "maps"), "bce"));
+	cJSON_Delete(j);
+	hc_free(&r);
+	buf_release(&body);
+
+	/* map_format png gives a PNG heatmap. */
+	part parts2[] = {{"target", "t.png", t, tl}, {"prediction", "p.png", p, pl}, {"maps", NULL, "weight", 6},
+			 {"map_format", NULL, "png", 3}};
+	multipart(parts2, 4, &body);
+	ck_assert_int_eq(hc_request(port, "POST", "/v1/evaluate",
+				    "Content-Type: multipart/form-data; boundary=XyZbOuNdArY\r\n", body.data, body.len, &r),
+			 0);
+	ck_assert_int_eq(r.status, 200);
+	j = cJSON_Parse(r.body);
+	w = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "maps"), "weight");
+	ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(w, "format")), "png");
+	data = cJSON_GetStringValue(cJSON_GetObjectItem(w, "data"));
+	npy = malloc(b64_decoded_max(strlen(data)));
+	ck_assert_int_eq(b64_decode(data, strlen(data), npy, &dl, NULL), SEG_OK);
+	ck_assert(pngio_is_png(npy, dl));
+	free(npy);
+	cJSON_Delete(j);
+	hc_free(&r);
+	buf_release(&body);
+	free(t);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_weight_map_accept)
+{
+	size_t tl;
+	uint8_t *t = tu_read_file(FIX "inst16_touching/target.png", &tl);
+	part parts[] = {{"target", "t.png", t, tl}, {"w0", NULL, "5", 1}, {"class_weights", NULL, "none", 4}};
+	buf body;
+	hc_response r;
+	char ct[128];
+
+	multipart(parts, 3, &body);
+	const char *accepts[] = {"Accept: application/x-npy\r\n", "Accept: image/png\r\n",
+				 "Accept: application/json\r\n", "Accept: image/png;q=0.5, application/x-npy\r\n", ""};
+	const char *types[] = {"application/x-npy", "image/png", "application/json", "application/x-npy",
+			       "application/json"};
+	for (int i = 0; i < 5; i++) {
+		char headers[256];
+		snprintf(headers, sizeof(headers), "Content-Type: multipart/form-data; boundary=XyZbOuNdArY\r\n%s",
+			 accepts[i]);
+		ck_assert_int_eq(hc_request(port, "POST", "/v1/weight-map", headers, body.data, body.len, &r), 0);
+		ck_assert_msg(r.status == 200, "%s", r.body);
+		hc_header(&r, "Content-Type", ct, sizeof(ct));
+		ck_assert_str_eq(ct, types[i]);
+		if (i == 0)
+			ck_assert_int_eq(memcmp(r.body, "\x93NUMPY", 6), 0);
+		if (i == 1)
+			ck_assert(pngio_is_png((const uint8_t *)r.body, r.body_len));
+		if (i == 2) {
+			cJSON *j = cJSON_Parse(r.body);
+			ck_assert_int_eq(cJSON_GetObjectItem(j, "width")->valueint, 96);
+			ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(j, "format")), "npy");
+			/* class_weights none: the minimum weight is 1 (foreground and far background). */
+			ck_assert_double_eq_tol(cJSON_GetObjectItem(j, "min")->valuedouble, 1.0, 1e-6);
+			cJSON_Delete(j);
+		}
+		hc_free(&r);
+	}
+	buf_release(&body);
+	/* JSON form with parameters. */
+	char *tb = b64_file(FIX "inst16_touching/target.png");
+	char *js = fmt("{\"target\": \"%s\", \"sigma\": 3, \"class_weights\": [1, 2], \"connectivity\": 4}", tb);
+	r = post_json("/v1/weight-map", js);
+	ck_assert_int_eq(r.status, 200);
+	hc_free(&r);
+	free(js);
+	js = fmt("{\"target\": \"%s\", \"sigma\": 0}", tb);
+	r = post_json("/v1/weight-map", js);
+	expect_problem(&r, 422, "parameter 'sigma' of map 'weight' must be in (0, 1e+06], got 0");
+	free(js);
+	free(tb);
+	free(t);
+}
+END_TEST
+
+/* ---- errors ------------------------------------------------------------------- */
+
+START_TEST(test_errors)
+{
+	char *t = b64_file(FIX "blobs_soft8/target.png");
+	char *p = b64_file(FIX "bin01_nonsquare/prediction.png");
+	hc_response r;
+	char *body;
+
+	r = post_json("/v1/evaluate", "{\"target\": ");
+	expect_problem(&r, 400, "invalid JSON at byte");
+	r = post_json("/v1/evaluate", "[1, 2]");
+	expect_problem(&r, 422, "the request body must be a JSON object");
+	r = post_json("/v1/evaluate", "{\"target\": \"QUJD$\", \"prediction\": \"QUJD\"}");
+	expect_problem(&r, 400, "target: invalid base64 at offset 4");
+	r = post_json("/v1/evaluate", "{\"target\": \"QUJDRA==\", \"prediction\": \"QUJDRA==\"}");
+	expect_problem(&r, 415, "target is neither a PNG nor a .npy file");
+	body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\"}", t, p);
+	r = post_json("/v1/evaluate", body);
+	expect_problem(&r, 422, "prediction is 80x48 but target is 64x64");
+	free(body);
+	body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"losses\": [\"dcie\"]}", t, t);
+	r = post_json("/v1/evaluate", body);
+	expect_problem(&r, 422, "unknown loss 'dcie' (did you mean 'dice'?)");
+	free(body);
+	body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"losses\": [{\"name\": \"focal\", \"alpha\": 2}]}",
+		   t, t);
+	r = post_json("/v1/evaluate", body);
+	expect_problem(&r, 422, "parameter 'alpha' of loss 'focal' must be in [0, 1], got 2");
+	free(body);
+	body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"losses\": [\"dice\", \"dice:gamma=1\"]}", t, t);
+	r = post_json("/v1/evaluate", body);
+	expect_problem(&r, 422, "duplicate loss key 'dice'");
+	free(body);
+	body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"lossses\": []}", t, t);
+	r = post_json("/v1/evaluate", body);
+	expect_problem(&r, 422, "unknown field \"lossses\" (did you mean \"losses\"?)");
+	free(body);
+	r = post_json("/v1/evaluate", "{\"prediction\": \"QUJD\"}");
+	expect_problem(&r, 422, "missing \"target\"");
+
+	/* A corrupted PNG: flip a byte inside the IDAT data. */
+	size_t len;
+	uint8_t *png = tu_read_file(FIX "blobs_soft8/prediction.png", &len);
+	png[len - 20] ^= 0x55;
+	char *bad = malloc(b64_encoded_len(len) + 1);
+	b64_encode(png, len, bad);
+	body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\"}", t, bad);
+	r = post_json("/v1/evaluate", body);
+	expect_problem(&r, 400, "prediction: png: CRC error in IDAT");
+	free(body);
+	free(bad);
+	free(png);
+
+	ck_assert_int_eq(hc_request(port, "POST", "/v1/evaluate", "Content-Type: text/plain\r\n", "x", 1, &r), 0);
+	expect_problem(&r, 415, "unsupported Content-Type 'text/plain'");
+	ck_assert_int_eq(hc_request(port, "GET", "/v2/nothing", NULL, NULL, 0, &r), 0);
+	expect_problem(&r, 404, "no route for '/v2/nothing'");
+	ck_assert_int_eq(hc_request(port, "DELETE", "/v1/losses", NULL, NULL, 0, &r), 0);
+	char allow[64];
+	hc_header(&r, "Allow", allow, sizeof(allow));
+	ck_assert_str_eq(allow, "GET, HEAD");
+	expect_problem(&r, 405, "DELETE is not allowed on '/v1/losses' (allowed: GET, HEAD)");
+	free(t);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_limits)
+{
+	hc_response r;
+	/* The server under test allows 8 MiB bodies and 4 Mpx masks. */
+	size_t big = (9u << 20);
+	char *body = malloc(big);
+	memset(body, ' ', big);
+	ck_assert_int_eq(hc_request(port, "POST", "/v1/evaluate", "Content-Type: application/json\r\n", body, big, &r),
+			 0);
+	expect_problem(&r, 413, "request body of 9437184 bytes is over the limit of 8388608 bytes");
+	free(body);
+	/* A PNG header claiming 4096x4096 (16 Mpx) is refused before its pixels are allocated. */
+	uint8_t *g = calloc(4096 * 4096, 1);
+	buf png;
+	buf_init(&png, 0);
+	ck_assert_int_eq(pngio_encode_gray(g, 4096, 4096, 8, &png, NULL), SEG_OK);
+	free(g);
+	char *b = malloc(b64_encoded_len(png.len) + 1);
+	b64_encode(png.data, png.len, b);
+	body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\"}", b, b);
+	r = post_json("/v1/evaluate", body);
+	expect_problem(&r, 413, "target: png: image is 4096x4096 (16777216 pixels), over the limit of 4194304");
+	free(body);
+	free(b);
+	buf_release(&png);
+}
+END_TEST
+
+typedef struct post_arg {
+	const char *body;
+	hc_response r;
+} post_arg;
+
+static void *post_thread(void *opaque)
+{
+	post_arg *a = opaque;
+
+	if (hc_request(port, "POST", "/v1/evaluate", "Content-Type: application/json\r\n", a->body, strlen(a->body),
+		       &a->r) != 0)
+		a->r.status = 0;
+	return NULL;
+}
+
+/* A queue of one and one worker: with the worker busy and the queue full, the next request gets 503. */
+START_TEST(test_queue_full_is_503)
+{
+	enum { N = 6 };
+	pthread_t th[N];
+	post_arg args[N];
+	uint8_t *g = calloc(1536 * 1536, 1);
+	buf png;
+	int ok = 0, busy = 0;
+
+	teardown();
+	start_server(1, 1, 64u << 20, 1u << 24);
+	for (int i = 0; i < 1536 * 1536; i++)
+		g[i] = (uint8_t)(((i % 1536) / 7 + (i / 1536) / 5) % 3 == 0 ? 255 : 0);
+	buf_init(&png, 0);
+	pngio_encode_gray(g, 1536, 1536, 8, &png, NULL);
+	free(g);
+	char *b = malloc(b64_encoded_len(png.len) + 1);
+	b64_encode(png.data, png.len, b);
+	/* hausdorff_dt and boundary at 1536x1536 keep the worker busy for a while. */
+	char *body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"losses\": [\"hausdorff_dt\", \"boundary\"]}", b,
+			 b);
+	for (int i = 0; i < N; i++) {
+		args[i].body = body;
+		pthread_create(&th[i], NULL, post_thread, &args[i]);
+		usleep(20000);
+	}
+	for (int i = 0; i < N; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < N; i++) {
+		char ra[16];
+		if (args[i].r.status == 200)
+			ok++;
+		if (args[i].r.status == 503) {
+			busy++;
+			ck_assert_int_eq(hc_header(&args[i].r, "Retry-After", ra, sizeof(ra)), 0);
+			ck_assert_ptr_nonnull(strstr(args[i].r.body, "the work queue is full"));
+		}
+		hc_free(&args[i].r);
+	}
+	/* The first is computed, the second waits in the queue; the rest arrive while both are taken. */
+	ck_assert_int_ge(ok, 2);
+	ck_assert_int_ge(busy, 1);
+	ck_assert_int_eq(ok + busy, N);
+	free(body);
+	free(b);
+	buf_release(&png);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("http");
+	TCase *tc = tcase_create("in-process");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_health_ready_catalogue_spec_metrics);
+	tcase_add_test(tc, test_request_id);
+	tcase_add_test(tc, test_evaluate_json_forms_agree);
+	tcase_add_test(tc, test_evaluate_matches_cli);
+	tcase_add_test(tc, test_evaluate_multipart_and_maps);
+	tcase_add_test(tc, test_weight_map_accept);
+	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_limits);
+	tcase_add_test(tc, test_queue_full_is_503);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
