@@ -142,12 +142,19 @@ $(OTHER_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(DAEMON_LI
 
 TESTS := $(CORE_TESTS) $(OTHER_TESTS)
 
+# make test: the Check suites, then the checks that need the daemon running.
+test: check metrics-lint
+
 # Each suite runs from the project root; SEGLOSS_BIN and SEGLOSSD_BIN let suites drive the programs.
-test: $(TESTS) $(SEGLOSS) $(SEGLOSSD)
+check: $(TESTS) $(SEGLOSS) $(SEGLOSSD)
 	@set -e; for t in $(TESTS); do \
 	  echo "== $$t"; SEGLOSS_BIN=$(SEGLOSS) SEGLOSSD_BIN=$(SEGLOSSD) $$t; \
 	done
 	@echo "all test suites passed ($(words $(TESTS)) suites)"
+
+# /metrics after real traffic passes promtool (installs Debian's prometheus package when missing).
+metrics-lint: $(SEGLOSSD)
+	tests/scripts/metrics_lint.sh $(BUILD)
 
 # ---- running the daemon ----------------------------------------------------
 # make run: build and start seglossd in the foreground (SEGLOSS_* variables and ARGS pass through).
@@ -161,6 +168,15 @@ $(BENCH): $(call obj,bench/bench_core.c) $(APP_LIBS)
 
 # The SciPy side runs when Debian's python3-scipy is installed (make bench does not install it).
 BENCH_DIR := $(BUILD)/bench-data
+GEN_MASKS := $(BUILD)/bench/gen_masks
+$(GEN_MASKS): $(call obj,bench/gen_masks.c) $(APP_LIBS)
+	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(APP_LDLIBS)
+
+# make bench-http: seglossd under wrk (installed from Debian when missing).
+bench-http: $(SEGLOSSD) $(GEN_MASKS)
+	@scripts/deps.sh wrk=wrk curl=curl
+	bench/http_bench.sh $(BUILD) $(or $(SECONDS),10)
+
 bench: $(BENCH)
 	$(BENCH) --dir $(BENCH_DIR)
 	@if /usr/bin/python3 -c 'import scipy' 2>/dev/null; then \
@@ -174,6 +190,6 @@ clean:
 help:
 	@sed -n '2,12p' Makefile
 
-.PHONY: all test bench run clean help
+.PHONY: all test check metrics-lint bench bench-http run clean help
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

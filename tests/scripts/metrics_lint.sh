@@ -1,0 +1,24 @@
+#!/bin/sh
+# metrics_lint.sh — the /metrics exposition, after real traffic of every
+# kind, passes `promtool check metrics` (Debian package prometheus).
+#   tests/scripts/metrics_lint.sh BUILD_DIR
+set -eu
+build=${1:-build/release}
+here=$(dirname "$0")
+. "$here/daemon.sh"
+command -v promtool >/dev/null 2>&1 || scripts/deps.sh promtool=prometheus
+daemon_start "$build/seglossd" --workers 2
+trap 'daemon_stop >/dev/null 2>&1 || true' EXIT
+base="http://127.0.0.1:$DAEMON_PORT"
+f=tests/fixtures/blobs_soft8
+curl -s -o /dev/null "$base/healthz"
+curl -s -o /dev/null "$base/v1/losses"
+curl -s -o /dev/null -F target=@$f/target.png -F prediction=@$f/prediction.png "$base/v1/evaluate"
+curl -s -o /dev/null -H 'Content-Type: application/json' -d '{"target": "!!"}' "$base/v1/evaluate"
+curl -s -o /dev/null -H 'Content-Type: application/json' -d '{"target": "QUJD", "prediction": "QUJD"}' "$base/v1/evaluate"
+curl -s -o /dev/null "$base/nowhere"
+curl -s "$base/metrics" > "$build/metrics.txt"
+grep -q 'segloss_http_requests_total{route="evaluate",code="200"} 1' "$build/metrics.txt"
+grep -q 'segloss_decode_errors_total{kind="base64"} 1' "$build/metrics.txt"
+promtool check metrics < "$build/metrics.txt"
+echo "metrics: promtool check metrics passed ($(grep -c '^[a-z]' "$build/metrics.txt") samples)"
