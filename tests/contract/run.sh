@@ -1,0 +1,37 @@
+#!/bin/sh
+# Contract test: lint api/openapi.yaml, then check a live seglossd against it.
+#
+#   sh tests/contract/run.sh          (from anywhere; CI calls it from the project root)
+#
+# Installs Node.js from Debian only when `node` is missing, runs `npm ci` only
+# when node_modules does not match package-lock.json, and builds seglossd
+# (which embeds api/openapi.yaml) unless SEGLOSSD_BIN names another binary.
+set -eu
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+dir=$root/tests/contract
+cd "$root"
+
+export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true NPM_CONFIG_UPDATE_NOTIFIER=false
+
+if ! command -v node >/dev/null 2>&1; then
+	echo "run.sh: installing nodejs and npm from Debian"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq nodejs npm >/dev/null
+fi
+
+# npm ci wipes and reinstalls node_modules: do it only when the lockfile changed.
+lock_sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+stamp=$dir/node_modules/.contract-lock.sha256
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+	echo "$lock_sum" >"$stamp"
+fi
+
+if [ -z "${SEGLOSSD_BIN:-}" ]; then
+	make -s build/release/seglossd
+fi
+
+"$dir/node_modules/.bin/redocly" lint api/openapi.yaml --config "$dir/redocly.yaml"
+node "$dir/contract.mjs"
