@@ -60,6 +60,8 @@ $(BUILD)/config.mk: scripts/deps.sh Makefile
 	  echo "ZLIB_LIBS := $$(pkg-config --libs zlib)"; \
 	  echo "MHD_CFLAGS := $$(pkg-config --cflags libmicrohttpd)"; \
 	  echo "MHD_LIBS := $$(pkg-config --libs libmicrohttpd)"; \
+	  echo "SQLITE_CFLAGS := $$(pkg-config --cflags sqlite3)"; \
+	  echo "SQLITE_LIBS := $$(pkg-config --libs sqlite3)"; \
 	} > $@.tmp && mv $@.tmp $@
 
 # ---- sources ---------------------------------------------------------------
@@ -67,7 +69,7 @@ CORE_SRC  := $(wildcard src/core/*.c)
 CODEC_SRC := $(wildcard src/codec/*.c)
 WIRE_SRC  := $(wildcard src/wire/*.c)
 # The daemon: service (request handling), pool, log, http (libmicrohttpd), and main.
-DAEMON_SRC := $(wildcard src/service/*.c src/pool/*.c src/log/*.c src/http/*.c)
+DAEMON_SRC := $(wildcard src/service/*.c src/store/*.c src/pool/*.c src/log/*.c src/http/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -87,9 +89,10 @@ $(BUILD)/src/core/pixstats.o $(BUILD)/src/core/edt.o: EXTRA_CFLAGS = $(VEC_CFLAG
 $(BUILD)/src/wire/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
 $(BUILD)/src/cli/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
 $(BUILD)/src/service/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
+$(BUILD)/src/store/%.o: EXTRA_CFLAGS = $(SQLITE_CFLAGS)
 $(BUILD)/src/http/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS)
 $(BUILD)/src/main/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS)
-$(BUILD)/tests/%.o: EXTRA_CFLAGS = $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(PNG_CFLAGS) $(MHD_CFLAGS)
+$(BUILD)/tests/%.o: EXTRA_CFLAGS = $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(PNG_CFLAGS) $(MHD_CFLAGS) $(SQLITE_CFLAGS)
 $(BUILD)/bench/%.o: EXTRA_CFLAGS = $(PNG_CFLAGS)
 
 $(BUILD)/%.o: %.c $(BUILD)/config.mk
@@ -121,7 +124,7 @@ $(BUILD)/gen/openapi_data.c: api/openapi.yaml
 $(BUILD)/gen/openapi_data.o: $(BUILD)/gen/openapi_data.c
 	$(CC) $(SEG_CFLAGS) -c $< -o $@
 
-DAEMON_LDLIBS = $(MHD_LIBS) -pthread
+DAEMON_LDLIBS = $(MHD_LIBS) $(SQLITE_LIBS) -pthread
 
 $(SEGLOSSD): $(call obj,src/main/seglossd.c) $(DAEMON_LIB) $(APP_LIBS)
 	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(DAEMON_LDLIBS) $(APP_LDLIBS)
@@ -143,7 +146,7 @@ $(OTHER_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(DAEMON_LI
 TESTS := $(CORE_TESTS) $(OTHER_TESTS)
 
 # make test: the Check suites, then the checks that need the daemon running.
-test: check metrics-lint
+test: check metrics-lint contract
 
 # Each suite runs from the project root; SEGLOSS_BIN and SEGLOSSD_BIN let suites drive the programs.
 check: $(TESTS) $(SEGLOSS) $(SEGLOSSD)
@@ -155,6 +158,10 @@ check: $(TESTS) $(SEGLOSS) $(SEGLOSSD)
 # /metrics after real traffic passes promtool (installs Debian's prometheus package when missing).
 metrics-lint: $(SEGLOSSD)
 	tests/scripts/metrics_lint.sh $(BUILD)
+
+# The API spec lints (redocly) and live responses match its schemas (ajv); needs Node.js (installed when missing).
+contract: $(SEGLOSSD)
+	SEGLOSSD_BIN=$(SEGLOSSD) sh tests/contract/run.sh
 
 # ---- running the daemon ----------------------------------------------------
 # make run: build and start seglossd in the foreground (SEGLOSS_* variables and ARGS pass through).
@@ -190,6 +197,6 @@ clean:
 help:
 	@sed -n '2,12p' Makefile
 
-.PHONY: all test check metrics-lint bench bench-http run clean help
+.PHONY: all test check metrics-lint contract bench bench-http run clean help
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

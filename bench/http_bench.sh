@@ -13,7 +13,7 @@ log="$dir/seglossd.log"
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
 
 "$build/bench/gen_masks" 512 "$dir" "bce,dice" >/dev/null
-"$build/seglossd" --bind 127.0.0.1 --port 0 --queue 1024 --log-format text 2>"$log" &
+"$build/seglossd" --bind 127.0.0.1 --port 0 --queue 1024 --db off 2>"$log" &
 pid=$!
 port=""
 for _ in $(seq 100); do

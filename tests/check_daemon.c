@@ -46,8 +46,8 @@ static void daemon_start(daemon_proc *d, const char *workers, const char *queue)
 	d->pid = fork();
 	if (d->pid == 0) {
 		dup2(fd, 2);
-		execl(bin, bin, "--bind", "127.0.0.1", "--port", "0", "--workers", workers, "--queue", queue,
-		      (char *)NULL);
+		execl(bin, bin, "--bind", "127.0.0.1", "--port", "0", "--workers", workers, "--queue", queue, "--db",
+		      ":memory:", (char *)NULL);
 		_exit(127);
 	}
 	close(fd);

@@ -48,6 +48,7 @@ static void start_server(int workers, int queue, size_t max_body, uint64_t max_p
 	cfg.queue = queue;
 	cfg.max_body = max_body;
 	cfg.max_pixels = max_pixels;
+	cfg.db = ":memory:";
 	srv = http_start(&cfg, &err);
 	ck_assert_msg(srv != NULL, "%s", err.msg);
 	port = http_port(srv);

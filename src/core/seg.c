@@ -17,6 +17,7 @@ static const char *const status_names[SEG_STATUS_COUNT] = {
 	[SEG_ENOMEM] = "out of memory",
 	[SEG_ENOTFOUND] = "not found",
 	[SEG_EMETHOD] = "method not allowed",
+	[SEG_ECONFLICT] = "conflict",
 	[SEG_EBUSY] = "busy",
 	[SEG_ESTORE] = "store unavailable",
 	[SEG_EIO] = "i/o error",

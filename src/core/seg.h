@@ -14,7 +14,7 @@
 
 /*
  * One status enum for the whole program. The HTTP layer maps it to a
- * status code in exactly one function (http_status_of).
+ * status code in exactly one function (problem_status_of, src/wire/problem.c).
  */
 typedef enum seg_status {
 	SEG_OK = 0,
@@ -25,6 +25,7 @@ typedef enum seg_status {
 	SEG_ENOMEM,       /* allocation failed (503) */
 	SEG_ENOTFOUND,    /* no such route, run or job (404) */
 	SEG_EMETHOD,      /* method not allowed on a route (405) */
+	SEG_ECONFLICT,    /* the resource's state forbids it: a finished job cannot be canceled (409) */
 	SEG_EBUSY,        /* work queue full or draining (503) */
 	SEG_ESTORE,       /* the store failed to read or write (503) */
 	SEG_EIO,          /* file or socket I/O failed (500) */

@@ -25,11 +25,16 @@ typedef struct http_config {
 	unsigned timeout;        /* idle connection timeout, seconds */
 	unsigned max_conns;      /* total connections (0: libmicrohttpd's default) */
 	unsigned max_conns_per_ip;
+	const char *db;          /* SQLite file, ":memory:", or NULL for no store; borrowed for the call */
+	int64_t job_ttl_ms;      /* finished jobs are kept this long */
 } http_config;
 
 typedef struct http_server http_server;
 
-/* Fills cfg with the defaults (0.0.0.0:8080, workers = cores, queue 64, 64 MiB, 64 Mpx, 30 s). */
+/*
+ * Fills cfg with the defaults (0.0.0.0:8080, workers = cores, queue 64,
+ * 64 MiB, 64 Mpx, 30 s, store ./data/segloss.db, jobs kept 24 h).
+ */
 void http_config_default(http_config *cfg);
 
 /* Starts serving. Caller stops with http_drain then http_free. NULL with err set on failure. */

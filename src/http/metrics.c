@@ -40,6 +40,8 @@ struct metrics {
 	atomic_ullong *requests; /* [route][code], code NCODES = other */
 	histogram *duration;     /* per route */
 	histogram compute;
+	histogram job_wait;
+	histogram job_run;
 	atomic_ullong decode_errors[NKINDS];
 	atomic_ullong bytes_in;
 	double start_time;
@@ -103,6 +105,16 @@ void metrics_request(metrics *m, int route, int status, double seconds, size_t b
 void metrics_compute(metrics *m, double seconds)
 {
 	observe(&m->compute, seconds);
+}
+
+void metrics_job_wait(metrics *m, double seconds)
+{
+	observe(&m->job_wait, seconds);
+}
+
+void metrics_job_run(metrics *m, double seconds)
+{
+	observe(&m->job_run, seconds);
 }
 
 void metrics_decode_error(metrics *m, const char *kind)
@@ -263,6 +275,33 @@ seg_status metrics_render(metrics *m, const metrics_gauges *g, buf *out)
 				(unsigned long long)atomic_load_explicit(&m->bytes_in, memory_order_relaxed),
 				g->queue_depth, g->queue_capacity, g->workers_busy, g->workers, g->inflight,
 				g->draining);
+	if (st == SEG_OK && g->has_store) {
+		static const char *const status[5] = {"queued", "running", "done", "failed", "canceled"};
+		st = buf_puts(out, "# HELP segloss_jobs Jobs in the store by status.\n"
+				   "# TYPE segloss_jobs gauge\n");
+		for (int k = 0; k < 5 && st == SEG_OK && g->store_ok; k++)
+			st = buf_printf(out, "segloss_jobs{status=\"%s\"} %lld\n", status[k], (long long)g->jobs[k]);
+		if (st == SEG_OK)
+			st = buf_puts(out, "# HELP segloss_job_wait_seconds Time finished jobs waited in the queue.\n"
+					   "# TYPE segloss_job_wait_seconds histogram\n");
+		if (st == SEG_OK)
+			st = render_histogram(out, "segloss_job_wait_seconds", "", &m->job_wait);
+		if (st == SEG_OK)
+			st = buf_puts(out, "# HELP segloss_job_run_seconds Time finished jobs took to run.\n"
+					   "# TYPE segloss_job_run_seconds histogram\n");
+		if (st == SEG_OK)
+			st = render_histogram(out, "segloss_job_run_seconds", "", &m->job_run);
+		if (st == SEG_OK)
+			st = buf_printf(out,
+					"# HELP segloss_store_write_errors_total Store writes that failed (disk full, "
+					"read-only file, I/O).\n"
+					"# TYPE segloss_store_write_errors_total counter\n"
+					"segloss_store_write_errors_total %llu\n"
+					"# HELP segloss_store_size_bytes Size of the SQLite database.\n"
+					"# TYPE segloss_store_size_bytes gauge\n"
+					"segloss_store_size_bytes %lld\n",
+					(unsigned long long)g->store_write_errors, (long long)g->db_bytes);
+	}
 	if (st == SEG_OK)
 		st = render_process(out, m->start_time);
 	return st;

@@ -24,6 +24,11 @@ typedef struct metrics_gauges {
 	int workers;
 	int inflight;
 	int draining;
+	int has_store;            /* the rest is read only when set */
+	int store_ok;             /* the job counts below were read */
+	int64_t jobs[5];          /* by status: queued, running, done, failed, canceled */
+	int64_t db_bytes;
+	uint64_t store_write_errors;
 } metrics_gauges;
 
 /*
@@ -39,6 +44,10 @@ void metrics_request(metrics *m, int route, int status, double seconds, size_t b
 
 /* Time spent computing (worker side) for one request. */
 void metrics_compute(metrics *m, double seconds);
+
+/* A job's wait in the queue, and its run time, once it has finished. */
+void metrics_job_wait(metrics *m, double seconds);
+void metrics_job_run(metrics *m, double seconds);
 
 /* A decode error of kind "png", "npy", "base64", "json" or "multipart" (others are ignored). */
 void metrics_decode_error(metrics *m, const char *kind);

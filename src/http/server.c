@@ -39,10 +39,12 @@
 
 #include "codec/buf.h"
 #include "http/metrics.h"
-#include "http/problem.h"
+#include "wire/problem.h"
 #include "log/log.h"
 #include "pool/pool.h"
+#include "service/jobs.h"
 #include "service/service.h"
+#include "store/store.h"
 #include "wire/wire.h"
 
 extern const unsigned char openapi_yaml[];
@@ -58,31 +60,78 @@ typedef enum route_id {
 	R_HEALTHZ,
 	R_READYZ,
 	R_METRICS,
+	R_RUNS,
+	R_RUN,
+	R_RUN_ITEMS,
+	R_RUN_COMPARE,
+	R_JOBS,
+	R_JOB,
 	R_NOT_FOUND, /* no route: also the metrics label for 404 and 405 */
 	R_COUNT
 } route_id;
 
 static const char *const route_names[R_COUNT] = {
-	"evaluate", "weight_map", "losses", "openapi", "healthz", "readyz", "metrics", "other",
+	"evaluate", "weight_map", "losses", "openapi", "healthz", "readyz", "metrics",
+	"runs",     "run",        "run_items", "run_compare", "jobs", "job", "other",
 };
 
+/*
+ * The route table. A "{}" segment matches any one non-empty segment and is
+ * passed to the handler as a path parameter. Routes with a handler run on
+ * a worker; the others are answered on the polling thread.
+ */
 typedef struct route {
 	const char *method;
-	const char *path;
+	const char *pattern;
 	route_id id;
-	int worker; /* handed to the pool */
+	svc_handler handler;
 } route;
 
 static const route routes[] = {
-	{"POST", "/v1/evaluate", R_EVALUATE, 1},
-	{"POST", "/v1/weight-map", R_WEIGHT_MAP, 1},
-	{"GET", "/v1/losses", R_LOSSES, 0},
-	{"GET", "/v1/openapi.yaml", R_OPENAPI, 0},
-	{"GET", "/healthz", R_HEALTHZ, 0},
-	{"GET", "/readyz", R_READYZ, 0},
-	{"GET", "/metrics", R_METRICS, 0},
+	{"POST", "/v1/evaluate", R_EVALUATE, svc_evaluate},
+	{"POST", "/v1/weight-map", R_WEIGHT_MAP, svc_weight_map},
+	{"GET", "/v1/losses", R_LOSSES, NULL},
+	{"GET", "/v1/openapi.yaml", R_OPENAPI, NULL},
+	{"GET", "/healthz", R_HEALTHZ, NULL},
+	{"GET", "/readyz", R_READYZ, NULL},
+	{"GET", "/metrics", R_METRICS, NULL},
+	{"GET", "/v1/runs", R_RUNS, svc_runs_list},
+	{"GET", "/v1/runs/{}", R_RUN, svc_run_get},
+	{"DELETE", "/v1/runs/{}", R_RUN, svc_run_delete},
+	{"GET", "/v1/runs/{}/items", R_RUN_ITEMS, svc_run_items},
+	{"GET", "/v1/runs/{}/compare/{}", R_RUN_COMPARE, svc_run_compare},
+	{"POST", "/v1/jobs", R_JOBS, svc_job_submit},
+	{"GET", "/v1/jobs/{}", R_JOB, svc_job_get},
+	{"DELETE", "/v1/jobs/{}", R_JOB, svc_job_cancel},
 };
 #define NROUTES ((int)(sizeof(routes) / sizeof(routes[0])))
+
+#define PARAM_MAX 520 /* a path parameter: a run name or a job id */
+
+/* Matches path against pattern, copying "{}" segments into params; 1 on a match. */
+static int match_pattern(const char *pattern, const char *path, char params[2][PARAM_MAX])
+{
+	int np = 0;
+
+	while (*pattern && *path) {
+		if (pattern[0] == '{' && pattern[1] == '}') {
+			size_t n = strcspn(path, "/");
+			if (n == 0 || n >= PARAM_MAX || np == 2)
+				return 0;
+			memcpy(params[np], path, n);
+			params[np][n] = '\0';
+			np++;
+			pattern += 2;
+			path += n;
+			continue;
+		}
+		if (*pattern != *path)
+			return 0;
+		pattern++;
+		path++;
+	}
+	return *pattern == '\0' && *path == '\0';
+}
 
 /* ---- server and request state ------------------------------------------- */
 
@@ -90,6 +139,8 @@ struct http_server {
 	http_config cfg;
 	struct MHD_Daemon *mhd;
 	pool *pool;
+	svc_ctx svc;
+	jobs *jobs;
 	metrics *metrics;
 	int port;
 	char *catalogue; /* GET /v1/losses body, built once */
@@ -111,9 +162,14 @@ typedef struct req {
 	route_id metric_id;  /* label for metrics */
 	char method[8];
 	char path[256];
+	char params[2][PARAM_MAX];
 	char request_id[72];
 	char content_type[256];
 	char accept[256];
+	char if_none_match[256];
+	char idempotency_key[256];
+	char query[4][128]; /* after, limit, order_by, order */
+	int has_query[4];
 	double t_start;
 	double t_received;
 	size_t bytes_in;
@@ -152,6 +208,8 @@ void http_config_default(http_config *cfg)
 	cfg->timeout = 30;
 	cfg->max_conns = 0;
 	cfg->max_conns_per_ip = 0;
+	cfg->db = "./data/segloss.db";
+	cfg->job_ttl_ms = 24LL * 3600 * 1000;
 }
 
 /* A client's X-Request-Id is kept when it is 1..64 characters of [A-Za-z0-9._:-]; else a new one. */
@@ -184,27 +242,36 @@ static void copy_header(struct MHD_Connection *c, const char *name, char *out, s
 	snprintf(out, cap, "%s", v ? v : "");
 }
 
-/* Finds the route for path and method; *path_known says whether any method serves the path. */
-static const route *find_route(const char *method, const char *path, int *path_known)
+/*
+ * Finds the route for method and path, filling params; *path_known says
+ * whether any method serves the path (for 405 against 404).
+ */
+static const route *find_route(const char *method, const char *path, char params[2][PARAM_MAX], int *path_known)
 {
+	char scratch[2][PARAM_MAX];
+
 	*path_known = 0;
 	for (int i = 0; i < NROUTES; i++) {
-		if (strcmp(routes[i].path, path) != 0)
+		if (!match_pattern(routes[i].pattern, path, scratch))
 			continue;
 		*path_known = 1;
 		if (strcmp(routes[i].method, method) == 0 ||
-		    (strcmp(method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0))
+		    (strcmp(method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
+			memcpy(params, scratch, sizeof(scratch));
 			return &routes[i];
+		}
 	}
 	return NULL;
 }
 
-/* "GET, HEAD" style list of the methods a path accepts. */
+/* "GET, HEAD, DELETE" style list of the methods a path accepts. */
 static void allowed_methods(const char *path, char *out, size_t cap)
 {
+	char scratch[2][PARAM_MAX];
+
 	out[0] = '\0';
 	for (int i = 0; i < NROUTES; i++) {
-		if (strcmp(routes[i].path, path) != 0)
+		if (!match_pattern(routes[i].pattern, path, scratch))
 			continue;
 		size_t n = strlen(out);
 		snprintf(out + n, cap - n, "%s%s%s", n ? ", " : "", routes[i].method,
@@ -212,16 +279,26 @@ static void allowed_methods(const char *path, char *out, size_t cap)
 	}
 }
 
+/* Routes whose request carries a body. */
+static int takes_body(const route *rt)
+{
+	return rt != NULL && strcmp(rt->method, "POST") == 0;
+}
+
 /* ---- responses ------------------------------------------------------------ */
 
-/* Queues body (ownership taken: freed by MHD) with the common headers. */
-static enum MHD_Result respond(req *r, int status, buf *body, const char *type, const char *allow,
-			       const char *retry_after)
+/*
+ * Queues body (ownership taken: freed by MHD) with the common headers,
+ * and the reply's ETag, Location and Retry-After when extra is not NULL.
+ */
+static enum MHD_Result respond_full(req *r, int status, buf *body, const char *type, const char *allow,
+				    const char *retry_after, const svc_reply *extra)
 {
 	size_t len = 0;
 	uint8_t *data = buf_detach(body, &len);
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
+	char retry[16];
 
 	resp = MHD_create_response_from_buffer_with_free_callback(len, data ? data : (uint8_t *)"",
 								   data ? free : NULL);
@@ -236,6 +313,18 @@ static enum MHD_Result respond(req *r, int status, buf *body, const char *type, 
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
 	if (retry_after)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
+	if (extra && extra->etag[0]) {
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, extra->etag);
+		/* Revalidate on every poll: the ETag makes that nearly free. */
+		MHD_del_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	}
+	if (extra && extra->location[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, extra->location);
+	if (extra && extra->retry_after) {
+		snprintf(retry, sizeof(retry), "%d", extra->retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+	}
 	if (atomic_load(&r->srv->draining))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	r->status = status;
@@ -243,6 +332,17 @@ static enum MHD_Result respond(req *r, int status, buf *body, const char *type, 
 	ret = MHD_queue_response(r->conn, (unsigned int)status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+static enum MHD_Result respond(req *r, int status, buf *body, const char *type, const char *allow,
+			       const char *retry_after)
+{
+	return respond_full(r, status, body, type, allow, retry_after, NULL);
+}
+
+static enum MHD_Result respond_headers(req *r, int status, buf *body, const char *type, const svc_reply *extra)
+{
+	return respond_full(r, status, body, type, NULL, NULL, extra);
 }
 
 static enum MHD_Result respond_problem(req *r, int status, const char *detail, const char *allow,
@@ -298,6 +398,13 @@ static enum MHD_Result serve_direct(req *r)
 		pool_stats(s->pool, &g.queue_depth, &g.workers_busy, &g.workers, &g.queue_capacity);
 		g.inflight = atomic_load(&s->inflight);
 		g.draining = atomic_load(&s->draining);
+		if (s->svc.store) {
+			seg_error e = {0};
+			g.has_store = 1;
+			g.store_ok = store_job_counts(s->svc.store, g.jobs, &e) == SEG_OK;
+			g.db_bytes = store_size_bytes(s->svc.store);
+			g.store_write_errors = store_write_errors(s->svc.store);
+		}
 		buf_init(&b, 0);
 		if (metrics_render(s->metrics, &g, &b) != SEG_OK) {
 			buf_release(&b);
@@ -316,16 +423,24 @@ static void work(void *arg)
 {
 	req *r = arg;
 	http_server *s = r->srv;
-	svc_limits lim = {s->cfg.max_pixels};
 	double t0 = now_mono();
+	svc_request rq = {
+		.param = {r->params[0], r->params[1]},
+		.content_type = r->content_type,
+		.accept = r->accept,
+		.if_none_match = r->if_none_match[0] ? r->if_none_match : NULL,
+		.idempotency_key = r->idempotency_key[0] ? r->idempotency_key : NULL,
+		.request_id = r->request_id,
+		.after = r->has_query[0] ? r->query[0] : NULL,
+		.limit = r->has_query[1] ? r->query[1] : NULL,
+		.order_by = r->has_query[2] ? r->query[2] : NULL,
+		.order = r->has_query[3] ? r->query[3] : NULL,
+		.body = r->body.data,
+		.body_len = r->body.len,
+	};
 
 	r->timing.receive = r->t_received - r->t_start;
-	if (r->route->id == R_EVALUATE)
-		r->st = svc_evaluate(&lim, r->content_type, r->body.data, r->body.len, &r->reply, &r->timing,
-				     &r->err);
-	else
-		r->st = svc_weight_map(&lim, r->content_type, r->accept, r->body.data, r->body.len, &r->reply,
-				       &r->timing, &r->err);
+	r->st = r->route->handler(&s->svc, &rq, &r->reply, &r->timing, &r->err);
 	buf_release(&r->body); /* the reply no longer needs the upload */
 	metrics_compute(s->metrics, now_mono() - t0);
 	if (r->st != SEG_OK)
@@ -336,11 +451,32 @@ static void work(void *arg)
 
 static enum MHD_Result answer_worker(req *r)
 {
+	char retry[16];
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
 	if (r->st != SEG_OK) {
-		int status = http_status_of(r->st);
+		int status = problem_status_of(r->st);
 		return respond_problem(r, status, r->err.msg, NULL, status == 503 ? "1" : NULL);
 	}
-	return respond(r, 200, &r->reply.body, r->reply.content_type, NULL, NULL);
+	if (r->reply.status != 204 && r->reply.status != 304)
+		return respond_headers(r, r->reply.status, &r->reply.body, r->reply.content_type, &r->reply);
+	/* No body: 204 after a delete, 304 for a fresh ETag. */
+	resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	if (r->reply.etag[0])
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->reply.etag);
+	if (r->reply.retry_after) {
+		snprintf(retry, sizeof(retry), "%d", r->reply.retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+	}
+	r->status = r->reply.status;
+	r->bytes_out = 0;
+	ret = MHD_queue_response(r->conn, (unsigned int)r->reply.status, resp);
+	MHD_destroy_response(resp);
+	return ret;
 }
 
 /* ---- MHD callbacks ----------------------------------------------------------- */
@@ -357,11 +493,21 @@ static req *req_new(http_server *s, struct MHD_Connection *conn, const char *url
 	r->t_start = now_mono();
 	snprintf(r->method, sizeof(r->method), "%s", method);
 	snprintf(r->path, sizeof(r->path), "%s", url);
-	r->route = find_route(method, url, &path_known);
+	r->route = find_route(method, url, r->params, &path_known);
 	r->metric_id = r->route ? r->route->id : R_NOT_FOUND;
 	set_request_id(s, r, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"));
 	copy_header(conn, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type, sizeof(r->content_type));
 	copy_header(conn, MHD_HTTP_HEADER_ACCEPT, r->accept, sizeof(r->accept));
+	copy_header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH, r->if_none_match, sizeof(r->if_none_match));
+	copy_header(conn, "Idempotency-Key", r->idempotency_key, sizeof(r->idempotency_key));
+	static const char *const args[4] = {"after", "limit", "order_by", "order"};
+	for (int i = 0; i < 4; i++) {
+		const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, args[i]);
+		if (v) {
+			snprintf(r->query[i], sizeof(r->query[i]), "%s", v);
+			r->has_query[i] = 1;
+		}
+	}
 	buf_init(&r->body, s->cfg.max_body);
 	atomic_init(&r->state, ST_RECEIVING);
 	return r;
@@ -374,7 +520,7 @@ static void check_length(req *r)
 	unsigned long long n;
 	char *end = NULL;
 
-	if (cl == NULL || r->route == NULL || !r->route->worker)
+	if (cl == NULL || !takes_body(r->route))
 		return;
 	n = strtoull(cl, &end, 10);
 	if (end != cl && n > r->srv->cfg.max_body) {
@@ -405,7 +551,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (*upload_data_size > 0) {
 		r->bytes_in += *upload_data_size;
-		if (r->reject == 0 && r->route && r->route->worker &&
+		if (r->reject == 0 && takes_body(r->route) &&
 		    buf_append(&r->body, upload_data, *upload_data_size) != SEG_OK) {
 			r->reject = 413;
 			seg_fail(&r->reject_err, SEG_ETOOBIG, "request body is over the limit of %zu bytes",
@@ -427,7 +573,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (r->route == NULL) {
 		int known;
 		char allow[64];
-		find_route(method, url, &known);
+		char scratch[2][PARAM_MAX];
+		find_route(method, url, scratch, &known);
 		if (!known) {
 			char detail[320];
 			snprintf(detail, sizeof(detail), "no route for '%.256s'", url);
@@ -438,7 +585,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		snprintf(detail, sizeof(detail), "%s is not allowed on '%.200s' (allowed: %s)", method, url, allow);
 		return respond_problem(r, 405, detail, allow, NULL);
 	}
-	if (!r->route->worker)
+	if (r->route->handler == NULL)
 		return serve_direct(r);
 	if (atomic_load(&s->draining))
 		return respond_problem(r, 503, "draining: shutting down", NULL, "1");
@@ -505,6 +652,16 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- lifecycle ------------------------------------------------------------------ */
 
+static void on_job_waited(void *arg, double seconds)
+{
+	metrics_job_wait(arg, seconds);
+}
+
+static void on_job_ran(void *arg, double seconds)
+{
+	metrics_job_run(arg, seconds);
+}
+
 static seg_status build_catalogue(http_server *s, seg_error *err)
 {
 	cJSON *cat = wire_catalogue();
@@ -562,6 +719,18 @@ http_server *http_start(const http_config *cfg, seg_error *err)
 		if (s->metrics == NULL)
 			seg_fail(err, SEG_ENOMEM, "out of memory");
 		goto fail;
+	}
+	s->svc.lim.max_pixels = cfg->max_pixels;
+	if (cfg->db && cfg->db[0]) {
+		jobs_hooks hooks = {on_job_waited, on_job_ran, s->metrics};
+		s->svc.store = store_open(cfg->db, err);
+		if (s->svc.store == NULL)
+			goto fail;
+		s->jobs = jobs_start(&s->svc, cfg->job_ttl_ms, &hooks, err);
+		if (s->jobs == NULL)
+			goto fail;
+		s->svc.job_queued = jobs_notify;
+		s->svc.job_queued_arg = s->jobs;
 	}
 
 	struct MHD_OptionItem opts[8];
@@ -630,11 +799,14 @@ void http_free(http_server *s)
 	if (s == NULL)
 		return;
 	atomic_store(&s->draining, 1);
-	/* Every job finishes and resumes its connection before MHD stops. */
+	/* Every worker task finishes and resumes its connection before MHD stops. */
 	pool_free(s->pool);
 	s->pool = NULL;
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
+	/* A job in progress goes back to the queue for the next start. */
+	jobs_stop(s->jobs);
+	store_close(s->svc.store);
 	metrics_free(s->metrics);
 	cJSON_free(s->catalogue);
 	pthread_cond_destroy(&s->idle);

@@ -50,6 +50,10 @@ static const char help_text[] =
 	"                                                         SIGTERM (25)\n"
 	"  --max-connections N       SEGLOSS_MAX_CONNECTIONS      total connections (libmicrohttpd default)\n"
 	"  --max-connections-per-ip N SEGLOSS_MAX_CONNECTIONS_PER_IP  connections per client address (off)\n"
+	"  --db PATH                 SEGLOSS_DB                   SQLite store of runs and jobs, created with\n"
+	"                                                         its folder; :memory: for none on disk;\n"
+	"                                                         'off' disables runs and jobs (./data/segloss.db)\n"
+	"  --job-ttl SECONDS         SEGLOSS_JOB_TTL              how long finished jobs are kept (86400)\n"
 	"  --healthcheck             query /healthz on 127.0.0.1:PORT; exit 0 if healthy, 1 if not\n"
 	"  --help, --version\n";
 
@@ -133,6 +137,10 @@ static int apply(config *c, const char *name, const char *v, const char *origin)
 		c->http.max_conns = (unsigned)n;
 	else if (strcmp(name, "max-connections-per-ip") == 0 && parse_uint(v, 1, 1000000, &n) == 0)
 		c->http.max_conns_per_ip = (unsigned)n;
+	else if (strcmp(name, "db") == 0 && v[0])
+		c->http.db = strcmp(v, "off") == 0 ? NULL : v;
+	else if (strcmp(name, "job-ttl") == 0 && parse_uint(v, 0, 100L * 365 * 86400, &n) == 0)
+		c->http.job_ttl_ms = (int64_t)n * 1000;
 	else {
 		fprintf(stderr, "seglossd: invalid value '%s' for %s\n", v, origin);
 		return -1;
@@ -152,6 +160,8 @@ static const struct option long_opts[] = {
 	{"drain-timeout", required_argument, NULL, 0},
 	{"max-connections", required_argument, NULL, 0},
 	{"max-connections-per-ip", required_argument, NULL, 0},
+	{"db", required_argument, NULL, 0},
+	{"job-ttl", required_argument, NULL, 0},
 	{"healthcheck", no_argument, NULL, 'c'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -266,8 +276,8 @@ int main(int argc, char **argv)
 		snprintf(body, sizeof(body), "%zu", c.http.max_body);
 		snprintf(px, sizeof(px), "%llu", (unsigned long long)c.http.max_pixels);
 		const char *kv[] = {"version", VERSION, "bind", c.http.bind, "port", port, "workers", workers,
-				    "queue", queue, "max_body", body, "max_pixels", px};
-		log_line("info", "seglossd listening", kv, 7);
+				    "queue", queue, "max_body", body, "max_pixels", px, "db", c.http.db ? c.http.db : "off"};
+		log_line("info", "seglossd listening", kv, 8);
 	}
 	if (sigwait(&set, &sig) != 0)
 		sig = SIGTERM;

@@ -37,7 +37,50 @@ void req_eval_release(req_eval *r)
 	if (r == NULL)
 		return;
 	cJSON_Delete(r->json);
+	free(r->cases);
 	memset(r, 0, sizeof(*r));
+}
+
+seg_status req_check_run(const char *name, seg_error *err)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > REQ_RUN_MAX)
+		return seg_fail(err, SEG_EINVAL, "run name must be 1 to %d characters, got %zu", REQ_RUN_MAX, n);
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+		      c == '_' || c == '-'))
+			return seg_fail(err, SEG_EINVAL, "run name may hold only A-Za-z0-9._- (character %zu is not)",
+					i + 1);
+	}
+	return SEG_OK;
+}
+
+seg_status req_check_item(const char *s, size_t len, seg_error *err)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (len == 0 || len > REQ_ITEM_MAX)
+		return seg_fail(err, SEG_EINVAL, "item must be 1 to %d bytes of UTF-8, got %zu bytes", REQ_ITEM_MAX, len);
+	for (size_t i = 0; i < len;) {
+		unsigned c = p[i];
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+		if (c < 0x20 || c == 0x7f)
+			return seg_fail(err, SEG_EINVAL, "item holds a control character at byte %zu", i);
+		if (n == 0 || i + n > len || (n == 2 && c < 0xc2) || (n == 4 && c > 0xf4))
+			return seg_fail(err, SEG_EINVAL, "item is not valid UTF-8 at byte %zu", i);
+		for (size_t k = 1; k < n; k++)
+			if ((p[i + k] & 0xc0) != 0x80)
+				return seg_fail(err, SEG_EINVAL, "item is not valid UTF-8 at byte %zu", i);
+		/* Overlong three-byte forms and UTF-16 surrogates. */
+		if (n == 3 && ((c == 0xe0 && p[i + 1] < 0xa0) || (c == 0xed && p[i + 1] >= 0xa0)))
+			return seg_fail(err, SEG_EINVAL, "item is not valid UTF-8 at byte %zu", i);
+		if (n == 4 && ((c == 0xf0 && p[i + 1] < 0x90) || (c == 0xf4 && p[i + 1] >= 0x90)))
+			return seg_fail(err, SEG_EINVAL, "item is not valid UTF-8 at byte %zu", i);
+		i += n;
+	}
+	return SEG_OK;
 }
 
 void req_wmap_release(req_wmap *r)
@@ -171,12 +214,6 @@ static seg_status add_map(req_eval *r, const cJSON *item, seg_error *err)
 {
 	if (r->nmaps == REQ_MAX_MAPS)
 		return seg_fail(err, SEG_EINVAL, "at most %d maps per request", REQ_MAX_MAPS);
-	for (size_t i = 0; i < r->nmaps; i++) {
-		const char *name = cJSON_IsString(item) ? item->valuestring
-						     : cJSON_GetStringValue(cJSON_GetObjectItem(item, "name"));
-		if (name && strcmp(r->maps[i].key, name) == 0)
-			return seg_fail(err, SEG_EINVAL, "map '%s' is requested twice", name);
-	}
 	seg_status st = wire_parse_spec(item, SPEC_MAP, &r->maps[r->nmaps], err);
 	if (st == SEG_OK)
 		r->nmaps++;
@@ -214,49 +251,62 @@ static seg_status unknown_field(const char *name, const char *const *known, seg_
 
 static seg_status finish_eval(req_eval *r, seg_error *err)
 {
-	if (r->nspecs == 0)
-		r->nspecs = spec_defaults(r->specs, REQ_MAX_SPECS);
-	return spec_check_unique(r->specs, r->nspecs, err);
-}
-
-static seg_status eval_from_json(cJSON *root, req_eval *r, seg_error *err)
-{
-	static const char *const known[] = {"target", "prediction", "losses", "metrics", "maps", "map_format",
-					    "logits", NULL};
-	cJSON *field, *item;
 	seg_status st;
 
-	cJSON_ArrayForEach(field, root)
-	{
-		const char *k = field->string;
-		int i;
-		for (i = 0; known[i] && strcmp(known[i], k) != 0; i++)
-			;
-		if (known[i] == NULL)
-			return unknown_field(k, known, err);
+	if (r->nspecs == 0)
+		r->nspecs = spec_defaults(r->specs, REQ_MAX_SPECS);
+	st = spec_check_unique(r->specs, r->nspecs, err);
+	if (st == SEG_OK)
+		st = spec_check_unique(r->maps, r->nmaps, err);
+	return st;
+}
+
+/* Sets r->run from a JSON value (string). */
+static seg_status set_run(req_eval *r, const char *v, seg_error *err)
+{
+	seg_status st = req_check_run(v, err);
+
+	if (st == SEG_OK)
+		memcpy(r->run, v, strlen(v) + 1); /* checked: at most REQ_RUN_MAX */
+	return st;
+}
+
+static seg_status set_item(req_case *c, const char *v, size_t len, seg_error *err)
+{
+	seg_status st = req_check_item(v, len, err);
+
+	if (st == SEG_OK) {
+		memcpy(c->item, v, len);
+		c->item[len] = '\0';
 	}
-	field = cJSON_GetObjectItemCaseSensitive(root, "logits");
-	if (field) {
-		if (!cJSON_IsBool(field))
-			return seg_fail(err, SEG_EINVAL, "\"logits\" must be true or false");
-		r->logits = cJSON_IsTrue(field);
-	}
-	st = parse_mask(cJSON_GetObjectItemCaseSensitive(root, "target"), "target", &r->target, NULL,
-			&r->base64_seconds, err);
-	if (st != SEG_OK)
-		return st;
-	st = parse_mask(cJSON_GetObjectItemCaseSensitive(root, "prediction"), "prediction", &r->prediction,
-			&r->logits, &r->base64_seconds, err);
-	if (st != SEG_OK)
-		return st;
+	return st;
+}
+
+static seg_status alloc_cases(req_eval *r, size_t n, seg_error *err)
+{
+	r->cases = calloc(n, sizeof(*r->cases));
+	if (r->cases == NULL)
+		return seg_fail(err, SEG_ENOMEM, "out of memory");
+	r->ncases = n;
+	return SEG_OK;
+}
+
+/* The fields of a single or batch request that are not masks. */
+static seg_status parse_lists(cJSON *root, req_eval *r, int batch, seg_error *err)
+{
 	static const struct {
 		const char *field;
 		spec_kind kind;
 	} lists[] = {{"losses", SPEC_LOSS}, {"metrics", SPEC_METRIC}, {"maps", SPEC_MAP}};
+	cJSON *field, *item;
+	seg_status st;
+
 	for (size_t l = 0; l < 3; l++) {
 		field = cJSON_GetObjectItemCaseSensitive(root, lists[l].field);
 		if (field == NULL)
 			continue;
+		if (batch && lists[l].kind == SPEC_MAP)
+			return seg_fail(err, SEG_EINVAL, "\"maps\" are not available in batch requests");
 		if (!cJSON_IsArray(field))
 			return seg_fail(err, SEG_EINVAL, "\"%s\" must be an array of names or objects", lists[l].field);
 		cJSON_ArrayForEach(item, field)
@@ -274,7 +324,115 @@ static seg_status eval_from_json(cJSON *root, req_eval *r, seg_error *err)
 		if (st != SEG_OK)
 			return st;
 	}
-	return finish_eval(r, err);
+	field = cJSON_GetObjectItemCaseSensitive(root, "logits");
+	if (field) {
+		if (!cJSON_IsBool(field))
+			return seg_fail(err, SEG_EINVAL, "\"logits\" must be true or false");
+		r->logits = cJSON_IsTrue(field);
+	}
+	field = cJSON_GetObjectItemCaseSensitive(root, "run");
+	if (field) {
+		if (!cJSON_IsString(field))
+			return seg_fail(err, SEG_EINVAL, "\"run\" must be a string");
+		st = set_run(r, field->valuestring, err);
+		if (st != SEG_OK)
+			return st;
+	}
+	return SEG_OK;
+}
+
+static seg_status reject_unknown(cJSON *obj, const char *const *known, seg_error *err)
+{
+	cJSON *field;
+
+	cJSON_ArrayForEach(field, obj)
+	{
+		int i;
+		for (i = 0; known[i] && strcmp(known[i], field->string) != 0; i++)
+			;
+		if (known[i] == NULL)
+			return unknown_field(field->string, known, err);
+	}
+	return SEG_OK;
+}
+
+/* target, prediction and item of one case, from a JSON object. */
+static seg_status parse_case(cJSON *obj, const char *where, req_eval *r, req_case *c, seg_error *err)
+{
+	char role[64];
+	cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, "item");
+	seg_status st;
+
+	c->logits = r->logits;
+	snprintf(role, sizeof(role), "%starget", where);
+	st = parse_mask(cJSON_GetObjectItemCaseSensitive(obj, "target"), role, &c->target, NULL, &r->base64_seconds,
+			err);
+	if (st != SEG_OK)
+		return st;
+	snprintf(role, sizeof(role), "%sprediction", where);
+	st = parse_mask(cJSON_GetObjectItemCaseSensitive(obj, "prediction"), role, &c->prediction, &c->logits,
+			&r->base64_seconds, err);
+	if (st != SEG_OK)
+		return st;
+	if (item) {
+		if (!cJSON_IsString(item))
+			return seg_fail(err, SEG_EINVAL, "%s\"item\" must be a string", where);
+		st = set_item(c, item->valuestring, strlen(item->valuestring), err);
+	}
+	return st;
+}
+
+static seg_status eval_from_json(cJSON *root, req_eval *r, seg_error *err)
+{
+	static const char *const single[] = {"target", "prediction", "losses", "metrics", "maps", "map_format",
+					     "logits", "run", "item", NULL};
+	static const char *const batch[] = {"items", "losses", "metrics", "logits", "run", NULL};
+	static const char *const entry[] = {"target", "prediction", "item", NULL};
+	cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items"), *it;
+	seg_status st;
+
+	r->batch = items != NULL;
+	st = reject_unknown(root, r->batch ? batch : single, err);
+	if (st == SEG_OK)
+		st = parse_lists(root, r, r->batch, err);
+	if (st != SEG_OK)
+		return st;
+	if (!r->batch) {
+		st = alloc_cases(r, 1, err);
+		if (st == SEG_OK)
+			st = parse_case(root, "", r, &r->cases[0], err);
+		if (st == SEG_OK && r->run[0] == '\0' && r->cases[0].item[0])
+			return seg_fail(err, SEG_EINVAL, "\"item\" needs a \"run\" to record it in");
+		return st == SEG_OK ? finish_eval(r, err) : st;
+	}
+	if (!cJSON_IsArray(items) || cJSON_GetArraySize(items) == 0)
+		return seg_fail(err, SEG_EINVAL, "\"items\" must be a non-empty array of {\"target\", \"prediction\", \"item\"}");
+	if (cJSON_GetArraySize(items) > REQ_MAX_ITEMS)
+		return seg_fail(err, SEG_EINVAL, "at most %d items per batch, got %d", REQ_MAX_ITEMS,
+				cJSON_GetArraySize(items));
+	st = alloc_cases(r, (size_t)cJSON_GetArraySize(items), err);
+	size_t k = 0;
+	cJSON_ArrayForEach(it, items)
+	{
+		char where[48];
+		if (st != SEG_OK)
+			break;
+		snprintf(where, sizeof(where), "items[%zu].", k);
+		if (!cJSON_IsObject(it))
+			return seg_fail(err, SEG_EINVAL, "items[%zu] must be an object", k);
+		st = reject_unknown(it, entry, err);
+		if (st == SEG_OK)
+			st = parse_case(it, where, r, &r->cases[k], err);
+		/* Items of a recorded batch need names: they are what a run is made of. */
+		if (st == SEG_OK && r->run[0] && r->cases[k].item[0] == '\0')
+			st = seg_fail(err, SEG_EINVAL, "items[%zu] needs an \"item\" name to be recorded in run '%s'", k,
+				      r->run);
+		for (size_t j = 0; st == SEG_OK && r->cases[k].item[0] && j < k; j++)
+			if (strcmp(r->cases[j].item, r->cases[k].item) == 0)
+				st = seg_fail(err, SEG_EINVAL, "items[%zu] repeats the item name of items[%zu]", k, j);
+		k++;
+	}
+	return st == SEG_OK ? finish_eval(r, err) : st;
 }
 
 /* Copies a text part into a NUL-terminated buffer without trailing whitespace. */
@@ -402,9 +560,12 @@ static seg_status split_form(const char *ct, const uint8_t *body, size_t len, mp
 static seg_status eval_from_form(const mp_form *f, req_eval *r, seg_error *err)
 {
 	static const char *const known[] = {"target", "prediction", "losses", "metrics", "maps", "map_format",
-					    "logits", NULL};
+					    "logits", "run", "item", NULL};
 	seg_status st;
 
+	st = alloc_cases(r, 1, err);
+	if (st != SEG_OK)
+		return st;
 	for (int i = 0; i < f->count; i++) {
 		int k;
 		for (k = 0; known[k] && strcmp(known[k], f->parts[i].name) != 0; k++)
@@ -412,9 +573,9 @@ static seg_status eval_from_form(const mp_form *f, req_eval *r, seg_error *err)
 		if (known[k] == NULL)
 			return unknown_field(f->parts[i].name, known, err);
 	}
-	st = mask_part(mp_find(f, "target"), "target", &r->target, err);
+	st = mask_part(mp_find(f, "target"), "target", &r->cases[0].target, err);
 	if (st == SEG_OK)
-		st = mask_part(mp_find(f, "prediction"), "prediction", &r->prediction, err);
+		st = mask_part(mp_find(f, "prediction"), "prediction", &r->cases[0].prediction, err);
 	for (int i = 0; i < f->count && st == SEG_OK; i++) {
 		const mp_part *p = &f->parts[i];
 		if (strcmp(p->name, "losses") == 0)
@@ -430,10 +591,20 @@ static seg_status eval_from_form(const mp_form *f, req_eval *r, seg_error *err)
 			st = part_text(p, text, sizeof(text), err);
 			if (st == SEG_OK)
 				st = parse_map_format(text, r, err);
+		} else if (strcmp(p->name, "run") == 0) {
+			char text[REQ_RUN_MAX + 2];
+			st = part_text(p, text, sizeof(text), err);
+			if (st == SEG_OK)
+				st = set_run(r, text, err);
+		} else if (strcmp(p->name, "item") == 0) {
+			st = set_item(&r->cases[0], (const char *)p->data, p->len, err);
 		}
 	}
 	if (st != SEG_OK)
 		return st;
+	r->cases[0].logits = r->logits;
+	if (r->run[0] == '\0' && r->cases[0].item[0])
+		return seg_fail(err, SEG_EINVAL, "\"item\" needs a \"run\" to record it in");
 	return finish_eval(r, err);
 }
 
@@ -471,7 +642,7 @@ static seg_status wmap_param_json(spec *s, const cJSON *v, seg_error *err)
 	if (cJSON_IsNumber(v))
 		return spec_set_number(s, k, v->valuedouble, err);
 	if (cJSON_IsString(v))
-		return spec_set_text(s, k, v->valuestring, err);
+		return spec_set_string(s, k, v->valuestring, err); /* names only: numbers are JSON numbers */
 	if (cJSON_IsArray(v)) {
 		const cJSON *a = cJSON_GetArrayItem(v, 0), *b = cJSON_GetArrayItem(v, 1);
 		if (cJSON_GetArraySize(v) != 2 || !cJSON_IsNumber(a) || !cJSON_IsNumber(b))

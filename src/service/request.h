@@ -32,9 +32,23 @@ typedef struct req_mask {
 	size_t len;
 } req_mask;
 
-typedef struct req_eval {
+#define REQ_RUN_MAX 128   /* run names: 1..128 characters of A-Za-z0-9._- */
+#define REQ_ITEM_MAX 512  /* item names: 1..512 bytes of UTF-8 */
+#define REQ_MAX_ITEMS 1000
+
+/* One target/prediction pair: the request itself, or one entry of a batch. */
+typedef struct req_case {
 	req_mask target;
 	req_mask prediction;
+	int logits;
+	char item[REQ_ITEM_MAX + 1]; /* empty when not given */
+} req_case;
+
+typedef struct req_eval {
+	req_case *cases; /* owned; ncases >= 1 */
+	size_t ncases;
+	int batch;       /* the {"items": [...]} form */
+	char run[REQ_RUN_MAX + 1]; /* empty: record nothing */
 	int logits;
 	size_t nspecs; /* losses and metrics, in request order */
 	spec specs[REQ_MAX_SPECS];
@@ -52,13 +66,22 @@ typedef struct req_wmap {
 	cJSON *json; /* owned */
 } req_wmap;
 
+/* SEG_EINVAL unless name is 1..128 characters of A-Za-z0-9._- . */
+seg_status req_check_run(const char *name, seg_error *err);
+
+/* SEG_EINVAL unless item is 1..512 bytes of valid UTF-8 without control characters. */
+seg_status req_check_item(const char *item, size_t len, seg_error *err);
+
 /* Releases what the request owns; the body it was parsed from stays the caller's. NULL-safe, idempotent. */
 void req_eval_release(req_eval *r);
 void req_wmap_release(req_wmap *r);
 
 /*
- * Parses an evaluation request. content_type and body are borrowed; body
- * (len bytes) must outlive *out, since multipart masks point into it.
+ * Parses an evaluation request: one target and prediction, or the batch
+ * form {"items": [{"target", "prediction", "item"}...], "losses",
+ * "metrics", "run", "logits"}; "run" and "item" ask for the scores to be
+ * recorded. content_type and body are borrowed; body (len bytes) must
+ * outlive *out, since multipart masks point into it.
  * Errors: SEG_EUNSUPPORTED (content type), SEG_EDECODE (malformed JSON,
  * base64, multipart), SEG_EINVAL (missing or invalid fields, unknown
  * names, duplicate keys), SEG_ETOOBIG.

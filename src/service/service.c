@@ -1,10 +1,17 @@
 /*
- * service.c — evaluation and weight-map requests, end to end: parse,
- * decode (PNG/.npy, pixel-capped), compute with the core, encode.
+ * service.c — the work behind each route: parse, decode (PNG/.npy,
+ * pixel-capped), compute with the core, record in the store, encode.
  *
- * Each stage is timed so the response can say where its time went
- * (timing_ms) and the metrics can show it. The response JSON is built
- * with cJSON; maps are float32 .npy or heatmap PNG files in base64.
+ * An evaluation request is one case (a target and a prediction) or a
+ * batch of cases; both go through eval_request, which the synchronous
+ * route and the job runner share, so a job's result is exactly what the
+ * same body would have answered on /v1/evaluate. With a run, each case's
+ * scores are recorded (store_record replaces an item posted again, and
+ * aggregates are computed from the stored items, so they stay exact).
+ *
+ * Each stage is timed so responses can say where their time went
+ * (timing_ms) and the metrics can show it. Responses are built with
+ * cJSON; maps are float32 .npy or heatmap PNG files in base64.
  */
 #include "service/service.h"
 
@@ -13,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include <cJSON.h>
@@ -24,6 +32,7 @@
 #include "core/eval.h"
 #include "core/wmap.h"
 #include "service/request.h"
+#include "wire/problem.h"
 #include "wire/wire.h"
 
 static double now(void)
@@ -32,6 +41,14 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 const char *svc_decode_error_kind(const seg_error *err)
@@ -67,7 +84,7 @@ static void map_stats(const float *v, size_t n, double *lo, double *hi, double *
 	*mean = s / (double)n;
 }
 
-/* Base64 of raw (borrowed) as a new cJSON string, built without an intermediate copy. */
+/* Base64 of raw (borrowed) as a new cJSON string. */
 static cJSON *b64_string(const buf *raw)
 {
 	size_t n = b64_encoded_len(raw->len);
@@ -118,89 +135,108 @@ out:
 	return st;
 }
 
+static double ms(double seconds)
+{
+	return round(seconds * 1e6) / 1e3;
+}
+
 static void add_timing(cJSON *root, const svc_timing *t)
 {
 	cJSON *tm = cJSON_AddObjectToObject(root, "timing_ms");
 
-	cJSON_AddNumberToObject(tm, "receive", round(t->receive * 1e6) / 1e3);
-	cJSON_AddNumberToObject(tm, "base64", round(t->base64 * 1e6) / 1e3);
-	cJSON_AddNumberToObject(tm, "decode", round(t->decode * 1e6) / 1e3);
-	cJSON_AddNumberToObject(tm, "compute", round(t->compute * 1e6) / 1e3);
-	cJSON_AddNumberToObject(tm, "encode", round(t->encode * 1e6) / 1e3);
-	double total = t->receive + t->base64 + t->decode + t->compute + t->encode;
-	cJSON_AddNumberToObject(tm, "total", round(total * 1e6) / 1e3);
+	cJSON_AddNumberToObject(tm, "receive", ms(t->receive));
+	cJSON_AddNumberToObject(tm, "base64", ms(t->base64));
+	cJSON_AddNumberToObject(tm, "decode", ms(t->decode));
+	cJSON_AddNumberToObject(tm, "compute", ms(t->compute));
+	cJSON_AddNumberToObject(tm, "encode", ms(t->encode));
+	if (t->store > 0)
+		cJSON_AddNumberToObject(tm, "store", ms(t->store));
+	cJSON_AddNumberToObject(tm, "total",
+				ms(t->receive + t->base64 + t->decode + t->compute + t->encode + t->store));
 }
 
-/* Serialises root into out->body as JSON. */
-static seg_status reply_json(cJSON *root, svc_reply *out, seg_error *err)
+/* Serialises root into out->body as JSON with the given status. */
+static seg_status reply_json(cJSON *root, int status, svc_reply *out, seg_error *err)
 {
 	char *text = cJSON_PrintUnformatted(root);
 	seg_status st;
 
 	if (text == NULL)
 		return seg_fail(err, SEG_ENOMEM, "out of memory writing the response");
+	buf_release(&out->body);
 	buf_init(&out->body, 0);
 	st = buf_append(&out->body, text, strlen(text));
 	cJSON_free(text);
+	out->status = status;
 	out->content_type = "application/json";
 	return st == SEG_OK ? SEG_OK : seg_fail(err, st, "out of memory writing the response");
 }
 
-seg_status svc_evaluate(const svc_limits *lim, const char *content_type, const uint8_t *body, size_t len,
-			svc_reply *out, svc_timing *t, seg_error *err)
+static void reply_init(svc_reply *out)
 {
-	req_eval req;
+	memset(out, 0, sizeof(*out));
+	buf_init(&out->body, 0);
+}
+
+/* ---- evaluation ------------------------------------------------------------------ */
+
+/*
+ * One case: decode, evaluate, maps. *obj receives {"width", "height",
+ * "losses", "metrics", "warnings"[, "maps"]}; values (nspecs) the numbers
+ * for recording. where prefixes decode errors in batches ("items[3].").
+ */
+static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_case *c, const char *where,
+			    cJSON **obj, double *values, svc_timing *t, seg_error *err)
+{
 	seg_target tgt = {0};
 	seg_pred pred = {0};
 	eval_warnings *warn = NULL;
-	double values[REQ_MAX_SPECS];
 	float *map = NULL;
 	cJSON *root = NULL, *maps = NULL;
 	seg_status st;
-
-	buf_init(&out->body, 0);
-	st = req_parse_eval(content_type, body, len, &req, err);
-	t->base64 = req.base64_seconds;
-	if (st != SEG_OK)
-		goto out;
 	double t1 = now();
-	st = mask_decode_target(req.target.data, req.target.len, lim->max_pixels, &tgt, err);
+
+	*obj = NULL;
+	st = mask_decode_target(c->target.data, c->target.len, ctx->lim.max_pixels, &tgt, err);
 	if (st == SEG_OK)
-		st = mask_decode_pred(req.prediction.data, req.prediction.len, lim->max_pixels, req.logits, &pred, err);
+		st = mask_decode_pred(c->prediction.data, c->prediction.len, ctx->lim.max_pixels, c->logits, &pred, err);
 	if (st == SEG_OK)
 		st = mask_check_sizes(&tgt, &pred, err);
 	double t2 = now();
-	t->decode = t2 - t1;
-	if (st != SEG_OK)
+	t->decode += t2 - t1;
+	if (st != SEG_OK) {
+		if (where[0]) {
+			char msg[SEG_ERRMSG_MAX];
+			snprintf(msg, sizeof(msg), "%s", err->msg);
+			seg_fail(err, st, "%s%s", where, msg);
+		}
 		goto out;
-
+	}
 	warn = malloc(sizeof(*warn));
 	root = cJSON_CreateObject();
 	if (warn == NULL || root == NULL) {
 		st = seg_fail(err, SEG_ENOMEM, "out of memory");
 		goto out;
 	}
-	st = eval_run(&tgt, &pred, req.specs, req.nspecs, values, warn, err);
+	st = eval_run(&tgt, &pred, rq->specs, rq->nspecs, values, warn, err);
+	t->compute += now() - t2;
 	if (st != SEG_OK)
 		goto out;
-	size_t n = (size_t)tgt.width * (size_t)tgt.height;
-	if (req.nmaps > 0) {
-		map = malloc(n * sizeof(*map));
+	if (rq->nmaps > 0) {
+		map = malloc((size_t)tgt.width * (size_t)tgt.height * sizeof(*map));
 		maps = cJSON_CreateObject();
 		if (map == NULL || maps == NULL) {
 			st = seg_fail(err, SEG_ENOMEM, "out of memory for a %dx%d map", tgt.width, tgt.height);
 			goto out;
 		}
 	}
-	double t3 = now();
-	t->compute = t3 - t2;
-	for (size_t i = 0; i < req.nmaps; i++) {
+	for (size_t i = 0; i < rq->nmaps; i++) {
 		double c0 = now();
-		st = eval_map(&tgt, &pred, &req.maps[i], map, err);
+		st = eval_map(&tgt, &pred, &rq->maps[i], map, err);
 		double c1 = now();
 		t->compute += c1 - c0;
 		if (st == SEG_OK)
-			st = encode_map(map, tgt.width, tgt.height, req.map_format == REQ_MAP_PNG, maps, req.maps[i].key, err);
+			st = encode_map(map, tgt.width, tgt.height, rq->map_format == REQ_MAP_PNG, maps, rq->maps[i].key, err);
 		t->encode += now() - c1;
 		if (st != SEG_OK)
 			goto out;
@@ -208,22 +244,20 @@ seg_status svc_evaluate(const svc_limits *lim, const char *content_type, const u
 	double t4 = now();
 	cJSON_AddNumberToObject(root, "width", tgt.width);
 	cJSON_AddNumberToObject(root, "height", tgt.height);
-	st = wire_add_results(root, req.specs, values, req.nspecs, warn);
+	st = wire_add_results(root, rq->specs, values, rq->nspecs, warn);
 	if (st != SEG_OK) {
 		seg_fail(err, st, "out of memory");
 		goto out;
 	}
-	if (maps) {
+	if (!rq->batch) {
+		if (maps == NULL)
+			maps = cJSON_CreateObject();
 		cJSON_AddItemToObject(root, "maps", maps);
 		maps = NULL;
-	} else {
-		cJSON_AddObjectToObject(root, "maps");
 	}
 	t->encode += now() - t4;
-	add_timing(root, t);
-	double t5 = now();
-	st = reply_json(root, out, err);
-	t->encode += now() - t5;
+	*obj = root;
+	root = NULL;
 out:
 	cJSON_Delete(maps);
 	cJSON_Delete(root);
@@ -231,11 +265,204 @@ out:
 	free(warn);
 	seg_target_release(&tgt);
 	seg_pred_release(&pred);
+	return st;
+}
+
+static seg_status record_case(const svc_ctx *ctx, const req_eval *rq, const char *item, const cJSON *obj,
+			      const double *values, svc_timing *t, seg_error *err)
+{
+	store_score scores[REQ_MAX_SPECS];
+	double t0 = now();
+	seg_status st;
+
+	for (size_t i = 0; i < rq->nspecs; i++) {
+		scores[i].kind = spec_info_of(rq->specs[i].fn)->kind == SPEC_LOSS ? 0 : 1;
+		scores[i].key = rq->specs[i].key;
+		scores[i].value = values[i];
+	}
+	st = store_record(ctx->store, rq->run, item, now_ms(), cJSON_GetObjectItem(obj, "width")->valueint,
+			  cJSON_GetObjectItem(obj, "height")->valueint, scores, rq->nspecs, err);
+	t->store += now() - t0;
+	return st;
+}
+
+/* Per-key means over a batch's successful items (nulls not counted). */
+typedef struct means {
+	double sum[REQ_MAX_SPECS];
+	int64_t count[REQ_MAX_SPECS];
+} means;
+
+static void add_means(cJSON *root, const req_eval *rq, const means *m)
+{
+	cJSON *obj = cJSON_AddObjectToObject(root, "means");
+	cJSON *losses = cJSON_AddObjectToObject(obj, "losses");
+	cJSON *metrics = cJSON_AddObjectToObject(obj, "metrics");
+
+	for (size_t i = 0; i < rq->nspecs; i++) {
+		cJSON *dst = spec_info_of(rq->specs[i].fn)->kind == SPEC_LOSS ? losses : metrics;
+		cJSON_AddItemToObject(dst, rq->specs[i].key,
+				      wire_number(m->count[i] ? m->sum[i] / (double)m->count[i] : NAN));
+	}
+}
+
+/*
+ * Computes a parsed request: one case (the result is that case's object)
+ * or a batch ({"count", "failed", "items", "means"}). Cases are recorded
+ * in rq->run when it is set; default_item names a single case that has no
+ * item. progress may be NULL; it is called after each case and stops the
+ * batch when it returns non-zero.
+ */
+static seg_status eval_request(const svc_ctx *ctx, const req_eval *rq, const char *default_item,
+			       int (*progress)(void *arg, int done), void *arg, cJSON **result, int *canceled,
+			       svc_timing *t, seg_error *err)
+{
+	double values[REQ_MAX_SPECS];
+	cJSON *root = NULL, *items = NULL;
+	means *m = NULL;
+	int failed = 0;
+	seg_status st = SEG_OK;
+
+	*result = NULL;
+	if (canceled)
+		*canceled = 0;
+	if (rq->run[0] && ctx->store == NULL)
+		return seg_fail(err, SEG_ESTORE, "recording runs is not available: the daemon has no store");
+	if (!rq->batch) {
+		const req_case *c = &rq->cases[0];
+		const char *item = c->item[0] ? c->item : default_item;
+		st = eval_case(ctx, rq, c, "", &root, values, t, err);
+		if (st == SEG_OK && rq->run[0]) {
+			st = record_case(ctx, rq, item, root, values, t, err);
+			if (st == SEG_OK) {
+				cJSON_AddStringToObject(root, "run", rq->run);
+				cJSON_AddStringToObject(root, "item", item);
+			}
+		}
+		if (progress && st == SEG_OK)
+			progress(arg, 1);
+		if (st != SEG_OK) {
+			cJSON_Delete(root);
+			return st;
+		}
+		*result = root;
+		return SEG_OK;
+	}
+
+	root = cJSON_CreateObject();
+	items = cJSON_CreateArray();
+	m = calloc(1, sizeof(*m));
+	if (root == NULL || items == NULL || m == NULL) {
+		st = seg_fail(err, SEG_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t k = 0; k < rq->ncases; k++) {
+		const req_case *c = &rq->cases[k];
+		char where[48];
+		cJSON *obj = NULL;
+		seg_error item_err = {0};
+		snprintf(where, sizeof(where), "items[%zu]: ", k);
+		seg_status cs = eval_case(ctx, rq, c, where, &obj, values, t, &item_err);
+		if (cs == SEG_ENOMEM) {
+			st = seg_fail(err, cs, "%s", item_err.msg);
+			goto out;
+		}
+		if (cs != SEG_OK) {
+			/* One bad upload does not sink the batch: its entry carries the error. */
+			obj = cJSON_CreateObject();
+			cJSON *e = cJSON_AddObjectToObject(obj, "error");
+			cJSON_AddNumberToObject(e, "status", problem_status_of(cs));
+			cJSON_AddStringToObject(e, "detail", item_err.msg);
+			failed++;
+		} else {
+			for (size_t i = 0; i < rq->nspecs; i++) {
+				if (isfinite(values[i])) {
+					m->sum[i] += values[i];
+					m->count[i]++;
+				}
+			}
+			if (rq->run[0]) {
+				st = record_case(ctx, rq, c->item, obj, values, t, err);
+				if (st != SEG_OK) {
+					cJSON_Delete(obj);
+					goto out;
+				}
+			}
+		}
+		if (c->item[0])
+			cJSON_AddStringToObject(obj, "item", c->item);
+		cJSON_AddItemToArray(items, obj);
+		if (progress && progress(arg, (int)k + 1)) {
+			if (canceled)
+				*canceled = 1;
+			break;
+		}
+	}
+	cJSON_AddNumberToObject(root, "count", cJSON_GetArraySize(items));
+	cJSON_AddNumberToObject(root, "failed", failed);
+	if (rq->run[0])
+		cJSON_AddStringToObject(root, "run", rq->run);
+	add_means(root, rq, m);
+	cJSON_AddItemToObject(root, "items", items);
+	items = NULL;
+	*result = root;
+	root = NULL;
+out:
+	free(m);
+	cJSON_Delete(items);
+	cJSON_Delete(root);
+	return st;
+}
+
+seg_status svc_evaluate(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
+{
+	req_eval req;
+	cJSON *result = NULL;
+	seg_status st;
+	double t0 = now();
+
+	reply_init(out);
+	st = req_parse_eval(rq->content_type, rq->body, rq->body_len, &req, err);
+	t->base64 = now() - t0;
+	if (st == SEG_OK)
+		st = eval_request(ctx, &req, rq->request_id, NULL, NULL, &result, NULL, t, err);
+	if (st == SEG_OK) {
+		double t5 = now();
+		add_timing(result, t);
+		st = reply_json(result, 200, out, err);
+		t->encode += now() - t5;
+	}
+	cJSON_Delete(result);
 	req_eval_release(&req);
 	if (st != SEG_OK)
 		buf_release(&out->body);
 	return st;
 }
+
+seg_status svc_run_job(const svc_ctx *ctx, const char *job_id, const char *content_type, const uint8_t *body,
+		       size_t len, int (*progress)(void *arg, int done), void *arg, char **result, int *canceled,
+		       seg_error *err)
+{
+	req_eval req;
+	cJSON *obj = NULL;
+	svc_timing t = {0};
+	seg_status st;
+
+	*result = NULL;
+	st = req_parse_eval(content_type, body, len, &req, err);
+	if (st == SEG_OK)
+		st = eval_request(ctx, &req, job_id, progress, arg, &obj, canceled, &t, err);
+	if (st == SEG_OK) {
+		add_timing(obj, &t);
+		*result = cJSON_PrintUnformatted(obj);
+		if (*result == NULL)
+			st = seg_fail(err, SEG_ENOMEM, "out of memory writing the job's result");
+	}
+	cJSON_Delete(obj);
+	req_eval_release(&req);
+	return st;
+}
+
+/* ---- weight maps ------------------------------------------------------------------- */
 
 /* The q-value of media type `type` in an Accept header, 0 when absent (wildcards count). */
 static double accept_q(const char *accept, const char *type)
@@ -262,7 +489,7 @@ static double accept_q(const char *accept, const char *type)
 			     p[n - 1] == '*');
 		/* Wildcards count for a little less than an exact match. */
 		if (match) {
-			double v = (p[n - 1] == '*') ? q * 0.999 : q;
+			double v = (n > 0 && p[n - 1] == '*') ? q * 0.999 : q;
 			best = v > best ? v : best;
 		}
 		p = strchr(p, ',');
@@ -288,25 +515,25 @@ const char *svc_negotiate_wmap(const char *accept)
 	return best;
 }
 
-seg_status svc_weight_map(const svc_limits *lim, const char *content_type, const char *accept,
-			  const uint8_t *body, size_t len, svc_reply *out, svc_timing *t, seg_error *err)
+seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
 {
 	req_wmap req;
 	seg_target tgt = {0};
 	float *w = NULL;
 	buf raw;
 	cJSON *root = NULL;
-	const char *type = svc_negotiate_wmap(accept);
+	const char *type = svc_negotiate_wmap(rq->accept);
 	seg_status st;
+	double t0 = now();
 
-	buf_init(&out->body, 0);
+	reply_init(out);
 	buf_init(&raw, 0);
-	st = req_parse_wmap(content_type, body, len, &req, err);
-	t->base64 = req.base64_seconds;
+	st = req_parse_wmap(rq->content_type, rq->body, rq->body_len, &req, err);
+	t->base64 = now() - t0;
 	if (st != SEG_OK)
 		goto out;
 	double t1 = now();
-	st = mask_decode_target(req.target.data, req.target.len, lim->max_pixels, &tgt, err);
+	st = mask_decode_target(req.target.data, req.target.len, ctx->lim.max_pixels, &tgt, err);
 	double t2 = now();
 	t->decode = t2 - t1;
 	if (st != SEG_OK)
@@ -323,6 +550,7 @@ seg_status svc_weight_map(const svc_limits *lim, const char *content_type, const
 	t->compute = t3 - t2;
 	if (st != SEG_OK)
 		goto out;
+	out->status = 200;
 	if (strcmp(type, "image/png") == 0) {
 		st = pngio_encode_heatmap(w, tgt.width, tgt.height, &out->body, err);
 		out->content_type = "image/png";
@@ -355,7 +583,7 @@ seg_status svc_weight_map(const svc_limits *lim, const char *content_type, const
 		cJSON_AddItemToObject(root, "data", data);
 		t->encode = now() - t3;
 		add_timing(root, t);
-		st = reply_json(root, out, err);
+		st = reply_json(root, 200, out, err);
 	}
 	t->encode = now() - t3;
 out:
@@ -366,5 +594,595 @@ out:
 	req_wmap_release(&req);
 	if (st != SEG_OK)
 		buf_release(&out->body);
+	return st;
+}
+
+/* ---- runs ----------------------------------------------------------------------------- */
+
+static seg_status need_store(const svc_ctx *ctx, seg_error *err)
+{
+	if (ctx->store == NULL)
+		return seg_fail(err, SEG_ESTORE, "runs and jobs are not available: the daemon has no store");
+	return SEG_OK;
+}
+
+/* 64-bit FNV-1a, for ETags and body fingerprints (not a security boundary). */
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+	return s ? fnv1a(h, s, strlen(s) + 1) : fnv1a(h, "", 1);
+}
+
+/*
+ * Sets the reply's ETag from a data version and the request's query; when
+ * the client's If-None-Match names it, the reply is 304 and *fresh is 1.
+ */
+static void set_etag(const svc_request *rq, int64_t version, svc_reply *out, int *fresh)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	h = fnv_str(h, rq->param[0]);
+	h = fnv_str(h, rq->param[1]);
+	h = fnv_str(h, rq->after);
+	h = fnv_str(h, rq->limit);
+	h = fnv_str(h, rq->order_by);
+	h = fnv_str(h, rq->order);
+	snprintf(out->etag, sizeof(out->etag), "W/\"%lld-%08x\"", (long long)version, (unsigned)(h ^ (h >> 32)));
+	*fresh = 0;
+	if (rq->if_none_match && (strstr(rq->if_none_match, out->etag) || strcmp(rq->if_none_match, "*") == 0)) {
+		out->status = 304;
+		*fresh = 1;
+	}
+}
+
+static void run_json(cJSON *o, const store_run *r)
+{
+	cJSON_AddStringToObject(o, "name", r->name);
+	cJSON_AddNumberToObject(o, "count", (double)r->count);
+	cJSON_AddNumberToObject(o, "created", (double)r->created);
+	cJSON_AddNumberToObject(o, "updated", (double)r->updated);
+}
+
+static void add_run(void *ctx, const store_run *r)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	run_json(o, r);
+	cJSON_AddItemToArray(ctx, o);
+}
+
+seg_status svc_runs_list(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
+{
+	int64_t version;
+	int fresh;
+	cJSON *root;
+	seg_status st;
+
+	(void)t;
+	reply_init(out);
+	st = need_store(ctx, err);
+	if (st == SEG_OK)
+		st = store_version(ctx->store, NULL, &version, err);
+	if (st != SEG_OK)
+		return st;
+	set_etag(rq, version, out, &fresh);
+	if (fresh)
+		return SEG_OK;
+	root = cJSON_CreateObject();
+	cJSON *runs = cJSON_AddArrayToObject(root, "runs");
+	st = store_list_runs(ctx->store, add_run, runs, err);
+	if (st == SEG_OK)
+		st = reply_json(root, 200, out, err);
+	cJSON_Delete(root);
+	return st;
+}
+
+static seg_status check_run_param(const svc_request *rq, int i, seg_error *err)
+{
+	return req_check_run(rq->param[i], err);
+}
+
+typedef struct agg_ctx {
+	cJSON *losses, *metrics;
+} agg_ctx;
+
+static void add_agg(void *opaque, const store_agg *a)
+{
+	agg_ctx *c = opaque;
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "count", (double)a->count);
+	cJSON_AddItemToObject(o, "mean", wire_number(a->mean));
+	cJSON_AddItemToObject(o, "std", wire_number(a->std));
+	cJSON_AddItemToObject(o, "min", wire_number(a->min));
+	cJSON_AddItemToObject(o, "max", wire_number(a->max));
+	cJSON_AddItemToObject(a->kind == 0 ? c->losses : c->metrics, a->key, o);
+}
+
+seg_status svc_run_get(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
+{
+	store_run run;
+	int64_t version;
+	int fresh;
+	cJSON *root = NULL;
+	seg_status st;
+
+	(void)t;
+	reply_init(out);
+	st = need_store(ctx, err);
+	if (st == SEG_OK)
+		st = check_run_param(rq, 0, err);
+	if (st == SEG_OK)
+		st = store_version(ctx->store, rq->param[0], &version, err);
+	if (st != SEG_OK)
+		return st;
+	if (version == 0)
+		return seg_fail(err, SEG_ENOTFOUND, "no run '%s'", rq->param[0]);
+	set_etag(rq, version, out, &fresh);
+	if (fresh)
+		return SEG_OK;
+	st = store_get_run(ctx->store, rq->param[0], &run, err);
+	if (st != SEG_OK)
+		return st;
+	root = cJSON_CreateObject();
+	run_json(root, &run);
+	agg_ctx ac = {cJSON_AddObjectToObject(root, "losses"), cJSON_AddObjectToObject(root, "metrics")};
+	st = store_aggregates(ctx->store, rq->param[0], add_agg, &ac, err);
+	if (st == SEG_OK)
+		st = reply_json(root, 200, out, err);
+	cJSON_Delete(root);
+	return st;
+}
+
+static void scores_json(cJSON *o, const store_score *s, size_t n)
+{
+	cJSON *losses = cJSON_AddObjectToObject(o, "losses");
+	cJSON *metrics = cJSON_AddObjectToObject(o, "metrics");
+
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToObject(s[i].kind == 0 ? losses : metrics, s[i].key, wire_number(s[i].value));
+}
+
+static void add_item(void *ctx, const store_item *it)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddNumberToObject(o, "seq", (double)it->seq);
+	cJSON_AddStringToObject(o, "item", it->item);
+	cJSON_AddNumberToObject(o, "time", (double)it->time);
+	cJSON_AddNumberToObject(o, "width", it->width);
+	cJSON_AddNumberToObject(o, "height", it->height);
+	scores_json(o, it->scores, it->nscores);
+	cJSON_AddItemToArray(ctx, o);
+}
+
+static seg_status parse_long(const char *name, const char *v, long long lo, long long hi, long long *out,
+			     seg_error *err)
+{
+	char *end = NULL;
+	long long n = strtoll(v, &end, 10);
+
+	if (end == v || *end != '\0' || n < lo || n > hi)
+		return seg_fail(err, SEG_EINVAL, "query argument '%s' must be an integer in [%lld, %lld], got '%.32s'", name,
+				lo, hi, v);
+	*out = n;
+	return SEG_OK;
+}
+
+seg_status svc_run_items(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
+{
+	store_items_query q = {0, 100, 0, NULL, 0};
+	char order_key[SPEC_KEY_MAX];
+	long long v;
+	int64_t version, next = 0;
+	int fresh;
+	cJSON *root = NULL;
+	seg_status st;
+
+	(void)t;
+	reply_init(out);
+	st = need_store(ctx, err);
+	if (st == SEG_OK)
+		st = check_run_param(rq, 0, err);
+	if (st == SEG_OK && rq->after && (st = parse_long("after", rq->after, 0, INT64_MAX, &v, err)) == SEG_OK)
+		q.after = v;
+	if (st == SEG_OK && rq->limit && (st = parse_long("limit", rq->limit, 1, 1000, &v, err)) == SEG_OK)
+		q.limit = (int)v;
+	if (st == SEG_OK && rq->order_by) {
+		const char *dot = strchr(rq->order_by, '.');
+		size_t klen = dot ? strlen(dot + 1) : 0;
+		if (dot && (size_t)(dot - rq->order_by) == 6 && strncmp(rq->order_by, "losses", 6) == 0)
+			q.order_kind = 0;
+		else if (dot && (size_t)(dot - rq->order_by) == 7 && strncmp(rq->order_by, "metrics", 7) == 0)
+			q.order_kind = 1;
+		else
+			st = seg_fail(err, SEG_EINVAL, "order_by must be losses.KEY or metrics.KEY, got '%.64s'",
+				      rq->order_by);
+		if (st == SEG_OK && (klen == 0 || klen >= sizeof(order_key)))
+			st = seg_fail(err, SEG_EINVAL, "order_by names no key");
+		if (st == SEG_OK) {
+			memcpy(order_key, dot + 1, klen + 1);
+			q.order_key = order_key;
+		}
+	}
+	if (st == SEG_OK && rq->order) {
+		if (strcmp(rq->order, "desc") == 0)
+			q.desc = 1;
+		else if (strcmp(rq->order, "asc") != 0)
+			st = seg_fail(err, SEG_EINVAL, "order must be asc or desc, got '%.16s'", rq->order);
+	}
+	if (st == SEG_OK)
+		st = store_version(ctx->store, rq->param[0], &version, err);
+	if (st != SEG_OK)
+		return st;
+	if (version == 0)
+		return seg_fail(err, SEG_ENOTFOUND, "no run '%s'", rq->param[0]);
+	set_etag(rq, version, out, &fresh);
+	if (fresh)
+		return SEG_OK;
+	root = cJSON_CreateObject();
+	cJSON *items = cJSON_AddArrayToObject(root, "items");
+	st = store_items(ctx->store, rq->param[0], &q, add_item, items, &next, err);
+	cJSON_AddNumberToObject(root, "next", (double)next);
+	if (st == SEG_OK)
+		st = reply_json(root, 200, out, err);
+	cJSON_Delete(root);
+	return st;
+}
+
+/* Comparison: per (kind, key), both means and the paired differences of items present in both runs. */
+typedef struct cmp_change {
+	char item[REQ_ITEM_MAX + 1];
+	double a, b, d; /* d = b - a */
+} cmp_change;
+
+typedef struct cmp_key {
+	int kind;
+	char key[SPEC_KEY_MAX];
+	int64_t n;         /* paired items with both values */
+	double sum;        /* of b - a */
+	cmp_change top[10]; /* largest |b - a| */
+	int ntop;
+} cmp_key;
+
+typedef struct cmp_ctx {
+	cmp_key *keys;
+	size_t n, cap;
+	int oom;
+} cmp_ctx;
+
+static cmp_key *cmp_find(cmp_ctx *c, int kind, const char *key)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->keys[i].kind == kind && strcmp(c->keys[i].key, key) == 0)
+			return &c->keys[i];
+	if (c->n == c->cap) {
+		size_t nc = c->cap ? c->cap * 2 : 16;
+		cmp_key *t = realloc(c->keys, nc * sizeof(*t));
+		if (t == NULL) {
+			c->oom = 1;
+			return NULL;
+		}
+		c->keys = t;
+		c->cap = nc;
+	}
+	cmp_key *k = &c->keys[c->n++];
+	memset(k, 0, sizeof(*k));
+	k->kind = kind;
+	snprintf(k->key, sizeof(k->key), "%s", key);
+	return k;
+}
+
+static void add_pair(void *opaque, const store_pair *p)
+{
+	cmp_ctx *c = opaque;
+	cmp_key *k = cmp_find(c, p->kind, p->key);
+
+	if (k == NULL || !isfinite(p->a) || !isfinite(p->b))
+		return;
+	double d = p->b - p->a;
+	k->n++;
+	k->sum += d;
+	/* Keep the ten largest |d|: replace the smallest kept when this one is larger. */
+	int slot = k->ntop < 10 ? k->ntop++ : -1;
+	if (slot < 0) {
+		int min = 0;
+		for (int i = 1; i < 10; i++)
+			if (fabs(k->top[i].d) < fabs(k->top[min].d))
+				min = i;
+		if (fabs(d) <= fabs(k->top[min].d))
+			return;
+		slot = min;
+	}
+	snprintf(k->top[slot].item, sizeof(k->top[slot].item), "%s", p->item);
+	k->top[slot].a = p->a;
+	k->top[slot].b = p->b;
+	k->top[slot].d = d;
+}
+
+static void add_agg_key(void *opaque, const store_agg *a)
+{
+	cmp_find(opaque, a->kind, a->key);
+}
+
+/* Largest |difference| first. */
+static int cmp_top(const void *x, const void *y)
+{
+	double a = fabs(((const cmp_change *)x)->d), b = fabs(((const cmp_change *)y)->d);
+
+	return (a < b) - (a > b);
+}
+
+seg_status svc_run_compare(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
+			   seg_error *err)
+{
+	int64_t va, vb;
+	int fresh;
+	cmp_ctx c = {NULL, 0, 0, 0};
+	cJSON *root = NULL;
+	seg_status st;
+
+	(void)t;
+	reply_init(out);
+	st = need_store(ctx, err);
+	if (st == SEG_OK)
+		st = check_run_param(rq, 0, err);
+	if (st == SEG_OK)
+		st = check_run_param(rq, 1, err);
+	if (st == SEG_OK)
+		st = store_version(ctx->store, rq->param[0], &va, err);
+	if (st == SEG_OK)
+		st = store_version(ctx->store, rq->param[1], &vb, err);
+	if (st != SEG_OK)
+		return st;
+	if (va == 0 || vb == 0)
+		return seg_fail(err, SEG_ENOTFOUND, "no run '%s'", va == 0 ? rq->param[0] : rq->param[1]);
+	set_etag(rq, va > vb ? va : vb, out, &fresh);
+	if (fresh)
+		return SEG_OK;
+	/* Every key either run has, then the pairs. */
+	st = store_aggregates(ctx->store, rq->param[0], add_agg_key, &c, err);
+	if (st == SEG_OK)
+		st = store_aggregates(ctx->store, rq->param[1], add_agg_key, &c, err);
+	if (st == SEG_OK)
+		st = store_compare(ctx->store, rq->param[0], rq->param[1], add_pair, &c, err);
+	if (st == SEG_OK && c.oom)
+		st = seg_fail(err, SEG_ENOMEM, "out of memory");
+	if (st != SEG_OK)
+		goto out;
+	root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "a", rq->param[0]);
+	cJSON_AddStringToObject(root, "b", rq->param[1]);
+	cJSON *sec[2] = {cJSON_AddObjectToObject(root, "losses"), cJSON_AddObjectToObject(root, "metrics")};
+	for (size_t i = 0; i < c.n && st == SEG_OK; i++) {
+		cmp_key *k = &c.keys[i];
+		double ma, mb;
+		int64_t na, nb;
+		st = store_key_mean(ctx->store, rq->param[0], k->kind, k->key, &ma, &na, err);
+		if (st == SEG_OK)
+			st = store_key_mean(ctx->store, rq->param[1], k->kind, k->key, &mb, &nb, err);
+		if (st != SEG_OK)
+			break;
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddItemToObject(o, "a_mean", wire_number(ma));
+		cJSON_AddItemToObject(o, "b_mean", wire_number(mb));
+		cJSON_AddItemToObject(o, "difference", wire_number(mb - ma));
+		cJSON *paired = cJSON_AddObjectToObject(o, "paired");
+		cJSON_AddNumberToObject(paired, "count", (double)k->n);
+		cJSON_AddItemToObject(paired, "mean_difference", wire_number(k->n ? k->sum / (double)k->n : NAN));
+		qsort(k->top, (size_t)k->ntop, sizeof(k->top[0]), cmp_top);
+		cJSON *changed = cJSON_AddArrayToObject(paired, "most_changed");
+		for (int j = 0; j < k->ntop; j++) {
+			cJSON *e = cJSON_CreateObject();
+			cJSON_AddStringToObject(e, "item", k->top[j].item);
+			cJSON_AddNumberToObject(e, "a", k->top[j].a);
+			cJSON_AddNumberToObject(e, "b", k->top[j].b);
+			cJSON_AddNumberToObject(e, "difference", k->top[j].d);
+			cJSON_AddItemToArray(changed, e);
+		}
+		cJSON_AddItemToObject(sec[k->kind], k->key, o);
+	}
+	if (st == SEG_OK)
+		st = reply_json(root, 200, out, err);
+out:
+	cJSON_Delete(root);
+	free(c.keys);
+	return st;
+}
+
+seg_status svc_run_delete(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
+{
+	seg_status st;
+
+	(void)t;
+	reply_init(out);
+	st = need_store(ctx, err);
+	if (st == SEG_OK)
+		st = check_run_param(rq, 0, err);
+	if (st == SEG_OK)
+		st = store_delete_run(ctx->store, rq->param[0], err);
+	if (st == SEG_OK) {
+		out->status = 204;
+		out->content_type = "application/json";
+	}
+	return st;
+}
+
+/* ---- jobs ------------------------------------------------------------------------------ */
+
+static void job_json(cJSON *o, const store_job *j)
+{
+	cJSON_AddStringToObject(o, "id", j->id);
+	cJSON_AddStringToObject(o, "status", store_job_status_name(j->status));
+	cJSON *p = cJSON_AddObjectToObject(o, "progress");
+	cJSON_AddNumberToObject(p, "done", j->done);
+	cJSON_AddNumberToObject(p, "total", j->total);
+	cJSON_AddNumberToObject(o, "created", (double)j->created);
+	if (j->started)
+		cJSON_AddNumberToObject(o, "started", (double)j->started);
+	if (j->finished)
+		cJSON_AddNumberToObject(o, "finished", (double)j->finished);
+	if (j->status == JOB_DONE && j->result)
+		cJSON_AddItemToObject(o, "result", cJSON_CreateRaw(j->result));
+	if (j->status == JOB_FAILED) {
+		cJSON *e = cJSON_AddObjectToObject(o, "error");
+		cJSON_AddNumberToObject(e, "status", j->error_status);
+		cJSON_AddStringToObject(e, "detail", j->error ? j->error : "");
+	}
+}
+
+static void job_to_json(void *ctx, const store_job *j)
+{
+	job_json(ctx, j);
+}
+
+/* A fingerprint of what a job was asked to do: content type and body. */
+static void body_hash(const svc_request *rq, char out[40])
+{
+	uint64_t a = fnv1a(fnv_str(0xcbf29ce484222325ULL, rq->content_type), rq->body, rq->body_len);
+	uint64_t b = fnv1a(fnv_str(0x84222325cbf29ce4ULL, rq->content_type), rq->body, rq->body_len);
+
+	snprintf(out, 40, "%016llx%016llx", (unsigned long long)a, (unsigned long long)(b * 0x9e3779b97f4a7c15ULL));
+}
+
+static seg_status check_idem_key(const char *k, seg_error *err)
+{
+	size_t n = strlen(k);
+
+	if (n == 0 || n > 255)
+		return seg_fail(err, SEG_EINVAL, "Idempotency-Key must be 1 to 255 characters");
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)k[i] < 0x21 || (unsigned char)k[i] > 0x7e)
+			return seg_fail(err, SEG_EINVAL, "Idempotency-Key must be printable ASCII without spaces");
+	return SEG_OK;
+}
+
+seg_status svc_job_submit(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
+{
+	req_eval req;
+	store_job j;
+	char hash[40], existing[40];
+	int same = 0;
+	uint8_t rnd[16];
+	seg_status st;
+	double t0 = now();
+
+	reply_init(out);
+	st = need_store(ctx, err);
+	if (st == SEG_OK && rq->idempotency_key)
+		st = check_idem_key(rq->idempotency_key, err);
+	if (st != SEG_OK)
+		return st;
+	/* Refuse what could never run now, not later: parse (no decoding) before accepting. */
+	st = req_parse_eval(rq->content_type, rq->body, rq->body_len, &req, err);
+	t->base64 = now() - t0;
+	if (st != SEG_OK)
+		return st;
+	memset(&j, 0, sizeof(j));
+	j.total = (int)req.ncases;
+	req_eval_release(&req);
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return seg_fail(err, SEG_EINTERNAL, "no randomness for a job id");
+	for (int i = 0; i < 16; i++)
+		snprintf(j.id + 2 * i, 3, "%02x", rnd[i]);
+	j.created = now_ms();
+	j.content_type = rq->content_type;
+	j.body = rq->body;
+	j.body_len = rq->body_len;
+	body_hash(rq, hash);
+	double t1 = now();
+	st = store_job_insert(ctx->store, &j, rq->idempotency_key, hash, existing, &same, err);
+	t->store = now() - t1;
+	if (st != SEG_OK)
+		return st;
+	if (existing[0] && !same)
+		return seg_fail(err, SEG_EINVAL, "Idempotency-Key '%.64s' was already used with a different body",
+				rq->idempotency_key);
+	cJSON *root = cJSON_CreateObject();
+	if (existing[0]) {
+		st = store_job_get(ctx->store, existing, 0, job_to_json, root, err);
+	} else {
+		cJSON_AddStringToObject(root, "id", j.id);
+		cJSON_AddStringToObject(root, "status", "queued");
+		if (ctx->job_queued)
+			ctx->job_queued(ctx->job_queued_arg);
+	}
+	if (st == SEG_OK)
+		st = reply_json(root, 202, out, err);
+	snprintf(out->location, sizeof(out->location), "/v1/jobs/%s", existing[0] ? existing : j.id);
+	out->retry_after = 1;
+	cJSON_Delete(root);
+	return st;
+}
+
+static seg_status check_job_id(const char *id, seg_error *err)
+{
+	size_t n = strlen(id);
+
+	for (size_t i = 0; i < n; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			n = 0;
+	if (n != 32)
+		return seg_fail(err, SEG_ENOTFOUND, "no job '%.40s'", id);
+	return SEG_OK;
+}
+
+seg_status svc_job_get(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
+{
+	cJSON *root;
+	seg_status st;
+
+	(void)t;
+	reply_init(out);
+	st = need_store(ctx, err);
+	if (st == SEG_OK)
+		st = check_job_id(rq->param[0], err);
+	if (st != SEG_OK)
+		return st;
+	root = cJSON_CreateObject();
+	st = store_job_get(ctx->store, rq->param[0], 0, job_to_json, root, err);
+	if (st == SEG_OK) {
+		const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(root, "status"));
+		if (status && (strcmp(status, "queued") == 0 || strcmp(status, "running") == 0))
+			out->retry_after = 1;
+		st = reply_json(root, 200, out, err);
+	}
+	cJSON_Delete(root);
+	return st;
+}
+
+seg_status svc_job_cancel(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
+			  seg_error *err)
+{
+	store_job_status was;
+	seg_status st;
+
+	(void)t;
+	reply_init(out);
+	st = need_store(ctx, err);
+	if (st == SEG_OK)
+		st = check_job_id(rq->param[0], err);
+	if (st == SEG_OK)
+		st = store_job_cancel(ctx->store, rq->param[0], &was, err);
+	if (st != SEG_OK)
+		return st;
+	if (was != JOB_QUEUED && was != JOB_RUNNING)
+		return seg_fail(err, SEG_ECONFLICT, "job '%s' is already %s", rq->param[0], store_job_status_name(was));
+	cJSON *root = cJSON_CreateObject();
+	cJSON_AddStringToObject(root, "id", rq->param[0]);
+	/* A queued job is canceled at once; a running one stops after its current item. */
+	cJSON_AddStringToObject(root, "status", was == JOB_QUEUED ? "canceled" : "canceling");
+	st = reply_json(root, was == JOB_QUEUED ? 200 : 202, out, err);
+	cJSON_Delete(root);
 	return st;
 }

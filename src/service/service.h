@@ -1,7 +1,7 @@
 /*
- * service.h — what each route does, free of HTTP: a request body in, a
- * response body out. Runs on a worker thread; everything it needs travels
- * in its arguments.
+ * service.h — what each route does, free of HTTP: a request description
+ * in, a status, headers and a body out. Runs on a worker thread;
+ * everything it needs travels in its arguments.
  */
 #ifndef SERVICE_H
 #define SERVICE_H
@@ -11,39 +11,80 @@
 
 #include "codec/buf.h"
 #include "core/seg.h"
+#include "store/store.h"
 
 typedef struct svc_limits {
 	uint64_t max_pixels;
 } svc_limits;
 
+/* Shared by every request: limits and the store (NULL: runs and jobs are unavailable). */
+typedef struct svc_ctx {
+	svc_limits lim;
+	store *store;
+	void (*job_queued)(void *arg); /* wakes the job runner; may be NULL */
+	void *job_queued_arg;
+} svc_ctx;
+
 /* Seconds per stage, for timing_ms in responses and the metrics. */
 typedef struct svc_timing {
 	double receive; /* set by the caller: first body byte to handover */
-	double base64;
+	double base64;  /* JSON or multipart parsing, base64 included */
 	double decode;
 	double compute;
 	double encode;
+	double store;
 } svc_timing;
 
+/* The parts of an HTTP request a handler reads; all borrowed. */
+typedef struct svc_request {
+	const char *param[2]; /* path parameters, e.g. {run} and {b}, or {id} */
+	const char *content_type;
+	const char *accept;
+	const char *if_none_match;
+	const char *idempotency_key;
+	const char *request_id;
+	const char *after, *limit, *order_by, *order; /* query arguments, NULL when absent */
+	const uint8_t *body;
+	size_t body_len;
+} svc_request;
+
 typedef struct svc_reply {
+	int status;               /* 200, 202, 204, 304 */
 	buf body;                 /* owned; release with buf_release */
 	const char *content_type; /* static string */
+	char etag[64];            /* empty: none */
+	char location[96];        /* empty: none */
+	int retry_after;          /* seconds; 0: none */
 } svc_reply;
 
-/*
- * POST /v1/evaluate. content_type, body borrowed. On SEG_OK, out->body
- * holds the JSON response. t->receive must be set; the other stages are
- * filled in. Errors carry the message for a problem+json.
- */
-seg_status svc_evaluate(const svc_limits *lim, const char *content_type, const uint8_t *body, size_t len,
-			svc_reply *out, svc_timing *t, seg_error *err);
+/* Every handler: on SEG_OK, *out holds the answer; otherwise err holds the problem. */
+typedef seg_status (*svc_handler)(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
+				  seg_error *err);
+
+seg_status svc_evaluate(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
+seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
+			  seg_error *err);
+seg_status svc_runs_list(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
+seg_status svc_run_get(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
+seg_status svc_run_items(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
+seg_status svc_run_compare(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
+			   seg_error *err);
+seg_status svc_run_delete(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
+seg_status svc_job_submit(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
+seg_status svc_job_get(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
+seg_status svc_job_cancel(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
+			  seg_error *err);
 
 /*
- * POST /v1/weight-map. accept (borrowed, may be NULL) picks the response:
- * application/x-npy, image/png, or JSON with the .npy in base64.
+ * Runs a stored job's request (content_type and body borrowed): every
+ * item is computed and, with a run, recorded (a single case without an
+ * item name is recorded as job_id); progress(arg, done) is called after
+ * each item and stops the job when it returns non-zero (canceled). On
+ * SEG_OK *result receives the result JSON (caller frees with free()).
  */
-seg_status svc_weight_map(const svc_limits *lim, const char *content_type, const char *accept,
-			  const uint8_t *body, size_t len, svc_reply *out, svc_timing *t, seg_error *err);
+seg_status svc_run_job(const svc_ctx *ctx, const char *job_id, const char *content_type, const uint8_t *body,
+		       size_t len, int (*progress)(void *arg, int done), void *arg, char **result, int *canceled,
+		       seg_error *err);
 
 /* The media type svc_weight_map answers for an Accept header (static string). */
 const char *svc_negotiate_wmap(const char *accept);

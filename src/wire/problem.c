@@ -6,12 +6,12 @@
  * title is the class's fixed summary; the detail is the message that was
  * written where the error happened.
  */
-#include "http/problem.h"
+#include "wire/problem.h"
 
 #include <cJSON.h>
 #include <string.h>
 
-int http_status_of(seg_status st)
+int problem_status_of(seg_status st)
 {
 	switch (st) {
 	case SEG_EINVAL:
@@ -26,6 +26,8 @@ int http_status_of(seg_status st)
 		return 404;
 	case SEG_EMETHOD:
 		return 405;
+	case SEG_ECONFLICT:
+		return 409;
 	case SEG_ENOMEM:
 	case SEG_EBUSY:
 	case SEG_ESTORE:
@@ -38,7 +40,7 @@ int http_status_of(seg_status st)
 	}
 }
 
-const char *http_reason(int status)
+const char *problem_reason(int status)
 {
 	switch (status) {
 	case 200:
@@ -87,6 +89,8 @@ static const char *problem_type(int status)
 		return "/problems/not-found";
 	case 405:
 		return "/problems/method-not-allowed";
+	case 409:
+		return "/problems/conflict";
 	case 413:
 		return "/problems/too-large";
 	case 415:
@@ -109,9 +113,9 @@ seg_status problem_json(int status, const char *detail, const char *request_id, 
 	if (o == NULL)
 		return SEG_ENOMEM;
 	cJSON_AddStringToObject(o, "type", problem_type(status));
-	cJSON_AddStringToObject(o, "title", http_reason(status));
+	cJSON_AddStringToObject(o, "title", problem_reason(status));
 	cJSON_AddNumberToObject(o, "status", status);
-	cJSON_AddStringToObject(o, "detail", detail && *detail ? detail : http_reason(status));
+	cJSON_AddStringToObject(o, "detail", detail && *detail ? detail : problem_reason(status));
 	if (request_id)
 		cJSON_AddStringToObject(o, "request_id", request_id);
 	text = cJSON_PrintUnformatted(o);

@@ -1,6 +1,8 @@
 /*
  * problem.h — errors as HTTP: the one mapping from seg_status to a status
- * code, and RFC 9457 problem+json bodies.
+ * code, and RFC 9457 problem+json bodies. Used by the HTTP layer for
+ * responses and by the service for errors it reports inside bodies (a
+ * failed job, a failed item of a batch).
  */
 #ifndef PROBLEM_H
 #define PROBLEM_H
@@ -9,10 +11,10 @@
 #include "core/seg.h"
 
 /* The HTTP status for a failed request with status st (never 2xx). */
-int http_status_of(seg_status st);
+int problem_status_of(seg_status st);
 
 /* The reason phrase of an HTTP status code ("Unprocessable Content"). */
-const char *http_reason(int status);
+const char *problem_reason(int status);
 
 /*
  * Appends {"type", "title", "status", "detail", "request_id"} to out.

@@ -7,7 +7,7 @@ build=${1:-build/release}
 here=$(dirname "$0")
 . "$here/daemon.sh"
 command -v promtool >/dev/null 2>&1 || scripts/deps.sh promtool=prometheus
-daemon_start "$build/seglossd" --workers 2
+daemon_start "$build/seglossd" --workers 2 --db :memory:
 trap 'daemon_stop >/dev/null 2>&1 || true' EXIT
 base="http://127.0.0.1:$DAEMON_PORT"
 f=tests/fixtures/blobs_soft8
@@ -17,8 +17,13 @@ curl -s -o /dev/null -F target=@$f/target.png -F prediction=@$f/prediction.png "
 curl -s -o /dev/null -H 'Content-Type: application/json' -d '{"target": "!!"}' "$base/v1/evaluate"
 curl -s -o /dev/null -H 'Content-Type: application/json' -d '{"target": "QUJD", "prediction": "QUJD"}' "$base/v1/evaluate"
 curl -s -o /dev/null "$base/nowhere"
+curl -s -o /dev/null -F target=@$f/target.png -F prediction=@$f/prediction.png -F run=lint -F item=a "$base/v1/evaluate"
+curl -s -o /dev/null -F target=@$f/target.png -F prediction=@$f/prediction.png -F run=lint -F item=b "$base/v1/jobs"
+sleep 0.5
 curl -s "$base/metrics" > "$build/metrics.txt"
-grep -q 'segloss_http_requests_total{route="evaluate",code="200"} 1' "$build/metrics.txt"
+grep -q 'segloss_http_requests_total{route="evaluate",code="200"} 2' "$build/metrics.txt"
+grep -q 'segloss_jobs{status="done"} 1' "$build/metrics.txt"
+grep -q 'segloss_job_run_seconds_count 1' "$build/metrics.txt"
 grep -q 'segloss_decode_errors_total{kind="base64"} 1' "$build/metrics.txt"
 promtool check metrics < "$build/metrics.txt"
 echo "metrics: promtool check metrics passed ($(grep -c '^[a-z]' "$build/metrics.txt") samples)"

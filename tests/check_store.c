@@ -1,0 +1,397 @@
+/*
+ * check_store.c — the SQLite store on real files: migrations, runs and
+ * their exact aggregates, cursors and ordering, comparisons, deletion,
+ * and the job queue's lifecycle.
+ */
+#include <check.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store/store.h"
+#include "testutil.h"
+
+static char dir[64];
+static char path[128];
+static store *st;
+
+static void setup(void)
+{
+	seg_error err = {0};
+
+	snprintf(dir, sizeof(dir), "/tmp/check_store_XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	/* A folder that does not exist yet: store_open creates it. */
+	snprintf(path, sizeof(path), "%s/sub/dir/segloss.db", dir);
+	st = store_open(path, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+}
+
+static void teardown(void)
+{
+	char cmd[160];
+
+	store_close(st);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static void record(const char *run, const char *item, double bce, double iou)
+{
+	store_score s[2] = {{0, "bce", bce}, {1, "iou", iou}};
+	seg_error err = {0};
+
+	ck_assert_msg(store_record(st, run, item, 1000, 4, 3, s, 2, &err) == SEG_OK, "%s", err.msg);
+}
+
+typedef struct aggs {
+	int n;
+	store_agg a[8];
+	char keys[8][32];
+} aggs;
+
+static void collect_agg(void *ctx, const store_agg *a)
+{
+	aggs *g = ctx;
+	g->a[g->n] = *a;
+	snprintf(g->keys[g->n], sizeof(g->keys[0]), "%s", a->key);
+	g->a[g->n].key = g->keys[g->n];
+	g->n++;
+}
+
+START_TEST(test_migrations_and_reopen)
+{
+	seg_error err = {0};
+	sqlite3 *db;
+	sqlite3_stmt *q;
+
+	record("r", "a", 0.5, 0.9);
+	store_close(st);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT MAX(version), COUNT(*) FROM schema_migrations", -1, &q, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+	ck_assert_int_eq(sqlite3_column_int(q, 0), 1);
+	ck_assert_int_eq(sqlite3_column_int(q, 1), 1);
+	sqlite3_finalize(q);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(q, 0), "wal");
+	sqlite3_finalize(q);
+	/* A database from a newer release is refused, not damaged. */
+	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES(99, 0)", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_ptr_null(store_open(path, &err));
+	ck_assert_str_eq(err.msg, "store: the database has schema version 99, newer than this seglossd (1)");
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_exec(db, "DELETE FROM schema_migrations WHERE version = 99", NULL, NULL, NULL);
+	sqlite3_close(db);
+	/* Reopening keeps the data and applies nothing twice. */
+	st = store_open(path, &err);
+	ck_assert_ptr_nonnull(st);
+	store_run run;
+	ck_assert_int_eq(store_get_run(st, "r", &run, &err), SEG_OK);
+	ck_assert_int_eq(run.count, 1);
+	ck_assert_int_gt(store_size_bytes(st), 0);
+}
+END_TEST
+
+START_TEST(test_replace_keeps_aggregates_exact)
+{
+	uint64_t rng = 5;
+	double last[50][2];
+	seg_error err = {0};
+
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 50; i++) {
+			char item[16];
+			snprintf(item, sizeof(item), "item-%d", i);
+			double b = tu_uniform(&rng), u = tu_uniform(&rng);
+			if (i % 7 == 3)
+				u = NAN; /* null, not counted */
+			record("run", item, b, u);
+			last[i][0] = b;
+			last[i][1] = u;
+		}
+	}
+	aggs g = {0};
+	ck_assert_int_eq(store_aggregates(st, "run", collect_agg, &g, &err), SEG_OK);
+	ck_assert_int_eq(g.n, 2);
+	for (int k = 0; k < 2; k++) {
+		double sum = 0, sq = 0, lo = INFINITY, hi = -INFINITY;
+		int n = 0;
+		for (int i = 0; i < 50; i++) {
+			double v = last[i][k];
+			if (isnan(v))
+				continue;
+			n++;
+			sum += v;
+			lo = v < lo ? v : lo;
+			hi = v > hi ? v : hi;
+		}
+		double mean = sum / n;
+		for (int i = 0; i < 50; i++)
+			if (!isnan(last[i][k]))
+				sq += (last[i][k] - mean) * (last[i][k] - mean);
+		ck_assert_str_eq(g.a[k].key, k == 0 ? "bce" : "iou");
+		ck_assert_int_eq(g.a[k].count, n);
+		ck_assert_double_eq_tol(g.a[k].mean, mean, 1e-12);
+		ck_assert_double_eq_tol(g.a[k].std, sqrt(sq / n), 1e-12);
+		ck_assert_double_eq(g.a[k].min, lo);
+		ck_assert_double_eq(g.a[k].max, hi);
+	}
+	store_run run;
+	ck_assert_int_eq(store_get_run(st, "run", &run, &err), SEG_OK);
+	ck_assert_int_eq(run.count, 50);
+}
+END_TEST
+
+typedef struct items {
+	int n;
+	int64_t seq[64];
+	char name[64][16];
+	double bce[64];
+} items;
+
+static void collect_item(void *ctx, const store_item *it)
+{
+	items *c = ctx;
+	c->seq[c->n] = it->seq;
+	snprintf(c->name[c->n], sizeof(c->name[0]), "%s", it->item);
+	c->bce[c->n] = NAN;
+	for (size_t i = 0; i < it->nscores; i++)
+		if (it->scores[i].kind == 0 && strcmp(it->scores[i].key, "bce") == 0)
+			c->bce[c->n] = it->scores[i].value;
+	c->n++;
+}
+
+START_TEST(test_cursor_and_ordering)
+{
+	seg_error err = {0};
+	int64_t next;
+	items c = {0};
+
+	record("r", "a", 0.3, 1);
+	record("r", "b", NAN, 1);
+	record("r", "c", 0.1, 1);
+	record("r", "d", 0.7, 1);
+	store_items_query q = {0, 2, 0, NULL, 0};
+	ck_assert_int_eq(store_items(st, "r", &q, collect_item, &c, &next, &err), SEG_OK);
+	ck_assert_int_eq(c.n, 2);
+	ck_assert_int_eq(next, 2);
+	ck_assert_str_eq(c.name[1], "b");
+	/* Replacing "a" gives it a new seq: a poller after 2 sees c, d, then a again. */
+	record("r", "a", 0.9, 1);
+	memset(&c, 0, sizeof(c));
+	q.after = next;
+	q.limit = 100;
+	ck_assert_int_eq(store_items(st, "r", &q, collect_item, &c, &next, &err), SEG_OK);
+	ck_assert_int_eq(c.n, 3);
+	ck_assert_str_eq(c.name[2], "a");
+	ck_assert_int_eq(c.seq[2], 5);
+	ck_assert_int_eq(next, 5);
+	/* Nothing new: the cursor stays. */
+	memset(&c, 0, sizeof(c));
+	q.after = next;
+	ck_assert_int_eq(store_items(st, "r", &q, collect_item, &c, &next, &err), SEG_OK);
+	ck_assert_int_eq(c.n, 0);
+	ck_assert_int_eq(next, 5);
+	/* Worst first; nulls last in both directions. */
+	store_items_query o = {0, 10, 0, "bce", 1};
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(store_items(st, "r", &o, collect_item, &c, &next, &err), SEG_OK);
+	ck_assert_int_eq(c.n, 4);
+	ck_assert_str_eq(c.name[0], "a");
+	ck_assert_str_eq(c.name[1], "d");
+	ck_assert_str_eq(c.name[3], "b");
+	o.desc = 0;
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(store_items(st, "r", &o, collect_item, &c, &next, &err), SEG_OK);
+	ck_assert_str_eq(c.name[0], "c");
+	ck_assert_str_eq(c.name[3], "b");
+}
+END_TEST
+
+typedef struct pairs {
+	int n;
+	char item[8][16];
+	double a[8], b[8];
+} pairs;
+
+static void collect_pair(void *ctx, const store_pair *p)
+{
+	pairs *c = ctx;
+	if (p->kind != 0)
+		return;
+	snprintf(c->item[c->n], sizeof(c->item[0]), "%s", p->item);
+	c->a[c->n] = p->a;
+	c->b[c->n] = p->b;
+	c->n++;
+}
+
+START_TEST(test_compare_and_delete)
+{
+	seg_error err = {0};
+	pairs c = {0};
+	int64_t v1, v2, v3;
+
+	record("base", "x", 0.5, 1);
+	record("base", "y", 0.4, 1);
+	record("new", "y", 0.1, 1);
+	record("new", "z", 0.2, 1);
+	ck_assert_int_eq(store_compare(st, "base", "new", collect_pair, &c, &err), SEG_OK);
+	ck_assert_int_eq(c.n, 1);
+	ck_assert_str_eq(c.item[0], "y");
+	ck_assert_double_eq(c.a[0], 0.4);
+	ck_assert_double_eq(c.b[0], 0.1);
+	double mean;
+	int64_t count;
+	ck_assert_int_eq(store_key_mean(st, "base", 0, "bce", &mean, &count, &err), SEG_OK);
+	ck_assert_double_eq_tol(mean, 0.45, 1e-15);
+	ck_assert_int_eq(count, 2);
+
+	ck_assert_int_eq(store_version(st, NULL, &v1, &err), SEG_OK);
+	ck_assert_int_eq(store_delete_run(st, "base", &err), SEG_OK);
+	ck_assert_int_eq(store_version(st, NULL, &v2, &err), SEG_OK);
+	ck_assert_int_gt(v2, v1);
+	store_run run;
+	ck_assert_int_eq(store_get_run(st, "base", &run, &err), SEG_ENOTFOUND);
+	ck_assert_int_eq(store_delete_run(st, "base", &err), SEG_ENOTFOUND);
+	ck_assert_str_eq(err.msg, "no run 'base'");
+	/* Recreated, the run's version is new: an old ETag cannot match. */
+	record("base", "x", 0.5, 1);
+	ck_assert_int_eq(store_version(st, "base", &v3, &err), SEG_OK);
+	ck_assert_int_gt(v3, v2);
+	/* Names are bound, never spliced into SQL. */
+	record("x'; DROP TABLE runs; --", "it'em\"", 0.1, 0.2);
+	ck_assert_int_eq(store_get_run(st, "x'; DROP TABLE runs; --", &run, &err), SEG_OK);
+	ck_assert_int_eq(run.count, 1);
+}
+END_TEST
+
+typedef struct seen_job {
+	char id[40];
+	store_job_status status;
+	int total, done;
+	char body[64];
+	char result[64];
+} seen_job;
+
+static void collect_job(void *ctx, const store_job *j)
+{
+	seen_job *s = ctx;
+	snprintf(s->id, sizeof(s->id), "%s", j->id);
+	s->status = j->status;
+	s->total = j->total;
+	s->done = j->done;
+	snprintf(s->body, sizeof(s->body), "%.*s", (int)j->body_len, j->body ? (const char *)j->body : "");
+	snprintf(s->result, sizeof(s->result), "%s", j->result ? j->result : "");
+}
+
+static void insert_job(const char *id, const char *body, const char *key, const char *hash, int64_t created)
+{
+	store_job j = {0};
+	char existing[40];
+	int same;
+	seg_error err = {0};
+
+	snprintf(j.id, sizeof(j.id), "%s", id);
+	j.created = created;
+	j.total = 2;
+	j.content_type = "application/json";
+	j.body = (const uint8_t *)body;
+	j.body_len = strlen(body);
+	ck_assert_int_eq(store_job_insert(st, &j, key, hash, existing, &same, &err), SEG_OK);
+	ck_assert_str_eq(existing, "");
+}
+
+START_TEST(test_job_lifecycle)
+{
+	seg_error err = {0};
+	seen_job s;
+	int found, cancel, n;
+	char existing[40];
+	int same;
+	int64_t counts[JOB_STATUS_COUNT];
+
+	insert_job("job1", "{\"a\":1}", "key-1", "h1", 100);
+	insert_job("job2", "{\"b\":2}", NULL, NULL, 200);
+	/* The same idempotency key: nothing inserted, the first job named, bodies compared. */
+	store_job j = {.id = "job3", .created = 300, .total = 1, .content_type = "x", .body = (const uint8_t *)"", .body_len = 0};
+	ck_assert_int_eq(store_job_insert(st, &j, "key-1", "h1", existing, &same, &err), SEG_OK);
+	ck_assert_str_eq(existing, "job1");
+	ck_assert_int_eq(same, 1);
+	ck_assert_int_eq(store_job_insert(st, &j, "key-1", "other", existing, &same, &err), SEG_OK);
+	ck_assert_int_eq(same, 0);
+	ck_assert_int_eq(store_job_get(st, "job3", 0, collect_job, &s, &err), SEG_ENOTFOUND);
+
+	/* Claims go oldest first, with the body. */
+	ck_assert_int_eq(store_job_claim(st, collect_job, &s, &found, &err), SEG_OK);
+	ck_assert_int_eq(found, 1);
+	ck_assert_str_eq(s.id, "job1");
+	ck_assert_str_eq(s.body, "{\"a\":1}");
+	ck_assert_int_eq(s.status, JOB_RUNNING);
+	ck_assert_int_eq(store_job_progress(st, "job1", 1, &cancel, &err), SEG_OK);
+	ck_assert_int_eq(cancel, 0);
+	store_job_status was;
+	ck_assert_int_eq(store_job_cancel(st, "job1", &was, &err), SEG_OK);
+	ck_assert_int_eq(was, JOB_RUNNING);
+	ck_assert_int_eq(store_job_progress(st, "job1", 2, &cancel, &err), SEG_OK);
+	ck_assert_int_eq(cancel, 1);
+	ck_assert_int_eq(store_job_finish(st, "job1", JOB_CANCELED, NULL, NULL, 0, &err), SEG_OK);
+
+	/* A crash while running: requeue puts it back. */
+	ck_assert_int_eq(store_job_claim(st, collect_job, &s, &found, &err), SEG_OK);
+	ck_assert_str_eq(s.id, "job2");
+	ck_assert_int_eq(store_job_requeue(st, &n, &err), SEG_OK);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(store_job_get(st, "job2", 0, collect_job, &s, &err), SEG_OK);
+	ck_assert_int_eq(s.status, JOB_QUEUED);
+	ck_assert_int_eq(store_job_claim(st, collect_job, &s, &found, &err), SEG_OK);
+	ck_assert_int_eq(store_job_finish(st, "job2", JOB_DONE, "{\"ok\":true}", NULL, 0, &err), SEG_OK);
+	ck_assert_int_eq(store_job_get(st, "job2", 1, collect_job, &s, &err), SEG_OK);
+	ck_assert_int_eq(s.status, JOB_DONE);
+	ck_assert_int_eq(s.done, s.total);
+	ck_assert_str_eq(s.result, "{\"ok\":true}");
+	ck_assert_str_eq(s.body, ""); /* the input is dropped once done */
+	ck_assert_int_eq(store_job_claim(st, collect_job, &s, &found, &err), SEG_OK);
+	ck_assert_int_eq(found, 0);
+	ck_assert_int_eq(store_job_cancel(st, "job2", &was, &err), SEG_OK);
+	ck_assert_int_eq(was, JOB_DONE);
+
+	ck_assert_int_eq(store_job_counts(st, counts, &err), SEG_OK);
+	ck_assert_int_eq(counts[JOB_DONE], 1);
+	ck_assert_int_eq(counts[JOB_CANCELED], 1);
+	/* Purge: only finished jobs that finished before the cut. */
+	ck_assert_int_eq(store_job_purge(st, 0, &n, &err), SEG_OK);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(store_job_purge(st, INT64_MAX, &n, &err), SEG_OK);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(store_job_get(st, "job2", 0, collect_job, &s, &err), SEG_ENOTFOUND);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("sqlite");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_migrations_and_reopen);
+	tcase_add_test(tc, test_replace_keeps_aggregates_exact);
+	tcase_add_test(tc, test_cursor_and_ordering);
+	tcase_add_test(tc, test_compare_and_delete);
+	tcase_add_test(tc, test_job_lifecycle);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
