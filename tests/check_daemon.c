@@ -35,6 +35,8 @@ typedef struct daemon_proc {
 	char log[64];
 } daemon_proc;
 
+static const char *keys_file; /* exported as SEGLOSS_API_KEYS_FILE to the next daemon started */
+
 /* Starts seglossd on a free port with extra flags; waits until it listens. */
 static void daemon_start(daemon_proc *d, const char *workers, const char *queue)
 {
@@ -46,6 +48,8 @@ static void daemon_start(daemon_proc *d, const char *workers, const char *queue)
 	d->pid = fork();
 	if (d->pid == 0) {
 		dup2(fd, 2);
+		if (keys_file)
+			setenv("SEGLOSS_API_KEYS_FILE", keys_file, 1);
 		execl(bin, bin, "--bind", "127.0.0.1", "--port", "0", "--workers", workers, "--queue", queue, "--db",
 		      ":memory:", (char *)NULL);
 		_exit(127);
@@ -349,6 +353,55 @@ START_TEST(test_healthcheck_mode)
 }
 END_TEST
 
+/* SIGHUP re-reads the keys file; keys never reach the log. */
+START_TEST(test_sighup_reloads_keys)
+{
+	daemon_proc d;
+	char path[] = "/tmp/check_daemon_keysXXXXXX";
+	int fd = mkstemp(path);
+	hc_response r;
+
+	ck_assert_int_gt(write(fd, "first-secret-key\n", 17), 0);
+	close(fd);
+	keys_file = path;
+	daemon_start(&d, "1", "4");
+	keys_file = NULL;
+	ck_assert_int_eq(hc_request(d.port, "GET", "/v1/losses", "Authorization: Bearer first-secret-key\r\n", NULL, 0, &r),
+			 0);
+	ck_assert_int_eq(r.status, 200);
+	hc_free(&r);
+	FILE *f = fopen(path, "w");
+	fputs("second-secret-key\n", f);
+	fclose(f);
+	kill(d.pid, SIGHUP);
+	for (int i = 0; i < 100; i++) {
+		size_t len;
+		char *log = (char *)tu_read_file(d.log, &len);
+		int seen = log && strstr(log, "SIGHUP: API keys reloaded (1 keys)") != NULL;
+		free(log);
+		if (seen)
+			break;
+		usleep(20000);
+	}
+	ck_assert_int_eq(hc_request(d.port, "GET", "/v1/losses", "Authorization: Bearer first-secret-key\r\n", NULL, 0, &r),
+			 0);
+	ck_assert_int_eq(r.status, 401);
+	hc_free(&r);
+	ck_assert_int_eq(hc_request(d.port, "GET", "/v1/losses", "Authorization: Bearer second-secret-key\r\n", NULL, 0,
+				    &r),
+			 0);
+	ck_assert_int_eq(r.status, 200);
+	hc_free(&r);
+	size_t len;
+	char *log = (char *)tu_read_file(d.log, &len);
+	ck_assert_ptr_nonnull(strstr(log, "api_keys=on"));
+	ck_assert_ptr_null(strstr(log, "secret-key"));
+	free(log);
+	ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+	unlink(path);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("daemon");
@@ -359,6 +412,7 @@ int main(void)
 	tcase_add_test(tc, test_64_concurrent_clients);
 	tcase_add_test(tc, test_sigterm_finishes_requests_in_flight);
 	tcase_add_test(tc, test_healthcheck_mode);
+	tcase_add_test(tc, test_sighup_reloads_keys);
 	tcase_set_timeout(tc, 180);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

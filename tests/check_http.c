@@ -19,6 +19,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cJSON.h>
 
@@ -36,12 +39,17 @@
 static http_server *srv;
 static int port;
 
+static const char *api_keys_file; /* set by the auth test */
+static const char *api_key;
+
 static void start_server(int workers, int queue, size_t max_body, uint64_t max_pixels)
 {
 	http_config cfg;
 	seg_error err = {0};
 
 	http_config_default(&cfg);
+	cfg.api_keys_file = api_keys_file;
+	cfg.api_key = api_key;
 	cfg.bind = "127.0.0.1";
 	cfg.port = 0;
 	cfg.workers = workers;
@@ -571,6 +579,152 @@ START_TEST(test_queue_full_is_503)
 }
 END_TEST
 
+/* A raw request, for what the client helper will not send (chunked bodies). */
+static int raw_status(const char *request)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {0};
+	char text[4096] = {0};
+	a.sin_family = AF_INET;
+	a.sin_port = htons((unsigned short)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+		return -1;
+	send(fd, request, strlen(request), MSG_NOSIGNAL);
+	ssize_t n = recv(fd, text, sizeof(text) - 1, MSG_WAITALL);
+	close(fd);
+	return n > 12 ? atoi(text + 9) : -1;
+}
+
+START_TEST(test_chunked_body_needs_length)
+{
+	int st = raw_status("POST /v1/evaluate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+			    "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+	ck_assert_int_eq(st, 411);
+}
+END_TEST
+
+START_TEST(test_api_keys)
+{
+	char path[] = "/tmp/check_http_keysXXXXXX";
+	int fd = mkstemp(path);
+	hc_response r;
+	char v[256];
+	seg_error err = {0};
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_gt(write(fd, "# team keys\nkey-one\n\n  key-two  \n", 34), 0);
+	close(fd);
+	teardown();
+	api_keys_file = path;
+	api_key = "env-key";
+	start_server(1, 4, 1u << 20, 1u << 20);
+	api_keys_file = NULL;
+	api_key = NULL;
+
+	/* Open: liveness, readiness, metrics. */
+	const char *open_paths[] = {"/healthz", "/readyz", "/metrics"};
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(hc_request(port, "GET", open_paths[i], NULL, NULL, 0, &r), 0);
+		ck_assert_int_eq(r.status, 200);
+		hc_free(&r);
+	}
+	/* /v1 needs a key. */
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/losses", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(hc_header(&r, "WWW-Authenticate", v, sizeof(v)), 0);
+	ck_assert_str_eq(v, "Bearer realm=\"segloss\"");
+	expect_problem(&r, 401, "an API key is required");
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/losses", "Authorization: Bearer key-on\r\n", NULL, 0, &r), 0);
+	hc_header(&r, "WWW-Authenticate", v, sizeof(v));
+	ck_assert_str_eq(v, "Bearer realm=\"segloss\", error=\"invalid_token\"");
+	expect_problem(&r, 401, "the bearer token is not a valid API key");
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/losses", "Authorization: Basic a2V5LW9uZQ==\r\n", NULL, 0, &r), 0);
+	expect_problem(&r, 401, "the bearer token is not a valid API key");
+	/* A POST without a key is refused before its body is read. */
+	ck_assert_int_eq(hc_request(port, "POST", "/v1/evaluate", "Content-Type: application/json\r\n", "{}", 2, &r), 0);
+	expect_problem(&r, 401, "an API key is required");
+	const char *good[] = {"Authorization: Bearer key-one\r\n", "Authorization: Bearer key-two\r\n",
+			      "Authorization: bearer env-key\r\n"};
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(hc_request(port, "GET", "/v1/losses", good[i], NULL, 0, &r), 0);
+		ck_assert_msg(r.status == 200, "%s: %d", good[i], r.status);
+		hc_free(&r);
+	}
+	/* Reload: key-one is revoked, key-three added; the single key stays. */
+	FILE *f = fopen(path, "w");
+	fputs("key-two\nkey-three\n", f);
+	fclose(f);
+	ck_assert_int_eq(http_reload_keys(srv, &err), 3);
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/losses", good[0], NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 401);
+	hc_free(&r);
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/losses", "Authorization: Bearer key-three\r\n", NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	hc_free(&r);
+	/* A broken file keeps the old keys. */
+	f = fopen(path, "w");
+	fputs("a key with spaces\n", f);
+	fclose(f);
+	ck_assert_int_eq(http_reload_keys(srv, &err), -1);
+	ck_assert_str_eq(err.msg, "API keys file line 1: keys are printable ASCII without spaces");
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/losses", "Authorization: Bearer key-three\r\n", NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	hc_free(&r);
+	unlink(path);
+}
+END_TEST
+
+/* Run and item names are bound as SQL parameters and never become paths: hostile ones are data or 422s. */
+START_TEST(test_hostile_names)
+{
+	char *t = b64_file(FIX "blobs_soft8/target.png");
+	char *p = b64_file(FIX "blobs_soft8/prediction.png");
+	const char *bad_runs[] = {"../../etc/passwd", "run name", "x'; DROP TABLE runs; --", "", "r\u00e9sultat"};
+	for (int i = 0; i < 5; i++) {
+		char *body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"run\": \"%s\", \"item\": \"a\"}", t, p,
+				 bad_runs[i]);
+		hc_response r = post_json("/v1/evaluate", body);
+		expect_problem(&r, 422, "run name ");
+		free(body);
+	}
+	/* As JSON string contents: SQL, a path, JSON escapes for é中😀, an escaped quote, percent signs. */
+	const char *items[] = {"'); DELETE FROM items; --", "../../../../tmp/x", "\\u00e9\\u4e2d\\ud83d\\ude00",
+			       "quote\\\"inside", "%00%2e%2e"};
+	for (int i = 0; i < 5; i++) {
+		char *body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"run\": \"hostile\", \"item\": \"%s\"}",
+				 t, p, items[i]);
+		hc_response r = post_json("/v1/evaluate", body);
+		ck_assert_msg(r.status == 200, "%s: %s", items[i], r.body);
+		hc_free(&r);
+		free(body);
+	}
+	hc_response r = post_json("/v1/evaluate", "{\"target\": \"QUJD\", \"prediction\": \"QUJD\", \"run\": \"h\", "
+						  "\"item\": \"tab\\there\"}");
+	expect_problem(&r, 422, "item holds a control character");
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/runs/hostile/items?limit=10", NULL, NULL, 0, &r), 0);
+	cJSON *j = cJSON_Parse(r.body), *it;
+	int n = 0, found = 0;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "items"))
+	{
+		n++;
+		found += strcmp(cJSON_GetObjectItem(it, "item")->valuestring, "'); DELETE FROM items; --") == 0;
+		found += strcmp(cJSON_GetObjectItem(it, "item")->valuestring, "\xc3\xa9\xe4\xb8\xad\xf0\x9f\x98\x80") == 0;
+	}
+	ck_assert_int_eq(n, 5);
+	ck_assert_int_eq(found, 2);
+	cJSON_Delete(j);
+	hc_free(&r);
+	/* The path parameter is checked too: a hostile name in the URL is a 422, not a lookup. */
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/runs/x%27%3B%20DROP%20TABLE%20runs", NULL, NULL, 0, &r), 0);
+	expect_problem(&r, 422, "run name may hold only");
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/runs", NULL, NULL, 0, &r), 0);
+	ck_assert_ptr_nonnull(strstr(r.body, "\"hostile\""));
+	hc_free(&r);
+	free(t);
+	free(p);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http");
@@ -588,6 +742,9 @@ int main(void)
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_queue_full_is_503);
+	tcase_add_test(tc, test_chunked_body_needs_length);
+	tcase_add_test(tc, test_api_keys);
+	tcase_add_test(tc, test_hostile_names);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -27,18 +27,27 @@ typedef struct http_config {
 	unsigned max_conns_per_ip;
 	const char *db;          /* SQLite file, ":memory:", or NULL for no store; borrowed for the call */
 	int64_t job_ttl_ms;      /* finished jobs are kept this long */
+	const char *api_keys_file; /* one key per line, or NULL; borrowed for the call */
+	const char *api_key;       /* one key, or NULL; borrowed for the call */
 } http_config;
 
 typedef struct http_server http_server;
 
 /*
  * Fills cfg with the defaults (0.0.0.0:8080, workers = cores, queue 64,
- * 64 MiB, 64 Mpx, 30 s, store ./data/segloss.db, jobs kept 24 h).
+ * 64 MiB, 64 Mpx, 30 s, 1000 connections and 100 per client address,
+ * store ./data/segloss.db, jobs kept 24 h, no API keys).
  */
 void http_config_default(http_config *cfg);
 
 /* Starts serving. Caller stops with http_drain then http_free. NULL with err set on failure. */
 http_server *http_start(const http_config *cfg, seg_error *err);
+
+/*
+ * Reads the API keys file again (SIGHUP). On failure the old keys stay.
+ * Returns the number of keys now loaded, or -1 with err set.
+ */
+int http_reload_keys(http_server *s, seg_error *err);
 
 /* The port actually bound (useful with port 0). */
 int http_port(const http_server *s);

@@ -20,7 +20,7 @@
 
 #define SEGLOSS_VERSION "0.1.0"
 
-static const int codes[] = {200, 202, 204, 304, 400, 401, 404, 405, 406, 409, 413, 415, 422, 429, 500, 503};
+static const int codes[] = {200, 202, 204, 304, 400, 401, 404, 405, 406, 409, 411, 413, 415, 422, 429, 500, 503};
 #define NCODES ((int)(sizeof(codes) / sizeof(codes[0])))
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
 				 0.1,    0.25,  0.5,    1,     2.5,  5,     10};

@@ -38,6 +38,7 @@
 #include <cJSON.h>
 
 #include "codec/buf.h"
+#include "http/auth.h"
 #include "http/metrics.h"
 #include "wire/problem.h"
 #include "log/log.h"
@@ -141,6 +142,7 @@ struct http_server {
 	pool *pool;
 	svc_ctx svc;
 	jobs *jobs;
+	auth *auth; /* NULL: no API keys, /v1 is open */
 	metrics *metrics;
 	int port;
 	char *catalogue; /* GET /v1/losses body, built once */
@@ -206,10 +208,12 @@ void http_config_default(http_config *cfg)
 	cfg->max_body = (size_t)64 << 20;
 	cfg->max_pixels = (uint64_t)64 << 20;
 	cfg->timeout = 30;
-	cfg->max_conns = 0;
-	cfg->max_conns_per_ip = 0;
+	cfg->max_conns = 1000;
+	cfg->max_conns_per_ip = 100;
 	cfg->db = "./data/segloss.db";
 	cfg->job_ttl_ms = 24LL * 3600 * 1000;
+	cfg->api_keys_file = NULL;
+	cfg->api_key = NULL;
 }
 
 /* A client's X-Request-Id is kept when it is 1..64 characters of [A-Za-z0-9._:-]; else a new one. */
@@ -354,6 +358,37 @@ static enum MHD_Result respond_problem(req *r, int status, const char *detail, c
 	if (problem_json(status, detail, r->request_id, &b) != SEG_OK)
 		return MHD_NO;
 	return respond(r, status, &b, "application/problem+json", allow, retry_after);
+}
+
+static enum MHD_Result respond_unauthorized(req *r)
+{
+	int given = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION) != NULL;
+	buf b;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	size_t len;
+	uint8_t *data;
+
+	buf_init(&b, 0);
+	if (problem_json(401, given ? "the bearer token is not a valid API key" : "an API key is required: send "
+										     "Authorization: Bearer <key>",
+			 r->request_id, &b) != SEG_OK)
+		return MHD_NO;
+	data = buf_detach(&b, &len);
+	resp = MHD_create_response_from_buffer_with_free_callback(len, data, free);
+	if (resp == NULL) {
+		free(data);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
+	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+				given ? "Bearer realm=\"segloss\", error=\"invalid_token\"" : "Bearer realm=\"segloss\"");
+	r->status = 401;
+	r->bytes_out = len;
+	ret = MHD_queue_response(r->conn, 401, resp);
+	MHD_destroy_response(resp);
+	return ret;
 }
 
 static enum MHD_Result respond_text(req *r, int status, const char *type, const void *data, size_t len)
@@ -513,15 +548,26 @@ static req *req_new(http_server *s, struct MHD_Connection *conn, const char *url
 	return r;
 }
 
-/* Before any body byte: refuse an announced body over the cap. */
+/*
+ * Before any body byte: refuse an announced body over the cap, and a body
+ * without Content-Length (chunked): libmicrohttpd 0.9 cannot answer in
+ * the middle of an upload, so an unannounced body over the cap could only
+ * be read to its end or cut off without an answer. 411 says which.
+ */
 static void check_length(req *r)
 {
 	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	unsigned long long n;
 	char *end = NULL;
 
-	if (cl == NULL || !takes_body(r->route))
+	if (!takes_body(r->route))
 		return;
+	if (cl == NULL) {
+		r->reject = 411;
+		seg_fail(&r->reject_err, SEG_EINVAL,
+			 "send the body with a Content-Length (chunked uploads are not accepted)");
+		return;
+	}
 	n = strtoull(cl, &end, 10);
 	if (end != cl && n > r->srv->cfg.max_body) {
 		r->reject = 413;
@@ -544,6 +590,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_NO;
 		*con_cls = r;
 		atomic_fetch_add(&s->inflight, 1);
+		/* API keys guard /v1; health, readiness and metrics stay open. */
+		if (s->auth && strncmp(url, "/v1/", 4) == 0 &&
+		    !auth_check(s->auth, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))) {
+			r->reject = 401;
+			return respond_unauthorized(r);
+		}
 		check_length(r);
 		if (r->reject) /* answered before reading: MHD then closes the connection */
 			return respond_problem(r, r->reject, r->reject_err.msg, NULL, NULL);
@@ -721,6 +773,8 @@ http_server *http_start(const http_config *cfg, seg_error *err)
 		goto fail;
 	}
 	s->svc.lim.max_pixels = cfg->max_pixels;
+	if (auth_new(cfg->api_keys_file, cfg->api_key, &s->auth, err) != SEG_OK)
+		goto fail;
 	if (cfg->db && cfg->db[0]) {
 		jobs_hooks hooks = {on_job_waited, on_job_ran, s->metrics};
 		s->svc.store = store_open(cfg->db, err);
@@ -760,6 +814,17 @@ bad_bind:
 fail:
 	http_free(s);
 	return NULL;
+}
+
+int http_reload_keys(http_server *s, seg_error *err)
+{
+	if (s->auth == NULL) {
+		seg_fail(err, SEG_EINVAL, "no API keys file was configured at start");
+		return -1;
+	}
+	if (auth_reload(s->auth, err) != SEG_OK)
+		return -1;
+	return (int)auth_count(s->auth);
 }
 
 int http_port(const http_server *s)
@@ -807,6 +872,7 @@ void http_free(http_server *s)
 	/* A job in progress goes back to the queue for the next start. */
 	jobs_stop(s->jobs);
 	store_close(s->svc.store);
+	auth_free(s->auth);
 	metrics_free(s->metrics);
 	cJSON_free(s->catalogue);
 	pthread_cond_destroy(&s->idle);

@@ -48,12 +48,16 @@ static const char help_text[] =
 	"  --timeout SECONDS         SEGLOSS_TIMEOUT              idle connection timeout (30)\n"
 	"  --drain-timeout SECONDS   SEGLOSS_DRAIN_TIMEOUT        longest wait for requests in flight on\n"
 	"                                                         SIGTERM (25)\n"
-	"  --max-connections N       SEGLOSS_MAX_CONNECTIONS      total connections (libmicrohttpd default)\n"
-	"  --max-connections-per-ip N SEGLOSS_MAX_CONNECTIONS_PER_IP  connections per client address (off)\n"
+	"  --max-connections N       SEGLOSS_MAX_CONNECTIONS      total connections (1000)\n"
+	"  --max-connections-per-ip N SEGLOSS_MAX_CONNECTIONS_PER_IP  connections per client address (100)\n"
 	"  --db PATH                 SEGLOSS_DB                   SQLite store of runs and jobs, created with\n"
 	"                                                         its folder; :memory: for none on disk;\n"
 	"                                                         'off' disables runs and jobs (./data/segloss.db)\n"
 	"  --job-ttl SECONDS         SEGLOSS_JOB_TTL              how long finished jobs are kept (86400)\n"
+	"  --api-keys-file PATH      SEGLOSS_API_KEYS_FILE        API keys, one per line; re-read on SIGHUP.\n"
+	"                                                         With keys, /v1 needs Authorization: Bearer KEY\n"
+	"  --api-key KEY             SEGLOSS_API_KEY              one API key (prefer the file or the variable:\n"
+	"                                                         a flag shows in the process list)\n"
 	"  --healthcheck             query /healthz on 127.0.0.1:PORT; exit 0 if healthy, 1 if not\n"
 	"  --help, --version\n";
 
@@ -141,6 +145,10 @@ static int apply(config *c, const char *name, const char *v, const char *origin)
 		c->http.db = strcmp(v, "off") == 0 ? NULL : v;
 	else if (strcmp(name, "job-ttl") == 0 && parse_uint(v, 0, 100L * 365 * 86400, &n) == 0)
 		c->http.job_ttl_ms = (int64_t)n * 1000;
+	else if (strcmp(name, "api-keys-file") == 0 && v[0])
+		c->http.api_keys_file = v;
+	else if (strcmp(name, "api-key") == 0 && v[0])
+		c->http.api_key = v;
 	else {
 		fprintf(stderr, "seglossd: invalid value '%s' for %s\n", v, origin);
 		return -1;
@@ -162,6 +170,8 @@ static const struct option long_opts[] = {
 	{"max-connections-per-ip", required_argument, NULL, 0},
 	{"db", required_argument, NULL, 0},
 	{"job-ttl", required_argument, NULL, 0},
+	{"api-keys-file", required_argument, NULL, 0},
+	{"api-key", required_argument, NULL, 0},
 	{"healthcheck", no_argument, NULL, 'c'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -261,6 +271,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	srv = http_start(&c.http, &err);
@@ -276,11 +287,21 @@ int main(int argc, char **argv)
 		snprintf(body, sizeof(body), "%zu", c.http.max_body);
 		snprintf(px, sizeof(px), "%llu", (unsigned long long)c.http.max_pixels);
 		const char *kv[] = {"version", VERSION, "bind", c.http.bind, "port", port, "workers", workers,
-				    "queue", queue, "max_body", body, "max_pixels", px, "db", c.http.db ? c.http.db : "off"};
-		log_line("info", "seglossd listening", kv, 8);
+				    "queue", queue, "max_body", body, "max_pixels", px, "db", c.http.db ? c.http.db : "off",
+				    "api_keys", c.http.api_keys_file || c.http.api_key ? "on" : "off"};
+		log_line("info", "seglossd listening", kv, 9);
 	}
-	if (sigwait(&set, &sig) != 0)
-		sig = SIGTERM;
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			sig = SIGTERM;
+		if (sig != SIGHUP)
+			break;
+		int n = http_reload_keys(srv, &err);
+		if (n < 0)
+			log_msg("warn", "SIGHUP: API keys not reloaded: %s", err.msg);
+		else
+			log_msg("info", "SIGHUP: API keys reloaded (%d keys)", n);
+	}
 	log_msg("info", "%s received: draining (at most %.0f s)", sig == SIGINT ? "SIGINT" : "SIGTERM",
 		c.drain_timeout);
 	int left = http_drain(srv, c.drain_timeout);

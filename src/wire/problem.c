@@ -63,6 +63,8 @@ const char *problem_reason(int status)
 		return "Not Acceptable";
 	case 409:
 		return "Conflict";
+	case 411:
+		return "Length Required";
 	case 413:
 		return "Content Too Large";
 	case 415:
@@ -91,6 +93,8 @@ static const char *problem_type(int status)
 		return "/problems/method-not-allowed";
 	case 409:
 		return "/problems/conflict";
+	case 411:
+		return "/problems/length-required";
 	case 413:
 		return "/problems/too-large";
 	case 415:
