@@ -92,7 +92,7 @@ $(BUILD)/src/service/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
 $(BUILD)/src/store/%.o: EXTRA_CFLAGS = $(SQLITE_CFLAGS)
 $(BUILD)/src/http/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS)
 $(BUILD)/src/main/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS)
-$(BUILD)/tests/%.o: EXTRA_CFLAGS = $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(PNG_CFLAGS) $(MHD_CFLAGS) $(SQLITE_CFLAGS)
+$(BUILD)/tests/%.o: EXTRA_CFLAGS = $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(PNG_CFLAGS) $(MHD_CFLAGS) $(SQLITE_CFLAGS) -Itests
 $(BUILD)/bench/%.o: EXTRA_CFLAGS = $(PNG_CFLAGS)
 
 $(BUILD)/%.o: %.c $(BUILD)/config.mk
@@ -168,6 +168,20 @@ contract: $(SEGLOSSD)
 run: $(SEGLOSSD)
 	exec $(SEGLOSSD) $(ARGS)
 
+# ---- load and fault tests (CI) -----------------------------------------------
+LOADGEN := $(BUILD)/tests/loadgen
+$(LOADGEN): $(call obj,tests/load/loadgen.c) $(TEST_SUPPORT) $(APP_LIBS)
+	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(APP_LDLIBS) -pthread
+
+# 32 clients for $(LOAD_SECONDS) s of valid, invalid and hostile requests; SIGTERM and SIGKILL under load.
+LOAD_SECONDS ?= 60
+load-test: $(SEGLOSSD) $(LOADGEN)
+	tests/scripts/load.sh $(BUILD) $(LOAD_SECONDS)
+
+# Store faults: a read-only file system and a full disk under the database, then recovery.
+fault-test: $(SEGLOSSD)
+	tests/scripts/store_faults.sh $(BUILD)
+
 # ---- benchmarks ------------------------------------------------------------
 BENCH := $(BUILD)/bench/bench_core
 $(BENCH): $(call obj,bench/bench_core.c) $(APP_LIBS)
@@ -197,6 +211,6 @@ clean:
 help:
 	@sed -n '2,12p' Makefile
 
-.PHONY: all test check metrics-lint contract bench bench-http run clean help
+.PHONY: all test check metrics-lint contract load-test fault-test bench bench-http run clean help
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

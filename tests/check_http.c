@@ -701,6 +701,36 @@ START_TEST(test_hostile_names)
 	hc_response r = post_json("/v1/evaluate", "{\"target\": \"QUJD\", \"prediction\": \"QUJD\", \"run\": \"h\", "
 						  "\"item\": \"tab\\there\"}");
 	expect_problem(&r, 422, "item holds a control character");
+	/* A NUL escape would cut the name short: refused, not truncated. */
+	r = post_json("/v1/evaluate", "{\"target\": \"QUJD\", \"prediction\": \"QUJD\", \"run\": \"n1\\u0000zz\"}");
+	expect_problem(&r, 422, "JSON strings may not contain \\u0000");
+	/* An escaped backslash before u0000 is text, not a NUL. */
+	r = post_json("/v1/evaluate", "{\"target\": \"QUJD\", \"prediction\": \"QUJD\", \"run\": \"h2\", \"item\": \"a\\\\u0000\"}");
+	expect_problem(&r, 415, "target is neither");
+	/* The same request gets the same ETag, and If-None-Match with it gets 304. */
+	char e1[128], e2[128], hdr[200];
+	for (int k = 0; k < 2; k++) {
+		const char *path = k ? "/v1/runs/hostile" : "/v1/runs";
+		ck_assert_int_eq(hc_request(port, "GET", path, NULL, NULL, 0, &r), 0);
+		hc_header(&r, "ETag", e1, sizeof(e1));
+		hc_free(&r);
+		ck_assert_int_eq(hc_request(port, "GET", path, NULL, NULL, 0, &r), 0);
+		hc_header(&r, "ETag", e2, sizeof(e2));
+		hc_free(&r);
+		ck_assert_str_eq(e1, e2);
+		snprintf(hdr, sizeof(hdr), "If-None-Match: %s\r\n", e1);
+		ck_assert_int_eq(hc_request(port, "GET", path, hdr, NULL, 0, &r), 0);
+		ck_assert_int_eq(r.status, 304);
+		hc_free(&r);
+	}
+	/* An Idempotency-Key longer than 255 characters is refused, not cut. */
+	char key[400];
+	memset(key, 'k', 300);
+	snprintf(key + 300, sizeof(key) - 300, "\r\n");
+	char longhdr[500];
+	snprintf(longhdr, sizeof(longhdr), "Content-Type: application/json\r\nIdempotency-Key: %s", key);
+	ck_assert_int_eq(hc_request(port, "POST", "/v1/jobs", longhdr, "{}", 2, &r), 0);
+	expect_problem(&r, 422, "Idempotency-Key must be 1 to 255 characters");
 	ck_assert_int_eq(hc_request(port, "GET", "/v1/runs/hostile/items?limit=10", NULL, NULL, 0, &r), 0);
 	cJSON *j = cJSON_Parse(r.body), *it;
 	int n = 0, found = 0;

@@ -143,9 +143,26 @@ static int is_letter(uint8_t c)
  * Walks the chunks of data[0..len) after the signature through IEND: each
  * one complete, its type four letters, its length in range, and the CRC
  * of every critical chunk right. *end is the offset just past IEND; bytes
- * after it are ignored, as libpng ignores them.
+ * after it are ignored, as libpng ignores them. The size in IHDR is held
+ * against the caps here too, so a header that promises too many pixels is
+ * refused as too large whatever follows it (libpng reports its size only
+ * once image data arrives).
  */
-static seg_status check_chunks(const uint8_t *data, size_t len, size_t *end, seg_error *err)
+static seg_status check_size(uint32_t w, uint32_t h, uint64_t max_pixels, seg_error *err)
+{
+	uint64_t npix = (uint64_t)w * h;
+
+	if (w > SEG_MAX_SIDE || h > SEG_MAX_SIDE)
+		return seg_fail(err, SEG_ETOOBIG, "png: image is %lux%lu, over the limit of %d pixels a side",
+				(unsigned long)w, (unsigned long)h, SEG_MAX_SIDE);
+	if (npix > max_pixels)
+		return seg_fail(err, SEG_ETOOBIG, "png: image is %lux%lu (%llu pixels), over the limit of %llu",
+				(unsigned long)w, (unsigned long)h, (unsigned long long)npix,
+				(unsigned long long)max_pixels);
+	return SEG_OK;
+}
+
+static seg_status check_chunks(const uint8_t *data, size_t len, uint64_t max_pixels, size_t *end, seg_error *err)
 {
 	size_t pos = sizeof(png_signature);
 
@@ -167,6 +184,11 @@ static seg_status check_chunks(const uint8_t *data, size_t len, size_t *end, seg
 		/* Critical chunks (upper-case first letter): zlib's CRC-32, the one PNG specifies. */
 		if ((type[0] & 0x20) == 0 && crc32(0L, type, 4 + (uInt)n) != be32(type + 4 + n))
 			return seg_fail(err, SEG_EDECODE, "png: CRC error in %.4s", (const char *)type);
+		if (memcmp(type, "IHDR", 4) == 0 && n == 13) {
+			seg_status st = check_size(be32(type + 4), be32(type + 8), max_pixels, err);
+			if (st != SEG_OK)
+				return st;
+		}
 		pos += 12 + (size_t)n;
 		if (memcmp(type, "IEND", 4) == 0) {
 			*end = pos;
@@ -446,7 +468,7 @@ static seg_status decode(const uint8_t *data, size_t len, uint64_t max_pixels, e
 			st = seg_fail(err, SEG_EDECODE, "png: not a PNG file (bad signature)");
 		goto out;
 	}
-	st = check_chunks(data, len, &end, err);
+	st = check_chunks(data, len, max_pixels, &end, err);
 	if (st != SEG_OK)
 		goto out;
 	d.data = data;

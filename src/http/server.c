@@ -168,8 +168,8 @@ typedef struct req {
 	char request_id[72];
 	char content_type[256];
 	char accept[256];
-	char if_none_match[256];
-	char idempotency_key[256];
+	char if_none_match[1024];
+	char idempotency_key[300]; /* longer than any valid key, so an over-long one stays over-long */
 	char query[4][128]; /* after, limit, order_by, order */
 	int has_query[4];
 	double t_start;
@@ -254,6 +254,8 @@ static const route *find_route(const char *method, const char *path, char params
 {
 	char scratch[2][PARAM_MAX];
 
+	/* Unused parameter slots stay empty: handlers and ETags read both. */
+	memset(scratch, 0, sizeof(scratch));
 	*path_known = 0;
 	for (int i = 0; i < NROUTES; i++) {
 		if (!match_pattern(routes[i].pattern, path, scratch))

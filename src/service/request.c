@@ -119,10 +119,28 @@ static seg_status body_kind_of(const char *ct, body_kind *kind, seg_error *err)
 			(int)(n < 80 ? n : 80), ct);
 }
 
+/* A \u0000 escape would end a C string early and silently shorten a name: refuse it. */
+static int has_nul_escape(const uint8_t *body, size_t len)
+{
+	for (size_t i = 0; i + 6 <= len; i++)
+		if (body[i] == '\\' && (body[i + 1] == 'u' || body[i + 1] == 'U') && memcmp(body + i + 2, "0000", 4) == 0) {
+			/* Count the backslashes before it: an even number means this one is escaped itself. */
+			size_t k = i;
+			while (k > 0 && body[k - 1] == '\\')
+				k--;
+			if ((i - k) % 2 == 0)
+				return 1;
+		}
+	return 0;
+}
+
 static seg_status parse_json(const uint8_t *body, size_t len, cJSON **out, seg_error *err)
 {
 	const char *end = NULL;
 
+	*out = NULL;
+	if (has_nul_escape(body, len))
+		return seg_fail(err, SEG_EINVAL, "JSON strings may not contain \\u0000");
 	*out = cJSON_ParseWithLengthOpts((const char *)body, len, &end, 0);
 	if (*out == NULL) {
 		size_t at = end && end >= (const char *)body ? (size_t)(end - (const char *)body) : 0;

@@ -27,11 +27,13 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 struct store {
 	sqlite3 *db;
 	pthread_mutex_t lock;
 	uint64_t write_errors;
+	char *path; /* NULL in memory */
 };
 
 static const char *const migrations[] = {
@@ -104,8 +106,26 @@ static seg_status db_fail(store *s, int write, seg_error *err)
 	return seg_fail(err, SEG_ESTORE, "store: %s", sqlite3_errmsg(s->db));
 }
 
+/*
+ * SQLite keeps writing through the descriptor it opened, so a database
+ * file made read-only while we run would go unnoticed until a restart.
+ * Every write transaction asks first (one access(2), about a microsecond),
+ * so the fault shows at once and clears as soon as it is repaired.
+ */
+static seg_status writable(store *s, seg_error *err)
+{
+	if (s->path && access(s->path, W_OK) != 0) {
+		s->write_errors++;
+		return seg_fail(err, SEG_ESTORE, "store: the database file '%s' is not writable (%s)", s->path,
+				strerror(errno));
+	}
+	return SEG_OK;
+}
+
 static seg_status exec(store *s, const char *sql, int write, seg_error *err)
 {
+	if (write && strncmp(sql, "BEGIN", 5) == 0 && writable(s, err) != SEG_OK)
+		return SEG_ESTORE;
 	if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(s, write, err);
 	return SEG_OK;
@@ -208,6 +228,13 @@ store *store_open(const char *path, seg_error *err)
 			 s->db ? sqlite3_errmsg(s->db) : "out of memory");
 		goto fail;
 	}
+	if (!memory) {
+		s->path = strdup(path);
+		if (s->path == NULL) {
+			seg_fail(err, SEG_ENOMEM, "store: out of memory");
+			goto fail;
+		}
+	}
 	sqlite3_busy_timeout(s->db, 5000);
 	sqlite3_extended_result_codes(s->db, 0);
 	if (exec(s, "PRAGMA foreign_keys = ON", 0, err) != SEG_OK ||
@@ -227,6 +254,7 @@ void store_close(store *s)
 	if (s->db)
 		sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
+	free(s->path);
 	free(s);
 }
 

@@ -1,12 +1,17 @@
 # daemon.sh — shared by the test scripts: start seglossd on a free loopback
 # port and stop it. Source it, then:  daemon_start BIN [flags...]; ... ; daemon_stop
-# Sets DAEMON_PID, DAEMON_PORT, DAEMON_LOG.
+# Sets DAEMON_PID, DAEMON_PORT, DAEMON_LOG. DAEMON_AS=UID:GID runs it as that user.
 
 daemon_start() {
 	bin=$1
 	shift
 	DAEMON_LOG=$(mktemp)
-	"$bin" --bind 127.0.0.1 --port 0 "$@" 2>"$DAEMON_LOG" &
+	if [ -n "${DAEMON_AS:-}" ]; then
+		setpriv --reuid="${DAEMON_AS%%:*}" --regid="${DAEMON_AS#*:}" --clear-groups \
+			"$bin" --bind 127.0.0.1 --port 0 "$@" 2>"$DAEMON_LOG" &
+	else
+		"$bin" --bind 127.0.0.1 --port 0 "$@" 2>"$DAEMON_LOG" &
+	fi
 	DAEMON_PID=$!
 	DAEMON_PORT=""
 	for _ in $(seq 200); do
