@@ -39,6 +39,9 @@ ifneq ($(SANITIZE),)
 SEG_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 SEG_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
+ifneq ($(findstring thread,$(SANITIZE)),)
+SEG_CFLAGS += -DSEG_NO_CLONES
+endif
 
 # ---- configuration (dependency check + pkg-config) -------------------------
 NOCONF_GOALS := clean distclean help
@@ -168,6 +171,22 @@ contract: $(SEGLOSSD)
 run: $(SEGLOSSD)
 	exec $(SEGLOSSD) $(ARGS)
 
+# ---- sanitizer runs (CI) -------------------------------------------------------
+# make tsan: the pool, HTTP, store and daemon suites under ThreadSanitizer; any report fails.
+TSAN_SUITES := check_pool check_http check_store check_daemon check_runs
+tsan:
+	$(MAKE) SANITIZE=thread tsan-run
+
+tsan-run: $(addprefix $(BUILD)/tests/,$(TSAN_SUITES)) $(SEGLOSS) $(SEGLOSSD)
+	@rm -rf $(BUILD)/tsan && mkdir -p $(BUILD)/tsan
+	@set -e; for t in $(TSAN_SUITES); do \
+	  echo "== $$t (ThreadSanitizer)"; \
+	  TSAN_OPTIONS="log_path=$(CURDIR)/$(BUILD)/tsan/report exitcode=66" \
+	    SEGLOSS_BIN=$(SEGLOSS) SEGLOSSD_BIN=$(SEGLOSSD) $(BUILD)/tests/$$t; \
+	done
+	@if ls $(BUILD)/tsan/report* >/dev/null 2>&1; then cat $(BUILD)/tsan/report*; echo "ThreadSanitizer reported races"; exit 1; fi
+	@echo "ThreadSanitizer: no reports"
+
 # ---- load and fault tests (CI) -----------------------------------------------
 LOADGEN := $(BUILD)/tests/loadgen
 $(LOADGEN): $(call obj,tests/load/loadgen.c) $(TEST_SUPPORT) $(APP_LIBS)
@@ -211,6 +230,6 @@ clean:
 help:
 	@sed -n '2,12p' Makefile
 
-.PHONY: all test check metrics-lint contract load-test fault-test bench bench-http run clean help
+.PHONY: all test check metrics-lint contract tsan tsan-run load-test fault-test bench bench-http run clean help
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -20,7 +20,12 @@
 double vm_log(double) __asm__("log") __attribute__((simd("notinbranch"), const, nothrow));
 double vm_pow(double, double) __asm__("pow") __attribute__((simd("notinbranch"), const, nothrow));
 double vm_exp(double) __asm__("exp") __attribute__((simd("notinbranch"), const, nothrow));
+#if defined(SEG_NO_CLONES)
+/* ThreadSanitizer: an ifunc resolver runs before its runtime is up, so no clones. */
+#define SEG_CLONES
+#else
 #define SEG_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
 #else
 static inline double vm_log(double x)
 {

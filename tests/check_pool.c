@@ -1,0 +1,132 @@
+/*
+ * check_pool.c — the worker pool: every accepted job runs exactly once,
+ * a full queue refuses without taking ownership, shutdown drains, and the
+ * inline mode runs jobs in the caller.
+ */
+#include <check.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "pool/pool.h"
+
+static atomic_int ran;
+
+static void count(void *arg)
+{
+	atomic_fetch_add(&ran, 1);
+	atomic_fetch_add((atomic_int *)arg, 1);
+}
+
+typedef struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int open;
+	atomic_int started;
+} gate;
+
+static void wait_gate(void *arg)
+{
+	gate *g = arg;
+
+	atomic_fetch_add(&g->started, 1);
+	pthread_mutex_lock(&g->lock);
+	while (!g->open)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+}
+
+START_TEST(test_every_job_runs_once)
+{
+	enum { N = 20000 };
+	atomic_int *hits = calloc(N, sizeof(*hits));
+	pool *p = pool_new(4, 64, NULL);
+	int accepted = 0;
+
+	atomic_store(&ran, 0);
+	for (int i = 0; i < N; i++) {
+		while (pool_submit(p, count, &hits[i]) != SEG_OK)
+			usleep(50); /* full: try again, as a client would after 503 */
+		accepted++;
+	}
+	pool_free(p); /* drains */
+	ck_assert_int_eq(atomic_load(&ran), accepted);
+	for (int i = 0; i < N; i++)
+		ck_assert_int_eq(atomic_load(&hits[i]), 1);
+	free(hits);
+}
+END_TEST
+
+START_TEST(test_full_queue_refuses)
+{
+	gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+	pool *p = pool_new(2, 3, NULL);
+	int q, busy, workers, cap;
+	atomic_int hit = 0;
+
+	ck_assert_int_eq(pool_submit(p, wait_gate, &g), SEG_OK);
+	ck_assert_int_eq(pool_submit(p, wait_gate, &g), SEG_OK);
+	while (atomic_load(&g.started) < 2)
+		usleep(100);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(pool_submit(p, count, &hit), SEG_OK);
+	ck_assert(!pool_has_room(p));
+	ck_assert_int_eq(pool_submit(p, count, &hit), SEG_EBUSY);
+	pool_stats(p, &q, &busy, &workers, &cap);
+	ck_assert_int_eq(q, 3);
+	ck_assert_int_eq(busy, 2);
+	ck_assert_int_eq(workers, 2);
+	ck_assert_int_eq(cap, 3);
+	pthread_mutex_lock(&g.lock);
+	g.open = 1;
+	pthread_cond_broadcast(&g.cond);
+	pthread_mutex_unlock(&g.lock);
+	pool_free(p);
+	ck_assert_int_eq(atomic_load(&hit), 3);
+}
+END_TEST
+
+START_TEST(test_inline_mode)
+{
+	pool *p = pool_new(0, 1, NULL);
+	atomic_int hit = 0;
+
+	for (int i = 0; i < 5; i++) {
+		ck_assert_int_eq(pool_submit(p, count, &hit), SEG_OK);
+		ck_assert_int_eq(atomic_load(&hit), i + 1); /* ran before submit returned */
+	}
+	pool_free(p);
+	pool_free(NULL);
+}
+END_TEST
+
+START_TEST(test_bad_sizes)
+{
+	seg_error err = {0};
+
+	ck_assert_ptr_null(pool_new(-1, 4, &err));
+	ck_assert_int_eq(err.status, SEG_EINVAL);
+	ck_assert_ptr_null(pool_new(2, 0, &err));
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("pool");
+	TCase *tc = tcase_create("pool");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_every_job_runs_once);
+	tcase_add_test(tc, test_full_queue_refuses);
+	tcase_add_test(tc, test_inline_mode);
+	tcase_add_test(tc, test_bad_sizes);
+	tcase_set_timeout(tc, 120);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
