@@ -43,7 +43,7 @@ START_TEST(test_bce_by_hand)
 {
 	pix_stats s;
 
-	pix_stats_compute(hy, hp, 4, EPS, &s);
+	pix_stats_compute(hy, hp, 4, NULL, EPS, &s);
 	/* -(ln .9 + ln .8 + ln .6 + ln(1 - 1e-7)) / 4, computed on paper with p as float32. */
 	double want = -(log((double)0.9f) + log(1.0 - (double)0.2f) + log((double)0.6f) + log(1.0 - 1e-7)) / 4;
 	ck_assert_double_eq_tol(want, 0.2098325, 1e-6); /* (0.1053605 + 0.2231436 + 0.5108256 + 1e-7) / 4 */
@@ -136,22 +136,22 @@ START_TEST(test_random_against_naive)
 			naive r;
 			pix_stats s;
 			naive_losses(y, p, n, &r);
-			pix_stats_compute(y, p, n, EPS, &s);
+			pix_stats_compute(y, p, n, NULL, EPS, &s);
 			close_rel(loss_bce(&s), r.bce, "bce");
 			close_rel(loss_weighted_bce(&s, 2.5), r.wbce, "weighted_bce");
 			close_rel(loss_balanced_bce(&s), r.bbce, "balanced_bce");
 			double foc[2] = {s.foc_pos, s.foc_neg};
 			close_rel(loss_focal(s.n, 0.25, foc), r.focal, "focal");
-			pix_focal_sums(y, p, n, EPS, 2.0, foc);
+			pix_focal_sums(y, p, n, NULL, EPS, 2.0, foc);
 			close_rel(loss_focal(s.n, 0.25, foc), r.focal, "focal (generic gamma pass)");
 			close_rel(loss_dice(&s, s.sp2, 1e-6), r.dice, "dice");
-			close_rel(loss_dice(&s, pix_pow_sum(p, n, 1.0), 1e-6), r.dice1, "dice gamma 1");
+			close_rel(loss_dice(&s, pix_pow_sum(p, n, NULL, 1.0), 1e-6), r.dice1, "dice gamma 1");
 			close_rel(loss_jaccard(&s, 1e-6), r.jac, "jaccard");
 			close_rel(loss_tversky(&s, 0.3, 0.7, 1e-6), r.tv, "tversky");
 			close_rel(loss_sens_spec(&s, 0.05, 1e-6), r.sens, "sensitivity_specificity");
 			close_rel(loss_combo(&s, 0.5, 0.5, 1e-6), r.combo, "combo");
 			double xl[2];
-			pix_explog_sums(y, p, n, EPS, 0.3, xl);
+			pix_explog_sums(y, p, n, NULL, EPS, 0.3, xl);
 			ck_assert_double_eq_tol(loss_exp_log(&s, xl, 0.8, 0.2, 0.3, 1e-6), r.explog,
 						1e-9 * fabs(r.explog));
 			ck_assert_double_eq_tol(loss_generalized_dice(&s, 1e-6), r.gdice, 1e-9);
@@ -169,11 +169,11 @@ START_TEST(test_clipping_keeps_logs_finite)
 	float p[2] = {0.0f, 1.0f};
 	pix_stats s;
 
-	pix_stats_compute(y, p, 2, EPS, &s);
+	pix_stats_compute(y, p, 2, NULL, EPS, &s);
 	ck_assert_double_eq_tol(loss_bce(&s), -log(1e-7), 1e-9);
 	ck_assert(isfinite(loss_bce(&s)));
 	/* A larger eps clips harder. */
-	pix_stats_compute(y, p, 2, 1e-3, &s);
+	pix_stats_compute(y, p, 2, NULL, 1e-3, &s);
 	ck_assert_double_eq_tol(loss_bce(&s), -log(1e-3), 1e-9);
 }
 END_TEST
@@ -184,7 +184,7 @@ START_TEST(test_empty_masks)
 	float p[4] = {0};
 	pix_stats s;
 
-	pix_stats_compute(y, p, 4, EPS, &s);
+	pix_stats_compute(y, p, 4, NULL, EPS, &s);
 	/* Both empty: smooth makes dice s/s = 1, loss 0. */
 	ck_assert_double_eq(loss_dice(&s, s.sp2, 1e-6), 0.0);
 	ck_assert_double_eq(loss_jaccard(&s, 1e-6), 0.0);
@@ -235,6 +235,63 @@ START_TEST(test_boundary_and_hausdorff_dt_by_hand)
 }
 END_TEST
 
+/* The level path (quantized predictions) gives the per-pixel path's sums, for 8- and 16-bit levels. */
+START_TEST(test_histogram_path_agrees)
+{
+	size_t n = 50000;
+	uint8_t *y = malloc(n);
+	float *p = malloc(n * sizeof(float)), *w = malloc(n * sizeof(float));
+	float *m1 = malloc(n * sizeof(float)), *m2 = malloc(n * sizeof(float));
+	const double qmax[2] = {255.0, 65535.0};
+
+	for (int b = 0; b < 2; b++) {
+		for (size_t i = 0; i < n; i++) {
+			y[i] = urand() < 0.4;
+			p[i] = (float)(floor(urand() * (qmax[b] + 1)) / qmax[b]);
+			w[i] = (float)(1 + urand() * 9);
+		}
+		p[0] = 0.0f;
+		p[1] = 1.0f;
+		pix_hist h;
+		ck_assert_int_eq(pix_hist_build(y, p, n, &h), 1);
+		ck_assert_uint_eq(h.levels, b ? 65536 : 256);
+		pix_stats a, c;
+		pix_stats_compute(y, p, n, NULL, EPS, &a);
+		pix_stats_compute(y, p, n, &h, EPS, &c);
+		const double *va = &a.n, *vc = &c.n;
+		for (size_t k = 0; k < sizeof(a) / sizeof(double); k++)
+			ck_assert_msg(fabs(va[k] - vc[k]) <= 1e-11 * fabs(va[k]) + 1e-12, "field %zu: %.17g vs %.17g", k, va[k],
+				      vc[k]);
+		double f1[2], f2[2];
+		pix_focal_sums(y, p, n, NULL, EPS, 1.5, f1);
+		pix_focal_sums(y, p, n, &h, EPS, 1.5, f2);
+		close_rel(f2[0], f1[0], "focal pos");
+		close_rel(f2[1], f1[1], "focal neg");
+		pix_explog_sums(y, p, n, NULL, EPS, 0.3, f1);
+		pix_explog_sums(y, p, n, &h, EPS, 0.3, f2);
+		ck_assert_double_eq_tol(f2[0], f1[0], 1e-9 * f1[0]);
+		ck_assert_double_eq_tol(f2[1], f1[1], 1e-9 * f1[1]);
+		ck_assert_double_eq_tol(pix_pow_sum(p, n, &h, 2.5), pix_pow_sum(p, n, NULL, 2.5), 1e-9 * n);
+		close_rel(pix_weighted_ce(y, p, w, n, &h, EPS), pix_weighted_ce(y, p, w, n, NULL, EPS), "weighted ce");
+		pix_bce_map(y, p, n, NULL, EPS, m1);
+		pix_bce_map(y, p, n, &h, EPS, m2);
+		for (size_t i = 0; i < n; i++)
+			ck_assert_float_eq_tol(m1[i], m2[i], 1e-6f * (1 + m1[i]));
+		pix_hist_release(&h);
+	}
+	/* Not a level: no histogram. */
+	p[77] = 0.123456789f;
+	pix_hist h;
+	ck_assert_int_eq(pix_hist_build(y, p, n, &h), 0);
+	pix_hist_release(&h);
+	free(y);
+	free(p);
+	free(w);
+	free(m1);
+	free(m2);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("core_loss");
@@ -245,6 +302,7 @@ int main(void)
 	tcase_add_test(tc, test_bce_by_hand);
 	tcase_add_test(tc, test_random_against_naive);
 	tcase_add_test(tc, test_clipping_keeps_logs_finite);
+	tcase_add_test(tc, test_histogram_path_agrees);
 	tcase_add_test(tc, test_empty_masks);
 	tcase_add_test(tc, test_boundary_and_hausdorff_dt_by_hand);
 	suite_add_tcase(s, tc);

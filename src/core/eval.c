@@ -56,7 +56,19 @@ typedef struct ctx {
 	wmap_params wmap_key[CACHE_MAX];
 	float *wmap[CACHE_MAX];
 	uint8_t *pred_mask; /* scratch for thresholded predictions */
+	int hist_tried;
+	pix_hist hist;      /* of a quantized prediction, when it is one */
 } ctx;
+
+/* The prediction's histogram, built on first use; NULL when p is not quantized. */
+static const pix_hist *get_hist(ctx *c)
+{
+	if (!c->hist_tried) {
+		c->hist_tried = 1;
+		pix_hist_build(c->t->fg, c->p->p, c->n, &c->hist);
+	}
+	return c->hist.levels ? &c->hist : NULL;
+}
 
 static seg_status get_stats(ctx *c, double eps, const pix_stats **out)
 {
@@ -71,7 +83,7 @@ static seg_status get_stats(ctx *c, double eps, const pix_stats **out)
 				CACHE_MAX);
 	int i = c->nstats++;
 	c->stats_eps[i] = eps;
-	pix_stats_compute(c->t->fg, c->p->p, c->n, eps, &c->stats[i]);
+	pix_stats_compute(c->t->fg, c->p->p, c->n, get_hist(c), eps, &c->stats[i]);
 	*out = &c->stats[i];
 	return SEG_OK;
 }
@@ -169,6 +181,7 @@ static void ctx_release(ctx *c)
 	for (int i = 0; i < c->nwmap; i++)
 		free(c->wmap[i]);
 	free(c->pred_mask);
+	pix_hist_release(&c->hist);
 }
 
 /* Σ p^γ: from the fused sums for γ = 1 and 2, else its own pass. */
@@ -178,7 +191,7 @@ static double sum_p_gamma(ctx *c, const pix_stats *s, double gamma)
 		return s->tp + s->fp;
 	if (gamma == 2.0)
 		return s->sp2;
-	return pix_pow_sum(c->p->p, c->n, gamma);
+	return pix_pow_sum(c->p->p, c->n, get_hist(c), gamma);
 }
 
 static seg_status eval_loss(ctx *c, const spec *sp, double *v)
@@ -197,7 +210,7 @@ static seg_status eval_loss(ctx *c, const spec *sp, double *v)
 		const float *w = NULL;
 		st = get_wmap(c, &par->wm, &w);
 		if (st == SEG_OK)
-			*v = pix_weighted_ce(c->t->fg, c->p->p, w, c->n, par->eps) / (double)c->n;
+			*v = pix_weighted_ce(c->t->fg, c->p->p, w, c->n, get_hist(c), par->eps) / (double)c->n;
 		return st;
 	}
 	default:
@@ -220,7 +233,7 @@ static seg_status eval_loss(ctx *c, const spec *sp, double *v)
 	case FN_FOCAL: {
 		double foc[2] = {s->foc_pos, s->foc_neg};
 		if (par->gamma != 2.0)
-			pix_focal_sums(c->t->fg, c->p->p, c->n, par->eps, par->gamma, foc);
+			pix_focal_sums(c->t->fg, c->p->p, c->n, get_hist(c), par->eps, par->gamma, foc);
 		*v = loss_focal(s->n, par->alpha, foc);
 		break;
 	}
@@ -248,7 +261,7 @@ static seg_status eval_loss(ctx *c, const spec *sp, double *v)
 		break;
 	case FN_EXP_LOG: {
 		double xl[2];
-		pix_explog_sums(c->t->fg, c->p->p, c->n, par->eps, par->gamma_cross, xl);
+		pix_explog_sums(c->t->fg, c->p->p, c->n, get_hist(c), par->eps, par->gamma_cross, xl);
 		*v = loss_exp_log(s, xl, par->w_dice, par->w_cross, par->gamma_dice, par->smooth);
 		break;
 	}
@@ -394,7 +407,7 @@ seg_status eval_map(const seg_target *t, const seg_pred *p, const spec *s, float
 	case FN_MAP_BCE:
 		if (p == NULL)
 			return seg_fail(err, SEG_EINVAL, "map 'bce' needs a prediction");
-		pix_bce_map(t->fg, p->p, n, s->par.eps, out);
+		pix_bce_map(t->fg, p->p, n, NULL, s->par.eps, out);
 		return SEG_OK;
 	default:
 		return seg_fail(err, SEG_EINVAL, "'%s' is not a map", s->key);

@@ -14,10 +14,16 @@
  * the totals in block order, so the result depends only on the input and
  * on the vector width the CPU offers (AVX2 or SSE2), which can change the
  * last bits of a sum, nothing more.
+ *
+ * Quantized predictions (pix_hist) skip the per-pixel logarithms
+ * altogether: one counting pass, then each level's terms are computed
+ * once, with the very expressions of the per-pixel path, and weighted by
+ * the level's count.
  */
 #include "core/pixstats.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/vmath.h"
@@ -45,11 +51,126 @@ static inline __attribute__((always_inline)) void block_logs(const uint8_t *y, c
 		l[i] = -vm_log(q[i]);
 }
 
+/* ---- histograms of quantized predictions ----------------------------------------- */
+
+void pix_hist_release(pix_hist *h)
+{
+	if (h == NULL)
+		return;
+	free(h->count);
+	free(h->code);
+	free(h->value);
+	memset(h, 0, sizeof(*h));
+}
+
+/* Counts (y, level) with levels = qmax + 1; 0 at the first p that is not a level. */
+static int hist_try(const uint8_t *y, const float *p, size_t n, uint32_t qmax, pix_hist *h)
+{
+	uint32_t levels = qmax + 1;
+	float scale = (float)qmax;
+
+	for (uint32_t k = 0; k < levels; k++)
+		h->value[k] = (float)((double)k / (double)qmax);
+	memset(h->count, 0, 2 * (size_t)levels * sizeof(*h->count));
+	for (size_t i = 0; i < n; i++) {
+		float v = p[i];
+		/* v*qmax is within a rounding of an integer for a level; anything else fails the check. */
+		float r = v * scale + 0.5f;
+		if (!(r >= 0.0f && r < (float)levels + 0.5f))
+			return 0;
+		uint32_t k = (uint32_t)r;
+		if (k >= levels || h->value[k] != v)
+			return 0;
+		h->code[i] = (uint16_t)k;
+		h->count[(size_t)(y[i] != 0) * levels + k]++;
+	}
+	h->levels = levels;
+	return 1;
+}
+
+int pix_hist_build(const uint8_t *y, const float *p, size_t n, pix_hist *h)
+{
+	memset(h, 0, sizeof(*h));
+	if (n < 4096) /* too small to pay for the tables */
+		return 0;
+	h->count = malloc(2 * (size_t)65536 * sizeof(*h->count));
+	h->code = malloc(n * sizeof(*h->code));
+	h->value = malloc(65536 * sizeof(*h->value));
+	if (h->count == NULL || h->code == NULL || h->value == NULL) {
+		pix_hist_release(h);
+		return 0;
+	}
+	/* Every 8-bit level is also a 16-bit one (k/255 = 257k/65535): try the small table first. */
+	if (hist_try(y, p, n, 255, h) || hist_try(y, p, n, 65535, h))
+		return 1;
+	pix_hist_release(h);
+	return 0;
+}
+
+/* One level's clipped probability, class-wise q and −ln q, exactly as block_logs computes them. */
+static inline void level_terms(double yi, double pi, double eps, double *q, double *l)
+{
+	double lo = eps, hi = 1.0 - eps;
+	double ph = pi > lo ? pi : lo;
+
+	ph = ph < hi ? ph : hi;
+	*q = yi * ph + (1.0 - yi) * (1.0 - ph);
+	*l = -log(*q);
+}
+
+static void hist_stats(const pix_hist *h, size_t n, double eps, pix_stats *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->n = (double)n;
+	for (int y = 0; y < 2; y++) {
+		const uint64_t *count = h->count + (size_t)y * h->levels;
+		double yi = (double)y, ni = 1.0 - yi;
+		for (uint32_t k = 0; k < h->levels; k++) {
+			if (count[k] == 0)
+				continue;
+			double c = (double)count[k], pi = (double)h->value[k], q, l;
+			level_terms(yi, pi, eps, &q, &l);
+			double om = 1.0 - q, foc = om * om * l, d = yi - pi;
+			s->n_pos += c * yi;
+			s->tp += c * (pi * yi);
+			s->fp += c * (pi * ni);
+			s->fn += c * ((1.0 - pi) * yi);
+			s->tn += c * ((1.0 - pi) * ni);
+			s->sp2 += c * (pi * pi);
+			s->se_pos += c * (yi * d * d);
+			s->se_neg += c * (ni * d * d);
+			s->ce_pos += c * (yi * l);
+			s->ce_neg += c * (ni * l);
+			s->foc_pos += c * (yi * foc);
+			s->foc_neg += c * (ni * foc);
+		}
+	}
+}
+
+/* Per-level −ln q for y = 0 and 1, for the per-pixel gathers; caller frees. */
+static double *level_logs(const pix_hist *h, double eps)
+{
+	double *t = malloc(2 * (size_t)h->levels * sizeof(*t));
+
+	for (int y = 0; t && y < 2; y++)
+		for (uint32_t k = 0; k < h->levels; k++) {
+			double q;
+			level_terms((double)y, (double)h->value[k], eps, &q, &t[(size_t)y * h->levels + k]);
+		}
+	return t;
+}
+
+/* ---- per-pixel passes ---------------------------------------------------------------- */
+
 SEG_CLONES
-void pix_stats_compute(const uint8_t *y, const float *p, size_t n, double eps, pix_stats *s)
+void pix_stats_compute(const uint8_t *y, const float *p, size_t n, const pix_hist *h, double eps, pix_stats *s)
 {
 	double yv[BLOCK], pv[BLOCK], q[BLOCK], l[BLOCK];
 
+	if (h && h->levels) {
+		hist_stats(h, n, eps, s);
+		return;
+	}
 	memset(s, 0, sizeof(*s));
 	s->n = (double)n;
 	for (size_t b = 0; b < n; b += BLOCK) {
@@ -92,12 +213,24 @@ void pix_stats_compute(const uint8_t *y, const float *p, size_t n, double eps, p
 }
 
 SEG_CLONES
-void pix_focal_sums(const uint8_t *y, const float *p, size_t n, double eps, double gamma,
+void pix_focal_sums(const uint8_t *y, const float *p, size_t n, const pix_hist *h, double eps, double gamma,
 		    double out[2])
 {
 	double yv[BLOCK], pv[BLOCK], q[BLOCK], l[BLOCK];
 
 	out[0] = out[1] = 0.0;
+	if (h && h->levels) {
+		for (int c = 0; c < 2; c++)
+			for (uint32_t k = 0; k < h->levels; k++) {
+				uint64_t cnt = h->count[(size_t)c * h->levels + k];
+				double qq, ll;
+				if (cnt == 0)
+					continue;
+				level_terms((double)c, (double)h->value[k], eps, &qq, &ll);
+				out[1 - c] += (double)cnt * (pow(1.0 - qq, gamma) * ll);
+			}
+		return;
+	}
 	for (size_t b = 0; b < n; b += BLOCK) {
 		size_t m = n - b < BLOCK ? n - b : BLOCK;
 		double pos = 0, neg = 0;
@@ -114,10 +247,18 @@ void pix_focal_sums(const uint8_t *y, const float *p, size_t n, double eps, doub
 }
 
 SEG_CLONES
-double pix_pow_sum(const float *p, size_t n, double gamma)
+double pix_pow_sum(const float *p, size_t n, const pix_hist *h, double gamma)
 {
 	double total = 0.0;
 
+	if (h && h->levels) {
+		for (uint32_t k = 0; k < h->levels; k++) {
+			uint64_t cnt = h->count[k] + h->count[h->levels + k];
+			if (cnt)
+				total += (double)cnt * pow((double)h->value[k], gamma);
+		}
+		return total;
+	}
 	for (size_t b = 0; b < n; b += BLOCK) {
 		size_t m = n - b < BLOCK ? n - b : BLOCK;
 		double acc = 0;
@@ -130,12 +271,24 @@ double pix_pow_sum(const float *p, size_t n, double gamma)
 }
 
 SEG_CLONES
-void pix_explog_sums(const uint8_t *y, const float *p, size_t n, double eps, double gamma,
+void pix_explog_sums(const uint8_t *y, const float *p, size_t n, const pix_hist *h, double eps, double gamma,
 		     double out[2])
 {
 	double yv[BLOCK], pv[BLOCK], q[BLOCK], l[BLOCK];
 
 	out[0] = out[1] = 0.0;
+	if (h && h->levels) {
+		for (int c = 0; c < 2; c++)
+			for (uint32_t k = 0; k < h->levels; k++) {
+				uint64_t cnt = h->count[(size_t)c * h->levels + k];
+				double qq, ll;
+				if (cnt == 0)
+					continue;
+				level_terms((double)c, (double)h->value[k], eps, &qq, &ll);
+				out[1 - c] += (double)cnt * exp(gamma * log(ll));
+			}
+		return;
+	}
 	for (size_t b = 0; b < n; b += BLOCK) {
 		size_t m = n - b < BLOCK ? n - b : BLOCK;
 		double pos = 0, neg = 0;
@@ -153,11 +306,25 @@ void pix_explog_sums(const uint8_t *y, const float *p, size_t n, double eps, dou
 }
 
 SEG_CLONES
-double pix_weighted_ce(const uint8_t *y, const float *p, const float *w, size_t n, double eps)
+double pix_weighted_ce(const uint8_t *y, const float *p, const float *w, size_t n, const pix_hist *h,
+		       double eps)
 {
 	double yv[BLOCK], pv[BLOCK], q[BLOCK], l[BLOCK];
 	double total = 0.0;
+	double *tab = h && h->levels ? level_logs(h, eps) : NULL;
 
+	if (tab) {
+		size_t levels = h->levels;
+		for (size_t b = 0; b < n; b += BLOCK) {
+			size_t e = b + BLOCK < n ? b + BLOCK : n;
+			double acc = 0;
+			for (size_t i = b; i < e; i++)
+				acc += (double)w[i] * tab[(size_t)(y[i] != 0) * levels + h->code[i]];
+			total += acc;
+		}
+		free(tab);
+		return total;
+	}
 	for (size_t b = 0; b < n; b += BLOCK) {
 		size_t m = n - b < BLOCK ? n - b : BLOCK;
 		double acc = 0;
@@ -171,10 +338,17 @@ double pix_weighted_ce(const uint8_t *y, const float *p, const float *w, size_t 
 }
 
 SEG_CLONES
-void pix_bce_map(const uint8_t *y, const float *p, size_t n, double eps, float *out)
+void pix_bce_map(const uint8_t *y, const float *p, size_t n, const pix_hist *h, double eps, float *out)
 {
 	double yv[BLOCK], pv[BLOCK], q[BLOCK], l[BLOCK];
+	double *tab = h && h->levels ? level_logs(h, eps) : NULL;
 
+	if (tab) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = (float)tab[(size_t)(y[i] != 0) * h->levels + h->code[i]];
+		free(tab);
+		return;
+	}
 	for (size_t b = 0; b < n; b += BLOCK) {
 		size_t m = n - b < BLOCK ? n - b : BLOCK;
 		block_logs(y + b, p + b, m, eps, yv, pv, q, l);
