@@ -113,8 +113,8 @@ $(BUILD)/lib%.a:
 APP_LIBS = $(WIRE_LIB) $(CODEC_LIB) $(CORE_LIB)
 APP_LDLIBS = $(CJSON_LIBS) $(PNG_LIBS) $(ZLIB_LIBS) -lm
 
-$(SEGLOSS): $(call obj,src/cli/segloss.c) $(APP_LIBS)
-	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(APP_LDLIBS)
+$(SEGLOSS): $(call obj,src/cli/segloss.c) $(DAEMON_LIB) $(APP_LIBS)
+	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(DAEMON_LDLIBS) $(APP_LDLIBS)
 
 # GET /v1/openapi.yaml serves the spec compiled in: api/openapi.yaml as a byte array.
 $(BUILD)/gen/openapi_data.c: api/openapi.yaml

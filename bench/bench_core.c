@@ -174,13 +174,13 @@ static void bench_losses(int side, int reps)
 	printf("\nlosses at %dx%d (median of %d, ms)\n", side, side, reps);
 	for (int i = 0; i < NL; i++) {
 		spec_init(&s[i], SPEC_LOSS, names[i], NULL);
-		double sec = TIME_MEDIAN(reps, eval_run(&t, &pr, &s[i], 1, &v[i], warn, NULL));
+		double sec = TIME_MEDIAN(reps, eval_run(&t, &pr, &s[i], 1, &v[i], warn, NULL, NULL));
 		printf("  %-26s %9.3f\n", names[i], sec * 1e3);
 		snprintf(key, sizeof(key), "loss.%s.%d", names[i], side);
 		record(key, sec);
 	}
 	/* The per-pixel losses together: one fused pass plus the few that need their own. */
-	double sec = TIME_MEDIAN(reps, eval_run(&t, &pr, s, 13, v, warn, NULL));
+	double sec = TIME_MEDIAN(reps, eval_run(&t, &pr, s, 13, v, warn, NULL, NULL));
 	printf("  %-26s %9.3f\n", "all 13 per-pixel together", sec * 1e3);
 	snprintf(key, sizeof(key), "loss.per_pixel_all.%d", side);
 	record(key, sec);
@@ -200,9 +200,9 @@ static void bench_edt(int side, int reps, const char *dir)
 
 	make_discs(side, side, 100, side / 64.0, side / 24.0, lab, fg);
 	/* Distances inside the discs to the background, as scipy.ndimage.distance_transform_edt(fg). */
-	double sec = TIME_MEDIAN(reps, edt_dist(fg, side, side, 0, NULL, out, NULL));
+	double sec = TIME_MEDIAN(reps, edt_dist(fg, side, side, 0, NULL, out, NULL, NULL));
 	/* Also the complement: distances of background to the discs (most pixels are far). */
-	double sec2 = TIME_MEDIAN(reps, edt_dist(fg, side, side, 1, NULL, out, NULL));
+	double sec2 = TIME_MEDIAN(reps, edt_dist(fg, side, side, 1, NULL, out, NULL, NULL));
 	printf("  edt %4dx%-4d  fg->bg %8.2f ms %7.1f Mpx/s   bg->fg %8.2f ms %7.1f Mpx/s\n", side, side,
 	       sec * 1e3, n / sec / 1e6, sec2 * 1e3, n / sec2 / 1e6);
 	snprintf(key, sizeof(key), "edt.%d", side);
@@ -262,8 +262,8 @@ static void bench_surface(int side, int reps, const char *dir)
 	spec_init(&s[1], SPEC_METRIC, "hausdorff", NULL);
 	spec_init(&s[2], SPEC_METRIC, "assd", NULL);
 	spec_init(&s[3], SPEC_METRIC, "surface_dice", NULL);
-	double sec = TIME_MEDIAN(reps, eval_run(&t, &pr, s, 1, v, warn, NULL));
-	double all = TIME_MEDIAN(reps, eval_run(&t, &pr, s, 4, v, warn, NULL));
+	double sec = TIME_MEDIAN(reps, eval_run(&t, &pr, s, 1, v, warn, NULL, NULL));
+	double all = TIME_MEDIAN(reps, eval_run(&t, &pr, s, 4, v, warn, NULL, NULL));
 	printf("  hausdorff95 %4dx%-4d %8.2f ms   all four surface metrics %8.2f ms\n", side, side, sec * 1e3,
 	       all * 1e3);
 	snprintf(key, sizeof(key), "hd95.%d", side);

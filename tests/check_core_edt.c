@@ -46,13 +46,13 @@ START_TEST(test_row_by_hand)
 	double out[5];
 	const double want[5] = {2, 1, 0, 1, 2};
 
-	ck_assert_int_eq(edt_dist(m, 5, 1, 1, NULL, out, NULL), SEG_OK);
+	ck_assert_int_eq(edt_dist(m, 5, 1, 1, NULL, out, NULL, NULL), SEG_OK);
 	for (int i = 0; i < 5; i++)
 		ck_assert_double_eq(out[i], want[i]);
 	/* want = 0: the scipy convention, distance of each foreground pixel to background. */
 	uint8_t m2[5] = {1, 1, 1, 1, 0};
 	const double want2[5] = {4, 3, 2, 1, 0};
-	ck_assert_int_eq(edt_dist(m2, 5, 1, 0, NULL, out, NULL), SEG_OK);
+	ck_assert_int_eq(edt_dist(m2, 5, 1, 0, NULL, out, NULL, NULL), SEG_OK);
 	for (int i = 0; i < 5; i++)
 		ck_assert_double_eq(out[i], want2[i]);
 }
@@ -64,13 +64,13 @@ START_TEST(test_diagonal_by_hand)
 	uint8_t m[9] = {1, 0, 0, 0, 0, 0, 0, 0, 0};
 	double out[9];
 
-	ck_assert_int_eq(edt_dist(m, 3, 3, 1, NULL, out, NULL), SEG_OK);
+	ck_assert_int_eq(edt_dist(m, 3, 3, 1, NULL, out, NULL, NULL), SEG_OK);
 	ck_assert_double_eq(out[8], sqrt(8.0));
 	ck_assert_double_eq(out[5], sqrt(5.0));
 	ck_assert_double_eq(out[4], sqrt(2.0));
 	/* Spacing [2, 1]: rows are 2 apart. */
 	double sp[2] = {2.0, 1.0};
-	ck_assert_int_eq(edt_dist(m, 3, 3, 1, sp, out, NULL), SEG_OK);
+	ck_assert_int_eq(edt_dist(m, 3, 3, 1, sp, out, NULL, NULL), SEG_OK);
 	ck_assert_double_eq(out[3], 2.0);
 	ck_assert_double_eq(out[8], sqrt(16.0 + 4.0));
 }
@@ -81,7 +81,7 @@ START_TEST(test_no_feature_is_infinite)
 	uint8_t m[6] = {1, 1, 1, 1, 1, 1};
 	double out[6];
 
-	ck_assert_int_eq(edt_dist(m, 3, 2, 0, NULL, out, NULL), SEG_OK);
+	ck_assert_int_eq(edt_dist(m, 3, 2, 0, NULL, out, NULL, NULL), SEG_OK);
 	for (int i = 0; i < 6; i++)
 		ck_assert(isinf(out[i]));
 }
@@ -103,7 +103,7 @@ START_TEST(test_random_against_brute_force)
 				m[i] = urand() < pfg;
 			for (size_t k = 0; k < 3; k++) {
 				for (int want = 0; want < 2; want++) {
-					ck_assert_int_eq(edt_dist(m, w, h, want, spacings[k], got, NULL), SEG_OK);
+					ck_assert_int_eq(edt_dist(m, w, h, want, spacings[k], got, NULL, NULL), SEG_OK);
 					brute(m, w, h, want, spacings[k][0], spacings[k][1], ref);
 					for (int i = 0; i < w * h; i++) {
 						if (isinf(ref[i])) {
@@ -130,8 +130,8 @@ START_TEST(test_bad_arguments)
 	double bad[2] = {0.0, 1.0};
 	seg_error err = {0};
 
-	ck_assert_int_eq(edt_dist(m, 0, 1, 1, NULL, out, &err), SEG_EINVAL);
-	ck_assert_int_eq(edt_dist(m, 1, 1, 1, bad, out, &err), SEG_EINVAL);
+	ck_assert_int_eq(edt_dist(m, 0, 1, 1, NULL, out, NULL, &err), SEG_EINVAL);
+	ck_assert_int_eq(edt_dist(m, 1, 1, 1, bad, out, NULL, &err), SEG_EINVAL);
 	ck_assert_str_eq(err.msg, "edt: spacing must be positive and finite");
 }
 END_TEST

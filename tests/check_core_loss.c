@@ -204,16 +204,16 @@ START_TEST(test_boundary_and_hausdorff_dt_by_hand)
 	double phi[5];
 	double loss;
 
-	ck_assert_int_eq(dist_signed_map(y, 5, 1, phi, NULL), SEG_OK);
+	ck_assert_int_eq(dist_signed_map(y, 5, 1, phi, NULL, NULL), SEG_OK);
 	const double want[5] = {2, 1, 0, 0, 1};
 	for (int i = 0; i < 5; i++)
 		ck_assert_double_eq(phi[i], want[i]);
-	ck_assert_int_eq(dist_boundary(y, p, 5, 1, &loss, NULL), SEG_OK);
+	ck_assert_int_eq(dist_boundary(y, p, 5, 1, &loss, NULL, NULL), SEG_OK);
 	ck_assert_double_eq_tol(loss, 0.5 * 4 / 5, 1e-12);
 	/* Wider object: inside pixels two away from the edge get -(2 - 1) = -1. */
 	uint8_t y2[7] = {0, 1, 1, 1, 1, 1, 0};
 	double phi2[7];
-	ck_assert_int_eq(dist_signed_map(y2, 7, 1, phi2, NULL), SEG_OK);
+	ck_assert_int_eq(dist_signed_map(y2, 7, 1, phi2, NULL, NULL), SEG_OK);
 	ck_assert_double_eq(phi2[3], -2.0);
 	ck_assert_double_eq(phi2[2], -1.0);
 	ck_assert_double_eq(phi2[1], 0.0);
@@ -223,14 +223,14 @@ START_TEST(test_boundary_and_hausdorff_dt_by_hand)
 	uint8_t y3[5] = {0, 1, 1, 0, 0};
 	/* d_P = [2 1 1 1 1], d_y = [1 1 1 1 2]; (p - y)^2 = [0 .5625 0 .25 0]. alpha 2:
 	 * pixel 1: .5625 (1 + 1) = 1.125; pixel 3: .25 (1 + 1) = .5 -> mean 1.625 / 5. */
-	ck_assert_int_eq(dist_hausdorff_dt(y3, p2, 5, 1, 2.0, &loss, NULL), SEG_OK);
+	ck_assert_int_eq(dist_hausdorff_dt(y3, p2, 5, 1, 2.0, &loss, NULL, NULL), SEG_OK);
 	ck_assert_double_eq_tol(loss, 1.625 / 5, 1e-12);
 	/* Empty target and prediction: all fields 0, loss 0. */
 	uint8_t z[5] = {0};
 	float pz[5] = {0};
-	ck_assert_int_eq(dist_hausdorff_dt(z, pz, 5, 1, 2.0, &loss, NULL), SEG_OK);
+	ck_assert_int_eq(dist_hausdorff_dt(z, pz, 5, 1, 2.0, &loss, NULL, NULL), SEG_OK);
 	ck_assert_double_eq(loss, 0.0);
-	ck_assert_int_eq(dist_boundary(z, pz, 5, 1, &loss, NULL), SEG_OK);
+	ck_assert_int_eq(dist_boundary(z, pz, 5, 1, &loss, NULL, NULL), SEG_OK);
 	ck_assert_double_eq(loss, 0.0);
 }
 END_TEST

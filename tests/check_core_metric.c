@@ -141,7 +141,7 @@ START_TEST(test_boundary_by_hand)
 			m[y * 5 + x] = 1;
 	metric_surface s;
 	double sp[2] = {1, 1};
-	ck_assert_int_eq(metric_surface_compute(m, m, 5, 5, sp, &s, NULL), SEG_OK);
+	ck_assert_int_eq(metric_surface_compute(m, m, 5, 5, sp, &s, NULL, NULL), SEG_OK);
 	ck_assert_uint_eq(s.na, 8);
 	ck_assert_double_eq(metric_hausdorff(&s), 0.0);
 	ck_assert_double_eq(metric_surface_dice(&s, 0.0), 1.0);
@@ -149,12 +149,12 @@ START_TEST(test_boundary_by_hand)
 	/* A full image: every border pixel is boundary (the border counts as outside). */
 	uint8_t full[12];
 	memset(full, 1, sizeof(full));
-	ck_assert_int_eq(metric_surface_compute(full, full, 4, 3, sp, &s, NULL), SEG_OK);
+	ck_assert_int_eq(metric_surface_compute(full, full, 4, 3, sp, &s, NULL, NULL), SEG_OK);
 	ck_assert_uint_eq(s.na, 10);
 	metric_surface_release(&s);
 	/* Empty mask: no boundary, nothing allocated. */
 	uint8_t empty[12] = {0};
-	ck_assert_int_eq(metric_surface_compute(empty, full, 4, 3, sp, &s, NULL), SEG_OK);
+	ck_assert_int_eq(metric_surface_compute(empty, full, 4, 3, sp, &s, NULL, NULL), SEG_OK);
 	ck_assert_uint_eq(s.na, 0);
 	ck_assert_uint_eq(s.nb, 10);
 	ck_assert_double_eq(metric_surface_dice(&s, 1.0), 0.0);
@@ -177,7 +177,7 @@ START_TEST(test_surface_random_against_brute_force)
 		}
 		const double *sp = spacings[trial % 2];
 		metric_surface s;
-		ck_assert_int_eq(metric_surface_compute(a, b, w, h, sp, &s, NULL), SEG_OK);
+		ck_assert_int_eq(metric_surface_compute(a, b, w, h, sp, &s, NULL, NULL), SEG_OK);
 		size_t na = brute_dirs(a, b, w, h, sp, ab);
 		size_t nb = brute_dirs(b, a, w, h, sp, ba);
 		ck_assert_uint_eq(s.na, na);

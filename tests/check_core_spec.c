@@ -170,7 +170,7 @@ START_TEST(test_eval_plan_and_nulls)
 	for (int i = 0; i < 7; i++)
 		ck_assert_int_eq(spec_parse(names[i], SPEC_METRIC, &s[i], NULL), SEG_OK);
 	ck_assert_int_eq(spec_parse("dice", SPEC_LOSS, &s[7], NULL), SEG_OK);
-	ck_assert_int_eq(eval_run(&t, &pr, s, 8, v, &warn, &err), SEG_OK);
+	ck_assert_int_eq(eval_run(&t, &pr, s, 8, v, &warn, NULL, &err), SEG_OK);
 	ck_assert(isnan(v[0]) && isnan(v[1]) && isnan(v[2]));
 	ck_assert_double_eq(v[3], 1.0);
 	ck_assert(isnan(v[4]) && isnan(v[5]));
@@ -184,7 +184,7 @@ START_TEST(test_eval_plan_and_nulls)
 
 	/* One side empty: distances null, surface_dice 0. */
 	fg[5] = 1;
-	ck_assert_int_eq(eval_run(&t, &pr, s, 8, v, &warn, &err), SEG_OK);
+	ck_assert_int_eq(eval_run(&t, &pr, s, 8, v, &warn, NULL, &err), SEG_OK);
 	ck_assert(isnan(v[4]));
 	ck_assert_double_eq(v[5], 0.0);
 	ck_assert_str_eq(warn.msg[warn.count - 1],
@@ -192,7 +192,7 @@ START_TEST(test_eval_plan_and_nulls)
 	/* A 0/0 loss (smooth 0, both empty) is null with a warning. */
 	fg[5] = 0;
 	spec_parse("dice:smooth=0", SPEC_LOSS, &s[0], NULL);
-	ck_assert_int_eq(eval_run(&t, &pr, s, 1, v, &warn, &err), SEG_OK);
+	ck_assert_int_eq(eval_run(&t, &pr, s, 1, v, &warn, NULL, &err), SEG_OK);
 	ck_assert(isnan(v[0]));
 	ck_assert_str_eq(warn.msg[0], "loss 'dice' is null: it is undefined for this input (0/0)");
 }
@@ -210,7 +210,7 @@ START_TEST(test_eval_size_mismatch)
 	seg_error err = {0};
 
 	spec_parse("bce", SPEC_LOSS, &s, NULL);
-	ck_assert_int_eq(eval_run(&t, &pr, &s, 1, &v, &warn, &err), SEG_EINVAL);
+	ck_assert_int_eq(eval_run(&t, &pr, &s, 1, &v, &warn, NULL, &err), SEG_EINVAL);
 	ck_assert_str_eq(err.msg, "prediction is 2x3 but target is 3x2");
 }
 END_TEST

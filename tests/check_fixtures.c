@@ -93,7 +93,7 @@ static int check_section(const cJSON *c, const seg_target *t, const seg_pred *p,
 	/* Evaluate in chunks so the warning list never overflows. */
 	for (int base = 0; base < n; base += 16) {
 		int m = n - base < 16 ? n - base : 16;
-		ck_assert_msg(eval_run(t, p, specs + base, (size_t)m, values + base, warn, &err) == SEG_OK,
+		ck_assert_msg(eval_run(t, p, specs + base, (size_t)m, values + base, warn, NULL, &err) == SEG_OK,
 			      "%s: %s", name, err.msg);
 	}
 	k = 0;

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "core/edt.h"
+#include "core/metric.h"
+#include "pool/par.h"
 #include "pool/pool.h"
 
 static atomic_int ran;
@@ -111,6 +114,92 @@ START_TEST(test_bad_sizes)
 }
 END_TEST
 
+static void count_index(void *arg, size_t i)
+{
+	atomic_fetch_add(&((atomic_int *)arg)[i], 1);
+}
+
+/* The executor runs every index exactly once, also with several callers at the same time. */
+typedef struct caller {
+	par_exec *x;
+	atomic_int hits[1000];
+} caller;
+
+static void *call_many(void *opaque)
+{
+	caller *c = opaque;
+	seg_par p = par_handle(c->x);
+
+	for (int r = 0; r < 50; r++)
+		seg_par_for(&p, 1000, count_index, c->hits);
+	return NULL;
+}
+
+START_TEST(test_par_runs_each_index_once)
+{
+	par_exec *x = par_new(3, NULL);
+	caller c[3];
+	pthread_t th[3];
+
+	for (int k = 0; k < 3; k++) {
+		c[k].x = x;
+		for (int i = 0; i < 1000; i++)
+			atomic_init(&c[k].hits[i], 0);
+		pthread_create(&th[k], NULL, call_many, &c[k]);
+	}
+	for (int k = 0; k < 3; k++)
+		pthread_join(th[k], NULL);
+	for (int k = 0; k < 3; k++)
+		for (int i = 0; i < 1000; i++)
+			ck_assert_int_eq(atomic_load(&c[k].hits[i]), 50);
+	par_free(x);
+}
+END_TEST
+
+/* Parallel distance transforms equal the serial ones exactly. */
+START_TEST(test_parallel_edt_equals_serial)
+{
+	int w = 517, h = 389;
+	size_t n = (size_t)w * h;
+	uint8_t *m = malloc(n), *a = malloc(n);
+	double *s1 = malloc(n * sizeof(double)), *s2 = malloc(n * sizeof(double));
+	double sp[2] = {1.5, 0.75};
+	par_exec *x = par_new(2, NULL);
+	seg_par p = par_handle(x);
+	uint64_t rng = 3;
+
+	for (size_t i = 0; i < n; i++) {
+		rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+		m[i] = (rng >> 60) == 0;
+		a[i] = (rng >> 40) % 7 == 0;
+	}
+	for (int want = 0; want < 2; want++) {
+		ck_assert_int_eq(edt_dist(m, w, h, want, sp, s1, NULL, NULL), SEG_OK);
+		ck_assert_int_eq(edt_dist(m, w, h, want, sp, s2, &p, NULL), SEG_OK);
+		ck_assert_mem_eq(s1, s2, n * sizeof(double));
+		ck_assert_int_eq(edt_sample(m, w, h, want, sp, a, s1, NULL, NULL), SEG_OK);
+		ck_assert_int_eq(edt_sample(m, w, h, want, sp, a, s2, &p, NULL), SEG_OK);
+		size_t k = 0;
+		for (size_t i = 0; i < n; i++)
+			k += a[i];
+		ck_assert_mem_eq(s1, s2, k * sizeof(double));
+	}
+	metric_surface u, v;
+	ck_assert_int_eq(metric_surface_compute(m, a, w, h, sp, &u, NULL, NULL), SEG_OK);
+	ck_assert_int_eq(metric_surface_compute(m, a, w, h, sp, &v, &p, NULL), SEG_OK);
+	ck_assert_uint_eq(u.na, v.na);
+	ck_assert_mem_eq(u.ab, v.ab, u.na * sizeof(double));
+	ck_assert_mem_eq(u.ba, v.ba, u.nb * sizeof(double));
+	metric_surface_release(&u);
+	metric_surface_release(&v);
+	par_free(x);
+	free(m);
+	free(a);
+	free(s1);
+	free(s2);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("pool");
@@ -122,6 +211,8 @@ int main(void)
 	tcase_add_test(tc, test_full_queue_refuses);
 	tcase_add_test(tc, test_inline_mode);
 	tcase_add_test(tc, test_bad_sizes);
+	tcase_add_test(tc, test_par_runs_each_index_once);
+	tcase_add_test(tc, test_parallel_edt_equals_serial);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

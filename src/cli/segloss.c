@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cJSON.h>
 
@@ -28,6 +29,7 @@
 #include "core/eval.h"
 #include "core/spec.h"
 #include "core/wmap.h"
+#include "pool/par.h"
 #include "wire/wire.h"
 
 #define EXIT_USAGE 2
@@ -195,6 +197,7 @@ static int cmd_eval(int argc, char **argv)
 	seg_error err = {0};
 	eval_warnings *warn = NULL;
 	cJSON *out = NULL;
+	par_exec *px = NULL;
 	int rc = EXIT_FAILURE;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -244,8 +247,11 @@ static int cmd_eval(int argc, char **argv)
 		seg_fail(&err, SEG_ENOMEM, "out of memory");
 		goto out;
 	}
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	px = par_new(cores > 1 ? (int)cores - 1 : 0, NULL);
+	seg_par par = par_handle(px);
 	if (load_target(target, max_px, &t, &err) != SEG_OK || load_pred(pred, max_px, logits, &p, &err) != SEG_OK ||
-	    mask_check_sizes(&t, &p, &err) != SEG_OK || eval_run(&t, &p, specs, n, values, warn, &err) != SEG_OK)
+	    mask_check_sizes(&t, &p, &err) != SEG_OK || eval_run(&t, &p, specs, n, values, warn, &par, &err) != SEG_OK)
 		goto out;
 	out = cJSON_CreateObject();
 	if (out == NULL || !cJSON_AddNumberToObject(out, "width", t.width) ||
@@ -260,6 +266,7 @@ out:
 		fail(&err);
 	cJSON_Delete(out);
 	free(warn);
+	par_free(px);
 	seg_target_release(&t);
 	seg_pred_release(&p);
 	return rc;

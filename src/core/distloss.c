@@ -31,7 +31,7 @@ static int has_edge(const uint8_t *mask, size_t n)
 	return fg && bg;
 }
 
-seg_status dist_field(const uint8_t *mask, int w, int h, double *out, seg_error *err)
+seg_status dist_field(const uint8_t *mask, int w, int h, double *out, const seg_par *par, seg_error *err)
 {
 	size_t n = (size_t)w * (size_t)h;
 	double *tmp = NULL;
@@ -46,11 +46,11 @@ seg_status dist_field(const uint8_t *mask, int w, int h, double *out, seg_error 
 	if (tmp == NULL)
 		return seg_fail(err, SEG_ENOMEM, "distance field: out of memory");
 	/* Inside M: distance to the nearest background pixel; outside: 0. */
-	st = edt_dist(mask, w, h, 0, NULL, out, err);
+	st = edt_dist(mask, w, h, 0, NULL, out, par, err);
 	if (st != SEG_OK)
 		goto out;
 	/* Outside M: distance to the nearest foreground pixel; inside: 0. */
-	st = edt_dist(mask, w, h, 1, NULL, tmp, err);
+	st = edt_dist(mask, w, h, 1, NULL, tmp, par, err);
 	if (st != SEG_OK)
 		goto out;
 	for (size_t i = 0; i < n; i++)
@@ -60,8 +60,8 @@ out:
 	return st;
 }
 
-seg_status dist_hausdorff_dt(const uint8_t *y, const float *p, int w, int h, double alpha,
-			     double *loss, seg_error *err)
+seg_status dist_hausdorff_dt(const uint8_t *y, const float *p, int w, int h, double alpha, double *loss,
+			     const seg_par *par, seg_error *err)
 {
 	size_t n = (size_t)w * (size_t)h;
 	uint8_t *pm = NULL;
@@ -79,9 +79,9 @@ seg_status dist_hausdorff_dt(const uint8_t *y, const float *p, int w, int h, dou
 	}
 	for (size_t i = 0; i < n; i++)
 		pm[i] = p[i] >= 0.5f;
-	st = dist_field(pm, w, h, dp, err);
+	st = dist_field(pm, w, h, dp, par, err);
 	if (st == SEG_OK)
-		st = dist_field(y, w, h, dy, err);
+		st = dist_field(y, w, h, dy, par, err);
 	if (st != SEG_OK)
 		goto out;
 	for (size_t b = 0; b < n; b += BLOCK) {
@@ -102,7 +102,7 @@ out:
 	return st;
 }
 
-seg_status dist_signed_map(const uint8_t *y, int w, int h, double *phi, seg_error *err)
+seg_status dist_signed_map(const uint8_t *y, int w, int h, double *phi, const seg_par *par, seg_error *err)
 {
 	size_t n = (size_t)w * (size_t)h;
 	double *inside = NULL;
@@ -116,9 +116,9 @@ seg_status dist_signed_map(const uint8_t *y, int w, int h, double *phi, seg_erro
 	inside = malloc(n * sizeof(*inside));
 	if (inside == NULL)
 		return seg_fail(err, SEG_ENOMEM, "boundary: out of memory");
-	st = edt_dist(y, w, h, 1, NULL, phi, err); /* outside G: distance to G */
+	st = edt_dist(y, w, h, 1, NULL, phi, par, err); /* outside G: distance to G */
 	if (st == SEG_OK)
-		st = edt_dist(y, w, h, 0, NULL, inside, err); /* inside G: distance to ¬G */
+		st = edt_dist(y, w, h, 0, NULL, inside, par, err); /* inside G: distance to ¬G */
 	if (st != SEG_OK)
 		goto out;
 	for (size_t i = 0; i < n; i++)
@@ -129,7 +129,7 @@ out:
 	return st;
 }
 
-seg_status dist_boundary(const uint8_t *y, const float *p, int w, int h, double *loss,
+seg_status dist_boundary(const uint8_t *y, const float *p, int w, int h, double *loss, const seg_par *par,
 			 seg_error *err)
 {
 	size_t n = (size_t)w * (size_t)h;
@@ -141,7 +141,7 @@ seg_status dist_boundary(const uint8_t *y, const float *p, int w, int h, double 
 	phi = malloc(n * sizeof(*phi));
 	if (phi == NULL)
 		return seg_fail(err, SEG_ENOMEM, "boundary: out of memory");
-	st = dist_signed_map(y, w, h, phi, err);
+	st = dist_signed_map(y, w, h, phi, par, err);
 	if (st != SEG_OK)
 		goto out;
 	for (size_t b = 0; b < n; b += BLOCK) {

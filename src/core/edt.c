@@ -118,18 +118,23 @@ void edt_row(const int32_t *g, int n, double sy, double sx, double *d2, edt_scra
 	}
 }
 
-/* g[i] = rows from i to the nearest feature pixel of its column, EDT_FAR when none. */
-static void column_pass(const uint8_t *mask, int w, int h, int want, int32_t *g)
+/*
+ * g[i] = rows from i to the nearest feature pixel of its column, EDT_FAR
+ * when none, for the columns [x0, x1). Columns are independent, so
+ * stripes of them can run in parallel; within a stripe the sweeps go row
+ * by row, which keeps memory access sequential and vectorisable.
+ */
+static void column_pass(const uint8_t *mask, int w, int h, int want, int32_t *g, int x0, int x1)
 {
 	uint8_t hit = want ? 1 : 0;
 
-	for (int x = 0; x < w; x++)
+	for (int x = x0; x < x1; x++)
 		g[x] = ((mask[x] != 0) == hit) ? 0 : EDT_FAR;
 	for (int y = 1; y < h; y++) {
 		const uint8_t *m = mask + (size_t)y * w;
 		const int32_t *up = g + (size_t)(y - 1) * w;
 		int32_t *row = g + (size_t)y * w;
-		for (int x = 0; x < w; x++) {
+		for (int x = x0; x < x1; x++) {
 			int32_t next = up[x] + 1;
 			if (next > EDT_FAR)
 				next = EDT_FAR;
@@ -139,7 +144,7 @@ static void column_pass(const uint8_t *mask, int w, int h, int want, int32_t *g)
 	for (int y = h - 2; y >= 0; y--) {
 		const int32_t *down = g + (size_t)(y + 1) * w;
 		int32_t *row = g + (size_t)y * w;
-		for (int x = 0; x < w; x++) {
+		for (int x = x0; x < x1; x++) {
 			int32_t next = down[x] + 1;
 			if (next < row[x])
 				row[x] = next;
@@ -147,78 +152,130 @@ static void column_pass(const uint8_t *mask, int w, int h, int want, int32_t *g)
 	}
 }
 
-/* The common part of edt_dist and edt_sample: arguments, the column pass, scratch. */
-static seg_status edt_begin(const uint8_t *mask, int w, int h, int want, const double *spacing,
-			    int32_t **g, edt_scratch *s, seg_error *err)
-{
-	double sy = spacing ? spacing[0] : 1.0;
-	double sx = spacing ? spacing[1] : 1.0;
+/* One transform in progress: inputs, the column distances, and what the row tasks write. */
+typedef struct job {
+	const uint8_t *mask;
+	int w, h, want;
+	double sy, sx;
+	int32_t *g;
+	size_t tasks;
+	double *out;          /* edt_dist: w*h distances */
+	const uint8_t *at;    /* edt_sample: where distances are wanted */
+	const size_t *offset; /* edt_sample: out index of each row's first wanted pixel */
+	int failed;           /* a row task could not allocate its scratch */
+} job;
 
-	*g = NULL;
-	if (w <= 0 || h <= 0 || w > SEG_MAX_SIDE || h > SEG_MAX_SIDE)
-		return seg_fail(err, SEG_EINVAL, "edt: bad size %dx%d", w, h);
-	if (!(sy > 0) || !(sx > 0) || isinf(sy) || isinf(sx))
-		return seg_fail(err, SEG_EINVAL, "edt: spacing must be positive and finite");
-	*g = malloc((size_t)w * (size_t)h * sizeof(**g));
-	if (*g == NULL || edt_scratch_init(s, w) != SEG_OK) {
-		free(*g);
-		*g = NULL;
-		return seg_fail(err, SEG_ENOMEM, "edt: out of memory for %dx%d", w, h);
-	}
-	column_pass(mask, w, h, want, *g);
-	return SEG_OK;
+static void column_task(void *arg, size_t t)
+{
+	job *j = arg;
+	int x0 = (int)((size_t)j->w * t / j->tasks), x1 = (int)((size_t)j->w * (t + 1) / j->tasks);
+
+	column_pass(j->mask, j->w, j->h, j->want, j->g, x0, x1);
 }
 
-seg_status edt_dist(const uint8_t *mask, int w, int h, int want, const double *spacing,
-		    double *out, seg_error *err)
+/* Rows [y0, y1) of task t, with scratch of its own. */
+static void row_task(void *arg, size_t t)
 {
-	int32_t *g = NULL;
-	edt_scratch s = {0};
-	seg_status st = edt_begin(mask, w, h, want, spacing, &g, &s, err);
-
-	if (st != SEG_OK)
-		return st;
-	double sy = spacing ? spacing[0] : 1.0, sx = spacing ? spacing[1] : 1.0;
-	for (int y = 0; y < h; y++) {
-		double *o = out + (size_t)y * w;
-		edt_row(g + (size_t)y * w, w, sy, sx, o, &s);
-		for (int x = 0; x < w; x++)
-			o[x] = sqrt(o[x]);
-	}
-	edt_scratch_release(&s);
-	free(g);
-	return SEG_OK;
-}
-
-seg_status edt_sample(const uint8_t *mask, int w, int h, int want, const double *spacing,
-		      const uint8_t *at, double *out, seg_error *err)
-{
-	int32_t *g = NULL;
+	job *j = arg;
+	int y0 = (int)((size_t)j->h * t / j->tasks), y1 = (int)((size_t)j->h * (t + 1) / j->tasks);
+	edt_scratch s;
 	double *row = NULL;
-	edt_scratch s = {0};
-	size_t k = 0;
-	seg_status st = edt_begin(mask, w, h, want, spacing, &g, &s, err);
 
-	if (st != SEG_OK)
-		return st;
-	row = malloc((size_t)w * sizeof(*row));
-	if (row == NULL) {
-		st = seg_fail(err, SEG_ENOMEM, "edt: out of memory");
-		goto out;
+	if (edt_scratch_init(&s, j->w) != SEG_OK) {
+		j->failed = 1;
+		return;
 	}
-	double sy = spacing ? spacing[0] : 1.0, sx = spacing ? spacing[1] : 1.0;
-	for (int y = 0; y < h; y++) {
-		const uint8_t *a = at + (size_t)y * w;
-		if (memchr(a, 1, (size_t)w) == NULL)
+	if (j->at) {
+		row = malloc((size_t)j->w * sizeof(*row));
+		if (row == NULL) {
+			j->failed = 1;
+			edt_scratch_release(&s);
+			return;
+		}
+	}
+	for (int y = y0; y < y1; y++) {
+		const int32_t *g = j->g + (size_t)y * j->w;
+		if (j->at == NULL) {
+			double *o = j->out + (size_t)y * j->w;
+			edt_row(g, j->w, j->sy, j->sx, o, &s);
+			for (int x = 0; x < j->w; x++)
+				o[x] = sqrt(o[x]);
 			continue;
-		edt_row(g + (size_t)y * w, w, sy, sx, row, &s);
-		for (int x = 0; x < w; x++)
+		}
+		const uint8_t *a = j->at + (size_t)y * j->w;
+		if (memchr(a, 1, (size_t)j->w) == NULL)
+			continue;
+		edt_row(g, j->w, j->sy, j->sx, row, &s);
+		size_t k = j->offset[y];
+		for (int x = 0; x < j->w; x++)
 			if (a[x])
-				out[k++] = sqrt(row[x]);
+				j->out[k++] = sqrt(row[x]);
 	}
-out:
 	free(row);
 	edt_scratch_release(&s);
-	free(g);
+}
+
+/* Checks arguments, allocates g and runs the column pass. */
+static seg_status edt_begin(job *j, const double *spacing, const seg_par *par, seg_error *err)
+{
+	j->sy = spacing ? spacing[0] : 1.0;
+	j->sx = spacing ? spacing[1] : 1.0;
+	j->g = NULL;
+	if (j->w <= 0 || j->h <= 0 || j->w > SEG_MAX_SIDE || j->h > SEG_MAX_SIDE)
+		return seg_fail(err, SEG_EINVAL, "edt: bad size %dx%d", j->w, j->h);
+	if (!(j->sy > 0) || !(j->sx > 0) || isinf(j->sy) || isinf(j->sx))
+		return seg_fail(err, SEG_EINVAL, "edt: spacing must be positive and finite");
+	j->g = malloc((size_t)j->w * (size_t)j->h * sizeof(*j->g));
+	if (j->g == NULL)
+		return seg_fail(err, SEG_ENOMEM, "edt: out of memory for %dx%d", j->w, j->h);
+	/* Stripes at least 64 columns wide keep the sweeps vectorised. */
+	j->tasks = seg_par_tasks(par, (size_t)(j->w + 63) / 64);
+	seg_par_for(par, j->tasks, column_task, j);
+	j->tasks = seg_par_tasks(par, (size_t)j->h);
+	return SEG_OK;
+}
+
+seg_status edt_dist(const uint8_t *mask, int w, int h, int want, const double *spacing, double *out,
+		    const seg_par *par, seg_error *err)
+{
+	job j = {.mask = mask, .w = w, .h = h, .want = want, .out = out};
+	seg_status st = edt_begin(&j, spacing, par, err);
+
+	if (st != SEG_OK)
+		return st;
+	seg_par_for(par, j.tasks, row_task, &j);
+	free(j.g);
+	return j.failed ? seg_fail(err, SEG_ENOMEM, "edt: out of memory") : SEG_OK;
+}
+
+seg_status edt_sample(const uint8_t *mask, int w, int h, int want, const double *spacing, const uint8_t *at,
+		      double *out, const seg_par *par, seg_error *err)
+{
+	job j = {.mask = mask, .w = w, .h = h, .want = want, .out = out, .at = at};
+	size_t *offset = NULL;
+	seg_status st;
+
+	if (w <= 0 || h <= 0 || w > SEG_MAX_SIDE || h > SEG_MAX_SIDE)
+		return seg_fail(err, SEG_EINVAL, "edt: bad size %dx%d", w, h);
+	/* Each row's results go to a known place, so rows can be done in any order. */
+	offset = malloc((size_t)h * sizeof(*offset));
+	if (offset == NULL)
+		return seg_fail(err, SEG_ENOMEM, "edt: out of memory");
+	size_t k = 0;
+	for (int y = 0; y < h; y++) {
+		offset[y] = k;
+		const uint8_t *a = at + (size_t)y * w;
+		for (int x = 0; x < w; x++)
+			k += a[x];
+	}
+	j.offset = offset;
+	st = edt_begin(&j, spacing, par, err);
+	if (st == SEG_OK) {
+		seg_par_for(par, j.tasks, row_task, &j);
+		if (j.failed)
+			st = seg_fail(err, SEG_ENOMEM, "edt: out of memory");
+	}
+	free(j.g);
+	free(offset);
 	return st;
 }

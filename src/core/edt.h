@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/par.h"
 #include "core/seg.h"
 
 /* Column distance meaning "no feature pixel in this column". */
@@ -53,9 +54,10 @@ void edt_row(const int32_t *g, int n, double sy, double sx, double *d2, edt_scra
  * pixels get 0; every pixel gets INFINITY when there is no feature pixel.
  *
  * With want = 0 this is scipy.ndimage.distance_transform_edt(mask).
+ * par (may be NULL) runs the column and row passes in parallel.
  */
-seg_status edt_dist(const uint8_t *mask, int w, int h, int want, const double *spacing,
-		    double *out, seg_error *err);
+seg_status edt_dist(const uint8_t *mask, int w, int h, int want, const double *spacing, double *out,
+		    const seg_par *par, seg_error *err);
 
 /*
  * Like edt_dist, but the distances are wanted only at the pixels where
@@ -64,7 +66,7 @@ seg_status edt_dist(const uint8_t *mask, int w, int h, int want, const double *s
  * pixel skip the row pass. Used for surface distances, where only
  * boundary pixels matter.
  */
-seg_status edt_sample(const uint8_t *mask, int w, int h, int want, const double *spacing,
-		      const uint8_t *at, double *out, seg_error *err);
+seg_status edt_sample(const uint8_t *mask, int w, int h, int want, const double *spacing, const uint8_t *at,
+		      double *out, const seg_par *par, seg_error *err);
 
 #endif

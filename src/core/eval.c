@@ -42,6 +42,7 @@ typedef struct ctx {
 	const seg_target *t;
 	const seg_pred *p;
 	size_t n;
+	const seg_par *par;
 	seg_error *err;
 	int nstats;
 	double stats_eps[CACHE_MAX];
@@ -137,8 +138,8 @@ static seg_status get_surface(ctx *c, const spec_params *par, metric_surface **o
 	if (st != SEG_OK)
 		return st;
 	int i = c->nsurf;
-	st = metric_surface_compute(c->pred_mask, c->t->fg, c->t->width, c->t->height, par->spacing,
-				    &c->surf[i], c->err);
+	st = metric_surface_compute(c->pred_mask, c->t->fg, c->t->width, c->t->height, par->spacing, &c->surf[i],
+				    c->par, c->err);
 	if (st != SEG_OK)
 		return st;
 	memcpy(c->surf_key[i], key, sizeof(key));
@@ -203,9 +204,9 @@ static seg_status eval_loss(ctx *c, const spec *sp, double *v)
 
 	switch (sp->fn) {
 	case FN_HAUSDORFF_DT:
-		return dist_hausdorff_dt(c->t->fg, c->p->p, c->t->width, c->t->height, par->alpha, v, c->err);
+		return dist_hausdorff_dt(c->t->fg, c->p->p, c->t->width, c->t->height, par->alpha, v, c->par, c->err);
 	case FN_BOUNDARY:
-		return dist_boundary(c->t->fg, c->p->p, c->t->width, c->t->height, v, c->err);
+		return dist_boundary(c->t->fg, c->p->p, c->t->width, c->t->height, v, c->par, c->err);
 	case FN_SHAPE_AWARE: {
 		const float *w = NULL;
 		st = get_wmap(c, &par->wm, &w);
@@ -358,8 +359,8 @@ static seg_status check_pair(const seg_target *t, const seg_pred *p, seg_error *
 	return SEG_OK;
 }
 
-seg_status eval_run(const seg_target *t, const seg_pred *p, const spec *specs, size_t n,
-		    double *values, eval_warnings *warn, seg_error *err)
+seg_status eval_run(const seg_target *t, const seg_pred *p, const spec *specs, size_t n, double *values,
+		    eval_warnings *warn, const seg_par *par, seg_error *err)
 {
 	ctx c;
 	seg_status st;
@@ -372,6 +373,7 @@ seg_status eval_run(const seg_target *t, const seg_pred *p, const spec *specs, s
 	c.t = t;
 	c.p = p;
 	c.n = (size_t)t->width * (size_t)t->height;
+	c.par = par;
 	c.err = err;
 	for (size_t i = 0; i < n && st == SEG_OK; i++) {
 		const spec *sp = &specs[i];

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "core/par.h"
 #include "core/seg.h"
 #include "core/spec.h"
 
@@ -30,10 +31,11 @@ void eval_warn(eval_warnings *w, const char *fmt, ...) __attribute__((format(pri
  * (cleared first). Intermediate results are shared: one fused pixel pass
  * per eps, one confusion count per threshold, one surface computation per
  * (threshold, spacing), one weight map per parameter set.
+ * par (may be NULL) parallelises the distance transforms.
  * Errors: SEG_EINVAL (size mismatch, a map spec), SEG_ENOMEM.
  */
-seg_status eval_run(const seg_target *t, const seg_pred *p, const spec *specs, size_t n,
-		    double *values, eval_warnings *warn, seg_error *err);
+seg_status eval_run(const seg_target *t, const seg_pred *p, const spec *specs, size_t n, double *values,
+		    eval_warnings *warn, const seg_par *par, seg_error *err);
 
 /*
  * Computes a map spec (FN_MAP_WEIGHT: the target's weight map, p may be

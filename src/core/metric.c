@@ -86,8 +86,8 @@ static size_t mark_boundary(const uint8_t *mask, int w, int h, uint8_t *bd)
 	return count;
 }
 
-seg_status metric_surface_compute(const uint8_t *a, const uint8_t *b, int w, int h,
-				  const double spacing[2], metric_surface *s, seg_error *err)
+seg_status metric_surface_compute(const uint8_t *a, const uint8_t *b, int w, int h, const double spacing[2],
+				  metric_surface *s, const seg_par *par, seg_error *err)
 {
 	size_t n = (size_t)w * (size_t)h;
 	uint8_t *ba_mask = NULL, *bb_mask = NULL;
@@ -115,9 +115,9 @@ seg_status metric_surface_compute(const uint8_t *a, const uint8_t *b, int w, int
 		goto out;
 	}
 	/* From A's boundary pixels to B's boundary, and back. */
-	st = edt_sample(bb_mask, w, h, 1, spacing, ba_mask, s->ab, err);
+	st = edt_sample(bb_mask, w, h, 1, spacing, ba_mask, s->ab, par, err);
 	if (st == SEG_OK)
-		st = edt_sample(ba_mask, w, h, 1, spacing, bb_mask, s->ba, err);
+		st = edt_sample(ba_mask, w, h, 1, spacing, bb_mask, s->ba, par, err);
 	if (st != SEG_OK)
 		goto out;
 	s->na = na;

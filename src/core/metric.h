@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/par.h"
 #include "core/seg.h"
 
 /* Pixel counts of the confusion matrix. */
@@ -59,8 +60,8 @@ typedef struct metric_surface {
  * release with metric_surface_release. When either mask is empty its
  * list is empty and the other's is not computed (na or nb is 0).
  */
-seg_status metric_surface_compute(const uint8_t *a, const uint8_t *b, int w, int h,
-				  const double spacing[2], metric_surface *s, seg_error *err);
+seg_status metric_surface_compute(const uint8_t *a, const uint8_t *b, int w, int h, const double spacing[2],
+				  metric_surface *s, const seg_par *par, seg_error *err);
 
 void metric_surface_release(metric_surface *s);
 

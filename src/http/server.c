@@ -42,6 +42,7 @@
 #include "http/metrics.h"
 #include "wire/problem.h"
 #include "log/log.h"
+#include "pool/par.h"
 #include "pool/pool.h"
 #include "service/jobs.h"
 #include "service/service.h"
@@ -141,6 +142,8 @@ struct http_server {
 	struct MHD_Daemon *mhd;
 	pool *pool;
 	svc_ctx svc;
+	par_exec *par;
+	seg_par par_handle;
 	jobs *jobs;
 	auth *auth; /* NULL: no API keys, /v1 is open */
 	metrics *metrics;
@@ -775,6 +778,13 @@ http_server *http_start(const http_config *cfg, seg_error *err)
 		goto fail;
 	}
 	s->svc.lim.max_pixels = cfg->max_pixels;
+	/* Helpers for parallel loops: with the requesting worker, one lane per core. */
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	s->par = par_new(cores > 1 ? (int)cores - 1 : 0, err);
+	if (s->par == NULL)
+		goto fail;
+	s->par_handle = par_handle(s->par);
+	s->svc.par = &s->par_handle;
 	if (auth_new(cfg->api_keys_file, cfg->api_key, &s->auth, err) != SEG_OK)
 		goto fail;
 	if (cfg->db && cfg->db[0]) {
@@ -873,6 +883,7 @@ void http_free(http_server *s)
 		MHD_stop_daemon(s->mhd);
 	/* A job in progress goes back to the queue for the next start. */
 	jobs_stop(s->jobs);
+	par_free(s->par);
 	store_close(s->svc.store);
 	auth_free(s->auth);
 	metrics_free(s->metrics);

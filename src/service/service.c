@@ -218,7 +218,7 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 		st = seg_fail(err, SEG_ENOMEM, "out of memory");
 		goto out;
 	}
-	st = eval_run(&tgt, &pred, rq->specs, rq->nspecs, values, warn, err);
+	st = eval_run(&tgt, &pred, rq->specs, rq->nspecs, values, warn, ctx->par, err);
 	t->compute += now() - t2;
 	if (st != SEG_OK)
 		goto out;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "codec/buf.h"
+#include "core/par.h"
 #include "core/seg.h"
 #include "store/store.h"
 
@@ -20,6 +21,7 @@ typedef struct svc_limits {
 /* Shared by every request: limits and the store (NULL: runs and jobs are unavailable). */
 typedef struct svc_ctx {
 	svc_limits lim;
+	const seg_par *par; /* parallel loops for large distance transforms; may be NULL */
 	store *store;
 	void (*job_queued)(void *arg); /* wakes the job runner; may be NULL */
 	void *job_queued_arg;

@@ -1,0 +1,152 @@
+/*
+ * par.c — the executor behind seg_par.
+ *
+ * One loop at a time: `busy` is taken with a trylock by the caller of
+ * par_run; the loop (fn, arg, n) and a fresh generation number are
+ * published under the mutex and helpers are woken. Everyone, caller
+ * included, claims indices with an atomic fetch-add and counts finished
+ * ones; the caller returns when all n are finished. A helper that wakes
+ * late finds the counter exhausted and goes back to sleep, so a slow
+ * helper never delays the loop.
+ */
+#include "pool/par.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+
+struct par_exec {
+	pthread_mutex_t lock;
+	pthread_cond_t wake, done_cv;
+	pthread_mutex_t busy;
+	pthread_t *threads;
+	int nthreads;
+	int stopping;
+	unsigned long generation;
+	/* The current loop, published under lock. */
+	void (*fn)(void *arg, size_t i);
+	void *arg;
+	size_t n;
+	atomic_size_t next;
+	atomic_size_t finished;
+	int active; /* helpers inside the current loop */
+};
+
+/* Claims and runs indices of the current loop until none are left. */
+static void drain(par_exec *x, void (*fn)(void *, size_t), void *arg, size_t n)
+{
+	size_t i;
+
+	while ((i = atomic_fetch_add(&x->next, 1)) < n) {
+		fn(arg, i);
+		atomic_fetch_add(&x->finished, 1);
+	}
+}
+
+static void *helper_main(void *opaque)
+{
+	par_exec *x = opaque;
+	unsigned long seen = 0;
+
+	pthread_mutex_lock(&x->lock);
+	for (;;) {
+		while (!x->stopping && x->generation == seen)
+			pthread_cond_wait(&x->wake, &x->lock);
+		if (x->stopping)
+			break;
+		seen = x->generation;
+		void (*fn)(void *, size_t) = x->fn;
+		void *arg = x->arg;
+		size_t n = x->n;
+		x->active++;
+		pthread_mutex_unlock(&x->lock);
+		drain(x, fn, arg, n);
+		pthread_mutex_lock(&x->lock);
+		x->active--;
+		pthread_cond_broadcast(&x->done_cv);
+	}
+	pthread_mutex_unlock(&x->lock);
+	return NULL;
+}
+
+static void run(void *ctx, size_t n, void (*fn)(void *arg, size_t i), void *arg)
+{
+	par_exec *x = ctx;
+
+	if (x == NULL || x->nthreads == 0 || pthread_mutex_trylock(&x->busy) != 0) {
+		for (size_t i = 0; i < n; i++)
+			fn(arg, i);
+		return;
+	}
+	pthread_mutex_lock(&x->lock);
+	x->fn = fn;
+	x->arg = arg;
+	x->n = n;
+	atomic_store(&x->next, 0);
+	atomic_store(&x->finished, 0);
+	x->generation++;
+	pthread_cond_broadcast(&x->wake);
+	pthread_mutex_unlock(&x->lock);
+	drain(x, fn, arg, n);
+	/* Wait for indices still running in helpers, and for helpers to leave the loop. */
+	pthread_mutex_lock(&x->lock);
+	while (atomic_load(&x->finished) < n || x->active > 0)
+		pthread_cond_wait(&x->done_cv, &x->lock);
+	pthread_mutex_unlock(&x->lock);
+	pthread_mutex_unlock(&x->busy);
+}
+
+par_exec *par_new(int helpers, seg_error *err)
+{
+	par_exec *x = calloc(1, sizeof(*x));
+
+	if (x == NULL || helpers < 0 || helpers > 256) {
+		free(x);
+		seg_fail(err, x ? SEG_EINVAL : SEG_ENOMEM, "par: cannot start %d helpers", helpers);
+		return NULL;
+	}
+	pthread_mutex_init(&x->lock, NULL);
+	pthread_mutex_init(&x->busy, NULL);
+	pthread_cond_init(&x->wake, NULL);
+	pthread_cond_init(&x->done_cv, NULL);
+	x->threads = calloc(helpers ? (size_t)helpers : 1, sizeof(*x->threads));
+	if (x->threads == NULL) {
+		par_free(x);
+		seg_fail(err, SEG_ENOMEM, "par: out of memory");
+		return NULL;
+	}
+	for (int i = 0; i < helpers; i++) {
+		if (pthread_create(&x->threads[i], NULL, helper_main, x) != 0) {
+			par_free(x);
+			seg_fail(err, SEG_EINTERNAL, "par: cannot start a helper thread");
+			return NULL;
+		}
+		x->nthreads++;
+	}
+	return x;
+}
+
+void par_free(par_exec *x)
+{
+	if (x == NULL)
+		return;
+	pthread_mutex_lock(&x->lock);
+	x->stopping = 1;
+	pthread_cond_broadcast(&x->wake);
+	pthread_mutex_unlock(&x->lock);
+	for (int i = 0; i < x->nthreads; i++)
+		pthread_join(x->threads[i], NULL);
+	pthread_cond_destroy(&x->wake);
+	pthread_cond_destroy(&x->done_cv);
+	pthread_mutex_destroy(&x->busy);
+	pthread_mutex_destroy(&x->lock);
+	free(x->threads);
+	free(x);
+}
+
+seg_par par_handle(par_exec *x)
+{
+	seg_par p = {run, x, x ? x->nthreads + 1 : 1};
+
+	return p;
+}
