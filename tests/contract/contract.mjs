@@ -54,16 +54,7 @@ const NOT_TESTABLE = {
 // tagged `defect: KEY` that fails is printed as KNOWN and not counted as a
 // failure (CONTRACT_STRICT=1 counts it). Delete the entry, and the tags,
 // once the server is fixed.
-const KNOWN_DEFECTS = {
-	'etag-garbage':
-		'src/http/server.c: find_route copies uninitialised stack memory into the path-parameter slots a route does ' +
-		'not use, and set_etag (src/service/service.c) hashes both slots; so the ETag of GET /v1/runs (no parameter), ' +
-		'/v1/runs/{run} and /v1/runs/{run}/items (one) can differ between identical requests, and If-None-Match with ' +
-		'the ETag just received may answer 200 instead of 304.',
-	'idem-key-truncated':
-		'src/http/server.c: req_new copies Idempotency-Key into a 256-byte buffer, so a longer key is cut to 255 ' +
-		'characters and accepted (202) instead of refused (422), and two long keys that share 255 characters are one key.',
-};
+const KNOWN_DEFECTS = {};
 
 // ---- results -------------------------------------------------------------
 
@@ -1009,10 +1000,10 @@ async function runsPhase(port) {
 		then: (_, res) => etagVersion(res.headers.etag) === etagVersion(listTag) || `${res.headers.etag} after ${listTag}`,
 	});
 	await step({
-		name: 'runs: list again, no write: same ETag', method: 'GET', path: '/v1/runs', status: 200, defect: 'etag-garbage',
+		name: 'runs: list again, no write: same ETag', method: 'GET', path: '/v1/runs', status: 200,
 		then: (_, res) => res.headers.etag === listTag || `ETag ${res.headers.etag}, then ${listTag}`,
 	});
-	await step({ name: 'runs: list, If-None-Match its ETag', method: 'GET', path: '/v1/runs', headers: { 'If-None-Match': listTag }, status: 304, defect: 'etag-garbage' });
+	await step({ name: 'runs: list, If-None-Match its ETag', method: 'GET', path: '/v1/runs', headers: { 'If-None-Match': listTag }, status: 304 });
 	await step({ name: 'runs: list, If-None-Match *', method: 'GET', path: '/v1/runs', headers: { 'If-None-Match': '*' }, status: 304 });
 	await step({ name: 'runs: list, If-None-Match another tag', method: 'GET', path: '/v1/runs', headers: { 'If-None-Match': 'W/"1-00000000"' }, status: 200 });
 	await step({ name: 'runs: HEAD list', method: 'HEAD', path: '/v1/runs', status: 200 });
@@ -1032,7 +1023,7 @@ async function runsPhase(port) {
 		then: (b) => (b.name === A && b.count === stored[A].size && sameAggregates(b, expect(A))),
 	});
 	const runTag = runA?.res.headers.etag;
-	await step({ name: 'runs: one run, If-None-Match its ETag', method: 'GET', path: RA, headers: { 'If-None-Match': runTag }, status: 304, defect: 'etag-garbage',
+	await step({ name: 'runs: one run, If-None-Match its ETag', method: 'GET', path: RA, headers: { 'If-None-Match': runTag }, status: 304,
 		then: (_, res) => res.headers.etag === runTag || `ETag ${res.headers.etag}` });
 	await step({ name: 'runs: one run, If-None-Match *', method: 'GET', path: RA, headers: { 'If-None-Match': '*' }, status: 304 });
 	await step({ name: 'runs: HEAD one run', method: 'HEAD', path: RA, status: 200 });
@@ -1078,7 +1069,7 @@ async function runsPhase(port) {
 		then: (b) => (b.items.length === 0 && b.next === seqs[3]) || json(b) });
 	const emptyTag = empty?.res.headers.etag;
 	await step({ name: 'runs: items, poll again with If-None-Match', method: 'GET', path: `${I}?after=${seqs[3]}`, headers: { 'If-None-Match': emptyTag },
-		status: 304, defect: 'etag-garbage' });
+		status: 304 });
 	await step({ name: 'runs: items, If-None-Match *', method: 'GET', path: `${I}?after=${seqs[3]}`, headers: { 'If-None-Match': '*' }, status: 304 });
 	await step({ name: 'runs: items, another query, If-None-Match the ETag of the first', method: 'GET', path: `${I}?after=${seqs[2]}`,
 		headers: { 'If-None-Match': emptyTag }, status: 200 });
@@ -1307,7 +1298,7 @@ async function jobsPhase(port) {
 	await step({ name: 'jobs: Idempotency-Key with a space', method: 'POST', path: J, headers: { ...JSON_T, 'Idempotency-Key': 'two words' },
 		body: json(single), status: 422, then: (b) => b.detail === 'Idempotency-Key must be printable ASCII without spaces' || b.detail });
 	await step({ name: 'jobs: Idempotency-Key of 256 characters', method: 'POST', path: J, headers: { ...JSON_T, 'Idempotency-Key': 'k'.repeat(256) },
-		body: json(single), status: 422, defect: 'idem-key-truncated',
+		body: json(single), status: 422,
 		then: (b) => b.detail === 'Idempotency-Key must be 1 to 255 characters' || b.detail });
 	st = await submitAndWait(port, 'jobs: Idempotency-Key of 255 characters', { headers: { ...JSON_T, 'Idempotency-Key': 'q'.repeat(255) },
 		body: json({ target: b64(hand2T), prediction: b64(hand2P) }) });
