@@ -36,6 +36,7 @@ typedef struct daemon_proc {
 } daemon_proc;
 
 static const char *keys_file; /* exported as SEGLOSS_API_KEYS_FILE to the next daemon started */
+static const char *extra_env[4]; /* "NAME=value" pairs exported to the next daemon started */
 
 /* Starts seglossd on a free port with extra flags; waits until it listens. */
 static void daemon_start(daemon_proc *d, const char *workers, const char *queue)
@@ -50,6 +51,8 @@ static void daemon_start(daemon_proc *d, const char *workers, const char *queue)
 		dup2(fd, 2);
 		if (keys_file)
 			setenv("SEGLOSS_API_KEYS_FILE", keys_file, 1);
+		for (int i = 0; i < 4 && extra_env[i]; i++)
+			putenv((char *)extra_env[i]);
 		execl(bin, bin, "--bind", "127.0.0.1", "--port", "0", "--workers", workers, "--queue", queue, "--db",
 		      ":memory:", (char *)NULL);
 		_exit(127);
@@ -402,6 +405,114 @@ START_TEST(test_sighup_reloads_keys)
 }
 END_TEST
 
+/* A body that keeps one worker busy for a while: distance losses on a 2048x2048 mask. */
+static char *slow_body(void)
+{
+	int side = 2048;
+	uint8_t *g = calloc((size_t)side * side, 1);
+	buf png;
+
+	for (int i = 0; i < side * side; i++)
+		g[i] = (uint8_t)(((i % side) / 9 + (i / side) / 4) % 3 == 0 ? 255 : 0);
+	buf_init(&png, 0);
+	pngio_encode_gray(g, side, side, 8, &png, NULL);
+	free(g);
+	char *b = malloc(b64_encoded_len(png.len) + 1);
+	b64_encode(png.data, png.len, b);
+	buf_release(&png);
+	char *body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"losses\": [\"hausdorff_dt\", \"boundary\"]}", b, b);
+	free(b);
+	return body;
+}
+
+/* SIGTERM with a shutdown delay: readiness fails at once, requests are still served, then the listener closes. */
+START_TEST(test_shutdown_delay)
+{
+	daemon_proc d;
+	hc_response r;
+
+	extra_env[0] = "SEGLOSS_SHUTDOWN_DELAY=2";
+	daemon_start(&d, "1", "4");
+	extra_env[0] = NULL;
+	kill(d.pid, SIGTERM);
+	usleep(300000);
+	ck_assert_int_eq(hc_request(d.port, "GET", "/readyz", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 503);
+	ck_assert_ptr_nonnull(strstr(r.body, "draining"));
+	hc_free(&r);
+	ck_assert_int_eq(hc_request(d.port, "GET", "/v1/losses", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	hc_free(&r);
+	usleep(2500000);
+	ck_assert_int_ne(hc_request(d.port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+	int status;
+	ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	unlink(d.log);
+}
+END_TEST
+
+/* At the drain deadline, requests still waiting for a worker get 503; the running one completes. */
+START_TEST(test_drain_deadline)
+{
+	enum { N = 6 };
+	daemon_proc d;
+	pthread_t th[N];
+	slow s[N];
+	char *body = slow_body();
+	int ok = 0, busy = 0;
+
+	extra_env[0] = "SEGLOSS_DRAIN_TIMEOUT=1";
+	daemon_start(&d, "1", "16");
+	extra_env[0] = NULL;
+	for (int i = 0; i < N; i++) {
+		s[i].port = d.port;
+		s[i].body = body;
+		pthread_create(&th[i], NULL, slow_main, &s[i]);
+	}
+	/* One worker, six requests of about a second each: at the deadline most are still waiting. */
+	usleep(400000);
+	kill(d.pid, SIGTERM);
+	for (int i = 0; i < N; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < N; i++) {
+		if (s[i].r.status == 200)
+			ok++;
+		else if (s[i].r.status == 503 && strstr(s[i].r.body, "not started before the drain deadline"))
+			busy++;
+		hc_free(&s[i].r);
+	}
+	ck_assert_int_ge(ok, 1);
+	ck_assert_int_ge(busy, 2);
+	ck_assert_int_eq(ok + busy, N);
+	int status;
+	ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	size_t len;
+	char *log = (char *)tu_read_file(d.log, &len);
+	ck_assert_ptr_nonnull(strstr(log, "requests not yet started were answered 503"));
+	free(log);
+	unlink(d.log);
+	free(body);
+}
+END_TEST
+
+/* A Kubernetes service link in SEGLOSS_PORT is not taken for a port. */
+START_TEST(test_service_link_port_is_ignored)
+{
+	daemon_proc d;
+	size_t len;
+
+	extra_env[0] = "SEGLOSS_PORT=tcp://10.96.0.12:8080";
+	daemon_start(&d, "1", "4");
+	extra_env[0] = NULL;
+	char *log = (char *)tu_read_file(d.log, &len);
+	ck_assert_ptr_nonnull(strstr(log, "ignoring SEGLOSS_PORT=tcp://10.96.0.12:8080"));
+	free(log);
+	ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("daemon");
@@ -413,6 +524,9 @@ int main(void)
 	tcase_add_test(tc, test_sigterm_finishes_requests_in_flight);
 	tcase_add_test(tc, test_healthcheck_mode);
 	tcase_add_test(tc, test_sighup_reloads_keys);
+	tcase_add_test(tc, test_shutdown_delay);
+	tcase_add_test(tc, test_drain_deadline);
+	tcase_add_test(tc, test_service_link_port_is_ignored);
 	tcase_set_timeout(tc, 180);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

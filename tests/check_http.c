@@ -70,7 +70,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	ck_assert_int_eq(http_drain(srv, 10), 0);
+	ck_assert_int_eq(http_drain(srv, 0, 10), 0);
 	http_free(srv);
 	srv = NULL;
 }

@@ -53,12 +53,14 @@ int http_reload_keys(http_server *s, seg_error *err);
 int http_port(const http_server *s);
 
 /*
- * Graceful shutdown: /readyz starts failing, the listening socket is
- * closed, and every request already received is answered; waits at most
- * timeout seconds for them. Returns the number of requests still open
- * when it gave up (0 when all finished).
+ * Graceful shutdown: /readyz starts failing at once; after delay seconds
+ * (while load balancers notice, requests are still accepted) the
+ * listening socket is closed, and every request already received is
+ * answered. After timeout more seconds, requests still waiting for a
+ * worker are answered 503 and only those being computed are awaited.
+ * Returns the number of requests that were still open at the timeout.
  */
-int http_drain(http_server *s, double timeout);
+int http_drain(http_server *s, double delay, double timeout);
 
 /* Stops the daemon and frees everything; call after http_drain. NULL-safe. */
 void http_free(http_server *s);

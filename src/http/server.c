@@ -19,12 +19,14 @@
  * suspended, so the pool is drained (every job finishes and resumes its
  * connection) before MHD_stop_daemon in http_free.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "http/http.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,13 +202,41 @@ static double now_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/*
+ * The CPUs this process may really use: the online cores, narrowed by the
+ * affinity mask and by a cgroup v2 CPU quota (a container's CPU limit),
+ * so a pod limited to 2 CPUs on a 64-core node starts 2 workers.
+ */
+static int usable_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	FILE *f;
+
+	if (n < 1)
+		n = 1;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0 && CPU_COUNT(&set) < n)
+		n = CPU_COUNT(&set);
+	f = fopen("/sys/fs/cgroup/cpu.max", "r");
+	if (f) {
+		char quota[32];
+		long period;
+		if (fscanf(f, "%31s %ld", quota, &period) == 2 && strcmp(quota, "max") != 0 && period > 0) {
+			long q = atol(quota);
+			long cpus = (q + period - 1) / period;
+			if (cpus >= 1 && cpus < n)
+				n = cpus;
+		}
+		fclose(f);
+	}
+	return (int)n;
+}
+
 void http_config_default(http_config *cfg)
 {
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-
 	cfg->bind = "0.0.0.0";
 	cfg->port = 8080;
-	cfg->workers = cores > 0 ? (int)cores : 1;
+	cfg->workers = usable_cpus();
 	cfg->queue = 64;
 	cfg->max_body = (size_t)64 << 20;
 	cfg->max_pixels = (uint64_t)64 << 20;
@@ -778,9 +808,9 @@ http_server *http_start(const http_config *cfg, seg_error *err)
 		goto fail;
 	}
 	s->svc.lim.max_pixels = cfg->max_pixels;
-	/* Helpers for parallel loops: with the requesting worker, one lane per core. */
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	s->par = par_new(cores > 1 ? (int)cores - 1 : 0, err);
+	/* Helpers for parallel loops: with the requesting worker, one lane per usable CPU. */
+	int cpus = usable_cpus();
+	s->par = par_new(cpus > 1 ? cpus - 1 : 0, err);
 	if (s->par == NULL)
 		goto fail;
 	s->par_handle = par_handle(s->par);
@@ -844,12 +874,28 @@ int http_port(const http_server *s)
 	return s->port;
 }
 
-int http_drain(http_server *s, double timeout)
+/* A request that was still waiting for a worker at the drain deadline: 503, handed back to MHD. */
+static void cancel_work(void *arg)
+{
+	req *r = arg;
+
+	buf_release(&r->body);
+	r->st = seg_fail(&r->err, SEG_EBUSY, "shutting down: the request was not started before the drain deadline");
+	atomic_store_explicit(&r->state, ST_DONE, memory_order_release);
+	MHD_resume_connection(r->conn);
+}
+
+int http_drain(http_server *s, double delay, double timeout)
 {
 	struct timespec deadline;
 	int left;
 
 	atomic_store(&s->draining, 1);
+	if (delay > 0) {
+		struct timespec ts = {(time_t)delay, (long)((delay - (double)(time_t)delay) * 1e9)};
+		while (nanosleep(&ts, &ts) != 0)
+			;
+	}
 	if (s->mhd) {
 		MHD_socket fd = MHD_quiesce_daemon(s->mhd);
 		if (fd != MHD_INVALID_SOCKET)
@@ -868,6 +914,11 @@ int http_drain(http_server *s, double timeout)
 			break;
 	left = atomic_load(&s->inflight);
 	pthread_mutex_unlock(&s->lock);
+	if (left > 0 && s->pool) {
+		int n = pool_cancel_queued(s->pool, cancel_work);
+		if (n > 0)
+			log_msg("warn", "drain deadline: %d requests not yet started were answered 503", n);
+	}
 	return left;
 }
 

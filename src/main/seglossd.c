@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@ typedef struct config {
 	http_config http;
 	log_format log;
 	double drain_timeout;
+	double shutdown_delay;
 	int healthcheck;
 } config;
 
@@ -46,15 +48,18 @@ static const char help_text[] =
 	"  --max-pixels N            SEGLOSS_MAX_PIXELS           width*height cap per mask (67108864)\n"
 	"  --log-format text|json    SEGLOSS_LOG_FORMAT           log line format (text)\n"
 	"  --timeout SECONDS         SEGLOSS_TIMEOUT              idle connection timeout (30)\n"
-	"  --drain-timeout SECONDS   SEGLOSS_DRAIN_TIMEOUT        longest wait for requests in flight on\n"
-	"                                                         SIGTERM (25)\n"
+	"  --drain-timeout SECONDS   SEGLOSS_DRAIN_TIMEOUT        after that long, requests not yet started\n"
+	"                                                         get 503 and only running ones are awaited (25)\n"
+	"  --shutdown-delay SECONDS  SEGLOSS_SHUTDOWN_DELAY       on SIGTERM, fail readiness but keep accepting\n"
+	"                                                         this long before closing the listener (0)\n"
 	"  --max-connections N       SEGLOSS_MAX_CONNECTIONS      total connections (1000)\n"
 	"  --max-connections-per-ip N SEGLOSS_MAX_CONNECTIONS_PER_IP  connections per client address (100)\n"
 	"  --db PATH                 SEGLOSS_DB                   SQLite store of runs and jobs, created with\n"
 	"                                                         its folder; :memory: for none on disk;\n"
 	"                                                         'off' disables runs and jobs (./data/segloss.db)\n"
 	"  --job-ttl SECONDS         SEGLOSS_JOB_TTL              how long finished jobs are kept (86400)\n"
-	"  --api-keys-file PATH      SEGLOSS_API_KEYS_FILE        API keys, one per line; re-read on SIGHUP.\n"
+	"  --api-keys-file PATH      SEGLOSS_API_KEYS_FILE        API keys, one per line; re-read on SIGHUP\n"
+	"                                                         and when the file changes.\n"
 	"                                                         With keys, /v1 needs Authorization: Bearer KEY\n"
 	"  --api-key KEY             SEGLOSS_API_KEY              one API key (prefer the file or the variable:\n"
 	"                                                         a flag shows in the process list)\n"
@@ -137,6 +142,8 @@ static int apply(config *c, const char *name, const char *v, const char *origin)
 		c->http.timeout = (unsigned)n;
 	else if (strcmp(name, "drain-timeout") == 0 && parse_uint(v, 0, 86400, &n) == 0)
 		c->drain_timeout = (double)n;
+	else if (strcmp(name, "shutdown-delay") == 0 && parse_uint(v, 0, 3600, &n) == 0)
+		c->shutdown_delay = (double)n;
 	else if (strcmp(name, "max-connections") == 0 && parse_uint(v, 1, 1000000, &n) == 0)
 		c->http.max_conns = (unsigned)n;
 	else if (strcmp(name, "max-connections-per-ip") == 0 && parse_uint(v, 1, 1000000, &n) == 0)
@@ -166,6 +173,7 @@ static const struct option long_opts[] = {
 	{"log-format", required_argument, NULL, 0},
 	{"timeout", required_argument, NULL, 0},
 	{"drain-timeout", required_argument, NULL, 0},
+	{"shutdown-delay", required_argument, NULL, 0},
 	{"max-connections", required_argument, NULL, 0},
 	{"max-connections-per-ip", required_argument, NULL, 0},
 	{"db", required_argument, NULL, 0},
@@ -186,6 +194,7 @@ static int configure(config *c, int argc, char **argv)
 	http_config_default(&c->http);
 	c->log = LOG_TEXT;
 	c->drain_timeout = 25;
+	c->shutdown_delay = 0;
 	c->healthcheck = 0;
 	for (const struct option *o = long_opts; o->name; o++) {
 		char env[64], *p;
@@ -195,6 +204,11 @@ static int configure(config *c, int argc, char **argv)
 		for (p = env; *p; p++)
 			*p = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
 		const char *v = getenv(env);
+		/* Kubernetes injects SEGLOSS_PORT=tcp://10.0.0.1:8080 for a Service named segloss: not ours. */
+		if (v && strstr(v, "://")) {
+			fprintf(stderr, "seglossd: ignoring %s=%s (a service link, not a setting)\n", env, v);
+			continue;
+		}
 		if (v && *v && apply(c, o->name, v, env) != 0)
 			return -1;
 	}
@@ -227,29 +241,64 @@ static int configure(config *c, int argc, char **argv)
 	return 0;
 }
 
-/* GET /healthz on the loopback address of the configured port: 0 when it answers 200. */
+/*
+ * GET /healthz on the configured port: 0 when it answers 200. The address
+ * is the bind address, or loopback when the daemon binds every address
+ * (0.0.0.0: 127.0.0.1, "::": ::1).
+ */
 static int healthcheck(const config *c)
 {
-	struct sockaddr_in a = {0};
+	struct sockaddr_storage a;
+	socklen_t alen;
 	struct timeval tv = {2, 0};
 	char resp[64] = {0};
 	const char request[] = "GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n";
-	int fd = socket(AF_INET, SOCK_STREAM, 0), ok = 0;
+	const char *host = c->http.bind;
+	int v6 = strchr(host, ':') != NULL, fd, ok = 0;
 
+	memset(&a, 0, sizeof(a));
+	if (strcmp(host, "0.0.0.0") == 0)
+		host = "127.0.0.1";
+	else if (strcmp(host, "::") == 0)
+		host = "::1";
+	if (v6) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&a;
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)c->http.port);
+		if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1)
+			return 1;
+		alen = sizeof(*a6);
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&a;
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)c->http.port);
+		if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+			return 1;
+		alen = sizeof(*a4);
+	}
+	fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
 		return 1;
-	a.sin_family = AF_INET;
-	a.sin_port = htons((uint16_t)c->http.port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	if (connect(fd, (struct sockaddr *)&a, alen) == 0 &&
 	    send(fd, request, sizeof(request) - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof(request) - 1) &&
 	    recv(fd, resp, sizeof(resp) - 1, MSG_WAITALL) > 12)
 		ok = strncmp(resp, "HTTP/1.1 200", 12) == 0 || strncmp(resp, "HTTP/1.0 200", 12) == 0;
 	close(fd);
 	fprintf(stderr, "seglossd: healthcheck on port %d: %s\n", c->http.port, ok ? "healthy" : "unhealthy");
 	return ok ? 0 : 1;
+}
+
+/* Modification time of path, zero when there is none. */
+static struct timespec file_mtime(const char *path)
+{
+	struct stat st;
+	struct timespec zero = {0, 0};
+
+	if (path == NULL || stat(path, &st) != 0)
+		return zero;
+	return st.st_mtim;
 }
 
 int main(int argc, char **argv)
@@ -291,20 +340,33 @@ int main(int argc, char **argv)
 				    "api_keys", c.http.api_keys_file || c.http.api_key ? "on" : "off"};
 		log_line("info", "seglossd listening", kv, 9);
 	}
+	/*
+	 * Signals, and every 5 s a look at the keys file: a container has no
+	 * shell to send SIGHUP from, so a changed file (a rotated Secret) is
+	 * reloaded on its own.
+	 */
+	struct timespec tick = {5, 0};
+	struct timespec keys_mtime = file_mtime(c.http.api_keys_file);
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			sig = SIGTERM;
-		if (sig != SIGHUP)
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig < 0) {
+			struct timespec m = file_mtime(c.http.api_keys_file);
+			if (m.tv_sec == keys_mtime.tv_sec && m.tv_nsec == keys_mtime.tv_nsec)
+				continue;
+			keys_mtime = m;
+		} else if (sig != SIGHUP) {
 			break;
+		}
+		const char *why = sig < 0 ? "keys file changed" : "SIGHUP";
 		int n = http_reload_keys(srv, &err);
 		if (n < 0)
-			log_msg("warn", "SIGHUP: API keys not reloaded: %s", err.msg);
+			log_msg("warn", "%s: API keys not reloaded: %s", why, err.msg);
 		else
-			log_msg("info", "SIGHUP: API keys reloaded (%d keys)", n);
+			log_msg("info", "%s: API keys reloaded (%d keys)", why, n);
 	}
-	log_msg("info", "%s received: draining (at most %.0f s)", sig == SIGINT ? "SIGINT" : "SIGTERM",
-		c.drain_timeout);
-	int left = http_drain(srv, c.drain_timeout);
+	log_msg("info", "%s received: draining (readiness off%s, then at most %.0f s)", sig == SIGINT ? "SIGINT" : "SIGTERM",
+		c.shutdown_delay > 0 ? ", accepting for the shutdown delay" : "", c.drain_timeout);
+	int left = http_drain(srv, c.shutdown_delay, c.drain_timeout);
 	if (left > 0)
 		log_msg("warn", "%d requests still open after the drain timeout", left);
 	http_free(srv);

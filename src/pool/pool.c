@@ -132,6 +132,29 @@ int pool_has_room(pool *p)
 	return room;
 }
 
+int pool_cancel_queued(pool *p, pool_fn cancel)
+{
+	job taken[64];
+	int total = 0;
+
+	/* In batches, so cancel never runs under the lock. */
+	for (;;) {
+		int n = 0;
+		pthread_mutex_lock(&p->lock);
+		while (p->count > 0 && n < 64) {
+			taken[n++] = p->ring[p->head];
+			p->head = (p->head + 1) % p->cap;
+			p->count--;
+		}
+		pthread_mutex_unlock(&p->lock);
+		for (int i = 0; i < n; i++)
+			cancel(taken[i].arg);
+		total += n;
+		if (n < 64)
+			return total;
+	}
+}
+
 void pool_free(pool *p)
 {
 	if (p == NULL)

@@ -36,6 +36,14 @@ void pool_stats(pool *p, int *queued, int *busy, int *workers, int *capacity);
 int pool_has_room(pool *p);
 
 /*
+ * Takes every job still waiting (not yet started) out of the queue and
+ * calls cancel(arg) for each instead of its function, in the caller's
+ * thread; ownership of arg moves to cancel. Running jobs are untouched.
+ * Returns how many were canceled.
+ */
+int pool_cancel_queued(pool *p, pool_fn cancel);
+
+/*
  * Stops accepting jobs, runs every job already queued, joins the
  * threads and frees the pool. NULL-safe.
  */
