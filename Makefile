@@ -61,6 +61,8 @@ $(BUILD)/config.mk: scripts/deps.sh Makefile
 	  echo "CHECK_CFLAGS := $$(pkg-config --cflags check)"; \
 	  echo "CHECK_LIBS := $$(pkg-config --libs check)"; \
 	  echo "ZLIB_LIBS := $$(pkg-config --libs zlib)"; \
+	  echo "DEFLATE_CFLAGS := $$(pkg-config --cflags libdeflate)"; \
+	  echo "DEFLATE_LIBS := $$(pkg-config --libs libdeflate)"; \
 	  echo "MHD_CFLAGS := $$(pkg-config --cflags libmicrohttpd)"; \
 	  echo "MHD_LIBS := $$(pkg-config --libs libmicrohttpd)"; \
 	  echo "SQLITE_CFLAGS := $$(pkg-config --cflags sqlite3)"; \
@@ -85,7 +87,7 @@ SEGLOSSD := $(BUILD)/seglossd
 DAEMON_LIB := $(BUILD)/libsegd.a
 
 # Per-directory extra compile flags: only the codec sees libpng, only wire and the CLI see cJSON.
-$(BUILD)/src/codec/%.o: EXTRA_CFLAGS = $(PNG_CFLAGS)
+$(BUILD)/src/codec/%.o: EXTRA_CFLAGS = $(PNG_CFLAGS) $(DEFLATE_CFLAGS)
 # Per-pixel kernels: vectorised loops calling glibc's vector math (see src/core/vmath.h).
 VEC_CFLAGS = -ftree-vectorize -fopenmp-simd -fno-math-errno -fno-trapping-math
 $(BUILD)/src/core/pixstats.o $(BUILD)/src/core/edt.o: EXTRA_CFLAGS = $(VEC_CFLAGS)
@@ -111,7 +113,7 @@ $(BUILD)/lib%.a:
 	rm -f $@ && ar rcs $@ $^
 
 APP_LIBS = $(WIRE_LIB) $(CODEC_LIB) $(CORE_LIB)
-APP_LDLIBS = $(CJSON_LIBS) $(PNG_LIBS) $(ZLIB_LIBS) -lm
+APP_LDLIBS = $(CJSON_LIBS) $(PNG_LIBS) $(DEFLATE_LIBS) $(ZLIB_LIBS) -lm
 
 $(SEGLOSS): $(call obj,src/cli/segloss.c) $(DAEMON_LIB) $(APP_LIBS)
 	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(DAEMON_LDLIBS) $(APP_LDLIBS)
@@ -201,6 +203,11 @@ load-test: $(SEGLOSSD) $(LOADGEN)
 fault-test: $(SEGLOSSD)
 	tests/scripts/store_faults.sh $(BUILD)
 
+# Kubernetes manifests render and validate, YAML lints, the dashboard queries only exported metrics.
+deploy-test: $(SEGLOSSD)
+	tests/deploy/validate-k8s.sh
+	SEGLOSSD_BIN=$(SEGLOSSD) tests/deploy/validate-dashboard.sh
+
 # ---- benchmarks ------------------------------------------------------------
 BENCH := $(BUILD)/bench/bench_core
 $(BENCH): $(call obj,bench/bench_core.c) $(APP_LIBS)
@@ -230,6 +237,6 @@ clean:
 help:
 	@sed -n '2,12p' Makefile
 
-.PHONY: all test check metrics-lint contract tsan tsan-run load-test fault-test bench bench-http run clean help
+.PHONY: all test check metrics-lint contract tsan tsan-run load-test fault-test deploy-test bench bench-http run clean help
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
