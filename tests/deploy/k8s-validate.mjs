@@ -10,8 +10,8 @@
 //     kubernetes-models' interfaces, which rejects a misspelt field
 //     (`readOnlyRootFileSystem`) that the JSON schemas let through;
 //  3. the deployment's own rules: non-root, read-only root, probes on
-//     /healthz and /readyz, resources, a grace period longer than the
-//     preStop pause plus SEGLOSS_DRAIN_TIMEOUT, references that resolve
+//     /healthz and /readyz, resources, a grace period longer than
+//     SEGLOSS_SHUTDOWN_DELAY plus SEGLOSS_DRAIN_TIMEOUT, references that resolve
 //     (ConfigMap, claim, HPA target, selectors), and a store on a file only
 //     with one replica and `Recreate`.
 import { execFileSync } from "node:child_process";
@@ -208,15 +208,15 @@ for (const d of of("Deployment")) {
           fail(id(h), "scales a Deployment with a store on a file beyond one replica");
     }
 
-    // Grace period: the pause, then the drain, must end before SIGKILL.
-    const pause = seconds(c.lifecycle?.preStop?.sleep?.seconds) ?? 0;
-    if (!c.lifecycle?.preStop) fail(cw, "no preStop pause");
+    // Grace period: the shutdown delay, then the drain, must end before SIGKILL.
+    const pause = seconds(env.SEGLOSS_SHUTDOWN_DELAY ?? 0);
+    if (!(pause > 0)) fail(cw, "no SEGLOSS_SHUTDOWN_DELAY: the listener would close before the endpoint is gone");
     const drain = seconds(env.SEGLOSS_DRAIN_TIMEOUT ?? 25);
     const grace = seconds(pod.terminationGracePeriodSeconds ?? 30);
     if (!(grace > pause + drain))
-      fail(w, `terminationGracePeriodSeconds ${grace} is not above preStop ${pause} s + SEGLOSS_DRAIN_TIMEOUT ${drain} s`);
+      fail(w, `terminationGracePeriodSeconds ${grace} is not above SEGLOSS_SHUTDOWN_DELAY ${pause} s + SEGLOSS_DRAIN_TIMEOUT ${drain} s`);
     const workers = Number(env.SEGLOSS_WORKERS);
-    if (!(workers > 0)) fail(cw, "SEGLOSS_WORKERS not set (the default is the node's cores, not the CPU limit)");
+    if (!(workers > 0)) fail(cw, "SEGLOSS_WORKERS not set (keep it with the CPU limit)");
   }
 }
 
