@@ -203,6 +203,10 @@ load-test: $(SEGLOSSD) $(LOADGEN)
 fault-test: $(SEGLOSSD)
 	tests/scripts/store_faults.sh $(BUILD)
 
+# The container image: built with make test inside, then run and checked end to end (root, podman).
+image-test:
+	deploy/test-image.sh
+
 # Kubernetes manifests render and validate, YAML lints, the dashboard queries only exported metrics.
 deploy-test: $(SEGLOSSD)
 	tests/deploy/validate-k8s.sh
@@ -237,6 +241,6 @@ clean:
 help:
 	@sed -n '2,12p' Makefile
 
-.PHONY: all test check metrics-lint contract tsan tsan-run load-test fault-test deploy-test bench bench-http run clean help
+.PHONY: all test check metrics-lint contract tsan tsan-run load-test fault-test deploy-test image-test bench bench-http run clean help
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
