@@ -638,8 +638,13 @@ START_TEST(test_api_keys)
 	hc_header(&r, "WWW-Authenticate", v, sizeof(v));
 	ck_assert_str_eq(v, "Bearer realm=\"segloss\", error=\"invalid_token\"");
 	expect_problem(&r, 401, "the bearer token is not a valid API key");
+	/* Another scheme is no bearer token: the plain challenge (RFC 6750 §3.1). */
 	ck_assert_int_eq(hc_request(port, "GET", "/v1/losses", "Authorization: Basic a2V5LW9uZQ==\r\n", NULL, 0, &r), 0);
-	expect_problem(&r, 401, "the bearer token is not a valid API key");
+	hc_header(&r, "WWW-Authenticate", v, sizeof(v));
+	ck_assert_str_eq(v, "Bearer realm=\"segloss\"");
+	hc_header(&r, "Cache-Control", v, sizeof(v));
+	ck_assert_str_eq(v, "no-store");
+	expect_problem(&r, 401, "an API key is required");
 	/* A POST without a key is refused before its body is read. */
 	ck_assert_int_eq(hc_request(port, "POST", "/v1/evaluate", "Content-Type: application/json\r\n", "{}", 2, &r), 0);
 	expect_problem(&r, 401, "an API key is required");

@@ -395,9 +395,15 @@ static enum MHD_Result respond_problem(req *r, int status, const char *detail, c
 	return respond(r, status, &b, "application/problem+json", allow, retry_after);
 }
 
+/*
+ * 401 with a bearer challenge (RFC 6750 §3): error="invalid_token" only
+ * when a bearer token was presented and is wrong; a request without one,
+ * or with another scheme, is told that a key is needed.
+ */
 static enum MHD_Result respond_unauthorized(req *r)
 {
-	int given = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION) != NULL;
+	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	int given = h && strncasecmp(h, "Bearer ", 7) == 0 && h[7 + strspn(h + 7, " ")] != '\0';
 	buf b;
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
@@ -417,6 +423,7 @@ static enum MHD_Result respond_unauthorized(req *r)
 	}
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
 	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 				given ? "Bearer realm=\"segloss\", error=\"invalid_token\"" : "Bearer realm=\"segloss\"");
 	r->status = 401;

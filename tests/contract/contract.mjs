@@ -20,6 +20,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { fileURLToPath } from 'node:url';
@@ -280,12 +281,16 @@ function validateResponse(name, method, urlPath, res) {
 // ---- the daemon --------------------------------------------------------------
 
 // Every instance gets its own store: in memory unless extra says otherwise
-// (never the default ./data/segloss.db).
-function startDaemon(label, extra = []) {
+// (never the default ./data/segloss.db). The daemon reads its options from
+// SEGLOSS_* variables too: none is inherited (a SEGLOSS_API_KEY in the
+// caller's environment would put every instance behind a key), only those
+// in env are set.
+function startDaemon(label, extra = [], env = {}) {
 	return new Promise((resolve, reject) => {
 		const db = extra.includes('--db') ? [] : ['--db', ':memory:'];
 		const args = ['--bind', '127.0.0.1', '--port', '0', '--workers', '2', ...db, ...extra];
-		const child = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+		const childEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SEGLOSS_')));
+		const child = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...childEnv, ...env } });
 		const d = { label, child, log: '', port: 0, exited: null };
 		const timer = setTimeout(() => reject(new Error(`${label}: no "listening" line in 10 s:\n${d.log}`)), 10000);
 		d.exit = new Promise((res) => child.on('exit', (code, signal) => res((d.exited = { code, signal }))));
@@ -501,6 +506,11 @@ function cases(ctx) {
 		then: (b) => b === fs.readFileSync(path.join(ROOT, 'api/openapi.yaml'), 'utf8') ||
 			'the served document differs from api/openapi.yaml: rebuild seglossd (make)',
 	});
+
+	// Without API keys (this daemon) an Authorization header is ignored.
+	add({ name: 'no keys: GET /v1/losses with a bearer key', method: 'GET', path: '/v1/losses', headers: { Authorization: 'Bearer anything' }, status: 200 });
+	add({ name: 'no keys: POST /v1/evaluate with Basic credentials', method: 'POST', path: E, headers: { ...JSON_T, Authorization: 'Basic dXNlcjpwYXNz' },
+		body: json({ target: b64(hand2T), prediction: b64(hand2P) }), status: 200 });
 
 	// Request IDs.
 	add({
@@ -1572,6 +1582,239 @@ async function drainPhase(d) {
 	for (const c of [...idle, slow]) c.close();
 }
 
+// ---- API keys: 401 on /v1 without a valid key, open probes --------------------
+//
+// A daemon started with SEGLOSS_API_KEY and --api-keys-file. Every /v1
+// operation is sent without Authorization, with a wrong bearer key and with
+// Basic credentials (401 each, with its WWW-Authenticate challenge), then
+// with a valid key (the scheme in any case, each source of keys in turn).
+// The same daemon runs with one worker and --drain-timeout 0 for the
+// drain-deadline 503s at its shutdown.
+
+const KEY_ENV = 'contract-env-key.0123';
+const KEY_FILE_1 = 'contract-file-key-1';
+const KEY_FILE_2 = 'contract-file-key_2~';
+const KEY_ROTATED = 'contract-rotated-key';
+const KEY_WRONG = 'contract-wrong-key';
+const NEED_KEY = 'an API key is required: send Authorization: Bearer <key>';
+const BAD_KEY = 'the bearer token is not a valid API key';
+const CHALLENGE = 'Bearer realm="segloss"';
+const CHALLENGE_INVALID = 'Bearer realm="segloss", error="invalid_token"';
+
+// One key per line, # comments, blank lines, spaces around keys, a CRLF line.
+const keysFileText = (keys) => `# contract test keys\n\n   ${keys[0]}   \r\n# ${KEY_WRONG} (commented out)\n${keys.slice(1).join('\n')}\n`;
+
+// The 401 checks beyond the spec: challenge and detail for how the key was (not) sent.
+const denied = (given) => (b, r) => {
+	const want = given ? CHALLENGE_INVALID : CHALLENGE;
+	if (r.headers['www-authenticate'] !== want) return `WWW-Authenticate ${JSON.stringify(r.headers['www-authenticate'])}, expected ${want}`;
+	if (b.detail !== undefined && b.detail !== (given ? BAD_KEY : NEED_KEY)) return `detail ${JSON.stringify(b.detail)}`;
+	return true;
+};
+
+const NO_KEY_WAYS = [
+	['no Authorization', undefined],
+	['a wrong bearer key', `Bearer ${KEY_WRONG}`],
+	['Basic credentials', `Basic ${Buffer.from(`contract:${KEY_ENV}`).toString('base64')}`],
+];
+
+// Whether an operation's security (its own, else the document's) asks for bearerAuth.
+function needsKey(op) {
+	const [m, p] = op.split(' ');
+	const sec = spec.paths[p][m.toLowerCase()].security ?? spec.security ?? [];
+	return sec.some((req) => 'bearerAuth' in req);
+}
+const openWithoutKey = new Set(); // open operations that answered 200 without a key
+
+// The spec's security against itself and the keyed daemon: bearerAuth is an HTTP
+// bearer scheme; an operation that may need a key documents 401 and also allows
+// no key ({}: keys are optional); an open one documents no 401 and was
+// answered 200 without a key.
+function checkSecurity() {
+	const before = failures.length;
+	const scheme = spec.components?.securitySchemes?.bearerAuth;
+	check('security', scheme?.type === 'http' && scheme.scheme?.toLowerCase() === 'bearer', `components.securitySchemes.bearerAuth: ${json(scheme)}`);
+	for (const op of documented.keys()) {
+		if (op === DEFAULT_KEY) continue;
+		const [m, p] = op.split(' ');
+		const o = spec.paths[p][m.toLowerCase()];
+		const sec = o.security ?? spec.security ?? [];
+		if (needsKey(op)) {
+			check('security', '401' in o.responses, `${op} may need an API key (bearerAuth) but documents no 401`);
+			check('security', sec.some((req) => Object.keys(req).length === 0), `${op}: its security does not allow a request without a key ({}), as a daemon without keys takes it`);
+		} else {
+			check('security', !('401' in o.responses), `${op} is open (no bearerAuth) but documents a 401`);
+			check('security', openWithoutKey.has(op), `${op} is open (no bearerAuth) but was not answered 200 without a key by the daemon with keys`);
+		}
+	}
+	check('security', '401' in (spec['x-default-responses']?.responses ?? {}), 'x-default-responses: no 401 for an unknown path under /v1/ without a key');
+	if (failures.length === before) passed++;
+}
+
+async function authPhase(d, keysPath) {
+	const port = d.port;
+	const valid = [`Bearer ${KEY_ENV}`, `bearer ${KEY_FILE_1}`, `BEARER ${KEY_FILE_2}`];
+	let turn = 0;
+	const withKey = (h = {}, auth = valid[turn++ % valid.length]) => ({ ...h, Authorization: auth });
+	// The three refusals of one request, then (when ok is given) the request with a valid key.
+	const guarded = async (label, c, ok) => {
+		for (const [how, auth] of NO_KEY_WAYS) {
+			await runCase(port, { ...c, name: `keys: ${label}, ${how}: 401`, headers: auth ? { ...c.headers, Authorization: auth } : c.headers,
+				status: 401, then: denied(auth !== undefined && /^bearer +\S/i.test(auth)) });
+		}
+		if (!ok) return null;
+		const headers = withKey(c.headers);
+		return runCase(port, { ...c, ...ok, name: `keys: ${label}, ${headers.Authorization.split(' ')[0]} <key>: ${ok.status}`, headers });
+	};
+
+	// The operations the spec leaves open (security: []) answer without a key, and ignore a wrong one.
+	for (const op of [...documented.keys()].filter((k) => k !== DEFAULT_KEY && !needsKey(k))) {
+		const [m, p] = op.split(' ');
+		const ok = await runCase(port, { name: `keys: ${op} without a key`, method: m, path: p, status: 200 });
+		await runCase(port, { name: `keys: ${op} with a wrong key`, method: m, path: p, headers: { Authorization: `Bearer ${KEY_WRONG}` }, status: 200 });
+		if (ok) openWithoutKey.add(op);
+	}
+	await runCase(port, { name: 'keys: PATCH /metrics without a key: 405, not 401', method: 'PATCH', path: '/metrics', status: 405 });
+
+	// Writes: refused ones record nothing.
+	const rec = (run, item) => json({ target: b64(hand2T), prediction: b64(hand2P), losses: ['dice'], metrics: ['iou'], run, item });
+	await guarded('POST /v1/evaluate (recording)', { method: 'POST', path: E, headers: JSON_T, body: rec('auth-a', 'refused') },
+		{ status: 200, body: rec('auth-a', 'x'), then: (b) => b.run === 'auth-a' || `run ${b.run}` });
+	await guarded('POST /v1/evaluate, multipart', (() => {
+		const f = multipart([['target', hand2T], ['prediction', hand2P], ['run', 'auth-b'], ['item', 'y']]);
+		return { method: 'POST', path: E, headers: { 'Content-Type': f.type }, body: f.body };
+	})(), { status: 200 });
+	await guarded('POST /v1/weight-map', { method: 'POST', path: W, headers: { ...JSON_T, Accept: 'application/x-npy' }, body: json({ target: b64(instT) }) },
+		{ status: 200 });
+	// The refused submissions use the Idempotency-Key with another body: had one of them made
+	// a job, the accepted one would be a 422 (the key reused with a different body).
+	const job = await guarded('POST /v1/jobs', { method: 'POST', path: '/v1/jobs', headers: { ...JSON_T, 'Idempotency-Key': 'auth-1' },
+		body: json({ target: b64(hand2T), prediction: b64(hand2P), losses: ['dice'] }) },
+	{ status: 202, body: json({ target: b64(hand2T), prediction: b64(hand2P) }), then: accepted });
+	const J = `/v1/jobs/${job?.body.id ?? '0'.repeat(32)}`;
+	for (let i = 0; job && i < 500; i++) {
+		const r = await runCase(port, { name: 'keys: poll the job', method: 'GET', path: J, headers: withKey(), status: 200 });
+		if (!r || FINISHED.includes(r.body.status)) break;
+		await sleep(20);
+	}
+
+	// Reads.
+	await guarded('GET /v1/runs', { method: 'GET', path: '/v1/runs' }, { status: 200,
+		then: (b) => json(b.runs.map((x) => x.name)) === '["auth-a","auth-b"]' || json(b.runs) });
+	await guarded('HEAD /v1/runs', { method: 'HEAD', path: '/v1/runs' }, { status: 200 });
+	await guarded('GET /v1/runs/{run}', { method: 'GET', path: '/v1/runs/auth-a' }, { status: 200,
+		then: (b) => b.count === 1 || `count ${b.count}: a refused request recorded an item` });
+	await guarded('HEAD /v1/runs/{run}', { method: 'HEAD', path: '/v1/runs/auth-a' }, { status: 200 });
+	await guarded('GET /v1/runs/{run}/items', { method: 'GET', path: '/v1/runs/auth-a/items?limit=5' }, { status: 200,
+		then: (b) => json(b.items.map((x) => x.item)) === '["x"]' || json(b.items) });
+	await guarded('HEAD /v1/runs/{run}/items', { method: 'HEAD', path: '/v1/runs/auth-a/items' }, { status: 200 });
+	await guarded('GET /v1/runs/{a}/compare/{b}', { method: 'GET', path: '/v1/runs/auth-a/compare/auth-b' }, { status: 200 });
+	await guarded('HEAD /v1/runs/{a}/compare/{b}', { method: 'HEAD', path: '/v1/runs/auth-a/compare/auth-b' }, { status: 200 });
+	await guarded('GET /v1/jobs/{id}', { method: 'GET', path: J }, { status: 200, then: (b) => b.status === 'done' || `status ${b.status}` });
+	await guarded('HEAD /v1/jobs/{id}', { method: 'HEAD', path: J }, { status: 200 });
+	await guarded('GET /v1/losses', { method: 'GET', path: '/v1/losses' }, { status: 200 });
+	await guarded('HEAD /v1/losses', { method: 'HEAD', path: '/v1/losses' }, { status: 200 });
+	await guarded('GET /v1/openapi.yaml', { method: 'GET', path: '/v1/openapi.yaml' }, { status: 200 });
+	await guarded('HEAD /v1/openapi.yaml', { method: 'HEAD', path: '/v1/openapi.yaml' }, { status: 200 });
+
+	// Deletes: a refused one deletes nothing.
+	await guarded('DELETE /v1/jobs/{id}', { method: 'DELETE', path: J }, { status: 409 });
+	await guarded('DELETE /v1/runs/{run}', { method: 'DELETE', path: '/v1/runs/auth-b' });
+	await runCase(port, { name: 'keys: a refused DELETE deleted nothing', method: 'GET', path: '/v1/runs/auth-b', headers: withKey(), status: 200 });
+	await runCase(port, { name: 'keys: DELETE /v1/runs/{run} with a key', method: 'DELETE', path: '/v1/runs/auth-b', headers: withKey(), status: 204 });
+
+	// The key is checked first: before the path (404), the method (405) and the body's length (411, 413).
+	await guarded('GET /v1/evaluat (no such path)', { method: 'GET', path: '/v1/evaluat' }, { status: 404 });
+	await guarded('GET /v1/ (no such path)', { method: 'GET', path: '/v1/' }, { status: 404 });
+	await guarded('PUT /v1/evaluate (no such method)', { method: 'PUT', path: E, headers: JSON_T, body: '{}' }, { status: 405 });
+	await guarded('DELETE /v1/losses (no such method)', { method: 'DELETE', path: '/v1/losses' }, { status: 405 });
+	await guarded('POST /v1/jobs, chunked', { method: 'POST', path: '/v1/jobs', headers: JSON_T, body: evalBody(), chunked: true }, { status: 411 });
+	// A 100 MB upload announced but never sent: the 401 (or, with a key, the 413) comes without it.
+	for (const [how, auth, status] of [['no key', undefined, 401], ['a valid key', `Bearer ${KEY_ENV}`, 413]]) {
+		const name = `keys: POST /v1/evaluate of 100 MB, ${how}: ${status} before the body`;
+		const c = new RawConn(port);
+		try {
+			await c.open();
+			c.write(Buffer.from(`POST ${E} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100000000\r\n` +
+				`${auth ? `Authorization: ${auth}\r\n` : ''}\r\n{"target": "`, 'latin1'));
+			const res = await c.readResponse();
+			const b = validateResponse(name, 'POST', E, res);
+			if (b !== null && check(name, res.status === status, `expected ${status}, got ${res.status}`) &&
+				(status !== 401 || check(name, denied(false)(b, res) === true, String(denied(false)(b, res))))) passed++;
+		} catch (e) {
+			fail(name, e.message);
+		} finally {
+			c.close();
+		}
+	}
+
+	// Keys are case-sensitive; a bearer header without a token presents no key.
+	await runCase(port, { name: 'keys: a key in the wrong case', method: 'GET', path: '/v1/losses', headers: { Authorization: `Bearer ${KEY_ENV.toUpperCase()}` },
+		status: 401, then: denied(true) });
+	await runCase(port, { name: 'keys: Bearer without a token', method: 'GET', path: '/v1/losses', headers: { Authorization: 'Bearer' }, status: 401, then: denied(false) });
+	await runCase(port, { name: 'keys: a commented-out key', method: 'GET', path: '/v1/losses', headers: { Authorization: `Bearer ${KEY_WRONG}` }, status: 401 });
+	await runCase(port, { name: 'keys: /metrics counts the 401s', method: 'GET', path: '/metrics', status: 200,
+		then: (b) => /^segloss_http_requests_total\{route="evaluate",code="401"\} [1-9]\d*$/m.test(b) || 'no evaluate 401 counter' });
+
+	// Rotation: SIGHUP re-reads the file; a file that does not load keeps the keys.
+	const reloaded = async (name, re) => {
+		const from = d.log.length;
+		d.child.kill('SIGHUP');
+		for (let i = 0; i < 250 && !re.test(d.log.slice(from)); i++) await sleep(20);
+		return check(name, re.test(d.log.slice(from)), `no ${re} in the log after SIGHUP:\n${d.log.slice(from, from + 500)}`);
+	};
+	fs.writeFileSync(keysPath, keysFileText([KEY_FILE_1, KEY_ROTATED]));
+	if (await reloaded('keys: SIGHUP reloads the file', /SIGHUP: API keys reloaded \(3 keys\)/)) {
+		passed++;
+		await runCase(port, { name: 'keys: the new key after SIGHUP', method: 'GET', path: '/v1/losses', headers: { Authorization: `Bearer ${KEY_ROTATED}` }, status: 200 });
+		await runCase(port, { name: 'keys: the removed key after SIGHUP', method: 'GET', path: '/v1/losses', headers: { Authorization: `Bearer ${KEY_FILE_2}` },
+			status: 401, then: denied(true) });
+		await runCase(port, { name: 'keys: SEGLOSS_API_KEY after SIGHUP', method: 'GET', path: '/v1/losses', headers: { Authorization: `Bearer ${KEY_ENV}` }, status: 200 });
+	}
+	fs.writeFileSync(keysPath, `${KEY_FILE_1}\nnot a key\n`);
+	if (await reloaded('keys: SIGHUP with a bad file', /SIGHUP: API keys not reloaded: API keys file line 2/)) {
+		passed++;
+		await runCase(port, { name: 'keys: a bad file keeps the keys', method: 'GET', path: '/v1/losses', headers: { Authorization: `Bearer ${KEY_ROTATED}` }, status: 200 });
+	}
+}
+
+// The drain deadline (--workers 1 --drain-timeout 0): one request runs, two wait for the
+// worker; on SIGTERM the waiting ones get 503 at once and the running one finishes.
+async function drainDeadlinePhase(d) {
+	const name = 'drain deadline';
+	const auth = { Authorization: `Bearer ${KEY_ENV}` };
+	const gauge = async (g) => Number(new RegExp(`^segloss_${g} (\\d+)$`, 'm').exec((await send(d.port, { path: '/metrics' })).body.toString())?.[1]);
+	const waitFor = async (g, n) => {
+		for (let i = 0; i < 500; i++) {
+			if ((await gauge(g)) === n) return true;
+			await sleep(10);
+		}
+		return check(name, false, `segloss_${g} never reached ${n}`);
+	};
+	const N = 512;
+	const slowT = greyPng(N, N, (x, y) => ((x - N / 2) ** 2 + (y - N / 2) ** 2 < (N / 4) ** 2 ? 255 : 0));
+	const slowP = greyPng(N, N, (x, y) => Math.max(0, 255 - Math.round(Math.hypot(x - N / 2 - 7, y - N / 2 + 5))));
+	const slowBody = json({ items: Array.from({ length: 12 }, () => ({ target: b64(slowT), prediction: b64(slowP) })), losses: ['hausdorff_dt', 'boundary'], metrics: [] });
+	const running = send(d.port, { method: 'POST', path: E, headers: { ...JSON_T, ...auth }, body: slowBody });
+	if (!(await waitFor('workers_busy', 1))) return;
+	const waiting = [
+		['POST', E, send(d.port, { method: 'POST', path: E, headers: { ...JSON_T, ...auth }, body: evalBody() })],
+		['GET', '/v1/runs', send(d.port, { method: 'GET', path: '/v1/runs', headers: auth })],
+	];
+	if (!(await waitFor('queue_depth', 2))) return;
+	d.child.kill('SIGTERM');
+	for (const [m, p, pending] of waiting) {
+		const res = await pending;
+		const b = validateResponse(`${name}: ${m} ${p}`, m, p, res);
+		if (b !== null && check(`${name}: ${m} ${p}`, res.status === 503 && res.headers['retry-after'] === '1' &&
+			b.detail === 'shutting down: the request was not started before the drain deadline',
+		`got ${res.status}, Retry-After ${res.headers['retry-after']}: ${b.detail}`)) passed++;
+	}
+	const res = await running;
+	const b = validateResponse(`${name}: the running request`, 'POST', E, res);
+	if (b !== null && check(`${name}: the running request`, res.status === 200 && b.count === 12, `got ${res.status}`)) passed++;
+}
+
 // ---- main ----------------------------------------------------------------------
 
 async function main() {
@@ -1581,7 +1824,13 @@ async function main() {
 	const main = await startDaemon('seglossd');
 	const limits = await startDaemon('seglossd --max-body 4K --max-pixels 1000', ['--max-body', '4K', '--max-pixels', '1000']);
 	const nostore = await startDaemon('seglossd --db off', ['--db', 'off']);
+	const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'segloss-contract-'));
+	const keysPath = path.join(keysDir, 'api-keys');
+	fs.writeFileSync(keysPath, keysFileText([KEY_FILE_1, KEY_FILE_2]));
+	let keyed = null;
 	try {
+		keyed = await startDaemon('seglossd with API keys', ['--api-keys-file', keysPath, '--workers', '1', '--drain-timeout', '0'],
+			{ SEGLOSS_API_KEY: KEY_ENV });
 		const catRes = await send(main.port, { method: 'GET', path: '/v1/losses' });
 		const catalogue = validateResponse('catalogue', 'GET', '/v1/losses', catRes);
 		if (!catalogue || catRes.status !== 200) throw new Error('GET /v1/losses failed; cannot go on');
@@ -1595,10 +1844,15 @@ async function main() {
 		await stopDaemon(limits);
 		for (const c of noStoreCases()) await runCase(nostore.port, c);
 		await stopDaemon(nostore);
+		await authPhase(keyed, keysPath);
+		await drainDeadlinePhase(keyed);
+		checkSecurity();
+		await stopDaemon(keyed);
 		await drainPhase(main);
 		await stopDaemon(main);
 	} finally {
-		for (const d of [main, limits, nostore]) if (d.exited === null) d.child.kill('SIGKILL');
+		for (const d of [main, limits, nostore, keyed]) if (d && d.exited === null) d.child.kill('SIGKILL');
+		fs.rmSync(keysDir, { recursive: true, force: true });
 	}
 
 	// Coverage: every documented operation and status, seen or declared untestable.
