@@ -13,6 +13,7 @@
  * bit-flip and mutation loops are there to find crashes and leaks.
  */
 #include <check.h>
+#include <dirent.h>
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
@@ -20,12 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
 
 #include "codec/b64.h"
 #include "codec/buf.h"
 #include "codec/mask.h"
 #include "codec/npy.h"
 #include "codec/pngio.h"
+#include "codec/pngio_internal.h"
 #include "testutil.h"
 
 #define MAXPIX ((uint64_t)1 << 26) /* 67108864 */
@@ -1258,6 +1261,736 @@ START_TEST(png_mutations)
 }
 END_TEST
 
+/* ==== PNG: the fast path against libpng ================================== */
+
+/*
+ * Every decode below runs three ways: libpng only, the fast path only
+ * (pngio_internal.h), and the public function. The public result must be
+ * libpng's in every case (status, message, and every byte of fg, labels
+ * and p); the fast path either gives those same bytes or declines with
+ * SEG_EUNSUPPORTED. PNGs for the fast path are written here with zlib and
+ * our own row filters, so every filter type, colour type, bit depth and
+ * chunk layout is forced rather than left to libpng's choices.
+ */
+
+static void same_target(const seg_target *a, const seg_target *b, const char *what)
+{
+	size_t n = (size_t)a->width * (size_t)a->height;
+
+	REQUIRE(a->width == b->width && a->height == b->height);
+	if (memcmp(a->fg, b->fg, n) != 0)
+		ck_abort_msg("%s: fg differs", what);
+	if ((a->labels == NULL) != (b->labels == NULL))
+		ck_abort_msg("%s: labels %s on one path only", what, a->labels != NULL ? "set" : "NULL");
+	if (a->labels != NULL && memcmp(a->labels, b->labels, n * sizeof(uint32_t)) != 0)
+		ck_abort_msg("%s: labels differ", what);
+}
+
+static void same_pred(const seg_pred *a, const seg_pred *b, const char *what)
+{
+	REQUIRE(a->width == b->width && a->height == b->height);
+	if (memcmp(a->p, b->p, (size_t)a->width * (size_t)a->height * sizeof(float)) != 0)
+		ck_abort_msg("%s: p differs", what);
+}
+
+/* How compare_paths expects the fast path to treat a file. */
+enum fast_expect { FAST_ANY, FAST_TAKES, FAST_DECLINES };
+
+/*
+ * Decodes png both ways in both roles and checks the contract above;
+ * what names the input in failure messages. Returns how many of the two
+ * roles the fast path took.
+ */
+static int compare_paths(const uint8_t *png, size_t len, uint64_t max_pixels, enum fast_expect expect,
+			 const char *what)
+{
+	int taken = 0;
+	seg_target tl, tf, ta;
+	seg_pred pl, pf, pa;
+	seg_error el, ef, ea;
+	seg_status sl, sf, sa;
+
+	seg_error_clear(&el);
+	seg_error_clear(&ef);
+	seg_error_clear(&ea);
+	sl = pngio_decode_target_path(png, len, max_pixels, PNGIO_PATH_LIBPNG, &tl, &el);
+	sf = pngio_decode_target_path(png, len, max_pixels, PNGIO_PATH_FAST, &tf, &ef);
+	sa = pngio_decode_target_path(png, len, max_pixels, PNGIO_PATH_AUTO, &ta, &ea);
+	if (sa != sl || (sl != SEG_OK && strcmp(ea.msg, el.msg) != 0))
+		ck_abort_msg("%s: target: public path gave %d \"%s\", libpng %d \"%s\"", what, sa, ea.msg, sl,
+			     el.msg);
+	if (sl == SEG_OK)
+		same_target(&ta, &tl, what);
+	if (sf == SEG_OK) {
+		if (sl != SEG_OK)
+			ck_abort_msg("%s: target: fast path decoded what libpng refuses: %s", what, el.msg);
+		same_target(&tf, &tl, what);
+		taken++;
+	} else if (sf != SEG_EUNSUPPORTED) {
+		/* The chunk walk both paths share refused it. */
+		if (sf != sl || strcmp(ef.msg, el.msg) != 0)
+			ck_abort_msg("%s: target: fast path gave %d \"%s\", libpng %d \"%s\"", what, sf, ef.msg, sl,
+				     el.msg);
+	}
+	if (expect == FAST_TAKES && sf != SEG_OK)
+		ck_abort_msg("%s: target: fast path declined: %s", what, ef.msg);
+	if (expect == FAST_DECLINES && sf != SEG_EUNSUPPORTED)
+		ck_abort_msg("%s: target: fast path did not decline (%d, %s)", what, sf, ef.msg);
+	seg_target_release(&tl);
+	seg_target_release(&tf);
+	seg_target_release(&ta);
+
+	seg_error_clear(&el);
+	seg_error_clear(&ef);
+	seg_error_clear(&ea);
+	sl = pngio_decode_pred_path(png, len, max_pixels, PNGIO_PATH_LIBPNG, &pl, &el);
+	sf = pngio_decode_pred_path(png, len, max_pixels, PNGIO_PATH_FAST, &pf, &ef);
+	sa = pngio_decode_pred_path(png, len, max_pixels, PNGIO_PATH_AUTO, &pa, &ea);
+	if (sa != sl || (sl != SEG_OK && strcmp(ea.msg, el.msg) != 0))
+		ck_abort_msg("%s: prediction: public path gave %d \"%s\", libpng %d \"%s\"", what, sa, ea.msg,
+			     sl, el.msg);
+	if (sl == SEG_OK)
+		same_pred(&pa, &pl, what);
+	if (sf == SEG_OK) {
+		if (sl != SEG_OK)
+			ck_abort_msg("%s: prediction: fast path decoded what libpng refuses: %s", what, el.msg);
+		same_pred(&pf, &pl, what);
+		taken++;
+	} else if (sf != SEG_EUNSUPPORTED) {
+		if (sf != sl || strcmp(ef.msg, el.msg) != 0)
+			ck_abort_msg("%s: prediction: fast path gave %d \"%s\", libpng %d \"%s\"", what, sf, ef.msg,
+				     sl, el.msg);
+	}
+	if (expect == FAST_DECLINES && sf != SEG_EUNSUPPORTED)
+		ck_abort_msg("%s: prediction: fast path did not decline (%d, %s)", what, sf, ef.msg);
+	seg_pred_release(&pl);
+	seg_pred_release(&pf);
+	seg_pred_release(&pa);
+	return taken;
+}
+
+/* The status and message the fast path gives for png as a target (err written). */
+static seg_status fast_target_status(const uint8_t *png, size_t len, seg_error *err)
+{
+	seg_target t;
+	seg_status st;
+
+	seg_error_clear(err);
+	st = pngio_decode_target_path(png, len, MAXPIX, PNGIO_PATH_FAST, &t, err);
+	seg_target_release(&t);
+	return st;
+}
+
+/* Every PNG under tests/fixtures/ (the suites run from the project root). */
+START_TEST(png_fast_fixtures)
+{
+	const char *root = "tests/fixtures";
+	DIR *dir = opendir(root);
+	struct dirent *e;
+	int files = 0;
+	int taken = 0;
+
+	ck_assert_msg(dir != NULL, "cannot open %s", root);
+	while ((e = readdir(dir)) != NULL) {
+		static const char *names[] = {"target.png", "prediction.png"};
+
+		if (e->d_name[0] == '.')
+			continue;
+		for (size_t k = 0; k < 2; k++) {
+			char path[512];
+			FILE *fp;
+			buf png;
+			uint8_t chunk[4096];
+			size_t n;
+
+			snprintf(path, sizeof(path), "%s/%s/%s", root, e->d_name, names[k]);
+			fp = fopen(path, "rb");
+			if (fp == NULL)
+				continue;
+			buf_init(&png, 0);
+			while ((n = fread(chunk, 1, sizeof(chunk), fp)) > 0)
+				append(&png, chunk, n);
+			fclose(fp);
+			taken += compare_paths(png.data, png.len, MAXPIX, FAST_ANY, path);
+			files++;
+			buf_release(&png);
+		}
+	}
+	closedir(dir);
+	ck_assert_int_ge(files, 30);
+	/* Interlaced, RGB and RGBA files go to libpng, palette predictions are refused: most of the rest is fast. */
+	ck_assert_int_ge(taken, 2 * files - 12);
+}
+END_TEST
+
+/* The Paeth predictor as the PNG spec writes it. */
+static int spec_paeth(int a, int b, int c)
+{
+	int p = a + b - c;
+	int pa = abs(p - a);
+	int pb = abs(p - b);
+	int pc = abs(p - c);
+
+	if (pa <= pb && pa <= pc)
+		return a;
+	if (pb <= pc)
+		return b;
+	return c;
+}
+
+/* Filters row x (rowbytes bytes, prev the unfiltered row above or NULL) with filter type ft into out[0..rowbytes]. */
+static void filter_row(const uint8_t *x, const uint8_t *prev, size_t rowbytes, size_t bpp, int ft, uint8_t *out)
+{
+	out[0] = (uint8_t)ft;
+	for (size_t i = 0; i < rowbytes; i++) {
+		int a = i >= bpp ? x[i - bpp] : 0;
+		int b = prev != NULL ? prev[i] : 0;
+		int c = prev != NULL && i >= bpp ? prev[i - bpp] : 0;
+		int pred = 0;
+
+		switch (ft) {
+		case 1:
+			pred = a;
+			break;
+		case 2:
+			pred = b;
+			break;
+		case 3:
+			pred = (a + b) / 2;
+			break;
+		case 4:
+			pred = spec_paeth(a, b, c);
+			break;
+		default:
+			break;
+		}
+		out[1 + i] = (uint8_t)(x[i] - pred);
+	}
+}
+
+/* How write_png lays out a file. */
+struct png_layout {
+	int filter;       /* 0-4: every row, 5: a random type per row, 6: row y gets y % 5 */
+	int level;        /* zlib level 0-9 */
+	int strategy;     /* Z_DEFAULT_STRATEGY, Z_FILTERED, Z_HUFFMAN_ONLY, Z_RLE, Z_FIXED */
+	int window_bits;  /* 9..15 */
+	size_t idat_max;  /* largest IDAT chunk (0: one chunk) */
+	int extras;       /* tRNS, tEXt and an unknown chunk before IDAT, tEXt after */
+	int bad_filter_row; /* >= 0: write filter type 5 on that row */
+	size_t extra_bytes; /* bytes appended to the zlib stream, after its end */
+	size_t cut_bytes;   /* bytes cut off the end of the zlib stream */
+};
+
+/* zlib-compresses n bytes with the layout's level, strategy and window into z. */
+static void deflate_into(const uint8_t *raw, size_t n, const struct png_layout *lay, buf *z)
+{
+	z_stream s;
+	uint8_t out[65536];
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	REQUIRE(deflateInit2(&s, lay->level, Z_DEFLATED, lay->window_bits, 8, lay->strategy) == Z_OK);
+	s.next_in = (Bytef *)(uintptr_t)raw;
+	s.avail_in = (uInt)n;
+	do {
+		s.next_out = out;
+		s.avail_out = sizeof(out);
+		rc = deflate(&s, Z_FINISH);
+		REQUIRE(rc == Z_OK || rc == Z_STREAM_END || rc == Z_BUF_ERROR);
+		append(z, out, sizeof(out) - s.avail_out);
+	} while (rc != Z_STREAM_END);
+	deflateEnd(&s);
+}
+
+/*
+ * Writes a non-interlaced PNG of w x h whose unfiltered rows are rows
+ * (h * rowbytes bytes, rowbytes as the format needs), laid out as lay says.
+ */
+static void write_png(buf *out, int w, int h, int color, int depth, const uint8_t *rows,
+		      const struct png_layout *lay, uint64_t *rng)
+{
+	size_t ch = (size_t)channels_of(color);
+	size_t rowbytes = ((size_t)w * ch * (size_t)depth + 7) / 8;
+	size_t bpp = ch * (size_t)depth / 8 > 0 ? ch * (size_t)depth / 8 : 1;
+	uint8_t *raw = xmalloc((size_t)h * (rowbytes + 1));
+	buf z;
+
+	for (int y = 0; y < h; y++) {
+		int ft = lay->filter <= 4 ? lay->filter : lay->filter == 5 ? (int)(tu_rand(rng) % 5) : y % 5;
+
+		filter_row(rows + (size_t)y * rowbytes, y > 0 ? rows + (size_t)(y - 1) * rowbytes : NULL, rowbytes,
+			   bpp, ft, raw + (size_t)y * (rowbytes + 1));
+		if (y == lay->bad_filter_row)
+			raw[(size_t)y * (rowbytes + 1)] = 5;
+	}
+	buf_init(&z, 0);
+	deflate_into(raw, (size_t)h * (rowbytes + 1), lay, &z);
+	for (size_t k = 0; k < lay->extra_bytes; k++) {
+		uint8_t junk = (uint8_t)(k * 37 + 1);
+
+		append(&z, &junk, 1);
+	}
+	REQUIRE(lay->cut_bytes < z.len);
+	z.len -= lay->cut_bytes;
+
+	append(out, png_sig, 8);
+	put_ihdr(out, (uint32_t)w, (uint32_t)h, depth, color, 0);
+	if (lay->extras) {
+		static const uint8_t text[] = "Comment\0fast path";
+		static const uint8_t trns_grey[2] = {0, 1};
+
+		if (color == PNG_COLOR_TYPE_GRAY)
+			put_chunk(out, "tRNS", trns_grey, 2);
+		put_chunk(out, "tEXt", text, sizeof(text) - 1);
+		put_chunk(out, "prVt", text, 7);
+	}
+	if (color == PNG_COLOR_TYPE_PALETTE) {
+		uint8_t plte[3 * 256];
+		size_t entries = (size_t)1 << depth;
+
+		for (size_t k = 0; k < 3 * entries; k++)
+			plte[k] = (uint8_t)(k * 11);
+		put_chunk(out, "PLTE", plte, 3 * entries);
+		if (lay->extras) {
+			static const uint8_t trns[3] = {0, 128, 255};
+
+			put_chunk(out, "tRNS", trns, entries < 3 ? entries : 3);
+		}
+	}
+	if (lay->idat_max == 0) {
+		put_chunk(out, "IDAT", z.data, z.len);
+	} else {
+		for (size_t off = 0; off < z.len; off += lay->idat_max)
+			put_chunk(out, "IDAT", z.data + off, z.len - off < lay->idat_max ? z.len - off : lay->idat_max);
+	}
+	if (lay->extras) {
+		static const uint8_t text[] = "Title\0after the image";
+
+		put_chunk(out, "tEXt", text, sizeof(text) - 1);
+	}
+	put_chunk(out, "IEND", NULL, 0);
+	buf_release(&z);
+	free(raw);
+}
+
+/* Random unfiltered rows for a format; kind 0: random samples, 1: two values (0 and the maximum), 2: all zero, 3: smooth. */
+static uint8_t *random_rows(int w, int h, int color, int depth, int kind, uint64_t *rng)
+{
+	size_t ch = (size_t)channels_of(color);
+	size_t rowbytes = ((size_t)w * ch * (size_t)depth + 7) / 8;
+	size_t n = (size_t)w * ch;
+	uint8_t *rows = xmalloc((size_t)h * rowbytes);
+	uint32_t maxv = depth == 16 ? 65535u : (1u << depth) - 1;
+	uint16_t *s = xmalloc(n * sizeof(uint16_t));
+	struct png_spec spec = {w, 1, color, depth, 0, s, 0, -1};
+
+	for (int y = 0; y < h; y++) {
+		for (size_t k = 0; k < n; k++) {
+			uint32_t v;
+
+			switch (kind) {
+			case 1:
+				v = (tu_rand(rng) % 3 == 0) ? maxv : 0;
+				break;
+			case 2:
+				v = 0;
+				break;
+			case 3:
+				v = (uint32_t)(((k / ch) * 7 + (size_t)y * 3) % (maxv + 1));
+				break;
+			default:
+				v = (uint32_t)(tu_rand(rng) % (maxv + 1));
+				if (tu_rand(rng) % 4 == 0)
+					v = 0;
+				break;
+			}
+			s[k] = (uint16_t)v;
+		}
+		pack_row(&spec, 0, rows + (size_t)y * rowbytes, rowbytes);
+	}
+	free(s);
+	return rows;
+}
+
+static const struct {
+	int color;
+	int depth;
+} fast_formats[] = {
+	{PNG_COLOR_TYPE_GRAY, 1},       {PNG_COLOR_TYPE_GRAY, 2},        {PNG_COLOR_TYPE_GRAY, 4},
+	{PNG_COLOR_TYPE_GRAY, 8},       {PNG_COLOR_TYPE_GRAY, 16},       {PNG_COLOR_TYPE_GRAY_ALPHA, 8},
+	{PNG_COLOR_TYPE_GRAY_ALPHA, 16}, {PNG_COLOR_TYPE_PALETTE, 1},    {PNG_COLOR_TYPE_PALETTE, 2},
+	{PNG_COLOR_TYPE_PALETTE, 4},    {PNG_COLOR_TYPE_PALETTE, 8},
+};
+#define N_FAST_FORMATS ((int)(sizeof(fast_formats) / sizeof(fast_formats[0])))
+
+/*
+ * Loop index: the format. Every filter type on every row (and mixed), odd
+ * widths, all content kinds, several zlib settings and IDAT splits: the
+ * fast path takes every file and gives libpng's bytes.
+ */
+START_TEST(png_fast_every_format_and_filter)
+{
+	static const int widths[] = {1, 3, 7, 8, 9, 33, 100};
+	static const int heights[] = {1, 2, 17};
+	int color = fast_formats[_i].color;
+	int depth = fast_formats[_i].depth;
+	uint64_t rng = 500 + (uint64_t)_i;
+	int cases = 0;
+
+	for (size_t wi = 0; wi < sizeof(widths) / sizeof(widths[0]); wi++) {
+		for (size_t hi = 0; hi < sizeof(heights) / sizeof(heights[0]); hi++) {
+			for (int filter = 0; filter <= 6; filter++) {
+				int w = widths[wi];
+				int h = heights[hi];
+				int kind = (int)((wi + hi + (size_t)filter) % 4);
+				uint8_t *rows = random_rows(w, h, color, depth, kind, &rng);
+				struct png_layout lay = {filter, (int)(tu_rand(&rng) % 10), Z_DEFAULT_STRATEGY, 15, 0, 0,
+							 -1, 0, 0};
+				char what[128];
+				buf png;
+
+				if (filter % 3 == 1)
+					lay.idat_max = 1 + tu_rand(&rng) % 40;
+				lay.extras = filter % 2;
+				lay.strategy = (int[]){Z_DEFAULT_STRATEGY, Z_FILTERED, Z_HUFFMAN_ONLY, Z_RLE,
+						       Z_FIXED}[tu_rand(&rng) % 5];
+				buf_init(&png, 0);
+				write_png(&png, w, h, color, depth, rows, &lay, &rng);
+				snprintf(what, sizeof(what), "colour %d depth %d %dx%d filter %d kind %d", color,
+					 depth, w, h, filter, kind);
+				compare_paths(png.data, png.len, MAXPIX, FAST_TAKES, what);
+				cases++;
+				buf_release(&png);
+				free(rows);
+			}
+		}
+	}
+	ck_assert_int_eq(cases, 7 * 3 * 7);
+}
+END_TEST
+
+/* Larger images: 1024x1024 8-bit with random filters, a wide strip, a tall one, 16-bit with alpha. */
+START_TEST(png_fast_large)
+{
+	static const struct {
+		int w, h, color, depth, filter, kind;
+	} cases[] = {
+		{1024, 1024, PNG_COLOR_TYPE_GRAY, 8, 5, 0},
+		{1024, 1024, PNG_COLOR_TYPE_GRAY, 8, 0, 1},
+		{1023, 517, PNG_COLOR_TYPE_GRAY, 1, 6, 1},
+		{4099, 3, PNG_COLOR_TYPE_GRAY_ALPHA, 16, 4, 0},
+		{5, 4001, PNG_COLOR_TYPE_PALETTE, 4, 5, 0},
+		{777, 333, PNG_COLOR_TYPE_GRAY, 16, 3, 3},
+	};
+	uint64_t rng = 77;
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		uint8_t *rows = random_rows(cases[c].w, cases[c].h, cases[c].color, cases[c].depth, cases[c].kind, &rng);
+		struct png_layout lay = {cases[c].filter, 6, Z_DEFAULT_STRATEGY, 15, c % 2 ? 8192 : 0, 0, -1, 0, 0};
+		char what[64];
+		buf png;
+
+		buf_init(&png, 0);
+		write_png(&png, cases[c].w, cases[c].h, cases[c].color, cases[c].depth, rows, &lay, &rng);
+		snprintf(what, sizeof(what), "large case %zu", c);
+		compare_paths(png.data, png.len, MAXPIX, FAST_TAKES, what);
+		buf_release(&png);
+		free(rows);
+	}
+}
+END_TEST
+
+/* Files libpng writes (every format, interlaced or not): the same bytes, and interlaced or colour files go to libpng. */
+START_TEST(png_fast_libpng_written)
+{
+	int color = png_formats[_i / 2].color;
+	int depth = png_formats[_i / 2].depth;
+	int interlace = _i % 2;
+	uint64_t rng = 900 + (uint64_t)_i;
+	int fast_format = !interlace && (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA ||
+					 color == PNG_COLOR_TYPE_PALETTE);
+	static const int sizes[][2] = {{1, 1}, {13, 7}, {64, 33}, {300, 2}};
+
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		int w = sizes[k][0];
+		int h = sizes[k][1];
+		uint16_t *s = random_samples((size_t)w * (size_t)h * (size_t)channels_of(color), depth, &rng);
+		struct png_spec spec = {w, h, color, depth, interlace, s, 0, (int)(k * 3)};
+		buf png;
+		char what[96];
+
+		buf_init(&png, 0);
+		make_png(&spec, &png);
+		snprintf(what, sizeof(what), "libpng-written colour %d depth %d interlace %d %dx%d", color, depth,
+			 interlace, w, h);
+		/* libpng narrows the zlib window of small images, but always to more than the image. */
+		compare_paths(png.data, png.len, MAXPIX, fast_format ? FAST_TAKES : FAST_DECLINES, what);
+		buf_release(&png);
+		free(s);
+	}
+}
+END_TEST
+
+/* What the fast path leaves to libpng, and why: the public result stays libpng's in every case. */
+START_TEST(png_fast_declines)
+{
+	static const struct {
+		const char *name;
+		struct png_layout lay;
+		int color;
+		int depth;
+		const char *why; /* part of the fast path's reason */
+	} cases[] = {
+		{"bad filter byte", {0, 6, Z_DEFAULT_STRATEGY, 15, 0, 0, 3, 0, 0}, 0, 8, "filter type 5 in row 3"},
+		{"bad filter byte in row 0", {4, 6, Z_DEFAULT_STRATEGY, 15, 0, 0, 0, 0, 0}, 3, 2, "filter type 5 in row 0"},
+		{"bytes after the zlib stream", {1, 6, Z_DEFAULT_STRATEGY, 15, 0, 0, -1, 5, 0}, 0, 8, "after the zlib stream"},
+		{"stream cut short", {1, 6, Z_DEFAULT_STRATEGY, 15, 0, 0, -1, 0, 9}, 0, 16, "does not inflate"},
+		{"stream cut in the checksum", {2, 6, Z_DEFAULT_STRATEGY, 15, 0, 0, -1, 0, 2}, 4, 8, "does not inflate"},
+		{"small window", {0, 6, Z_DEFAULT_STRATEGY, 9, 0, 0, -1, 0, 0}, 0, 8, "zlib window"},
+	};
+	uint64_t rng = 31;
+
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		int w = 40;
+		int h = 30;
+		uint8_t *rows = random_rows(w, h, cases[c].color, cases[c].depth, 0, &rng);
+		buf png;
+		seg_error err;
+
+		buf_init(&png, 0);
+		write_png(&png, w, h, cases[c].color, cases[c].depth, rows, &cases[c].lay, &rng);
+		compare_paths(png.data, png.len, MAXPIX, FAST_DECLINES, cases[c].name);
+		ck_assert_int_eq(fast_target_status(png.data, png.len, &err), SEG_EUNSUPPORTED);
+		ck_assert_msg(strstr(err.msg, cases[c].why) != NULL, "%s: %s", cases[c].name, err.msg);
+		ck_assert_msg(strncmp(err.msg, "png: fast path: ", 16) == 0, "%s", err.msg);
+		buf_release(&png);
+		free(rows);
+	}
+}
+END_TEST
+
+/* A copy of png with the chunk at chunk index `at` (0 = IHDR) replaced by `with` (n bytes, a whole chunk). */
+static void splice_chunk(const buf *png, size_t at, const uint8_t *with, size_t n, int drop, buf *out)
+{
+	size_t pos = 8;
+
+	append(out, png->data, 8);
+	for (size_t k = 0; pos + 12 <= png->len; k++) {
+		size_t len = get_be32(png->data + pos);
+
+		if (k == at && n > 0)
+			append(out, with, n);
+		if (!(k == at && drop))
+			append(out, png->data + pos, 12 + len);
+		pos += 12 + len;
+	}
+}
+
+/* Chunk layouts the fast path leaves to libpng: the public result is libpng's, error or not. */
+START_TEST(png_fast_chunk_layouts)
+{
+	static const uint8_t text[] = "Comment\0between";
+	uint64_t rng = 5;
+	uint8_t *rows = random_rows(20, 10, PNG_COLOR_TYPE_GRAY, 8, 0, &rng);
+	uint8_t *prows = random_rows(20, 10, PNG_COLOR_TYPE_PALETTE, 4, 0, &rng);
+	struct png_layout split = {5, 9, Z_DEFAULT_STRATEGY, 15, 16, 0, -1, 0, 0};
+	buf grey, pal, chunk, out;
+	seg_error err;
+
+	buf_init(&grey, 0);
+	buf_init(&pal, 0);
+	write_png(&grey, 20, 10, PNG_COLOR_TYPE_GRAY, 8, rows, &split, &rng);
+	write_png(&pal, 20, 10, PNG_COLOR_TYPE_PALETTE, 4, prows, &split, &rng);
+	ck_assert_int_eq(compare_paths(grey.data, grey.len, MAXPIX, FAST_TAKES, "split grey"), 2);
+	ck_assert_int_eq(compare_paths(pal.data, pal.len, MAXPIX, FAST_TAKES, "split palette"), 1);
+
+	/* An ancillary chunk between two IDATs. Chunk 0 is IHDR, 1 the first IDAT. */
+	buf_init(&chunk, 0);
+	put_chunk(&chunk, "tEXt", text, sizeof(text) - 1);
+	buf_init(&out, 0);
+	splice_chunk(&grey, 2, chunk.data, chunk.len, 0, &out);
+	compare_paths(out.data, out.len, MAXPIX, FAST_DECLINES, "tEXt between IDATs");
+	ck_assert_int_eq(fast_target_status(out.data, out.len, &err), SEG_EUNSUPPORTED);
+	ck_assert_str_eq(err.msg, "png: fast path: IDAT chunks are not consecutive");
+	buf_release(&out);
+
+	/* An empty IDAT among the others. */
+	buf_release(&chunk);
+	buf_init(&chunk, 0);
+	put_chunk(&chunk, "IDAT", NULL, 0);
+	buf_init(&out, 0);
+	splice_chunk(&grey, 2, chunk.data, chunk.len, 0, &out);
+	compare_paths(out.data, out.len, MAXPIX, FAST_DECLINES, "empty IDAT");
+	buf_release(&out);
+
+	/* A PLTE in a greyscale image, and a second PLTE in a palette one. */
+	buf_release(&chunk);
+	buf_init(&chunk, 0);
+	put_chunk(&chunk, "PLTE", (const uint8_t *)"\1\2\3\4\5\6", 6);
+	buf_init(&out, 0);
+	splice_chunk(&grey, 1, chunk.data, chunk.len, 0, &out);
+	compare_paths(out.data, out.len, MAXPIX, FAST_DECLINES, "PLTE in grey");
+	buf_release(&out);
+	buf_init(&out, 0);
+	splice_chunk(&pal, 2, chunk.data, chunk.len, 0, &out);
+	compare_paths(out.data, out.len, MAXPIX, FAST_DECLINES, "two PLTEs");
+	buf_release(&out);
+
+	/* A palette image without its PLTE (chunk 1), and with one longer than its depth allows. */
+	buf_init(&out, 0);
+	splice_chunk(&pal, 1, NULL, 0, 1, &out);
+	compare_paths(out.data, out.len, MAXPIX, FAST_DECLINES, "no PLTE");
+	buf_release(&out);
+	{
+		uint8_t plte[3 * 17];
+
+		memset(plte, 9, sizeof(plte));
+		buf_release(&chunk);
+		buf_init(&chunk, 0);
+		put_chunk(&chunk, "PLTE", plte, sizeof(plte));
+		buf_init(&out, 0);
+		splice_chunk(&pal, 1, chunk.data, chunk.len, 1, &out);
+		compare_paths(out.data, out.len, MAXPIX, FAST_DECLINES, "PLTE of 17 entries at depth 4");
+		buf_release(&out);
+	}
+
+	/* An unknown critical chunk, and a non-empty IEND. */
+	buf_release(&chunk);
+	buf_init(&chunk, 0);
+	put_chunk(&chunk, "CRIT", text, 4);
+	buf_init(&out, 0);
+	splice_chunk(&grey, 1, chunk.data, chunk.len, 0, &out);
+	compare_paths(out.data, out.len, MAXPIX, FAST_DECLINES, "unknown critical chunk");
+	buf_release(&out);
+	{
+		buf body;
+
+		buf_init(&body, 0);
+		buf_init(&out, 0);
+		/* Everything up to IEND, then an IEND with four bytes of data. */
+		append(&body, grey.data, grey.len - 12);
+		put_chunk(&body, "IEND", text, 4);
+		compare_paths(body.data, body.len, MAXPIX, FAST_DECLINES, "IEND with data");
+		buf_release(&body);
+		buf_release(&out);
+	}
+	/* Compressed data too short for a zlib header and checksum. */
+	buf_init(&out, 0);
+	append(&out, png_sig, 8);
+	put_ihdr(&out, 4, 4, 8, PNG_COLOR_TYPE_GRAY, 0);
+	put_chunk(&out, "IDAT", (const uint8_t *)"\x78\x01", 2);
+	put_chunk(&out, "IEND", NULL, 0);
+	compare_paths(out.data, out.len, MAXPIX, FAST_DECLINES, "two bytes of IDAT");
+	buf_release(&out);
+
+	buf_release(&chunk);
+	buf_release(&grey);
+	buf_release(&pal);
+	free(rows);
+	free(prows);
+}
+END_TEST
+
+/* The zlib bomb of png_zlib_bomb: the fast path stops when its buffer is full and libpng reads the image. */
+START_TEST(png_fast_bomb_falls_back)
+{
+	buf png;
+	seg_error err;
+
+	buf_init(&png, 0);
+	make_zlib_bomb(&png, 16, 16, 0, (size_t)1 << 20);
+	ck_assert_int_eq(fast_target_status(png.data, png.len, &err), SEG_EUNSUPPORTED);
+	ck_assert_msg(strstr(err.msg, "too many") != NULL, "%s", err.msg);
+	compare_paths(png.data, png.len, MAXPIX, FAST_DECLINES, "zlib bomb");
+	buf_release(&png);
+}
+END_TEST
+
+/*
+ * The one known difference, pinned: libdeflate decodes length symbol 286
+ * (as 258, like 285) where zlib, and so libpng, call the stream corrupt.
+ * Here a fixed-Huffman stream of a literal 0 and one <length, distance 1>
+ * fills a 258x1 image; with symbol 285 both paths agree.
+ */
+START_TEST(png_fast_deflate_beyond_zlib)
+{
+	for (int sym = 285; sym <= 286; sym++) {
+		buf z;
+		buf png;
+		struct bitw bw;
+		uint8_t tail[4];
+		seg_target t;
+		seg_error err;
+
+		buf_init(&z, 0);
+		bw.b = &z;
+		bw.acc = 0;
+		bw.n = 0;
+		append(&z, "\x78\x01", 2);
+		bits_put(&bw, 1, 1);                             /* BFINAL */
+		bits_put(&bw, 1, 2);                             /* fixed Huffman */
+		bits_code(&bw, 0x30, 8);                         /* literal 0: the filter byte */
+		bits_code(&bw, 0xC0 + (uint32_t)(sym - 280), 8); /* length symbol */
+		bits_code(&bw, 0, 5);                            /* distance 1 */
+		bits_code(&bw, 0, 7);                            /* end of block */
+		if (bw.n > 0)
+			bits_put(&bw, 0, 8 - bw.n);
+		put_be32(tail, 259u << 16 | 1); /* Adler-32 of 259 zeros */
+		append(&z, tail, 4);
+		buf_init(&png, 0);
+		append(&png, png_sig, 8);
+		put_ihdr(&png, 258, 1, 8, PNG_COLOR_TYPE_GRAY, 0);
+		put_chunk(&png, "IDAT", z.data, z.len);
+		put_chunk(&png, "IEND", NULL, 0);
+		if (sym == 285) {
+			ck_assert_int_eq(compare_paths(png.data, png.len, MAXPIX, FAST_TAKES, "symbol 285"), 2);
+		} else {
+			ck_assert_int_eq(pngio_decode_target_path(png.data, png.len, MAXPIX, PNGIO_PATH_LIBPNG, &t, &err),
+					 SEG_EDECODE);
+			ck_assert_int_eq(pngio_decode_target_path(png.data, png.len, MAXPIX, PNGIO_PATH_FAST, &t, &err),
+					 SEG_OK);
+			for (size_t k = 0; k < 258; k++)
+				ck_assert_int_eq(t.fg[k], 0);
+			seg_target_release(&t);
+		}
+		buf_release(&png);
+		buf_release(&z);
+	}
+}
+END_TEST
+
+/* Random mutations of fast-path files, CRCs repaired: wherever the fast path decodes, libpng agrees byte for byte. */
+START_TEST(png_fast_mutations)
+{
+	uint64_t rng = 4242;
+
+	for (int iter = 0; iter < 1500; iter++) {
+		int f = (int)(tu_rand(&rng) % N_FAST_FORMATS);
+		int w = 1 + (int)(tu_rand(&rng) % 20);
+		int h = 1 + (int)(tu_rand(&rng) % 8);
+		uint8_t *rows = random_rows(w, h, fast_formats[f].color, fast_formats[f].depth, iter % 4, &rng);
+		struct png_layout lay = {5, (int)(tu_rand(&rng) % 10), Z_DEFAULT_STRATEGY, 15, 0, iter % 2, -1, 0, 0};
+		int flips = 1 + (int)(tu_rand(&rng) % 3);
+		buf png;
+		char what[64];
+
+		buf_init(&png, 0);
+		write_png(&png, w, h, fast_formats[f].color, fast_formats[f].depth, rows, &lay, &rng);
+		for (int k = 0; k < flips; k++) {
+			size_t pos = 8 + tu_rand(&rng) % (png.len - 8);
+
+			png.data[pos] = tu_rand(&rng) % 2 ? (uint8_t)tu_rand(&rng)
+							  : (uint8_t)(png.data[pos] ^ (1u << (tu_rand(&rng) % 8)));
+		}
+		fix_crcs(png.data, png.len);
+		snprintf(what, sizeof(what), "mutation %d", iter);
+		compare_paths(png.data, png.len, 4096, FAST_ANY, what);
+		buf_release(&png);
+		free(rows);
+	}
+}
+END_TEST
+
 /* ==== PNG encoding ======================================================= */
 
 START_TEST(png_encode_gray_round_trip)
@@ -2126,6 +2859,19 @@ static Suite *codec_suite(void)
 	tcase_add_test(tc, png_mutations);
 	tcase_add_test(tc, png_encode_gray_round_trip);
 	tcase_add_test(tc, png_encode_heatmap);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("png-fast");
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, png_fast_fixtures);
+	tcase_add_loop_test(tc, png_fast_every_format_and_filter, 0, N_FAST_FORMATS);
+	tcase_add_test(tc, png_fast_large);
+	tcase_add_loop_test(tc, png_fast_libpng_written, 0, 2 * N_PNG_FORMATS);
+	tcase_add_test(tc, png_fast_declines);
+	tcase_add_test(tc, png_fast_chunk_layouts);
+	tcase_add_test(tc, png_fast_bomb_falls_back);
+	tcase_add_test(tc, png_fast_deflate_beyond_zlib);
+	tcase_add_test(tc, png_fast_mutations);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("npy");

@@ -18,6 +18,30 @@
  * longjmp (C11 7.13.2.1); the caller frees what the struct holds on every
  * path.
  *
+ * The fast path comes first. For the files masks usually are (greyscale
+ * at any depth, with or without alpha, or palette; not interlaced)
+ * libpng's work per row (an inflate call, the unfilter, the transforms,
+ * a callback) costs several times the inflating itself, so pngfast.c
+ * does without it: fast_scan accepts only a chunk layout libpng reads
+ * without complaint (IHDR first and valid; a palette image's one PLTE,
+ * before the data and within its bit depth; the IDAT chunks consecutive
+ * and none empty; IEND empty; no other critical chunk), libdeflate
+ * inflates the IDAT data in one call into a buffer of exactly height x
+ * (1 + rowbytes) bytes, unfilter undoes the row filters in place (PNG
+ * spec, section 9), and the rows go straight into the outputs by the
+ * rules of the libpng path (pngfast_fill_scale and pngfast_pred16 are
+ * shared). Anything else goes to libpng as before: another format, a zlib stream that is
+ * short, long (a zlib bomb stops as soon as the buffer is full), corrupt
+ * or followed by more bytes, a filter byte over 4, a zlib window smaller
+ * than the image (zlib enforces the window, libdeflate does not). The
+ * fast path never fails a request, it decodes or declines, so every error
+ * and warning is still libpng's. The one difference left: libdeflate
+ * decodes a few deflate streams zlib refuses (length symbols 286-287,
+ * distance symbols 30-31, an incomplete Huffman code whose missing
+ * codeword is used, more than 286 or 30 code lengths), files no encoder
+ * writes, which decode here where libpng calls the data corrupt. The
+ * tests and tests/fuzz/fuzz_png_diff.c compare both paths byte for byte.
+ *
  * Why push, not png_read_row: the pull reader, after the last row,
  * inflates whatever is left of the IDAT stream to check for extra data,
  * so a 16x16 header over a gigabyte of zeros costs seconds. The push
@@ -27,11 +51,14 @@
  * Bounded work and memory: ancillary chunks other than tRNS are discarded
  * unread (PNG_HANDLE_CHUNK_NEVER), chunk buffers are capped, and
  * width*height is checked against the caller's cap and SEG_MAX_SIDE in
- * on_info, before any pixel memory exists. No image-sized buffer besides
- * the outputs: interlaced images are not expanded by libpng; each pass's
- * sub-image rows are scattered into place with the Adam7 macros. Rows
- * are counted, so an image whose data stops early (libpng treats some of
- * those cases as benign) is an error.
+ * on_info, before any pixel memory exists. The libpng path has no
+ * image-sized buffer besides the outputs: interlaced images are not
+ * expanded by libpng; each pass's sub-image rows are scattered into place
+ * with the Adam7 macros. Rows are counted, so an image whose data stops
+ * early (libpng treats some of those cases as benign) is an error. The
+ * fast path adds one buffer, the inflated image (at most four bytes a
+ * pixel plus one a row), and allocates labels only once a second label
+ * turns up.
  *
  * Transforms are few, so the values are the file's values: png_set_packing
  * spreads 1/2/4-bit samples to one byte each without scaling,
@@ -46,10 +73,13 @@
  * filtering). Heatmaps use matplotlib's viridis table as 8-bit RGB.
  */
 #include "codec/pngio.h"
+#include "codec/pngfast.h"
+#include "codec/pngio_internal.h"
 
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -281,7 +311,7 @@ static void pred_row(struct pngdec *d, const uint8_t *row, size_t at, size_t ste
 
 	if (d->depth == 16) {
 		for (uint32_t k = 0; k < n; k++, at += step)
-			p[at] = (float)((double)sample16(row + 2 * (size_t)k) / 65535.0);
+			p[at] = pngfast_pred16(sample16(row + 2 * (size_t)k));
 	} else {
 		for (uint32_t k = 0; k < n; k++, at += step)
 			p[at] = d->scale[row[k]];
@@ -371,10 +401,7 @@ static void PNGCBAPI on_info(png_structp png, png_infop info)
 			fail_in_callback(d, seg_fail(d->err, SEG_ENOMEM, "png: out of memory for a %lux%lu target",
 						     (unsigned long)w, (unsigned long)h));
 	} else {
-		double maxv = (double)((1u << (depth < 16 ? depth : 8)) - 1);
-
-		for (int k = 0; k < 256; k++)
-			d->scale[k] = (float)((double)k / maxv);
+		pngfast_fill_scale(d->scale, depth);
 		d->p.p = alloc_array(npix, sizeof(float));
 		if (d->p.p == NULL)
 			fail_in_callback(d, seg_fail(d->err, SEG_ENOMEM,
@@ -454,9 +481,10 @@ static seg_status decode_run(struct pngdec *d, seg_error *err)
 }
 
 static seg_status decode(const uint8_t *data, size_t len, uint64_t max_pixels, enum role role,
-			 seg_target *t, seg_pred *p, seg_error *err)
+			 enum pngio_path path, seg_target *t, seg_pred *p, seg_error *err)
 {
 	struct pngdec d;
+	char why[SEG_ERRMSG_MAX];
 	size_t end = 0;
 	seg_status st;
 
@@ -471,6 +499,14 @@ static seg_status decode(const uint8_t *data, size_t len, uint64_t max_pixels, e
 	st = check_chunks(data, len, max_pixels, &end, err);
 	if (st != SEG_OK)
 		goto out;
+	if (path != PNGIO_PATH_LIBPNG) {
+		if (pngfast_decode(data, end, t, p, why))
+			goto out; /* st is SEG_OK */
+		if (path == PNGIO_PATH_FAST) {
+			st = seg_fail(err, SEG_EUNSUPPORTED, "png: fast path: %s", why);
+			goto out;
+		}
+	}
 	d.data = data;
 	d.len = end;
 	d.role = role;
@@ -505,15 +541,27 @@ out:
 seg_status pngio_decode_target(const uint8_t *data, size_t len, uint64_t max_pixels,
 			       seg_target *out, seg_error *err)
 {
-	memset(out, 0, sizeof(*out));
-	return decode(data, len, max_pixels, ROLE_TARGET, out, NULL, err);
+	return pngio_decode_target_path(data, len, max_pixels, PNGIO_PATH_AUTO, out, err);
 }
 
 seg_status pngio_decode_pred(const uint8_t *data, size_t len, uint64_t max_pixels,
 			     seg_pred *out, seg_error *err)
 {
+	return pngio_decode_pred_path(data, len, max_pixels, PNGIO_PATH_AUTO, out, err);
+}
+
+seg_status pngio_decode_target_path(const uint8_t *data, size_t len, uint64_t max_pixels,
+				    enum pngio_path path, seg_target *out, seg_error *err)
+{
 	memset(out, 0, sizeof(*out));
-	return decode(data, len, max_pixels, ROLE_PRED, NULL, out, err);
+	return decode(data, len, max_pixels, ROLE_TARGET, path, out, NULL, err);
+}
+
+seg_status pngio_decode_pred_path(const uint8_t *data, size_t len, uint64_t max_pixels,
+				  enum pngio_path path, seg_pred *out, seg_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	return decode(data, len, max_pixels, ROLE_PRED, path, NULL, out, err);
 }
 
 /* ---- encoding ---------------------------------------------------------- */

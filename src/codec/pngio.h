@@ -1,9 +1,12 @@
 /*
- * pngio.h — PNG decoding into masks and encoding of maps, via libpng.
+ * pngio.h — PNG decoding into masks and encoding of maps, via libpng,
+ * with a faster decoder of its own (libdeflate and row filters undone in
+ * one pass) for non-interlaced greyscale and palette files.
  *
  * Decoding reads every colour type and bit depth, interlaced or not, from
  * a memory buffer. The pixel cap is checked from the IHDR before any pixel
- * memory is allocated. libpng errors (truncation, CRC, bad signature,
+ * memory is allocated. Both decoders give the same values; files the fast
+ * one does not take, malformed ones included, go to libpng. libpng errors (truncation, CRC, bad signature,
  * zlib) become SEG_EDECODE with a message naming the problem, prefixed
  * "png: " (e.g. "png: CRC error in IDAT").
  *
