@@ -3,6 +3,7 @@
 #   make            build the segloss CLI (and seglossd) into $(BUILD)
 #   make test       build and run every Check suite
 #   make bench      run the core benchmarks
+#   make fuzz       fuzz every target with libFuzzer for FUZZ_SECONDS (60) each (tests/fuzz/fuzz.mk)
 #   make run        build and start seglossd on :8080 (ARGS="--port 9090" to pass flags)
 #   SANITIZE=address,undefined make test    the same under sanitizers
 #   DEV=1           warnings are errors
@@ -154,7 +155,7 @@ TESTS := $(CORE_TESTS) $(OTHER_TESTS)
 test: check metrics-lint contract
 
 # Each suite runs from the project root; SEGLOSS_BIN and SEGLOSSD_BIN let suites drive the programs.
-check: $(TESTS) $(SEGLOSS) $(SEGLOSSD)
+check: $(TESTS) $(SEGLOSS) $(SEGLOSSD) fuzz-replay
 	@set -e; for t in $(TESTS); do \
 	  echo "== $$t"; SEGLOSS_BIN=$(SEGLOSS) SEGLOSSD_BIN=$(SEGLOSSD) $$t; \
 	done
@@ -239,8 +240,11 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,12p' Makefile
+	@sed -n '2,13p' Makefile
 
 .PHONY: all test check metrics-lint contract tsan tsan-run load-test fault-test deploy-test image-test bench bench-http run clean help
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- fuzzing: libFuzzer targets, their corpora and regressions (tests/fuzz) ----
+include tests/fuzz/fuzz.mk

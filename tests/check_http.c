@@ -31,6 +31,7 @@
 #include "codec/pngio.h"
 #include "core/wmap.h"
 #include "http/http.h"
+#include "http/multipart.h"
 #include "httpclient.h"
 #include "testutil.h"
 
@@ -760,6 +761,37 @@ START_TEST(test_hostile_names)
 }
 END_TEST
 
+/* mp_parse on its own: parts in order, and a boundary over 70 characters refused, not overrun. */
+START_TEST(test_multipart_parser)
+{
+	static const char body[] = "preamble\r\n--b1\r\nContent-Disposition: form-data; name=\"target\"\r\n\r\n"
+				   "T\r\n--b1\r\nContent-Disposition: form-data; name=\"prediction\"\r\n\r\nPP\r\n--b1--\r\n";
+	char longb[MP_BOUNDARY_MAX + 2];
+	char out[MP_BOUNDARY_MAX + 1];
+	const mp_part *field;
+	mp_form form;
+	seg_error err = {0};
+
+	ck_assert_int_eq(mp_parse((const uint8_t *)body, sizeof(body) - 1, "b1", &form, &err), SEG_OK);
+	ck_assert_uint_eq(form.count, 2);
+	field = mp_find(&form, "prediction");
+	ck_assert_ptr_nonnull(field);
+	ck_assert_uint_eq(field->len, 2);
+	ck_assert_int_eq(memcmp(field->data, "PP", 2), 0);
+
+	memset(longb, 'b', sizeof(longb) - 1);
+	longb[sizeof(longb) - 1] = '\0';
+	ck_assert_int_eq(mp_parse((const uint8_t *)body, sizeof(body) - 1, longb, &form, &err), SEG_EDECODE);
+	ck_assert_str_eq(err.msg, "multipart: boundary must be 1 to 70 characters");
+	ck_assert_int_eq(mp_parse((const uint8_t *)body, sizeof(body) - 1, "", &form, &err), SEG_EDECODE);
+	longb[MP_BOUNDARY_MAX] = '\0'; /* 70 characters: allowed, just absent from this body */
+	ck_assert_int_eq(mp_parse((const uint8_t *)body, sizeof(body) - 1, longb, &form, &err), SEG_EDECODE);
+	ck_assert_str_eq(err.msg, "multipart: body does not contain the boundary");
+	ck_assert_int_eq(mp_boundary("multipart/form-data; boundary=x", out, sizeof(out), &err), SEG_OK);
+	ck_assert_str_eq(out, "x");
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http");
@@ -780,6 +812,7 @@ int main(void)
 	tcase_add_test(tc, test_chunked_body_needs_length);
 	tcase_add_test(tc, test_api_keys);
 	tcase_add_test(tc, test_hostile_names);
+	tcase_add_test(tc, test_multipart_parser);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -44,8 +44,8 @@ seg_status mp_boundary(const char *ct, char *out, size_t cap, seg_error *err)
 		while (p[n] && p[n] != ';' && p[n] != ' ' && p[n] != '\t')
 			n++;
 	}
-	if (n == 0 || n > 70 || n + 1 > cap)
-		return seg_fail(err, SEG_EDECODE, "multipart: boundary must be 1 to 70 characters");
+	if (n == 0 || n > MP_BOUNDARY_MAX || n + 1 > cap)
+		return seg_fail(err, SEG_EDECODE, "multipart: boundary must be 1 to %d characters", MP_BOUNDARY_MAX);
 	memcpy(out, p, n);
 	out[n] = '\0';
 	return SEG_OK;
@@ -132,6 +132,9 @@ seg_status mp_parse(const uint8_t *body, size_t len, const char *boundary, mp_fo
 	const uint8_t *p, *end = body + len;
 
 	form->count = 0;
+	/* RFC 2046: 1 to 70 characters; mp_boundary enforces it, this keeps delim whole for any caller. */
+	if (boundary[0] == '\0' || strlen(boundary) > MP_BOUNDARY_MAX)
+		return seg_fail(err, SEG_EDECODE, "multipart: boundary must be 1 to %d characters", MP_BOUNDARY_MAX);
 	dlen = (size_t)snprintf(delim, sizeof(delim), "--%s", boundary);
 	/* The first delimiter may be preceded by a preamble; later ones follow a CRLF. */
 	p = find(body, len, delim, dlen);

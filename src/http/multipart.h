@@ -29,17 +29,20 @@ typedef struct mp_form {
 	mp_part parts[MP_MAX_PARTS];
 } mp_form;
 
+#define MP_BOUNDARY_MAX 70 /* longest boundary RFC 2046 allows */
+
 /*
  * Extracts the boundary from a Content-Type value (borrowed) such as
  * `multipart/form-data; boundary="abc"` into out (cap bytes).
- * SEG_EDECODE when absent or longer than 70 characters (RFC 2046).
+ * SEG_EDECODE when absent or longer than MP_BOUNDARY_MAX characters.
  */
 seg_status mp_boundary(const char *content_type, char *out, size_t cap, seg_error *err);
 
 /*
- * Splits body (borrowed, len bytes) into parts. SEG_EDECODE naming the
- * problem ("multipart: no closing boundary"), SEG_ETOOBIG past
- * MP_MAX_PARTS parts.
+ * Splits body (borrowed, len bytes) into parts delimited by boundary
+ * (borrowed; 1 to MP_BOUNDARY_MAX characters, else SEG_EDECODE).
+ * SEG_EDECODE naming the problem ("multipart: no closing boundary"),
+ * SEG_ETOOBIG past MP_MAX_PARTS parts.
  */
 seg_status mp_parse(const uint8_t *body, size_t len, const char *boundary, mp_form *form,
 		    seg_error *err);
