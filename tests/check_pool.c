@@ -156,6 +156,78 @@ START_TEST(test_par_runs_each_index_once)
 }
 END_TEST
 
+/*
+ * A helper that wakes late for a loop that has already returned must not
+ * run that loop's function on the next loop's indices: each round's
+ * argument is closed when its loop returns, and any call that sees it
+ * closed, or any index that does not run exactly once, is a failure.
+ * Many tiny loops from several callers make the late wake-up common.
+ */
+typedef struct round_arg {
+	atomic_int closed;
+	atomic_int hits[4];
+} round_arg;
+
+static atomic_int stale_calls;
+
+static void round_index(void *arg, size_t i)
+{
+	round_arg *a = arg;
+
+	if (atomic_load(&a->closed))
+		atomic_fetch_add(&stale_calls, 1);
+	atomic_fetch_add(&a->hits[i], 1);
+}
+
+typedef struct rounds {
+	par_exec *x;
+	int n, bad;
+	round_arg *args;
+} rounds;
+
+static void *call_rounds(void *opaque)
+{
+	rounds *c = opaque;
+	seg_par p = par_handle(c->x);
+
+	for (int r = 0; r < c->n; r++) {
+		round_arg *a = &c->args[r];
+		seg_par_for(&p, 4, round_index, a);
+		for (int i = 0; i < 4; i++)
+			c->bad += atomic_load(&a->hits[i]) != 1;
+		atomic_store(&a->closed, 1);
+	}
+	return NULL;
+}
+
+START_TEST(test_par_late_helper_runs_nothing_stale)
+{
+	enum { CALLERS = 3, ROUNDS = 20000 };
+	par_exec *x = par_new(2, NULL);
+	rounds c[CALLERS];
+	pthread_t th[CALLERS];
+
+	atomic_store(&stale_calls, 0);
+	for (int k = 0; k < CALLERS; k++) {
+		c[k] = (rounds){x, ROUNDS, 0, calloc(ROUNDS, sizeof(round_arg))};
+		ck_assert_ptr_nonnull(c[k].args);
+		pthread_create(&th[k], NULL, call_rounds, &c[k]);
+	}
+	for (int k = 0; k < CALLERS; k++)
+		pthread_join(th[k], NULL);
+	par_free(x); /* every helper has stopped: no call can still come */
+	int stale = atomic_load(&stale_calls);
+	ck_assert_int_eq(stale, 0);
+	for (int k = 0; k < CALLERS; k++) {
+		ck_assert_int_eq(c[k].bad, 0);
+		for (int r = 0; r < ROUNDS; r++)
+			for (int i = 0; i < 4; i++)
+				ck_assert_int_eq(atomic_load(&c[k].args[r].hits[i]), 1);
+		free(c[k].args);
+	}
+}
+END_TEST
+
 /* Parallel distance transforms equal the serial ones exactly. */
 START_TEST(test_parallel_edt_equals_serial)
 {
@@ -212,6 +284,7 @@ int main(void)
 	tcase_add_test(tc, test_inline_mode);
 	tcase_add_test(tc, test_bad_sizes);
 	tcase_add_test(tc, test_par_runs_each_index_once);
+	tcase_add_test(tc, test_par_late_helper_runs_nothing_stale);
 	tcase_add_test(tc, test_parallel_edt_equals_serial);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);

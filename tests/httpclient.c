@@ -6,6 +6,7 @@
 #include "httpclient.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,15 +48,19 @@ int hc_request(int port, const char *method, const char *path, const char *extra
 	a.sin_family = AF_INET;
 	a.sin_port = htons((unsigned short)port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		snprintf(r->error, sizeof(r->error), "connect: %s", strerror(errno));
 		goto out;
+	}
 	int n = snprintf(head, sizeof(head), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n%s",
 			 method, path, extra_headers ? extra_headers : "");
 	if (body)
 		n += snprintf(head + n, sizeof(head) - (size_t)n, "Content-Length: %zu\r\n", body_len);
 	n += snprintf(head + n, sizeof(head) - (size_t)n, "\r\n");
-	if (send_all(fd, head, (size_t)n) != 0)
+	if (send_all(fd, head, (size_t)n) != 0) {
+		snprintf(r->error, sizeof(r->error), "send: %s", strerror(errno));
 		goto out;
+	}
 	/* A server may answer early (413) and close; a failed send is then not an error. */
 	if (body && body_len)
 		send_all(fd, body, body_len);
@@ -69,14 +74,19 @@ int hc_request(int port, const char *method, const char *path, const char *extra
 			buf = t;
 		}
 		ssize_t k = recv(fd, buf + len, cap - len - 1, 0);
+		if (k < 0)
+			snprintf(r->error, sizeof(r->error), "recv after %zu bytes: %s", len, strerror(errno));
 		if (k <= 0)
 			break;
 		len += (size_t)k;
 	}
 	buf[len] = '\0';
 	char *end = strstr(buf, "\r\n\r\n");
-	if (len < 12 || end == NULL)
+	if (len < 12 || end == NULL) {
+		if (r->error[0] == '\0')
+			snprintf(r->error, sizeof(r->error), "closed after %zu bytes", len);
 		goto out;
+	}
 	r->status = atoi(buf + 9);
 	*end = '\0';
 	r->headers = strdup(buf);

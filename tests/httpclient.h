@@ -12,6 +12,7 @@ typedef struct hc_response {
 	char *headers;    /* raw header block, NUL-terminated; free with hc_free */
 	char *body;       /* NUL-terminated past body_len */
 	size_t body_len;
+	char error[96];   /* why no response was read: the step and errno text */
 } hc_response;
 
 /*

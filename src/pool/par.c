@@ -8,6 +8,12 @@
  * ones; the caller returns when all n are finished. A helper that wakes
  * late finds the counter exhausted and goes back to sleep, so a slow
  * helper never delays the loop.
+ *
+ * A helper copies the loop it joins under the mutex and counts itself in
+ * `active`; a new loop is published only once `active` is zero. Without
+ * that wait, a helper that copied loop G just as G's caller returned
+ * could claim indices of loop G+1 (the counter was reset) and run G's
+ * function on G's argument, which its caller had already freed.
  */
 #include "pool/par.h"
 
@@ -79,6 +85,8 @@ static void run(void *ctx, size_t n, void (*fn)(void *arg, size_t i), void *arg)
 		return;
 	}
 	pthread_mutex_lock(&x->lock);
+	while (x->active > 0) /* a late helper still holds the previous loop */
+		pthread_cond_wait(&x->done_cv, &x->lock);
 	x->fn = fn;
 	x->arg = arg;
 	x->n = n;

@@ -61,6 +61,7 @@ static atomic_int stop;
 static atomic_long server_errors, connect_failures, lost;
 static pid_t daemon_pid;
 static long rss_peak_kb;
+static atomic_int draining; /* set once SIGTERM was sent: refused connections are expected */
 
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static char *fmt(const char *f, ...)
@@ -292,6 +293,8 @@ static void *client_main(void *opaque)
 			/* No answer: either never accepted (refused while draining) or lost. */
 			atomic_fetch_add(&connect_failures, 1);
 			fprintf(c->ids, "%s\n", id);
+			if (!atomic_load(&draining))
+				fprintf(stderr, "loadgen: %s (%s): no answer: %s\n", id, k->name, r.error);
 			continue;
 		}
 		if (r.status == 503) {
@@ -389,6 +392,7 @@ int main(int argc, char **argv)
 		if (rss > rss_peak_kb)
 			rss_peak_kb = rss;
 		if (sigterm_after >= 0 && !termed && el >= sigterm_after) {
+			atomic_store(&draining, 1);
 			kill(daemon_pid, SIGTERM);
 			termed = 1;
 		}
