@@ -27,6 +27,7 @@
 #include "codec/buf.h"
 #include "codec/mask.h"
 #include "codec/npy.h"
+#include "codec/pngfast.h"
 #include "codec/pngio.h"
 #include "codec/pngio_internal.h"
 #include "testutil.h"
@@ -837,6 +838,20 @@ START_TEST(png_pred_scaling)
 	seg_pred_release(&p);
 	buf_release(&png);
 	free(s);
+}
+END_TEST
+
+/* The fast path divides in float: the same value as the decoder's table for every level of 1-8 bits. */
+START_TEST(png_level_division_exact)
+{
+	for (int depth = 1; depth <= 8; depth *= 2) {
+		float scale[256];
+		float fmax = (float)((1u << depth) - 1);
+
+		pngfast_fill_scale(scale, depth);
+		for (uint32_t k = 0; k < (1u << depth); k++)
+			ck_assert_msg((float)k / fmax == scale[k], "depth %d level %u", depth, k);
+	}
 }
 END_TEST
 
@@ -2846,6 +2861,7 @@ static Suite *codec_suite(void)
 	tcase_add_test(tc, png_target_binary_has_no_labels);
 	tcase_add_test(tc, png_target_palette_index);
 	tcase_add_loop_test(tc, png_pred_scaling, 0, 14);
+	tcase_add_test(tc, png_level_division_exact);
 	tcase_add_test(tc, png_pred_16bit_exact);
 	tcase_add_test(tc, png_pred_rejects_colour);
 	tcase_add_loop_test(tc, png_truncated_everywhere, 0, 2);

@@ -235,6 +235,23 @@ START_TEST(test_boundary_and_hausdorff_dt_by_hand)
 }
 END_TEST
 
+/*
+ * The histogram's level check divides in float: (float)k / qmax must be
+ * the decoder's (float)((double)k / qmax) for every 8- and 16-bit level.
+ */
+START_TEST(test_level_values_exact_in_float)
+{
+	const uint32_t qmax[2] = {255, 65535};
+
+	for (int b = 0; b < 2; b++)
+		for (uint32_t k = 0; k <= qmax[b]; k++) {
+			float f = (float)(int32_t)k / (float)qmax[b];
+			float d = (float)((double)k / (double)qmax[b]);
+			ck_assert_msg(f == d, "level %u/%u: %.9g vs %.9g", k, qmax[b], f, d);
+		}
+}
+END_TEST
+
 /* The level path (quantized predictions) gives the per-pixel path's sums, for 8- and 16-bit levels. */
 START_TEST(test_histogram_path_agrees)
 {
@@ -279,11 +296,20 @@ START_TEST(test_histogram_path_agrees)
 			ck_assert_float_eq_tol(m1[i], m2[i], 1e-6f * (1 + m1[i]));
 		pix_hist_release(&h);
 	}
-	/* Not a level: no histogram. */
-	p[77] = 0.123456789f;
-	pix_hist h;
-	ck_assert_int_eq(pix_hist_build(y, p, n, &h), 0);
-	pix_hist_release(&h);
+	/* Not a level anywhere (first block, last partial block, one ulp off, NaN, < 0, > 1): no histogram. */
+	const size_t at[3] = {77, n / 2, n - 1};
+	const float bad[6] = {0.123456789f, nextafterf(100.0f / 255.0f, 1.0f), nextafterf(1.0f, 0.0f), NAN, -1.0f / 255.0f,
+			      256.0f / 255.0f};
+	for (int a = 0; a < 3; a++)
+		for (int v = 0; v < 6; v++) {
+			float keep = p[at[a]];
+			pix_hist h;
+			p[at[a]] = bad[v];
+			ck_assert_msg(pix_hist_build(y, p, n, &h) == 0, "value %d at %zu taken for a level", v, at[a]);
+			ck_assert_uint_eq(h.levels, 0);
+			pix_hist_release(&h);
+			p[at[a]] = keep;
+		}
 	free(y);
 	free(p);
 	free(w);
@@ -302,6 +328,7 @@ int main(void)
 	tcase_add_test(tc, test_bce_by_hand);
 	tcase_add_test(tc, test_random_against_naive);
 	tcase_add_test(tc, test_clipping_keeps_logs_finite);
+	tcase_add_test(tc, test_level_values_exact_in_float);
 	tcase_add_test(tc, test_histogram_path_agrees);
 	tcase_add_test(tc, test_empty_masks);
 	tcase_add_test(tc, test_boundary_and_hausdorff_dt_by_hand);

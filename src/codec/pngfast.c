@@ -256,18 +256,22 @@ out:
 	return ok;
 }
 
-/* The Paeth predictor (PNG spec, section 9.4), in the spec's order of ties. */
+/*
+ * The Paeth predictor (PNG spec, section 9.4), in the spec's order of
+ * ties, written without branches: with lo/hi the smaller/larger of a and
+ * b and t = 3c − (a + b), the spec's choice is hi when t ≤ lo, else lo
+ * when hi ≤ t, else c (the form stb_image uses). Its chain through a is
+ * short, which is what bounds a row with one byte per pixel. The
+ * PNG corpus and fuzz_png_diff hold it to libpng's.
+ */
 static inline uint8_t paeth(int a, int b, int c)
 {
-	int pa = abs(b - c);
-	int pb = abs(a - c);
-	int pc = abs(a + b - 2 * c);
+	int t = 3 * c - (a + b);
+	int lo = a < b ? a : b;
+	int hi = a < b ? b : a;
+	int t0 = hi <= t ? lo : c;
 
-	if (pa <= pb && pa <= pc)
-		return (uint8_t)a;
-	if (pb <= pc)
-		return (uint8_t)b;
-	return (uint8_t)c;
+	return (uint8_t)(t <= lo ? hi : t0);
 }
 
 /*
@@ -597,6 +601,7 @@ static int fast_pred(const struct fastpng *f, const uint8_t *img, seg_pred *p)
 	if (f->depth < 8)
 		fill_unpack(tab, f->depth);
 	pngfast_fill_scale(scale, f->depth);
+	float fmax = (float)((1u << (f->depth < 16 ? f->depth : 8)) - 1);
 	for (uint32_t y = 0; y < f->height; y++) {
 		const uint8_t *x = img + (size_t)y * stride + 1;
 		float *o = out + (size_t)y * w;
@@ -610,8 +615,9 @@ static int fast_pred(const struct fastpng *f, const uint8_t *img, seg_pred *p)
 		} else {
 			const uint8_t *s = samples8(f, x, tmp, tab);
 
+			/* = scale[s[k]]: a float division gives the same value for every level (check_codec). */
 			for (uint32_t k = 0; k < w; k++)
-				o[k] = scale[s[k]];
+				o[k] = (float)s[k] / fmax;
 		}
 	}
 	free(tmp);

@@ -58,53 +58,90 @@ void pix_hist_release(pix_hist *h)
 	if (h == NULL)
 		return;
 	free(h->count);
-	free(h->code);
 	free(h->value);
 	memset(h, 0, sizeof(*h));
 }
 
-/* Counts (y, level) with levels = qmax + 1; 0 at the first p that is not a level. */
+/* The level index of p, (p·qmax + ½) clamped to [0, qmax]; NaN and negatives give 0. */
+static inline uint32_t level_of(float v, float scale, uint32_t qmax)
+{
+	float r = v * scale + 0.5f;
+
+	r = r > 0.0f ? r : 0.0f;
+	r = r < (float)qmax ? r : (float)qmax;
+	return (uint32_t)(int32_t)r;
+}
+
+/*
+ * Counts (y, level) with levels = qmax + 1; 0 as soon as a block holds a p
+ * that is not exactly a level's value. Per block: a first loop, without
+ * branches so that it vectorises, finds each pixel's level k and checks
+ * that p is exactly (float)(k / qmax) — computed as a float division,
+ * which gives the same float for every level (check_core_loss proves it
+ * for all 256 + 65,536 of them); a second loop counts into four
+ * 32-bit tables taken in turn, so that runs of equal levels (most of a
+ * mask) do not wait on the previous increment of the same counter.
+ */
+SEG_CLONES
 static int hist_try(const uint8_t *y, const float *p, size_t n, uint32_t qmax, pix_hist *h)
 {
-	uint32_t levels = qmax + 1;
+	uint32_t levels = qmax + 1, bin[BLOCK];
+	size_t tab = 2 * (size_t)levels;
 	float scale = (float)qmax;
+	uint32_t *sub = calloc(4 * tab, sizeof(*sub));
+	int ok = 0;
 
+	if (sub == NULL)
+		return 0;
 	for (uint32_t k = 0; k < levels; k++)
 		h->value[k] = (float)((double)k / (double)qmax);
-	memset(h->count, 0, 2 * (size_t)levels * sizeof(*h->count));
-	for (size_t i = 0; i < n; i++) {
-		float v = p[i];
-		/* v*qmax is within a rounding of an integer for a level; anything else fails the check. */
-		float r = v * scale + 0.5f;
-		if (!(r >= 0.0f && r < (float)levels + 0.5f))
-			return 0;
-		uint32_t k = (uint32_t)r;
-		if (k >= levels || h->value[k] != v)
-			return 0;
-		h->code[i] = (uint16_t)k;
-		h->count[(size_t)(y[i] != 0) * levels + k]++;
+	for (size_t b = 0; b < n; b += BLOCK) {
+		size_t m = n - b < BLOCK ? n - b : BLOCK, j = 0;
+		const float *pb = p + b;
+		const uint8_t *yb = y + b;
+		int bad = 0;
+		VM_PRAGMA(omp simd reduction(| : bad))
+		for (size_t i = 0; i < m; i++) {
+			uint32_t k = level_of(pb[i], scale, qmax);
+			bad |= (float)(int32_t)k / scale != pb[i];
+			bin[i] = k + (yb[i] != 0) * levels;
+		}
+		if (bad)
+			goto out;
+		for (; j + 4 <= m; j += 4) {
+			sub[bin[j]]++;
+			sub[tab + bin[j + 1]]++;
+			sub[2 * tab + bin[j + 2]]++;
+			sub[3 * tab + bin[j + 3]]++;
+		}
+		for (; j < m; j++)
+			sub[bin[j]]++;
 	}
+	for (size_t k = 0; k < tab; k++)
+		h->count[k] = (uint64_t)sub[k] + sub[tab + k] + sub[2 * tab + k] + sub[3 * tab + k];
 	h->levels = levels;
-	return 1;
+	ok = 1;
+out:
+	free(sub);
+	return ok;
 }
 
 int pix_hist_build(const uint8_t *y, const float *p, size_t n, pix_hist *h)
 {
 	memset(h, 0, sizeof(*h));
-	if (n < 4096) /* too small to pay for the tables */
+	/* Too small to pay for the tables; too large for 32-bit sub-counts (4 tables). */
+	if (n < 4096 || n / 4 >= UINT32_MAX)
 		return 0;
-	h->count = malloc(2 * (size_t)65536 * sizeof(*h->count));
-	h->code = malloc(n * sizeof(*h->code));
-	h->value = malloc(65536 * sizeof(*h->value));
-	if (h->count == NULL || h->code == NULL || h->value == NULL) {
+	/* Every 8-bit level is also a 16-bit one (k/255 = 257k/65535): try the small tables first. */
+	for (uint32_t qmax = 255;; qmax = 65535) {
+		h->count = malloc(2 * ((size_t)qmax + 1) * sizeof(*h->count));
+		h->value = malloc(((size_t)qmax + 1) * sizeof(*h->value));
+		if (h->count && h->value && hist_try(y, p, n, qmax, h))
+			return 1;
 		pix_hist_release(h);
-		return 0;
+		if (qmax == 65535)
+			return 0;
 	}
-	/* Every 8-bit level is also a 16-bit one (k/255 = 257k/65535): try the small table first. */
-	if (hist_try(y, p, n, 255, h) || hist_try(y, p, n, 65535, h))
-		return 1;
-	pix_hist_release(h);
-	return 0;
 }
 
 /* One level's clipped probability, class-wise q and −ln q, exactly as block_logs computes them. */
@@ -314,12 +351,13 @@ double pix_weighted_ce(const uint8_t *y, const float *p, const float *w, size_t 
 	double *tab = h && h->levels ? level_logs(h, eps) : NULL;
 
 	if (tab) {
-		size_t levels = h->levels;
+		uint32_t levels = h->levels, qmax = levels - 1;
+		float scale = (float)qmax;
 		for (size_t b = 0; b < n; b += BLOCK) {
 			size_t e = b + BLOCK < n ? b + BLOCK : n;
 			double acc = 0;
 			for (size_t i = b; i < e; i++)
-				acc += (double)w[i] * tab[(size_t)(y[i] != 0) * levels + h->code[i]];
+				acc += (double)w[i] * tab[(y[i] != 0) * levels + level_of(p[i], scale, qmax)];
 			total += acc;
 		}
 		free(tab);
@@ -344,8 +382,10 @@ void pix_bce_map(const uint8_t *y, const float *p, size_t n, const pix_hist *h, 
 	double *tab = h && h->levels ? level_logs(h, eps) : NULL;
 
 	if (tab) {
+		uint32_t levels = h->levels, qmax = levels - 1;
+		float scale = (float)qmax;
 		for (size_t i = 0; i < n; i++)
-			out[i] = (float)tab[(size_t)(y[i] != 0) * h->levels + h->code[i]];
+			out[i] = (float)tab[(y[i] != 0) * levels + level_of(p[i], scale, qmax)];
 		free(tab);
 		return;
 	}

@@ -37,13 +37,13 @@ typedef struct pix_stats {
 } pix_stats;
 
 /*
- * Histogram of a quantized prediction: p[i] == value[code[i]] exactly,
- * value[k] = (float)(k / (levels − 1)) as the PNG decoder computes it.
+ * Histogram of a quantized prediction: every p[i] equals value[k] for
+ * k = round(p[i]·(levels − 1)), value[k] = (float)(k / (levels − 1)) as
+ * the PNG decoder computes it.
  */
 typedef struct pix_hist {
 	uint32_t levels;  /* 256 or 65536; 0 when the prediction is not quantized */
 	uint64_t *count;  /* 2 * levels: count[y * levels + k] */
-	uint16_t *code;   /* n codes */
 	float *value;     /* levels */
 } pix_hist;
 
