@@ -1,0 +1,991 @@
+#!/usr/bin/python3
+"""
+compare.py -- segloss side by side with the Python stack (NumPy, SciPy,
+FastAPI), for `make bench-compare` (bench/compare/run.sh calls it).
+
+    compare.py BUILD_DIR WORK_DIR DOC_OUT
+
+1. Inputs, from fixed seeds: targets with K = 10, 100, 1,000 instances,
+   non-touching (binary 0/1 .npy: instances are 8-connected components)
+   and touching (16-bit instance labels .npy), 256^2 to 4096^2; 8-bit
+   soft predictions (grey PNG); one continuous float32 prediction (.npy).
+2. Agreement: every value segloss computes (driver.c, on the core
+   library) is compared with the Python code (pyseg.py) on the same
+   files -- losses and metrics to 1e-6 relative, maps to 1e-5 absolute.
+   A disagreement stops the run before anything is timed.
+3. Core timings, one thread each, medians.
+4. Service: seglossd and the FastAPI peer (peer_app.py) under wrk with
+   identical bodies, after checking that both answer the same numbers.
+5. Tables on stdout, WORK_DIR/results.json, and DOC_OUT rendered from
+   bench/compare/performance.md.in.
+
+Environment knobs (defaults in brackets): COMPARE_WRK_SECONDS [10] per
+wrk run, COMPARE_WRK_WARMUP [3], COMPARE_PY_WMAP_MAX [300] seconds: the
+per-instance SciPy weight map is skipped where its estimated time
+(K x one full EDT at that size) is longer, COMPARE_PY_SLOW [8] seconds:
+a Python computation slower than that is timed once (its checked run),
+COMPARE_PY_WMAP_BUDGET [480] seconds: after the cases the targets name
+(1024^2 with K = 100, and K = 1,000 binary), the cheapest weight maps are
+run on the Python side first, and each skipped when the time spent so far
+plus its estimate would exceed the budget (this keeps the whole run
+under about 20 minutes).
+"""
+import base64
+import datetime
+import gc
+import json
+import math
+import os
+import platform
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zlib
+
+import numpy as np
+from PIL import Image
+from scipy import ndimage
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import pyseg  # noqa: E402
+
+REL_TOL = 1e-6   # losses and metrics
+ABS_TOL = 1e-5   # maps
+WRK_SECONDS = int(os.environ.get("COMPARE_WRK_SECONDS", "10"))
+WRK_WARMUP = int(os.environ.get("COMPARE_WRK_WARMUP", "3"))
+PY_WMAP_MAX = float(os.environ.get("COMPARE_PY_WMAP_MAX", "300"))
+PY_SLOW = float(os.environ.get("COMPARE_PY_SLOW", "8"))
+PY_WMAP_BUDGET = float(os.environ.get("COMPARE_PY_WMAP_BUDGET", "480"))
+C_BUDGET = 0.4   # seconds of repeated runs per segloss figure (at least 5 runs)
+PY_BUDGET = 2.0  # seconds of repeated runs per Python figure (3 to 15 runs)
+
+T0 = time.time()
+
+
+def cpu_clock():
+    """CPU seconds of this process (user + system): the computations timed are single-threaded, so on an
+    idle machine this equals wall time, and other work on a shared machine does not inflate it."""
+    return time.process_time()
+
+
+def log(msg):
+    print("[%6.1fs] %s" % (time.time() - T0, msg), flush=True)
+
+
+class Disagreement(Exception):
+    pass
+
+
+# ---------------------------------------------------------------------------
+# inputs
+# ---------------------------------------------------------------------------
+def seed_of(*key):
+    """A fixed seed per input, the same on every run and machine."""
+    return zlib.crc32(repr(key).encode())
+
+
+def discs_nontouching(side, k, rng):
+    """Up to k discs covering about a quarter of the image, at least 2 pixels apart: labels 1..placed."""
+    lab = np.zeros((side, side), np.uint16)
+    r0 = math.sqrt(side * side * 0.25 / k / math.pi)
+    placed = 0
+    for _ in range(k * 200):
+        if placed == k:
+            break
+        r = r0 * (0.7 + 0.6 * rng.random())
+        cx = r + 1 + rng.random() * (side - 2 * r - 2)
+        cy = r + 1 + rng.random() * (side - 2 * r - 2)
+        x0, x1 = max(int(cx - r - 3), 0), min(int(cx + r + 4), side)
+        y0, y1 = max(int(cy - r - 3), 0), min(int(cy + r + 4), side)
+        if lab[y0:y1, x0:x1].any():
+            continue
+        yy, xx = np.ogrid[y0:y1, x0:x1]
+        inside = (xx - cx) ** 2 + (yy - cy) ** 2 <= r * r
+        placed += 1
+        lab[y0:y1, x0:x1][inside] = placed
+    return lab, placed
+
+
+def discs_touching(side, k, rng):
+    """k overlapping discs, each pixel to the nearest centre among the discs covering it: labels 1..k."""
+    lab = np.zeros((side, side), np.uint16)
+    best = np.full((side, side), np.inf, np.float32)
+    r0 = math.sqrt(side * side * 0.45 / k / math.pi)
+    for i in range(1, k + 1):
+        r = r0 * (0.7 + 0.6 * rng.random())
+        cx, cy = rng.random() * side, rng.random() * side
+        x0, x1 = max(int(cx - r - 1), 0), min(int(cx + r + 2), side)
+        y0, y1 = max(int(cy - r - 1), 0), min(int(cy + r + 2), side)
+        yy, xx = np.ogrid[y0:y1, x0:x1]
+        d2 = ((xx - cx) ** 2 + (yy - cy) ** 2).astype(np.float32)
+        sub_b, sub_l = best[y0:y1, x0:x1], lab[y0:y1, x0:x1]
+        win = (d2 <= r * r) & (d2 < sub_b)
+        sub_b[win] = d2[win]
+        sub_l[win] = i
+    present = np.unique(lab[lab != 0])
+    # renumber 1..K' so that every label value is present
+    remap = np.zeros(k + 1, np.uint16)
+    remap[present] = np.arange(1, len(present) + 1, dtype=np.uint16)
+    return remap[lab], len(present)
+
+
+def touching_share(lab):
+    """Share of instances with an 8-neighbour of another instance."""
+    ids = set()
+    for a, b in ((lab[:, :-1], lab[:, 1:]), (lab[:-1, :], lab[1:, :]),
+                 (lab[:-1, :-1], lab[1:, 1:]), (lab[:-1, 1:], lab[1:, :-1])):
+        m = (a != 0) & (b != 0) & (a != b)
+        ids.update(np.unique(a[m]).tolist())
+        ids.update(np.unique(b[m]).tolist())
+    n = len(np.unique(lab[lab != 0]))
+    return len(ids) / n if n else 0.0
+
+
+def make_prediction(fg, rng, quantize=True):
+    """A soft prediction of fg: shifted, blurred, low-frequency and white noise; 8-bit or float32."""
+    side = fg.shape[0]
+    v = ndimage.gaussian_filter(np.roll(fg, (2, -1), axis=(0, 1)).astype(np.float32), 1.5)
+    lf = ndimage.gaussian_filter(rng.standard_normal((side, side), dtype=np.float32), 6)
+    lf /= lf.std()
+    v = 0.9 * v + 0.05 + 0.1 * lf + 0.06 * rng.standard_normal((side, side), dtype=np.float32)
+    v = np.clip(v, 0.0, 1.0)
+    if quantize:
+        return np.rint(v * 255.0).astype(np.uint8)
+    return v.astype(np.float32)
+
+
+class Inputs:
+    def __init__(self, work):
+        self.dir = os.path.join(work, "inputs")
+        os.makedirs(self.dir, exist_ok=True)
+        self.targets = {}  # (side, k, kind) -> dict(path, placed, touching, fg share)
+        self.preds = {}    # name -> path
+
+    def target(self, side, k, kind):
+        key = (side, k, kind)
+        if key in self.targets:
+            return self.targets[key]
+        rng = np.random.default_rng(seed_of("target", side, k, kind))
+        if kind == "nt":
+            lab, placed = discs_nontouching(side, k, rng)
+            arr = (lab != 0).astype(np.uint8)  # a binary mask: instances are its components
+        else:
+            lab, placed = discs_touching(side, k, rng)
+            arr = lab  # 16-bit instance labels
+        path = os.path.join(self.dir, "t_%d_%d_%s.npy" % (side, k, kind))
+        np.save(path, arr)
+        info = {"path": path, "side": side, "k": k, "kind": kind, "placed": placed,
+                "touching": touching_share(lab) if kind == "touch" else 0.0,
+                "fg": float((arr != 0).mean())}
+        self.targets[key] = info
+        return info
+
+    def prediction(self, side, k, kind, quantize=True):
+        name = "p_%d_%d_%s_%s" % (side, k, kind, "u8" if quantize else "f32")
+        if name in self.preds:
+            return self.preds[name]
+        t = self.target(side, k, kind)
+        fg = np.load(t["path"]) != 0
+        rng = np.random.default_rng(seed_of("pred", side, k, kind, quantize))
+        v = make_prediction(fg, rng, quantize)
+        if quantize:
+            path = os.path.join(self.dir, name + ".png")
+            Image.fromarray(v, mode="L").save(path)
+        else:
+            path = os.path.join(self.dir, name + ".npy")
+            np.save(path, v)
+        self.preds[name] = path
+        return path
+
+
+# ---------------------------------------------------------------------------
+# the two sides
+# ---------------------------------------------------------------------------
+class Driver:
+    def __init__(self, path):
+        self.path = path
+
+    def run(self, *args):
+        out = subprocess.run([self.path] + [str(a) for a in args], capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError("driver %s failed: %s" % (" ".join(map(str, args)), out.stderr.strip()))
+        return json.loads(out.stdout)
+
+
+def py_time(fn, checked_seconds):
+    """Median of repeated runs; a computation slower than PY_SLOW keeps its checked run (n = 1).
+    Above a second, the checked run counts as the first of three."""
+    if checked_seconds > PY_SLOW:
+        return checked_seconds, 1
+    reps = int(min(15, max(3, PY_BUDGET / max(checked_seconds, 1e-6))))
+    times = []
+    if checked_seconds > 1.0:
+        times.append(checked_seconds)
+    gc.collect()
+    while len(times) < reps:
+        t = cpu_clock()
+        fn()
+        times.append(cpu_clock() - t)
+    times.sort()
+    return float(np.median(times)), reps
+
+
+def rel_ok(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(a - b) <= REL_TOL * max(abs(a), abs(b), 1e-12)
+
+
+ALL_LOSSES = ["loss:" + n for n in pyseg.LOSSES]
+PER_PIXEL = ["loss:" + n for n in pyseg.PER_PIXEL]
+ALL_METRICS = ["metric:" + n for n in pyseg.METRICS]
+
+
+class Bench:
+    def __init__(self, build, work):
+        self.build = build
+        self.work = work
+        self.drv = Driver(os.path.join(build, "bench-compare", "driver"))
+        self.inputs = Inputs(work)
+        self.problems = []
+        self.res = {"loss_cases": [], "edt": [], "wmap": [], "rss": [], "service": {}, "agreement": {}}
+        self.checked = {}  # (what, key) -> python seconds of the checked run
+        self.loads = {"at the start": os.getloadavg()}
+
+    # -- agreement ---------------------------------------------------------
+    def fail(self, msg, repro):
+        self.problems.append({"what": msg, "reproduce": repro})
+        log("DISAGREEMENT: " + msg)
+
+    def stop_if_disagreed(self, stage):
+        if self.problems:
+            path = os.path.join(self.work, "disagreements.json")
+            with open(path, "w") as f:
+                json.dump(self.problems, f, indent=1)
+            print("\n%d disagreement(s) between segloss and the Python code (%s); nothing was timed."
+                  % (len(self.problems), stage))
+            for p in self.problems:
+                print(" - %s\n   reproduce: %s" % (p["what"], p["reproduce"]))
+            print("details in %s" % path)
+            raise Disagreement(stage)
+
+    def check_losses(self, name, tpath, ppath, specs):
+        drv = self.drv.run("values", tpath, ppath, *specs)
+        p = pyseg.load_prediction(ppath)
+        case = pyseg.Case(np.load(tpath), p)
+        n_ok = 0
+        for s in specs:
+            ours, together = drv["values"][s], drv["together"][s]
+            if not ((ours is None and together is None) or
+                    (ours is not None and together is not None and
+                     abs(ours - together) <= 1e-12 * max(abs(ours), 1e-300))):
+                self.fail("%s: %s is %r alone but %r in one request with the others" % (name, s, ours, together),
+                          "%s values %s %s %s" % (self.drv.path, tpath, ppath, " ".join(specs)))
+            t = cpu_clock()
+            ref = pyseg.run_spec(s, case)
+            self.checked[("spec", name, s)] = cpu_clock() - t
+            if not rel_ok(ours, ref):
+                self.fail("%s: %s segloss %r, Python %r (relative difference %.3g)"
+                          % (name, s, ours, ref,
+                             abs(ours - ref) / max(abs(ref), 1e-300) if None not in (ours, ref) else float("nan")),
+                          "%s values %s %s %s   vs   pyseg.run_spec(%r, pyseg.Case(np.load(%r), "
+                          "pyseg.load_prediction(%r)))" % (self.drv.path, tpath, ppath, s, s, tpath, ppath))
+            else:
+                n_ok += 1
+        self.res["agreement"][name] = {"values": n_ok, "of": len(specs), "values_segloss": drv["values"]}
+        return drv["values"]
+
+    def check_map(self, label, ours_path, ref):
+        ours = np.load(ours_path).astype(np.float64)
+        diff = float(np.max(np.abs(ours - ref))) if ours.shape == ref.shape else float("inf")
+        if not diff <= ABS_TOL:
+            where = np.unravel_index(np.argmax(np.abs(ours - ref)), ref.shape) if ours.shape == ref.shape else None
+            self.fail("%s: maps differ by %.3g at (row, col) %s: segloss %r, Python %r"
+                      % (label, diff, where, ours[where] if where else None, ref[where] if where else None),
+                      ours_path)
+        return diff
+
+    # -- plan --------------------------------------------------------------
+    def loss_cases(self):
+        inp = self.inputs
+        cases = []
+        for side in (256, 512, 1024):
+            t = inp.target(side, 100, "nt")
+            cases.append({"name": "%d², K=100 binary, 8-bit p" % side, "side": side, "target": t,
+                          "pred": inp.prediction(side, 100, "nt"), "specs": ALL_LOSSES + ALL_METRICS,
+                          "timed": True, "table": "main"})
+        t = inp.target(1024, 100, "nt")
+        cases.append({"name": "1024², K=100 binary, float32 p", "side": 1024, "target": t,
+                      "pred": inp.prediction(1024, 100, "nt", quantize=False),
+                      "specs": PER_PIXEL + ALL_METRICS[:6], "timed": True, "table": "float"})
+        t = inp.target(512, 100, "touch")
+        cases.append({"name": "512², K=100 touching labels, 8-bit p", "side": 512, "target": t,
+                      "pred": inp.prediction(512, 100, "touch"), "specs": ALL_LOSSES + ALL_METRICS,
+                      "timed": False, "table": None})
+        t = inp.target(4096, 100, "nt")
+        cases.append({"name": "4096², K=100 binary, 8-bit p", "side": 4096, "target": t,
+                      "pred": inp.prediction(4096, 100, "nt"),
+                      "specs": ["loss:hausdorff_dt", "loss:boundary", "metric:hausdorff95"],
+                      "timed": True, "table": "dist4096"})
+        return cases
+
+    # -- stages ------------------------------------------------------------
+    def stage_inputs(self):
+        log("generating inputs (fixed seeds)")
+        self.lcases = self.loss_cases()
+        self.wcases = []
+        for side in (256, 512, 1024, 4096):
+            for k in (10, 100, 1000):
+                for kind in ("nt", "touch"):
+                    self.wcases.append(self.inputs.target(side, k, kind))
+            log("  inputs at %d^2 done" % side)
+        self.res["inputs"] = [dict(v, path=os.path.basename(v["path"])) for v in self.inputs.targets.values()]
+
+    def stage_check_losses(self):
+        log("agreement: losses and metrics (%.0e relative)" % REL_TOL)
+        for c in self.lcases:
+            self.check_losses(c["name"], c["target"]["path"], c["pred"], c["specs"])
+            a = self.res["agreement"][c["name"]]
+            log("  %s: %d of %d values agree" % (c["name"], a["values"], a["of"]))
+        self.stop_if_disagreed("losses and metrics")
+
+    def stage_check_edt(self):
+        log("agreement: EDT (%.0e absolute)" % ABS_TOL)
+        self.edt_cases = []
+        for side in (256, 512, 1024, 4096):
+            t = self.inputs.target(side, 100, "nt")
+            fg = np.load(t["path"]) != 0
+            for want in (0, 1):
+                out = os.path.join(self.work, "edt_%d_%d.npy" % (side, want))
+                self.drv.run("edt", t["path"], want, out)
+                s = cpu_clock()
+                ref = pyseg.edt(fg, want)
+                secs = cpu_clock() - s
+                diff = self.check_map("EDT %d^2 %s" % (side, "fg" if want == 0 else "bg"), out, ref)
+                os.unlink(out)
+                self.edt_cases.append({"side": side, "want": want, "path": t["path"], "py_checked": secs,
+                                       "maxdiff": diff})
+            log("  EDT %d^2 checked (both directions)" % side)
+        self.stop_if_disagreed("EDT")
+
+    def edt_seconds(self, side):
+        for c in self.edt_cases:
+            if c["side"] == side and c["want"] == 1:
+                return c["py_checked"]
+        return None
+
+    def stage_check_wmap(self):
+        log("agreement: U-Net weight maps (%.0e absolute); the per-instance SciPy code is slow" % ABS_TOL)
+        self.wmap_rows = []
+        # cheapest first; a case is skipped on the Python side when its estimate is over PY_WMAP_MAX
+        # or would take the time spent so far plus its estimate over PY_WMAP_BUDGET
+        planned = 0.0
+
+        def priority(t):  # the cases the targets name come first: 1024^2, K = 100 (both kinds) and 1,000
+            return 0 if t["side"] == 1024 and (t["k"] == 100 or (t["k"] == 1000 and t["kind"] == "nt")) else 1
+
+        order = sorted(self.wcases, key=lambda t: (priority(t), t["placed"] * self.edt_seconds(t["side"]),
+                                                   t["kind"]))
+        for t in order:
+            side, k = t["side"], t["placed"]
+            out = os.path.join(self.work, "wmap.npy")
+            info = self.drv.run("wmap", t["path"], out)
+            est = info["instances"] * self.edt_seconds(side)
+            row = {"side": side, "k": t["k"], "kind": t["kind"], "instances": info["instances"],
+                   "placed": k, "touching": t["touching"], "band_pixels": info["band_pixels"],
+                   "band_max": info["band_max"], "path": t["path"], "py": None, "py_estimate": est}
+            if est > PY_WMAP_MAX or (priority(t) and planned + est > PY_WMAP_BUDGET):
+                row["skip_reason"] = "over %g s" % PY_WMAP_MAX if est > PY_WMAP_MAX else "run budget"
+                log("  weight map %d^2 K=%d %s: Python skipped (estimated %.0f s = K x one EDT; %s)"
+                    % (side, t["k"], t["kind"], est, row["skip_reason"]))
+            else:
+                lab = np.load(t["path"])
+                gc.collect()
+                s = cpu_clock()
+                ref = pyseg.unet_weight_map(lab)
+                secs = cpu_clock() - s
+                row["py_checked"] = secs
+                planned += secs  # what it took, not the estimate
+                row["maxdiff"] = self.check_map("weight map %d^2 K=%d %s" % (side, t["k"], t["kind"]), out, ref)
+                del ref
+                log("  weight map %d^2 K=%d %s: %d instances, max |diff| %.2g, Python %.1f s"
+                    % (side, t["k"], t["kind"], info["instances"], row["maxdiff"], secs))
+                if self.problems:
+                    self.stop_if_disagreed("weight maps")
+            os.unlink(out)
+            self.wmap_rows.append(row)
+        self.wmap_rows.sort(key=lambda r: (r["side"], r["k"], r["kind"]))
+        self.stop_if_disagreed("weight maps")
+
+    def stage_time_core(self):
+        log("timing the core, one thread each (segloss: median of runs within %.1f s, >= 5; "
+            "Python: median of 3-15 runs, or the checked run when it took > %.0f s)" % (C_BUDGET, PY_SLOW))
+        for c in self.lcases:
+            if not c["timed"]:
+                continue
+            tpath, ppath = c["target"]["path"], c["pred"]
+            drv = self.drv.run("time-each", C_BUDGET, tpath, ppath, *c["specs"])
+            case = pyseg.Case(np.load(tpath), pyseg.load_prediction(ppath))
+            rows = []
+            for s in c["specs"]:
+                py, n = py_time(lambda: pyseg.run_spec(s, case), self.checked[("spec", c["name"], s)])
+                rows.append({"spec": s, "segloss": drv["times"][s][0], "segloss_n": drv["times"][s][1],
+                             "py": py, "py_n": n})
+            entry = {"name": c["name"], "side": c["side"], "table": c["table"], "rows": rows}
+            if c["table"] in ("main", "float"):
+                allpp = self.drv.run("time-all", C_BUDGET, tpath, ppath, *PER_PIXEL)["all"]
+                entry["per_pixel_together"] = {"segloss": allpp[0], "segloss_n": allpp[1],
+                                               "py": sum(r["py"] for r in rows if r["spec"] in PER_PIXEL)}
+            self.res["loss_cases"].append(entry)
+            log("  %s: %d figures" % (c["name"], len(rows)))
+        for c in self.edt_cases:
+            drv = self.drv.run("edt-time", C_BUDGET, c["path"], c["want"])
+            fg = np.load(c["path"]) != 0
+            py, n = py_time(lambda: pyseg.edt(fg, c["want"]), c["py_checked"])
+            self.res["edt"].append({"side": c["side"], "want": c["want"], "segloss": drv["time"][0],
+                                    "segloss_n": drv["time"][1], "py": py, "py_n": n, "maxdiff": c["maxdiff"]})
+        log("  EDT timed")
+        for row in self.wmap_rows:
+            drv = self.drv.run("wmap-time", C_BUDGET, row["path"])
+            row["segloss"], row["segloss_n"] = drv["time"]
+            if "py_checked" in row:
+                lab = np.load(row["path"])
+                row["py"], row["py_n"] = py_time(lambda: pyseg.unet_weight_map(lab), row["py_checked"])
+            self.res["wmap"].append(row)
+        log("  weight maps timed")
+        for row in self.wmap_rows:
+            if row["side"] < 1024:
+                continue
+            r = self.drv.run("wmap-rss", row["path"])
+            r.update(side=row["side"], k=row["k"], kind=row["kind"])
+            self.res["rss"].append(r)
+        log("  weight-map peak memory measured")
+
+    # -- service -----------------------------------------------------------
+    def bodies(self, side):
+        t = self.inputs.target(side, 100, "nt")
+        png_t = os.path.join(self.inputs.dir, "svc_target_%d.png" % side)
+        Image.fromarray(((np.load(t["path"]) != 0) * 255).astype(np.uint8), mode="L").save(png_t)
+        png_p = self.inputs.prediction(side, 100, "nt")
+        tb, pb = open(png_t, "rb").read(), open(png_p, "rb").read()
+        body = json.dumps({"target": base64.b64encode(tb).decode(), "prediction": base64.b64encode(pb).decode(),
+                           "losses": ["bce", "dice"], "metrics": []}).encode()
+        jpath = os.path.join(self.work, "body_%d.json" % side)
+        open(jpath, "wb").write(body)
+        mp = (b"--segbench\r\nContent-Disposition: form-data; name=\"target\"; filename=\"t.png\"\r\n"
+              b"Content-Type: image/png\r\n\r\n" + tb +
+              b"\r\n--segbench\r\nContent-Disposition: form-data; name=\"prediction\"; filename=\"p.png\"\r\n"
+              b"Content-Type: image/png\r\n\r\n" + pb +
+              b"\r\n--segbench\r\nContent-Disposition: form-data; name=\"losses\"\r\n\r\nbce,dice"
+              b"\r\n--segbench\r\nContent-Disposition: form-data; name=\"metrics\"\r\n\r\n[]"
+              b"\r\n--segbench--\r\n")
+        mpath = os.path.join(self.work, "body_%d.multipart" % side)
+        open(mpath, "wb").write(mp)
+        return {"json": (jpath, "application/json"),
+                "multipart": (mpath, "multipart/form-data; boundary=segbench"),
+                "target_png": len(tb), "pred_png": len(pb), "tpath": t["path"], "ppath": png_p}
+
+    @staticmethod
+    def post(port, path, ctype):
+        req = urllib.request.Request("http://127.0.0.1:%d/v1/evaluate" % port, data=open(path, "rb").read(),
+                                     headers={"Content-Type": ctype})
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.load(r)
+
+    def start_seglossd(self):
+        logf = os.path.join(self.work, "seglossd.log")
+        f = open(logf, "w")
+        proc = subprocess.Popen([os.path.join(self.build, "seglossd"), "--bind", "127.0.0.1", "--port", "0",
+                                 "--db", "off"], stdout=f, stderr=f)
+        port = None
+        for _ in range(200):
+            m = re.search(r"seglossd listening.* port=(\d+)", open(logf).read())
+            if m:
+                port = int(m.group(1))
+                break
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        if port is None:
+            proc.kill()
+            raise RuntimeError("seglossd did not start: " + open(logf).read())
+        workers = re.search(r"workers=(\d+)", open(logf).read()).group(1)
+        return proc, port, "seglossd %s (--db off; defaults otherwise: %s worker threads, queue 64)" % (
+            self.version("seglossd"), workers)
+
+    def version(self, what):
+        if what == "seglossd":
+            m = re.search(r"version=(\S+)", open(os.path.join(self.work, "seglossd.log")).read())
+            return m.group(1) if m else "?"
+        return "?"
+
+    def start_peer(self):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        logf = open(os.path.join(self.work, "peer.log"), "w")
+        cmd = ["/usr/bin/python3", "-m", "uvicorn", "peer_app:app", "--app-dir", HERE, "--host", "127.0.0.1",
+               "--port", str(port), "--workers", "2", "--loop", "uvloop", "--http", "httptools",
+               "--no-access-log", "--log-level", "warning"]
+        proc = subprocess.Popen(cmd, stdout=logf, stderr=logf, env=env, start_new_session=True)
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/healthz" % port, timeout=1):
+                    break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError("the peer did not start: " + open(logf.name).read())
+                time.sleep(0.1)
+        import fastapi
+        import starlette
+        import uvicorn
+        return proc, port, ("FastAPI %s / Starlette %s on uvicorn %s, 2 worker processes, uvloop + httptools, "
+                            "access log off" % (fastapi.__version__, starlette.__version__, uvicorn.__version__))
+
+    @staticmethod
+    def stop(proc, group=False):
+        # only our own child (and, for uvicorn, the process group it leads)
+        try:
+            if group:
+                os.killpg(proc.pid, signal.SIGTERM)
+            else:
+                proc.terminate()
+            proc.wait(timeout=30)
+        except (subprocess.TimeoutExpired, ProcessLookupError):
+            if group:
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                proc.kill()
+            proc.wait()
+
+    def wrk(self, port, body, ctype, conns, seconds):
+        lua = os.path.join(self.work, "post.lua")
+        threads = 1 if conns < 2 else 2
+        env = dict(os.environ, BODY=body, CTYPE=ctype)
+        out = subprocess.run(["wrk", "-t%d" % threads, "-c%d" % conns, "-d%ds" % seconds, "--timeout", "30s",
+                              "--latency", "-s", lua, "http://127.0.0.1:%d/v1/evaluate" % port],
+                             capture_output=True, text=True, env=env).stdout
+
+        def ms(tok):
+            v = float(re.match(r"[0-9.]+", tok).group(0))
+            return v / 1000 if tok.endswith("us") else v if tok.endswith("ms") else v * 1000 if tok.endswith(
+                "s") else v / 60000 if tok.endswith("m") else v
+
+        rps = float(re.search(r"Requests/sec:\s*([0-9.]+)", out).group(1))
+        p50 = ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1))
+        p99 = ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))
+        reqs = int(re.search(r"(\d+) requests in", out).group(1))
+        non2xx = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", out)
+        sock = re.search(r"Socket errors:.*", out)
+        return {"rps": rps, "p50": p50, "p99": p99, "requests": reqs,
+                "errors": (int(non2xx.group(1)) if non2xx else 0), "socket_errors": sock.group(0) if sock else ""}
+
+    def stage_service(self):
+        log("service: bodies, answers, then wrk (%d s per run after a %d s warm-up per body)"
+            % (WRK_SECONDS, WRK_WARMUP))
+        with open(os.path.join(self.work, "post.lua"), "w") as f:
+            f.write('local f = io.open(os.getenv("BODY"), "rb")\nwrk.method = "POST"\nwrk.body = f:read("*a")\n'
+                    'f:close()\nwrk.headers["Content-Type"] = os.getenv("CTYPE")\n')
+        self.loads["before the service part"] = os.getloadavg()
+        bodies = {side: self.bodies(side) for side in (512, 1024)}
+        svc = self.res["service"]
+        svc["bodies"] = {str(s): {"target_png": b["target_png"], "pred_png": b["pred_png"],
+                                  "json": os.path.getsize(b["json"][0]),
+                                  "multipart": os.path.getsize(b["multipart"][0])} for s, b in bodies.items()}
+        answers = {}
+        runs = []
+        for server in ("seglossd", "peer"):
+            proc, port, desc = self.start_seglossd() if server == "seglossd" else self.start_peer()
+            svc[server] = desc
+            try:
+                for side, b in bodies.items():
+                    for form in ("json", "multipart"):
+                        got = self.post(port, *b[form])["losses"]
+                        answers[(server, side, form)] = got
+                        ref = answers.get(("seglossd", side, form))
+                        core = self.drv.run("values", b["tpath"], b["ppath"], "loss:bce", "loss:dice")["values"]
+                        for name in ("bce", "dice"):
+                            other = ref[name] if server == "peer" else core["loss:" + name]
+                            if not rel_ok(got[name], other):
+                                self.fail("service %d^2 %s: %s answered %s=%r, expected %r (%s)"
+                                          % (side, form, server, name, got[name], other,
+                                             "seglossd's answer" if server == "peer" else "the core driver"),
+                                          "curl -H 'Content-Type: %s' --data-binary @%s "
+                                          "http://127.0.0.1:PORT/v1/evaluate" % (b[form][1], b[form][0]))
+                self.stop_if_disagreed("service answers (%s)" % server)
+                log("  %s answers agree; load" % server)
+                for side, b in bodies.items():
+                    for form in ("json", "multipart"):
+                        self.wrk(port, b[form][0], b[form][1], 8, WRK_WARMUP)
+                        for conns in (1, 8, 32):
+                            r = self.wrk(port, b[form][0], b[form][1], conns, WRK_SECONDS)
+                            r.update(server=server, side=side, form=form, conns=conns)
+                            runs.append(r)
+                            log("  %-8s %4d^2 %-9s c=%-2d %8.1f req/s  p50 %8.2f ms  p99 %8.2f ms  errors %d"
+                                % (server, side, form, conns, r["rps"], r["p50"], r["p99"], r["errors"]))
+            finally:
+                self.stop(proc, group=(server == "peer"))
+        svc["runs"] = runs
+        svc["answers"] = {"%s %d %s" % k: v for k, v in answers.items()}
+
+
+# ---------------------------------------------------------------------------
+# report
+# ---------------------------------------------------------------------------
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return ""
+
+
+def machine():
+    lscpu = sh("lscpu")
+
+    def field(name):
+        m = re.search(r"^%s:\s*(.*)$" % re.escape(name), lscpu, re.M)
+        return m.group(1).strip() if m else "?"
+
+    mem = sh("awk '/MemTotal/ {printf \"%.1f GiB\", $2/1048576}' /proc/meminfo")
+    import fastapi
+    import PIL
+    import scipy
+    import skimage
+    import starlette
+    import uvicorn
+    return {
+        "cpu": field("Model name"), "cpus": field("CPU(s)"), "threads_per_core": field("Thread(s) per core"),
+        "hypervisor": field("Hypervisor vendor"), "memory": mem, "kernel": platform.release(),
+        "os": sh(". /etc/os-release && echo \"$PRETTY_NAME\""), "cc": sh("cc --version | head -1"),
+        "python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
+        "skimage": skimage.__version__, "pillow": PIL.__version__, "fastapi": fastapi.__version__,
+        "starlette": starlette.__version__, "uvicorn": uvicorn.__version__,
+        "wrk": (sh("wrk -v 2>&1 | head -1").split(" [")[0] or "wrk"),
+        "commit": sh("git -C %s describe --always --dirty 2>/dev/null" % HERE) or "?",
+    }
+
+
+def fms(sec):
+    ms = sec * 1e3
+    return "%.3f" % ms if ms < 10 else "%.1f" % ms if ms < 1000 else "%.0f" % ms
+
+
+def fx(r):
+    return "%.0f×" % r if r >= 100 else "%.1f×" % r if r >= 1 else "%.2f×" % r
+
+
+def table(head, rows, left=1):
+    """A Markdown table; the first `left` columns are text (left-aligned), the others numbers."""
+    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" if i < left else "---:" for i in range(len(head))) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+BAND_FLOOR_MS_PER_MPX = 0.5
+
+
+def rss_bound(m):
+    """8 B/px + 4 B per pixel of the largest band + row and per-instance scratch + 64 KiB of page rounding."""
+    return 8 * m["pixels"] + 4 * m["band_max"] + 44 * m["width"] + 16 * m["instances"] + 65536
+
+
+def fdur(sec):
+    return "≈%.0f s" % sec if sec < 90 else "≈%.0f min" % (sec / 60)
+
+
+def render(res, meta):
+    t = {}
+    lc = {c["name"]: c for c in res["loss_cases"]}
+    main = [c for c in res["loss_cases"] if c["table"] == "main"]
+    # losses and metrics, one column group per size
+    specs = [r["spec"] for r in main[0]["rows"]]
+    head = ["loss / metric"]
+    for c in main:
+        head += ["%d² segloss ms" % c["side"], "NumPy ms", "ratio"]
+    rows = []
+    for i, s in enumerate(specs):
+        row = ["`%s`%s" % (s.split(":", 1)[1], " (metric)" if s.startswith("metric:") else "")]
+        for c in main:
+            r = c["rows"][i]
+            row += [fms(r["segloss"]), fms(r["py"]) + ("" if r["py_n"] > 1 else "¹"), fx(r["py"] / r["segloss"])]
+        rows.append(row)
+    row = ["**13 per-pixel losses, one request**"]
+    for c in main:
+        a = c["per_pixel_together"]
+        row += [fms(a["segloss"]), fms(a["py"]) + "²", fx(a["py"] / a["segloss"])]
+    rows.append(row)
+    t["LOSS_TABLE"] = table(head, rows)
+
+    fl = [c for c in res["loss_cases"] if c["table"] == "float"]
+    rows = []
+    if fl:
+        c8 = [c for c in main if c["side"] == 1024][0]
+        c = fl[0]
+        by8 = {r["spec"]: r for r in c8["rows"]}
+        for r in c["rows"]:
+            if r["spec"] not in PER_PIXEL:
+                continue
+            r8 = by8[r["spec"]]
+            rows.append(["`%s`" % r["spec"][5:], fms(r8["segloss"]), fms(r["segloss"]), fms(r["py"]),
+                         fx(r["py"] / r["segloss"])])
+        a = c["per_pixel_together"]
+        rows.append(["**all 13, one request**", fms(c8["per_pixel_together"]["segloss"]), fms(a["segloss"]),
+                     fms(a["py"]) + "²", fx(a["py"] / a["segloss"])])
+    t["FLOAT_TABLE"] = table(["loss (1024²)", "segloss ms, 8-bit p", "segloss ms, float32 p", "NumPy ms",
+                              "ratio (float32 p)"], rows)
+
+    d4 = [c for c in res["loss_cases"] if c["table"] == "dist4096"]
+    rows = []
+    for c in d4:
+        for r in c["rows"]:
+            rows.append(["`%s`" % r["spec"].split(":", 1)[1], fms(r["segloss"]), fms(r["py"]) +
+                         ("" if r["py_n"] > 1 else "¹"), fx(r["py"] / r["segloss"])])
+    t["DIST4096_TABLE"] = table(["4096², K=100", "segloss ms", "NumPy/SciPy ms", "ratio"], rows)
+
+    rows = []
+    for e in res["edt"]:
+        n = e["side"] ** 2
+        rows.append(["%d²" % e["side"], "edt(fg)" if e["want"] == 0 else "edt(~fg)", fms(e["segloss"]),
+                     "%.0f" % (n / e["segloss"] / 1e6), fms(e["py"]) + ("" if e["py_n"] > 1 else "¹"),
+                     "%.1f" % (n / e["py"] / 1e6), fx(e["py"] / e["segloss"]), "%.1g" % e["maxdiff"]])
+    t["EDT_TABLE"] = table(["size", "transform", "segloss ms", "Mpx/s", "SciPy ms", "Mpx/s", "ratio",
+                            "max abs diff"], rows, left=2)
+
+    rows = []
+    rss = {(r["side"], r["k"], r["kind"]): r for r in res["rss"]}
+    for w in res["wmap"]:
+        kind = "binary, non-touching" if w["kind"] == "nt" else "labels, %.0f%% touching" % (100 * w["touching"])
+        py = (fms(w["py"]) + ("" if w["py_n"] > 1 else "¹")) if w.get("py") else \
+            "skipped (%s)" % fdur(w["py_estimate"])
+        ratio = fx(w["py"] / w["segloss"]) if w.get("py") else "—"
+        m = rss.get((w["side"], w["k"], w["kind"]))
+        mem = "%.1f B/px" % (m["extra_bytes"] / m["pixels"]) if m else ""
+        rows.append(["%d²" % w["side"], str(w["instances"]), kind, fms(w["segloss"]),
+                     "%.2f" % (w["band_pixels"] / 1e6), py, ratio, mem])
+    t["WMAP_TABLE"] = table(["size", "K", "target", "segloss ms", "bands Mpx", "per-instance SciPy ms", "ratio",
+                             "segloss peak extra memory"], rows, left=3)
+
+    rows = []
+    for m in res["rss"]:
+        bound = rss_bound(m)
+        rows.append(["%d²" % m["side"], str(m["instances"]), m["kind"].replace("nt", "binary").replace(
+            "touch", "labels"), "%.1f" % (m["extra_bytes"] / 2 ** 20), "%.2f" % (m["extra_bytes"] / m["pixels"]),
+                     "%.2f" % (m["band_max"] / 1e6), "%.1f" % (bound / 2 ** 20),
+                     "yes" if m["extra_bytes"] <= bound else "**no**"])
+    t["RSS_TABLE"] = table(["size", "K", "target", "peak extra MiB", "B/px", "largest band Mpx",
+                            "bound MiB", "within"], rows, left=3)
+
+    svc = res["service"]
+    rows = []
+    by = {(r["server"], r["side"], r["form"], r["conns"]): r for r in svc.get("runs", [])}
+    for side in (512, 1024):
+        for form in ("json", "multipart"):
+            for c in (1, 8, 32):
+                a, b = by.get(("seglossd", side, form, c)), by.get(("peer", side, form, c))
+                if not a or not b:
+                    continue
+                rows.append(["%d²" % side, form, str(c), "%.0f" % a["rps"], "%.2f" % a["p50"], "%.2f" % a["p99"],
+                             "%.1f" % b["rps"], "%.1f" % b["p50"], "%.1f" % b["p99"],
+                             fx(a["rps"] / b["rps"]) if b["rps"] > 0 else "—",
+                             fx(b["p99"] / a["p99"]) if a["p99"] > 0 and b["p99"] > 0 else "—",
+                             str(a["errors"] + b["errors"])])
+    t["SERVICE_TABLE"] = table(["size", "body", "conns", "seglossd req/s", "p50 ms", "p99 ms", "FastAPI req/s",
+                                "p50 ms", "p99 ms", "req/s ratio", "p99 ratio", "non-2xx"], rows, left=2)
+    b = svc.get("bodies", {})
+    t["BODIES"] = ", ".join("%s²: target PNG %d B, prediction PNG %d B, JSON body %d B, multipart %d B"
+                            % (s, v["target_png"], v["pred_png"], v["json"], v["multipart"]) for s, v in b.items())
+    t["SEGLOSSD"] = svc.get("seglossd", "")
+    t["PEER"] = svc.get("peer", "")
+
+    # targets
+    targets = []
+
+    def mark(ok):
+        return "**met**" if ok else "**not met**"
+
+    sv = [(by[("seglossd", 512, f, c)], by[("peer", 512, f, c)]) for f in ("json", "multipart") for c in (1, 8, 32)
+          if ("seglossd", 512, f, c) in by and ("peer", 512, f, c) in by]
+    if sv:
+        ratios = [a["rps"] / b["rps"] if b["rps"] > 0 else float("inf") for a, b in sv]
+        p99ok = all(a["p99"] < b["p99"] for a, b in sv)
+        targets.append(["seglossd req/s ≥ 8× the FastAPI peer, 512² bce+dice, lower p99 at every concurrency",
+                        "req/s ratio %s to %s over JSON and multipart at 1, 8, 32 connections; p99 lower in %d of %d"
+                        % (fx(min(ratios)), fx(max(ratios)), sum(a["p99"] < b["p99"] for a, b in sv), len(sv)),
+                        mark(min(ratios) >= 8 and p99ok)])
+    for k, goal in ((100, 150), (1000, 500)):
+        ws = [w for w in res["wmap"] if w["side"] == 1024 and w["k"] == k and w.get("py")]
+        if ws:
+            r = [(w["py"] / w["segloss"], w["kind"]) for w in ws]
+            targets.append(["weight map 1024², K=%d: ≥ %d× the per-instance SciPy code" % (k, goal),
+                            ", ".join("%s (%s)" % (fx(x), "binary" if kd == "nt" else "touching labels")
+                                      for x, kd in r), mark(all(x >= goal for x, _ in r))])
+    if res["rss"]:
+        ok = all(m["extra_bytes"] <= rss_bound(m) for m in res["rss"])
+        worst = max(res["rss"], key=lambda m: m["extra_bytes"] / m["pixels"])
+        targets.append(["weight map peak memory ≤ 8 B/px plus the bands",
+                        "at most %.2f B/px beyond input and output (%d² K=%d %s, largest band %.2f Mpx); "
+                        "within the bound in %d of %d cases"
+                        % (worst["extra_bytes"] / worst["pixels"], worst["side"], worst["k"],
+                           "binary" if worst["kind"] == "nt" else "labels", worst["band_max"] / 1e6,
+                           sum(m["extra_bytes"] <= rss_bound(m) for m in res["rss"]), len(res["rss"])), mark(ok)])
+    if res["edt"]:
+        r = [(e["py"] / e["segloss"], e) for e in res["edt"]]
+        lo = min(r, key=lambda x: x[0])
+        targets.append(["EDT ≥ 6× scipy.ndimage.distance_transform_edt",
+                        "%s to %s (lowest: %d² %s)" % (fx(lo[0]), fx(max(x for x, _ in r)), lo[1]["side"],
+                                                       "edt(fg)" if lo[1]["want"] == 0 else "edt(~fg)"),
+                        mark(all(x >= 6 for x, _ in r))])
+    hd = []
+    for c in res["loss_cases"]:
+        if c["table"] in ("main", "dist4096"):
+            for r in c["rows"]:
+                if r["spec"] == "metric:hausdorff95":
+                    hd.append((r["py"] / r["segloss"], c["side"]))
+    if hd:
+        targets.append(["hausdorff95 ≥ 8× the medpy-style code",
+                        ", ".join("%s at %d²" % (fx(x), s) for x, s in hd), mark(all(x >= 8 for x, _ in hd))])
+    c1024 = [c for c in main if c["side"] == 1024]
+    if c1024:
+        c = c1024[0]
+        lim = 3 * BAND_FLOOR_MS_PER_MPX * (1024 * 1024 / 1e6) / 1e3
+        pp = [r for r in c["rows"] if r["spec"] in PER_PIXEL]
+        worst = max(pp, key=lambda r: r["segloss"])
+        over = [r["spec"][5:] for r in pp if r["segloss"] > lim]
+        txt = "slowest `%s` %.3f ms (limit %.2f ms = 3 × 0.5 ms/Mpx × 1.05 Mpx)" % (
+            worst["spec"][5:], worst["segloss"] * 1e3, lim * 1e3)
+        def overs(names):
+            return "all 13 over" if len(names) == len(PER_PIXEL) else "over: " + ", ".join("`%s`" % o for o in names)
+
+        if over:
+            txt += "; " + overs(over)
+        if fl:
+            fpp = [r for r in fl[0]["rows"] if r["spec"] in PER_PIXEL]
+            fw = max(fpp, key=lambda r: r["segloss"])
+            fover = [r["spec"][5:] for r in fpp if r["segloss"] > lim]
+            txt += ". With a float32 (not 8-bit) prediction: slowest `%s` %.3f ms%s" % (
+                fw["spec"][5:], fw["segloss"] * 1e3,
+                "; " + overs(fover) if fover else ", all within")
+        targets.append(["every per-pixel loss at 1024² within 3× the memory-bandwidth floor (0.5 ms/Mpx), "
+                        "8-bit predictions", txt, mark(not over)])
+    t["TARGETS_TABLE"] = table(["target", "measured", ""], targets, left=3)
+
+    ins = sorted(res["inputs"], key=lambda v: (v["side"], v["k"], v["kind"]))
+    t["INPUTS_TABLE"] = table(["size", "K asked", "instances", "kind", "foreground", "instances touching another"],
+                              [["%d²" % v["side"], str(v["k"]), str(v["placed"]),
+                                "binary 0/1 (components)" if v["kind"] == "nt" else "16-bit labels",
+                                "%.0f%%" % (100 * v["fg"]),
+                                "—" if v["kind"] == "nt" else "%.0f%%" % (100 * v["touching"])] for v in ins])
+    ag = res["agreement"]
+    t["AGREEMENT"] = "%d of %d loss and metric values on %d inputs (%s)" % (
+        sum(v["values"] for v in ag.values()), sum(v["of"] for v in ag.values()), len(ag),
+        "; ".join("%s: %d" % (k, v["of"]) for k, v in ag.items()))
+    nmaps = len(res["edt"]) + sum(1 for w in res["wmap"] if w.get("py"))
+    worst_map = max([e["maxdiff"] for e in res["edt"]] + [w["maxdiff"] for w in res["wmap"] if w.get("py")])
+    t["MAPS_AGREEMENT"] = "%d maps (%d EDTs, %d weight maps), largest absolute difference %.2g" % (
+        nmaps, len(res["edt"]), nmaps - len(res["edt"]), worst_map)
+    skipped = [w for w in res["wmap"] if not w.get("py")]
+    t["SKIPPED"] = ("; ".join("%d² K=%d %s (%s%s)" % (w["side"], w["k"], "binary" if w["kind"] == "nt" else
+                                                       "labels", fdur(w["py_estimate"]),
+                                                       ", over the run's budget" if w.get("skip_reason") ==
+                                                       "run budget" else "") for w in skipped)
+                    or "none")
+    m = meta["machine"]
+    t["MACHINE"] = ("%s, %s CPUs (%s thread per core%s), %s memory; %s, Linux %s; %s" % (
+        m["cpu"], m["cpus"], m["threads_per_core"], ", %s guest" % m["hypervisor"] if m["hypervisor"] != "?" else "",
+        m["memory"], m["os"], m["kernel"], m["cc"]))
+    t["VERSIONS"] = ("Python %s, NumPy %s, SciPy %s, scikit-image %s, Pillow %s, FastAPI %s, Starlette %s, "
+                     "uvicorn %s, %s (Debian packages)" % (m["python"], m["numpy"], m["scipy"], m["skimage"],
+                                                           m["pillow"], m["fastapi"], m["starlette"], m["uvicorn"],
+                                                           m["wrk"]))
+    t["STARTED"] = meta["started"]
+    t["FINISHED"] = meta["finished"]
+    t["DURATION"] = "%.1f min" % (meta["seconds"] / 60)
+    t["COMMIT"] = m["commit"]
+    t["COMMAND"] = meta["command"]
+    t["RESULTS"] = meta["results"]
+    knobs = meta.get("knobs", {})
+    t["WRK_SECONDS"] = str(knobs.get("wrk_seconds", WRK_SECONDS))
+    t["WRK_WARMUP"] = str(knobs.get("wrk_warmup", WRK_WARMUP))
+    t["PY_SLOW"] = "%g" % knobs.get("py_slow", PY_SLOW)
+    t["PY_WMAP_MAX"] = "%g" % knobs.get("py_wmap_max", PY_WMAP_MAX)
+    t["PY_WMAP_BUDGET"] = "%g" % knobs.get("py_wmap_budget", PY_WMAP_BUDGET)
+    loads = meta.get("load", {})
+    t["LOAD"] = ", ".join("%s %s" % (k, " / ".join("%.2f" % x for x in v)) for k, v in loads.items()) or "?"
+    return t
+
+
+def write_doc(template, out, fields):
+    text = open(template).read()
+
+    def sub(m):
+        return fields.get(m.group(1), m.group(0))
+
+    text = re.sub(r"\{\{([A-Z0-9_]+)\}\}", sub, text)
+    missing = re.findall(r"\{\{([A-Z0-9_]+)\}\}", text)
+    if missing:
+        raise RuntimeError("template fields without a value: %s" % missing)
+    with open(out + ".tmp", "w") as f:
+        f.write(text)
+    os.replace(out + ".tmp", out)
+
+
+def print_summary(fields):
+    for key, title in (("LOSS_TABLE", "losses and metrics (single thread, medians)"),
+                       ("FLOAT_TABLE", "per-pixel losses with a float32 prediction, 1024²"),
+                       ("DIST4096_TABLE", "distance work at 4096²"), ("EDT_TABLE", "EDT"),
+                       ("WMAP_TABLE", "U-Net weight map"), ("RSS_TABLE", "weight-map memory"),
+                       ("SERVICE_TABLE", "service (wrk)"), ("TARGETS_TABLE", "targets")):
+        print("\n== %s\n%s" % (title, fields[key]))
+
+
+def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--render":
+        # re-render the page from a finished run's results.json (for editing the template)
+        work, doc = sys.argv[2:]
+        with open(os.path.join(work, "results.json")) as f:
+            res = json.load(f)
+        write_doc(os.path.join(HERE, "performance.md.in"), doc, render(res, res["meta"]))
+        return 0
+    if len(sys.argv) != 4:
+        print(__doc__)
+        return 2
+    build, work, doc = sys.argv[1:]
+    os.makedirs(work, exist_ok=True)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    b = Bench(build, work)
+    try:
+        b.stage_inputs()
+        b.stage_check_losses()
+        b.stage_check_edt()
+        b.stage_check_wmap()
+        b.stage_time_core()
+        b.stage_service()
+    except Disagreement:
+        return 1
+    b.loads["at the end"] = os.getloadavg()
+    finished = datetime.datetime.now(datetime.timezone.utc)
+    meta = {"machine": machine(), "started": started.strftime("%Y-%m-%d %H:%M UTC"),
+            "finished": finished.strftime("%Y-%m-%d %H:%M UTC"), "seconds": time.time() - T0,
+            "command": os.environ.get("COMPARE_COMMAND", "bench/compare/run.sh %s" % build),
+            "results": os.path.join(work, "results.json"), "load": b.loads,
+            "knobs": {"wrk_seconds": WRK_SECONDS, "wrk_warmup": WRK_WARMUP, "py_slow": PY_SLOW,
+                      "py_wmap_max": PY_WMAP_MAX, "py_wmap_budget": PY_WMAP_BUDGET}}
+    b.res["meta"] = meta
+    with open(os.path.join(work, "results.json"), "w") as f:
+        json.dump(b.res, f, indent=1, default=str)
+    fields = render(b.res, meta)
+    print_summary(fields)
+    write_doc(os.path.join(HERE, "performance.md.in"), doc, fields)
+    log("wrote %s and %s" % (doc, os.path.join(work, "results.json")))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

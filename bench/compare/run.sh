@@ -1,0 +1,63 @@
+#!/bin/sh
+# run.sh — `make bench-compare`: segloss side by side with NumPy/SciPy and
+# a FastAPI peer service, on this machine, in one run; writes
+# docs/performance.md.
+#
+#   bench/compare/run.sh [BUILD_DIR]        (default build/release)
+#
+# Installs the Debian packages it needs when they are missing (as root,
+# --no-install-recommends), builds seglossd and the core libraries with
+# make, compiles bench/compare/driver.c against them, and runs
+# bench/compare/compare.py (see its header for what is compared and the
+# COMPARE_* environment knobs). Everything it writes goes to
+# BUILD_DIR/bench-compare/ and docs/performance.md. Takes about 15-20
+# minutes on 2 cores; exits non-zero, leaving docs/performance.md as it
+# was, when segloss and the Python code disagree on any number.
+set -eu
+
+cd "$(dirname "$0")/../.."
+build=${1:-build/release}
+work="$build/bench-compare"
+py=/usr/bin/python3
+
+# ---- Debian packages ---------------------------------------------------------
+missing=""
+[ -x "$py" ] || missing="$missing python3"
+for pair in numpy:python3-numpy scipy:python3-scipy skimage:python3-skimage PIL:python3-pil \
+	fastapi:python3-fastapi uvicorn:python3-uvicorn multipart:python3-multipart \
+	uvloop:python3-uvloop httptools:python3-httptools; do
+	mod=${pair%%:*}
+	pkg=${pair#*:}
+	[ -x "$py" ] && "$py" -c "import $mod" 2>/dev/null || missing="$missing $pkg"
+done
+command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
+command -v curl >/dev/null 2>&1 || missing="$missing curl"
+if [ -n "$missing" ]; then
+	echo "bench-compare: installing missing Debian packages:$missing"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "bench-compare: not root; install them with: sudo apt-get install --no-install-recommends$missing" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing ||
+		{ apt-get update -q && apt-get install -y -q --no-install-recommends $missing; }
+fi
+
+# ---- build -----------------------------------------------------------------
+echo "bench-compare: building seglossd and the core libraries in $build"
+make -s BUILD="$build" "$build/seglossd" "$build/libsegcore.a" "$build/libsegcodec.a"
+mkdir -p "$work"
+# The driver links the codec and the core, so it takes every flag the
+# Makefile's configuration found (config.mk: NAME_CFLAGS, NAME_LIBS), but Check's.
+cflags=$(sed -n '/^CHECK_/d; s/^[A-Z0-9_]*_CFLAGS := //p' "$build/config.mk" | tr '\n' ' ')
+libs=$(sed -n '/^CHECK_LIBS/d; s/^[A-Z0-9_]*_LIBS := //p' "$build/config.mk" | tr '\n' ' ')
+# shellcheck disable=SC2086
+${CC:-cc} -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -g -Wall -Wextra -Wno-unused-parameter \
+	-Isrc $cflags bench/compare/driver.c "$build/libsegcodec.a" "$build/libsegcore.a" \
+	$libs -lm -pthread -o "$work/driver"
+
+# ---- compare ---------------------------------------------------------------
+# One thread for every numerical library on the Python side.
+export OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONDONTWRITEBYTECODE=1
+exec "$py" bench/compare/compare.py "$build" "$work" docs/performance.md
