@@ -123,6 +123,55 @@ START_TEST(test_random_against_brute_force)
 }
 END_TEST
 
+/*
+ * edt_sample gives edt_dist's values, bit for bit, at the wanted pixels and
+ * in row-major order: sparse and dense samples, rows with none, an image
+ * without features (infinite), and anisotropic spacing.
+ */
+START_TEST(test_sample_equals_full)
+{
+	static const double spacings[][2] = {{1, 1}, {0.5, 1.75}};
+	int w = 61, h = 37;
+	size_t n = (size_t)w * h;
+	uint8_t *m = malloc(n), *at = malloc(n);
+	double *full = malloc(n * sizeof(double)), *got = malloc(n * sizeof(double));
+
+	for (int density = 0; density < 4; density++) {
+		double pfg = density == 0 ? 0.0 : density == 1 ? 0.01 : density == 2 ? 0.3 : 0.95;
+		for (size_t i = 0; i < n; i++)
+			m[i] = urand() < pfg;
+		for (int sparse = 0; sparse < 2; sparse++) {
+			for (size_t i = 0; i < n; i++) {
+				int row = (int)(i / (size_t)w);
+				at[i] = row % 5 != 2 && urand() < (sparse ? 0.05 : 0.7); /* every fifth row: none */
+			}
+			at[0] = 1; /* the first and last pixels */
+			at[n - 1] = 1;
+			for (int sp = 0; sp < 2; sp++)
+				for (int want = 0; want < 2; want++) {
+					ck_assert_int_eq(edt_dist(m, w, h, want, spacings[sp], full, NULL, NULL), SEG_OK);
+					for (size_t i = 0; i < n; i++)
+						got[i] = -1.0;
+					ck_assert_int_eq(edt_sample(m, w, h, want, spacings[sp], at, got, NULL, NULL), SEG_OK);
+					size_t j = 0;
+					for (size_t i = 0; i < n; i++) {
+						if (!at[i])
+							continue;
+						ck_assert_msg(got[j] == full[i] || (isinf(got[j]) && isinf(full[i])),
+							      "pixel %zu (sample %zu): %.17g vs %.17g", i, j, got[j], full[i]);
+						j++;
+					}
+					ck_assert(got[j] == -1.0 || j == n); /* nothing written past the samples */
+				}
+		}
+	}
+	free(m);
+	free(at);
+	free(full);
+	free(got);
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
 	uint8_t m[1] = {0};
@@ -147,6 +196,7 @@ int main(void)
 	tcase_add_test(tc, test_diagonal_by_hand);
 	tcase_add_test(tc, test_no_feature_is_infinite);
 	tcase_add_test(tc, test_random_against_brute_force);
+	tcase_add_test(tc, test_sample_equals_full);
 	tcase_add_test(tc, test_bad_arguments);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

@@ -63,25 +63,36 @@ void metric_ratio(const metric_counts *c, metric_overlap m, double *num, double 
 	}
 }
 
-/* Marks boundary pixels of mask into bd; returns their count. */
+/*
+ * Marks boundary pixels of mask into bd (1: a foreground pixel on the
+ * image's edge or with a background 4-neighbour); returns their count.
+ * Interior pixels are done without branches, so that the loop vectorises.
+ */
 static size_t mark_boundary(const uint8_t *mask, int w, int h, uint8_t *bd)
 {
 	size_t count = 0;
 
 	for (int y = 0; y < h; y++) {
 		const uint8_t *m = mask + (size_t)y * w;
-		const uint8_t *up = y > 0 ? m - w : NULL;
-		const uint8_t *down = y + 1 < h ? m + w : NULL;
 		uint8_t *o = bd + (size_t)y * w;
-		for (int x = 0; x < w; x++) {
-			int edge = 0;
-			if (m[x]) {
-				edge = x == 0 || x + 1 == w || up == NULL || down == NULL ||
-				       !m[x - 1] || !m[x + 1] || !up[x] || !down[x];
-			}
-			o[x] = (uint8_t)edge;
-			count += (size_t)edge;
+		unsigned rc = 0;
+
+		if (y == 0 || y + 1 == h || w < 3) {
+			for (int x = 0; x < w; x++)
+				rc += o[x] = m[x] != 0;
+			count += rc;
+			continue;
 		}
+		const uint8_t *up = m - w, *down = m + w;
+		rc += o[0] = m[0] != 0;
+		rc += o[w - 1] = m[w - 1] != 0;
+		for (int x = 1; x < w - 1; x++) {
+			unsigned inner = (m[x - 1] != 0) & (m[x + 1] != 0) & (up[x] != 0) & (down[x] != 0);
+			unsigned e = (m[x] != 0) & (inner ^ 1u);
+			o[x] = (uint8_t)e;
+			rc += e;
+		}
+		count += rc;
 	}
 	return count;
 }
