@@ -470,8 +470,23 @@ START_TEST(test_drain_deadline)
 		s[i].body = body;
 		pthread_create(&th[i], NULL, slow_main, &s[i]);
 	}
-	/* One worker, six requests of about a second each: at the deadline most are still waiting. */
-	usleep(400000);
+	/*
+	 * One worker, six requests of about a second each: once all six are
+	 * accepted (one running, five queued), SIGTERM; at the deadline most
+	 * are still waiting. (A request still uploading when the drain starts
+	 * would be answered "draining" instead, which is not what this tests.)
+	 */
+	int queued = 0;
+	for (int tries = 0; tries < 1000 && queued < N - 1; tries++) {
+		hc_response r;
+		ck_assert_int_eq(hc_request(d.port, "GET", "/metrics", NULL, NULL, 0, &r), 0);
+		char *p = strstr(r.body, "\nsegloss_queue_depth ");
+		queued = p ? atoi(p + 21) : 0;
+		hc_free(&r);
+		if (queued < N - 1)
+			usleep(10000);
+	}
+	ck_assert_int_eq(queued, N - 1);
 	kill(d.pid, SIGTERM);
 	for (int i = 0; i < N; i++)
 		pthread_join(th[i], NULL);
