@@ -22,6 +22,9 @@ uint64_t tu_rand(uint64_t *state);
 /* Uniform double in [0, 1). */
 double tu_uniform(uint64_t *state);
 
+/* Seconds on the monotonic clock, for deadlines in tests (never for speed claims). */
+double tu_now(void);
+
 
 
 /*
