@@ -59,14 +59,17 @@ LABEL org.opencontainers.image.title="segloss" \
       org.opencontainers.image.base.name="debian:bookworm-slim"
 
 # Only the packages of the shared libraries the binaries need beyond libc6
-# (which has libm and libmvec), as the build stage found them: libcjson1,
-# libmicrohttpd12, libpng16-16, libsqlite3-0, zlib1g, and libdeflate0 when the
-# PNG codec calls it; libgnutls30 and the rest come in as their dependencies.
-RUN --mount=type=bind,from=build,source=/out/runtime-packages,target=/tmp/runtime-packages \
-    apt-get update \
+# (which has libm and libmvec), as the build stage found them: today libcjson1,
+# libdeflate0, libmicrohttpd12, libpng16-16 and libsqlite3-0; zlib1g,
+# libgnutls30 and the rest come in as their dependencies.
+# The list is COPYed, not bind-mounted: a COPY's content is part of the layer
+# cache key, so a new library in the link line is never served from a stale
+# layer that lacks its package.
+COPY --from=build /out/runtime-packages /tmp/runtime-packages
+RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       $(cat /tmp/runtime-packages) \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
+ && rm -rf /tmp/runtime-packages /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
  && groupadd --system --gid 10001 segloss \
  && useradd --system --uid 10001 --gid 10001 --home-dir /data --no-create-home \
       --shell /usr/sbin/nologin segloss \

@@ -509,16 +509,18 @@ START_TEST(test_drain_deadline)
 	kill(d.pid, SIGTERM);
 	for (int i = 0; i < N; i++)
 		pthread_join(th[i], NULL);
+	char seen[N * 160] = "";
 	for (int i = 0; i < N; i++) {
 		if (s[i].r.status == 200)
 			ok++;
 		else if (s[i].r.status == 503 && strstr(s[i].r.body, "not started before the drain deadline"))
 			busy++;
+		snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), " [%d %.100s %s]", s[i].r.status,
+			 s[i].r.status == 200 || s[i].r.body == NULL ? "" : s[i].r.body, s[i].r.error);
 		hc_free(&s[i].r);
 	}
-	ck_assert_int_ge(ok, 1);
-	ck_assert_int_ge(busy, 2);
-	ck_assert_int_eq(ok + busy, N);
+	ck_assert_msg(ok >= 1 && busy >= 2 && ok + busy == N, "%d answered 200, %d 503 at the deadline:%s", ok, busy,
+		      seen);
 	int status;
 	ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
 	ck_assert_int_eq(WEXITSTATUS(status), 0);

@@ -17,7 +17,8 @@
  * (MHD_quiesce_daemon), and the caller waits until every received
  * request has completed. MHD must not be stopped while a connection is
  * suspended, so the pool is drained (every job finishes and resumes its
- * connection) before MHD_stop_daemon in http_free.
+ * connection) before MHD_stop_daemon in http_free, which then gives the
+ * resumed connections a moment (CLOSE_GRACE_S) to send their answers.
  */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "http/http.h"
@@ -111,6 +112,7 @@ static const route routes[] = {
 #define NROUTES ((int)(sizeof(routes) / sizeof(routes[0])))
 
 #define PARAM_MAX 520 /* a path parameter: a run name or a job id */
+#define CLOSE_GRACE_S 5.0 /* http_free: how long answers already computed may take to leave */
 
 /* Matches path against pattern, copying "{}" segments into params; 1 on a match. */
 static int match_pattern(const char *pattern, const char *path, char params[2][PARAM_MAX])
@@ -892,22 +894,12 @@ static void cancel_work(void *arg)
 	MHD_resume_connection(r->conn);
 }
 
-int http_drain(http_server *s, double delay, double timeout)
+/* Waits up to timeout seconds for every request to be answered; returns how many are left. */
+static int wait_idle(http_server *s, double timeout)
 {
 	struct timespec deadline;
 	int left;
 
-	atomic_store(&s->draining, 1);
-	if (delay > 0) {
-		struct timespec ts = {(time_t)delay, (long)((delay - (double)(time_t)delay) * 1e9)};
-		while (nanosleep(&ts, &ts) != 0)
-			;
-	}
-	if (s->mhd) {
-		MHD_socket fd = MHD_quiesce_daemon(s->mhd);
-		if (fd != MHD_INVALID_SOCKET)
-			close(fd);
-	}
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += (time_t)timeout;
 	deadline.tv_nsec += (long)((timeout - (double)(time_t)timeout) * 1e9);
@@ -921,6 +913,25 @@ int http_drain(http_server *s, double delay, double timeout)
 			break;
 	left = atomic_load(&s->inflight);
 	pthread_mutex_unlock(&s->lock);
+	return left;
+}
+
+int http_drain(http_server *s, double delay, double timeout)
+{
+	int left;
+
+	atomic_store(&s->draining, 1);
+	if (delay > 0) {
+		struct timespec ts = {(time_t)delay, (long)((delay - (double)(time_t)delay) * 1e9)};
+		while (nanosleep(&ts, &ts) != 0)
+			;
+	}
+	if (s->mhd) {
+		MHD_socket fd = MHD_quiesce_daemon(s->mhd);
+		if (fd != MHD_INVALID_SOCKET)
+			close(fd);
+	}
+	left = wait_idle(s, timeout);
 	if (left > 0 && s->pool) {
 		int n = pool_cancel_queued(s->pool, cancel_work);
 		if (n > 0)
@@ -937,6 +948,14 @@ void http_free(http_server *s)
 	/* Every worker task finishes and resumes its connection before MHD stops. */
 	pool_free(s->pool);
 	s->pool = NULL;
+	/*
+	 * A resumed connection (work finished, or cancelled at the drain
+	 * deadline) has its answer queued by MHD's thread a moment later:
+	 * stopping MHD before that would close it unanswered. Wait for those
+	 * answers, with a bound (an upload still trickling in counts too).
+	 */
+	if (s->mhd)
+		wait_idle(s, CLOSE_GRACE_S);
 	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
 	/* A job in progress goes back to the queue for the next start. */
