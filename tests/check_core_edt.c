@@ -161,7 +161,7 @@ START_TEST(test_sample_equals_full)
 							      "pixel %zu (sample %zu): %.17g vs %.17g", i, j, got[j], full[i]);
 						j++;
 					}
-					ck_assert(got[j] == -1.0 || j == n); /* nothing written past the samples */
+					ck_assert(j == n || got[j] == -1.0); /* nothing written past the samples */
 				}
 		}
 	}

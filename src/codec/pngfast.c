@@ -591,7 +591,8 @@ static int fast_pred(const struct fastpng *f, const uint8_t *img, seg_pred *p)
 	float *out = alloc_array((uint64_t)w * f->height, sizeof(float));
 	void *tmp = alloc_array(w, sizeof(uint16_t));
 	uint8_t tab[256][8];
-	float scale[256];
+	/* 2^depth − 1: sample / fmax is pngfast_fill_scale's value for every level (check_codec). */
+	float fmax = (float)((1u << (f->depth < 16 ? f->depth : 8)) - 1);
 
 	if (out == NULL || tmp == NULL) {
 		free(out);
@@ -600,8 +601,6 @@ static int fast_pred(const struct fastpng *f, const uint8_t *img, seg_pred *p)
 	}
 	if (f->depth < 8)
 		fill_unpack(tab, f->depth);
-	pngfast_fill_scale(scale, f->depth);
-	float fmax = (float)((1u << (f->depth < 16 ? f->depth : 8)) - 1);
 	for (uint32_t y = 0; y < f->height; y++) {
 		const uint8_t *x = img + (size_t)y * stride + 1;
 		float *o = out + (size_t)y * w;
@@ -615,7 +614,6 @@ static int fast_pred(const struct fastpng *f, const uint8_t *img, seg_pred *p)
 		} else {
 			const uint8_t *s = samples8(f, x, tmp, tab);
 
-			/* = scale[s[k]]: a float division gives the same value for every level (check_codec). */
 			for (uint32_t k = 0; k < w; k++)
 				o[k] = (float)s[k] / fmax;
 		}

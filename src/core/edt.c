@@ -127,13 +127,13 @@ void edt_row(const int32_t *g, int n, double sy, double sx, double *d2, edt_scra
 }
 
 /*
- * edt_row's distances (not squared) only where at[x] is set, written in
- * order to out; returns how many. The envelope is the same; evaluating it
+ * edt_row's distances (not squared) only where at[x] == 1, written in
+ * order to out. The envelope is the same; evaluating it
  * only at the wanted pixels (a border is a few per row) skips most of the
  * second loop, and gives the very values edt_row would.
  */
-static size_t edt_row_at(const int32_t *g, int n, double sy, double sx, const uint8_t *at, double *out,
-			 edt_scratch *s)
+static void edt_row_at(const int32_t *g, int n, double sy, double sx, const uint8_t *at, double *out,
+		       edt_scratch *s)
 {
 	int empty = envelope(g, n, sy, sx, s) < 0;
 	const int *v = s->v;
@@ -154,7 +154,6 @@ static size_t edt_row_at(const int32_t *g, int n, double sy, double sx, const ui
 		double dx = sx * (double)(x - v[j]);
 		out[k++] = sqrt(dx * dx + f[j]);
 	}
-	return k;
 }
 
 /*

@@ -19,7 +19,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "codec/buf.h"
 #include "codec/pngio.h"
@@ -27,46 +26,6 @@
 
 #define INPUT_CAP (1u << 20)
 #define MAX_ROUND_TRIP_PIXELS 4096
-
-static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-
-static uint32_t be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
-/* A copy of data with the signature in front (when missing) and every complete chunk's CRC made right. */
-static uint8_t *repair(const uint8_t *data, size_t size, size_t *len)
-{
-	int has_sig = size >= sizeof(signature) && memcmp(data, signature, sizeof(signature)) == 0;
-	size_t off = has_sig ? 0 : sizeof(signature);
-	size_t n = size + off;
-	size_t pos = sizeof(signature);
-	uint8_t *c = malloc(n);
-
-	if (c == NULL)
-		return NULL;
-	memcpy(c, signature, off);
-	memcpy(c + off, data, size);
-	while (n - pos >= 12) {
-		uint32_t clen = be32(c + pos);
-
-		if (clen > n - pos - 12)
-			break;
-		put_be32(c + pos + 8 + clen, (uint32_t)crc32(0L, c + pos + 4, 4 + (uInt)clen));
-		pos += 12 + (size_t)clen;
-	}
-	*len = n;
-	return c;
-}
 
 /* Encodes p as 16-bit grey and as a heatmap, decodes both back and compares. */
 static void round_trip(const seg_pred *p)
@@ -155,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > INPUT_CAP)
 		return 0;
 	decode_both(data, size);
-	fixed = repair(data, size, &len);
+	fixed = fz_png_repair(data, size, &len);
 	if (fixed != NULL) {
 		decode_both(fixed, len);
 		free(fixed);

@@ -216,31 +216,6 @@ static int compare(const uint8_t *png, size_t len)
 	return taken;
 }
 
-/* A copy of data with the signature in front (when missing) and every complete chunk's CRC made right. */
-static uint8_t *repair(const uint8_t *data, size_t size, size_t *len)
-{
-	int has_sig = size >= sizeof(signature) && memcmp(data, signature, sizeof(signature)) == 0;
-	size_t off = has_sig ? 0 : sizeof(signature);
-	size_t n = size + off;
-	size_t pos = sizeof(signature);
-	uint8_t *c = malloc(n);
-
-	if (c == NULL)
-		return NULL;
-	memcpy(c, signature, off);
-	memcpy(c + off, data, size);
-	while (n - pos >= 12) {
-		uint32_t clen = be32(c + pos);
-
-		if (clen > n - pos - 12)
-			break;
-		put_be32(c + pos + 8 + clen, (uint32_t)crc32(0L, c + pos + 4, 4 + (uInt)clen));
-		pos += 12 + (size_t)clen;
-	}
-	*len = n;
-	return c;
-}
-
 /* ---- built files ---------------------------------------------------------- */
 
 static void put_chunk(buf *b, const char *type, const uint8_t *data, size_t n)
@@ -431,7 +406,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t len = 0;
 
 		compare(data, size);
-		fixed = repair(data, size, &len);
+		fixed = fz_png_repair(data, size, &len);
 		if (fixed != NULL) {
 			compare(fixed, len);
 			free(fixed);

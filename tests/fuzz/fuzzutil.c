@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "codec/mask.h"
 #include "core/wmap.h"
@@ -269,4 +270,39 @@ void fz_check_wmap(const req_wmap *r)
 	if (st == SEG_OK)
 		fz_check_target(&t, FZ_REQ_MAX_PIXELS);
 	seg_target_release(&t);
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+uint8_t *fz_png_repair(const uint8_t *data, size_t size, size_t *len)
+{
+	static const uint8_t signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+	int has_sig = size >= sizeof(signature) && memcmp(data, signature, sizeof(signature)) == 0;
+	size_t off = has_sig ? 0 : sizeof(signature);
+	size_t n = size + off;
+	size_t pos = sizeof(signature);
+	uint8_t *c = malloc(n);
+
+	if (c == NULL)
+		return NULL;
+	memcpy(c, signature, off);
+	memcpy(c + off, data, size);
+	while (n - pos >= 12) {
+		uint32_t clen = be32(c + pos);
+		uint32_t crc;
+
+		if (clen > n - pos - 12)
+			break;
+		crc = (uint32_t)crc32(0L, c + pos + 4, 4 + (uInt)clen);
+		c[pos + 8 + clen] = (uint8_t)(crc >> 24);
+		c[pos + 9 + clen] = (uint8_t)(crc >> 16);
+		c[pos + 10 + clen] = (uint8_t)(crc >> 8);
+		c[pos + 11 + clen] = (uint8_t)crc;
+		pos += 12 + (size_t)clen;
+	}
+	*len = n;
+	return c;
 }

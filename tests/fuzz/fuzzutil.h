@@ -25,6 +25,14 @@
 /* The libFuzzer entry point: each fuzz_*.c defines it, replay.c calls it. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/*
+ * A new copy of data (caller frees; NULL when out of memory) with the PNG
+ * signature put in front when it is missing and every complete chunk's
+ * CRC made right, so that mutations reach past the chunk checks; *len
+ * receives its length.
+ */
+uint8_t *fz_png_repair(const uint8_t *data, size_t size, size_t *len);
+
 /* Prints the printf-style message on stderr and aborts. */
 void fz_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
