@@ -234,7 +234,11 @@ bench-http: $(SEGLOSSD) $(GEN_MASKS)
 
 # make bench-compare: the core and the service beside NumPy/SciPy and a FastAPI peer, in one
 # run (installs its Debian packages); checks agreement first, writes docs/performance.md.
-bench-compare: $(SEGLOSSD)
+COMPARE_DRIVER := $(BUILD)/bench/compare/driver
+$(COMPARE_DRIVER): $(call obj,bench/compare/driver.c) $(APP_LIBS)
+	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(APP_LDLIBS)
+
+bench-compare: $(SEGLOSSD) $(COMPARE_DRIVER)
 	bench/compare/run.sh $(BUILD)
 
 bench: $(BENCH)

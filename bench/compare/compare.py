@@ -250,7 +250,7 @@ class Bench:
     def __init__(self, build, work):
         self.build = build
         self.work = work
-        self.drv = Driver(os.path.join(build, "bench-compare", "driver"))
+        self.drv = Driver(os.path.join(build, "bench", "compare", "driver"))
         self.inputs = Inputs(work)
         self.problems = []
         self.res = {"loss_cases": [], "edt": [], "wmap": [], "rss": [], "service": {}, "agreement": {}}

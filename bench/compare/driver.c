@@ -42,16 +42,6 @@
 
 #define MAX_PIXELS ((uint64_t)1 << 28)
 
-/*
- * The core's entry points take a seg_par (core/par.h) that may spread the
- * distance transforms over threads; NULL keeps everything in this thread.
- * SEQ passes it where the headers have it, so the driver builds either way.
- */
-#ifdef PAR_H
-#define SEQ , NULL
-#else
-#define SEQ
-#endif
 #define MAX_SPECS 64
 
 /*
@@ -198,7 +188,7 @@ static int cmd_values(int argc, char **argv)
 	/* One spec per eval_run, as timed; the values are the same either way. */
 	printf("{\"width\": %d, \"height\": %d, \"values\": {", t.width, t.height);
 	for (int i = 0; i < n; i++) {
-		check(eval_run(&t, &p, &s[i], 1, &v[i], warn SEQ, &err), &err, argv[2 + i]);
+		check(eval_run(&t, &p, &s[i], 1, &v[i], warn, NULL, &err), &err, argv[2 + i]);
 		printf("%s", i ? ", " : "");
 		print_json_string(argv[2 + i]);
 		if (isnan(v[i]))
@@ -208,7 +198,7 @@ static int cmd_values(int argc, char **argv)
 	}
 	/* And all together, to check that sharing work changes nothing. */
 	double *all = malloc(sizeof(double) * (size_t)n);
-	check(eval_run(&t, &p, s, (size_t)n, all, warn SEQ, &err), &err, "all");
+	check(eval_run(&t, &p, s, (size_t)n, all, warn, NULL, &err), &err, "all");
 	printf("}, \"together\": {");
 	for (int i = 0; i < n; i++) {
 		printf("%s", i ? ", " : "");
@@ -244,14 +234,14 @@ static int cmd_time(int argc, char **argv, int together)
 		parse_spec(argv[3 + i], &s[i]);
 	printf("{\"times\": {");
 	for (int i = 0; i < n && together < 2; i++) {
-		double sec = TIME_MEDIAN(budget, &reps, eval_run(&t, &p, &s[i], 1, &v[i], warn SEQ, NULL));
+		double sec = TIME_MEDIAN(budget, &reps, eval_run(&t, &p, &s[i], 1, &v[i], warn, NULL, NULL));
 		printf("%s", i ? ", " : "");
 		print_json_string(argv[3 + i]);
 		printf(": [%.9g, %d]", sec, reps);
 		fflush(stdout);
 	}
 	if (together) {
-		double sec = TIME_MEDIAN(budget, &reps, eval_run(&t, &p, s, (size_t)n, v, warn SEQ, NULL));
+		double sec = TIME_MEDIAN(budget, &reps, eval_run(&t, &p, s, (size_t)n, v, warn, NULL, NULL));
 		printf("}, \"all\": [%.9g, %d]}\n", sec, reps);
 	} else {
 		printf("}}\n");
@@ -299,11 +289,11 @@ static int cmd_edt(int argc, char **argv, int timed)
 	load_target(mask, &t);
 	double *out = malloc(sizeof(double) * (size_t)t.width * (size_t)t.height);
 	if (!timed) {
-		check(edt_dist(t.fg, t.width, t.height, want, NULL, out SEQ, &err), &err, "edt");
+		check(edt_dist(t.fg, t.width, t.height, want, NULL, out, NULL, &err), &err, "edt");
 		write_npy(argv[2], out, t.width, t.height, 1);
 		printf("{\"ok\": true}\n");
 	} else {
-		double sec = TIME_MEDIAN(budget, &reps, edt_dist(t.fg, t.width, t.height, want, NULL, out SEQ, NULL));
+		double sec = TIME_MEDIAN(budget, &reps, edt_dist(t.fg, t.width, t.height, want, NULL, out, NULL, NULL));
 		printf("{\"time\": [%.9g, %d]}\n", sec, reps);
 	}
 	free(out);

@@ -6,8 +6,8 @@
 #   bench/compare/run.sh [BUILD_DIR]        (default build/release)
 #
 # Installs the Debian packages it needs when they are missing (as root,
-# --no-install-recommends), builds seglossd and the core libraries with
-# make, compiles bench/compare/driver.c against them, and runs
+# --no-install-recommends), builds seglossd and bench/compare/driver.c
+# (on the core and codec libraries) with make, and runs
 # bench/compare/compare.py (see its header for what is compared and the
 # COMPARE_* environment knobs). Everything it writes goes to
 # BUILD_DIR/bench-compare/ and docs/performance.md. Takes about 15-20
@@ -45,17 +45,9 @@ if [ -n "$missing" ]; then
 fi
 
 # ---- build -----------------------------------------------------------------
-echo "bench-compare: building seglossd and the core libraries in $build"
-make -s BUILD="$build" "$build/seglossd" "$build/libsegcore.a" "$build/libsegcodec.a"
+echo "bench-compare: building seglossd and the driver (bench/compare/driver.c) in $build"
+make -s BUILD="$build" "$build/seglossd" "$build/bench/compare/driver"
 mkdir -p "$work"
-# The driver links the codec and the core, so it takes every flag the
-# Makefile's configuration found (config.mk: NAME_CFLAGS, NAME_LIBS), but Check's.
-cflags=$(sed -n '/^CHECK_/d; s/^[A-Z0-9_]*_CFLAGS := //p' "$build/config.mk" | tr '\n' ' ')
-libs=$(sed -n '/^CHECK_LIBS/d; s/^[A-Z0-9_]*_LIBS := //p' "$build/config.mk" | tr '\n' ' ')
-# shellcheck disable=SC2086
-${CC:-cc} -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -O2 -g -Wall -Wextra -Wno-unused-parameter \
-	-Isrc $cflags bench/compare/driver.c "$build/libsegcodec.a" "$build/libsegcore.a" \
-	$libs -lm -pthread -o "$work/driver"
 
 # ---- compare ---------------------------------------------------------------
 # One thread for every numerical library on the Python side.
