@@ -14,6 +14,7 @@
  * integer below 2^53 and so exact.
  */
 #include "core/edt.h"
+#include "core/vmath.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -64,9 +65,16 @@ void edt_scratch_release(edt_scratch *s)
 
 /*
  * The intersection of the parabolas from v and q is
- *   x = (h(q) - h(v)) / (2 sx^2 (q - v)),  h(i) = f(i) + (sx i)^2,
- * computed with a table of reciprocals instead of a division. The product
- * is within two ulps of the quotient; that can never move an integer
+ *   x = (h(q) - h(v)) / (2 sx^2 (q - v)),  h(i) = f(i) + (sx i)^2.
+ * The new parabola hides the top one when x <= z[k]; that test is done
+ * multiplied out, (h(q) - h(v)) / (2 sx^2) <= z[k] (q - v), so the loop
+ * that pops needs only loads indexed by k (no reciprocal looked up by a
+ * loaded index). For unit spacing every h is an integer below 2^53 and
+ * 1/2 is exact, so both sides are correctly rounded products of exact
+ * values; distinct intersections are rationals with denominators at most
+ * 2n and so differ by at least 1/(4n^2), far more than the rounding.
+ * The pushed x itself uses a table of reciprocals instead of a division:
+ * within two ulps of the quotient, which can never move an integer
  * sample across an intersection, because for integer squared distances
  * an intersection that is not itself an integer lies at least 1/(2n)
  * away from every integer, and one that is an integer is where both
@@ -74,7 +82,7 @@ void edt_scratch_release(edt_scratch *s)
  */
 static int envelope(const int32_t *g, int n, double sy, double sx, edt_scratch *s)
 {
-	int *v = s->v;
+	double *v = s->v;
 	double *z = s->z, *h = s->h, *f = s->f;
 	const double *recip = s->recip;
 	double sx2 = sx * sx, sy2 = sy * sy;
@@ -84,21 +92,18 @@ static int envelope(const int32_t *g, int n, double sy, double sx, edt_scratch *
 	for (int q = 0; q < n; q++) {
 		if (g[q] >= EDT_FAR)
 			continue;
-		double gq = (double)g[q];
+		double gq = (double)g[q], qd = (double)q;
 		double fq = gq * gq * sy2;
-		double hq = fq + sx2 * (double)q * (double)q;
+		double hq = fq + sx2 * qd * qd;
 		double x = -INFINITY;
-		/* Pop parabolas hidden by the new one; the first stays (its z is -inf). */
-		while (k >= 0) {
-			x = (hq - h[k]) * inv * recip[q - v[k]];
-			if (x > z[k])
-				break;
-			k--;
+		if (k >= 0) {
+			/* z[0] is -inf, so the bottom parabola is never popped. */
+			while ((hq - h[k]) * inv <= z[k] * (qd - v[k]))
+				k--;
+			x = (hq - h[k]) * inv * recip[q - (int)v[k]];
 		}
-		if (k < 0)
-			x = -INFINITY;
 		k++;
-		v[k] = q;
+		v[k] = qd;
 		h[k] = hq;
 		f[k] = fq;
 		z[k] = x;
@@ -115,33 +120,81 @@ void edt_row(const int32_t *g, int n, double sy, double sx, double *d2, edt_scra
 			d2[x] = INFINITY;
 		return;
 	}
-	const int *v = s->v;
+	const double *v = s->v;
 	const double *z = s->z, *f = s->f;
 	int j = 0;
 	for (int x = 0; x < n; x++) {
 		while (z[j + 1] < (double)x)
 			j++;
-		double dx = sx * (double)(x - v[j]);
+		double dx = sx * ((double)x - v[j]);
 		d2[x] = dx * dx + f[j];
 	}
 }
 
 /*
- * edt_row's distances (not squared) only where at[x] == 1, written in
- * order to out. The envelope is the same; evaluating it
- * only at the wanted pixels (a border is a few per row) skips most of the
- * second loop, and gives the very values edt_row would.
+ * The squared distance from x to the nearest feature of the row, searching
+ * outward until the next column pair is farther than the best found: the
+ * same value edt_row gives at x (the same products of the same operands).
+ * Each step costs one from *budget; 0 when the budget runs out first.
  */
-static void edt_row_at(const int32_t *g, int n, double sy, double sx, const uint8_t *at, double *out,
-		       edt_scratch *s)
+static int search_at(const int32_t *g, int n, int x, double sy2, double sx, long *budget, double *d2)
 {
-	int empty = envelope(g, n, sy, sx, s) < 0;
-	const int *v = s->v;
-	const double *z = s->z, *f = s->f;
+	double best = INFINITY;
+
+	for (int t = 0; t <= x || x + t < n; t++) {
+		double dx = sx * (double)t, dd = dx * dx;
+		if (dd >= best)
+			break;
+		if (--*budget < 0)
+			return 0;
+		if (t <= x && g[x - t] < EDT_FAR) {
+			double gq = (double)g[x - t], c = dd + gq * gq * sy2;
+			best = c < best ? c : best;
+		}
+		if (t > 0 && x + t < n && g[x + t] < EDT_FAR) {
+			double gq = (double)g[x + t], c = dd + gq * gq * sy2;
+			best = c < best ? c : best;
+		}
+	}
+	*d2 = best;
+	return 1;
+}
+
+/*
+ * edt_row's distances (not squared) only where at[x] == 1, written in
+ * order to out. A border is a few pixels per row, and its nearest
+ * feature is often a few columns away: an outward search from each
+ * wanted pixel then costs far less than the row's whole envelope. The
+ * searches share a budget of steps (the caller gives n, or n/8 after a
+ * row whose searches ran out, as rows far from every feature come in
+ * runs); past it the row falls back to the envelope, evaluated only at
+ * the wanted pixels. Both give the values edt_row would. Returns 1 when
+ * the searches sufficed.
+ */
+static int edt_row_at(const int32_t *g, int n, double sy, double sx, const uint8_t *at, double *out,
+		      long budget, edt_scratch *s)
+{
 	const uint8_t *p = at, *end = at + n;
+	double sy2 = sy * sy;
 	size_t k = 0;
+
+	while ((p = memchr(p, 1, (size_t)(end - p))) != NULL) {
+		double d2;
+		if (!search_at(g, n, (int)(p - at), sy2, sx, &budget, &d2))
+			break;
+		out[k++] = sqrt(d2);
+		p++;
+	}
+	if (p == NULL)
+		return 1;
+
+	int empty = envelope(g, n, sy, sx, s) < 0;
+	const double *v = s->v;
+	const double *z = s->z, *f = s->f;
 	int j = 0;
 
+	p = at;
+	k = 0;
 	while ((p = memchr(p, 1, (size_t)(end - p))) != NULL) {
 		int x = (int)(p - at);
 		p++;
@@ -151,18 +204,21 @@ static void edt_row_at(const int32_t *g, int n, double sy, double sx, const uint
 		}
 		while (z[j + 1] < (double)x)
 			j++;
-		double dx = sx * (double)(x - v[j]);
+		double dx = sx * ((double)x - v[j]);
 		out[k++] = sqrt(dx * dx + f[j]);
 	}
+	return 0;
 }
 
 /*
  * g[i] = rows from i to the nearest feature pixel of its column, EDT_FAR
  * when none, for the columns [x0, x1). Columns are independent, so
  * stripes of them can run in parallel; within a stripe the sweeps go row
- * by row, which keeps memory access sequential and vectorisable.
+ * by row, which keeps memory access sequential and vectorisable. Both
+ * sweeps are branch-free (a select, never a conditional store), so each
+ * compiles to vector min/compare instructions.
  */
-static void column_pass(const uint8_t *mask, int w, int h, int want, int32_t *g, int x0, int x1)
+SEG_CLONES static void column_pass(const uint8_t *mask, int w, int h, int want, int32_t *g, int x0, int x1)
 {
 	uint8_t hit = want ? 1 : 0;
 
@@ -174,8 +230,7 @@ static void column_pass(const uint8_t *mask, int w, int h, int want, int32_t *g,
 		int32_t *row = g + (size_t)y * w;
 		for (int x = x0; x < x1; x++) {
 			int32_t next = up[x] + 1;
-			if (next > EDT_FAR)
-				next = EDT_FAR;
+			next = next > EDT_FAR ? EDT_FAR : next;
 			row[x] = ((m[x] != 0) == hit) ? 0 : next;
 		}
 	}
@@ -183,9 +238,8 @@ static void column_pass(const uint8_t *mask, int w, int h, int want, int32_t *g,
 		const int32_t *down = g + (size_t)(y + 1) * w;
 		int32_t *row = g + (size_t)y * w;
 		for (int x = x0; x < x1; x++) {
-			int32_t next = down[x] + 1;
-			if (next < row[x])
-				row[x] = next;
+			int32_t next = down[x] + 1, cur = row[x];
+			row[x] = next < cur ? next : cur;
 		}
 	}
 }
@@ -203,12 +257,28 @@ typedef struct job {
 	int failed;           /* a row task could not allocate its scratch */
 } job;
 
+/*
+ * Columns of one stripe that keep its g (h rows of them) within about
+ * 256 KiB, so the backward sweep reads what the forward sweep left in
+ * the core's cache rather than main memory; never fewer than 16 (one
+ * 64-byte line of int32 per row).
+ */
+static int cache_cols(int h)
+{
+	int c = (int)((256 * 1024 / sizeof(int32_t)) / (size_t)h);
+
+	c = c / 16 * 16;
+	return c < 16 ? 16 : c;
+}
+
 static void column_task(void *arg, size_t t)
 {
 	job *j = arg;
 	int x0 = (int)((size_t)j->w * t / j->tasks), x1 = (int)((size_t)j->w * (t + 1) / j->tasks);
+	int step = cache_cols(j->h);
 
-	column_pass(j->mask, j->w, j->h, j->want, j->g, x0, x1);
+	for (int c = x0; c < x1; c += step)
+		column_pass(j->mask, j->w, j->h, j->want, j->g, c, x1 - c < step ? x1 : c + step);
 }
 
 /* Rows [y0, y1) of task t, with scratch of its own. */
@@ -217,6 +287,7 @@ static void row_task(void *arg, size_t t)
 	job *j = arg;
 	int y0 = (int)((size_t)j->h * t / j->tasks), y1 = (int)((size_t)j->h * (t + 1) / j->tasks);
 	edt_scratch s;
+	int searched = 1; /* the last sampled row's searches all ended within budget */
 
 	if (edt_scratch_init(&s, j->w) != SEG_OK) {
 		j->failed = 1;
@@ -233,7 +304,8 @@ static void row_task(void *arg, size_t t)
 		}
 		const uint8_t *a = j->at + (size_t)y * j->w;
 		if (j->offset[y + 1] > j->offset[y])
-			edt_row_at(g, j->w, j->sy, j->sx, a, j->out + j->offset[y], &s);
+			searched = edt_row_at(g, j->w, j->sy, j->sx, a, j->out + j->offset[y],
+					      searched ? j->w : j->w / 8 + 1, &s);
 	}
 	edt_scratch_release(&s);
 }

@@ -27,7 +27,7 @@
  */
 typedef struct edt_scratch {
 	int cap;
-	int *v;        /* parabola apexes, cap */
+	double *v;     /* parabola apexes (column indices), cap */
 	double *z;     /* envelope boundaries, cap + 1 */
 	double *h;     /* f(v) + (sx v)^2 of each envelope parabola, cap */
 	double *f;     /* f(v) of each envelope parabola, cap */
@@ -62,9 +62,14 @@ seg_status edt_dist(const uint8_t *mask, int w, int h, int want, const double *s
 /*
  * Like edt_dist, but the distances are wanted only at the pixels where
  * at[i] == 1 (at borrowed, w*h, holding 0 or 1): they are written to out (caller-owned,
- * one double per such pixel) in raster order, and rows without such a
- * pixel skip the row pass. Used for surface distances, where only
- * boundary pixels matter.
+ * one double per such pixel) in raster order. Rows without such a pixel
+ * skip the row pass; in the others each wanted pixel first searches
+ * outward along the row for its nearest feature, within a budget of
+ * `width` steps per row, and the row takes the envelope only when that
+ * budget runs out. The values are edt_dist's (bit for bit when the
+ * spacing makes every candidate exact, as unit spacing does; else within
+ * rounding where two features tie). Used for surface distances, where
+ * only boundary pixels matter.
  */
 seg_status edt_sample(const uint8_t *mask, int w, int h, int want, const double *spacing, const uint8_t *at,
 		      double *out, const seg_par *par, seg_error *err);
