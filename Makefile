@@ -207,6 +207,10 @@ load-test: $(SEGLOSSD) $(LOADGEN)
 fault-test: $(SEGLOSSD)
 	tests/scripts/store_faults.sh $(BUILD)
 
+# A web page on another origin calls seglossd from headless Chromium (CORS, preflights, keys, ETags).
+browser-test: $(SEGLOSSD) $(SEGLOSS)
+	tests/browser/run.sh $(BUILD)
+
 # The container image: built with make test inside, then run and checked end to end (root, podman).
 image-test:
 	deploy/test-image.sh
@@ -254,7 +258,7 @@ clean:
 help:
 	@sed -n '2,14p' Makefile
 
-.PHONY: all test check metrics-lint contract tsan tsan-run load-test fault-test deploy-test image-test bench bench-http bench-compare run clean help
+.PHONY: all test check metrics-lint contract tsan tsan-run load-test fault-test deploy-test browser-test image-test bench bench-http bench-compare run clean help
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

@@ -30,6 +30,7 @@
 #include "codec/npy.h"
 #include "codec/pngio.h"
 #include "core/wmap.h"
+#include "http/cors.h"
 #include "http/http.h"
 #include "http/multipart.h"
 #include "httpclient.h"
@@ -42,6 +43,7 @@ static int port;
 
 static const char *api_keys_file; /* set by the auth test */
 static const char *api_key;
+static const char *cors_origins; /* set by the CORS test */
 
 static void start_server(int workers, int queue, size_t max_body, uint64_t max_pixels)
 {
@@ -51,6 +53,7 @@ static void start_server(int workers, int queue, size_t max_body, uint64_t max_p
 	http_config_default(&cfg);
 	cfg.api_keys_file = api_keys_file;
 	cfg.api_key = api_key;
+	cfg.cors_origins = cors_origins;
 	cfg.bind = "127.0.0.1";
 	cfg.port = 0;
 	cfg.workers = workers;
@@ -680,6 +683,126 @@ START_TEST(test_api_keys)
 }
 END_TEST
 
+/* hc_header, asserting the header is there. */
+static void header_is(hc_response *r, const char *name, const char *want)
+{
+	char v[256];
+
+	ck_assert_msg(hc_header(r, name, v, sizeof(v)) == 0, "no %s header", name);
+	ck_assert_str_eq(v, want);
+}
+
+START_TEST(test_cors_origins_parse)
+{
+	cors *c = NULL;
+	seg_error err = {0};
+
+	ck_assert_int_eq(cors_new(NULL, &c, &err), SEG_OK);
+	ck_assert_ptr_null(c);
+	ck_assert_int_eq(cors_new(" , ", &c, &err), SEG_OK);
+	ck_assert_ptr_null(c);
+	ck_assert_ptr_null(cors_allow(NULL, "http://a.example"));
+
+	ck_assert_int_eq(cors_new(" https://a.example , http://127.0.0.1:8081,http://[::1]:9000 ", &c, &err), SEG_OK);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(cors_varies(c), 1);
+	ck_assert_str_eq(cors_allow(c, "https://a.example"), "https://a.example");
+	ck_assert_str_eq(cors_allow(c, "http://127.0.0.1:8081"), "http://127.0.0.1:8081");
+	ck_assert_str_eq(cors_allow(c, "http://[::1]:9000"), "http://[::1]:9000");
+	ck_assert_ptr_null(cors_allow(c, "http://a.example"));   /* scheme differs */
+	ck_assert_ptr_null(cors_allow(c, "https://a.example:443")); /* exact match only */
+	ck_assert_ptr_null(cors_allow(c, NULL));
+	cors_free(c);
+
+	ck_assert_int_eq(cors_new("*", &c, &err), SEG_OK);
+	ck_assert_int_eq(cors_varies(c), 0);
+	ck_assert_str_eq(cors_allow(c, "http://anything.example"), "*");
+	cors_free(c);
+
+	const char *bad[] = {"https://a.example/", "a.example", "ftp://a.example", "https://a.example/path",
+			     "http://a.example:123456", "http://", "https://a b.example"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(cors_new(bad[i], &c, &err) == SEG_EINVAL, "%s accepted", bad[i]);
+		ck_assert_ptr_null(c);
+		ck_assert_msg(strstr(err.msg, "is not scheme://host[:port]") != NULL, "%s", err.msg);
+	}
+	ck_assert_int_eq(cors_new("*, https://a.example", &c, &err), SEG_EINVAL);
+	ck_assert_str_eq(err.msg, "CORS origins: '*' allows every origin and cannot be listed with others");
+}
+END_TEST
+
+START_TEST(test_cors)
+{
+	hc_response r;
+	char v[256];
+	const char *pre = "Origin: https://app.example\r\nAccess-Control-Request-Method: POST\r\n"
+			  "Access-Control-Request-Headers: authorization, content-type\r\n";
+
+	/* CORS off (the default): no headers, and OPTIONS is just another method. */
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/losses", "Origin: https://app.example\r\n", NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_ne(hc_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)), 0);
+	ck_assert_int_ne(hc_header(&r, "Vary", v, sizeof(v)), 0);
+	hc_free(&r);
+	ck_assert_int_eq(hc_request(port, "OPTIONS", "/v1/evaluate", pre, NULL, 0, &r), 0);
+	expect_problem(&r, 405, "OPTIONS is not allowed");
+
+	teardown();
+	cors_origins = "https://app.example";
+	api_key = "k";
+	start_server(1, 4, 1u << 20, 1u << 20);
+	cors_origins = NULL;
+	api_key = NULL;
+
+	/* A preflight needs no key: 204 with what the path allows. */
+	ck_assert_int_eq(hc_request(port, "OPTIONS", "/v1/evaluate", pre, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 204);
+	header_is(&r, "Access-Control-Allow-Origin", "https://app.example");
+	header_is(&r, "Access-Control-Allow-Methods", "POST");
+	header_is(&r, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+	header_is(&r, "Access-Control-Max-Age", CORS_MAX_AGE);
+	header_is(&r, "Vary", "Origin");
+	hc_free(&r);
+	ck_assert_int_eq(hc_request(port, "OPTIONS", "/v1/runs/r1",
+				    "Origin: https://app.example\r\nAccess-Control-Request-Method: DELETE\r\n", NULL, 0,
+				    &r),
+			 0);
+	ck_assert_int_eq(r.status, 204);
+	header_is(&r, "Access-Control-Allow-Methods", "GET, HEAD, DELETE");
+	hc_free(&r);
+	/* Another origin, or an unknown path: a problem, and no grant. */
+	ck_assert_int_eq(hc_request(port, "OPTIONS", "/v1/evaluate",
+				    "Origin: https://evil.example\r\nAccess-Control-Request-Method: POST\r\n", NULL, 0,
+				    &r),
+			 0);
+	ck_assert_int_ne(hc_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)), 0);
+	expect_problem(&r, 403, "origin 'https://evil.example' may not call this API from a browser");
+	ck_assert_int_eq(hc_request(port, "OPTIONS", "/v1/nope", pre, NULL, 0, &r), 0);
+	expect_problem(&r, 404, "no route for '/v1/nope'");
+	/* An OPTIONS that is no preflight is a request like any other: the key first. */
+	ck_assert_int_eq(hc_request(port, "OPTIONS", "/v1/evaluate", NULL, NULL, 0, &r), 0);
+	expect_problem(&r, 401, "an API key is required");
+
+	/* Actual requests: the grant and the exposed headers on successes and errors alike. */
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/losses", "Origin: https://app.example\r\nAuthorization: Bearer k\r\n",
+				    NULL, 0, &r),
+			 0);
+	ck_assert_int_eq(r.status, 200);
+	header_is(&r, "Access-Control-Allow-Origin", "https://app.example");
+	header_is(&r, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+	header_is(&r, "Vary", "Origin");
+	hc_free(&r);
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/losses", "Origin: https://app.example\r\n", NULL, 0, &r), 0);
+	header_is(&r, "Access-Control-Allow-Origin", "https://app.example");
+	expect_problem(&r, 401, "an API key is required");
+	ck_assert_int_eq(hc_request(port, "GET", "/healthz", "Origin: https://evil.example\r\n", NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_ne(hc_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)), 0);
+	header_is(&r, "Vary", "Origin");
+	hc_free(&r);
+}
+END_TEST
+
 /* Run and item names are bound as SQL parameters and never become paths: hostile ones are data or 422s. */
 START_TEST(test_hostile_names)
 {
@@ -811,6 +934,8 @@ int main(void)
 	tcase_add_test(tc, test_queue_full_is_503);
 	tcase_add_test(tc, test_chunked_body_needs_length);
 	tcase_add_test(tc, test_api_keys);
+	tcase_add_test(tc, test_cors_origins_parse);
+	tcase_add_test(tc, test_cors);
 	tcase_add_test(tc, test_hostile_names);
 	tcase_add_test(tc, test_multipart_parser);
 	tcase_set_timeout(tc, 120);

@@ -42,6 +42,7 @@
 
 #include "codec/buf.h"
 #include "http/auth.h"
+#include "http/cors.h"
 #include "http/metrics.h"
 #include "wire/problem.h"
 #include "log/log.h"
@@ -150,6 +151,7 @@ struct http_server {
 	seg_par par_handle;
 	jobs *jobs;
 	auth *auth; /* NULL: no API keys, /v1 is open */
+	cors *cors; /* NULL: no CORS headers, browsers keep other origins out */
 	metrics *metrics;
 	int port;
 	char *catalogue; /* GET /v1/losses body, built once */
@@ -173,6 +175,8 @@ typedef struct req {
 	char path[256];
 	char params[2][PARAM_MAX];
 	char request_id[72];
+	const char *allow_origin; /* Access-Control-Allow-Origin, or NULL; borrows from srv->cors or MHD */
+	int preflight;            /* a CORS preflight, answered by respond_preflight */
 	char content_type[256];
 	char accept[256];
 	char if_none_match[1024];
@@ -236,6 +240,7 @@ static int usable_cpus(void)
 
 void http_config_default(http_config *cfg)
 {
+	*cfg = (http_config){0};
 	cfg->bind = "0.0.0.0";
 	cfg->port = 8080;
 	cfg->workers = usable_cpus();
@@ -249,6 +254,7 @@ void http_config_default(http_config *cfg)
 	cfg->job_ttl_ms = 24LL * 3600 * 1000;
 	cfg->api_keys_file = NULL;
 	cfg->api_key = NULL;
+	cfg->cors_origins = NULL;
 }
 
 /* A client's X-Request-Id is kept when it is 1..64 characters of [A-Za-z0-9._:-]; else a new one. */
@@ -329,6 +335,27 @@ static int takes_body(const route *rt)
 /* ---- responses ------------------------------------------------------------ */
 
 /*
+ * Every answer leaves through here: the CORS headers when the request's
+ * Origin is allowed, then MHD_queue_response. resp is destroyed (MHD
+ * keeps its own reference).
+ */
+static enum MHD_Result queue(req *r, int status, struct MHD_Response *resp)
+{
+	enum MHD_Result ret;
+
+	if (cors_varies(r->srv->cors))
+		MHD_add_response_header(resp, "Vary", "Origin");
+	if (r->allow_origin) {
+		MHD_add_response_header(resp, "Access-Control-Allow-Origin", r->allow_origin);
+		MHD_add_response_header(resp, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+	}
+	r->status = status;
+	ret = MHD_queue_response(r->conn, (unsigned int)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/*
  * Queues body (ownership taken: freed by MHD) with the common headers,
  * and the reply's ETag, Location and Retry-After when extra is not NULL.
  */
@@ -338,7 +365,6 @@ static enum MHD_Result respond_full(req *r, int status, buf *body, const char *t
 	size_t len = 0;
 	uint8_t *data = buf_detach(body, &len);
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
 	char retry[16];
 
 	resp = MHD_create_response_from_buffer_with_free_callback(len, data ? data : (uint8_t *)"",
@@ -368,11 +394,8 @@ static enum MHD_Result respond_full(req *r, int status, buf *body, const char *t
 	}
 	if (atomic_load(&r->srv->draining))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-	r->status = status;
 	r->bytes_out = len;
-	ret = MHD_queue_response(r->conn, (unsigned int)status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return queue(r, status, resp);
 }
 
 static enum MHD_Result respond(req *r, int status, buf *body, const char *type, const char *allow,
@@ -408,7 +431,6 @@ static enum MHD_Result respond_unauthorized(req *r)
 	int given = h && strncasecmp(h, "Bearer ", 7) == 0 && h[7 + strspn(h + 7, " ")] != '\0';
 	buf b;
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
 	size_t len;
 	uint8_t *data;
 
@@ -428,11 +450,43 @@ static enum MHD_Result respond_unauthorized(req *r)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 				given ? "Bearer realm=\"segloss\", error=\"invalid_token\"" : "Bearer realm=\"segloss\"");
-	r->status = 401;
 	r->bytes_out = len;
-	ret = MHD_queue_response(r->conn, 401, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return queue(r, 401, resp);
+}
+
+/*
+ * A CORS preflight (OPTIONS with Access-Control-Request-Method), answered
+ * before any key check: 204 with what the path allows when the Origin is
+ * allowed, 403 naming the setting when it is not, 404 for unknown paths.
+ */
+static enum MHD_Result respond_preflight(req *r)
+{
+	char scratch[2][PARAM_MAX], allow[64], detail[400];
+	int known = 0;
+	struct MHD_Response *resp;
+
+	find_route("GET", r->path, scratch, &known);
+	if (!known) {
+		snprintf(detail, sizeof(detail), "no route for '%.256s'", r->path);
+		return respond_problem(r, 404, detail, NULL, NULL);
+	}
+	if (r->allow_origin == NULL) {
+		const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+		snprintf(detail, sizeof(detail),
+			 "origin '%.200s' may not call this API from a browser: it is not in SEGLOSS_CORS_ORIGINS",
+			 origin ? origin : "(none)");
+		return respond_problem(r, 403, detail, NULL, NULL);
+	}
+	allowed_methods(r->path, allow, sizeof(allow));
+	resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	MHD_add_response_header(resp, "Access-Control-Allow-Methods", allow);
+	MHD_add_response_header(resp, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+	MHD_add_response_header(resp, "Access-Control-Max-Age", CORS_MAX_AGE);
+	r->bytes_out = 0;
+	return queue(r, 204, resp);
 }
 
 static enum MHD_Result respond_text(req *r, int status, const char *type, const void *data, size_t len)
@@ -532,7 +586,6 @@ static enum MHD_Result answer_worker(req *r)
 {
 	char retry[16];
 	struct MHD_Response *resp;
-	enum MHD_Result ret;
 
 	if (r->st != SEG_OK) {
 		int status = problem_status_of(r->st);
@@ -551,11 +604,8 @@ static enum MHD_Result answer_worker(req *r)
 		snprintf(retry, sizeof(retry), "%d", r->reply.retry_after);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
 	}
-	r->status = r->reply.status;
 	r->bytes_out = 0;
-	ret = MHD_queue_response(r->conn, (unsigned int)r->reply.status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return queue(r, r->reply.status, resp);
 }
 
 /* ---- MHD callbacks ----------------------------------------------------------- */
@@ -575,6 +625,7 @@ static req *req_new(http_server *s, struct MHD_Connection *conn, const char *url
 	r->route = find_route(method, url, r->params, &path_known);
 	r->metric_id = r->route ? r->route->id : R_NOT_FOUND;
 	set_request_id(s, r, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"));
+	r->allow_origin = cors_allow(s->cors, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"));
 	copy_header(conn, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type, sizeof(r->content_type));
 	copy_header(conn, MHD_HTTP_HEADER_ACCEPT, r->accept, sizeof(r->accept));
 	copy_header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH, r->if_none_match, sizeof(r->if_none_match));
@@ -634,6 +685,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_NO;
 		*con_cls = r;
 		atomic_fetch_add(&s->inflight, 1);
+		/* A CORS preflight carries no credentials: it is answered once its (empty) body is read. */
+		if (s->cors && strcmp(method, "OPTIONS") == 0 &&
+		    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Access-Control-Request-Method") != NULL) {
+			r->preflight = 1;
+			return MHD_YES;
+		}
 		/* API keys guard /v1; health, readiness and metrics stay open. */
 		if (s->auth && strncmp(url, "/v1/", 4) == 0 &&
 		    !auth_check(s->auth, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))) {
@@ -664,6 +721,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 	/* The whole request is here. */
 	r->t_received = now_mono();
+	if (r->preflight)
+		return respond_preflight(r);
 	if (r->reject)
 		return respond_problem(r, r->reject, r->reject_err.msg, NULL, NULL);
 	if (r->route == NULL) {
@@ -826,6 +885,8 @@ http_server *http_start(const http_config *cfg, seg_error *err)
 	s->svc.par = &s->par_handle;
 	if (auth_new(cfg->api_keys_file, cfg->api_key, &s->auth, err) != SEG_OK)
 		goto fail;
+	if (cors_new(cfg->cors_origins, &s->cors, err) != SEG_OK)
+		goto fail;
 	if (cfg->db && cfg->db[0]) {
 		jobs_hooks hooks = {on_job_waited, on_job_ran, s->metrics};
 		s->svc.store = store_open(cfg->db, err);
@@ -963,6 +1024,7 @@ void http_free(http_server *s)
 	par_free(s->par);
 	store_close(s->svc.store);
 	auth_free(s->auth);
+	cors_free(s->cors);
 	metrics_free(s->metrics);
 	cJSON_free(s->catalogue);
 	pthread_cond_destroy(&s->idle);

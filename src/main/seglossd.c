@@ -63,6 +63,8 @@ static const char help_text[] =
 	"                                                         With keys, /v1 needs Authorization: Bearer KEY\n"
 	"  --api-key KEY             SEGLOSS_API_KEY              one API key (prefer the file or the variable:\n"
 	"                                                         a flag shows in the process list)\n"
+	"  --cors-origins LIST       SEGLOSS_CORS_ORIGINS         web origins allowed to call the API from a\n"
+	"                                                         browser: '*' or scheme://host[:port],... (none)\n"
 	"  --healthcheck             query /healthz on 127.0.0.1:PORT; exit 0 if healthy, 1 if not\n"
 	"  --help, --version\n";
 
@@ -156,6 +158,8 @@ static int apply(config *c, const char *name, const char *v, const char *origin)
 		c->http.api_keys_file = v;
 	else if (strcmp(name, "api-key") == 0 && v[0])
 		c->http.api_key = v;
+	else if (strcmp(name, "cors-origins") == 0)
+		c->http.cors_origins = v;
 	else {
 		fprintf(stderr, "seglossd: invalid value '%s' for %s\n", v, origin);
 		return -1;
@@ -180,6 +184,7 @@ static const struct option long_opts[] = {
 	{"job-ttl", required_argument, NULL, 0},
 	{"api-keys-file", required_argument, NULL, 0},
 	{"api-key", required_argument, NULL, 0},
+	{"cors-origins", required_argument, NULL, 0},
 	{"healthcheck", no_argument, NULL, 'c'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -205,7 +210,7 @@ static int configure(config *c, int argc, char **argv)
 			*p = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
 		const char *v = getenv(env);
 		/* Kubernetes injects SEGLOSS_PORT=tcp://10.0.0.1:8080 for a Service named segloss: not ours. */
-		if (v && strstr(v, "://")) {
+		if (v && strstr(v, "://") && strcmp(o->name, "cors-origins") != 0) {
 			fprintf(stderr, "seglossd: ignoring %s=%s (a service link, not a setting)\n", env, v);
 			continue;
 		}
@@ -337,8 +342,9 @@ int main(int argc, char **argv)
 		snprintf(px, sizeof(px), "%llu", (unsigned long long)c.http.max_pixels);
 		const char *kv[] = {"version", VERSION, "bind", c.http.bind, "port", port, "workers", workers,
 				    "queue", queue, "max_body", body, "max_pixels", px, "db", c.http.db ? c.http.db : "off",
-				    "api_keys", c.http.api_keys_file || c.http.api_key ? "on" : "off"};
-		log_line("info", "seglossd listening", kv, 9);
+				    "api_keys", c.http.api_keys_file || c.http.api_key ? "on" : "off",
+				    "cors", c.http.cors_origins && c.http.cors_origins[0] ? c.http.cors_origins : "off"};
+		log_line("info", "seglossd listening", kv, 10);
 	}
 	/*
 	 * Signals, and every 5 s a look at the keys file: a container has no

@@ -55,6 +55,8 @@ const char *problem_reason(int status)
 		return "Bad Request";
 	case 401:
 		return "Unauthorized";
+	case 403:
+		return "Forbidden";
 	case 404:
 		return "Not Found";
 	case 405:
@@ -87,6 +89,8 @@ static const char *problem_type(int status)
 		return "/problems/malformed-input";
 	case 401:
 		return "/problems/unauthorized";
+	case 403:
+		return "/problems/origin-not-allowed";
 	case 404:
 		return "/problems/not-found";
 	case 405:

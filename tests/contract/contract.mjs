@@ -1651,6 +1651,51 @@ function checkSecurity() {
 	if (failures.length === before) passed++;
 }
 
+// ---- CORS: preflights and the grant, on a daemon with an allowed origin and a key ----
+
+const ORIGIN = 'https://app.example';
+const concretePath = (p) => p.replace('{run}', 'cors-run').replace('{id}', '0'.repeat(32)).replace('{a}', 'a').replace('{b}', 'b');
+
+async function corsPhase(d, plain) {
+	const port = d.port;
+	for (const op of [...documented.keys()].filter((k) => k.startsWith('OPTIONS '))) {
+		const p = concretePath(op.split(' ')[1]);
+		const allowed = spec.paths[op.split(' ')[1]].post ? 'POST' : 'GET';
+		const ok = await runCase(port, {
+			name: `cors: preflight ${p} from ${ORIGIN}, no key: 204`, method: 'OPTIONS', path: p, status: 204,
+			headers: { Origin: ORIGIN, 'Access-Control-Request-Method': allowed, 'Access-Control-Request-Headers': 'authorization' },
+			then: (_, r) => (r.headers['access-control-allow-origin'] === ORIGIN && r.headers.vary === 'Origin' &&
+				r.headers['access-control-allow-methods'].split(', ').includes(allowed)) ||
+				`grant ${r.headers['access-control-allow-origin']}, vary ${r.headers.vary}, methods ${r.headers['access-control-allow-methods']}`,
+		});
+		if (ok && !needsKey(op)) openWithoutKey.add(op);
+		await runCase(port, {
+			name: `cors: preflight ${p} from another origin: 403`, method: 'OPTIONS', path: p, status: 403,
+			headers: { Origin: 'https://evil.example', 'Access-Control-Request-Method': allowed },
+			then: (b, r) => (r.headers['access-control-allow-origin'] === undefined && b.detail.includes('https://evil.example')) ||
+				`grant ${r.headers['access-control-allow-origin']}, detail ${b.detail}`,
+		});
+		// Not a preflight: an ordinary OPTIONS, behind the key under /v1/.
+		await runCase(port, { name: `cors: OPTIONS ${p} without Access-Control-Request-Method`, method: 'OPTIONS', path: p,
+			headers: { Origin: ORIGIN }, status: needsKey(op) ? 401 : 405 });
+		// Without --cors-origins a preflight is an ordinary OPTIONS: 405, no grant.
+		await runCase(plain.port, {
+			name: `cors off: preflight ${p}: 405`, method: 'OPTIONS', path: p, status: 405,
+			headers: { Origin: ORIGIN, 'Access-Control-Request-Method': allowed },
+			then: (_, r) => r.headers['access-control-allow-origin'] === undefined || 'granted without --cors-origins',
+		});
+	}
+	const grant = (_, r) => (r.headers['access-control-allow-origin'] === ORIGIN && r.headers.vary === 'Origin' &&
+		/\bETag\b/.test(r.headers['access-control-expose-headers'] ?? '')) || `headers ${json(r.headers)}`;
+	await runCase(port, { name: 'cors: GET /v1/losses from the origin, with the key: granted', method: 'GET', path: '/v1/losses',
+		headers: { Origin: ORIGIN, Authorization: `Bearer ${KEY_ENV}` }, status: 200, then: grant });
+	await runCase(port, { name: 'cors: GET /v1/losses from the origin, no key: 401, granted (readable)', method: 'GET', path: '/v1/losses',
+		headers: { Origin: ORIGIN }, status: 401, then: grant });
+	await runCase(port, { name: 'cors: GET /healthz from another origin: no grant', method: 'GET', path: '/healthz',
+		headers: { Origin: 'https://evil.example' }, status: 200,
+		then: (_, r) => r.headers['access-control-allow-origin'] === undefined || `granted ${r.headers['access-control-allow-origin']}` });
+}
+
 async function authPhase(d, keysPath) {
 	const port = d.port;
 	const valid = [`Bearer ${KEY_ENV}`, `bearer ${KEY_FILE_1}`, `BEARER ${KEY_FILE_2}`];
@@ -1668,7 +1713,8 @@ async function authPhase(d, keysPath) {
 	};
 
 	// The operations the spec leaves open (security: []) answer without a key, and ignore a wrong one.
-	for (const op of [...documented.keys()].filter((k) => k !== DEFAULT_KEY && !needsKey(k))) {
+	// (Their OPTIONS, CORS preflights, are checked by corsPhase.)
+	for (const op of [...documented.keys()].filter((k) => k !== DEFAULT_KEY && !needsKey(k) && !k.startsWith('OPTIONS '))) {
 		const [m, p] = op.split(' ');
 		const ok = await runCase(port, { name: `keys: ${op} without a key`, method: m, path: p, status: 200 });
 		await runCase(port, { name: `keys: ${op} with a wrong key`, method: m, path: p, headers: { Authorization: `Bearer ${KEY_WRONG}` }, status: 200 });
@@ -1828,7 +1874,9 @@ async function main() {
 	const keysPath = path.join(keysDir, 'api-keys');
 	fs.writeFileSync(keysPath, keysFileText([KEY_FILE_1, KEY_FILE_2]));
 	let keyed = null;
+	let cors = null;
 	try {
+		cors = await startDaemon('seglossd with CORS and a key', ['--cors-origins', ORIGIN, '--api-key', KEY_ENV]);
 		keyed = await startDaemon('seglossd with API keys', ['--api-keys-file', keysPath, '--workers', '1', '--drain-timeout', '0'],
 			{ SEGLOSS_API_KEY: KEY_ENV });
 		const catRes = await send(main.port, { method: 'GET', path: '/v1/losses' });
@@ -1844,6 +1892,8 @@ async function main() {
 		await stopDaemon(limits);
 		for (const c of noStoreCases()) await runCase(nostore.port, c);
 		await stopDaemon(nostore);
+		await corsPhase(cors, main);
+		await stopDaemon(cors);
 		await authPhase(keyed, keysPath);
 		await drainDeadlinePhase(keyed);
 		checkSecurity();
@@ -1851,7 +1901,7 @@ async function main() {
 		await drainPhase(main);
 		await stopDaemon(main);
 	} finally {
-		for (const d of [main, limits, nostore, keyed]) if (d && d.exited === null) d.child.kill('SIGKILL');
+		for (const d of [main, limits, nostore, keyed, cors]) if (d && d.exited === null) d.child.kill('SIGKILL');
 		fs.rmSync(keysDir, { recursive: true, force: true });
 	}
 
