@@ -75,16 +75,16 @@ seg_status cors_new(const char *list, cors **out, seg_error *err)
 					      "CORS origin '%.*s' is not scheme://host[:port] (http or https, no path, no "
 					      "trailing '/')",
 					      (int)(m < 80 ? m : 80), p);
-				goto fail;
+				goto out;
 			}
 			if (c->n == CORS_MAX_ORIGINS) {
 				st = seg_fail(err, SEG_EINVAL, "at most %d CORS origins", CORS_MAX_ORIGINS);
-				goto fail;
+				goto out;
 			}
 			c->origin[c->n] = strndup(p, m);
 			if (c->origin[c->n] == NULL) {
 				st = seg_fail(err, SEG_ENOMEM, "cors: out of memory");
-				goto fail;
+				goto out;
 			}
 			c->n++;
 		}
@@ -94,11 +94,11 @@ seg_status cors_new(const char *list, cors **out, seg_error *err)
 	}
 	if (c->any && c->n > 0) {
 		st = seg_fail(err, SEG_EINVAL, "CORS origins: '*' allows every origin and cannot be listed with others");
-		goto fail;
+		goto out;
 	}
 	*out = c;
-	return SEG_OK;
-fail:
+	c = NULL;
+out:
 	cors_free(c);
 	return st;
 }

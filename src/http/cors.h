@@ -28,6 +28,7 @@ typedef struct cors cors;
  * err naming it. Caller frees *out with cors_free.
  */
 seg_status cors_new(const char *list, cors **out, seg_error *err);
+/* Frees c (takes ownership); NULL-safe. */
 void cors_free(cors *c);
 
 /*
