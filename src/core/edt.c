@@ -127,12 +127,14 @@ static void segment(const int32_t *g, int lo, int hi, int x0, int x1, double sy,
 	}
 	const double *v = s->v;
 	const double *z = s->z, *f = s->f;
+	double *out = d2 + lo;
+	double xd = (double)(x0 - lo); /* x as a double, counted rather than converted */
 	int j = 0;
-	for (int x = x0 - lo; x < x1 - lo; x++) {
-		while (z[j + 1] < (double)x)
+	for (int x = x0 - lo; x < x1 - lo; x++, xd += 1.0) {
+		while (z[j + 1] < xd)
 			j++;
-		double dx = sx * ((double)x - v[j]);
-		d2[lo + x] = dx * dx + f[j];
+		double dx = sx * (xd - v[j]);
+		out[x] = dx * dx + f[j];
 	}
 }
 
