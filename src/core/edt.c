@@ -9,9 +9,14 @@
  * Row pass (Felzenszwalb & Huttenlocher 2012, "Distance Transforms of
  * Sampled Functions"): each row is the lower envelope of parabolas
  * f_i(x) = (sx (x - i))^2 + (sy g_i)^2. Columns without a feature are
- * skipped (their parabola is at infinity). All arithmetic on the
- * envelope is in double; for unit spacing every squared distance is an
- * integer below 2^53 and so exact.
+ * skipped (their parabola is at infinity), and columns with g = 0 cut
+ * the row into stretches solved apart (see edt_row). All arithmetic on
+ * the envelope is in double; for unit spacing every squared distance is
+ * an integer below 2^53 and so exact.
+ *
+ * Sampled transforms (edt_sample, for surface distances) first search
+ * outward from each wanted pixel along its row, and take the envelope
+ * only for rows where that would cost more (see edt_row_at).
  */
 #include "core/edt.h"
 #include "core/vmath.h"
