@@ -17,22 +17,32 @@ here=$(dirname "$0")
 . "$here/../scripts/daemon.sh"
 fixture=tests/fixtures/blobs_soft8
 tmp=$(mktemp -d)
-web_pid=""
-trap 'kill "$web_pid" "${DAEMON_PID:-}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+web_pids=""
+trap 'kill $web_pids "${DAEMON_PID:-}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 scripts/deps.sh chromium=chromium python3=python3
 browser=$(command -v chromium)
 
-cp "$here/page.html" "$fixture/target.png" "$fixture/prediction.png" "$tmp/"
-/usr/bin/python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$tmp" >"$tmp/web.log" 2>&1 &
-web_pid=$!
-web_port=""
-for _ in $(seq 100); do
-	web_port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$tmp/web.log" | head -1)
-	[ -n "$web_port" ] && break
-	sleep 0.05
-done
-[ -n "$web_port" ] || { echo "the static server did not start"; cat "$tmp/web.log"; exit 1; }
+mkdir "$tmp/site"
+cp "$here/page.html" "$fixture/target.png" "$fixture/prediction.png" "$tmp/site/"
+
+# serve NAME: the page on a free loopback port; its port in $port. Two of
+# them are two origins (an origin is scheme, host and port).
+serve() {
+	/usr/bin/python3 -u -m http.server 0 --bind 127.0.0.1 --directory "$tmp/site" >"$tmp/$1.log" 2>&1 &
+	web_pids="$web_pids $!"
+	port=""
+	for _ in $(seq 100); do
+		port=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$tmp/$1.log" | head -1)
+		[ -n "$port" ] && return 0
+		sleep 0.05
+	done
+	echo "the static server did not start"; cat "$tmp/$1.log"; exit 1
+}
+serve web
+web_port=$port
+serve other
+other_port=$port
 
 key=browser-test-key
 daemon_start "$build/seglossd" --db :memory: --api-key "$key" --cors-origins "http://127.0.0.1:$web_port"
@@ -56,8 +66,8 @@ grep -q 'method=OPTIONS path=/v1/evaluate status=204' "$DAEMON_LOG" ||
 	{ echo "no CORS preflight reached seglossd"; exit 1; }
 echo "ok   the browser sent preflights, answered 204"
 
-echo "== page from http://localhost:$web_port (not allowed)"
-load "http://localhost:$web_port" "$tmp/refused"
+echo "== page from http://127.0.0.1:$other_port (not allowed)"
+load "http://127.0.0.1:$other_port" "$tmp/refused"
 /usr/bin/python3 "$here/check.py" refused "$tmp/refused.html"
 daemon_stop
 echo "browser test passed ($("$browser" --version 2>/dev/null | head -1))"
