@@ -32,8 +32,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "codec/npy.h"
-#include "codec/pngio.h"
+#include "codec/mask.h"
 #include "core/edt.h"
 #include "core/eval.h"
 #include "core/label.h"
@@ -91,8 +90,7 @@ static void load_target(const char *path, seg_target *t)
 	seg_error err = {0};
 	size_t len;
 	uint8_t *data = read_file(path, &len);
-	seg_status st = npy_is_npy(data, len) ? npy_decode_target(data, len, MAX_PIXELS, t, &err)
-					      : pngio_decode_target(data, len, MAX_PIXELS, t, &err);
+	seg_status st = mask_decode_target(data, len, MAX_PIXELS, t, &err);
 
 	free(data);
 	if (st != SEG_OK)
@@ -104,8 +102,7 @@ static void load_pred(const char *path, seg_pred *p)
 	seg_error err = {0};
 	size_t len;
 	uint8_t *data = read_file(path, &len);
-	seg_status st = npy_is_npy(data, len) ? npy_decode_pred(data, len, MAX_PIXELS, 0, p, &err)
-					      : pngio_decode_pred(data, len, MAX_PIXELS, p, &err);
+	seg_status st = mask_decode_pred(data, len, MAX_PIXELS, 0, p, &err);
 
 	free(data);
 	if (st != SEG_OK)
