@@ -592,7 +592,7 @@ static int fast_pred(const struct fastpng *f, const uint8_t *img, seg_pred *p)
 	void *tmp = alloc_array(w, sizeof(uint16_t));
 	uint8_t tab[256][8];
 	/* 2^depth − 1: sample / fmax is pngfast_fill_scale's value for every level (check_codec). */
-	float fmax = (float)((1u << (f->depth < 16 ? f->depth : 8)) - 1);
+	float fmax = f->depth == 16 ? 65535.0f : (float)((1u << f->depth) - 1);
 
 	if (out == NULL || tmp == NULL) {
 		free(out);

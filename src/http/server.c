@@ -252,9 +252,7 @@ void http_config_default(http_config *cfg)
 	cfg->max_conns_per_ip = 100;
 	cfg->db = "./data/segloss.db";
 	cfg->job_ttl_ms = 24LL * 3600 * 1000;
-	cfg->api_keys_file = NULL;
-	cfg->api_key = NULL;
-	cfg->cors_origins = NULL;
+	/* No API keys, no CORS: left NULL by the zeroing above. */
 }
 
 /* A client's X-Request-Id is kept when it is 1..64 characters of [A-Za-z0-9._:-]; else a new one. */
@@ -461,12 +459,11 @@ static enum MHD_Result respond_unauthorized(req *r)
  */
 static enum MHD_Result respond_preflight(req *r)
 {
-	char scratch[2][PARAM_MAX], allow[64], detail[400];
-	int known = 0;
+	char allow[64], detail[400];
 	struct MHD_Response *resp;
 
-	find_route("GET", r->path, scratch, &known);
-	if (!known) {
+	allowed_methods(r->path, allow, sizeof(allow));
+	if (allow[0] == '\0') {
 		snprintf(detail, sizeof(detail), "no route for '%.256s'", r->path);
 		return respond_problem(r, 404, detail, NULL, NULL);
 	}
@@ -477,7 +474,6 @@ static enum MHD_Result respond_preflight(req *r)
 			 origin ? origin : "(none)");
 		return respond_problem(r, 403, detail, NULL, NULL);
 	}
-	allowed_methods(r->path, allow, sizeof(allow));
 	resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 	if (resp == NULL)
 		return MHD_NO;
@@ -1015,10 +1011,10 @@ void http_free(http_server *s)
 	 * stopping MHD before that would close it unanswered. Wait for those
 	 * answers, with a bound (an upload still trickling in counts too).
 	 */
-	if (s->mhd)
+	if (s->mhd) {
 		wait_idle(s, CLOSE_GRACE_S);
-	if (s->mhd)
 		MHD_stop_daemon(s->mhd);
+	}
 	/* A job in progress goes back to the queue for the next start. */
 	jobs_stop(s->jobs);
 	par_free(s->par);
