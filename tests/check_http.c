@@ -728,6 +728,22 @@ START_TEST(test_cors_origins_parse)
 	}
 	ck_assert_int_eq(cors_new("*, https://a.example", &c, &err), SEG_EINVAL);
 	ck_assert_str_eq(err.msg, "CORS origins: '*' allows every origin and cannot be listed with others");
+
+	/* 64 origins are taken, the 65th is refused. */
+	char list[65 * 32] = "";
+	for (int i = 0; i < 65; i++) {
+		char one[32];
+		snprintf(one, sizeof(one), "%shttp://h%d.example", i ? "," : "", i);
+		strcat(list, one);
+		if (i == 63) {
+			ck_assert_int_eq(cors_new(list, &c, &err), SEG_OK);
+			ck_assert_str_eq(cors_allow(c, "http://h63.example"), "http://h63.example");
+			cors_free(c);
+		}
+	}
+	ck_assert_int_eq(cors_new(list, &c, &err), SEG_EINVAL);
+	ck_assert_ptr_null(c);
+	ck_assert_str_eq(err.msg, "at most 64 CORS origins");
 }
 END_TEST
 
@@ -777,6 +793,10 @@ START_TEST(test_cors)
 			 0);
 	ck_assert_int_ne(hc_header(&r, "Access-Control-Allow-Origin", v, sizeof(v)), 0);
 	expect_problem(&r, 403, "origin 'https://evil.example' may not call this API from a browser");
+	ck_assert_int_eq(hc_request(port, "OPTIONS", "/v1/evaluate", "Access-Control-Request-Method: POST\r\n", NULL, 0,
+				    &r),
+			 0);
+	expect_problem(&r, 403, "origin '(none)' may not call this API from a browser");
 	ck_assert_int_eq(hc_request(port, "OPTIONS", "/v1/nope", pre, NULL, 0, &r), 0);
 	expect_problem(&r, 404, "no route for '/v1/nope'");
 	/* An OPTIONS that is no preflight is a request like any other: the key first. */
