@@ -59,7 +59,8 @@ static void daemon_start(daemon_proc *d, const char *workers, const char *queue)
 	}
 	close(fd);
 	d->port = 0;
-	for (int i = 0; i < 200 && d->port == 0; i++) {
+	/* Polled until the "listening" line appears: a generous deadline, not a guess at start-up time. */
+	for (double t0 = tu_now(); d->port == 0 && tu_now() - t0 < 60.0;) {
 		size_t len;
 		char *text = (char *)tu_read_file(d->log, &len);
 		char *p = text ? strstr(text, "seglossd listening") : NULL;
@@ -69,7 +70,35 @@ static void daemon_start(daemon_proc *d, const char *workers, const char *queue)
 		if (d->port == 0)
 			usleep(20000);
 	}
-	ck_assert_msg(d->port > 0, "seglossd did not start (see %s)", d->log);
+	ck_assert_msg(d->port > 0, "seglossd did not start within 60 s (see %s)", d->log);
+}
+
+/* A gauge's value in a /metrics text (name with its "\n" before it, e.g. "\nsegloss_queue_depth "), -1 when absent. */
+static int gauge_in(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	return p ? atoi(p + strlen(key)) : -1;
+}
+
+/*
+ * Polls /metrics until workers_busy + queue_depth (read from one answer)
+ * reaches n: that many requests have been received whole and handed to
+ * the pool. A generous deadline, then a failure.
+ */
+static void wait_handed_over(int port, int n)
+{
+	int got = -1;
+
+	for (double t0 = tu_now(); tu_now() - t0 < 60.0; usleep(10000)) {
+		hc_response r;
+		ck_assert_int_eq(hc_request(port, "GET", "/metrics", NULL, NULL, 0, &r), 0);
+		got = gauge_in(r.body, "\nsegloss_workers_busy ") + gauge_in(r.body, "\nsegloss_queue_depth ");
+		hc_free(&r);
+		if (got >= n)
+			return;
+	}
+	ck_abort_msg("only %d of %d requests reached the pool within 60 s", got, n);
 }
 
 /* Sends sig and returns the exit status (-1 if killed by a signal). */
@@ -290,16 +319,13 @@ START_TEST(test_sigterm_finishes_requests_in_flight)
 		s[i].body = body;
 		pthread_create(&th[i], NULL, slow_main, &s[i]);
 	}
-	/* Wait until all four are received (in flight), then ask the daemon to stop. */
-	for (int tries = 0; tries < 200; tries++) {
-		ck_assert_int_eq(hc_request(d.port, "GET", "/metrics", NULL, NULL, 0, &r), 0);
-		char *p = strstr(r.body, "segloss_http_requests_in_flight ");
-		int inflight = p ? atoi(p + 32) : 0;
-		hc_free(&r);
-		if (inflight >= N + 1) /* the four, and this /metrics request itself */
-			break;
-		usleep(10000);
-	}
+	/*
+	 * Wait until all four are received whole and handed to the pool (one
+	 * computing, three queued), then ask the daemon to stop. (A request
+	 * still uploading when the drain starts is answered 503 "draining",
+	 * which is not what this tests.)
+	 */
+	wait_handed_over(d.port, N);
 	kill(d.pid, SIGTERM);
 	for (int i = 0; i < N; i++)
 		pthread_join(th[i], NULL);
@@ -377,15 +403,16 @@ START_TEST(test_sighup_reloads_keys)
 	fputs("second-secret-key\n", f);
 	fclose(f);
 	kill(d.pid, SIGHUP);
-	for (int i = 0; i < 100; i++) {
+	int seen = 0;
+	for (double t0 = tu_now(); !seen && tu_now() - t0 < 60.0;) {
 		size_t len;
 		char *log = (char *)tu_read_file(d.log, &len);
-		int seen = log && strstr(log, "SIGHUP: API keys reloaded (1 keys)") != NULL;
+		seen = log && strstr(log, "SIGHUP: API keys reloaded (1 keys)") != NULL;
 		free(log);
-		if (seen)
-			break;
-		usleep(20000);
+		if (!seen)
+			usleep(20000);
 	}
+	ck_assert_msg(seen, "no reload in the log 60 s after SIGHUP");
 	ck_assert_int_eq(hc_request(d.port, "GET", "/v1/losses", "Authorization: Bearer first-secret-key\r\n", NULL, 0, &r),
 			 0);
 	ck_assert_int_eq(r.status, 401);
@@ -425,53 +452,70 @@ static char *slow_body(void)
 	return body;
 }
 
-/* SIGTERM with a shutdown delay: readiness fails at once, requests are still served, then the listener closes. */
+/*
+ * SIGTERM with a shutdown delay: readiness fails at once, requests are
+ * still served, then the listener closes. Nothing here waits a fixed
+ * time: readiness is polled until it fails, and the 200 that follows is
+ * itself the proof that the delay had not run out (once it has, new
+ * connections are refused); only a machine that needs more than the
+ * whole delay (3 s) to answer two requests could fail it.
+ */
 START_TEST(test_shutdown_delay)
 {
 	daemon_proc d;
 	hc_response r;
 
-	extra_env[0] = "SEGLOSS_SHUTDOWN_DELAY=2";
+	extra_env[0] = "SEGLOSS_SHUTDOWN_DELAY=3";
 	daemon_start(&d, "1", "4");
 	extra_env[0] = NULL;
 	double t0 = tu_now();
 	kill(d.pid, SIGTERM);
-	/* Readiness fails as soon as the signal is handled (polled: a loaded machine may take a moment). */
+	/* Readiness fails as soon as the signal is handled. */
 	int status = 0;
-	while (tu_now() - t0 < 1.5) {
-		ck_assert_int_eq(hc_request(d.port, "GET", "/readyz", NULL, NULL, 0, &r), 0);
+	while (status != 503) {
+		ck_assert_msg(hc_request(d.port, "GET", "/readyz", NULL, NULL, 0, &r) == 0,
+			      "the listener closed before readiness was seen failing (%s)", r.error);
 		status = r.status;
-		if (status == 503)
+		if (status == 503) {
 			ck_assert_ptr_nonnull(strstr(r.body, "draining"));
+			/* Clients are told to reconnect elsewhere: every answer closes its connection. */
+			char conn[32];
+			ck_assert_int_eq(hc_header(&r, "Connection", conn, sizeof(conn)), 0);
+			ck_assert_str_eq(conn, "close");
+		}
 		hc_free(&r);
-		if (status == 503)
-			break;
-		usleep(20000);
+		if (status != 503)
+			usleep(20000);
 	}
-	ck_assert_int_eq(status, 503);
 	/* Still inside the delay: requests are served. */
-	ck_assert_int_eq(hc_request(d.port, "GET", "/v1/losses", NULL, NULL, 0, &r), 0);
+	ck_assert_msg(hc_request(d.port, "GET", "/v1/losses", NULL, NULL, 0, &r) == 0,
+		      "refused inside the shutdown delay (%s)", r.error);
 	ck_assert_int_eq(r.status, 200);
 	hc_free(&r);
-	ck_assert(tu_now() - t0 < 2.0);
-	/* Then the listener closes: connections are refused (waited for, up to 20 s). */
+	/* Then the listener closes: connections are refused (polled, with a generous deadline). */
 	int refused = 0;
-	while (!refused && tu_now() - t0 < 20.0) {
+	while (!refused && tu_now() - t0 < 60.0) {
 		refused = hc_request(d.port, "GET", "/healthz", NULL, NULL, 0, &r) != 0;
 		if (!refused) {
 			hc_free(&r);
 			usleep(50000);
 		}
 	}
-	ck_assert_msg(refused, "still accepting 20 s after SIGTERM");
-	ck_assert_msg(tu_now() - t0 >= 1.9, "the listener closed before the 2 s delay");
+	ck_assert_msg(refused, "still accepting 60 s after SIGTERM");
+	ck_assert_msg(tu_now() - t0 >= 2.9, "the listener closed before the 3 s delay");
 	ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	unlink(d.log);
 }
 END_TEST
 
-/* At the drain deadline, requests still waiting for a worker get 503; the running one completes. */
+/*
+ * At the drain deadline, requests still waiting for a worker get 503; the
+ * running one completes. The deadline is 0 s, so which requests are
+ * cancelled does not depend on how fast the machine computes: those
+ * still queued when the signal is handled, at most a moment after all
+ * six were seen in the pool.
+ */
 START_TEST(test_drain_deadline)
 {
 	enum { N = 6 };
@@ -481,7 +525,7 @@ START_TEST(test_drain_deadline)
 	char *body = slow_body();
 	int ok = 0, busy = 0;
 
-	extra_env[0] = "SEGLOSS_DRAIN_TIMEOUT=1";
+	extra_env[0] = "SEGLOSS_DRAIN_TIMEOUT=0";
 	daemon_start(&d, "1", "16");
 	extra_env[0] = NULL;
 	for (int i = 0; i < N; i++) {
@@ -491,21 +535,11 @@ START_TEST(test_drain_deadline)
 	}
 	/*
 	 * One worker, six requests of about a second each: once all six are
-	 * accepted (one running, five queued), SIGTERM; at the deadline most
-	 * are still waiting. (A request still uploading when the drain starts
-	 * would be answered "draining" instead, which is not what this tests.)
+	 * accepted (one running, five queued), SIGTERM. (A request still
+	 * uploading when the drain starts would be answered "draining"
+	 * instead, which is not what this tests.)
 	 */
-	int queued = 0;
-	for (int tries = 0; tries < 1000 && queued < N - 1; tries++) {
-		hc_response r;
-		ck_assert_int_eq(hc_request(d.port, "GET", "/metrics", NULL, NULL, 0, &r), 0);
-		char *p = strstr(r.body, "\nsegloss_queue_depth ");
-		queued = p ? atoi(p + 21) : 0;
-		hc_free(&r);
-		if (queued < N - 1)
-			usleep(10000);
-	}
-	ck_assert_int_eq(queued, N - 1);
+	wait_handed_over(d.port, N);
 	kill(d.pid, SIGTERM);
 	for (int i = 0; i < N; i++)
 		pthread_join(th[i], NULL);
@@ -519,14 +553,16 @@ START_TEST(test_drain_deadline)
 			 s[i].r.status == 200 || s[i].r.body == NULL ? "" : s[i].r.body, s[i].r.error);
 		hc_free(&s[i].r);
 	}
-	ck_assert_msg(ok >= 1 && busy >= 2 && ok + busy == N, "%d answered 200, %d 503 at the deadline:%s", ok, busy,
+	ck_assert_msg(ok >= 1 && busy >= 1 && ok + busy == N, "%d answered 200, %d 503 at the deadline:%s", ok, busy,
 		      seen);
 	int status;
 	ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	size_t len;
 	char *log = (char *)tu_read_file(d.log, &len);
-	ck_assert_ptr_nonnull(strstr(log, "requests not yet started were answered 503"));
+	char want[96];
+	snprintf(want, sizeof(want), "drain deadline: %d requests not yet started were answered 503", busy);
+	ck_assert_msg(strstr(log, want) != NULL, "no \"%s\" in the log:\n%s", want, log);
 	free(log);
 	unlink(d.log);
 	free(body);

@@ -533,6 +533,23 @@ static void *post_thread(void *opaque)
 	return NULL;
 }
 
+/* Polls /metrics until the gauge (key with its "\n" before it) reads want; a generous deadline, then a failure. */
+static void wait_gauge(const char *key, int want)
+{
+	int got = -1;
+
+	for (double t0 = tu_now(); tu_now() - t0 < 60.0; usleep(5000)) {
+		hc_response r;
+		ck_assert_int_eq(hc_request(port, "GET", "/metrics", NULL, NULL, 0, &r), 0);
+		const char *p = strstr(r.body, key);
+		got = p ? atoi(p + strlen(key)) : -1;
+		hc_free(&r);
+		if (got == want)
+			return;
+	}
+	ck_abort_msg("%s stayed %d, not %d, for 60 s", key + 1, got, want);
+}
+
 /* A queue of one and one worker: with the worker busy and the queue full, the next request gets 503. */
 START_TEST(test_queue_full_is_503)
 {
@@ -555,10 +572,18 @@ START_TEST(test_queue_full_is_503)
 	/* hausdorff_dt and boundary at 1536x1536 keep the worker busy for a while. */
 	char *body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"losses\": [\"hausdorff_dt\", \"boundary\"]}", b,
 			 b);
+	/*
+	 * The first is computed, the second waits in the queue (each seen on
+	 * /metrics before the next is sent, not assumed after a pause); the
+	 * rest arrive while both are taken.
+	 */
 	for (int i = 0; i < N; i++) {
 		args[i].body = body;
 		pthread_create(&th[i], NULL, post_thread, &args[i]);
-		usleep(20000);
+		if (i == 0)
+			wait_gauge("\nsegloss_workers_busy ", 1);
+		if (i == 1)
+			wait_gauge("\nsegloss_queue_depth ", 1);
 	}
 	for (int i = 0; i < N; i++)
 		pthread_join(th[i], NULL);
@@ -573,7 +598,6 @@ START_TEST(test_queue_full_is_503)
 		}
 		hc_free(&args[i].r);
 	}
-	/* The first is computed, the second waits in the queue; the rest arrive while both are taken. */
 	ck_assert_int_ge(ok, 2);
 	ck_assert_int_ge(busy, 1);
 	ck_assert_int_eq(ok + busy, N);

@@ -15,10 +15,18 @@
  *
  * Shutdown (http_drain). Readiness fails first, MHD stops accepting
  * (MHD_quiesce_daemon), and the caller waits until every received
- * request has completed. MHD must not be stopped while a connection is
- * suspended, so the pool is drained (every job finishes and resumes its
- * connection) before MHD_stop_daemon in http_free, which then gives the
- * resumed connections a moment (CLOSE_GRACE_S) to send their answers.
+ * request has completed. From the moment draining starts, every answer,
+ * whatever path it leaves by (queue), carries Connection: close and ends
+ * its connection, as nginx and Go's http.Server do: a keep-alive
+ * connection that is idle when the signal comes is kept, its next request
+ * is answered (503 for work, the probes as usual) and then it is closed,
+ * so a client's pooled connections each end after an answer instead of
+ * under a request. Idle connections are not counted as work: those still
+ * idle when the last request is answered are closed by MHD_stop_daemon.
+ * MHD must not be stopped while a connection is suspended, so the pool is
+ * drained (every job finishes and resumes its connection) before
+ * MHD_stop_daemon in http_free, which then gives the resumed connections
+ * a moment (CLOSE_GRACE_S) to send their answers.
  */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "http/http.h"
@@ -334,13 +342,16 @@ static int takes_body(const route *rt)
 
 /*
  * Every answer leaves through here: the CORS headers when the request's
- * Origin is allowed, then MHD_queue_response. resp is destroyed (MHD
- * keeps its own reference).
+ * Origin is allowed, Connection: close once the daemon drains, then
+ * MHD_queue_response. resp is destroyed (MHD keeps its own reference).
  */
 static enum MHD_Result queue(req *r, int status, struct MHD_Response *resp)
 {
 	enum MHD_Result ret;
 
+	/* Draining: whatever the answer, the connection ends with it (see the design note on shutdown). */
+	if (atomic_load(&r->srv->draining))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	if (cors_varies(r->srv->cors))
 		MHD_add_response_header(resp, "Vary", "Origin");
 	if (r->allow_origin) {
@@ -390,8 +401,6 @@ static enum MHD_Result respond_full(req *r, int status, buf *body, const char *t
 		snprintf(retry, sizeof(retry), "%d", extra->retry_after);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
 	}
-	if (atomic_load(&r->srv->draining))
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	r->bytes_out = len;
 	return queue(r, status, resp);
 }

@@ -292,7 +292,7 @@ function startDaemon(label, extra = [], env = {}) {
 		const childEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SEGLOSS_')));
 		const child = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...childEnv, ...env } });
 		const d = { label, child, log: '', port: 0, exited: null };
-		const timer = setTimeout(() => reject(new Error(`${label}: no "listening" line in 10 s:\n${d.log}`)), 10000);
+		const timer = setTimeout(() => reject(new Error(`${label}: no "listening" line in 60 s:\n${d.log}`)), 60000);
 		d.exit = new Promise((res) => child.on('exit', (code, signal) => res((d.exited = { code, signal }))));
 		child.on('error', (e) => {
 			clearTimeout(timer);
@@ -423,6 +423,17 @@ class RawConn {
 		this.write(Buffer.concat([Buffer.from(text + '\r\n', 'latin1'), b]));
 		return this.readResponse(method === 'HEAD');
 	}
+	// Resolves once the server has closed the connection; fails after timeout ms.
+	async waitClosed(timeout = 30000) {
+		const deadline = Date.now() + timeout;
+		while (!this.closed) {
+			if (Date.now() > deadline) throw new Error(`the connection is still open ${timeout} ms later`);
+			await new Promise((r) => {
+				this.waiters.push(r);
+				setTimeout(r, 1000);
+			});
+		}
+	}
 	close() {
 		this.sock.destroy();
 	}
@@ -479,6 +490,97 @@ function npyF32(h, w, values) {
 const JSON_T = { 'Content-Type': 'application/json' };
 const json = (o) => JSON.stringify(o);
 const evalBody = (extra = {}) => json({ target: b64(blobsT), prediction: b64(blobsP), ...extra });
+
+// ---- waiting on the daemon's own counters, never on the clock ---------------------
+
+// A gauge of /metrics (open on every daemon, keys or not).
+async function gauge(port, name) {
+	const res = await send(port, { path: '/metrics' });
+	const m = new RegExp(`^segloss_${name} (\\d+)$`, 'm').exec(res.body.toString());
+	return m ? Number(m[1]) : NaN;
+}
+
+// Polls the gauge until pred(value) holds; after timeout ms it is a failure of label (false).
+async function waitGauge(port, label, name, pred, timeout = 60000) {
+	const deadline = Date.now() + timeout;
+	for (;;) {
+		const v = await gauge(port, name);
+		if (pred(v)) return true;
+		if (Date.now() > deadline) return check(label, false, `segloss_${name} is still ${v} after ${timeout / 1000} s`);
+		await sleep(10);
+	}
+}
+
+// Work that keeps a worker busy for a while: distance losses on two 2048x2048 discs, one shifted
+// (about 0.3 s an item on 2 cores). Two-level PNGs keep the upload small (28 kB an item).
+let slowPair = null;
+function slowItems(n, name) {
+	const N = 2048;
+	const disc = (dx, dy) => greyPng(N, N, (x, y) => ((x - N / 2 - dx) ** 2 + (y - N / 2 - dy) ** 2 < (N / 4) ** 2 ? 255 : 0));
+	slowPair ??= [b64(disc(0, 0)), b64(disc(37, -25))];
+	return Array.from({ length: n }, (_, i) => ({ target: slowPair[0], prediction: slowPair[1], ...(name ? { item: `${name}-${i}` } : {}) }));
+}
+
+// An upload stopped after its first bytes, once the daemon counts it in flight (checked on
+// /metrics, not assumed after a pause): a draining daemon stays up until its body is finished.
+// finish() sends the rest and reads the answer.
+async function partialUpload(d, label, headers = {}) {
+	const before = await gauge(d.port, 'http_requests_in_flight');
+	const body = Buffer.from(evalBody());
+	const c = new RawConn(d.port);
+	await c.open();
+	let head = `POST ${E} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n`;
+	for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+	c.write(Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), body.subarray(0, 100)]));
+	if (!(await waitGauge(d.port, label, 'http_requests_in_flight', (v) => v >= before + 1))) return null;
+	return {
+		conn: c,
+		finish: () => {
+			c.write(body.subarray(100));
+			return c.readResponse();
+		},
+	};
+}
+
+// Keep-alive connections that have been answered once (GET /healthz) and then sit idle.
+async function idleConnections(port, n, label, headers = {}) {
+	const conns = [];
+	for (let i = 0; i < n; i++) {
+		const c = new RawConn(port);
+		await c.open();
+		const r = await c.request('GET', '/healthz', headers);
+		if (!check(label, r.status === 200 && r.headers.connection !== 'close', `warm-up: ${r.status}, Connection ${r.headers.connection}`)) return null;
+		conns.push(c);
+	}
+	return conns;
+}
+
+// Readiness fails once draining has begun: polls GET /readyz on a keep-alive connection (kept
+// while the answer is 200) until it does, for at most 30 s; returns the last answer.
+async function untilDraining(conn) {
+	const until = Date.now() + 30000;
+	for (;;) {
+		const r = await conn.request('GET', '/readyz');
+		if (r.status !== 200 || Date.now() > until) return r;
+		await sleep(20);
+	}
+}
+
+// An answer given while the daemon drains: as the spec says, with the status expected (and a
+// detail matching re), Connection: close, and then the connection closed by the server.
+async function drainedAnswer(label, method, p, conn, res, status, re) {
+	const b = validateResponse(label, method, p, res);
+	if (b === null) return;
+	if (!check(label, res.status === status, `expected ${status}, got ${res.status}: ${res.body.toString('utf8', 0, 200)}`)) return;
+	if (re && method !== 'HEAD' && !check(label, re.test(b.detail), `detail ${b.detail}`)) return;
+	if (!check(label, res.headers.connection === 'close', `Connection: ${res.headers.connection}, expected close while draining`)) return;
+	try {
+		await conn.waitClosed();
+		passed++;
+	} catch (e) {
+		fail(label, e.message);
+	}
+}
 
 // ---- the table -------------------------------------------------------------------
 //
@@ -1378,12 +1480,9 @@ async function jobsPhase(port) {
 	}
 	if (failedId) await step({ name: 'jobs: cancel a failed job', method: 'DELETE', path: `${J}/${failedId}`, status: 409 });
 
-	// Cancel: a slow job runs, a second waits behind it (jobs run one at a time).
-	const N = 512;
-	const slowT = greyPng(N, N, (x, y) => ((x - N / 2) ** 2 + (y - N / 2) ** 2 < (N / 4) ** 2 ? 255 : 0));
-	const slowP = greyPng(N, N, (x, y) => Math.max(0, 255 - Math.round(Math.hypot(x - N / 2 - 7, y - N / 2 + 5))));
-	const slowItems = Array.from({ length: 48 }, (_, i) => ({ target: b64(slowT), prediction: b64(slowP), item: `slow-${i}` }));
-	const slowBody = json({ items: slowItems, losses: ['hausdorff_dt', 'boundary'], run: 'contract-slow' });
+	// Cancel: a slow job runs (seconds of work), a second waits behind it (jobs run one at a time).
+	const SLOW = 20;
+	const slowBody = json({ items: slowItems(SLOW, 'slow'), losses: ['hausdorff_dt', 'boundary'], run: 'contract-slow' });
 	const submit = (name, body, headers = JSON_T) => step({ name, method: 'POST', path: J, headers, body, status: 202,
 		then: (b, res) => (b.status === 'queued' && accepted(b, res)) || `status ${b.status}` });
 	const a = await submit('jobs: slow job A', slowBody);
@@ -1394,7 +1493,7 @@ async function jobsPhase(port) {
 	if (!running || !check('jobs: A starts', running.status === 'running', `status ${running.status}`)) return;
 	passed++;
 	await step({ name: 'jobs: B waits', method: 'GET', path: `${J}/${b.body.id}`, status: 200,
-		then: (x, res) => (x.status === 'queued' && x.progress.done === 0 && x.progress.total === 48 && res.headers['retry-after'] === '1') || json(x) });
+		then: (x, res) => (x.status === 'queued' && x.progress.done === 0 && x.progress.total === SLOW && res.headers['retry-after'] === '1') || json(x) });
 	await step({ name: 'jobs: HEAD a queued job', method: 'HEAD', path: `${J}/${b.body.id}`, status: 200,
 		then: (_, res) => res.headers['retry-after'] === '1' || `Retry-After ${res.headers['retry-after']}` });
 	await step({ name: 'jobs: cancel queued B', method: 'DELETE', path: `${J}/${b.body.id}`, status: 200,
@@ -1405,7 +1504,7 @@ async function jobsPhase(port) {
 		then: (x) => (x.id === a.body.id && x.status === 'canceling') || json(x) });
 	const endA = await pollJob(port, 'jobs: A stops', a.body.id);
 	if (endA) {
-		passed += check('jobs: A stops', endA.status === 'canceled' && endA.progress.done < 48 && endA.started >= endA.created &&
+		passed += check('jobs: A stops', endA.status === 'canceled' && endA.progress.done < SLOW && endA.started >= endA.created &&
 			endA.finished >= endA.started && !('result' in endA), json(endA)) ? 1 : 0;
 		await step({ name: 'jobs: the items A did stay recorded', method: 'GET', path: '/v1/runs/contract-slow', status: 200,
 			then: (x) => x.count === endA.progress.done || `count ${x.count}, done ${endA.progress.done}` });
@@ -1531,55 +1630,62 @@ function checkParam(where, p, { value: s, pointer }) {
 	}
 }
 
-// ---- draining: 503 from a server that is shutting down ---------------------
+// ---- draining ----------------------------------------------------------------
+//
+// From SIGTERM on, every answer carries Connection: close and its connection closes after it. A
+// keep-alive connection idle at the signal is kept: its next request is answered (503 for work,
+// the probes as usual) and then it closes. Requests already received are answered; an upload still
+// arriving gets 503. What keeps the daemon up meanwhile is known, not hoped for: an upload it
+// counts in flight, and workers it reports busy.
 
 async function drainPhase(d) {
 	const name = 'draining';
-	// Idle keep-alive connections, opened before SIGTERM (the listener closes on it).
-	const idle = [];
-	for (let i = 0; i < 7; i++) {
-		const c = new RawConn(d.port);
+	const port = d.port;
+	const idle = await idleConnections(port, 7, name);
+	if (!idle) return;
+	const upload = await partialUpload(d, name);
+	if (!upload) return;
+	// Two slow evaluations take both workers; a 304 and a 204 wait behind them on keep-alive
+	// connections, so the workers answer them once the drain has begun.
+	const rec = await send(port, { method: 'POST', path: E, headers: JSON_T, body: json({ target: b64(hand2T), prediction: b64(hand2P), run: 'contract-drain', item: 'x' }) });
+	if (!check(name, rec.status === 200, `recording an item: ${rec.status}`)) return;
+	const slowBody = json({ items: slowItems(8), losses: ['hausdorff_dt', 'boundary'], metrics: [] });
+	const slow = [0, 1].map(() => send(port, { method: 'POST', path: E, headers: JSON_T, body: slowBody }));
+	if (!(await waitGauge(port, name, 'workers_busy', (v) => v === 2))) return;
+	const queued = [['GET', '/v1/runs', { 'If-None-Match': '*' }, 304], ['DELETE', '/v1/runs/contract-drain', {}, 204]];
+	const qconns = [];
+	for (const [m, p, h] of queued) {
+		const c = new RawConn(port);
 		await c.open();
-		const r = await c.request('GET', '/healthz');
-		if (!check(name, r.status === 200, `warm-up got ${r.status}`)) return;
-		idle.push(c);
+		let text = `${m} ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n`;
+		for (const [k, v] of Object.entries(h)) text += `${k}: ${v}\r\n`;
+		c.write(Buffer.from(`${text}\r\n`, 'latin1'));
+		qconns.push(c);
 	}
-	// A request in flight keeps the server up while it drains.
-	const body = Buffer.from(evalBody());
-	const slow = new RawConn(d.port);
-	await slow.open();
-	slow.write(Buffer.from(`POST ${E} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, 'latin1'));
-	slow.write(body.subarray(0, 100));
-	await new Promise((r) => setTimeout(r, 200));
+	if (!(await waitGauge(port, name, 'queue_depth', (v) => v === 2))) return;
 	d.child.kill('SIGTERM');
 
-	// Readiness fails once draining has begun: poll until it does (keep-alive is kept while ready).
-	let r;
-	const until = Date.now() + 10000;
-	for (;;) {
-		r = await idle[0].request('GET', '/readyz');
-		if (r.status !== 200 || Date.now() > until) break;
-		await new Promise((res) => setTimeout(res, 50));
+	const D = /^draining: shutting down$/;
+	await drainedAnswer(`${name}: GET /readyz`, 'GET', '/readyz', idle[0], await untilDraining(idle[0]), 503, D);
+	await drainedAnswer(`${name}: HEAD /readyz`, 'HEAD', '/readyz', idle[1], await idle[1].request('HEAD', '/readyz'), 503);
+	await drainedAnswer(`${name}: POST /v1/evaluate`, 'POST', E, idle[2], await idle[2].request('POST', E, JSON_T, evalBody()), 503, D);
+	await drainedAnswer(`${name}: POST /v1/weight-map`, 'POST', W, idle[3], await idle[3].request('POST', W, JSON_T, json({ target: b64(instT) })), 503, D);
+	await drainedAnswer(`${name}: GET /healthz`, 'GET', '/healthz', idle[4], await idle[4].request('GET', '/healthz'), 200);
+	await drainedAnswer(`${name}: GET /v1/runs`, 'GET', '/v1/runs', idle[5], await idle[5].request('GET', '/v1/runs'), 503, D);
+	await drainedAnswer(`${name}: POST /v1/jobs`, 'POST', '/v1/jobs', idle[6], await idle[6].request('POST', '/v1/jobs', JSON_T, evalBody()), 503, D);
+	// The upload in flight completes: answered, not dropped.
+	await drainedAnswer(`${name}: the upload in flight`, 'POST', E, upload.conn, await upload.finish(), 503, D);
+	// The work received before the signal is done and answered.
+	for (const pending of slow) {
+		const res = await pending;
+		const b = validateResponse(`${name}: a slow evaluation`, 'POST', E, res);
+		if (b !== null && check(`${name}: a slow evaluation`, res.status === 200 && b.count === 8 && b.failed === 0, `got ${res.status}`)) passed++;
 	}
-	const runRaw = (label, method, p, res) => {
-		const b = validateResponse(`${name}: ${label}`, method, p, res);
-		if (b === null) return;
-		if (check(`${name}: ${label}`, res.status === 503, `expected 503, got ${res.status}`) &&
-			check(`${name}: ${label}`, method === 'HEAD' || /draining/.test(b.detail), `detail ${b.detail}`)) passed++;
-	};
-	runRaw('GET /readyz', 'GET', '/readyz', r);
-	runRaw('HEAD /readyz', 'HEAD', '/readyz', await idle[1].request('HEAD', '/readyz'));
-	runRaw('POST /v1/evaluate', 'POST', E, await idle[2].request('POST', E, JSON_T, evalBody()));
-	runRaw('POST /v1/weight-map', 'POST', W, await idle[3].request('POST', W, JSON_T, json({ target: b64(instT) })));
-	runRaw('GET /v1/runs', 'GET', '/v1/runs', await idle[5].request('GET', '/v1/runs'));
-	runRaw('POST /v1/jobs', 'POST', '/v1/jobs', await idle[6].request('POST', '/v1/jobs', JSON_T, evalBody()));
-	const h = await idle[4].request('GET', '/healthz');
-	if (validateResponse(`${name}: GET /healthz`, 'GET', '/healthz', h) !== null &&
-		check(`${name}: GET /healthz`, h.status === 200, `expected 200, got ${h.status}`)) passed++;
-	// The request in flight completes: answered, not dropped.
-	slow.write(body.subarray(100));
-	runRaw('request in flight', 'POST', E, await slow.readResponse());
-	for (const c of [...idle, slow]) c.close();
+	for (let i = 0; i < queued.length; i++) {
+		const [m, p, , status] = queued[i];
+		await drainedAnswer(`${name}: ${m} ${p} waiting for a worker`, m, p, qconns[i], await qconns[i].readResponse(), status);
+	}
+	for (const c of [...idle, upload.conn, ...qconns]) c.close();
 }
 
 // ---- API keys: 401 on /v1 without a valid key, open probes --------------------
@@ -1694,6 +1800,19 @@ async function corsPhase(d, plain) {
 	await runCase(port, { name: 'cors: GET /healthz from another origin: no grant', method: 'GET', path: '/healthz',
 		headers: { Origin: 'https://evil.example' }, status: 200,
 		then: (_, r) => r.headers['access-control-allow-origin'] === undefined || `granted ${r.headers['access-control-allow-origin']}` });
+
+	// Draining: a preflight on a keep-alive connection idle at SIGTERM is answered, then the
+	// connection closes; an upload in flight (with the key) holds the daemon up meanwhile.
+	const name = 'cors: draining';
+	const idle = await idleConnections(port, 2, name);
+	const upload = idle && (await partialUpload(d, name, { Authorization: `Bearer ${KEY_ENV}` }));
+	if (!upload) return;
+	d.child.kill('SIGTERM');
+	await drainedAnswer(`${name}: GET /readyz`, 'GET', '/readyz', idle[0], await untilDraining(idle[0]), 503, /^draining/);
+	const pre = await idle[1].request('OPTIONS', E, { Origin: ORIGIN, 'Access-Control-Request-Method': 'POST' });
+	await drainedAnswer(`${name}: preflight`, 'OPTIONS', E, idle[1], pre, 204);
+	await drainedAnswer(`${name}: the upload in flight`, 'POST', E, upload.conn, await upload.finish(), 503, /^draining/);
+	for (const c of [...idle, upload.conn]) c.close();
 }
 
 async function authPhase(d, keysPath) {
@@ -1738,9 +1857,13 @@ async function authPhase(d, keysPath) {
 		body: json({ target: b64(hand2T), prediction: b64(hand2P), losses: ['dice'] }) },
 	{ status: 202, body: json({ target: b64(hand2T), prediction: b64(hand2P) }), then: accepted });
 	const J = `/v1/jobs/${job?.body.id ?? '0'.repeat(32)}`;
-	for (let i = 0; job && i < 500; i++) {
+	for (const until = Date.now() + 60000; job;) {
 		const r = await runCase(port, { name: 'keys: poll the job', method: 'GET', path: J, headers: withKey(), status: 200 });
 		if (!r || FINISHED.includes(r.body.status)) break;
+		if (Date.now() > until) {
+			fail('keys: poll the job', `job ${job.body.id} is still ${r.body.status} after 60 s`);
+			break;
+		}
 		await sleep(20);
 	}
 
@@ -1806,7 +1929,7 @@ async function authPhase(d, keysPath) {
 	const reloaded = async (name, re) => {
 		const from = d.log.length;
 		d.child.kill('SIGHUP');
-		for (let i = 0; i < 250 && !re.test(d.log.slice(from)); i++) await sleep(20);
+		for (const until = Date.now() + 30000; !re.test(d.log.slice(from)) && Date.now() < until;) await sleep(20);
 		return check(name, re.test(d.log.slice(from)), `no ${re} in the log after SIGHUP:\n${d.log.slice(from, from + 500)}`);
 	};
 	fs.writeFileSync(keysPath, keysFileText([KEY_FILE_1, KEY_ROTATED]));
@@ -1825,29 +1948,21 @@ async function authPhase(d, keysPath) {
 }
 
 // The drain deadline (--workers 1 --drain-timeout 0): one request runs, two wait for the
-// worker; on SIGTERM the waiting ones get 503 at once and the running one finishes.
+// worker; on SIGTERM the waiting ones get 503 at once and the running one finishes. Meanwhile a
+// keep-alive connection idle at the signal is answered 401 without a key, and closed.
 async function drainDeadlinePhase(d) {
 	const name = 'drain deadline';
 	const auth = { Authorization: `Bearer ${KEY_ENV}` };
-	const gauge = async (g) => Number(new RegExp(`^segloss_${g} (\\d+)$`, 'm').exec((await send(d.port, { path: '/metrics' })).body.toString())?.[1]);
-	const waitFor = async (g, n) => {
-		for (let i = 0; i < 500; i++) {
-			if ((await gauge(g)) === n) return true;
-			await sleep(10);
-		}
-		return check(name, false, `segloss_${g} never reached ${n}`);
-	};
-	const N = 512;
-	const slowT = greyPng(N, N, (x, y) => ((x - N / 2) ** 2 + (y - N / 2) ** 2 < (N / 4) ** 2 ? 255 : 0));
-	const slowP = greyPng(N, N, (x, y) => Math.max(0, 255 - Math.round(Math.hypot(x - N / 2 - 7, y - N / 2 + 5))));
-	const slowBody = json({ items: Array.from({ length: 12 }, () => ({ target: b64(slowT), prediction: b64(slowP) })), losses: ['hausdorff_dt', 'boundary'], metrics: [] });
+	const idle = await idleConnections(d.port, 2, name);
+	if (!idle) return;
+	const slowBody = json({ items: slowItems(6), losses: ['hausdorff_dt', 'boundary'], metrics: [] });
 	const running = send(d.port, { method: 'POST', path: E, headers: { ...JSON_T, ...auth }, body: slowBody });
-	if (!(await waitFor('workers_busy', 1))) return;
+	if (!(await waitGauge(d.port, name, 'workers_busy', (v) => v === 1))) return;
 	const waiting = [
 		['POST', E, send(d.port, { method: 'POST', path: E, headers: { ...JSON_T, ...auth }, body: evalBody() })],
 		['GET', '/v1/runs', send(d.port, { method: 'GET', path: '/v1/runs', headers: auth })],
 	];
-	if (!(await waitFor('queue_depth', 2))) return;
+	if (!(await waitGauge(d.port, name, 'queue_depth', (v) => v === 2))) return;
 	d.child.kill('SIGTERM');
 	for (const [m, p, pending] of waiting) {
 		const res = await pending;
@@ -1856,9 +1971,14 @@ async function drainDeadlinePhase(d) {
 			b.detail === 'shutting down: the request was not started before the drain deadline',
 		`got ${res.status}, Retry-After ${res.headers['retry-after']}: ${b.detail}`)) passed++;
 	}
+	// The 503s above come after the signal was handled: the daemon drains now.
+	await drainedAnswer(`${name}: GET /readyz`, 'GET', '/readyz', idle[0], await idle[0].request('GET', '/readyz'), 503, /^draining: shutting down$/);
+	const res401 = await idle[1].request('GET', '/v1/losses');
+	await drainedAnswer(`${name}: GET /v1/losses without a key`, 'GET', '/v1/losses', idle[1], res401, 401, /^an API key is required/);
 	const res = await running;
 	const b = validateResponse(`${name}: the running request`, 'POST', E, res);
-	if (b !== null && check(`${name}: the running request`, res.status === 200 && b.count === 12, `got ${res.status}`)) passed++;
+	if (b !== null && check(`${name}: the running request`, res.status === 200 && b.count === 6, `got ${res.status}`)) passed++;
+	for (const c of idle) c.close();
 }
 
 // ---- main ----------------------------------------------------------------------
