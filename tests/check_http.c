@@ -369,6 +369,70 @@ START_TEST(test_evaluate_multipart_and_maps)
 }
 END_TEST
 
+/* Comma-separated specs in a form field: commas inside [...] belong to the list, as on the command line. */
+START_TEST(test_multipart_lists_with_brackets)
+{
+	size_t tl, pl;
+	uint8_t *t = tu_read_file(FIX "inst16_touching/target.png", &tl);
+	uint8_t *p = tu_read_file(FIX "inst16_touching/prediction.png", &pl);
+	const char *metrics = "iou,hausdorff95:spacing=[0.5,0.5],percentile=90,assd:spacing=[2,1]";
+	const char *maps = "weight:class_weights=[1,3],w0=5,bce";
+	part parts[] = {
+		{"target", "t.png", t, tl}, {"prediction", "p.png", p, pl}, {"losses", NULL, "dice", 4},
+		{"metrics", NULL, metrics, strlen(metrics)}, {"maps", NULL, maps, strlen(maps)},
+	};
+	buf body;
+	hc_response r;
+
+	multipart(parts, 5, &body);
+	ck_assert_int_eq(hc_request(port, "POST", "/v1/evaluate",
+				    "Content-Type: multipart/form-data; boundary=XyZbOuNdArY\r\n", body.data, body.len, &r),
+			 0);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	cJSON *form = cJSON_Parse(r.body);
+	hc_free(&r);
+	buf_release(&body);
+	/* The same request as JSON objects: the same numbers and maps. */
+	char *tb = b64_file(FIX "inst16_touching/target.png"), *pb = b64_file(FIX "inst16_touching/prediction.png");
+	char *js = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"losses\": [\"dice\"], \"metrics\": [\"iou\", "
+		       "{\"name\": \"hausdorff95\", \"spacing\": [0.5, 0.5], \"percentile\": 90}, "
+		       "{\"name\": \"assd\", \"spacing\": [2, 1]}], "
+		       "\"maps\": [{\"name\": \"weight\", \"class_weights\": [1, 3], \"w0\": 5}, \"bce\"]}",
+		       tb, pb);
+	r = post_json("/v1/evaluate", js);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	cJSON *ref = cJSON_Parse(r.body);
+	hc_free(&r);
+	const char *keys[] = {"iou", "hausdorff95", "assd"};
+	for (int i = 0; i < 3; i++)
+		ck_assert_msg(num(form, "metrics", keys[i]) == num(ref, "metrics", keys[i]), "%s: %.17g vs %.17g", keys[i],
+			      num(form, "metrics", keys[i]), num(ref, "metrics", keys[i]));
+	const char *mapkeys[] = {"weight", "bce"};
+	for (int i = 0; i < 2; i++) {
+		cJSON *a = cJSON_GetObjectItem(cJSON_GetObjectItem(form, "maps"), mapkeys[i]);
+		cJSON *b = cJSON_GetObjectItem(cJSON_GetObjectItem(ref, "maps"), mapkeys[i]);
+		ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(a, "data")),
+				 cJSON_GetStringValue(cJSON_GetObjectItem(b, "data")));
+	}
+	cJSON_Delete(form);
+	cJSON_Delete(ref);
+	free(js);
+	/* An unclosed list is one piece, refused with the spec's own message. */
+	part bad[] = {{"target", "t.png", t, tl}, {"prediction", "p.png", p, pl}, {"metrics", NULL, "hausdorff95:spacing=[0.5,0.5", 28}};
+	multipart(bad, 3, &body);
+	ck_assert_int_eq(hc_request(port, "POST", "/v1/evaluate",
+				    "Content-Type: multipart/form-data; boundary=XyZbOuNdArY\r\n", body.data, body.len, &r),
+			 0);
+	ck_assert_int_eq(r.status, 422);
+	hc_free(&r);
+	buf_release(&body);
+	free(tb);
+	free(pb);
+	free(t);
+	free(p);
+}
+END_TEST
+
 START_TEST(test_weight_map_accept)
 {
 	size_t tl;
@@ -972,6 +1036,7 @@ int main(void)
 	tcase_add_test(tc, test_evaluate_json_forms_agree);
 	tcase_add_test(tc, test_evaluate_matches_cli);
 	tcase_add_test(tc, test_evaluate_multipart_and_maps);
+	tcase_add_test(tc, test_multipart_lists_with_brackets);
 	tcase_add_test(tc, test_weight_map_accept);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_limits);

@@ -10,7 +10,8 @@
  * Multipart: the body is split by http/multipart.c; masks point straight
  * into the body. Text fields take the forms a shell user types: a JSON
  * array, or comma-separated specs ("dice,focal:alpha=0.5,gamma=3" — a
- * piece with '=' and no ':' continues the spec before it).
+ * piece with '=' and no ':' continues the spec before it; commas inside
+ * [...] belong to a list value, "hausdorff95:spacing=[0.5,0.5]").
  */
 #include "service/request.h"
 
@@ -475,6 +476,29 @@ static seg_status part_text(const mp_part *p, char *out, size_t cap, seg_error *
 }
 
 /*
+ * The next comma-separated piece of the text at *rest, cut in place; a
+ * comma inside [...] belongs to a list value ("spacing=[0.5,0.5]"), as on
+ * the command line. NULL once the text is used up.
+ */
+static char *next_piece(char **rest)
+{
+	char *start = *rest, *q;
+	int depth = 0;
+
+	if (start == NULL)
+		return NULL;
+	for (q = start; *q && (depth > 0 || *q != ','); q++) {
+		if (*q == '[')
+			depth++;
+		else if (*q == ']' && depth > 0)
+			depth--;
+	}
+	*rest = *q == ',' ? q + 1 : NULL;
+	*q = '\0';
+	return start;
+}
+
+/*
  * A list field: a JSON array, or comma-separated specs where a piece with
  * '=' and no ':' continues the previous spec's parameters.
  */
@@ -502,8 +526,8 @@ static seg_status parse_list_field(req_eval *r, const mp_part *p, spec_kind kind
 	}
 	/* Comma-separated: rebuild whole specs, then parse each. */
 	char specbuf[1024] = "";
-	char *save = NULL;
-	for (char *tok = strtok_r(text, ",", &save);; tok = strtok_r(NULL, ",", &save)) {
+	char *rest = text;
+	for (char *tok = next_piece(&rest);; tok = next_piece(&rest)) {
 		while (tok && (*tok == ' ' || *tok == '\t'))
 			tok++;
 		int continues = tok && strchr(tok, '=') && !strchr(tok, ':');

@@ -692,6 +692,15 @@ function cases(ctx) {
 		});
 	}
 	{
+		// The spec's own example of a comma-separated field: the comma inside [0.5,0.5] belongs to the list.
+		const metrics = spec.components.schemas.EvaluateForm.properties.metrics.examples[0];
+		const f = multipart([['target', instT], ['prediction', instP], ['losses', 'dice'], ['metrics', metrics]]);
+		add({
+			name: `evaluate: multipart metrics=${metrics}`, method: 'POST', path: E, headers: { 'Content-Type': f.type }, body: f.body, status: 200,
+			then: (b) => json(Object.keys(b.metrics)) === '["iou","hausdorff95"]' || json(b.metrics),
+		});
+	}
+	{
 		const f = multipart([['target', logitT], ['prediction', logitP], ['logits', '1'], ['maps', '["bce"]']]);
 		add({ name: 'evaluate: multipart logits, JSON maps', method: 'POST', path: E, headers: { 'Content-Type': f.type }, body: f.body, status: 200 });
 	}
