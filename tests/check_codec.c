@@ -2813,8 +2813,34 @@ START_TEST(mask_dispatch)
 	}
 	seg_target_release(&t);
 
-	ck_assert_int_eq(mask_decode_target((const uint8_t *)"GIF89a", 6, MAXPIX, &t, &err), SEG_EUNSUPPORTED);
-	ck_assert_str_eq(err.msg, "target is neither a PNG nor a .npy file");
+	/* Image files that are not masks are named by their signatures. */
+	static const struct {
+		const char *bytes;
+		size_t len;
+		const char *msg;
+	} others[] = {
+		{"\xff\xd8\xff\xe0\0\x10JFIF", 10,
+		 "target is a JPEG image, not a PNG or a .npy file (JPEG's lossy compression changes a mask's values: "
+		 "save masks as PNG)"},
+		{"GIF87a\x01\0", 8, "target is a GIF image, not a PNG or a .npy file"},
+		{"GIF89a", 6, "target is a GIF image, not a PNG or a .npy file"},
+		{"II*\0\x08\0\0\0", 8, "target is a TIFF image, not a PNG or a .npy file"},
+		{"MM\0*\0\0\0\x08", 8, "target is a TIFF image, not a PNG or a .npy file"},
+		{"II+\0\x08\0\0\0", 8, "target is a TIFF image, not a PNG or a .npy file"},
+		{"RIFF\x24\0\0\0WEBPVP8L", 16, "target is a WebP image, not a PNG or a .npy file"},
+		/* Prefixes and look-alikes are not those formats. */
+		{"\xff\xd8", 2, "target is neither a PNG nor a .npy file"},
+		{"GIF90a", 6, "target is neither a PNG nor a .npy file"},
+		{"RIFF\x24\0\0\0WAVEfmt ", 16, "target is neither a PNG nor a .npy file"},
+		{"hello", 5, "target is neither a PNG nor a .npy file"},
+	};
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		ck_assert_int_eq(mask_decode_target((const uint8_t *)others[i].bytes, others[i].len, MAXPIX, &t, &err),
+				 SEG_EUNSUPPORTED);
+		ck_assert_str_eq(err.msg, others[i].msg);
+	}
+	ck_assert_int_eq(mask_decode_pred((const uint8_t *)"GIF89a", 6, MAXPIX, 0, &p, &err), SEG_EUNSUPPORTED);
+	ck_assert_str_eq(err.msg, "prediction is a GIF image, not a PNG or a .npy file");
 	ck_assert_int_eq(mask_decode_pred((const uint8_t *)"{\"a\":1}", 7, MAXPIX, 0, &p, &err),
 			 SEG_EUNSUPPORTED);
 	ck_assert_str_eq(err.msg, "prediction is neither a PNG nor a .npy file");

@@ -503,6 +503,9 @@ START_TEST(test_errors)
 	expect_problem(&r, 400, "target: invalid base64 at offset 4");
 	r = post_json("/v1/evaluate", "{\"target\": \"QUJDRA==\", \"prediction\": \"QUJDRA==\"}");
 	expect_problem(&r, 415, "target is neither a PNG nor a .npy file");
+	/* A JPEG (FF D8 FF E0 ... JFIF) is named as one. */
+	r = post_json("/v1/evaluate", "{\"target\": \"/9j/4AAQSkZJRg==\", \"prediction\": \"QUJDRA==\"}");
+	expect_problem(&r, 415, "target is a JPEG image, not a PNG or a .npy file");
 	body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\"}", t, p);
 	r = post_json("/v1/evaluate", body);
 	expect_problem(&r, 422, "prediction is 80x48 but target is 64x64");
@@ -671,22 +674,58 @@ START_TEST(test_queue_full_is_503)
 }
 END_TEST
 
-/* A raw request, for what the client helper will not send (chunked bodies). */
-static int raw_status(const char *request)
+/*
+ * A raw request, for what the client helper will not send (chunked
+ * bodies, no Content-Length); the whole answer lands in text (cap bytes).
+ * Returns the status, -1 without one.
+ */
+static int raw_request(const char *request, char *text, size_t cap)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {0};
-	char text[4096] = {0};
 	a.sin_family = AF_INET;
 	a.sin_port = htons((unsigned short)port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	memset(text, 0, cap);
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
 		return -1;
 	send(fd, request, strlen(request), MSG_NOSIGNAL);
-	ssize_t n = recv(fd, text, sizeof(text) - 1, MSG_WAITALL);
+	ssize_t n = recv(fd, text, cap - 1, MSG_WAITALL);
 	close(fd);
 	return n > 12 ? atoi(text + 9) : -1;
 }
+
+static int raw_status(const char *request)
+{
+	char text[4096];
+
+	return raw_request(request, text, sizeof(text));
+}
+
+/* A POST without a body (curl -X POST: no Content-Length, no Transfer-Encoding) is told so, with 400. */
+START_TEST(test_empty_post)
+{
+	static const char *const routes[] = {"/v1/evaluate", "/v1/weight-map", "/v1/jobs"};
+	char text[4096], want[160];
+
+	for (int i = 0; i < 3; i++) {
+		char req[256];
+		snprintf(want, sizeof(want),
+			 "\"detail\":\"empty body: POST %s needs a JSON (application/json) or multipart/form-data body\"",
+			 routes[i]);
+		/* As curl -X POST sends it, then with Content-Length: 0 and a Content-Type. */
+		snprintf(req, sizeof(req), "POST %s HTTP/1.1\r\nHost: x\r\nAccept: */*\r\nConnection: close\r\n\r\n", routes[i]);
+		ck_assert_int_eq(raw_request(req, text, sizeof(text)), 400);
+		ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+		snprintf(req, sizeof(req),
+			 "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 0\r\n"
+			 "Connection: close\r\n\r\n",
+			 routes[i]);
+		ck_assert_int_eq(raw_request(req, text, sizeof(text)), 400);
+		ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+	}
+}
+END_TEST
 
 START_TEST(test_chunked_body_needs_length)
 {
@@ -1042,6 +1081,7 @@ int main(void)
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_queue_full_is_503);
 	tcase_add_test(tc, test_chunked_body_needs_length);
+	tcase_add_test(tc, test_empty_post);
 	tcase_add_test(tc, test_api_keys);
 	tcase_add_test(tc, test_cors_origins_parse);
 	tcase_add_test(tc, test_cors);

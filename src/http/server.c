@@ -652,15 +652,21 @@ static req *req_new(http_server *s, struct MHD_Connection *conn, const char *url
  * Before any body byte: refuse an announced body over the cap, and a body
  * without Content-Length (chunked): libmicrohttpd 0.9 cannot answer in
  * the middle of an upload, so an unannounced body over the cap could only
- * be read to its end or cut off without an answer. 411 says which.
+ * be read to its end or cut off without an answer. 411 says which. A
+ * request with neither Content-Length nor Transfer-Encoding has no body
+ * at all (RFC 9112 §6.3, what `curl -X POST` sends): it is let through
+ * and refused as empty once complete.
  */
 static void check_length(req *r)
 {
 	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	unsigned long long n;
 	char *end = NULL;
 
 	if (!takes_body(r->route))
+		return;
+	if (cl == NULL && te == NULL)
 		return;
 	if (cl == NULL) {
 		r->reject = 411;
@@ -744,6 +750,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		char detail[320];
 		snprintf(detail, sizeof(detail), "%s is not allowed on '%.200s' (allowed: %s)", method, url, allow);
 		return respond_problem(r, 405, detail, allow, NULL);
+	}
+	if (takes_body(r->route) && r->bytes_in == 0) {
+		char detail[160];
+		snprintf(detail, sizeof(detail),
+			 "empty body: %s %s needs a JSON (application/json) or multipart/form-data body", method,
+			 r->route->pattern);
+		return respond_problem(r, 400, detail, NULL, NULL);
 	}
 	if (r->route->handler == NULL)
 		return serve_direct(r);

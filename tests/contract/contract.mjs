@@ -707,7 +707,10 @@ function cases(ctx) {
 
 	// 400.
 	add({ name: 'evaluate: bad JSON', method: 'POST', path: E, headers: JSON_T, body: '{"target": ', status: 400 });
-	add({ name: 'evaluate: empty body', method: 'POST', path: E, headers: JSON_T, body: '', status: 400 });
+	for (const p of [E, W, '/v1/jobs']) {
+		add({ name: `${p}: empty body (Content-Length: 0)`, method: 'POST', path: p, headers: JSON_T, body: '', status: 400,
+			then: (b) => b.detail === `empty body: POST ${p} needs a JSON (application/json) or multipart/form-data body` || b.detail });
+	}
 	add({ name: 'evaluate: bad base64', method: 'POST', path: E, headers: JSON_T, body: json({ target: '@@@@', prediction: b64(blobsP) }), status: 400,
 		then: (b) => /invalid base64 at offset/.test(b.detail) || b.detail });
 	add({ name: 'evaluate: corrupt PNG target', method: 'POST', path: E, headers: JSON_T, body: evalBody({ target: b64(corruptIdat(blobsT)) }), status: 400,
@@ -732,7 +735,13 @@ function cases(ctx) {
 	add({ name: 'evaluate: text/plain', method: 'POST', path: E, headers: { 'Content-Type': 'text/plain' }, body: '{}', status: 415 });
 	add({ name: 'evaluate: no Content-Type', method: 'POST', path: E, body: '{}', status: 415 });
 	add({ name: 'evaluate: target neither PNG nor .npy', method: 'POST', path: E, headers: JSON_T,
-		body: evalBody({ target: b64(Buffer.from('hello, world\n')) }), status: 415 });
+		body: evalBody({ target: b64(Buffer.from('hello, world\n')) }), status: 415,
+		then: (b) => b.detail === 'target is neither a PNG nor a .npy file' || b.detail });
+	for (const [kind, bytes] of [['JPEG', 'ffd8ffe000104a464946'], ['GIF', '474946383961'], ['TIFF', '49492a0008000000'], ['WebP', '524946462400000057454250565038']]) {
+		add({ name: `evaluate: a ${kind} prediction`, method: 'POST', path: E, headers: JSON_T,
+			body: evalBody({ prediction: b64(Buffer.from(bytes, 'hex')) }), status: 415,
+			then: (b) => b.detail.startsWith(`prediction is a ${kind} image, not a PNG or a .npy file`) || b.detail });
+	}
 	{
 		const f = multipart([['target', blobsT], ['prediction', Buffer.from('# not an image\n')]]);
 		add({ name: 'evaluate: multipart upload neither PNG nor .npy', method: 'POST', path: E, headers: { 'Content-Type': f.type }, body: f.body, status: 415 });
@@ -922,6 +931,26 @@ function cases(ctx) {
 		then: (b) => /^segloss_http_requests_total\{route="evaluate",code="422"\} [1-9]\d*$/m.test(b) || 'no evaluate 422 counter',
 	});
 	return t;
+}
+
+// A POST without any body, as `curl -X POST` sends it (neither Content-Length nor
+// Transfer-Encoding, which node:http would add): 400 "empty body", not 411.
+async function emptyPostPhase(port) {
+	for (const p of [E, W, '/v1/jobs']) {
+		const name = `${p}: no body at all (curl -X POST)`;
+		const c = new RawConn(port);
+		try {
+			await c.open();
+			const res = await c.request('POST', p, { Accept: '*/*' });
+			const b = validateResponse(name, 'POST', p, res);
+			if (b !== null && check(name, res.status === 400 &&
+				b.detail === `empty body: POST ${p} needs a JSON (application/json) or multipart/form-data body`, `${res.status}: ${b.detail}`)) passed++;
+		} catch (e) {
+			fail(name, e.message);
+		} finally {
+			c.close();
+		}
+	}
 }
 
 // Cases for a daemon started with --max-body 4K --max-pixels 1000.
@@ -2014,6 +2043,7 @@ async function main() {
 		checkCatalogue(catalogue);
 
 		for (const c of cases({ catalogue })) await runCase(main.port, c);
+		await emptyPostPhase(main.port);
 		await runsPhase(main.port);
 		await jobsPhase(main.port);
 		for (const c of limitCases()) await runCase(limits.port, c);
