@@ -469,6 +469,27 @@ START_TEST(test_weight_map_accept)
 		}
 		hc_free(&r);
 	}
+	/* Nothing offered is acceptable: 406 naming the types there are (a wildcard or q > 0 makes one acceptable). */
+	const char *refused[] = {"Accept: text/csv\r\n", "Accept: image/png;q=0, text/*\r\n",
+				 "Accept: application/problem+json\r\n"};
+	for (int i = 0; i < 3; i++) {
+		char headers[256];
+		snprintf(headers, sizeof(headers), "Content-Type: multipart/form-data; boundary=XyZbOuNdArY\r\n%s", refused[i]);
+		ck_assert_int_eq(hc_request(port, "POST", "/v1/weight-map", headers, body.data, body.len, &r), 0);
+		expect_problem(&r, 406, "cannot answer in any type of Accept '");
+		ck_assert_int_eq(hc_request(port, "POST", "/v1/weight-map", headers, body.data, body.len, &r), 0);
+		ck_assert_ptr_nonnull(strstr(r.body, "/problems/not-acceptable"));
+		ck_assert_ptr_nonnull(strstr(r.body, ": POST /v1/weight-map answers application/json, application/x-npy, image/png\""));
+		hc_free(&r);
+	}
+	ck_assert_int_eq(hc_request(port, "POST", "/v1/weight-map",
+				    "Content-Type: multipart/form-data; boundary=XyZbOuNdArY\r\nAccept: text/csv, */*;q=0.1\r\n",
+				    body.data, body.len, &r),
+			 0);
+	ck_assert_int_eq(r.status, 200);
+	hc_header(&r, "Content-Type", ct, sizeof(ct));
+	ck_assert_str_eq(ct, "application/json");
+	hc_free(&r);
 	buf_release(&body);
 	/* JSON form with parameters. */
 	char *tb = b64_file(FIX "inst16_touching/target.png");

@@ -758,6 +758,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			 r->route->pattern);
 		return respond_problem(r, 400, detail, NULL, NULL);
 	}
+	if (r->route->id == R_WEIGHT_MAP && svc_negotiate_wmap(r->accept) == NULL) {
+		char detail[400];
+		snprintf(detail, sizeof(detail), "cannot answer in any type of Accept '%.200s': %s %s answers %s", r->accept,
+			 method, r->route->pattern, SVC_WMAP_TYPES);
+		return respond_problem(r, 406, detail, NULL, NULL);
+	}
 	if (r->route->handler == NULL)
 		return serve_direct(r);
 	if (atomic_load(&s->draining))

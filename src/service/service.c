@@ -500,7 +500,7 @@ static double accept_q(const char *accept, const char *type)
 const char *svc_negotiate_wmap(const char *accept)
 {
 	static const char *const types[] = {"application/json", "application/x-npy", "image/png"};
-	const char *best = types[0];
+	const char *best = NULL;
 	double best_q = 0.0;
 
 	if (accept == NULL || *accept == '\0')
@@ -527,6 +527,8 @@ seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 	double t0 = now();
 
 	reply_init(out);
+	if (type == NULL) /* the HTTP layer has answered 406 before: this is for other callers */
+		type = "application/json";
 	buf_init(&raw, 0);
 	st = req_parse_wmap(rq->content_type, rq->body, rq->body_len, &req, err);
 	t->base64 = now() - t0;

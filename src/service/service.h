@@ -88,7 +88,15 @@ seg_status svc_run_job(const svc_ctx *ctx, const char *job_id, const char *conte
 		       size_t len, int (*progress)(void *arg, int done), void *arg, char **result, int *canceled,
 		       seg_error *err);
 
-/* The media type svc_weight_map answers for an Accept header (static string). */
+/* The media types svc_weight_map can answer in, for a 406's detail. */
+#define SVC_WMAP_TYPES "application/json, application/x-npy, image/png"
+
+/*
+ * The media type svc_weight_map answers for an Accept header (static
+ * string): the offered type with the highest q-value (wildcards count for
+ * slightly less, ties go to JSON); JSON without an Accept header. NULL
+ * when Accept offers none of SVC_WMAP_TYPES a q-value above 0 (406).
+ */
 const char *svc_negotiate_wmap(const char *accept);
 
 /* Which decoder an error came from, for metrics: "png", "npy", "base64", "json", "multipart" or NULL. */

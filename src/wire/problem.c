@@ -95,6 +95,8 @@ static const char *problem_type(int status)
 		return "/problems/not-found";
 	case 405:
 		return "/problems/method-not-allowed";
+	case 406:
+		return "/problems/not-acceptable";
 	case 409:
 		return "/problems/conflict";
 	case 411:

@@ -806,7 +806,7 @@ function cases(ctx) {
 	});
 	const accepts = [
 		['application/x-npy', 'application/x-npy'], ['image/png', 'image/png'], ['image/*', 'image/png'],
-		['application/json', 'application/json'], ['text/html', 'application/json'], ['*/*', 'application/json'],
+		['application/json', 'application/json'], ['text/html, */*;q=0.1', 'application/json'], ['*/*', 'application/json'],
 		['application/json;q=0.5, application/x-npy', 'application/x-npy'], [undefined, 'application/json'],
 	];
 	for (const [accept, want] of accepts) {
@@ -814,6 +814,12 @@ function cases(ctx) {
 			name: `weight-map: Accept ${accept ?? '(none)'}`, method: 'POST', path: W,
 			headers: accept ? { ...JSON_T, Accept: accept } : JSON_T, body: wBody({ class_weights: 'none' }), status: 200,
 			then: (_, r) => baseType(r.headers['content-type']) === want || `Content-Type ${r.headers['content-type']}, expected ${want}`,
+		});
+	}
+	for (const accept of ['text/csv', 'text/html', 'image/png;q=0, application/json;q=0']) {
+		add({
+			name: `weight-map: Accept ${accept}: 406`, method: 'POST', path: W, headers: { ...JSON_T, Accept: accept }, body: wBody(), status: 406,
+			then: (b) => b.detail === `cannot answer in any type of Accept '${accept}': POST /v1/weight-map answers application/json, application/x-npy, image/png` || b.detail,
 		});
 	}
 	{
