@@ -112,6 +112,21 @@ static int daemon_stop(daemon_proc *d, int sig)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* The access-log line of the request to path that answered status (a copy; caller frees), or NULL. */
+static char *log_line_of(const char *log, const char *path, int status)
+{
+	char key[160];
+	const char *p;
+
+	snprintf(key, sizeof(key), " path=%s status=%d ", path, status);
+	p = strstr(log, key);
+	if (p == NULL)
+		return NULL;
+	while (p > log && p[-1] != '\n')
+		p--;
+	return strndup(p, strcspn(p, "\n"));
+}
+
 static char *b64_file(const char *path)
 {
 	size_t len;
@@ -422,12 +437,22 @@ START_TEST(test_sighup_reloads_keys)
 			 0);
 	ck_assert_int_eq(r.status, 200);
 	hc_free(&r);
+	/* Read once the daemon has exited, when every access-log line is written. */
+	kill(d.pid, SIGTERM);
+	int status;
+	ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	size_t len;
 	char *log = (char *)tu_read_file(d.log, &len);
 	ck_assert_ptr_nonnull(strstr(log, "api_keys=on"));
 	ck_assert_ptr_null(strstr(log, "secret-key"));
+	char *line = log_line_of(log, "/v1/losses", 401);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_msg(strstr(line, " problem=/problems/unauthorized detail=\"the bearer token is not a valid API key\"") != NULL,
+		      "%s", line);
+	free(line);
 	free(log);
-	ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+	unlink(d.log);
 	unlink(path);
 }
 END_TEST
@@ -569,6 +594,71 @@ START_TEST(test_drain_deadline)
 }
 END_TEST
 
+/* A 4xx or 5xx is logged with its problem type and the start of its detail; nothing of the body. */
+START_TEST(test_access_log_says_why)
+{
+	daemon_proc d;
+	hc_response r;
+	char accept[300] = "Accept: text/";
+	const char *marker = "QUJDbWFya2VyLWluLXRoZS1ib2R5";
+	char *body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"losses\": [\"dcie\"]}", marker, marker);
+
+	daemon_start(&d, "1", "4");
+	ck_assert_int_eq(hc_request(d.port, "POST", "/v1/evaluate", "Content-Type: application/json\r\n", body,
+				    strlen(body), &r),
+			 0);
+	ck_assert_int_eq(r.status, 422);
+	hc_free(&r);
+	ck_assert_int_eq(hc_request(d.port, "GET", "/nope", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 404);
+	hc_free(&r);
+	/* A detail longer than the log keeps: the Accept header it quotes is 230 characters. */
+	memset(accept + 13, 'x', 230);
+	strcpy(accept + 243, "\r\nContent-Type: application/json\r\n");
+	ck_assert_int_eq(hc_request(d.port, "POST", "/v1/weight-map", accept, "{}", 2, &r), 0);
+	ck_assert_int_eq(r.status, 406);
+	hc_free(&r);
+	ck_assert_int_eq(hc_request(d.port, "GET", "/healthz", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	hc_free(&r);
+	/* Every line is written once the daemon has exited. */
+	kill(d.pid, SIGTERM);
+	int status;
+	ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	size_t len;
+	char *log = (char *)tu_read_file(d.log, &len);
+	char *line = log_line_of(log, "/v1/evaluate", 422);
+	ck_assert_msg(line != NULL, "no 422 line in:\n%s", log);
+	ck_assert_msg(strstr(line, " problem=/problems/invalid-request detail=\"unknown loss 'dcie' (did you mean 'dice'?)\"") !=
+			      NULL,
+		      "%s", line);
+	free(line);
+	line = log_line_of(log, "/nope", 404);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_msg(strstr(line, " problem=/problems/not-found detail=\"no route for '/nope'\"") != NULL, "%s", line);
+	free(line);
+	line = log_line_of(log, "/v1/weight-map", 406);
+	ck_assert_ptr_nonnull(line);
+	const char *detail = strstr(line, " detail=\"cannot answer in any type of Accept 'text/xxx");
+	ck_assert_msg(detail != NULL && strstr(line, " problem=/problems/not-acceptable") != NULL, "%s", line);
+	detail += 9;
+	ck_assert_msg(strlen(detail) == 120 + 3 + 1 && strcmp(detail + 120, "...\"") == 0, "detail of %zu bytes: %s",
+		      strlen(detail), detail);
+	free(line);
+	line = log_line_of(log, "/healthz", 200);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_ptr_null(strstr(line, "problem="));
+	ck_assert_ptr_null(strstr(line, "detail="));
+	free(line);
+	/* The body is never logged, whatever the error. */
+	ck_assert_ptr_null(strstr(log, marker));
+	free(log);
+	unlink(d.log);
+	free(body);
+}
+END_TEST
+
 /* A Kubernetes service link in SEGLOSS_PORT is not taken for a port. */
 START_TEST(test_service_link_port_is_ignored)
 {
@@ -599,6 +689,7 @@ int main(void)
 	tcase_add_test(tc, test_shutdown_delay);
 	tcase_add_test(tc, test_drain_deadline);
 	tcase_add_test(tc, test_service_link_port_is_ignored);
+	tcase_add_test(tc, test_access_log_says_why);
 	tcase_set_timeout(tc, 180);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -121,6 +121,7 @@ static const route routes[] = {
 #define NROUTES ((int)(sizeof(routes) / sizeof(routes[0])))
 
 #define PARAM_MAX 520 /* a path parameter: a run name or a job id */
+#define LOG_DETAIL_MAX 120 /* bytes of a problem's detail in its access-log line */
 #define CLOSE_GRACE_S 5.0 /* http_free: how long answers already computed may take to leave */
 
 /* Matches path against pattern, copying "{}" segments into params; 1 on a match. */
@@ -206,6 +207,8 @@ typedef struct req {
 	/* The answer, for the access log. */
 	int status;
 	size_t bytes_out;
+	const char *problem;           /* a problem's type (static), NULL for other answers */
+	char detail[LOG_DETAIL_MAX + 4]; /* the start of its detail, "..." when cut */
 } req;
 
 static double now_mono(void)
@@ -416,11 +419,33 @@ static enum MHD_Result respond_headers(req *r, int status, buf *body, const char
 	return respond_full(r, status, body, type, NULL, NULL, extra);
 }
 
+/*
+ * Keeps a problem's type and the start of its detail for the access log:
+ * at most LOG_DETAIL_MAX bytes, cut between UTF-8 characters. Details
+ * name what was wrong (a field, a value, a size), never a key or a body.
+ */
+static void note_problem(req *r, int status, const char *detail)
+{
+	size_t n = strlen(detail);
+
+	r->problem = problem_type(status);
+	if (n <= LOG_DETAIL_MAX) {
+		memcpy(r->detail, detail, n + 1);
+		return;
+	}
+	n = LOG_DETAIL_MAX;
+	while (n > 0 && ((unsigned char)detail[n] & 0xc0) == 0x80)
+		n--;
+	memcpy(r->detail, detail, n);
+	memcpy(r->detail + n, "...", 4);
+}
+
 static enum MHD_Result respond_problem(req *r, int status, const char *detail, const char *allow,
 				       const char *retry_after)
 {
 	buf b;
 
+	note_problem(r, status, detail && *detail ? detail : problem_reason(status));
 	buf_init(&b, 0);
 	if (problem_json(status, detail, r->request_id, &b) != SEG_OK)
 		return MHD_NO;
@@ -436,15 +461,16 @@ static enum MHD_Result respond_unauthorized(req *r)
 {
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	int given = h && strncasecmp(h, "Bearer ", 7) == 0 && h[7 + strspn(h + 7, " ")] != '\0';
+	const char *detail = given ? "the bearer token is not a valid API key"
+				   : "an API key is required: send Authorization: Bearer <key>";
 	buf b;
 	struct MHD_Response *resp;
 	size_t len;
 	uint8_t *data;
 
+	note_problem(r, 401, detail);
 	buf_init(&b, 0);
-	if (problem_json(401, given ? "the bearer token is not a valid API key" : "an API key is required: send "
-										     "Authorization: Bearer <key>",
-			 r->request_id, &b) != SEG_OK)
+	if (problem_json(401, detail, r->request_id, &b) != SEG_OK)
 		return MHD_NO;
 	data = buf_detach(&b, &len);
 	resp = MHD_create_response_from_buffer_with_free_callback(len, data, free);
@@ -800,9 +826,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	snprintf(bytes, sizeof(bytes), "%zu", r->bytes_out);
 	snprintf(in, sizeof(in), "%zu", r->bytes_in);
 	snprintf(dur, sizeof(dur), "%.3f", seconds * 1e3);
+	/* An error's line says why: its problem type and the start of its detail. */
 	const char *kv[] = {"method", r->method, "path", r->path, "status", status, "bytes", bytes,
-			    "bytes_in", in, "duration_ms", dur, "request_id", r->request_id};
-	log_line("info", "request", kv, 7);
+			    "bytes_in", in, "duration_ms", dur, "request_id", r->request_id,
+			    "problem", r->problem, "detail", r->problem ? r->detail : NULL};
+	log_line("info", "request", kv, 9);
 	metrics_request(s->metrics, r->metric_id, r->status, seconds, r->bytes_in);
 
 	buf_release(&r->body);

@@ -82,7 +82,7 @@ const char *problem_reason(int status)
 	}
 }
 
-static const char *problem_type(int status)
+const char *problem_type(int status)
 {
 	switch (status) {
 	case 400:
