@@ -972,6 +972,69 @@ START_TEST(test_cors)
 END_TEST
 
 /* Run and item names are bound as SQL parameters and never become paths: hostile ones are data or 422s. */
+/* GET path and expect a problem with exactly this detail. */
+static void get_problem(const char *method, const char *path, int status, const char *detail)
+{
+	hc_response r;
+	cJSON *p;
+
+	ck_assert_int_eq(hc_request(port, method, path, NULL, NULL, 0, &r), 0);
+	ck_assert_msg(r.status == status, "%s %s: %d %s", method, path, r.status, r.body);
+	if (strcmp(method, "HEAD") != 0) {
+		p = cJSON_Parse(r.body);
+		ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(p, "detail")), detail);
+		cJSON_Delete(p);
+	}
+	hc_free(&r);
+}
+
+/* Query parameters a route does not read, and an order_by key the run does not have, are 422s that say so. */
+START_TEST(test_unknown_query_and_order_key)
+{
+	char *t = b64_file(FIX "blobs_soft8/target.png");
+	char *body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"losses\": [\"bce\", \"dice\"], "
+			 "\"metrics\": [\"iou\"], \"run\": \"q\", \"item\": \"a\"}",
+			 t, t);
+	hc_response r = post_json("/v1/evaluate", body);
+	ck_assert_int_eq(r.status, 200);
+	hc_free(&r);
+
+	get_problem("GET", "/v1/runs/q/items?sort=losses.bce", 422,
+		    "unknown query parameter 'sort': GET /v1/runs/q/items takes after, limit, order_by, order");
+	get_problem("GET", "/v1/runs/q/items?limt=5&after=0", 422,
+		    "unknown query parameter 'limt' (did you mean 'limit'?): GET /v1/runs/q/items takes after, limit, "
+		    "order_by, order");
+	get_problem("HEAD", "/v1/runs/q/items?ordr=desc", 422, NULL);
+	get_problem("GET", "/v1/runs/q/compare/q?limit=2", 422,
+		    "unknown query parameter 'limit': GET /v1/runs/q/compare/q takes none");
+	get_problem("GET", "/v1/runs?x=1&y=", 422, "unknown query parameters 'x', 'y': GET /v1/runs takes none");
+	get_problem("GET", "/v1/losses?format=json", 422, "unknown query parameter 'format': GET /v1/losses takes none");
+	get_problem("GET", "/v1/runs/nothere/items?order_by=losses.bce&sort=1", 422,
+		    "unknown query parameter 'sort': GET /v1/runs/nothere/items takes after, limit, order_by, order");
+	/* Outside /v1, probes ignore queries (cache busters). */
+	ck_assert_int_eq(hc_request(port, "GET", "/healthz?ts=1", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	hc_free(&r);
+
+	/* order_by a key the run does not have: a typo is named, with the keys there are. */
+	get_problem("GET", "/v1/runs/q/items?order_by=losses.bec", 422,
+		    "order_by 'losses.bec' names no score of this run (did you mean 'losses.bce'?); it has losses.bce, "
+		    "losses.dice, metrics.iou");
+	get_problem("GET", "/v1/runs/q/items?order_by=losses.iou", 422,
+		    "order_by 'losses.iou' names no score of this run (did you mean 'metrics.iou'?); it has losses.bce, "
+		    "losses.dice, metrics.iou");
+	get_problem("GET", "/v1/runs/q/items?order_by=metrics.hausdorff", 422,
+		    "order_by 'metrics.hausdorff' names no score of this run; it has losses.bce, losses.dice, metrics.iou");
+	/* The run is looked up first: an unknown run is a 404 whatever order_by names. */
+	get_problem("GET", "/v1/runs/nothere/items?order_by=losses.bec", 404, "no run 'nothere'");
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/runs/q/items?order_by=losses.bce&order=desc", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	hc_free(&r);
+	free(body);
+	free(t);
+}
+END_TEST
+
 START_TEST(test_hostile_names)
 {
 	char *t = b64_file(FIX "blobs_soft8/target.png");
@@ -1106,6 +1169,7 @@ int main(void)
 	tcase_add_test(tc, test_api_keys);
 	tcase_add_test(tc, test_cors_origins_parse);
 	tcase_add_test(tc, test_cors);
+	tcase_add_test(tc, test_unknown_query_and_order_key);
 	tcase_add_test(tc, test_hostile_names);
 	tcase_add_test(tc, test_multipart_parser);
 	tcase_set_timeout(tc, 120);

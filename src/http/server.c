@@ -49,6 +49,7 @@
 #include <cJSON.h>
 
 #include "codec/buf.h"
+#include "core/spec.h"
 #include "http/auth.h"
 #include "http/cors.h"
 #include "http/metrics.h"
@@ -92,31 +93,35 @@ static const char *const route_names[R_COUNT] = {
 /*
  * The route table. A "{}" segment matches any one non-empty segment and is
  * passed to the handler as a path parameter. Routes with a handler run on
- * a worker; the others are answered on the polling thread.
+ * a worker; the others are answered on the polling thread. query lists
+ * the query parameters a /v1 route reads (NULL: none); any other is a 422.
  */
 typedef struct route {
 	const char *method;
 	const char *pattern;
 	route_id id;
 	svc_handler handler;
+	const char *const *query;
 } route;
 
+static const char *const items_query[] = {"after", "limit", "order_by", "order", NULL};
+
 static const route routes[] = {
-	{"POST", "/v1/evaluate", R_EVALUATE, svc_evaluate},
-	{"POST", "/v1/weight-map", R_WEIGHT_MAP, svc_weight_map},
-	{"GET", "/v1/losses", R_LOSSES, NULL},
-	{"GET", "/v1/openapi.yaml", R_OPENAPI, NULL},
-	{"GET", "/healthz", R_HEALTHZ, NULL},
-	{"GET", "/readyz", R_READYZ, NULL},
-	{"GET", "/metrics", R_METRICS, NULL},
-	{"GET", "/v1/runs", R_RUNS, svc_runs_list},
-	{"GET", "/v1/runs/{}", R_RUN, svc_run_get},
-	{"DELETE", "/v1/runs/{}", R_RUN, svc_run_delete},
-	{"GET", "/v1/runs/{}/items", R_RUN_ITEMS, svc_run_items},
-	{"GET", "/v1/runs/{}/compare/{}", R_RUN_COMPARE, svc_run_compare},
-	{"POST", "/v1/jobs", R_JOBS, svc_job_submit},
-	{"GET", "/v1/jobs/{}", R_JOB, svc_job_get},
-	{"DELETE", "/v1/jobs/{}", R_JOB, svc_job_cancel},
+	{"POST", "/v1/evaluate", R_EVALUATE, svc_evaluate, NULL},
+	{"POST", "/v1/weight-map", R_WEIGHT_MAP, svc_weight_map, NULL},
+	{"GET", "/v1/losses", R_LOSSES, NULL, NULL},
+	{"GET", "/v1/openapi.yaml", R_OPENAPI, NULL, NULL},
+	{"GET", "/healthz", R_HEALTHZ, NULL, NULL},
+	{"GET", "/readyz", R_READYZ, NULL, NULL},
+	{"GET", "/metrics", R_METRICS, NULL, NULL},
+	{"GET", "/v1/runs", R_RUNS, svc_runs_list, NULL},
+	{"GET", "/v1/runs/{}", R_RUN, svc_run_get, NULL},
+	{"DELETE", "/v1/runs/{}", R_RUN, svc_run_delete, NULL},
+	{"GET", "/v1/runs/{}/items", R_RUN_ITEMS, svc_run_items, items_query},
+	{"GET", "/v1/runs/{}/compare/{}", R_RUN_COMPARE, svc_run_compare, NULL},
+	{"POST", "/v1/jobs", R_JOBS, svc_job_submit, NULL},
+	{"GET", "/v1/jobs/{}", R_JOB, svc_job_get, NULL},
+	{"DELETE", "/v1/jobs/{}", R_JOB, svc_job_cancel, NULL},
 };
 #define NROUTES ((int)(sizeof(routes) / sizeof(routes[0])))
 
@@ -333,6 +338,66 @@ static void allowed_methods(const char *path, char *out, size_t cap)
 		snprintf(out + n, cap - n, "%s%s%s", n ? ", " : "", routes[i].method,
 			 strcmp(routes[i].method, "GET") == 0 ? ", HEAD" : "");
 	}
+}
+
+/* Query parameters a route does not read, gathered by MHD_get_connection_values. */
+typedef struct unknown_args {
+	const char *const *known;
+	char names[200]; /* 'a', 'b' */
+	int count;
+	const char *first;
+} unknown_args;
+
+static enum MHD_Result on_query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	unknown_args *u = cls;
+	size_t n = strlen(u->names);
+	int i;
+
+	(void)kind;
+	(void)value;
+	for (i = 0; u->known && u->known[i] && strcmp(u->known[i], key) != 0; i++)
+		;
+	if (u->known && u->known[i])
+		return MHD_YES;
+	if (u->count++ == 0)
+		u->first = key;
+	if (n + strlen(key) + 5 < sizeof(u->names))
+		snprintf(u->names + n, sizeof(u->names) - n, "%s'%s'", n ? ", " : "", key);
+	return MHD_YES;
+}
+
+/*
+ * A /v1 route refuses query parameters it does not read (a misspelt
+ * "limt" or a "sort" that does nothing would otherwise be ignored
+ * silently): 0 when there are none, else the 422 detail in out.
+ */
+static int unknown_query(req *r, char *out, size_t cap)
+{
+	unknown_args u = {r->route->query, "", 0, NULL};
+	char takes[96] = "", hint[64] = "";
+	const char *best = NULL;
+	int best_d = 3;
+
+	if (strncmp(r->path, "/v1/", 4) != 0)
+		return 0;
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, on_query_arg, &u);
+	if (u.count == 0)
+		return 0;
+	for (int i = 0; u.known && u.known[i]; i++) {
+		size_t n = strlen(takes);
+		int d = spec_edit_distance(u.first, u.known[i]);
+		snprintf(takes + n, sizeof(takes) - n, "%s%s", n ? ", " : "", u.known[i]);
+		if (d < best_d) {
+			best_d = d;
+			best = u.known[i];
+		}
+	}
+	if (best && u.count == 1)
+		snprintf(hint, sizeof(hint), " (did you mean '%s'?)", best);
+	snprintf(out, cap, "unknown query parameter%s %s%s: %s %.150s takes %s", u.count > 1 ? "s" : "", u.names, hint,
+		 r->method, r->path, takes[0] ? takes : "none");
+	return 1;
 }
 
 /* Routes whose request carries a body. */
@@ -776,6 +841,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		char detail[320];
 		snprintf(detail, sizeof(detail), "%s is not allowed on '%.200s' (allowed: %s)", method, url, allow);
 		return respond_problem(r, 405, detail, allow, NULL);
+	}
+	{
+		char detail[512];
+		if (unknown_query(r, detail, sizeof(detail)))
+			return respond_problem(r, 422, detail, NULL, NULL);
 	}
 	if (takes_body(r->route) && r->bytes_in == 0) {
 		char detail[160];

@@ -781,6 +781,59 @@ static seg_status parse_long(const char *name, const char *v, long long lo, long
 	return SEG_OK;
 }
 
+/*
+ * What order_by asks for against the run's keys: whether it is there, the
+ * closest (edit distance of the key, plus one across kinds, at most 2),
+ * and the keys to list when it is not.
+ */
+typedef struct order_keys {
+	int kind;
+	const char *key;
+	int found;
+	int best_d;
+	char best[SPEC_KEY_MAX + 8];
+	char list[112];
+	int more;
+} order_keys;
+
+static void on_order_key(void *opaque, int kind, const char *key)
+{
+	order_keys *o = opaque;
+	char full[SPEC_KEY_MAX + 8];
+	int d = spec_edit_distance(o->key, key) + (kind != o->kind);
+	size_t n = strlen(o->list);
+
+	snprintf(full, sizeof(full), "%s.%s", kind == 0 ? "losses" : "metrics", key);
+	if (kind == o->kind && strcmp(key, o->key) == 0)
+		o->found = 1;
+	if (d < o->best_d) {
+		o->best_d = d;
+		snprintf(o->best, sizeof(o->best), "%s", full);
+	}
+	if (n + strlen(full) + 3 < sizeof(o->list))
+		snprintf(o->list + n, sizeof(o->list) - n, "%s%s", n ? ", " : "", full);
+	else
+		o->more++;
+}
+
+/* SEG_EINVAL unless the run has a score named by order_by: a typo should not sort by nothing. */
+static seg_status check_order_key(const svc_ctx *ctx, const svc_request *rq, int kind, const char *key,
+				  seg_error *err)
+{
+	order_keys o = {kind, key, 0, 3, "", "", 0};
+	char hint[SPEC_KEY_MAX + 32] = "", more[32] = "";
+	seg_status st = store_run_keys(ctx->store, rq->param[0], on_order_key, &o, err);
+
+	if (st != SEG_OK || o.found)
+		return st;
+	if (o.best[0])
+		snprintf(hint, sizeof(hint), " (did you mean '%s'?)", o.best);
+	if (o.more)
+		snprintf(more, sizeof(more), " and %d more", o.more);
+	return seg_fail(err, SEG_EINVAL, "order_by '%.72s' names no score of this run%s; it has %s%s", rq->order_by, hint,
+			o.list[0] ? o.list : "none", more);
+}
+
 seg_status svc_run_items(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
 {
 	store_items_query q = {0, 100, 0, NULL, 0};
@@ -829,6 +882,11 @@ seg_status svc_run_items(const svc_ctx *ctx, const svc_request *rq, svc_reply *o
 		return st;
 	if (version == 0)
 		return seg_fail(err, SEG_ENOTFOUND, "no run '%s'", rq->param[0]);
+	if (q.order_key) {
+		st = check_order_key(ctx, rq, q.order_kind, q.order_key, err);
+		if (st != SEG_OK)
+			return st;
+	}
 	set_etag(rq, version, out, &fresh);
 	if (fresh)
 		return SEG_OK;

@@ -474,6 +474,29 @@ seg_status store_get_run(store *s, const char *run, store_run *out, seg_error *e
 	return rc;
 }
 
+seg_status store_run_keys(store *s, const char *run, void (*fn)(void *ctx, int kind, const char *key), void *ctx,
+			  seg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	seg_status rc;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s,
+		     "SELECT DISTINCT s.kind, s.key FROM scores s JOIN items i ON i.id = s.item_id "
+		     "JOIN runs r ON r.id = i.run_id WHERE r.name = ?1 ORDER BY s.kind, s.key",
+		     &st, err);
+	if (rc == SEG_OK)
+		sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+	while (rc == SEG_OK && (r = sqlite3_step(st)) == SQLITE_ROW)
+		fn(ctx, sqlite3_column_int(st, 0), (const char *)sqlite3_column_text(st, 1));
+	if (rc == SEG_OK && r != SQLITE_DONE)
+		rc = db_fail(s, 0, err);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
 seg_status store_aggregates(store *s, const char *run, void (*fn)(void *ctx, const store_agg *a), void *ctx,
 			    seg_error *err)
 {

@@ -116,6 +116,10 @@ seg_status store_list_runs(store *s, void (*fn)(void *ctx, const store_run *r), 
 /* One run's summary; SEG_ENOTFOUND when there is no such run. */
 seg_status store_get_run(store *s, const char *run, store_run *out, seg_error *err);
 
+/* Calls fn for each (kind, key) the run's items have a score for (losses first, then metrics, by key). */
+seg_status store_run_keys(store *s, const char *run, void (*fn)(void *ctx, int kind, const char *key), void *ctx,
+			  seg_error *err);
+
 /* Calls fn for each key's aggregates (losses first, then metrics, by key). */
 seg_status store_aggregates(store *s, const char *run, void (*fn)(void *ctx, const store_agg *a), void *ctx,
 			    seg_error *err);

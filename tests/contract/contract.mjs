@@ -932,6 +932,18 @@ function cases(ctx) {
 	for (const p of ['/v1/runs/', '/v1/runs/a/b', '/v1/runs/a/compare', '/v1/runs/a/compare/b/c', '/v1/jobs/', `/v1/jobs/${'0'.repeat(32)}/result`])
 		add({ name: `GET ${p} -> 404`, method: 'GET', path: p, status: 404, then: (b) => /^no route for /.test(b.detail) || b.detail });
 
+	// Every /v1 operation refuses a query parameter it does not read, before its body is read or its
+	// resource looked up; outside /v1 (probes, /metrics) a query is ignored.
+	for (const op of documented.keys()) {
+		const [m, p] = op.split(' ');
+		if (!p?.startsWith('/v1/') || m === 'OPTIONS') continue;
+		const body = m === 'POST' ? '{}' : undefined;
+		add({
+			name: `${m} ${p}?bogus=1 -> 422`, method: m, path: `${concretePath(p)}?bogus=1`, status: 422, body, headers: body ? JSON_T : {},
+			then: (b) => m === 'HEAD' || /^unknown query parameter 'bogus': /.test(b.detail) || b.detail,
+		});
+	}
+	add({ name: 'GET /healthz?ts=1: probes ignore queries', method: 'GET', path: '/healthz?ts=1', status: 200 });
 	add({
 		name: 'GET /metrics counts the requests above', method: 'GET', path: '/metrics', status: 200,
 		then: (b) => /^segloss_http_requests_total\{route="evaluate",code="422"\} [1-9]\d*$/m.test(b) || 'no evaluate 422 counter',
@@ -1238,8 +1250,21 @@ async function runsPhase(port) {
 		then: (b) => itemsOk(b, byDice('desc')) });
 	await step({ name: 'runs: items by losses.dice (ascending by default), limit 2', method: 'GET', path: `${I}?order_by=losses.dice&limit=2`, status: 200,
 		then: (b) => itemsOk(b, byDice('asc').slice(0, 2)) });
-	await step({ name: 'runs: items by a key no item has: by seq', method: 'GET', path: `${I}?order_by=metrics.nokey&order=desc`, status: 200,
-		then: (b) => itemsOk(b, seqOrder) });
+	// order_by must name a key the run has: a typo is a 422 with the closest key and the run's keys, not a page sorted by nothing.
+	const runKeys = 'losses.bce, losses.dice, metrics.hausdorff, metrics.iou';
+	await step({ name: 'runs: items by a key no item has: 422', method: 'GET', path: `${I}?order_by=metrics.nokey&order=desc`, status: 422,
+		then: (b) => b.detail === `order_by 'metrics.nokey' names no score of this run; it has ${runKeys}` || b.detail });
+	await step({ name: 'runs: items by a misspelt key: 422 with the closest', method: 'GET', path: `${I}?order_by=losses.bec`, status: 422,
+		then: (b) => b.detail === `order_by 'losses.bec' names no score of this run (did you mean 'losses.bce'?); it has ${runKeys}` || b.detail });
+	await step({ name: 'runs: items by a metric given as a loss: 422 with the metric', method: 'GET', path: `${I}?order_by=losses.iou`, status: 422,
+		then: (b) => /\(did you mean 'metrics\.iou'\?\)/.test(b.detail) || b.detail });
+	await step({ name: 'runs: HEAD items by a misspelt key', method: 'HEAD', path: `${I}?order_by=losses.bec`, status: 422 });
+	await step({ name: 'runs: items, a parameter the route does not read', method: 'GET', path: `${I}?sort=losses.dice`, status: 422,
+		then: (b) => b.detail === `unknown query parameter 'sort': GET ${I} takes after, limit, order_by, order` || b.detail });
+	await step({ name: 'runs: items, a misspelt parameter', method: 'GET', path: `${I}?limt=5`, status: 422,
+		then: (b) => /^unknown query parameter 'limt' \(did you mean 'limit'\?\)/.test(b.detail) || b.detail });
+	await step({ name: 'runs: compare takes no query', method: 'GET', path: `/v1/runs/${A}/compare/${B}?limit=2`, status: 422,
+		then: (b) => b.detail === `unknown query parameter 'limit': GET /v1/runs/${A}/compare/${B} takes none` || b.detail });
 	await step({ name: 'runs: items, order without order_by has no effect', method: 'GET', path: `${I}?order=desc`, status: 200,
 		then: (b) => itemsOk(b, seqOrder) });
 	await step({ name: 'runs: items by a key, next is never below after', method: 'GET', path: `${I}?order_by=losses.bce&after=1000000`, status: 200,
