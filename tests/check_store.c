@@ -75,8 +75,8 @@ START_TEST(test_migrations_and_reopen)
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT MAX(version), COUNT(*) FROM schema_migrations", -1, &q, NULL),
 			 SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(q, 0), 1);
-	ck_assert_int_eq(sqlite3_column_int(q, 1), 1);
+	ck_assert_int_eq(sqlite3_column_int(q, 0), 2); /* 1: runs, items, scores, jobs; 2: jobs.seq */
+	ck_assert_int_eq(sqlite3_column_int(q, 1), 2);
 	sqlite3_finalize(q);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
@@ -86,7 +86,7 @@ START_TEST(test_migrations_and_reopen)
 	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES(99, 0)", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_ptr_null(store_open(path, &err));
-	ck_assert_str_eq(err.msg, "store: the database has schema version 99, newer than this seglossd (1)");
+	ck_assert_str_eq(err.msg, "store: the database has schema version 99, newer than this seglossd (2)");
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	sqlite3_exec(db, "DELETE FROM schema_migrations WHERE version = 99", NULL, NULL, NULL);
 	sqlite3_close(db);
@@ -375,6 +375,134 @@ START_TEST(test_job_lifecycle)
 }
 END_TEST
 
+typedef struct listed {
+	int n;
+	char ids[16][40];
+	int64_t seq[16];
+	int had_result;
+} listed;
+
+static void collect_listed(void *ctx, const store_job *j)
+{
+	listed *l = ctx;
+	ck_assert_int_lt(l->n, 16);
+	snprintf(l->ids[l->n], sizeof(l->ids[0]), "%s", j->id);
+	l->seq[l->n] = j->seq;
+	l->had_result |= j->result != NULL;
+	l->n++;
+}
+
+/* Lists jobs per q into *l; returns the next cursor. */
+static int64_t list_jobs(unsigned mask, int64_t before, int limit, listed *l)
+{
+	store_jobs_query q = {mask, before, limit};
+	int64_t next = -1;
+	seg_error err = {0};
+
+	memset(l, 0, sizeof(*l));
+	ck_assert_msg(store_jobs_list(st, &q, collect_listed, l, &next, &err) == SEG_OK, "%s", err.msg);
+	return next;
+}
+
+#define ALL_JOBS ((1u << JOB_STATUS_COUNT) - 1)
+
+/* Newest first, by status, in pages whose cursor never skips or repeats a job. */
+START_TEST(test_jobs_list)
+{
+	seg_error err = {0};
+	seen_job s;
+	int found;
+	listed l, page;
+	char id[8];
+
+	/* Created out of order on purpose: submission order, not the clock, is the order. */
+	for (int i = 0; i < 7; i++) {
+		snprintf(id, sizeof(id), "j%d", i);
+		insert_job(id, "{}", NULL, NULL, 1000 - i);
+	}
+	ck_assert_int_eq(list_jobs(ALL_JOBS, 0, 100, &l), 0);
+	ck_assert_int_eq(l.n, 7);
+	for (int i = 0; i < 7; i++) {
+		snprintf(id, sizeof(id), "j%d", 6 - i);
+		ck_assert_str_eq(l.ids[i], id);
+		ck_assert_int_eq(l.seq[i], 7 - i);
+	}
+	/* Pages of 3: j6 j5 j4 | j3 j2 j1 | j0, then no cursor. */
+	int64_t next = list_jobs(ALL_JOBS, 0, 3, &page);
+	ck_assert_int_eq(page.n, 3);
+	ck_assert_int_eq(next, page.seq[2]);
+	next = list_jobs(ALL_JOBS, next, 3, &page);
+	ck_assert_str_eq(page.ids[0], "j3");
+	ck_assert_str_eq(page.ids[2], "j1");
+	next = list_jobs(ALL_JOBS, next, 3, &page);
+	ck_assert_int_eq(page.n, 1);
+	ck_assert_str_eq(page.ids[0], "j0");
+	ck_assert_int_eq(next, 0);
+	/* A page that ends exactly at the oldest job has no cursor either. */
+	ck_assert_int_eq(list_jobs(ALL_JOBS, 0, 7, &page), 0);
+	/* By status: the oldest by created (j6) runs and fails, the next (j5) is done, with a result the list leaves out. */
+	ck_assert_int_eq(store_job_claim(st, collect_job, &s, &found, &err), SEG_OK);
+	ck_assert_str_eq(s.id, "j6"); /* the oldest by created */
+	ck_assert_int_eq(store_job_finish(st, "j6", JOB_FAILED, NULL, "bad", 422, &err), SEG_OK);
+	ck_assert_int_eq(store_job_claim(st, collect_job, &s, &found, &err), SEG_OK);
+	ck_assert_int_eq(store_job_finish(st, s.id, JOB_DONE, "{\"ok\":1}", NULL, 0, &err), SEG_OK);
+	ck_assert_int_eq(list_jobs(1u << JOB_FAILED, 0, 100, &page), 0);
+	ck_assert_int_eq(page.n, 1);
+	ck_assert_str_eq(page.ids[0], "j6");
+	ck_assert_int_eq(list_jobs((1u << JOB_FAILED) | (1u << JOB_DONE), 0, 100, &page), 0);
+	ck_assert_int_eq(page.n, 2);
+	ck_assert_int_eq(page.had_result, 0);
+	ck_assert_int_eq(list_jobs(1u << JOB_QUEUED, 0, 100, &page), 0);
+	ck_assert_int_eq(page.n, 5);
+	/* A job submitted after a page was read comes before it, never inside a later page. */
+	next = list_jobs(ALL_JOBS, 0, 4, &page);
+	insert_job("j7", "{}", NULL, NULL, 1);
+	list_jobs(ALL_JOBS, next, 4, &l);
+	ck_assert_int_eq(l.n, 3);
+	ck_assert_str_eq(l.ids[0], "j2");
+	/* A purged newest job does not give its number away again. */
+	ck_assert_int_eq(store_job_cancel(st, "j7", &(store_job_status){0}, &err), SEG_OK);
+	int n;
+	ck_assert_int_eq(store_job_purge(st, INT64_MAX, &n, &err), SEG_OK);
+	insert_job("j8", "{}", NULL, NULL, 2);
+	list_jobs(ALL_JOBS, 0, 1, &page);
+	ck_assert_str_eq(page.ids[0], "j8");
+	ck_assert_int_eq(page.seq[0], 9);
+}
+END_TEST
+
+/* A database of schema 1 (jobs without seq) is upgraded in place: its jobs numbered in the order they came. */
+START_TEST(test_upgrade_numbers_old_jobs)
+{
+	seg_error err = {0};
+	sqlite3 *db;
+	listed l;
+
+	insert_job("old-a", "{}", NULL, NULL, 100);
+	insert_job("old-b", "{}", NULL, NULL, 50);
+	store_close(st);
+	/* Back to schema 1, as a file written by the previous release. */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+				      "DROP INDEX jobs_seq; ALTER TABLE jobs DROP COLUMN seq; DELETE FROM meta WHERE key = "
+				      "'job_seq'; DELETE FROM schema_migrations WHERE version = 2",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	st = store_open(path, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	insert_job("new-c", "{}", NULL, NULL, 10);
+	ck_assert_int_eq(list_jobs(ALL_JOBS, 0, 100, &l), 0);
+	ck_assert_int_eq(l.n, 3);
+	ck_assert_str_eq(l.ids[0], "new-c");
+	ck_assert_int_eq(l.seq[0], 3);
+	ck_assert_str_eq(l.ids[1], "old-b");
+	ck_assert_int_eq(l.seq[1], 2);
+	ck_assert_str_eq(l.ids[2], "old-a");
+	ck_assert_int_eq(l.seq[2], 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("store");
@@ -388,6 +516,8 @@ int main(void)
 	tcase_add_test(tc, test_cursor_and_ordering);
 	tcase_add_test(tc, test_compare_and_delete);
 	tcase_add_test(tc, test_job_lifecycle);
+	tcase_add_test(tc, test_jobs_list);
+	tcase_add_test(tc, test_upgrade_numbers_old_jobs);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -105,6 +105,7 @@ typedef struct route {
 } route;
 
 static const char *const items_query[] = {"after", "limit", "order_by", "order", NULL};
+static const char *const jobs_query[] = {"status", "after", "limit", NULL};
 
 static const route routes[] = {
 	{"POST", "/v1/evaluate", R_EVALUATE, svc_evaluate, NULL},
@@ -119,6 +120,7 @@ static const route routes[] = {
 	{"DELETE", "/v1/runs/{}", R_RUN, svc_run_delete, NULL},
 	{"GET", "/v1/runs/{}/items", R_RUN_ITEMS, svc_run_items, items_query},
 	{"GET", "/v1/runs/{}/compare/{}", R_RUN_COMPARE, svc_run_compare, NULL},
+	{"GET", "/v1/jobs", R_JOBS, svc_jobs_list, jobs_query},
 	{"POST", "/v1/jobs", R_JOBS, svc_job_submit, NULL},
 	{"GET", "/v1/jobs/{}", R_JOB, svc_job_get, NULL},
 	{"DELETE", "/v1/jobs/{}", R_JOB, svc_job_cancel, NULL},
@@ -195,8 +197,8 @@ typedef struct req {
 	char accept[256];
 	char if_none_match[1024];
 	char idempotency_key[300]; /* longer than any valid key, so an over-long one stays over-long */
-	char query[4][128]; /* after, limit, order_by, order */
-	int has_query[4];
+	char query[5][128]; /* after, limit, order_by, order, status */
+	int has_query[5];
 	double t_start;
 	double t_received;
 	size_t bytes_in;
@@ -664,6 +666,7 @@ static void work(void *arg)
 		.limit = r->has_query[1] ? r->query[1] : NULL,
 		.order_by = r->has_query[2] ? r->query[2] : NULL,
 		.order = r->has_query[3] ? r->query[3] : NULL,
+		.status = r->has_query[4] ? r->query[4] : NULL,
 		.body = r->body.data,
 		.body_len = r->body.len,
 	};
@@ -726,8 +729,8 @@ static req *req_new(http_server *s, struct MHD_Connection *conn, const char *url
 	copy_header(conn, MHD_HTTP_HEADER_ACCEPT, r->accept, sizeof(r->accept));
 	copy_header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH, r->if_none_match, sizeof(r->if_none_match));
 	copy_header(conn, "Idempotency-Key", r->idempotency_key, sizeof(r->idempotency_key));
-	static const char *const args[4] = {"after", "limit", "order_by", "order"};
-	for (int i = 0; i < 4; i++) {
+	static const char *const args[5] = {"after", "limit", "order_by", "order", "status"};
+	for (int i = 0; i < 5; i++) {
 		const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, args[i]);
 		if (v) {
 			snprintf(r->query[i], sizeof(r->query[i]), "%s", v);

@@ -1080,7 +1080,8 @@ seg_status svc_run_delete(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 
 /* ---- jobs ------------------------------------------------------------------------------ */
 
-static void job_json(cJSON *o, const store_job *j)
+/* A job as JSON; without its result in a listing (GET /v1/jobs/{id} has it). */
+static void job_json(cJSON *o, const store_job *j, int with_result)
 {
 	cJSON_AddStringToObject(o, "id", j->id);
 	cJSON_AddStringToObject(o, "status", store_job_status_name(j->status));
@@ -1092,7 +1093,7 @@ static void job_json(cJSON *o, const store_job *j)
 		cJSON_AddNumberToObject(o, "started", (double)j->started);
 	if (j->finished)
 		cJSON_AddNumberToObject(o, "finished", (double)j->finished);
-	if (j->status == JOB_DONE && j->result)
+	if (with_result && j->status == JOB_DONE && j->result)
 		cJSON_AddItemToObject(o, "result", cJSON_CreateRaw(j->result));
 	if (j->status == JOB_FAILED) {
 		cJSON *e = cJSON_AddObjectToObject(o, "error");
@@ -1103,7 +1104,81 @@ static void job_json(cJSON *o, const store_job *j)
 
 static void job_to_json(void *ctx, const store_job *j)
 {
-	job_json(ctx, j);
+	job_json(ctx, j, 1);
+}
+
+static void job_to_list(void *ctx, const store_job *j)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	job_json(o, j, 0);
+	cJSON_AddItemToArray(ctx, o);
+}
+
+/* The status filter of GET /v1/jobs: comma-separated status names into a bit mask. */
+static seg_status parse_statuses(const char *v, unsigned *mask, seg_error *err)
+{
+	const char *p = v;
+
+	*mask = 0;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		int k;
+		for (k = 0; k < JOB_STATUS_COUNT; k++)
+			if (strlen(store_job_status_name((store_job_status)k)) == n &&
+			    strncmp(p, store_job_status_name((store_job_status)k), n) == 0)
+				break;
+		if (k == JOB_STATUS_COUNT) {
+			char word[40], hint[48] = "";
+			int best_d = 3;
+			snprintf(word, sizeof(word), "%.*s", (int)(n < 32 ? n : 32), p);
+			for (int i = 0; i < JOB_STATUS_COUNT; i++) {
+				int d = spec_edit_distance(word, store_job_status_name((store_job_status)i));
+				if (d < best_d) {
+					best_d = d;
+					snprintf(hint, sizeof(hint), " (did you mean '%s'?)",
+						 store_job_status_name((store_job_status)i));
+				}
+			}
+			return seg_fail(err, SEG_EINVAL,
+					"status must be queued, running, done, failed or canceled, or several of them "
+					"comma-separated, got '%s'%s",
+					word, hint);
+		}
+		*mask |= 1u << k;
+		if (p[n] == '\0')
+			return SEG_OK;
+		p += n + 1;
+	}
+}
+
+seg_status svc_jobs_list(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
+{
+	store_jobs_query q = {(1u << JOB_STATUS_COUNT) - 1, 0, 100};
+	int64_t next = 0;
+	long long v;
+	cJSON *root;
+	seg_status st;
+
+	(void)t;
+	reply_init(out);
+	st = need_store(ctx, err);
+	if (st == SEG_OK && rq->status)
+		st = parse_statuses(rq->status, &q.status_mask, err);
+	if (st == SEG_OK && rq->after && (st = parse_long("after", rq->after, 0, INT64_MAX, &v, err)) == SEG_OK)
+		q.before = v;
+	if (st == SEG_OK && rq->limit && (st = parse_long("limit", rq->limit, 1, 1000, &v, err)) == SEG_OK)
+		q.limit = (int)v;
+	if (st != SEG_OK)
+		return st;
+	root = cJSON_CreateObject();
+	cJSON *jobs = cJSON_AddArrayToObject(root, "jobs");
+	st = store_jobs_list(ctx->store, &q, job_to_list, jobs, &next, err);
+	cJSON_AddItemToObject(root, "next", next ? cJSON_CreateNumber((double)next) : cJSON_CreateNull());
+	if (st == SEG_OK)
+		st = reply_json(root, 200, out, err);
+	cJSON_Delete(root);
+	return st;
 }
 
 /* A fingerprint of what a job was asked to do: content type and body. */

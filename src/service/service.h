@@ -45,7 +45,7 @@ typedef struct svc_request {
 	const char *if_none_match;
 	const char *idempotency_key;
 	const char *request_id;
-	const char *after, *limit, *order_by, *order; /* query arguments, NULL when absent */
+	const char *after, *limit, *order_by, *order, *status; /* query arguments, NULL when absent */
 	const uint8_t *body;
 	size_t body_len;
 } svc_request;
@@ -73,6 +73,7 @@ seg_status svc_run_compare(const svc_ctx *ctx, const svc_request *rq, svc_reply 
 			   seg_error *err);
 seg_status svc_run_delete(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
 seg_status svc_job_submit(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
+seg_status svc_jobs_list(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
 seg_status svc_job_get(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
 seg_status svc_job_cancel(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
 			  seg_error *err);

@@ -14,7 +14,8 @@
  *
  * Every run-changing write bumps one global counter (meta.version) and
  * stamps it on the run, so ETags built from it never repeat, even when a
- * run is deleted and created again.
+ * run is deleted and created again. Jobs are numbered the same way
+ * (meta.job_seq), for a listing cursor that never skips or repeats one.
  */
 #include "store/store.h"
 
@@ -80,6 +81,16 @@ static const char *const migrations[] = {
 	"  error TEXT,"
 	"  error_status INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX jobs_queue ON jobs(status, created);",
+	/*
+	 * 2: jobs get a sequence number, the cursor of GET /v1/jobs (newest
+	 * first). Existing jobs are numbered in insertion order; meta.job_seq
+	 * hands out the next ones, so a number is never given twice, even
+	 * after the newest job is purged.
+	 */
+	"ALTER TABLE jobs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE jobs SET seq = rowid;"
+	"INSERT INTO meta VALUES('job_seq', (SELECT COALESCE(MAX(seq), 0) FROM jobs));"
+	"CREATE UNIQUE INDEX jobs_seq ON jobs(seq);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -799,10 +810,20 @@ seg_status store_job_insert(store *s, const store_job *j, const char *idem_key, 
 		sqlite3_finalize(st);
 		st = NULL;
 	}
+	int64_t seq = 0;
+	if (rc == SEG_OK && existing[0] == '\0') {
+		rc = prepare(s, "UPDATE meta SET value = value + 1 WHERE key = 'job_seq' RETURNING value", &st, err);
+		if (rc == SEG_OK && sqlite3_step(st) == SQLITE_ROW)
+			seq = sqlite3_column_int64(st, 0);
+		else if (rc == SEG_OK)
+			rc = db_fail(s, 1, err);
+		sqlite3_finalize(st);
+		st = NULL;
+	}
 	if (rc == SEG_OK && existing[0] == '\0') {
 		rc = prepare(s,
-			     "INSERT INTO jobs(id, idem_key, body_hash, status, created, total, content_type, body) "
-			     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			     "INSERT INTO jobs(id, idem_key, body_hash, status, created, total, content_type, body, seq) "
+			     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 			     &st, err);
 		if (rc == SEG_OK) {
 			sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
@@ -819,6 +840,7 @@ seg_status store_job_insert(store *s, const store_job *j, const char *idem_key, 
 			sqlite3_bind_int(st, 6, j->total);
 			sqlite3_bind_text(st, 7, j->content_type, -1, SQLITE_STATIC);
 			sqlite3_bind_blob64(st, 8, j->body, j->body_len, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 9, seq);
 			if (sqlite3_step(st) != SQLITE_DONE)
 				rc = db_fail(s, 1, err);
 		}
@@ -880,6 +902,47 @@ seg_status store_job_get(store *s, const char *id, int with_body, void (*fn)(voi
 			rc = db_fail(s, 0, err);
 		}
 	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+seg_status store_jobs_list(store *s, const store_jobs_query *q, void (*fn)(void *ctx, const store_job *j),
+			   void *ctx, int64_t *next, seg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	seg_status rc;
+	int64_t last = 0;
+	int r, n = 0;
+
+	*next = 0;
+	pthread_mutex_lock(&s->lock);
+	/* One row past the page tells whether an older job is left, and so whether there is a next page. */
+	rc = prepare(s,
+		     "SELECT id, status, created, started, finished, total, done, cancel, content_type, NULL, error, "
+		     "error_status, NULL, seq FROM jobs WHERE (?1 = 0 OR seq < ?1) AND ((1 << status) & ?2) != 0 "
+		     "ORDER BY seq DESC LIMIT ?3",
+		     &st, err);
+	if (rc == SEG_OK) {
+		sqlite3_bind_int64(st, 1, q->before);
+		sqlite3_bind_int(st, 2, (int)q->status_mask);
+		sqlite3_bind_int(st, 3, q->limit + 1);
+	}
+	while (rc == SEG_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		store_job j;
+		if (n == q->limit) { /* the row past the page: there is one */
+			*next = last;
+			r = SQLITE_DONE;
+			break;
+		}
+		read_job(st, &j, 0);
+		j.seq = sqlite3_column_int64(st, 13);
+		last = j.seq;
+		n++;
+		fn(ctx, &j);
+	}
+	if (rc == SEG_OK && r != SQLITE_DONE)
+		rc = db_fail(s, 0, err);
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
 	return rc;

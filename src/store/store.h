@@ -73,6 +73,7 @@ const char *store_job_status_name(store_job_status st);
 
 typedef struct store_job {
 	char id[40];
+	int64_t seq;         /* order of submission, from 1 (set by store_jobs_list) */
 	store_job_status status;
 	int64_t created, started, finished; /* ms; 0 when not yet */
 	int total, done;
@@ -162,6 +163,20 @@ seg_status store_job_insert(store *s, const store_job *j, const char *idem_key, 
 /* Calls fn with the job; SEG_ENOTFOUND when there is none. */
 seg_status store_job_get(store *s, const char *id, int with_body, void (*fn)(void *ctx, const store_job *j),
 			 void *ctx, seg_error *err);
+
+typedef struct store_jobs_query {
+	unsigned status_mask; /* bit (1 << status) for each status listed */
+	int64_t before;       /* cursor: only jobs with a smaller seq; 0 from the newest */
+	int limit;            /* 1..1000 */
+} store_jobs_query;
+
+/*
+ * Calls fn for the jobs of q, newest first (by seq), without body and
+ * result. *next receives the seq of the last one when an older one
+ * matches too (the cursor for the next page), else 0.
+ */
+seg_status store_jobs_list(store *s, const store_jobs_query *q, void (*fn)(void *ctx, const store_job *j),
+			   void *ctx, int64_t *next, seg_error *err);
 
 /*
  * Takes the oldest queued job: marks it running (started now) and calls

@@ -921,7 +921,7 @@ function cases(ctx) {
 	for (const [m, p, allow] of [
 		['POST', '/v1/runs', 'GET, HEAD'], ['PUT', '/v1/runs/contract-x', 'GET, HEAD, DELETE'], ['POST', '/v1/runs/contract-x', 'GET, HEAD, DELETE'],
 		['DELETE', '/v1/runs/contract-x/items', 'GET, HEAD'], ['POST', '/v1/runs/a/compare/b', 'GET, HEAD'],
-		['GET', '/v1/jobs', 'POST'], ['HEAD', '/v1/jobs', 'POST'], ['PATCH', `/v1/jobs/${'0'.repeat(32)}`, 'GET, HEAD, DELETE'],
+		['PUT', '/v1/jobs', 'GET, HEAD, POST'], ['DELETE', '/v1/jobs', 'GET, HEAD, POST'], ['PATCH', `/v1/jobs/${'0'.repeat(32)}`, 'GET, HEAD, DELETE'],
 	]) {
 		add({
 			name: `${m} ${p} -> 405`, method: m, path: p, status: 405,
@@ -1583,6 +1583,48 @@ async function jobsPhase(port) {
 	await step({ name: 'jobs: cancel canceled B', method: 'DELETE', path: `${J}/${b.body.id}`, status: 409,
 		then: (x) => x.detail === `job '${b.body.id}' is already canceled` || x.detail });
 	await step({ name: 'jobs: cancel done C', method: 'DELETE', path: `${J}/${c.body.id}`, status: 409 });
+
+	// The list: newest first (A, B, C were submitted last), as GET /v1/jobs/{id} gives each but without
+	// its result, filtered by status, paged by a cursor.
+	const list = await step({
+		name: 'jobs: list', method: 'GET', path: `${J}?limit=1000`, status: 200,
+		then: (x) => {
+			if (x.next !== null) return `next ${x.next} on the only page`;
+			if (json(x.jobs.slice(0, 3).map((j) => j.id)) !== json([c.body.id, b.body.id, a.body.id])) return json(x.jobs.slice(0, 3));
+			if (x.jobs.some((j) => 'result' in j)) return 'a listed job carries its result';
+			if (new Set(x.jobs.map((j) => j.id)).size !== x.jobs.length) return 'a job listed twice';
+			return x.jobs.find((j) => j.id === endC?.id)?.status === 'done' || 'C is not listed done';
+		},
+	});
+	const byStatus = (q, ok) => step({ name: `jobs: list, status=${q}`, method: 'GET', path: `${J}?status=${q}`, status: 200, then: ok });
+	await byStatus('canceled', (x) => json(x.jobs.map((j) => j.id)) === json([b.body.id, a.body.id]) || json(x.jobs.map((j) => j.id)));
+	await byStatus('failed', (x) => (x.jobs.length >= 3 && x.jobs.every((j) => j.status === 'failed' && j.error)) || json(x.jobs));
+	await byStatus('done,failed', (x) => (x.jobs.length > 3 && x.jobs.every((j) => j.status === 'done' || j.status === 'failed')) || json(x.jobs));
+	await byStatus('queued,running', (x) => x.jobs.length === 0 || json(x.jobs));
+	if (list) {
+		const ids = [];
+		let after = 0;
+		for (let page = 0; page <= list.body.jobs.length; page++) {
+			const r = await step({ name: 'jobs: list, a page of 3', method: 'GET', path: `${J}?limit=3${after ? `&after=${after}` : ''}`, status: 200,
+				then: (x) => (x.jobs.length <= 3 && (x.next === null || x.jobs.length === 3)) || json(x) });
+			if (!r) break;
+			ids.push(...r.body.jobs.map((j) => j.id));
+			if (r.body.next === null) break;
+			after = r.body.next;
+		}
+		passed += check('jobs: the pages make the list', json(ids) === json(list.body.jobs.map((j) => j.id)), `${ids.length} paged, ${list.body.jobs.length} listed`) ? 1 : 0;
+	}
+	await step({ name: 'jobs: HEAD list', method: 'HEAD', path: `${J}?status=done&limit=1`, status: 200 });
+	for (const [q, re] of [
+		['status=fail', /^status must be queued, running, done, failed or canceled, or several of them comma-separated, got 'fail' \(did you mean 'failed'\?\)$/],
+		['status=done,', /got ''$/], ['status=', /got ''$/], ['limit=0', /^query argument 'limit' must be an integer in \[1, 1000\], got '0'$/],
+		['after=-1', /^query argument 'after' must be an integer/], ['order=desc', /^unknown query parameter 'order': GET \/v1\/jobs takes status, after, limit$/],
+	]) {
+		await step({ name: `jobs: list, ${q}`, method: 'GET', path: `${J}?${q}`, status: 422, then: (x) => re.test(x.detail) || x.detail });
+	}
+	await step({ name: 'jobs: HEAD list, limit=0', method: 'HEAD', path: `${J}?limit=0`, status: 422 });
+	await step({ name: 'jobs: the list is counted as route "jobs"', method: 'GET', path: '/metrics', status: 200,
+		then: (x) => /^segloss_http_requests_total\{route="jobs",code="200"\} [1-9]\d*$/m.test(x) || 'no jobs 200 counter' });
 }
 
 // Cases for a daemon started with --db off: runs and jobs answer 503.
@@ -1593,7 +1635,7 @@ function noStoreCases() {
 	for (const [m, p] of [
 		['GET', '/v1/runs'], ['HEAD', '/v1/runs'], ['GET', '/v1/runs/unet-v2'], ['HEAD', '/v1/runs/unet-v2'], ['DELETE', '/v1/runs/unet-v2'],
 		['GET', '/v1/runs/unet-v2/items?limit=5'], ['HEAD', '/v1/runs/unet-v2/items'], ['GET', '/v1/runs/a/compare/b'], ['HEAD', '/v1/runs/a/compare/b'],
-		['GET', job], ['HEAD', job], ['DELETE', job],
+		['GET', job], ['HEAD', job], ['DELETE', job], ['GET', '/v1/jobs?status=done'], ['HEAD', '/v1/jobs'],
 	]) {
 		t.push({ name: `--db off: ${m} ${p}`, method: m, path: p, status: 503,
 			then: (b, r) => (m === 'HEAD' || NS.test(b.detail)) && r.headers['retry-after'] === '1' ? true : `${b.detail} / Retry-After ${r.headers['retry-after']}` });
@@ -1949,6 +1991,9 @@ async function authPhase(d, keysPath) {
 	await guarded('GET /v1/runs/{a}/compare/{b}', { method: 'GET', path: '/v1/runs/auth-a/compare/auth-b' }, { status: 200 });
 	await guarded('HEAD /v1/runs/{a}/compare/{b}', { method: 'HEAD', path: '/v1/runs/auth-a/compare/auth-b' }, { status: 200 });
 	await guarded('GET /v1/jobs/{id}', { method: 'GET', path: J }, { status: 200, then: (b) => b.status === 'done' || `status ${b.status}` });
+	await guarded('GET /v1/jobs', { method: 'GET', path: '/v1/jobs' }, { status: 200,
+		then: (b) => (b.jobs.length === 1 && b.jobs[0].id === job?.body.id) || `a refused submission made a job: ${json(b.jobs)}` });
+	await guarded('HEAD /v1/jobs', { method: 'HEAD', path: '/v1/jobs' }, { status: 200 });
 	await guarded('HEAD /v1/jobs/{id}', { method: 'HEAD', path: J }, { status: 200 });
 	await guarded('GET /v1/losses', { method: 'GET', path: '/v1/losses' }, { status: 200 });
 	await guarded('HEAD /v1/losses', { method: 'HEAD', path: '/v1/losses' }, { status: 200 });
