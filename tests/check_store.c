@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 #include "store/store.h"
 #include "testutil.h"
 
@@ -97,6 +99,93 @@ START_TEST(test_migrations_and_reopen)
 	ck_assert_int_eq(store_get_run(st, "r", &run, &err), SEG_OK);
 	ck_assert_int_eq(run.count, 1);
 	ck_assert_int_gt(store_size_bytes(st), 0);
+}
+END_TEST
+
+/* Records values[i] as loss "x" of item i of run, one item each (NAN: null). */
+static void record_values(const char *run, const double *values, int n)
+{
+	seg_error err = {0};
+
+	for (int i = 0; i < n; i++) {
+		char item[16];
+		store_score sc = {0, "x", values[i]};
+		snprintf(item, sizeof(item), "i%d", i);
+		ck_assert_msg(store_record(st, run, item, 1000, 4, 3, &sc, 1, &err) == SEG_OK, "%s", err.msg);
+	}
+}
+
+/* The one aggregate of run (its loss "x"). */
+static store_agg agg_of(const char *run)
+{
+	aggs g = {0};
+	seg_error err = {0};
+
+	ck_assert_int_eq(store_aggregates(st, run, collect_agg, &g, &err), SEG_OK);
+	ck_assert_int_eq(g.n, 1);
+	return g.a[0];
+}
+
+/*
+ * median, p05 and p95: a case checked by hand, nulls left out, then NumPy's
+ * numpy.percentile on 64 random samples (tests/fixtures/percentiles.json,
+ * from tests/ref/gen_percentiles.py), equal to the bit.
+ */
+START_TEST(test_percentiles_match_numpy)
+{
+	/*
+	 * [4, 1, 3, 2, null]: sorted 1 2 3 4, n = 4. p05 at 0.05 * 3 = 0.15:
+	 * 1 + 0.15 * 1 = 1.15; median at 1.5: 2.5; p95 at 2.85: 3.85.
+	 */
+	double hand[5] = {4, 1, 3, 2, NAN};
+	record_values("hand", hand, 5);
+	store_agg a = agg_of("hand");
+	ck_assert_int_eq(a.count, 4);
+	ck_assert_double_eq_tol(a.p05, 1.15, 1e-15);
+	ck_assert_double_eq(a.median, 2.5);
+	ck_assert_double_eq_tol(a.p95, 3.85, 1e-15);
+	/* One value is every percentile; only nulls give none. */
+	double one[2] = {NAN, -7.25};
+	record_values("one", one, 2);
+	a = agg_of("one");
+	ck_assert(a.p05 == -7.25 && a.median == -7.25 && a.p95 == -7.25);
+	double none[2] = {NAN, NAN};
+	record_values("none", none, 2);
+	a = agg_of("none");
+	ck_assert_int_eq(a.count, 0);
+	ck_assert(isnan(a.p05) && isnan(a.median) && isnan(a.p95));
+
+	size_t len;
+	char *text = (char *)tu_read_file("tests/fixtures/percentiles.json", &len);
+	ck_assert_ptr_nonnull(text);
+	cJSON *doc = cJSON_ParseWithLength(text, len), *c;
+	ck_assert_ptr_nonnull(doc);
+	int ncases = 0;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases"))
+	{
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(c, "name"));
+		cJSON *vals = cJSON_GetObjectItem(c, "values"), *v;
+		int n = cJSON_GetArraySize(vals), i = 0;
+		double *x = malloc((size_t)n * sizeof(*x));
+		cJSON_ArrayForEach(v, vals)
+		{
+			x[i++] = v->valuedouble;
+		}
+		record_values(name, x, n);
+		a = agg_of(name);
+		ck_assert_int_eq(a.count, n);
+		const char *fields[3] = {"p05", "median", "p95"};
+		double got[3] = {a.p05, a.median, a.p95};
+		for (int k = 0; k < 3; k++) {
+			double want = cJSON_GetObjectItem(c, fields[k])->valuedouble;
+			ck_assert_msg(got[k] == want, "%s %s: %.17g, numpy %.17g", name, fields[k], got[k], want);
+		}
+		free(x);
+		ncases++;
+	}
+	ck_assert_int_eq(ncases, 64);
+	cJSON_Delete(doc);
+	free(text);
 }
 END_TEST
 
@@ -513,6 +602,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_migrations_and_reopen);
 	tcase_add_test(tc, test_replace_keeps_aggregates_exact);
+	tcase_add_test(tc, test_percentiles_match_numpy);
 	tcase_add_test(tc, test_cursor_and_ordering);
 	tcase_add_test(tc, test_compare_and_delete);
 	tcase_add_test(tc, test_job_lifecycle);

@@ -651,8 +651,8 @@ static void run_json(cJSON *o, const store_run *r)
 {
 	cJSON_AddStringToObject(o, "name", r->name);
 	cJSON_AddNumberToObject(o, "count", (double)r->count);
-	cJSON_AddNumberToObject(o, "created", (double)r->created);
-	cJSON_AddNumberToObject(o, "updated", (double)r->updated);
+	wire_add_time(o, "created", r->created);
+	wire_add_time(o, "updated", r->updated);
 }
 
 static void add_run(void *ctx, const store_run *r)
@@ -708,6 +708,9 @@ static void add_agg(void *opaque, const store_agg *a)
 	cJSON_AddItemToObject(o, "std", wire_number(a->std));
 	cJSON_AddItemToObject(o, "min", wire_number(a->min));
 	cJSON_AddItemToObject(o, "max", wire_number(a->max));
+	cJSON_AddItemToObject(o, "median", wire_number(a->median));
+	cJSON_AddItemToObject(o, "p05", wire_number(a->p05));
+	cJSON_AddItemToObject(o, "p95", wire_number(a->p95));
 	cJSON_AddItemToObject(a->kind == 0 ? c->losses : c->metrics, a->key, o);
 }
 
@@ -761,7 +764,7 @@ static void add_item(void *ctx, const store_item *it)
 
 	cJSON_AddNumberToObject(o, "seq", (double)it->seq);
 	cJSON_AddStringToObject(o, "item", it->item);
-	cJSON_AddNumberToObject(o, "time", (double)it->time);
+	wire_add_time(o, "time", it->time);
 	cJSON_AddNumberToObject(o, "width", it->width);
 	cJSON_AddNumberToObject(o, "height", it->height);
 	scores_json(o, it->scores, it->nscores);
@@ -1088,11 +1091,11 @@ static void job_json(cJSON *o, const store_job *j, int with_result)
 	cJSON *p = cJSON_AddObjectToObject(o, "progress");
 	cJSON_AddNumberToObject(p, "done", j->done);
 	cJSON_AddNumberToObject(p, "total", j->total);
-	cJSON_AddNumberToObject(o, "created", (double)j->created);
+	wire_add_time(o, "created", j->created);
 	if (j->started)
-		cJSON_AddNumberToObject(o, "started", (double)j->started);
+		wire_add_time(o, "started", j->started);
 	if (j->finished)
-		cJSON_AddNumberToObject(o, "finished", (double)j->finished);
+		wire_add_time(o, "finished", j->finished);
 	if (with_result && j->status == JOB_DONE && j->result)
 		cJSON_AddItemToObject(o, "result", cJSON_CreateRaw(j->result));
 	if (j->status == JOB_FAILED) {

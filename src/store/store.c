@@ -508,6 +508,44 @@ seg_status store_run_keys(store *s, const char *run, void (*fn)(void *ctx, int k
 	return rc;
 }
 
+/*
+ * The q-quantile (0 <= q <= 1) of n >= 1 values sorted ascending: NumPy's
+ * default ("linear") method, at position q(n - 1) between the closest
+ * ranks, interpolated as numpy's _lerp does it (from the upper value when
+ * the fraction is 0.5 or more), so the result is NumPy's to the bit.
+ */
+static double quantile(const double *v, size_t n, double q)
+{
+	double pos = (double)(n - 1) * q;
+	double lo = floor(pos);
+	size_t i = (size_t)lo;
+
+	if (i + 1 >= n)
+		return v[n - 1];
+	double t = pos - lo, a = v[i], b = v[i + 1], d = b - a;
+	return t >= 0.5 ? b - d * (1.0 - t) : a + d * t;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* Ends one key's aggregates: std from Welford's sum, percentiles from its values, sorted here. */
+static void finish_agg(store_agg *a, double m2, double *values)
+{
+	a->std = a->count > 0 ? sqrt(m2 / (double)a->count) : NAN;
+	a->median = a->p05 = a->p95 = NAN;
+	if (a->count > 0 && values) {
+		qsort(values, (size_t)a->count, sizeof(*values), cmp_double);
+		a->median = quantile(values, (size_t)a->count, 0.5);
+		a->p05 = quantile(values, (size_t)a->count, 5.0 / 100.0);
+		a->p95 = quantile(values, (size_t)a->count, 95.0 / 100.0);
+	}
+}
+
 seg_status store_aggregates(store *s, const char *run, void (*fn)(void *ctx, const store_agg *a), void *ctx,
 			    seg_error *err)
 {
@@ -518,6 +556,8 @@ seg_status store_aggregates(store *s, const char *run, void (*fn)(void *ctx, con
 	char key[256] = "";
 	double m2 = 0;
 	int have = 0;
+	double *values = NULL; /* this key's values, for the percentiles */
+	size_t cap = 0;
 
 	pthread_mutex_lock(&s->lock);
 	rc = prepare(s,
@@ -533,17 +573,28 @@ seg_status store_aggregates(store *s, const char *run, void (*fn)(void *ctx, con
 		if (!have || kind != a.kind || strcmp(k, key) != 0) {
 			if (have) {
 				a.key = key;
-				a.std = a.count > 0 ? sqrt(m2 / (double)a.count) : NAN;
+				finish_agg(&a, m2, values);
 				fn(ctx, &a);
 			}
 			have = 1;
 			snprintf(key, sizeof(key), "%s", k);
-			a = (store_agg){kind, key, 0, NAN, NAN, NAN, NAN};
+			a = (store_agg){kind, key, 0, NAN, NAN, NAN, NAN, NAN, NAN, NAN};
 			m2 = 0;
 		}
 		if (sqlite3_column_type(st, 2) == SQLITE_NULL)
 			continue;
 		double v = sqlite3_column_double(st, 2);
+		if ((size_t)a.count == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			double *t = realloc(values, nc * sizeof(*values));
+			if (t == NULL) {
+				rc = seg_fail(err, SEG_ENOMEM, "out of memory for the percentiles of '%s'", key);
+				break;
+			}
+			values = t;
+			cap = nc;
+		}
+		values[a.count] = v;
 		a.count++;
 		if (a.count == 1) {
 			a.mean = a.min = a.max = v;
@@ -559,11 +610,12 @@ seg_status store_aggregates(store *s, const char *run, void (*fn)(void *ctx, con
 		rc = db_fail(s, 0, err);
 	if (rc == SEG_OK && have) {
 		a.key = key;
-		a.std = a.count > 0 ? sqrt(m2 / (double)a.count) : NAN;
+		finish_agg(&a, m2, values);
 		fn(ctx, &a);
 	}
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
+	free(values);
 	return rc;
 }
 

@@ -44,12 +44,18 @@ typedef struct store_item {
 	size_t nscores;
 } store_item;
 
-/* Aggregates of one key over a run's items; nulls are not counted. std is the population std. */
+/*
+ * Aggregates of one key over a run's items; nulls are not counted. std is
+ * the population std; median, p05 and p95 are the 50th, 5th and 95th
+ * percentiles by linear interpolation between the closest ranks
+ * (NumPy's default method). NAN when count is 0.
+ */
 typedef struct store_agg {
 	int kind;
 	const char *key;
 	int64_t count;
 	double mean, std, min, max;
+	double median, p05, p95;
 } store_agg;
 
 /* One key of a comparison: both runs' means and the items present in both, with their values. */

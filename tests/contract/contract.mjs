@@ -185,6 +185,22 @@ function matchContent(content, ct) {
 	return keys.find((k) => normType(k) === normType(ct)) ?? keys.find((k) => baseType(k) === baseType(ct) && !k.includes(';'));
 }
 
+// Every time is given twice: a key holding epoch milliseconds (created, updated, time, started,
+// finished) has a key_iso beside it with the same instant in ISO 8601 UTC, and the other way round.
+const TIME_KEYS = ['created', 'updated', 'time', 'started', 'finished'];
+function timeErrors(node, where = 'body', out = []) {
+	if (Array.isArray(node)) node.forEach((x, i) => timeErrors(x, `${where}[${i}]`, out));
+	else if (node && typeof node === 'object') {
+		for (const [k, v] of Object.entries(node)) {
+			if (TIME_KEYS.includes(k) && typeof v === 'number' && !(`${k}_iso` in node)) out.push(`${where}.${k} has no ${k}_iso`);
+			if (k.endsWith('_iso') && (typeof v !== 'string' || Date.parse(v) !== node[k.slice(0, -4)] ||
+				new Date(node[k.slice(0, -4)]).toISOString() !== v)) out.push(`${where}.${k} ${JSON.stringify(v)} is not ${k.slice(0, -4)} ${node[k.slice(0, -4)]}`);
+			if (k !== 'result') timeErrors(v, `${where}.${k}`, out);
+		}
+	}
+	return out;
+}
+
 // Validates one live response against the spec. Returns the parsed body (or null).
 function validateResponse(name, method, urlPath, res) {
 	validated++;
@@ -242,6 +258,7 @@ function validateResponse(name, method, urlPath, res) {
 					const e = schemaErrors(`${mtPtr}/schema`, parsed);
 					if (e) errs.push(`body does not match ${mt.schema.$ref ?? 'the schema'}:\n${e}`);
 				}
+				if (parsed !== null) errs.push(...timeErrors(parsed));
 				if (parsed && bt === 'application/problem+json') {
 					if (parsed.status !== res.status) errs.push(`problem status ${parsed.status} != HTTP ${res.status}`);
 					if (parsed.request_id !== res.headers['x-request-id'])
@@ -1053,13 +1070,22 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const close = (x, y) => (x === null || y === null ? x === y : Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(x), Math.abs(y)));
 const etagVersion = (t) => Number(/^W\/"(\d+)-/.exec(t ?? '')?.[1]);
 
+// The q-quantile of sorted values, linear between the closest ranks (numpy.percentile's default).
+function quantile(sorted, q) {
+	const pos = (sorted.length - 1) * q;
+	const i = Math.floor(pos);
+	return i + 1 >= sorted.length ? sorted[sorted.length - 1] : sorted[i] + (pos - i) * (sorted[i + 1] - sorted[i]);
+}
+
 // Population statistics of the non-null values, as GET /v1/runs/{run} gives them.
 function aggregate(values) {
 	const v = values.filter((x) => x !== null);
-	if (v.length === 0) return { count: 0, mean: null, std: null, min: null, max: null };
+	if (v.length === 0) return { count: 0, mean: null, std: null, min: null, max: null, median: null, p05: null, p95: null };
 	const mean = v.reduce((a, x) => a + x, 0) / v.length;
 	const std = Math.sqrt(v.reduce((a, x) => a + (x - mean) ** 2, 0) / v.length);
-	return { count: v.length, mean, std, min: Math.min(...v), max: Math.max(...v) };
+	const sorted = [...v].sort((a, b) => a - b);
+	return { count: v.length, mean, std, min: Math.min(...v), max: Math.max(...v),
+		median: quantile(sorted, 0.5), p05: quantile(sorted, 0.05), p95: quantile(sorted, 0.95) };
 }
 
 function sameAggregates(got, want) {
@@ -1067,7 +1093,7 @@ function sameAggregates(got, want) {
 		const keys = Object.keys(want[kind]).sort();
 		if (json(Object.keys(got[kind]).sort()) !== json(keys)) return `${kind} keys ${Object.keys(got[kind])}, expected ${keys}`;
 		for (const k of keys) {
-			for (const f of ['count', 'mean', 'std', 'min', 'max']) {
+			for (const f of ['count', 'mean', 'std', 'min', 'max', 'median', 'p05', 'p95']) {
 				if (!close(got[kind][k][f], want[kind][k][f])) return `${kind}.${k}.${f} = ${got[kind][k][f]}, expected ${want[kind][k][f]}`;
 			}
 		}
@@ -1663,8 +1689,10 @@ function checkExamples() {
 			if (type === 'application/json' || type.endsWith('+json')) {
 				for (const [k, ex] of Object.entries(node.examples)) {
 					const e = schemaErrors(`${pointer}/schema`, ex.value);
+					const t = timeErrors(ex.value);
 					n++;
 					if (e) fail(`example ${pointer}/examples/${k}`, e);
+					if (t.length) fail(`example ${pointer}/examples/${k}`, t.join('\n'));
 				}
 			}
 		}
