@@ -507,6 +507,156 @@ START_TEST(test_weight_map_accept)
 }
 END_TEST
 
+/* hc_header, asserting the header is there. */
+static void header_is(hc_response *r, const char *name, const char *want)
+{
+	char v[256];
+
+	ck_assert_msg(hc_header(r, name, v, sizeof(v)) == 0, "no %s header", name);
+	ck_assert_str_eq(v, want);
+}
+
+/* The text of tEXt chunk key in a PNG (a walk over its chunks), copied into out; 0 when found. */
+static int png_text(const uint8_t *png, size_t len, const char *key, char *out, size_t cap)
+{
+	size_t klen = strlen(key);
+
+	for (size_t at = 8; at + 12 <= len;) {
+		size_t n = ((size_t)png[at] << 24) | ((size_t)png[at + 1] << 16) | ((size_t)png[at + 2] << 8) | png[at + 3];
+		const uint8_t *data = png + at + 8;
+		if (at + 12 + n > len)
+			break;
+		if (memcmp(png + at + 4, "tEXt", 4) == 0 && n > klen && memcmp(data, key, klen) == 0 && data[klen] == 0) {
+			snprintf(out, cap, "%.*s", (int)(n - klen - 1), (const char *)data + klen + 1);
+			return 0;
+		}
+		at += 12 + n;
+	}
+	return -1;
+}
+
+/* A heatmap states its scale (X-Map-Min/Max, tEXt, "range" in JSON) and takes a fixed one. */
+START_TEST(test_heatmap_scale)
+{
+	char *t = b64_file(FIX "inst16_touching/target.png"), *t2 = b64_file(FIX "blobs_soft8/target.png");
+	char *p = b64_file(FIX "inst16_touching/prediction.png");
+	const char *png_json = "Content-Type: application/json\r\nAccept: image/png\r\n";
+	char lo[64], hi[64], text[64];
+	hc_response r;
+
+	/* The data's extremes: the headers, the tEXt chunks and the JSON answer's min and max agree. */
+	char *body = fmt("{\"target\": \"%s\"}", t);
+	ck_assert_int_eq(hc_request(port, "POST", "/v1/weight-map", png_json, body, strlen(body), &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(hc_header(&r, "X-Map-Min", lo, sizeof(lo)), 0);
+	ck_assert_int_eq(hc_header(&r, "X-Map-Max", hi, sizeof(hi)), 0);
+	ck_assert_int_eq(png_text((const uint8_t *)r.body, r.body_len, "map_min", text, sizeof(text)), 0);
+	ck_assert_str_eq(text, lo);
+	ck_assert_int_eq(png_text((const uint8_t *)r.body, r.body_len, "map_max", text, sizeof(text)), 0);
+	ck_assert_str_eq(text, hi);
+	ck_assert_int_eq(png_text((const uint8_t *)r.body, r.body_len, "colormap", text, sizeof(text)), 0);
+	ck_assert_str_eq(text, "viridis");
+	hc_free(&r);
+	/*
+	 * The headers round-trip exactly; cJSON may print a number in 15
+	 * digits that reads back a few ulps off, hence the tolerance against
+	 * the JSON answer.
+	 */
+	hc_response j = post_json("/v1/weight-map", body);
+	cJSON *wj = cJSON_Parse(j.body);
+	ck_assert_double_eq_tol(strtod(lo, NULL), cJSON_GetObjectItem(wj, "min")->valuedouble, 1e-14);
+	ck_assert_double_eq_tol(strtod(hi, NULL), cJSON_GetObjectItem(wj, "max")->valuedouble, 1e-14 * 16);
+	ck_assert_int_eq(hc_header(&j, "X-Map-Min", text, sizeof(text)), -1); /* JSON: no colours, no scale */
+	cJSON_Delete(wj);
+	hc_free(&j);
+	free(body);
+
+	/* A fixed range: two targets, one scale, the same bytes for the same colours. */
+	for (int k = 0; k < 2; k++) {
+		body = fmt("{\"target\": \"%s\", \"range\": [0, 20]}", k ? t2 : t);
+		ck_assert_int_eq(hc_request(port, "POST", "/v1/weight-map", png_json, body, strlen(body), &r), 0);
+		ck_assert_msg(r.status == 200, "%s", r.body);
+		header_is(&r, "X-Map-Min", "0");
+		header_is(&r, "X-Map-Max", "20");
+		ck_assert_int_eq(png_text((const uint8_t *)r.body, r.body_len, "map_max", text, sizeof(text)), 0);
+		ck_assert_str_eq(text, "20");
+		hc_free(&r);
+		free(body);
+	}
+	/* Multipart: the range as text. */
+	size_t tl;
+	uint8_t *traw = tu_read_file(FIX "inst16_touching/target.png", &tl);
+	part parts[] = {{"target", "t.png", traw, tl}, {"range", NULL, "[-1, 2.5]", 9}};
+	buf form;
+	multipart(parts, 2, &form);
+	ck_assert_int_eq(hc_request(port, "POST", "/v1/weight-map",
+				    "Content-Type: multipart/form-data; boundary=XyZbOuNdArY\r\nAccept: image/png\r\n", form.data,
+				    form.len, &r),
+			 0);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	header_is(&r, "X-Map-Min", "-1");
+	header_is(&r, "X-Map-Max", "2.5");
+	hc_free(&r);
+	buf_release(&form);
+	free(traw);
+	/* A range asks for colours: refused for a JSON or .npy answer, and when it is no range. */
+	body = fmt("{\"target\": \"%s\", \"range\": [0, 20]}", t);
+	r = post_json("/v1/weight-map", body);
+	expect_problem(&r, 422, "\"range\" sets the colour scale of a heatmap: ask for one with Accept: image/png");
+	free(body);
+	const char *bad[] = {"[5, 1]", "[0, 0]", "[1]", "[0, \"x\"]", "3"};
+	for (int i = 0; i < 5; i++) {
+		body = fmt("{\"target\": \"%s\", \"range\": %s}", t, bad[i]);
+		ck_assert_int_eq(hc_request(port, "POST", "/v1/weight-map", png_json, body, strlen(body), &r), 0);
+		expect_problem(&r, 422, "\"range\" must be [low, high]");
+		free(body);
+	}
+
+	/* Evaluations: each PNG map states its scale in "range", the data's extremes unless given. */
+	body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"map_format\": \"png\", \"maps\": "
+		   "[{\"name\": \"weight\", \"range\": [0, 12]}, \"bce:range=[0,3],eps=0.01\", \"bce:as=b2\"]}",
+		   t, p);
+	r = post_json("/v1/evaluate", body);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	cJSON *ev = cJSON_Parse(r.body), *maps = cJSON_GetObjectItem(ev, "maps");
+	const char *keys[] = {"weight", "bce", "b2"};
+	double want[3][2] = {{0, 12}, {0, 3}, {NAN, NAN}};
+	for (int k = 0; k < 3; k++) {
+		cJSON *m = cJSON_GetObjectItem(maps, keys[k]), *range = cJSON_GetObjectItem(m, "range");
+		ck_assert_int_eq(cJSON_GetArraySize(range), 2);
+		double a = cJSON_GetArrayItem(range, 0)->valuedouble, b = cJSON_GetArrayItem(range, 1)->valuedouble;
+		if (k < 2)
+			ck_assert(a == want[k][0] && b == want[k][1]);
+		else
+			ck_assert(a == cJSON_GetObjectItem(m, "min")->valuedouble && b == cJSON_GetObjectItem(m, "max")->valuedouble);
+		/* The PNG inside says the same. */
+		const char *data = cJSON_GetStringValue(cJSON_GetObjectItem(m, "data"));
+		size_t dl = 0;
+		uint8_t *png = malloc(b64_decoded_max(strlen(data)));
+		ck_assert_int_eq(b64_decode(data, strlen(data), png, &dl, NULL), SEG_OK);
+		ck_assert_int_eq(png_text(png, dl, "map_max", text, sizeof(text)), 0);
+		ck_assert_double_eq_tol(strtod(text, NULL), b, 1e-14 * fabs(b));
+		free(png);
+	}
+	/* The eps is still applied: bce with eps 0.01 tops out at -ln(0.01), not at the default's 16.1. */
+	ck_assert_double_lt(cJSON_GetObjectItem(cJSON_GetObjectItem(maps, "bce"), "max")->valuedouble, 4.61);
+	cJSON_Delete(ev);
+	hc_free(&r);
+	free(body);
+	body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"maps\": [\"weight:range=[0,12]\"]}", t, p);
+	r = post_json("/v1/evaluate", body);
+	expect_problem(&r, 422, "map 'weight': \"range\" sets the colour scale of a heatmap; it needs \"map_format\": \"png\"");
+	free(body);
+	body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"map_format\": \"png\", \"maps\": [\"weight:range=[3,1]\"]}", t, p);
+	r = post_json("/v1/evaluate", body);
+	expect_problem(&r, 422, "\"range\" must be [low, high], two finite numbers with low < high, got [3, 1]");
+	free(body);
+	free(t);
+	free(t2);
+	free(p);
+}
+END_TEST
+
 /* ---- errors ------------------------------------------------------------------- */
 
 START_TEST(test_errors)
@@ -831,15 +981,6 @@ START_TEST(test_api_keys)
 }
 END_TEST
 
-/* hc_header, asserting the header is there. */
-static void header_is(hc_response *r, const char *name, const char *want)
-{
-	char v[256];
-
-	ck_assert_msg(hc_header(r, name, v, sizeof(v)) == 0, "no %s header", name);
-	ck_assert_str_eq(v, want);
-}
-
 START_TEST(test_cors_origins_parse)
 {
 	cors *c = NULL;
@@ -1161,6 +1302,7 @@ int main(void)
 	tcase_add_test(tc, test_evaluate_multipart_and_maps);
 	tcase_add_test(tc, test_multipart_lists_with_brackets);
 	tcase_add_test(tc, test_weight_map_accept);
+	tcase_add_test(tc, test_heatmap_scale);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_queue_full_is_503);

@@ -467,6 +467,10 @@ static enum MHD_Result respond_full(req *r, int status, buf *body, const char *t
 	}
 	if (extra && extra->location[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, extra->location);
+	if (extra && extra->map_min[0]) {
+		MHD_add_response_header(resp, "X-Map-Min", extra->map_min);
+		MHD_add_response_header(resp, "X-Map-Max", extra->map_max);
+	}
 	if (extra && extra->retry_after) {
 		snprintf(retry, sizeof(retry), "%d", extra->retry_after);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);

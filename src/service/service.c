@@ -99,15 +99,20 @@ static cJSON *b64_string(const buf *raw)
 	return s;
 }
 
-static seg_status encode_map(const float *v, int w, int h, int png, cJSON *into, const char *key, seg_error *err)
+/*
+ * A map into `into` under key: float32 .npy, or a heatmap PNG (png) on
+ * range (NULL: the map's extremes) whose object states its scale.
+ */
+static seg_status encode_map(const float *v, int w, int h, int png, const double *range, cJSON *into, const char *key,
+			     seg_error *err)
 {
 	buf raw;
 	cJSON *obj = NULL, *data = NULL;
-	double lo, hi, mean;
+	double lo, hi, mean, scale[2] = {0, 0};
 	seg_status st;
 
 	buf_init(&raw, 0);
-	st = png ? pngio_encode_heatmap(v, w, h, &raw, err) : npy_encode_f32(v, w, h, &raw, err);
+	st = png ? pngio_encode_heatmap_range(v, w, h, range, &raw, scale, err) : npy_encode_f32(v, w, h, &raw, err);
 	if (st != SEG_OK)
 		goto out;
 	map_stats(v, (size_t)w * (size_t)h, &lo, &hi, &mean);
@@ -124,6 +129,8 @@ static seg_status encode_map(const float *v, int w, int h, int png, cJSON *into,
 	cJSON_AddNumberToObject(obj, "min", lo);
 	cJSON_AddNumberToObject(obj, "max", hi);
 	cJSON_AddNumberToObject(obj, "mean", mean);
+	if (png) /* the ends of the colour scale: viridis' first colour at range[0], its last at range[1] */
+		cJSON_AddItemToObject(obj, "range", cJSON_CreateDoubleArray(scale, 2));
 	cJSON_AddItemToObject(obj, "data", data);
 	data = NULL;
 	cJSON_AddItemToObject(into, key, obj);
@@ -236,7 +243,8 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 		double c1 = now();
 		t->compute += c1 - c0;
 		if (st == SEG_OK)
-			st = encode_map(map, tgt.width, tgt.height, rq->map_format == REQ_MAP_PNG, maps, rq->maps[i].key, err);
+			st = encode_map(map, tgt.width, tgt.height, rq->map_format == REQ_MAP_PNG,
+					rq->map_has_range[i] ? rq->map_range[i] : NULL, maps, rq->maps[i].key, err);
 		t->encode += now() - c1;
 		if (st != SEG_OK)
 			goto out;
@@ -532,6 +540,11 @@ seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 	buf_init(&raw, 0);
 	st = req_parse_wmap(rq->content_type, rq->body, rq->body_len, &req, err);
 	t->base64 = now() - t0;
+	if (st == SEG_OK && req.has_range && strcmp(type, "image/png") != 0)
+		st = seg_fail(err, SEG_EINVAL,
+			      "\"range\" sets the colour scale of a heatmap: ask for one with Accept: image/png (this "
+			      "answer would be %s)",
+			      type);
 	if (st != SEG_OK)
 		goto out;
 	double t1 = now();
@@ -554,8 +567,14 @@ seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 		goto out;
 	out->status = 200;
 	if (strcmp(type, "image/png") == 0) {
-		st = pngio_encode_heatmap(w, tgt.width, tgt.height, &out->body, err);
+		double scale[2];
+		st = pngio_encode_heatmap_range(w, tgt.width, tgt.height, req.has_range ? req.range : NULL, &out->body,
+						scale, err);
 		out->content_type = "image/png";
+		if (st == SEG_OK) {
+			pngio_format_number(scale[0], out->map_min);
+			pngio_format_number(scale[1], out->map_max);
+		}
 	} else if (strcmp(type, "application/x-npy") == 0) {
 		st = npy_encode_f32(w, tgt.width, tgt.height, &out->body, err);
 		out->content_type = "application/x-npy";

@@ -57,6 +57,8 @@ typedef struct svc_reply {
 	char etag[64];            /* empty: none */
 	char location[96];        /* empty: none */
 	int retry_after;          /* seconds; 0: none */
+	char map_min[32];         /* a heatmap's colour scale, for X-Map-Min and X-Map-Max; empty: none */
+	char map_max[32];
 } svc_reply;
 
 /* Every handler: on SEG_OK, *out holds the answer; otherwise err holds the problem. */

@@ -693,7 +693,27 @@ function cases(ctx) {
 		body: json({ target: `data:image/png;base64,${b64(blobsT)}`, prediction: { png: b64(blobsP), logits: false },
 			maps: ['weight', 'bce'], map_format: 'png', logits: false }),
 		schema: true, status: 200,
-		then: (b) => json(b.maps.weight?.shape) === '[64,64,3]' || `shape ${json(b.maps.weight?.shape)}`,
+		then: (b) => {
+			if (json(b.maps.weight?.shape) !== '[64,64,3]') return `shape ${json(b.maps.weight?.shape)}`;
+			// Each heatmap states its scale, the map's extremes by default, in its object and in the file.
+			for (const [k, m] of Object.entries(b.maps)) {
+				const t = pngText(Buffer.from(m.data, 'base64'));
+				if (json(m.range) !== json([m.min, m.max])) return `${k}: range ${json(m.range)}, min ${m.min} max ${m.max}`;
+				if (!close(Number(t.map_min), m.min) || !close(Number(t.map_max), m.max) || t.colormap !== 'viridis') return `${k}: tEXt ${json(t)}`;
+			}
+			return true;
+		},
+	});
+	add({
+		name: 'evaluate: png maps on fixed ranges (object and string specs)', method: 'POST', path: E, headers: JSON_T,
+		body: evalBody({ maps: [{ name: 'weight', range: [0, 12] }, 'bce:range=[0,3],eps=0.01'], map_format: 'png' }), schema: true, status: 200,
+		then: (b) => {
+			for (const [k, want] of [['weight', [0, 12]], ['bce', [0, 3]]]) {
+				const t = pngText(Buffer.from(b.maps[k].data, 'base64'));
+				if (json(b.maps[k].range) !== json(want) || t.map_min !== String(want[0]) || t.map_max !== String(want[1])) return `${k}: ${json(b.maps[k].range)} ${json(t)}`;
+			}
+			return b.maps.bce.max < 4.61 || `bce max ${b.maps.bce.max}: eps=0.01 was dropped`;
+		},
 	});
 	add({
 		name: 'evaluate: logits', method: 'POST', path: E, headers: JSON_T,
@@ -790,6 +810,11 @@ function cases(ctx) {
 	inv('duplicate key', evalBody({ losses: ['dice', 'dice'] }), true, /^duplicate loss key 'dice'/);
 	inv('map requested twice', evalBody({ maps: ['weight', 'weight'] }), true);
 	inv('too many maps', evalBody({ maps: ['weight', 'bce', 'weight:as=w2', 'bce:as=b2', 'bce:as=b3'] }), false);
+	inv('map range without map_format png', evalBody({ maps: [{ name: 'weight', range: [0, 12] }] }), true,
+		/^map 'weight': "range" sets the colour scale of a heatmap; it needs "map_format": "png"$/);
+	inv('map range high below low', evalBody({ maps: ['weight:range=[5,1]'], map_format: 'png' }), undefined,
+		/^"range" must be \[low, high\], two finite numbers with low < high, got \[5, 1\]$/);
+	inv('map range of one number', evalBody({ maps: [{ name: 'bce', range: [1] }], map_format: 'png' }), false);
 	inv('size mismatch', json({ target: b64(blobsT), prediction: b64(hand2P) }), true, /^prediction is 2x2 but target is 64x64$/);
 	inv('missing prediction', json({ target: b64(blobsT) }), false, /^missing "prediction"$/);
 	inv('empty target string', json({ target: '', prediction: b64(blobsP) }), false);
@@ -830,8 +855,29 @@ function cases(ctx) {
 		add({
 			name: `weight-map: Accept ${accept ?? '(none)'}`, method: 'POST', path: W,
 			headers: accept ? { ...JSON_T, Accept: accept } : JSON_T, body: wBody({ class_weights: 'none' }), status: 200,
-			then: (_, r) => baseType(r.headers['content-type']) === want || `Content-Type ${r.headers['content-type']}, expected ${want}`,
+			then: (_, r) => {
+				if (baseType(r.headers['content-type']) !== want) return `Content-Type ${r.headers['content-type']}, expected ${want}`;
+				// A heatmap's scale is in X-Map-Min/Max and in its tEXt chunks; other answers carry none.
+				if (want !== 'image/png') return !('x-map-min' in r.headers) || `X-Map-Min on ${want}`;
+				const t = pngText(r.body);
+				return (t.map_min === r.headers['x-map-min'] && t.map_max === r.headers['x-map-max'] && Number(t.map_min) < Number(t.map_max) &&
+					t.colormap === 'viridis') || `headers ${r.headers['x-map-min']} ${r.headers['x-map-max']}, tEXt ${json(t)}`;
+			},
 		});
+	}
+	// A fixed range: two different targets, one scale.
+	for (const [label, target] of [['instances', instT], ['blobs', blobsT]]) {
+		add({
+			name: `weight-map: range [0, 20], ${label}`, method: 'POST', path: W, headers: { ...JSON_T, Accept: 'image/png' },
+			body: json({ target: b64(target), range: [0, 20] }), schema: true, status: 200,
+			then: (_, r) => (r.headers['x-map-min'] === '0' && r.headers['x-map-max'] === '20' && pngText(r.body).map_max === '20') ||
+				`X-Map-Min ${r.headers['x-map-min']} X-Map-Max ${r.headers['x-map-max']}`,
+		});
+	}
+	{
+		const f = multipart([['target', instT], ['range', '[-1, 2.5]']]);
+		add({ name: 'weight-map: multipart range', method: 'POST', path: W, headers: { 'Content-Type': f.type, Accept: 'image/png' }, body: f.body, status: 200,
+			then: (_, r) => (r.headers['x-map-min'] === '-1' && r.headers['x-map-max'] === '2.5') || `${r.headers['x-map-min']} ${r.headers['x-map-max']}` });
 	}
 	for (const accept of ['text/csv', 'text/html', 'image/png;q=0, application/json;q=0']) {
 		add({
@@ -862,6 +908,10 @@ function cases(ctx) {
 	winv('null parameter', wBody({ w0: null }), false);
 	winv('missing target', json({ w0: 1 }), false, /^missing "target"$/);
 	winv('float .npy target', json({ target: b64(hand2P) }), true);
+	winv('range for a JSON answer', wBody({ range: [0, 20] }), true,
+		/^"range" sets the colour scale of a heatmap: ask for one with Accept: image\/png \(this answer would be application\/json\)$/);
+	add({ name: 'weight-map: range high below low', method: 'POST', path: W, headers: { ...JSON_T, Accept: 'image/png' }, body: wBody({ range: [20, 0] }),
+		schema: true, status: 422, then: (b) => /^"range" must be \[low, high\]/.test(b.detail) || b.detail });
 	{
 		const f = multipart([['target', instT], ['bogus', '3']]);
 		add({ name: 'weight-map: multipart unknown field', method: 'POST', path: W, headers: { 'Content-Type': f.type }, body: f.body, status: 422 });
@@ -1392,6 +1442,21 @@ async function runsPhase(port) {
 // ---- jobs: submit, poll, replay, cancel ---------------------------------------
 
 const PNG_SIG = Buffer.from('89504e470d0a1a0a', 'hex');
+
+// A PNG's tEXt chunks, keyword -> text.
+function pngText(png) {
+	const out = {};
+	for (let at = 8; at + 12 <= png.length;) {
+		const n = png.readUInt32BE(at);
+		if (png.toString('latin1', at + 4, at + 8) === 'tEXt') {
+			const data = png.subarray(at + 8, at + 8 + n);
+			const z = data.indexOf(0);
+			out[data.toString('latin1', 0, z)] = data.toString('latin1', z + 1);
+		}
+		at += 12 + n;
+	}
+	return out;
+}
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
 	let c = n;
 	for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
@@ -1729,7 +1794,8 @@ function checkCatalogue(cat) {
 			const matches = objects.filter(({ value: o }) => o.properties.name.const === entry.name || o.properties.name.enum?.includes(entry.name));
 			if (!check(where, matches.length === 1, `${matches.length} ${specName} objects for this name`)) continue;
 			const { value: obj, pointer: objPtr } = matches[0];
-			const props = Object.keys(obj.properties).filter((k) => k !== 'name' && k !== 'as');
+			// name, as and a heatmap's range belong to the spec object, not to the function's parameters.
+			const props = Object.keys(obj.properties).filter((k) => k !== 'name' && k !== 'as' && k !== 'range');
 			const params = entry.parameters.map((p) => p.name);
 			check(where, json([...props].sort()) === json([...params].sort()), `spec parameters ${props.join(', ')}; server ${params.join(', ')}`);
 			for (const p of entry.parameters) {
@@ -1931,7 +1997,8 @@ async function corsPhase(d, plain) {
 		});
 	}
 	const grant = (_, r) => (r.headers['access-control-allow-origin'] === ORIGIN && r.headers.vary === 'Origin' &&
-		/\bETag\b/.test(r.headers['access-control-expose-headers'] ?? '')) || `headers ${json(r.headers)}`;
+		['ETag', 'X-Request-Id', 'X-Map-Min', 'X-Map-Max'].every((h) => (r.headers['access-control-expose-headers'] ?? '').split(', ').includes(h))) ||
+		`headers ${json(r.headers)}`;
 	await runCase(port, { name: 'cors: GET /v1/losses from the origin, with the key: granted', method: 'GET', path: '/v1/losses',
 		headers: { Origin: ORIGIN, Authorization: `Bearer ${KEY_ENV}` }, status: 200, then: grant });
 	await runCase(port, { name: 'cors: GET /v1/losses from the origin, no key: 401, granted (readable)', method: 'GET', path: '/v1/losses',
