@@ -600,6 +600,7 @@ int main(void)
 	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120); /* thousands of committed writes, under sanitizers too */
 	tcase_add_test(tc, test_migrations_and_reopen);
 	tcase_add_test(tc, test_replace_keeps_aggregates_exact);
 	tcase_add_test(tc, test_percentiles_match_numpy);

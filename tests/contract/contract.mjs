@@ -810,6 +810,12 @@ function cases(ctx) {
 	inv('duplicate key', evalBody({ losses: ['dice', 'dice'] }), true, /^duplicate loss key 'dice'/);
 	inv('map requested twice', evalBody({ maps: ['weight', 'weight'] }), true);
 	inv('too many maps', evalBody({ maps: ['weight', 'bce', 'weight:as=w2', 'bce:as=b2', 'bce:as=b3'] }), false);
+	{
+		const f = multipart([['target', instT], ['prediction', instP], ['maps', 'weight:range=[0,12],w0=5,bce'], ['map_format', 'png']]);
+		add({ name: 'evaluate: multipart map with a range', method: 'POST', path: E, headers: { 'Content-Type': f.type }, body: f.body, status: 200,
+			then: (b) => (json(b.maps.weight.range) === '[0,12]' && json(b.maps.bce.range) === json([b.maps.bce.min, b.maps.bce.max])) ||
+				`${json(b.maps.weight.range)} ${json(b.maps.bce.range)}` });
+	}
 	inv('map range without map_format png', evalBody({ maps: [{ name: 'weight', range: [0, 12] }] }), true,
 		/^map 'weight': "range" sets the colour scale of a heatmap; it needs "map_format": "png"$/);
 	inv('map range high below low', evalBody({ maps: ['weight:range=[5,1]'], map_format: 'png' }), undefined,
