@@ -17,13 +17,15 @@
  * (MHD_quiesce_daemon), and the caller waits until every received
  * request has completed. From the moment draining starts, every answer,
  * whatever path it leaves by (queue), carries Connection: close and ends
- * its connection, as nginx and Go's http.Server do: a keep-alive
- * connection that is idle when the signal comes is kept, its next request
- * is answered (503 for work, the probes as usual) and then it is closed,
- * so a client's pooled connections each end after an answer instead of
- * under a request. Idle connections are not counted as work: those still
- * idle when the last request is answered are closed by MHD_stop_daemon.
- * MHD must not be stopped while a connection is suspended, so the pool is
+ * its connection, as nginx and Go's http.Server end the connections they
+ * answer on when shutting down. Unlike them, a keep-alive connection
+ * that is idle when the signal comes is not cut at once (a request
+ * already on its way would meet a closed socket): it is kept, its next
+ * request is answered (503 for work, the probes as usual) and then it is
+ * closed, so a client's pooled connections each end after an answer.
+ * Idle connections are not counted as work: those still idle when the
+ * last request is answered are closed by MHD_stop_daemon. MHD must not
+ * be stopped while a connection is suspended, so the pool is
  * drained (every job finishes and resumes its connection) before
  * MHD_stop_daemon in http_free, which then gives the resumed connections
  * a moment (CLOSE_GRACE_S) to send their answers.

@@ -123,7 +123,7 @@ seg_status store_list_runs(store *s, void (*fn)(void *ctx, const store_run *r), 
 /* One run's summary; SEG_ENOTFOUND when there is no such run. */
 seg_status store_get_run(store *s, const char *run, store_run *out, seg_error *err);
 
-/* Calls fn for each (kind, key) the run's items have a score for (losses first, then metrics, by key). */
+/* Calls fn for each (kind, key) the run's items have a score for (losses first, then metrics, by key); run borrowed. */
 seg_status store_run_keys(store *s, const char *run, void (*fn)(void *ctx, int kind, const char *key), void *ctx,
 			  seg_error *err);
 
@@ -177,9 +177,9 @@ typedef struct store_jobs_query {
 } store_jobs_query;
 
 /*
- * Calls fn for the jobs of q, newest first (by seq), without body and
- * result. *next receives the seq of the last one when an older one
- * matches too (the cursor for the next page), else 0.
+ * Calls fn for the jobs of q (borrowed), newest first (by seq), without
+ * body and result. *next receives the seq of the last one when an older
+ * one matches too (the cursor for the next page), else 0.
  */
 seg_status store_jobs_list(store *s, const store_jobs_query *q, void (*fn)(void *ctx, const store_job *j),
 			   void *ctx, int64_t *next, seg_error *err);
