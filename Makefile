@@ -69,6 +69,8 @@ $(BUILD)/config.mk: scripts/deps.sh Makefile
 	  echo "MHD_LIBS := $$(pkg-config --libs libmicrohttpd)"; \
 	  echo "SQLITE_CFLAGS := $$(pkg-config --cflags sqlite3)"; \
 	  echo "SQLITE_LIBS := $$(pkg-config --libs sqlite3)"; \
+	  echo "PQ_CFLAGS := $$(pkg-config --cflags libpq)"; \
+	  echo "PQ_LIBS := $$(pkg-config --libs libpq)"; \
 	} > $@.tmp && mv $@.tmp $@
 
 # ---- sources ---------------------------------------------------------------
@@ -98,10 +100,10 @@ $(BUILD)/src/codec/pngfast.o $(BUILD)/src/codec/b64.o: EXTRA_CFLAGS = $(PNG_CFLA
 $(BUILD)/src/wire/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
 $(BUILD)/src/cli/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
 $(BUILD)/src/service/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
-$(BUILD)/src/store/%.o: EXTRA_CFLAGS = $(SQLITE_CFLAGS)
+$(BUILD)/src/store/%.o: EXTRA_CFLAGS = $(SQLITE_CFLAGS) $(PQ_CFLAGS)
 $(BUILD)/src/http/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS)
 $(BUILD)/src/main/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS)
-$(BUILD)/tests/%.o: EXTRA_CFLAGS = $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(PNG_CFLAGS) $(MHD_CFLAGS) $(SQLITE_CFLAGS) -Itests
+$(BUILD)/tests/%.o: EXTRA_CFLAGS = $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(PNG_CFLAGS) $(MHD_CFLAGS) $(SQLITE_CFLAGS) $(PQ_CFLAGS) -Itests
 $(BUILD)/bench/%.o: EXTRA_CFLAGS = $(PNG_CFLAGS)
 
 $(BUILD)/%.o: %.c $(BUILD)/config.mk
@@ -133,7 +135,7 @@ $(BUILD)/gen/openapi_data.c: api/openapi.yaml
 $(BUILD)/gen/openapi_data.o: $(BUILD)/gen/openapi_data.c
 	$(CC) $(SEG_CFLAGS) -c $< -o $@
 
-DAEMON_LDLIBS = $(MHD_LIBS) $(SQLITE_LIBS) -pthread
+DAEMON_LDLIBS = $(MHD_LIBS) $(SQLITE_LIBS) $(PQ_LIBS) -pthread
 
 $(SEGLOSSD): $(call obj,src/main/seglossd.c) $(DAEMON_LIB) $(APP_LIBS)
 	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(DAEMON_LDLIBS) $(APP_LDLIBS)
@@ -145,11 +147,13 @@ all: $(SEGLOSS) $(SEGLOSSD)
 CORE_TESTS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/check_core_*.c))
 OTHER_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(filter-out tests/check_core_%,$(wildcard tests/check_*.c)))
 TEST_SUPPORT := $(call obj,tests/testutil.c tests/httpclient.c)
+# A fresh PostgreSQL database per test (libpq): only the suites that link the daemon.
+TEST_PG := $(call obj,tests/testpg.c)
 
 $(CORE_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(CORE_LIB)
 	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(CHECK_LIBS) -lm
 
-$(OTHER_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(DAEMON_LIB) $(APP_LIBS)
+$(OTHER_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(TEST_PG) $(DAEMON_LIB) $(APP_LIBS)
 	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DAEMON_LDLIBS) $(APP_LDLIBS)
 
 TESTS := $(CORE_TESTS) $(OTHER_TESTS)

@@ -25,8 +25,11 @@ typedef struct http_config {
 	unsigned timeout;        /* idle connection timeout, seconds */
 	unsigned max_conns;      /* total connections (0: libmicrohttpd's default) */
 	unsigned max_conns_per_ip;
-	const char *db;          /* SQLite file, ":memory:", or NULL for no store; borrowed for the call */
+	const char *db;          /* SQLite file, ":memory:", a PostgreSQL URI or key=value string, or NULL
+				    for no store; borrowed for the call */
+	const char *db_password_file; /* PostgreSQL: a file holding the password, or NULL; borrowed for the call */
 	int64_t job_ttl_ms;      /* finished jobs are kept this long */
+	int job_lease_ms;        /* PostgreSQL: a running job's lease (0: the store's default, 30 s) */
 	const char *api_keys_file; /* one key per line, or NULL; borrowed for the call */
 	const char *api_key;       /* one key, or NULL; borrowed for the call */
 	const char *cors_origins;  /* "*", or comma-separated origins allowed from browsers, or NULL; borrowed for the call */

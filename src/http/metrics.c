@@ -294,13 +294,27 @@ seg_status metrics_render(metrics *m, const metrics_gauges *g, buf *out)
 		if (st == SEG_OK)
 			st = buf_printf(out,
 					"# HELP segloss_store_write_errors_total Store writes that failed (disk full, "
-					"read-only file, I/O).\n"
+					"read-only file, I/O, a lost connection).\n"
 					"# TYPE segloss_store_write_errors_total counter\n"
 					"segloss_store_write_errors_total %llu\n"
-					"# HELP segloss_store_size_bytes Size of the SQLite database.\n"
+					"# HELP segloss_store_size_bytes Size of the store's database (the SQLite file, or "
+					"the PostgreSQL database, sampled every 10 s).\n"
 					"# TYPE segloss_store_size_bytes gauge\n"
-					"segloss_store_size_bytes %lld\n",
-					(unsigned long long)g->store_write_errors, (long long)g->db_bytes);
+					"segloss_store_size_bytes %lld\n"
+					"# HELP segloss_store_up 1 when the store answers, 0 while it cannot be reached.\n"
+					"# TYPE segloss_store_up gauge\n"
+					"segloss_store_up{backend=\"%s\"} %d\n"
+					"# HELP segloss_store_errors_total Store calls that failed (the database "
+					"unreachable, a disk full, ...), by backend.\n"
+					"# TYPE segloss_store_errors_total counter\n"
+					"segloss_store_errors_total{backend=\"%s\"} %llu\n"
+					"# HELP segloss_store_reconnects_total Connections to the store opened again after "
+					"one was lost, by backend.\n"
+					"# TYPE segloss_store_reconnects_total counter\n"
+					"segloss_store_reconnects_total{backend=\"%s\"} %llu\n",
+					(unsigned long long)g->store_write_errors, (long long)g->db_bytes, g->store_backend,
+					g->store_up, g->store_backend, (unsigned long long)g->store_errors, g->store_backend,
+					(unsigned long long)g->store_reconnects);
 	}
 	if (st == SEG_OK)
 		st = render_process(out, m->start_time);

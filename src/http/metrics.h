@@ -29,6 +29,10 @@ typedef struct metrics_gauges {
 	int64_t jobs[5];          /* by status: queued, running, done, failed, canceled */
 	int64_t db_bytes;
 	uint64_t store_write_errors;
+	const char *store_backend; /* "sqlite", "postgres" (static) */
+	int store_up;
+	uint64_t store_errors;
+	uint64_t store_reconnects;
 } metrics_gauges;
 
 /*

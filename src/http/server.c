@@ -610,6 +610,40 @@ static int ready(http_server *s)
 	return !atomic_load(&s->draining) && pool_has_room(s->pool);
 }
 
+/*
+ * GET /readyz when ready: the store's state in the body. A store that
+ * cannot be reached does not make the daemon unready: every replica
+ * shares it, so failing readiness would take them all out of the Service
+ * at once, while evaluations without a run still work and the rest get
+ * 503 with Retry-After.
+ */
+static enum MHD_Result respond_ready(req *r)
+{
+	http_server *s = r->srv;
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+	enum MHD_Result ret;
+
+	cJSON_AddStringToObject(o, "status", "ready");
+	if (s->svc.store) {
+		store_health h;
+		store_health_of(s->svc.store, &h);
+		cJSON_AddStringToObject(o, "store", h.up ? "up" : "down");
+		cJSON_AddStringToObject(o, "store_backend", store_backend(s->svc.store));
+		if (!h.up)
+			cJSON_AddStringToObject(o, "store_detail", h.detail);
+	} else {
+		cJSON_AddStringToObject(o, "store", "none");
+	}
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (text == NULL)
+		return respond_problem(r, 503, "out of memory", NULL, "1");
+	ret = respond_text(r, 200, "application/json", text, strlen(text));
+	cJSON_free(text);
+	return ret;
+}
+
 /* GET routes, answered on the polling thread. */
 static enum MHD_Result serve_direct(req *r)
 {
@@ -620,7 +654,7 @@ static enum MHD_Result serve_direct(req *r)
 		return respond_text(r, 200, "application/json", "{\"status\":\"ok\"}", 15);
 	case R_READYZ:
 		if (ready(s))
-			return respond_text(r, 200, "application/json", "{\"status\":\"ready\"}", 18);
+			return respond_ready(r);
 		return respond_problem(r, 503,
 				       atomic_load(&s->draining) ? "draining: shutting down"
 								 : "the work queue is full",
@@ -636,11 +670,18 @@ static enum MHD_Result serve_direct(req *r)
 		g.inflight = atomic_load(&s->inflight);
 		g.draining = atomic_load(&s->draining);
 		if (s->svc.store) {
-			seg_error e = {0};
+			/* Sampled by the store (PostgreSQL: every few seconds): /metrics never waits on a database. */
+			store_health h;
+			store_health_of(s->svc.store, &h);
 			g.has_store = 1;
-			g.store_ok = store_job_counts(s->svc.store, g.jobs, &e) == SEG_OK;
-			g.db_bytes = store_size_bytes(s->svc.store);
-			g.store_write_errors = store_write_errors(s->svc.store);
+			g.store_ok = h.jobs_known;
+			memcpy(g.jobs, h.jobs, sizeof(g.jobs));
+			g.db_bytes = h.size_bytes;
+			g.store_write_errors = h.write_errors;
+			g.store_backend = store_backend(s->svc.store);
+			g.store_up = h.up;
+			g.store_errors = h.errors;
+			g.store_reconnects = h.reconnects;
 		}
 		buf_init(&b, 0);
 		if (metrics_render(s->metrics, &g, &b) != SEG_OK) {
@@ -1020,9 +1061,17 @@ http_server *http_start(const http_config *cfg, seg_error *err)
 		goto fail;
 	if (cfg->db && cfg->db[0]) {
 		jobs_hooks hooks = {on_job_waited, on_job_ran, s->metrics};
-		s->svc.store = store_open(cfg->db, err);
+		/* A PostgreSQL connection for each worker and one for the job runner. */
+		store_config sc = {cfg->db, (cfg->workers > 0 ? cfg->workers : 1) + 1, cfg->job_lease_ms,
+				   cfg->db_password_file};
+		s->svc.store = store_open_config(&sc, err);
 		if (s->svc.store == NULL)
 			goto fail;
+		store_health h;
+		store_health_of(s->svc.store, &h);
+		if (!h.up)
+			log_msg("warn", "store: %s cannot be reached yet (%s); runs and jobs answer 503 until it can",
+				store_backend(s->svc.store), h.detail);
 		s->jobs = jobs_start(&s->svc, cfg->job_ttl_ms, &hooks, err);
 		if (s->jobs == NULL)
 			goto fail;

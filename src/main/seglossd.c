@@ -22,6 +22,7 @@
 
 #include "http/http.h"
 #include "log/log.h"
+#include "store/store.h"
 
 #define VERSION "0.1.0"
 
@@ -54,10 +55,18 @@ static const char help_text[] =
 	"                                                         this long before closing the listener (0)\n"
 	"  --max-connections N       SEGLOSS_MAX_CONNECTIONS      total connections (1000)\n"
 	"  --max-connections-per-ip N SEGLOSS_MAX_CONNECTIONS_PER_IP  connections per client address (100)\n"
-	"  --db PATH                 SEGLOSS_DB                   SQLite store of runs and jobs, created with\n"
-	"                                                         its folder; :memory: for none on disk;\n"
-	"                                                         'off' disables runs and jobs (./data/segloss.db)\n"
+	"  --db PATH|URI             SEGLOSS_DB                   the store of runs and jobs: a SQLite file, created\n"
+	"                                                         with its folder; :memory: for none on disk;\n"
+	"                                                         postgres://user@host:port/db?sslmode=... (or a\n"
+	"                                                         libpq key=value string) for PostgreSQL, shared\n"
+	"                                                         by any number of daemons; 'off' disables runs\n"
+	"                                                         and jobs (./data/segloss.db)\n"
+	"  --db-file PATH            SEGLOSS_DB_FILE              PostgreSQL: a file holding the password (else\n"
+	"                                                         PGPASSWORD or PGPASSFILE); never logged\n"
 	"  --job-ttl SECONDS         SEGLOSS_JOB_TTL              how long finished jobs are kept (86400)\n"
+	"  --job-lease SECONDS       SEGLOSS_JOB_LEASE            PostgreSQL: a running job's lease, renewed while\n"
+	"                                                         it runs; a daemon that dies leaves its job to\n"
+	"                                                         another once it expires (30)\n"
 	"  --api-keys-file PATH      SEGLOSS_API_KEYS_FILE        API keys, one per line; re-read on SIGHUP\n"
 	"                                                         and when the file changes.\n"
 	"                                                         With keys, /v1 needs Authorization: Bearer KEY\n"
@@ -154,6 +163,10 @@ static int apply(config *c, const char *name, const char *v, const char *origin)
 		c->http.db = strcmp(v, "off") == 0 ? NULL : v;
 	else if (strcmp(name, "job-ttl") == 0 && parse_uint(v, 0, 100L * 365 * 86400, &n) == 0)
 		c->http.job_ttl_ms = (int64_t)n * 1000;
+	else if (strcmp(name, "db-file") == 0 && v[0])
+		c->http.db_password_file = v;
+	else if (strcmp(name, "job-lease") == 0 && parse_uint(v, 1, 3600, &n) == 0)
+		c->http.job_lease_ms = (int)n * 1000;
 	else if (strcmp(name, "api-keys-file") == 0 && v[0])
 		c->http.api_keys_file = v;
 	else if (strcmp(name, "api-key") == 0 && v[0])
@@ -182,6 +195,8 @@ static const struct option long_opts[] = {
 	{"max-connections-per-ip", required_argument, NULL, 0},
 	{"db", required_argument, NULL, 0},
 	{"job-ttl", required_argument, NULL, 0},
+	{"db-file", required_argument, NULL, 0},
+	{"job-lease", required_argument, NULL, 0},
 	{"api-keys-file", required_argument, NULL, 0},
 	{"api-key", required_argument, NULL, 0},
 	{"cors-origins", required_argument, NULL, 0},
@@ -209,8 +224,11 @@ static int configure(config *c, int argc, char **argv)
 		for (p = env; *p; p++)
 			*p = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
 		const char *v = getenv(env);
-		/* Kubernetes injects SEGLOSS_PORT=tcp://10.0.0.1:8080 for a Service named segloss: not ours. */
-		if (v && strstr(v, "://") && strcmp(o->name, "cors-origins") != 0) {
+		/*
+		 * Kubernetes injects SEGLOSS_PORT=tcp://10.0.0.1:8080 for a Service named segloss: not ours.
+		 * Origins and a PostgreSQL URI hold "://" on purpose.
+		 */
+		if (v && strstr(v, "://") && strcmp(o->name, "cors-origins") != 0 && strcmp(o->name, "db") != 0) {
 			fprintf(stderr, "seglossd: ignoring %s=%s (a service link, not a setting)\n", env, v);
 			continue;
 		}
@@ -334,14 +352,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	{
-		char port[16], workers[16], queue[16], body[32], px[32];
+		char port[16], workers[16], queue[16], body[32], px[32], db[256];
 		snprintf(port, sizeof(port), "%d", http_port(srv));
 		snprintf(workers, sizeof(workers), "%d", c.http.workers);
 		snprintf(queue, sizeof(queue), "%d", c.http.queue);
 		snprintf(body, sizeof(body), "%zu", c.http.max_body);
 		snprintf(px, sizeof(px), "%llu", (unsigned long long)c.http.max_pixels);
+		/* A PostgreSQL address may hold a password: logged without it. */
+		if (c.http.db)
+			store_describe(c.http.db, db, sizeof(db));
 		const char *kv[] = {"version", VERSION, "bind", c.http.bind, "port", port, "workers", workers,
-				    "queue", queue, "max_body", body, "max_pixels", px, "db", c.http.db ? c.http.db : "off",
+				    "queue", queue, "max_body", body, "max_pixels", px, "db", c.http.db ? db : "off",
 				    "api_keys", c.http.api_keys_file || c.http.api_key ? "on" : "off",
 				    "cors", c.http.cors_origins && c.http.cors_origins[0] ? c.http.cors_origins : "off"};
 		log_line("info", "seglossd listening", kv, 10);

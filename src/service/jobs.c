@@ -11,10 +11,18 @@
  * What a crash does at each step: before the job's row is committed the
  * client has no 202, so nothing was accepted; after the commit and before
  * the claim the job waits in the queue; between the claim and the finish
- * it is `running` in the store, and the next start puts it back to
- * `queued` and runs it again from its first item (recorded items are
- * replaced, so run aggregates stay exact); after the finish its result is
- * kept until the TTL.
+ * it is `running` in the store, and it runs again from its first item
+ * (recorded items are replaced, so run aggregates stay exact): with
+ * SQLite when the daemon starts again, with PostgreSQL as soon as its
+ * lease expires, on whichever daemon claims it first; after the finish
+ * its result is kept until the TTL.
+ *
+ * Several daemons may share one store (PostgreSQL): each runs its own
+ * runner, the store never hands a job to two of them, a job queued on
+ * another daemon wakes this one through the store's hook (LISTEN/NOTIFY),
+ * and the one-second tick is the fallback. A runner that learns its job
+ * was taken over (STORE_JOB_LOST: its lease expired, say while the
+ * database was unreachable) stops it and writes nothing more.
  */
 #include "service/jobs.h"
 
@@ -86,27 +94,72 @@ typedef struct progress_ctx {
 	jobs *j;
 	const char *id;
 	int stop_for_shutdown;
+	int lost;
 } progress_ctx;
 
 static int on_progress(void *opaque, int done)
 {
 	progress_ctx *p = opaque;
-	int cancel = 0;
+	int next = STORE_JOB_GO;
 	seg_error err = {0};
 
-	if (store_job_progress(p->j->ctx->store, p->id, done, &cancel, &err) != SEG_OK)
+	if (store_job_progress(p->j->ctx->store, p->id, done, &next, &err) != SEG_OK)
 		log_msg("warn", "job %s: cannot record progress: %s", p->id, err.msg);
 	if (stopping(p->j)) {
 		p->stop_for_shutdown = 1;
 		return 1;
 	}
-	return cancel;
+	if (next == STORE_JOB_LOST) {
+		p->lost = 1;
+		return 1;
+	}
+	return next == STORE_JOB_CANCEL;
+}
+
+/* Sleeps up to ms, or until the runner is stopped; returns whether it is. */
+static int pause_ms(jobs *j, int ms)
+{
+	struct timespec deadline;
+	int stop;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += ms / 1000;
+	deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&j->lock);
+	while (!j->stopping)
+		if (pthread_cond_timedwait(&j->wake, &j->lock, &deadline) != 0)
+			break;
+	stop = j->stopping;
+	pthread_mutex_unlock(&j->lock);
+	return stop;
+}
+
+/*
+ * Writes a job's outcome, again every second while the store cannot be
+ * reached (a database restart), for up to a minute or until shutdown:
+ * past that, the job runs again once its lease expires.
+ */
+static seg_status finish(jobs *j, const char *id, store_job_status st, const char *result, const char *error,
+			 int error_status, seg_error *err)
+{
+	seg_status rc = SEG_ESTORE;
+
+	for (int tries = 0; tries < 60; tries++) {
+		rc = store_job_finish(j->ctx->store, id, st, result, error, error_status, err);
+		if (rc != SEG_ESTORE || pause_ms(j, 1000))
+			break;
+	}
+	return rc;
 }
 
 static void run_one(jobs *j, claimed *c)
 {
 	store *s = j->ctx->store;
-	progress_ctx p = {j, c->id, 0};
+	progress_ctx p = {j, c->id, 0, 0};
 	char *result = NULL;
 	int canceled = 0;
 	seg_error err = {0}, werr = {0};
@@ -116,20 +169,23 @@ static void run_one(jobs *j, claimed *c)
 		j->hooks.waited(j->hooks.arg, (double)(c->started - c->created) / 1e3);
 	st = svc_run_job(j->ctx, c->id, c->content_type, c->body, c->len, on_progress, &p, &result, &canceled, &err);
 	if (p.stop_for_shutdown) {
-		/* Shutting down mid-job: back to the queue, to run again on the next start. */
-		int n;
-		store_job_requeue(s, &n, &werr);
-		log_msg("info", "job %s: requeued for the next start", c->id);
+		/* Shutting down mid-job: back to the queue, to run again on the next start or on another daemon. */
+		store_job_release(s, c->id, &werr);
+		log_msg("info", "job %s: back in the queue, to run again", c->id);
+	} else if (p.lost) {
+		log_msg("warn", "job %s: stopped: another daemon took it over (its lease expired)", c->id);
 	} else if (canceled) {
-		store_job_finish(s, c->id, JOB_CANCELED, NULL, NULL, 0, &werr);
+		finish(j, c->id, JOB_CANCELED, NULL, NULL, 0, &werr);
 	} else if (st == SEG_OK) {
-		store_job_finish(s, c->id, JOB_DONE, result, NULL, 0, &werr);
+		finish(j, c->id, JOB_DONE, result, NULL, 0, &werr);
 	} else {
-		store_job_finish(s, c->id, JOB_FAILED, NULL, err.msg, problem_status_of(st), &werr);
+		finish(j, c->id, JOB_FAILED, NULL, err.msg, problem_status_of(st), &werr);
 	}
-	if (werr.status != SEG_OK)
+	if (werr.status == SEG_ECONFLICT)
+		log_msg("warn", "job %s: not recorded: %s", c->id, werr.msg);
+	else if (werr.status != SEG_OK)
 		log_msg("error", "job %s: cannot record its outcome: %s", c->id, werr.msg);
-	if (j->hooks.ran && !p.stop_for_shutdown)
+	if (j->hooks.ran && !p.stop_for_shutdown && !p.lost)
 		j->hooks.ran(j->hooks.arg, (double)(now_ms() - c->started) / 1e3);
 	free(result);
 }
@@ -139,6 +195,7 @@ static void purge(jobs *j)
 	int n = 0;
 	seg_error err = {0};
 
+	/* With several daemons on one store, one purges at a time and the others skip (n < 0). */
 	if (store_job_purge(j->ctx->store, now_ms() - j->ttl_ms, &n, &err) != SEG_OK)
 		log_msg("warn", "jobs: purge failed: %s", err.msg);
 	else if (n > 0)
@@ -149,6 +206,7 @@ static void *runner(void *opaque)
 {
 	jobs *j = opaque;
 	int64_t last_purge = now_ms();
+	int claim_failing = 0;
 
 	for (;;) {
 		struct timespec deadline;
@@ -173,16 +231,21 @@ static void *runner(void *opaque)
 			seg_error err = {0};
 			memset(&c, 0, sizeof(c));
 			if (store_job_claim(j->ctx->store, take, &c, &found, &err) != SEG_OK) {
-				log_msg("warn", "jobs: cannot claim a job: %s", err.msg);
+				/* Once per outage, not once a second. */
+				if (!claim_failing)
+					log_msg("warn", "jobs: cannot claim a job: %s", err.msg);
+				claim_failing = 1;
 				break;
 			}
+			if (claim_failing)
+				log_msg("info", "jobs: claiming jobs again");
+			claim_failing = 0;
 			if (!found)
 				break;
 			if (c.ok)
 				run_one(j, &c);
 			else
-				store_job_finish(j->ctx->store, c.id, JOB_FAILED, NULL, "out of memory loading the job", 503,
-						 &err);
+				finish(j, c.id, JOB_FAILED, NULL, "out of memory loading the job", 503, &err);
 			free(c.content_type);
 			free(c.body);
 		}
@@ -205,12 +268,17 @@ jobs *jobs_start(const svc_ctx *ctx, int64_t ttl_ms, const jobs_hooks *hooks, se
 		j->hooks = *hooks;
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_cond_init(&j->wake, NULL);
+	/* A store that cannot be reached yet (PostgreSQL starting) is not fatal: leases do the same later. */
 	if (store_job_requeue(ctx->store, &n, err) != SEG_OK) {
-		jobs_stop(j);
-		return NULL;
+		if (err->status != SEG_ESTORE) {
+			jobs_stop(j);
+			return NULL;
+		}
+		log_msg("warn", "jobs: cannot look for jobs left running: %s", err->msg);
+		seg_error_clear(err);
 	}
 	if (n > 0)
-		log_msg("info", "jobs: %d jobs were running when the last process stopped; queued again", n);
+		log_msg("info", "jobs: %d jobs were left running by a daemon that is gone; queued again", n);
 	purge(j);
 	j->pending = 1; /* look for queued jobs at once */
 	if (pthread_create(&j->thread, NULL, runner, j) != 0) {
@@ -219,6 +287,7 @@ jobs *jobs_start(const svc_ctx *ctx, int64_t ttl_ms, const jobs_hooks *hooks, se
 		return NULL;
 	}
 	j->started = 1;
+	store_set_job_hook(ctx->store, jobs_notify, j);
 	return j;
 }
 
@@ -236,6 +305,8 @@ void jobs_stop(jobs *j)
 {
 	if (j == NULL)
 		return;
+	if (j->started)
+		store_set_job_hook(j->ctx->store, NULL, NULL);
 	pthread_mutex_lock(&j->lock);
 	j->stopping = 1;
 	pthread_cond_signal(&j->wake);

@@ -4,7 +4,9 @@
  *
  * The store is the queue: a job is runnable once its row is committed,
  * whoever inserted it, so a restart after a crash finds every accepted
- * job again (running ones are put back to queued first).
+ * job again (running ones are put back to queued first), and daemons
+ * sharing a PostgreSQL store share the queue (a job one of them left
+ * running runs again elsewhere once its lease expires).
  */
 #ifndef JOBS_H
 #define JOBS_H
@@ -24,8 +26,8 @@ typedef struct jobs_hooks {
 } jobs_hooks;
 
 /*
- * Requeues jobs left running by a previous process, purges finished jobs
- * older than ttl_ms, and starts the runner. ctx (borrowed, must outlive
+ * Requeues jobs left running by a daemon that is gone, purges finished
+ * jobs older than ttl_ms, and starts the runner. ctx (borrowed, must outlive
  * the runner) gives the store and limits; hooks may be NULL. Caller stops
  * with jobs_stop. NULL with err set.
  */
@@ -36,7 +38,8 @@ void jobs_notify(void *arg);
 
 /*
  * Stops the runner: a job in progress stops after its current item and
- * goes back to queued, to run again on the next start. NULL-safe.
+ * goes back to queued, to run again on the next start (or on another
+ * daemon sharing the store). NULL-safe.
  */
 void jobs_stop(jobs *j);
 

@@ -1,10 +1,15 @@
 /*
- * store.h — runs, scores and jobs in SQLite. All SQL lives in store.c.
+ * store.h — runs, scores and jobs, in SQLite (one daemon, a file) or in
+ * PostgreSQL (any number of daemons, one database). The service sees
+ * only this header: store_open picks the backend from the address, and
+ * every call means the same on both (src/store/backend.h has the table
+ * of functions each backend fills; sqlite.c and pg*.c implement it).
  *
- * One handle serialises every statement behind a mutex, so any thread may
- * call any function. Strings and arrays handed to callbacks are valid only
- * during the callback. Failures return SEG_ESTORE with SQLite's reason in
- * the message ("store: database or disk is full"), or SEG_ENOTFOUND.
+ * Any thread may call any function. Strings and arrays handed to
+ * callbacks are valid only during the callback. Failures return
+ * SEG_ESTORE with the backend's reason in the message ("store: database
+ * or disk is full", "store: PostgreSQL is unreachable: ..."), or
+ * SEG_ENOTFOUND.
  */
 #ifndef STORE_H
 #define STORE_H
@@ -19,7 +24,7 @@ typedef struct store store;
 #define STORE_RUN_MAX 128  /* run names: 1..128 of A-Za-z0-9._- */
 #define STORE_ITEM_MAX 512 /* item names: 1..512 bytes of UTF-8 */
 
-/* A score: kind 0 loss, 1 metric; value NAN stands for null. */
+/* A score: kind 0 loss, 1 metric (the store keeps any kind as an opaque integer); value NAN stands for null. */
 typedef struct store_score {
 	int kind;
 	const char *key;
@@ -48,7 +53,10 @@ typedef struct store_item {
  * Aggregates of one key over a run's items; nulls are not counted. std is
  * the population std; median, p05 and p95 are the 50th, 5th and 95th
  * percentiles by linear interpolation between the closest ranks
- * (NumPy's default method). NAN when count is 0.
+ * (NumPy's default method). NAN when count is 0. count, sum, mean, std,
+ * min and max are kept as items are written (sums exact, rounded once
+ * when read), so they cost the same for ten items or a million; the
+ * percentiles are read from an index of the values.
  */
 typedef struct store_agg {
 	int kind;
@@ -56,6 +64,7 @@ typedef struct store_agg {
 	int64_t count;
 	double mean, std, min, max;
 	double median, p05, p95;
+	double sum; /* the exact sum of the non-null values, rounded once (integers below 2^53 exactly) */
 } store_agg;
 
 /* One key of a comparison: both runs' means and the items present in both, with their values. */
@@ -92,19 +101,76 @@ typedef struct store_job {
 	int error_status;    /* HTTP status of the failure */
 } store_job;
 
+/* How to open a store. Only where is required; zeros pick the defaults. */
+typedef struct store_config {
+	const char *where;         /* a SQLite file, ":memory:", or a PostgreSQL URI or key=value string */
+	int connections;           /* PostgreSQL: connections in the pool (0: 4); size it to the workers */
+	int lease_ms;              /* PostgreSQL: a claimed job's lease, renewed while it runs (0: 30000) */
+	const char *password_file; /* PostgreSQL: a file holding the password (a Kubernetes Secret), or NULL */
+} store_config;
+
 /*
- * Opens (creating it and its folder if needed) the database at path, or
- * an in-memory one for ":memory:". Sets WAL mode and applies schema
- * migrations. Caller closes with store_close. NULL with err set.
+ * Whether where names a PostgreSQL database: a postgres:// or
+ * postgresql:// URI, or a libpq key=value string (holds '='). Anything
+ * else is a SQLite path. where borrowed.
  */
-store *store_open(const char *path, seg_error *err);
+int store_is_postgres(const char *where);
+
+/*
+ * where with any password left out, for logs: a path as it is, a
+ * PostgreSQL address as postgresql://user@host:port/dbname. where and
+ * out borrowed; out always terminated.
+ */
+void store_describe(const char *where, char *out, size_t cap);
+
+/*
+ * Opens a store. SQLite: opens (creating it and its folder if needed)
+ * the file, or an in-memory database for ":memory:", in WAL mode, and
+ * applies the schema migrations it lacks. PostgreSQL: checks the
+ * address, connects, and applies the migrations it lacks under an
+ * advisory lock (replicas starting together take turns); when the server
+ * cannot be reached yet the store opens "down" and keeps trying in the
+ * background (calls fail with SEG_ESTORE until it answers). cfg borrowed
+ * for the call. Caller closes with store_close. NULL with err set.
+ */
+store *store_open_config(const store_config *cfg, seg_error *err);
+
+/* store_open_config with the defaults for where (borrowed). */
+store *store_open(const char *where, seg_error *err);
+
+/* Closes the store; jobs it had claimed are left to their leases. NULL-safe. */
 void store_close(store *s);
 
-/* Bytes the database occupies (page count x page size). */
+/* "sqlite" or "postgres" (static). */
+const char *store_backend(const store *s);
+
+/* The store's health, for /readyz and /metrics. Never blocks on the database. */
+typedef struct store_health {
+	int up;                   /* 1 when the database answered last time it was asked */
+	char detail[160];         /* why it is down, else "" */
+	uint64_t errors;          /* calls that failed with SEG_ESTORE since start */
+	uint64_t write_errors;    /* of those, writes (disk full, read-only, lost connection) */
+	uint64_t reconnects;      /* connections re-established after a loss */
+	int64_t size_bytes;       /* the database's size (PostgreSQL: sampled every few seconds) */
+	int jobs_known;           /* jobs[] holds counts */
+	int64_t jobs[JOB_STATUS_COUNT]; /* jobs per status (PostgreSQL: sampled every few seconds) */
+} store_health;
+
+/* Fills h (borrowed). */
+void store_health_of(store *s, store_health *h);
+
+/* Bytes the database occupies (SQLite: page count x page size). */
 int64_t store_size_bytes(store *s);
 
-/* Writes that failed since start (disk full, read-only, I/O). */
+/* Writes that failed since start (disk full, read-only, I/O, a lost connection). */
 uint64_t store_write_errors(store *s);
+
+/*
+ * fn(arg) is called, from a thread of the store, when another daemon
+ * queues a job (PostgreSQL's LISTEN/NOTIFY); SQLite never calls it. fn
+ * and arg borrowed until store_close, or until set again (NULL clears).
+ */
+void store_set_job_hook(store *s, void (*fn)(void *arg), void *arg);
 
 /*
  * Records one item of a run: creates the run if new, replaces the item if
@@ -127,9 +193,16 @@ seg_status store_get_run(store *s, const char *run, store_run *out, seg_error *e
 seg_status store_run_keys(store *s, const char *run, void (*fn)(void *ctx, int kind, const char *key), void *ctx,
 			  seg_error *err);
 
-/* Calls fn for each key's aggregates (losses first, then metrics, by key). */
+/* Calls fn for each key's aggregates, percentiles included (losses first, then metrics, by key). */
 seg_status store_aggregates(store *s, const char *run, void (*fn)(void *ctx, const store_agg *a), void *ctx,
 			    seg_error *err);
+
+/*
+ * store_aggregates without the percentiles (median, p05 and p95 are NAN):
+ * the part kept as items are written, read in constant time per key.
+ */
+seg_status store_aggregates_kept(store *s, const char *run, void (*fn)(void *ctx, const store_agg *a), void *ctx,
+				 seg_error *err);
 
 typedef struct store_items_query {
 	int64_t after;       /* seq cursor: only items with a larger seq (ignored with order_key) */
@@ -185,18 +258,38 @@ seg_status store_jobs_list(store *s, const store_jobs_query *q, void (*fn)(void 
 			   void *ctx, int64_t *next, seg_error *err);
 
 /*
- * Takes the oldest queued job: marks it running (started now) and calls
- * fn with it, body included. *found is 0 when there was none.
+ * Takes the oldest queued job (PostgreSQL: or a running one whose lease
+ * expired, its daemon gone): marks it running for this daemon (started
+ * now, progress 0, a fresh lease) and calls fn with it, body included.
+ * *found is 0 when there was none. Daemons sharing a database never take
+ * the same job (SELECT ... FOR UPDATE SKIP LOCKED).
  */
 seg_status store_job_claim(store *s, void (*fn)(void *ctx, const store_job *j), void *ctx, int *found,
 			   seg_error *err);
 
-/* Progress of a running job; *cancel receives whether a cancel was requested. */
-seg_status store_job_progress(store *s, const char *id, int done, int *cancel, seg_error *err);
+/* What store_job_progress says to the runner. */
+enum {
+	STORE_JOB_GO = 0,     /* carry on */
+	STORE_JOB_CANCEL = 1, /* a cancel was requested: stop after this item */
+	STORE_JOB_LOST = 2,   /* the job is no longer ours (its lease expired and another daemon took it): stop, write nothing */
+};
 
-/* Ends a job: JOB_DONE with result JSON, JOB_FAILED with error and status, or JOB_CANCELED. */
+/*
+ * Progress of a job this daemon runs; renews its lease. *next receives
+ * STORE_JOB_GO, STORE_JOB_CANCEL or STORE_JOB_LOST.
+ */
+seg_status store_job_progress(store *s, const char *id, int done, int *next, seg_error *err);
+
+/*
+ * Ends a job this daemon runs: JOB_DONE with result JSON, JOB_FAILED with
+ * error and status, or JOB_CANCELED. A job that is no longer ours is left
+ * as it is: SEG_ECONFLICT.
+ */
 seg_status store_job_finish(store *s, const char *id, store_job_status st, const char *result,
 			    const char *error, int error_status, seg_error *err);
+
+/* Puts a job this daemon runs back in the queue (shutting down mid-job); it runs again from its first item. */
+seg_status store_job_release(store *s, const char *id, seg_error *err);
 
 /*
  * Cancels: a queued job becomes canceled at once; a running one is
@@ -205,10 +298,19 @@ seg_status store_job_finish(store *s, const char *id, store_job_status st, const
  */
 seg_status store_job_cancel(store *s, const char *id, store_job_status *was, seg_error *err);
 
-/* After a crash: running jobs go back to queued (they run again from the start). Returns how many. */
+/*
+ * At start: jobs whose runner is gone go back to queued (they run again
+ * from their first item). SQLite: every running job (a file has one
+ * daemon, so none of them is running now). PostgreSQL: running jobs
+ * whose lease expired (the others belong to live daemons). *count
+ * receives how many.
+ */
 seg_status store_job_requeue(store *s, int *count, seg_error *err);
 
-/* Deletes finished jobs (done, failed, canceled) that finished before before_ms. */
+/*
+ * Deletes finished jobs (done, failed, canceled) that finished before
+ * before_ms. PostgreSQL: one daemon at a time; the others skip (*count -1).
+ */
 seg_status store_job_purge(store *s, int64_t before_ms, int *count, seg_error *err);
 
 /* Jobs per status. */

@@ -1,0 +1,988 @@
+/*
+ * pg.c — the PostgreSQL backend: many daemons, one database. This file
+ * holds the connections, the schema migrations and the keeper thread;
+ * the statements are in pg_runs.c and pg_jobs.c.
+ *
+ * Connections. A pool of cfg->connections libpq connections (sized by
+ * the daemon to its workers plus the job runner); a thread takes a free
+ * slot for one call and gives it back, waiting when all are taken. Every
+ * call is a single statement (the multi-statement writes are functions
+ * in the database: segloss_record, segloss_job_insert, ...), so a call is
+ * one round trip and commits by itself. Connections set search_path to
+ * the schema `segloss`, which the migrations create.
+ *
+ * Losing the database (a restart, a failover, a network cut). A call
+ * whose connection is found broken is run once more on a fresh one when
+ * running it twice is harmless (reads, and recording an item, which
+ * replaces); otherwise, or when the second attempt fails too, it fails
+ * with SEG_ESTORE ("store: PostgreSQL is unreachable: ...", 503 for the
+ * client). While the database is unreachable calls fail at once instead
+ * of each waiting for a connection timeout: a new connection is tried at
+ * most once a second by the calls and once a second by the keeper, and
+ * the first that succeeds brings the store back up. The daemon never has
+ * to be restarted.
+ *
+ * The keeper thread owns one more connection: it LISTENs on channel
+ * segloss_jobs (a job queued by any daemon wakes this one's runner at
+ * once; the runner also polls every second), renews the lease of the job
+ * this daemon runs every lease/3, and samples the job counts and the
+ * database size for /metrics, so that /metrics and /readyz never wait on
+ * the database. It also notices a lost server first, and reconnects.
+ *
+ * Migrations are numbered as SQLite's; a daemon applies those the
+ * database lacks while holding an advisory lock, so replicas that start
+ * together apply each once, in order.
+ *
+ * The address may hold a password; it is never logged or put in a
+ * message (store_pg_describe gives the address without it). The password
+ * comes from PGPASSWORD or PGPASSFILE (libpq reads them), or from the
+ * file cfg->password_file (a Kubernetes Secret), read again at every
+ * connection so a rotated Secret is picked up.
+ */
+#define _GNU_SOURCE /* be64toh */
+#include "store/pg_int.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log/log.h"
+
+/* Advisory lock keys: "seglos" and a number. */
+#define LOCK_MIGRATE 0x7365676c6f7301LL
+
+/*
+ * The schema, version by version. Names, items and keys compare byte by
+ * byte (COLLATE "C"), as in SQLite, whatever the database's locale.
+ */
+static const char *const migrations[] = {
+	/*
+	 * 1: runs, items, scores, their aggregates, jobs.
+	 *
+	 * runs.version comes from one sequence, taken while the run's row is
+	 * locked, so a run's versions grow in commit order and a run created
+	 * again never reuses one; runs.changes counts its writes, and
+	 * meta.deleted keeps the changes of deleted runs, so their sum (the
+	 * version of the list) grows by one with every committed change.
+	 * last_seq numbers a run's items under the same lock: an item is
+	 * visible only after every item with a smaller number, so an after=
+	 * cursor never skips one.
+	 *
+	 * scores.value is the exact decimal value of the double (numeric), so
+	 * aggs.s1 and s2, the sums of the values and of their squares, are
+	 * exact: an item replaced subtracts exactly what it added.
+	 */
+	"CREATE TABLE meta(key text PRIMARY KEY, value bigint NOT NULL);"
+	"INSERT INTO meta VALUES ('deleted', 0);"
+	"CREATE SEQUENCE run_version;"
+	"CREATE SEQUENCE job_seq;"
+	"CREATE TABLE runs("
+	"  id bigserial PRIMARY KEY,"
+	"  name text COLLATE \"C\" NOT NULL UNIQUE,"
+	"  created bigint NOT NULL,"
+	"  updated bigint NOT NULL,"
+	"  version bigint NOT NULL,"
+	"  changes bigint NOT NULL DEFAULT 1,"
+	"  last_seq bigint NOT NULL DEFAULT 0,"
+	"  items bigint NOT NULL DEFAULT 0);"
+	"CREATE TABLE items("
+	"  id bigserial PRIMARY KEY,"
+	"  run_id bigint NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  item text COLLATE \"C\" NOT NULL,"
+	"  seq bigint NOT NULL,"
+	"  time bigint NOT NULL,"
+	"  width int NOT NULL,"
+	"  height int NOT NULL,"
+	"  UNIQUE(run_id, item));"
+	"CREATE INDEX items_seq ON items(run_id, seq);"
+	"CREATE TABLE scores("
+	"  item_id bigint NOT NULL REFERENCES items(id) ON DELETE CASCADE,"
+	"  run_id bigint NOT NULL,"
+	"  kind int NOT NULL,"
+	"  key text COLLATE \"C\" NOT NULL,"
+	"  value numeric,"
+	"  PRIMARY KEY(item_id, kind, key));"
+	"CREATE INDEX scores_value ON scores(run_id, kind, key, value);"
+	"CREATE TABLE aggs("
+	"  run_id bigint NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  kind int NOT NULL,"
+	"  key text COLLATE \"C\" NOT NULL,"
+	"  rows bigint NOT NULL,"
+	"  count bigint NOT NULL,"
+	"  s1 numeric NOT NULL,"
+	"  s2 numeric NOT NULL,"
+	"  vmin numeric,"
+	"  vmax numeric,"
+	"  stale boolean NOT NULL DEFAULT false,"
+	"  PRIMARY KEY(run_id, kind, key));"
+	"CREATE TABLE jobs("
+	"  id text PRIMARY KEY,"
+	"  seq bigint NOT NULL UNIQUE,"
+	"  idem_key text UNIQUE,"
+	"  body_hash text,"
+	"  status int NOT NULL,"
+	"  created bigint NOT NULL,"
+	"  started bigint NOT NULL DEFAULT 0,"
+	"  finished bigint NOT NULL DEFAULT 0,"
+	"  total int NOT NULL,"
+	"  done int NOT NULL DEFAULT 0,"
+	"  cancel boolean NOT NULL DEFAULT false,"
+	"  content_type text NOT NULL,"
+	"  body bytea NOT NULL,"
+	"  result text,"
+	"  error text,"
+	"  error_status int NOT NULL DEFAULT 0,"
+	"  owner text,"
+	"  lease_until timestamptz,"
+	"  attempts int NOT NULL DEFAULT 0);"
+	"CREATE INDEX jobs_active ON jobs(created, seq) WHERE status <= 1;"
+	"CREATE INDEX jobs_finished ON jobs(finished) WHERE status >= 2;"
+	/*
+	 * Recording one item: the run's row lock first (it orders the run's
+	 * writers until they commit), the item updated in place or inserted,
+	 * its old scores subtracted from the sums, the new ones added; a
+	 * removed extreme marks the key stale, and min and max are read again
+	 * from the index of values.
+	 */
+	"CREATE FUNCTION segloss_record(p_run text, p_item text, p_time bigint, p_width int, p_height int,"
+	"    p_kinds int[], p_keys text[], p_values numeric[]) RETURNS void LANGUAGE plpgsql AS $$\n"
+	"DECLARE v_run bigint; v_seq bigint; v_item bigint; v_replaced boolean;\n"
+	"BEGIN\n"
+	"  INSERT INTO runs AS r (name, created, updated, version, last_seq)\n"
+	"    VALUES (p_run, p_time, p_time, nextval('run_version'), 1)\n"
+	"    ON CONFLICT (name) DO UPDATE SET updated = p_time, version = nextval('run_version'),\n"
+	"      changes = r.changes + 1, last_seq = r.last_seq + 1\n"
+	"    RETURNING id, last_seq INTO v_run, v_seq;\n"
+	"  UPDATE items SET seq = v_seq, time = p_time, width = p_width, height = p_height\n"
+	"    WHERE run_id = v_run AND item = p_item RETURNING id INTO v_item;\n"
+	"  v_replaced := FOUND;\n"
+	"  IF v_replaced THEN\n"
+	"    UPDATE aggs a SET rows = a.rows - o.nrows, count = a.count - o.n, s1 = a.s1 - o.s1, s2 = a.s2 - o.s2,\n"
+	"        stale = a.stale OR COALESCE(o.lo <= a.vmin OR o.hi >= a.vmax, false)\n"
+	"      FROM (SELECT kind, key, count(*) AS nrows, count(value) AS n, COALESCE(sum(value), 0) AS s1,\n"
+	"                   COALESCE(sum(value * value), 0) AS s2, min(value) AS lo, max(value) AS hi\n"
+	"              FROM scores WHERE item_id = v_item GROUP BY kind, key) o\n"
+	"      WHERE a.run_id = v_run AND a.kind = o.kind AND a.key = o.key;\n"
+	"    DELETE FROM scores WHERE item_id = v_item;\n"
+	"  ELSE\n"
+	"    INSERT INTO items(run_id, item, seq, time, width, height)\n"
+	"      VALUES (v_run, p_item, v_seq, p_time, p_width, p_height) RETURNING id INTO v_item;\n"
+	"    UPDATE runs SET items = items + 1 WHERE id = v_run;\n"
+	"  END IF;\n"
+	"  INSERT INTO scores(item_id, run_id, kind, key, value)\n"
+	"    SELECT v_item, v_run, u.k, u.key, u.v FROM unnest(p_kinds, p_keys, p_values) AS u(k, key, v);\n"
+	"  INSERT INTO aggs AS a (run_id, kind, key, rows, count, s1, s2, vmin, vmax)\n"
+	"    SELECT v_run, u.k, u.key, 1, (u.v IS NOT NULL)::int, COALESCE(u.v, 0), COALESCE(u.v * u.v, 0), u.v, u.v\n"
+	"      FROM unnest(p_kinds, p_keys, p_values) AS u(k, key, v)\n"
+	"    ON CONFLICT (run_id, kind, key) DO UPDATE SET rows = a.rows + 1, count = a.count + EXCLUDED.count,\n"
+	"      s1 = a.s1 + EXCLUDED.s1, s2 = a.s2 + EXCLUDED.s2,\n"
+	"      vmin = LEAST(a.vmin, EXCLUDED.vmin), vmax = GREATEST(a.vmax, EXCLUDED.vmax);\n"
+	"  IF v_replaced THEN\n"
+	"    UPDATE aggs a SET stale = false,\n"
+	"        vmin = (SELECT min(s.value) FROM scores s WHERE s.run_id = a.run_id AND s.kind = a.kind AND s.key = a.key),\n"
+	"        vmax = (SELECT max(s.value) FROM scores s WHERE s.run_id = a.run_id AND s.kind = a.kind AND s.key = a.key)\n"
+	"      WHERE a.run_id = v_run AND a.stale;\n"
+	"    DELETE FROM aggs WHERE run_id = v_run AND rows = 0;\n"
+	"  END IF;\n"
+	"END $$;"
+	/* Deleting a run: its row lock waits for its writers; the list's version still grows by one. */
+	"CREATE FUNCTION segloss_delete_run(p_run text) RETURNS boolean LANGUAGE plpgsql AS $$\n"
+	"DECLARE v_id bigint; v_changes bigint;\n"
+	"BEGIN\n"
+	"  SELECT id, changes INTO v_id, v_changes FROM runs WHERE name = p_run FOR UPDATE;\n"
+	"  IF NOT FOUND THEN RETURN false; END IF;\n"
+	"  DELETE FROM scores WHERE run_id = v_id;\n"
+	"  DELETE FROM aggs WHERE run_id = v_id;\n"
+	"  DELETE FROM items WHERE run_id = v_id;\n"
+	"  DELETE FROM runs WHERE id = v_id;\n"
+	"  UPDATE meta SET value = value + v_changes + 1 WHERE key = 'deleted';\n"
+	"  RETURN true;\n"
+	"END $$;"
+	/*
+	 * Queuing a job: one inserter at a time (a transaction-level advisory
+	 * lock), so job numbers are handed out in commit order and the
+	 * listing cursor never skips a job that commits late; the
+	 * Idempotency-Key is looked up under the same lock. NOTIFY wakes the
+	 * runners of every daemon at commit.
+	 */
+	"CREATE FUNCTION segloss_job_insert(p_id text, p_idem text, p_hash text, p_created bigint, p_total int,"
+	"    p_type text, p_body bytea) RETURNS TABLE(o_id text, o_hash text, o_new boolean)"
+	"    LANGUAGE plpgsql AS $$\n"
+	"BEGIN\n"
+	"  PERFORM pg_advisory_xact_lock(32482707216319234);\n"
+	"  IF p_idem IS NOT NULL THEN\n"
+	"    RETURN QUERY SELECT j.id, j.body_hash, false FROM jobs j WHERE j.idem_key = p_idem;\n"
+	"    IF FOUND THEN RETURN; END IF;\n"
+	"  END IF;\n"
+	"  INSERT INTO jobs(id, seq, idem_key, body_hash, status, created, total, content_type, body)\n"
+	"    VALUES (p_id, nextval('job_seq'), p_idem, p_hash, 0, p_created, p_total, p_type, p_body);\n"
+	"  PERFORM pg_notify('segloss_jobs', p_id);\n"
+	"  RETURN QUERY SELECT p_id, p_hash, true;\n"
+	"END $$;"
+	"CREATE FUNCTION segloss_job_cancel(p_id text, p_now bigint) RETURNS int LANGUAGE plpgsql AS $$\n"
+	"DECLARE v_status int;\n"
+	"BEGIN\n"
+	"  SELECT status INTO v_status FROM jobs WHERE id = p_id FOR UPDATE;\n"
+	"  IF NOT FOUND THEN RETURN -1; END IF;\n"
+	"  IF v_status = 0 THEN\n"
+	"    UPDATE jobs SET status = 4, finished = p_now, body = ''::bytea WHERE id = p_id;\n"
+	"  ELSIF v_status = 1 THEN\n"
+	"    UPDATE jobs SET cancel = true WHERE id = p_id;\n"
+	"  END IF;\n"
+	"  RETURN v_status;\n"
+	"END $$;"
+	/* The TTL purge: one daemon at a time; the others skip (-1). */
+	"CREATE FUNCTION segloss_job_purge(p_before bigint) RETURNS int LANGUAGE plpgsql AS $$\n"
+	"DECLARE n int;\n"
+	"BEGIN\n"
+	"  IF NOT pg_try_advisory_xact_lock(32482707216319235) THEN RETURN -1; END IF;\n"
+	"  DELETE FROM jobs WHERE status >= 2 AND finished < p_before;\n"
+	"  GET DIAGNOSTICS n = ROW_COUNT;\n"
+	"  RETURN n;\n"
+	"END $$;",
+};
+#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
+
+/* ---- small helpers ----------------------------------------------------------------- */
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The first line of a libpq message, without "ERROR:  " or "FATAL:  ". */
+static void first_line(const char *msg, char *out, size_t cap)
+{
+	const char *p = msg ? msg : "";
+	size_t n;
+
+	if (strncmp(p, "ERROR:  ", 8) == 0 || strncmp(p, "FATAL:  ", 8) == 0)
+		p += 8;
+	n = strcspn(p, "\n");
+	if (n == 0) {
+		snprintf(out, cap, "no reason given");
+		return;
+	}
+	snprintf(out, cap, "%.*s", (int)n, p);
+}
+
+int64_t pgs_int(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+double pgs_double(const PGresult *r, int row, int col)
+{
+	return PQgetisnull(r, row, col) ? NAN : strtod(PQgetvalue(r, row, col), NULL);
+}
+
+int64_t pgs_bin_int(const PGresult *r, int row, int col)
+{
+	const unsigned char *v = (const unsigned char *)PQgetvalue(r, row, col);
+	int n = PQgetlength(r, row, col);
+	uint64_t x = 0;
+
+	if (PQgetisnull(r, row, col) || (n != 2 && n != 4 && n != 8 && n != 1))
+		return 0;
+	for (int i = 0; i < n; i++)
+		x = (x << 8) | v[i];
+	if (n == 1)
+		return (int64_t)x;
+	if (n == 2)
+		return (int16_t)x;
+	if (n == 4)
+		return (int32_t)x;
+	return (int64_t)x;
+}
+
+void store_pg_describe(const char *where, char *out, size_t cap)
+{
+	char *errmsg = NULL;
+	PQconninfoOption *opts = PQconninfoParse(where, &errmsg);
+	const char *user = NULL, *host = NULL, *port = NULL, *db = NULL;
+
+	if (opts == NULL) {
+		PQfreemem(errmsg);
+		snprintf(out, cap, "postgresql://(an address libpq cannot read)");
+		return;
+	}
+	for (PQconninfoOption *o = opts; o->keyword; o++) {
+		if (o->val == NULL || o->val[0] == '\0')
+			continue;
+		if (strcmp(o->keyword, "user") == 0)
+			user = o->val;
+		else if (strcmp(o->keyword, "host") == 0 || (strcmp(o->keyword, "hostaddr") == 0 && host == NULL))
+			host = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o->val;
+		else if (strcmp(o->keyword, "dbname") == 0)
+			db = o->val;
+	}
+	snprintf(out, cap, "postgresql://%s%s%s%s%s/%s", user ? user : "", user ? "@" : "", host ? host : "",
+		 port ? ":" : "", port ? port : "", db ? db : "");
+	PQconninfoFree(opts);
+}
+
+/* ---- state --------------------------------------------------------------------------- */
+
+static void set_down(pgs *p, const char *why)
+{
+	int was;
+
+	pthread_mutex_lock(&p->lock);
+	was = p->up;
+	p->up = 0;
+	p->last_try_ms = mono_ms();
+	snprintf(p->detail, sizeof(p->detail), "%s", why);
+	pthread_mutex_unlock(&p->lock);
+	if (was)
+		log_msg("warn", "store: PostgreSQL at %s is unreachable: %s", p->place, why);
+}
+
+static void set_up(pgs *p, int reconnect)
+{
+	int was;
+
+	pthread_mutex_lock(&p->lock);
+	was = p->up;
+	p->up = 1;
+	p->detail[0] = '\0';
+	if (reconnect)
+		p->reconnects++;
+	pthread_mutex_unlock(&p->lock);
+	if (!was)
+		log_msg("info", "store: PostgreSQL at %s answers", p->place);
+}
+
+/* ---- connecting ------------------------------------------------------------------------ */
+
+/* Notices ("schema already exists, skipping") are not errors: not printed. */
+static void quiet(void *arg, const char *message)
+{
+	(void)arg;
+	(void)message;
+}
+
+/* The password file's first line, or "" (never logged). */
+static void read_password(const char *path, char *out, size_t cap)
+{
+	FILE *f = path ? fopen(path, "r") : NULL;
+
+	out[0] = '\0';
+	if (f == NULL)
+		return;
+	if (fgets(out, (int)cap, f) == NULL)
+		out[0] = '\0';
+	fclose(f);
+	out[strcspn(out, "\r\n")] = '\0';
+}
+
+/*
+ * A new connection with the session set up, or NULL with why filled.
+ * Settings before dbname are defaults the address may override; the
+ * password file comes after it and wins.
+ */
+static PGconn *connect_db(pgs *p, char *why, size_t cap)
+{
+	char password[1024];
+	const char *kw[12], *val[12];
+	int n = 0;
+	PGconn *c;
+	PGresult *r;
+
+	kw[n] = "connect_timeout", val[n++] = "5";
+	kw[n] = "keepalives", val[n++] = "1";
+	kw[n] = "keepalives_idle", val[n++] = "10";
+	kw[n] = "keepalives_interval", val[n++] = "5";
+	kw[n] = "keepalives_count", val[n++] = "3";
+	kw[n] = "tcp_user_timeout", val[n++] = "15000";
+	kw[n] = "application_name", val[n++] = "seglossd";
+	kw[n] = "dbname", val[n++] = p->where;
+	read_password(p->password_file, password, sizeof(password));
+	if (password[0])
+		kw[n] = "password", val[n++] = password;
+	kw[n] = NULL, val[n] = NULL;
+	c = PQconnectdbParams(kw, val, 1);
+	memset(password, 0, sizeof(password));
+	if (c == NULL) {
+		snprintf(why, cap, "out of memory");
+		return NULL;
+	}
+	if (PQstatus(c) != CONNECTION_OK) {
+		first_line(PQerrorMessage(c), why, cap);
+		PQfinish(c);
+		return NULL;
+	}
+	PQsetNoticeProcessor(c, quiet, NULL);
+	r = PQexec(c, "SET search_path TO segloss; SET statement_timeout TO '60s'");
+	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+		first_line(PQresultErrorMessage(r), why, cap);
+		PQclear(r);
+		PQfinish(c);
+		return NULL;
+	}
+	PQclear(r);
+	return c;
+}
+
+/* Runs sql (no parameters) and checks it; why filled on failure. */
+static int exec_ok(PGconn *c, const char *sql, char *why, size_t cap)
+{
+	PGresult *r = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(r);
+	int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+
+	if (!ok)
+		first_line(PQresultErrorMessage(r), why, cap);
+	PQclear(r);
+	return ok;
+}
+
+/*
+ * Applies the migrations the database lacks, under an advisory lock.
+ * Returns 1 when done, 0 with why filled. *fatal is set when retrying
+ * cannot help (the database is newer than this daemon, a migration fails).
+ */
+static int migrate(PGconn *c, char *why, size_t cap, int *fatal)
+{
+	PGresult *r;
+	int current = 0, ok = 1;
+	char sql[128];
+
+	*fatal = 0;
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%lld)", (long long)LOCK_MIGRATE);
+	if (!exec_ok(c, sql, why, cap))
+		return 0;
+	if (!exec_ok(c,
+		     "CREATE SCHEMA IF NOT EXISTS segloss;"
+		     "CREATE TABLE IF NOT EXISTS schema_migrations(version int PRIMARY KEY, applied_at bigint NOT NULL)",
+		     why, cap)) {
+		*fatal = PQstatus(c) == CONNECTION_OK;
+		ok = 0;
+	}
+	if (ok) {
+		r = PQexec(c, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+			current = (int)pgs_int(r, 0, 0);
+		} else {
+			first_line(PQresultErrorMessage(r), why, cap);
+			ok = 0;
+		}
+		PQclear(r);
+	}
+	if (ok && current > NMIGRATIONS) {
+		snprintf(why, cap, "the database has schema version %d, newer than this seglossd (%d)", current, NMIGRATIONS);
+		*fatal = 1;
+		ok = 0;
+	}
+	for (int v = current + 1; ok && v <= NMIGRATIONS; v++) {
+		char note[128];
+		snprintf(note, sizeof(note), "INSERT INTO schema_migrations VALUES(%d, %lld)", v, (long long)store_now_ms());
+		ok = exec_ok(c, "BEGIN", why, cap) && exec_ok(c, migrations[v - 1], why, cap) &&
+		     exec_ok(c, note, why, cap) && exec_ok(c, "COMMIT", why, cap);
+		if (!ok) {
+			char scratch[8];
+			*fatal = PQstatus(c) == CONNECTION_OK;
+			exec_ok(c, "ROLLBACK", scratch, sizeof(scratch));
+		}
+	}
+	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%lld)", (long long)LOCK_MIGRATE);
+	{
+		char scratch[8];
+		exec_ok(c, sql, scratch, sizeof(scratch));
+	}
+	return ok;
+}
+
+/* ---- the pool ---------------------------------------------------------------------------- */
+
+static int take_slot(pgs *p)
+{
+	int slot = -1;
+
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		/* A connected slot first, so idle connections get reused rather than opened. */
+		for (int i = 0; i < p->nconns && slot < 0; i++)
+			if (!p->busy[i] && p->conns[i])
+				slot = i;
+		for (int i = 0; i < p->nconns && slot < 0; i++)
+			if (!p->busy[i])
+				slot = i;
+		if (slot >= 0)
+			break;
+		pthread_cond_wait(&p->freed, &p->lock);
+	}
+	p->busy[slot] = 1;
+	pthread_mutex_unlock(&p->lock);
+	return slot;
+}
+
+static void give_slot(pgs *p, int slot)
+{
+	pthread_mutex_lock(&p->lock);
+	p->busy[slot] = 0;
+	pthread_cond_signal(&p->freed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Makes sure the slot (ours) holds a working connection; SEG_ESTORE when the database cannot be reached. */
+static seg_status ensure(pgs *p, int slot, seg_error *err)
+{
+	char why[160];
+	int may_try, reconnect;
+	PGconn *c;
+
+	if (p->conns[slot] && PQstatus(p->conns[slot]) == CONNECTION_OK)
+		return SEG_OK;
+	if (p->conns[slot]) {
+		PQfinish(p->conns[slot]);
+		p->conns[slot] = NULL;
+	}
+	pthread_mutex_lock(&p->lock);
+	/* While the database is down, one attempt a second, not one per call. */
+	may_try = p->up || mono_ms() - p->last_try_ms >= 1000;
+	if (!may_try)
+		snprintf(why, sizeof(why), "%s", p->detail);
+	else if (!p->up)
+		p->last_try_ms = mono_ms();
+	reconnect = p->had[slot];
+	pthread_mutex_unlock(&p->lock);
+	if (!may_try)
+		return seg_fail(err, SEG_ESTORE, "store: PostgreSQL is unreachable: %s", why);
+	c = connect_db(p, why, sizeof(why));
+	if (c == NULL) {
+		set_down(p, why);
+		return seg_fail(err, SEG_ESTORE, "store: PostgreSQL is unreachable: %s", why);
+	}
+	p->conns[slot] = c;
+	pthread_mutex_lock(&p->lock);
+	p->had[slot] = 1;
+	pthread_mutex_unlock(&p->lock);
+	set_up(p, reconnect);
+	return SEG_OK;
+}
+
+/* Whether a failed call lost its connection (rather than the server refusing the statement). */
+static int connection_lost(PGconn *c, const PGresult *r)
+{
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+
+	if (PQstatus(c) != CONNECTION_OK)
+		return 1;
+	/* 08: connection exception; 57P01..57P03: the server is shutting down or starting. */
+	return state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0);
+}
+
+seg_status pgs_run(pgs *p, const pgs_call *call, PGresult **res, seg_error *err)
+{
+	char why[200];
+
+	*res = NULL;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int slot = take_slot(p);
+		seg_status rc = ensure(p, slot, err);
+		if (rc != SEG_OK) {
+			give_slot(p, slot);
+			if (call->write) {
+				pthread_mutex_lock(&p->lock);
+				p->write_errors++;
+				pthread_mutex_unlock(&p->lock);
+			}
+			return rc;
+		}
+		PGconn *c = p->conns[slot];
+		PGresult *r = PQexecParams(c, call->sql, call->nparams, NULL, call->values, call->lengths, call->formats,
+					   call->binary);
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+			give_slot(p, slot);
+			*res = r;
+			return SEG_OK;
+		}
+		first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(c), why, sizeof(why));
+		int lost = connection_lost(c, r);
+		PQclear(r);
+		if (lost) {
+			PQfinish(c);
+			p->conns[slot] = NULL;
+		}
+		give_slot(p, slot);
+		if (lost && call->retry && attempt == 0)
+			continue; /* once more, on a fresh connection */
+		if (call->write) {
+			pthread_mutex_lock(&p->lock);
+			p->write_errors++;
+			pthread_mutex_unlock(&p->lock);
+		}
+		if (lost)
+			return seg_fail(err, SEG_ESTORE, "store: lost the connection to PostgreSQL: %s", why);
+		return seg_fail(err, SEG_ESTORE, "store: %s", why);
+	}
+	return seg_fail(err, SEG_ESTORE, "store: lost the connection to PostgreSQL");
+}
+
+void pgs_hold(pgs *p, const char *id)
+{
+	pthread_mutex_lock(&p->lock);
+	snprintf(p->held, sizeof(p->held), "%s", id ? id : "");
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* ---- the keeper ------------------------------------------------------------------------------ */
+
+static int stopping(pgs *p)
+{
+	int s;
+
+	pthread_mutex_lock(&p->lock);
+	s = p->stopping;
+	pthread_mutex_unlock(&p->lock);
+	return s;
+}
+
+/* Sleeps up to ms, or until close writes to the pipe. */
+static void nap(pgs *p, int ms)
+{
+	struct pollfd fd = {p->wake[0], POLLIN, 0};
+
+	if (poll(&fd, 1, ms) > 0) {
+		char b[16];
+		while (read(p->wake[0], b, sizeof(b)) > 0)
+			;
+	}
+}
+
+static void call_hook(pgs *p)
+{
+	void (*fn)(void *);
+	void *arg;
+
+	pthread_mutex_lock(&p->lock);
+	fn = p->hook;
+	arg = p->hook_arg;
+	pthread_mutex_unlock(&p->lock);
+	if (fn)
+		fn(arg);
+}
+
+/* Drains notifications; 1 when there was one. */
+static int notified(PGconn *c)
+{
+	PGnotify *n;
+	int any = 0;
+
+	while ((n = PQnotifies(c)) != NULL) {
+		any = 1;
+		PQfreemem(n);
+	}
+	return any;
+}
+
+/* The keeper's periodic statements; 0 when the connection was lost. */
+static int keep(pgs *p, PGconn *c, int64_t now, int64_t *last_renew, int64_t *last_counts, int64_t *last_size)
+{
+	char held[40], lease[24];
+	PGresult *r;
+
+	pthread_mutex_lock(&p->lock);
+	snprintf(held, sizeof(held), "%s", p->held);
+	pthread_mutex_unlock(&p->lock);
+	if (held[0] && now - *last_renew >= p->lease_ms / 3) {
+		const char *v[3] = {held, p->owner, lease};
+		snprintf(lease, sizeof(lease), "%d", p->lease_ms);
+		r = PQexecParams(c,
+				 "UPDATE jobs SET lease_until = now() + ($3::float8 * interval '1 millisecond') "
+				 "WHERE id = $1 AND owner = $2 AND status = 1",
+				 3, NULL, v, NULL, NULL, 0);
+		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		PQclear(r);
+		if (!ok && PQstatus(c) != CONNECTION_OK)
+			return 0;
+		*last_renew = now;
+	}
+	if (now - *last_counts >= 2000) {
+		r = PQexec(c, pgs_sql_job_counts);
+		if (PQresultStatus(r) == PGRES_TUPLES_OK) {
+			int64_t counts[JOB_STATUS_COUNT] = {0};
+			for (int i = 0; i < PQntuples(r); i++) {
+				int64_t k = pgs_int(r, i, 0);
+				if (k >= 0 && k < JOB_STATUS_COUNT)
+					counts[k] = pgs_int(r, i, 1);
+			}
+			pthread_mutex_lock(&p->lock);
+			memcpy(p->jobs, counts, sizeof(counts));
+			p->jobs_known = 1;
+			pthread_mutex_unlock(&p->lock);
+		}
+		PQclear(r);
+		if (PQstatus(c) != CONNECTION_OK)
+			return 0;
+		*last_counts = now;
+	}
+	if (now - *last_size >= 10000) {
+		r = PQexec(c, "SELECT pg_database_size(current_database())");
+		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+			int64_t size = pgs_int(r, 0, 0);
+			pthread_mutex_lock(&p->lock);
+			p->size_bytes = size;
+			pthread_mutex_unlock(&p->lock);
+		}
+		PQclear(r);
+		if (PQstatus(c) != CONNECTION_OK)
+			return 0;
+		*last_size = now;
+	}
+	return 1;
+}
+
+static void *keeper_main(void *arg)
+{
+	pgs *p = arg;
+	PGconn *c = NULL;
+	int had = 0;
+	int64_t last_renew = 0, last_counts = 0, last_size = 0;
+	int tick = p->lease_ms / 3 < 1000 ? p->lease_ms / 3 : 1000;
+
+	while (!stopping(p)) {
+		if (c == NULL) {
+			char why[160];
+			int fatal = 0, migrated;
+			c = connect_db(p, why, sizeof(why));
+			pthread_mutex_lock(&p->lock);
+			migrated = p->migrated;
+			pthread_mutex_unlock(&p->lock);
+			if (c && !migrated) {
+				if (migrate(c, why, sizeof(why), &fatal)) {
+					pthread_mutex_lock(&p->lock);
+					p->migrated = 1;
+					pthread_mutex_unlock(&p->lock);
+				} else {
+					PQfinish(c);
+					c = NULL;
+				}
+			}
+			if (c && !exec_ok(c, "LISTEN segloss_jobs", why, sizeof(why))) {
+				PQfinish(c);
+				c = NULL;
+			}
+			if (c == NULL) {
+				set_down(p, why);
+				nap(p, 1000);
+				continue;
+			}
+			set_up(p, had);
+			had = 1;
+			last_renew = last_counts = last_size = 0;
+			call_hook(p); /* jobs may have been queued while we could not listen */
+		}
+		if (!keep(p, c, mono_ms(), &last_renew, &last_counts, &last_size)) {
+			char why[160];
+			first_line(PQerrorMessage(c), why, sizeof(why));
+			PQfinish(c);
+			c = NULL;
+			set_down(p, why);
+			continue;
+		}
+		if (notified(c))
+			call_hook(p);
+		struct pollfd fds[2] = {{PQsocket(c), POLLIN, 0}, {p->wake[0], POLLIN, 0}};
+		if (poll(fds, 2, tick) < 0 && errno != EINTR)
+			nap(p, tick);
+		if (fds[1].revents) {
+			char b[16];
+			while (read(p->wake[0], b, sizeof(b)) > 0)
+				;
+		}
+		if (fds[0].revents) {
+			if (!PQconsumeInput(c)) {
+				char why[160];
+				first_line(PQerrorMessage(c), why, sizeof(why));
+				PQfinish(c);
+				c = NULL;
+				set_down(p, why);
+				continue;
+			}
+			if (notified(c))
+				call_hook(p);
+		}
+	}
+	if (c)
+		PQfinish(c);
+	return NULL;
+}
+
+/* ---- the table of functions ------------------------------------------------------------------- */
+
+static void pgs_close(store *s)
+{
+	pgs *p = (pgs *)s;
+
+	if (p->keeper_started) {
+		pthread_mutex_lock(&p->lock);
+		p->stopping = 1;
+		pthread_mutex_unlock(&p->lock);
+		if (write(p->wake[1], "x", 1) < 0) {
+			/* the keeper still wakes within a tick */
+		}
+		pthread_join(p->keeper, NULL);
+	}
+	for (int i = 0; i < p->nconns; i++)
+		if (p->conns && p->conns[i])
+			PQfinish(p->conns[i]);
+	if (p->wake[0] >= 0)
+		close(p->wake[0]);
+	if (p->wake[1] >= 0)
+		close(p->wake[1]);
+	pthread_cond_destroy(&p->freed);
+	pthread_mutex_destroy(&p->lock);
+	free(p->conns);
+	free(p->busy);
+	free(p->had);
+	free(p->where);
+	free(p->password_file);
+	free(p);
+}
+
+static void pgs_health(store *s, store_health *h)
+{
+	pgs *p = (pgs *)s;
+
+	pthread_mutex_lock(&p->lock);
+	h->up = p->up;
+	snprintf(h->detail, sizeof(h->detail), "%s", p->up ? "" : p->detail);
+	h->write_errors = p->write_errors;
+	h->reconnects = p->reconnects;
+	h->size_bytes = p->size_bytes;
+	h->jobs_known = p->jobs_known;
+	memcpy(h->jobs, p->jobs, sizeof(h->jobs));
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void pgs_set_job_hook(store *s, void (*fn)(void *arg), void *arg)
+{
+	pgs *p = (pgs *)s;
+
+	pthread_mutex_lock(&p->lock);
+	p->hook = fn;
+	p->hook_arg = arg;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static const store_ops pgs_ops = {
+	.name = "postgres",
+	.close = pgs_close,
+	.health = pgs_health,
+	.set_job_hook = pgs_set_job_hook,
+	.record = pgs_record,
+	.version = pgs_version,
+	.list_runs = pgs_list_runs,
+	.get_run = pgs_get_run,
+	.run_keys = pgs_run_keys,
+	.aggregates = pgs_aggregates,
+	.items = pgs_items,
+	.compare = pgs_compare,
+	.key_mean = pgs_key_mean,
+	.delete_run = pgs_delete_run,
+	.job_insert = pgs_job_insert,
+	.job_get = pgs_job_get,
+	.jobs_list = pgs_jobs_list,
+	.job_claim = pgs_job_claim,
+	.job_progress = pgs_job_progress,
+	.job_finish = pgs_job_finish,
+	.job_release = pgs_job_release,
+	.job_cancel = pgs_job_cancel,
+	.job_requeue = pgs_job_requeue,
+	.job_purge = pgs_job_purge,
+	.job_counts = pgs_job_counts,
+};
+
+store *store_pg_open(const store_config *cfg, seg_error *err)
+{
+	char *errmsg = NULL, host[64] = "", why[160];
+	PQconninfoOption *opts = PQconninfoParse(cfg->where, &errmsg);
+	pgs *p = NULL;
+	uint32_t rnd = 0;
+	int fatal = 0;
+
+	if (opts == NULL) {
+		/* libpq's message may quote the address, password included: not repeated. */
+		PQfreemem(errmsg);
+		seg_fail(err, SEG_EINVAL,
+			 "store: SEGLOSS_DB is not a PostgreSQL URI (postgres://user@host:port/dbname?sslmode=...) or a "
+			 "libpq key=value string that libpq can read");
+		return NULL;
+	}
+	PQconninfoFree(opts);
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		seg_fail(err, SEG_ENOMEM, "store: out of memory");
+		return NULL;
+	}
+	p->base.ops = &pgs_ops;
+	p->wake[0] = p->wake[1] = -1;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->freed, NULL);
+	p->nconns = cfg->connections > 0 ? cfg->connections : 4;
+	p->lease_ms = cfg->lease_ms > 0 ? cfg->lease_ms : 30000;
+	p->where = strdup(cfg->where);
+	p->password_file = cfg->password_file ? strdup(cfg->password_file) : NULL;
+	p->conns = calloc((size_t)p->nconns, sizeof(*p->conns));
+	p->busy = calloc((size_t)p->nconns, 1);
+	p->had = calloc((size_t)p->nconns, 1);
+	if (p->where == NULL || (cfg->password_file && p->password_file == NULL) || p->conns == NULL ||
+	    p->busy == NULL || p->had == NULL || pipe2(p->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+		seg_fail(err, SEG_ENOMEM, "store: out of memory");
+		goto fail;
+	}
+	store_pg_describe(cfg->where, p->place, sizeof(p->place));
+	gethostname(host, sizeof(host) - 1);
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd = (uint32_t)mono_ms();
+	snprintf(p->owner, sizeof(p->owner), "%s:%d:%08x", host, (int)getpid(), rnd);
+	/*
+	 * Connect and migrate now when the database answers: a schema this
+	 * daemon cannot use stops it here. When it does not answer, the store
+	 * opens down and the keeper keeps trying.
+	 */
+	p->conns[0] = connect_db(p, why, sizeof(why));
+	if (p->conns[0]) {
+		if (!migrate(p->conns[0], why, sizeof(why), &fatal)) {
+			if (fatal) {
+				seg_fail(err, SEG_ESTORE, "store: PostgreSQL at %s: %s", p->place, why);
+				goto fail;
+			}
+			PQfinish(p->conns[0]);
+			p->conns[0] = NULL;
+		} else {
+			p->migrated = 1;
+			p->had[0] = 1;
+		}
+	}
+	if (p->conns[0]) {
+		p->up = 1;
+	} else {
+		p->last_try_ms = mono_ms();
+		snprintf(p->detail, sizeof(p->detail), "%s", why);
+	}
+	if (pthread_create(&p->keeper, NULL, keeper_main, p) != 0) {
+		seg_fail(err, SEG_EINTERNAL, "store: cannot start the PostgreSQL keeper thread");
+		goto fail;
+	}
+	p->keeper_started = 1;
+	return &p->base;
+fail:
+	pgs_close(&p->base);
+	return NULL;
+}
