@@ -29,9 +29,9 @@
  * database size for /metrics, so that /metrics and /readyz never wait on
  * the database. It also notices a lost server first, and reconnects.
  *
- * Migrations are numbered as SQLite's; a daemon applies those the
- * database lacks while holding an advisory lock, so replicas that start
- * together apply each once, in order.
+ * The schema and its migrations are in pg_schema.c; the first connection
+ * applies what the database lacks (or, when the server cannot be
+ * reached at start, the keeper does once it can).
  *
  * The address may hold a password; it is never logged or put in a
  * message (store_pg_describe gives the address without it). The password
@@ -39,10 +39,9 @@
  * file cfg->password_file (a Kubernetes Secret), read again at every
  * connection so a rotated Secret is picked up.
  */
-#define _GNU_SOURCE /* be64toh */
+#define _GNU_SOURCE /* pipe2 */
 #include "store/pg_int.h"
 
-#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -56,201 +55,6 @@
 
 #include "log/log.h"
 
-/* Advisory lock keys: "seglos" and a number. */
-#define LOCK_MIGRATE 0x7365676c6f7301LL
-
-/*
- * The schema, version by version. Names, items and keys compare byte by
- * byte (COLLATE "C"), as in SQLite, whatever the database's locale.
- */
-static const char *const migrations[] = {
-	/*
-	 * 1: runs, items, scores, their aggregates, jobs.
-	 *
-	 * runs.version comes from one sequence, taken while the run's row is
-	 * locked, so a run's versions grow in commit order and a run created
-	 * again never reuses one; runs.changes counts its writes, and
-	 * meta.deleted keeps the changes of deleted runs, so their sum (the
-	 * version of the list) grows by one with every committed change.
-	 * last_seq numbers a run's items under the same lock: an item is
-	 * visible only after every item with a smaller number, so an after=
-	 * cursor never skips one.
-	 *
-	 * scores.value is the exact decimal value of the double (numeric), so
-	 * aggs.s1 and s2, the sums of the values and of their squares, are
-	 * exact: an item replaced subtracts exactly what it added.
-	 */
-	"CREATE TABLE meta(key text PRIMARY KEY, value bigint NOT NULL);"
-	"INSERT INTO meta VALUES ('deleted', 0);"
-	"CREATE SEQUENCE run_version;"
-	"CREATE SEQUENCE job_seq;"
-	"CREATE TABLE runs("
-	"  id bigserial PRIMARY KEY,"
-	"  name text COLLATE \"C\" NOT NULL UNIQUE,"
-	"  created bigint NOT NULL,"
-	"  updated bigint NOT NULL,"
-	"  version bigint NOT NULL,"
-	"  changes bigint NOT NULL DEFAULT 1,"
-	"  last_seq bigint NOT NULL DEFAULT 0,"
-	"  items bigint NOT NULL DEFAULT 0);"
-	"CREATE TABLE items("
-	"  id bigserial PRIMARY KEY,"
-	"  run_id bigint NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
-	"  item text COLLATE \"C\" NOT NULL,"
-	"  seq bigint NOT NULL,"
-	"  time bigint NOT NULL,"
-	"  width int NOT NULL,"
-	"  height int NOT NULL,"
-	"  UNIQUE(run_id, item));"
-	"CREATE INDEX items_seq ON items(run_id, seq);"
-	"CREATE TABLE scores("
-	"  item_id bigint NOT NULL REFERENCES items(id) ON DELETE CASCADE,"
-	"  run_id bigint NOT NULL,"
-	"  kind int NOT NULL,"
-	"  key text COLLATE \"C\" NOT NULL,"
-	"  value numeric,"
-	"  PRIMARY KEY(item_id, kind, key));"
-	"CREATE INDEX scores_value ON scores(run_id, kind, key, value);"
-	"CREATE TABLE aggs("
-	"  run_id bigint NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
-	"  kind int NOT NULL,"
-	"  key text COLLATE \"C\" NOT NULL,"
-	"  rows bigint NOT NULL,"
-	"  count bigint NOT NULL,"
-	"  s1 numeric NOT NULL,"
-	"  s2 numeric NOT NULL,"
-	"  vmin numeric,"
-	"  vmax numeric,"
-	"  stale boolean NOT NULL DEFAULT false,"
-	"  PRIMARY KEY(run_id, kind, key));"
-	"CREATE TABLE jobs("
-	"  id text PRIMARY KEY,"
-	"  seq bigint NOT NULL UNIQUE,"
-	"  idem_key text UNIQUE,"
-	"  body_hash text,"
-	"  status int NOT NULL,"
-	"  created bigint NOT NULL,"
-	"  started bigint NOT NULL DEFAULT 0,"
-	"  finished bigint NOT NULL DEFAULT 0,"
-	"  total int NOT NULL,"
-	"  done int NOT NULL DEFAULT 0,"
-	"  cancel boolean NOT NULL DEFAULT false,"
-	"  content_type text NOT NULL,"
-	"  body bytea NOT NULL,"
-	"  result text,"
-	"  error text,"
-	"  error_status int NOT NULL DEFAULT 0,"
-	"  owner text,"
-	"  lease_until timestamptz,"
-	"  attempts int NOT NULL DEFAULT 0);"
-	"CREATE INDEX jobs_active ON jobs(created, seq) WHERE status <= 1;"
-	"CREATE INDEX jobs_finished ON jobs(finished) WHERE status >= 2;"
-	/*
-	 * Recording one item: the run's row lock first (it orders the run's
-	 * writers until they commit), the item updated in place or inserted,
-	 * its old scores subtracted from the sums, the new ones added; a
-	 * removed extreme marks the key stale, and min and max are read again
-	 * from the index of values.
-	 */
-	"CREATE FUNCTION segloss_record(p_run text, p_item text, p_time bigint, p_width int, p_height int,"
-	"    p_kinds int[], p_keys text[], p_values numeric[]) RETURNS void LANGUAGE plpgsql AS $$\n"
-	"DECLARE v_run bigint; v_seq bigint; v_item bigint; v_replaced boolean;\n"
-	"BEGIN\n"
-	"  INSERT INTO runs AS r (name, created, updated, version, last_seq)\n"
-	"    VALUES (p_run, p_time, p_time, nextval('run_version'), 1)\n"
-	"    ON CONFLICT (name) DO UPDATE SET updated = p_time, version = nextval('run_version'),\n"
-	"      changes = r.changes + 1, last_seq = r.last_seq + 1\n"
-	"    RETURNING id, last_seq INTO v_run, v_seq;\n"
-	"  UPDATE items SET seq = v_seq, time = p_time, width = p_width, height = p_height\n"
-	"    WHERE run_id = v_run AND item = p_item RETURNING id INTO v_item;\n"
-	"  v_replaced := FOUND;\n"
-	"  IF v_replaced THEN\n"
-	"    UPDATE aggs a SET rows = a.rows - o.nrows, count = a.count - o.n, s1 = a.s1 - o.s1, s2 = a.s2 - o.s2,\n"
-	"        stale = a.stale OR COALESCE(o.lo <= a.vmin OR o.hi >= a.vmax, false)\n"
-	"      FROM (SELECT kind, key, count(*) AS nrows, count(value) AS n, COALESCE(sum(value), 0) AS s1,\n"
-	"                   COALESCE(sum(value * value), 0) AS s2, min(value) AS lo, max(value) AS hi\n"
-	"              FROM scores WHERE item_id = v_item GROUP BY kind, key) o\n"
-	"      WHERE a.run_id = v_run AND a.kind = o.kind AND a.key = o.key;\n"
-	"    DELETE FROM scores WHERE item_id = v_item;\n"
-	"  ELSE\n"
-	"    INSERT INTO items(run_id, item, seq, time, width, height)\n"
-	"      VALUES (v_run, p_item, v_seq, p_time, p_width, p_height) RETURNING id INTO v_item;\n"
-	"    UPDATE runs SET items = items + 1 WHERE id = v_run;\n"
-	"  END IF;\n"
-	"  INSERT INTO scores(item_id, run_id, kind, key, value)\n"
-	"    SELECT v_item, v_run, u.k, u.key, u.v FROM unnest(p_kinds, p_keys, p_values) AS u(k, key, v);\n"
-	"  INSERT INTO aggs AS a (run_id, kind, key, rows, count, s1, s2, vmin, vmax)\n"
-	"    SELECT v_run, u.k, u.key, 1, (u.v IS NOT NULL)::int, COALESCE(u.v, 0), COALESCE(u.v * u.v, 0), u.v, u.v\n"
-	"      FROM unnest(p_kinds, p_keys, p_values) AS u(k, key, v)\n"
-	"    ON CONFLICT (run_id, kind, key) DO UPDATE SET rows = a.rows + 1, count = a.count + EXCLUDED.count,\n"
-	"      s1 = a.s1 + EXCLUDED.s1, s2 = a.s2 + EXCLUDED.s2,\n"
-	"      vmin = LEAST(a.vmin, EXCLUDED.vmin), vmax = GREATEST(a.vmax, EXCLUDED.vmax);\n"
-	"  IF v_replaced THEN\n"
-	"    UPDATE aggs a SET stale = false,\n"
-	"        vmin = (SELECT min(s.value) FROM scores s WHERE s.run_id = a.run_id AND s.kind = a.kind AND s.key = a.key),\n"
-	"        vmax = (SELECT max(s.value) FROM scores s WHERE s.run_id = a.run_id AND s.kind = a.kind AND s.key = a.key)\n"
-	"      WHERE a.run_id = v_run AND a.stale;\n"
-	"    DELETE FROM aggs WHERE run_id = v_run AND rows = 0;\n"
-	"  END IF;\n"
-	"END $$;"
-	/* Deleting a run: its row lock waits for its writers; the list's version still grows by one. */
-	"CREATE FUNCTION segloss_delete_run(p_run text) RETURNS boolean LANGUAGE plpgsql AS $$\n"
-	"DECLARE v_id bigint; v_changes bigint;\n"
-	"BEGIN\n"
-	"  SELECT id, changes INTO v_id, v_changes FROM runs WHERE name = p_run FOR UPDATE;\n"
-	"  IF NOT FOUND THEN RETURN false; END IF;\n"
-	"  DELETE FROM scores WHERE run_id = v_id;\n"
-	"  DELETE FROM aggs WHERE run_id = v_id;\n"
-	"  DELETE FROM items WHERE run_id = v_id;\n"
-	"  DELETE FROM runs WHERE id = v_id;\n"
-	"  UPDATE meta SET value = value + v_changes + 1 WHERE key = 'deleted';\n"
-	"  RETURN true;\n"
-	"END $$;"
-	/*
-	 * Queuing a job: one inserter at a time (a transaction-level advisory
-	 * lock), so job numbers are handed out in commit order and the
-	 * listing cursor never skips a job that commits late; the
-	 * Idempotency-Key is looked up under the same lock. NOTIFY wakes the
-	 * runners of every daemon at commit.
-	 */
-	"CREATE FUNCTION segloss_job_insert(p_id text, p_idem text, p_hash text, p_created bigint, p_total int,"
-	"    p_type text, p_body bytea) RETURNS TABLE(o_id text, o_hash text, o_new boolean)"
-	"    LANGUAGE plpgsql AS $$\n"
-	"BEGIN\n"
-	"  PERFORM pg_advisory_xact_lock(32482707216319234);\n"
-	"  IF p_idem IS NOT NULL THEN\n"
-	"    RETURN QUERY SELECT j.id, j.body_hash, false FROM jobs j WHERE j.idem_key = p_idem;\n"
-	"    IF FOUND THEN RETURN; END IF;\n"
-	"  END IF;\n"
-	"  INSERT INTO jobs(id, seq, idem_key, body_hash, status, created, total, content_type, body)\n"
-	"    VALUES (p_id, nextval('job_seq'), p_idem, p_hash, 0, p_created, p_total, p_type, p_body);\n"
-	"  PERFORM pg_notify('segloss_jobs', p_id);\n"
-	"  RETURN QUERY SELECT p_id, p_hash, true;\n"
-	"END $$;"
-	"CREATE FUNCTION segloss_job_cancel(p_id text, p_now bigint) RETURNS int LANGUAGE plpgsql AS $$\n"
-	"DECLARE v_status int;\n"
-	"BEGIN\n"
-	"  SELECT status INTO v_status FROM jobs WHERE id = p_id FOR UPDATE;\n"
-	"  IF NOT FOUND THEN RETURN -1; END IF;\n"
-	"  IF v_status = 0 THEN\n"
-	"    UPDATE jobs SET status = 4, finished = p_now, body = ''::bytea WHERE id = p_id;\n"
-	"  ELSIF v_status = 1 THEN\n"
-	"    UPDATE jobs SET cancel = true WHERE id = p_id;\n"
-	"  END IF;\n"
-	"  RETURN v_status;\n"
-	"END $$;"
-	/* The TTL purge: one daemon at a time; the others skip (-1). */
-	"CREATE FUNCTION segloss_job_purge(p_before bigint) RETURNS int LANGUAGE plpgsql AS $$\n"
-	"DECLARE n int;\n"
-	"BEGIN\n"
-	"  IF NOT pg_try_advisory_xact_lock(32482707216319235) THEN RETURN -1; END IF;\n"
-	"  DELETE FROM jobs WHERE status >= 2 AND finished < p_before;\n"
-	"  GET DIAGNOSTICS n = ROW_COUNT;\n"
-	"  RETURN n;\n"
-	"END $$;",
-};
-#define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
-
 /* ---- small helpers ----------------------------------------------------------------- */
 
 static int64_t mono_ms(void)
@@ -262,7 +66,7 @@ static int64_t mono_ms(void)
 }
 
 /* The first line of a libpq message, without "ERROR:  " or "FATAL:  ". */
-static void first_line(const char *msg, char *out, size_t cap)
+void pgs_first_line(const char *msg, char *out, size_t cap)
 {
 	const char *p = msg ? msg : "";
 	size_t n;
@@ -420,89 +224,20 @@ static PGconn *connect_db(pgs *p, char *why, size_t cap)
 		return NULL;
 	}
 	if (PQstatus(c) != CONNECTION_OK) {
-		first_line(PQerrorMessage(c), why, cap);
+		pgs_first_line(PQerrorMessage(c), why, cap);
 		PQfinish(c);
 		return NULL;
 	}
 	PQsetNoticeProcessor(c, quiet, NULL);
 	r = PQexec(c, "SET search_path TO segloss; SET statement_timeout TO '60s'");
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
-		first_line(PQresultErrorMessage(r), why, cap);
+		pgs_first_line(PQresultErrorMessage(r), why, cap);
 		PQclear(r);
 		PQfinish(c);
 		return NULL;
 	}
 	PQclear(r);
 	return c;
-}
-
-/* Runs sql (no parameters) and checks it; why filled on failure. */
-static int exec_ok(PGconn *c, const char *sql, char *why, size_t cap)
-{
-	PGresult *r = PQexec(c, sql);
-	ExecStatusType st = PQresultStatus(r);
-	int ok = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
-
-	if (!ok)
-		first_line(PQresultErrorMessage(r), why, cap);
-	PQclear(r);
-	return ok;
-}
-
-/*
- * Applies the migrations the database lacks, under an advisory lock.
- * Returns 1 when done, 0 with why filled. *fatal is set when retrying
- * cannot help (the database is newer than this daemon, a migration fails).
- */
-static int migrate(PGconn *c, char *why, size_t cap, int *fatal)
-{
-	PGresult *r;
-	int current = 0, ok = 1;
-	char sql[128];
-
-	*fatal = 0;
-	snprintf(sql, sizeof(sql), "SELECT pg_advisory_lock(%lld)", (long long)LOCK_MIGRATE);
-	if (!exec_ok(c, sql, why, cap))
-		return 0;
-	if (!exec_ok(c,
-		     "CREATE SCHEMA IF NOT EXISTS segloss;"
-		     "CREATE TABLE IF NOT EXISTS schema_migrations(version int PRIMARY KEY, applied_at bigint NOT NULL)",
-		     why, cap)) {
-		*fatal = PQstatus(c) == CONNECTION_OK;
-		ok = 0;
-	}
-	if (ok) {
-		r = PQexec(c, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations");
-		if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
-			current = (int)pgs_int(r, 0, 0);
-		} else {
-			first_line(PQresultErrorMessage(r), why, cap);
-			ok = 0;
-		}
-		PQclear(r);
-	}
-	if (ok && current > NMIGRATIONS) {
-		snprintf(why, cap, "the database has schema version %d, newer than this seglossd (%d)", current, NMIGRATIONS);
-		*fatal = 1;
-		ok = 0;
-	}
-	for (int v = current + 1; ok && v <= NMIGRATIONS; v++) {
-		char note[128];
-		snprintf(note, sizeof(note), "INSERT INTO schema_migrations VALUES(%d, %lld)", v, (long long)store_now_ms());
-		ok = exec_ok(c, "BEGIN", why, cap) && exec_ok(c, migrations[v - 1], why, cap) &&
-		     exec_ok(c, note, why, cap) && exec_ok(c, "COMMIT", why, cap);
-		if (!ok) {
-			char scratch[8];
-			*fatal = PQstatus(c) == CONNECTION_OK;
-			exec_ok(c, "ROLLBACK", scratch, sizeof(scratch));
-		}
-	}
-	snprintf(sql, sizeof(sql), "SELECT pg_advisory_unlock(%lld)", (long long)LOCK_MIGRATE);
-	{
-		char scratch[8];
-		exec_ok(c, sql, scratch, sizeof(scratch));
-	}
-	return ok;
 }
 
 /* ---- the pool ---------------------------------------------------------------------------- */
@@ -611,7 +346,7 @@ seg_status pgs_run(pgs *p, const pgs_call *call, PGresult **res, seg_error *err)
 			*res = r;
 			return SEG_OK;
 		}
-		first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(c), why, sizeof(why));
+		pgs_first_line(r ? PQresultErrorMessage(r) : PQerrorMessage(c), why, sizeof(why));
 		int lost = connection_lost(c, r);
 		PQclear(r);
 		if (lost) {
@@ -764,7 +499,7 @@ static void *keeper_main(void *arg)
 			migrated = p->migrated;
 			pthread_mutex_unlock(&p->lock);
 			if (c && !migrated) {
-				if (migrate(c, why, sizeof(why), &fatal)) {
+				if (pgs_migrate(c, why, sizeof(why), &fatal)) {
 					pthread_mutex_lock(&p->lock);
 					p->migrated = 1;
 					pthread_mutex_unlock(&p->lock);
@@ -773,7 +508,7 @@ static void *keeper_main(void *arg)
 					c = NULL;
 				}
 			}
-			if (c && !exec_ok(c, "LISTEN segloss_jobs", why, sizeof(why))) {
+			if (c && !pgs_exec_ok(c, "LISTEN segloss_jobs", why, sizeof(why))) {
 				PQfinish(c);
 				c = NULL;
 			}
@@ -789,7 +524,7 @@ static void *keeper_main(void *arg)
 		}
 		if (!keep(p, c, mono_ms(), &last_renew, &last_counts, &last_size)) {
 			char why[160];
-			first_line(PQerrorMessage(c), why, sizeof(why));
+			pgs_first_line(PQerrorMessage(c), why, sizeof(why));
 			PQfinish(c);
 			c = NULL;
 			set_down(p, why);
@@ -808,7 +543,7 @@ static void *keeper_main(void *arg)
 		if (fds[0].revents) {
 			if (!PQconsumeInput(c)) {
 				char why[160];
-				first_line(PQerrorMessage(c), why, sizeof(why));
+				pgs_first_line(PQerrorMessage(c), why, sizeof(why));
 				PQfinish(c);
 				c = NULL;
 				set_down(p, why);
@@ -958,7 +693,7 @@ store *store_pg_open(const store_config *cfg, seg_error *err)
 	 */
 	p->conns[0] = connect_db(p, why, sizeof(why));
 	if (p->conns[0]) {
-		if (!migrate(p->conns[0], why, sizeof(why), &fatal)) {
+		if (!pgs_migrate(p->conns[0], why, sizeof(why), &fatal)) {
 			if (fatal) {
 				seg_fail(err, SEG_ESTORE, "store: PostgreSQL at %s: %s", p->place, why);
 				goto fail;

@@ -1,6 +1,6 @@
 /*
- * pg_int.h — what pg.c (connections, migrations, the keeper thread),
- * pg_runs.c and pg_jobs.c share. Only those files include it.
+ * pg_int.h — what pg.c (connections, the keeper thread), pg_schema.c
+ * (migrations), pg_runs.c and pg_jobs.c share. Only those files include it.
  */
 #ifndef STORE_PG_INT_H
 #define STORE_PG_INT_H
@@ -64,6 +64,20 @@ typedef struct pgs_call {
  * or that PostgreSQL is unreachable.
  */
 seg_status pgs_run(pgs *p, const pgs_call *c, PGresult **res, seg_error *err);
+
+/* The first line of a libpq message, without "ERROR:  " or "FATAL:  ". msg and out borrowed. */
+void pgs_first_line(const char *msg, char *out, size_t cap);
+
+/* Runs sql (no parameters) on c and checks it; why filled on failure. Borrowed. */
+int pgs_exec_ok(PGconn *c, const char *sql, char *why, size_t cap);
+
+/*
+ * Applies the migrations the database lacks, under an advisory lock
+ * (pg_schema.c). 1 when done, 0 with why filled; *fatal is set when
+ * retrying cannot help (the database is newer than this daemon, a
+ * migration failed). c borrowed.
+ */
+int pgs_migrate(PGconn *c, char *why, size_t cap, int *fatal);
 
 /* The job this daemon runs (NULL: none), whose lease the keeper renews. */
 void pgs_hold(pgs *p, const char *id);

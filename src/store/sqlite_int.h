@@ -1,5 +1,5 @@
 /*
- * sqlite_int.h — what sqlite.c (runs) and sqlite_jobs.c (jobs) share:
+ * sqlite_int.h — what sqlite.c (opening), sqlite_runs.c and sqlite_jobs.c share:
  * the handle, its statement cache and the error helpers. Only those two
  * files include it.
  */
@@ -45,6 +45,21 @@ void lite_rollback(lite *l);
 
 /* Binds text, or NULL for a NULL pointer. */
 void lite_bind_text(sqlite3_stmt *st, int i, const char *v);
+
+/* The runs half of the table of functions (sqlite_runs.c). */
+seg_status lite_record(store *s, const char *run, const char *item, int64_t time_ms, int width, int height,
+		       const store_score *scores, size_t nscores, seg_error *err);
+seg_status lite_version(store *s, const char *run, int64_t *version, seg_error *err);
+seg_status lite_list_runs(store *s, store_run_fn fn, void *ctx, seg_error *err);
+seg_status lite_get_run(store *s, const char *run, store_run *out, seg_error *err);
+seg_status lite_run_keys(store *s, const char *run, store_key_fn fn, void *ctx, seg_error *err);
+seg_status lite_aggregates(store *s, const char *run, int percentiles, store_agg_fn fn, void *ctx, seg_error *err);
+seg_status lite_items(store *s, const char *run, const store_items_query *q, store_item_fn fn, void *ctx,
+		      int64_t *next, seg_error *err);
+seg_status lite_compare(store *s, const char *a, const char *b, store_pair_fn fn, void *ctx, seg_error *err);
+seg_status lite_key_mean(store *s, const char *run, int kind, const char *key, double *mean, int64_t *count,
+			 seg_error *err);
+seg_status lite_delete_run(store *s, const char *run, seg_error *err);
 
 /* The jobs half of the table of functions (sqlite_jobs.c). */
 seg_status lite_job_insert(store *s, const store_job *j, const char *idem_key, const char *body_hash,
