@@ -14,7 +14,10 @@
 // Environment: SEGLOSSD_BIN (default build/release/seglossd),
 // SEGLOSS_SPEC (default api/openapi.yaml), both relative to the project
 // root; CONTRACT_VERBOSE=1 prints every response; CONTRACT_STRICT=1 counts
-// the checks of KNOWN_DEFECTS as failures.
+// the checks of KNOWN_DEFECTS as failures. CONTRACT_DB: the store of the
+// main daemon (a PostgreSQL address; default an in-memory SQLite one),
+// with CONTRACT_DB_FILE its password file (the daemon then gets no
+// PGPASSWORD, so the file is what lets it in).
 
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,6 +38,8 @@ const SPEC_FILE = path.resolve(ROOT, process.env.SEGLOSS_SPEC || 'api/openapi.ya
 const VERBOSE = process.env.CONTRACT_VERBOSE === '1';
 const STRICT = process.env.CONTRACT_STRICT === '1';
 const FIX = (name) => fs.readFileSync(path.join(ROOT, 'tests/fixtures', name));
+const CONTRACT_DB = process.env.CONTRACT_DB || '';
+const CONTRACT_DB_FILE = process.env.CONTRACT_DB_FILE || '';
 
 // Statuses the spec documents that a black-box test cannot provoke.
 const NOT_TESTABLE = {
@@ -306,7 +311,10 @@ function startDaemon(label, extra = [], env = {}) {
 	return new Promise((resolve, reject) => {
 		const db = extra.includes('--db') ? [] : ['--db', ':memory:'];
 		const args = ['--bind', '127.0.0.1', '--port', '0', '--workers', '2', ...db, ...extra];
-		const childEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SEGLOSS_')));
+		// A password file given: no PGPASSWORD, so the file is what is tested.
+		const dropPg = extra.includes('--db-file');
+		const childEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SEGLOSS_') &&
+			!(dropPg && k === 'PGPASSWORD')));
 		const child = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...childEnv, ...env } });
 		const d = { label, child, log: '', port: 0, exited: null };
 		const timer = setTimeout(() => reject(new Error(`${label}: no "listening" line in 60 s:\n${d.log}`)), 60000);
@@ -620,6 +628,8 @@ function cases(ctx) {
 		add({ name: `GET ${p}`, method: 'GET', path: p, status: 200 });
 		add({ name: `HEAD ${p}`, method: 'HEAD', path: p, status: 200 });
 	}
+	add({ name: 'GET /readyz names the store', method: 'GET', path: '/readyz', status: 200,
+		then: (b) => (b.store === 'up' && b.store_backend === (CONTRACT_DB ? 'postgres' : 'sqlite') && !('store_detail' in b)) || json(b) });
 	add({
 		name: 'GET /v1/openapi.yaml serves api/openapi.yaml', method: 'GET', path: '/v1/openapi.yaml', status: 200,
 		then: (b) => b === fs.readFileSync(path.join(ROOT, 'api/openapi.yaml'), 'utf8') ||
@@ -1724,6 +1734,35 @@ async function jobsPhase(port) {
 		then: (x) => /^segloss_http_requests_total\{route="jobs",code="200"\} [1-9]\d*$/m.test(x) || 'no jobs 200 counter' });
 }
 
+// A daemon whose PostgreSQL cannot be reached (port 1 on loopback: refused): it starts and
+// stays ready, names the store's state in /readyz, answers 503 with Retry-After and the cause
+// where the store is needed, evaluates without a run, shows segloss_store_up 0, and never
+// logs the address's password.
+async function storeDownPhase() {
+	const d = await startDaemon('seglossd with PostgreSQL down', ['--db', 'postgres://segloss:s3cret@127.0.0.1:1/segloss?connect_timeout=2']);
+	const UNREACHABLE = /^store: PostgreSQL is unreachable: .*refused/;
+	try {
+		passed += check('store down: the log hides the password', !d.log.includes('s3cret') &&
+			d.log.includes('db=postgresql://segloss@127.0.0.1:1/segloss'), d.log.slice(0, 800)) ? 1 : 0;
+		await runCase(d.port, { name: 'store down: GET /readyz', method: 'GET', path: '/readyz', status: 200,
+			then: (b) => (b.store === 'down' && b.store_backend === 'postgres' && /refused/.test(b.store_detail)) || json(b) });
+		for (const [m, p] of [['GET', '/v1/runs'], ['GET', '/v1/runs/unet-v2'], ['GET', '/v1/jobs'], ['GET', `/v1/jobs/${'b'.repeat(32)}`]]) {
+			await runCase(d.port, { name: `store down: ${m} ${p}`, method: m, path: p, status: 503,
+				then: (b, r) => (UNREACHABLE.test(b.detail) && r.headers['retry-after'] === '1') || `${b.detail} / Retry-After ${r.headers['retry-after']}` });
+		}
+		await runCase(d.port, { name: 'store down: POST /v1/jobs', method: 'POST', path: '/v1/jobs', headers: JSON_T, body: evalBody(), status: 503,
+			then: (b) => UNREACHABLE.test(b.detail) || b.detail });
+		await runCase(d.port, { name: 'store down: evaluate with a run', method: 'POST', path: E, headers: JSON_T, body: evalBody({ run: 'unet-v2' }), status: 503,
+			then: (b) => UNREACHABLE.test(b.detail) || b.detail });
+		await runCase(d.port, { name: 'store down: evaluate without a run', method: 'POST', path: E, headers: JSON_T, body: evalBody(), status: 200 });
+		await runCase(d.port, { name: 'store down: /metrics', method: 'GET', path: '/metrics', status: 200,
+			then: (b) => (b.includes('segloss_store_up{backend="postgres"} 0') && /segloss_store_errors_total\{backend="postgres"\} [1-9]/.test(b)) ||
+				b.split('\n').filter((l) => l.startsWith('segloss_store')).join('\n') });
+	} finally {
+		await stopDaemon(d);
+	}
+}
+
 // Cases for a daemon started with --db off: runs and jobs answer 503.
 function noStoreCases() {
 	const NS = /^runs and jobs are not available: the daemon has no store$/;
@@ -1744,7 +1783,7 @@ function noStoreCases() {
 	t.push({ name: '--db off: evaluate without a run', method: 'POST', path: E, headers: JSON_T, body: evalBody(), status: 200 });
 	t.push({ name: '--db off: batch without a run', method: 'POST', path: E, headers: JSON_T,
 		body: json({ items: [{ target: b64(blobsT), prediction: b64(blobsP) }] }), status: 200 });
-	t.push({ name: '--db off: /readyz', method: 'GET', path: '/readyz', status: 200 });
+	t.push({ name: '--db off: /readyz', method: 'GET', path: '/readyz', status: 200, then: (b) => b.store === 'none' || json(b) });
 	return t;
 }
 
@@ -2202,7 +2241,8 @@ async function main() {
 	console.log(`spec ${path.relative(ROOT, SPEC_FILE)}, server ${path.relative(ROOT, BIN) || BIN}`);
 	checkExamples();
 
-	const main = await startDaemon('seglossd');
+	const mainDb = CONTRACT_DB ? ['--db', CONTRACT_DB, ...(CONTRACT_DB_FILE ? ['--db-file', CONTRACT_DB_FILE] : [])] : [];
+	const main = await startDaemon(`seglossd${CONTRACT_DB ? ' on PostgreSQL' : ''}`, mainDb);
 	const limits = await startDaemon('seglossd --max-body 4K --max-pixels 1000', ['--max-body', '4K', '--max-pixels', '1000']);
 	const nostore = await startDaemon('seglossd --db off', ['--db', 'off']);
 	const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'segloss-contract-'));
@@ -2228,6 +2268,7 @@ async function main() {
 		await stopDaemon(limits);
 		for (const c of noStoreCases()) await runCase(nostore.port, c);
 		await stopDaemon(nostore);
+		await storeDownPhase();
 		await corsPhase(cors, main);
 		await stopDaemon(cors);
 		await authPhase(keyed, keysPath);
