@@ -1,7 +1,7 @@
 # segloss — one hand-written Makefile.
 #
 #   make            build the segloss CLI (and seglossd) into $(BUILD)
-#   make test       build and run every Check suite
+#   make test       build and run every Check suite, the contract test, and both on PostgreSQL
 #   make bench      run the core benchmarks (bench-http: seglossd under wrk)
 #   make bench-compare   segloss beside NumPy/SciPy and a FastAPI peer -> docs/performance.md
 #   make fuzz       fuzz every target with libFuzzer for FUZZ_SECONDS (60) each (tests/fuzz/fuzz.mk)
@@ -158,8 +158,9 @@ $(OTHER_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(TEST_PG) 
 
 TESTS := $(CORE_TESTS) $(OTHER_TESTS)
 
-# make test: the Check suites, then the checks that need the daemon running.
-test: check metrics-lint contract
+# make test: the Check suites, then the checks that need the daemon running, then the
+# store, runs and jobs suites and the contract test again on a throwaway PostgreSQL.
+test: check metrics-lint contract check-pg
 
 # Each suite runs from the project root; SEGLOSS_BIN and SEGLOSSD_BIN let suites drive the programs.
 check: $(TESTS) $(SEGLOSS) $(SEGLOSSD) fuzz-replay
@@ -175,6 +176,11 @@ metrics-lint: $(SEGLOSSD)
 # The API spec lints (redocly) and live responses match its schemas (ajv); needs Node.js (installed when missing).
 contract: $(SEGLOSSD)
 	SEGLOSSD_BIN=$(SEGLOSSD) sh tests/contract/run.sh
+
+# The store, runs and jobs suites (their postgres cases) and the contract test on a PostgreSQL 15
+# started for the purpose (Debian's postgresql-15, installed when missing; tests/scripts/pg.sh).
+check-pg: $(BUILD)/tests/check_store $(BUILD)/tests/check_runs $(SEGLOSS) $(SEGLOSSD)
+	tests/scripts/pg.sh run tests/scripts/pg_suites.sh $(BUILD)
 
 # ---- running the daemon ----------------------------------------------------
 # make run: build and start seglossd in the foreground (SEGLOSS_* variables and ARGS pass through).
@@ -262,7 +268,7 @@ clean:
 help:
 	@sed -n '2,14p' Makefile
 
-.PHONY: all test check metrics-lint contract tsan tsan-run load-test fault-test deploy-test browser-test image-test bench bench-http bench-compare run clean help
+.PHONY: all test check check-pg metrics-lint contract tsan tsan-run load-test fault-test deploy-test browser-test image-test bench bench-http bench-compare run clean help
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

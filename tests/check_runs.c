@@ -1,10 +1,13 @@
 /*
- * check_runs.c — runs and jobs against the seglossd binary on a real
- * SQLite file: 8 clients x 500 items into one run with replacements
- * (aggregates equal a recomputation from the stored items), polling with
- * ETags and after= cursors while writes go on, a restart that keeps
- * scores and finished jobs, and a SIGKILL with jobs queued and running
- * after which every accepted job finishes with the right result.
+ * check_runs.c — runs and jobs against the seglossd binary, on both
+ * stores: a real SQLite file, and a database of its own on the
+ * PostgreSQL server of SEGLOSS_TEST_PG (left out when it is not set;
+ * `make check-pg` runs it). 8 clients x 500 items into one run with
+ * replacements (aggregates equal a recomputation from the stored items),
+ * polling with ETags and after= cursors while writes go on, a restart
+ * that keeps scores and finished jobs, and a SIGKILL with jobs queued and
+ * running after which every accepted job finishes with the right result
+ * (on PostgreSQL once the killed daemon's lease, 2 s here, has expired).
  */
 #define _GNU_SOURCE /* pthread_tryjoin_np */
 #include <check.h>
@@ -26,6 +29,7 @@
 #include "codec/npy.h"
 #include "codec/pngio.h"
 #include "httpclient.h"
+#include "testpg.h"
 #include "testutil.h"
 
 typedef struct daemon_proc {
@@ -34,7 +38,8 @@ typedef struct daemon_proc {
 	char log[64];
 } daemon_proc;
 
-static char dbdir[64], dbpath[128];
+static char dbdir[64], dbpath[1024]; /* the SQLite file, or the PostgreSQL address */
+static int is_pg;
 
 static void daemon_start(daemon_proc *d)
 {
@@ -47,7 +52,7 @@ static void daemon_start(daemon_proc *d)
 	if (d->pid == 0) {
 		dup2(fd, 2);
 		execl(bin, bin, "--bind", "127.0.0.1", "--port", "0", "--workers", "2", "--queue", "512", "--db", dbpath,
-		      (char *)NULL);
+		      "--job-lease", "2", (char *)NULL);
 		_exit(127);
 	}
 	close(fd);
@@ -77,14 +82,27 @@ static int daemon_stop(daemon_proc *d, int sig)
 
 static void setup(void)
 {
+	is_pg = 0;
 	snprintf(dbdir, sizeof(dbdir), "/tmp/check_runs_XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dbdir));
 	snprintf(dbpath, sizeof(dbpath), "%s/data/segloss.db", dbdir);
 }
 
+static void setup_pg(void)
+{
+	is_pg = 1;
+	dbdir[0] = '\0';
+	ck_assert_int_eq(tpg_create(dbpath, sizeof(dbpath)), 0);
+}
+
 static void teardown(void)
 {
 	char cmd[128];
+
+	if (is_pg) {
+		tpg_drop(dbpath);
+		return;
+	}
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dbdir);
 	ck_assert_int_eq(system(cmd), 0);
 }
@@ -683,21 +701,33 @@ START_TEST(test_cancel_and_idempotency)
 }
 END_TEST
 
-int main(void)
+static void add_tests(TCase *tc)
 {
-	Suite *s = suite_create("runs");
-	TCase *tc = tcase_create("runs-and-jobs");
-	SRunner *sr;
-	int failed;
-
-	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_8_clients_500_items);
 	tcase_add_test(tc, test_polling_cursor_and_etag);
 	tcase_add_test(tc, test_restart_keeps_scores_and_jobs);
 	tcase_add_test(tc, test_sigkill_with_jobs_queued_and_running);
 	tcase_add_test(tc, test_cancel_and_idempotency);
 	tcase_set_timeout(tc, 300);
+}
+
+int main(void)
+{
+	Suite *s = suite_create("runs");
+	TCase *tc = tcase_create("sqlite"), *pg = tcase_create("postgres");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	add_tests(tc);
 	suite_add_tcase(s, tc);
+	if (tpg_server()) {
+		tcase_add_checked_fixture(pg, setup_pg, teardown);
+		add_tests(pg);
+		suite_add_tcase(s, pg);
+	} else {
+		printf("check_runs: SEGLOSS_TEST_PG is not set: the postgres cases are left out (make check-pg runs them)\n");
+	}
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
