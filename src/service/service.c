@@ -1029,7 +1029,8 @@ seg_status svc_run_compare(const svc_ctx *ctx, const svc_request *rq, svc_reply 
 		return st;
 	if (va == 0 || vb == 0)
 		return seg_fail(err, SEG_ENOTFOUND, "no run '%s'", va == 0 ? rq->param[0] : rq->param[1]);
-	set_etag(rq, va > vb ? va : vb, out, &fresh);
+	/* Each run's version grows with its every change (never in step with the other's on PostgreSQL): the sum does too. */
+	set_etag(rq, va + vb, out, &fresh);
 	if (fresh)
 		return SEG_OK;
 	/* Every key either run has, then the pairs. */
