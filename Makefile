@@ -145,7 +145,9 @@ all: $(SEGLOSS) $(SEGLOSSD)
 # ---- tests -----------------------------------------------------------------
 # Core suites link the core and libm only, so a stray dependency fails to link.
 CORE_TESTS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/check_core_*.c))
-OTHER_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(filter-out tests/check_core_%,$(wildcard tests/check_*.c)))
+OTHER_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(filter-out tests/check_core_% tests/check_replicas.c,$(wildcard tests/check_*.c)))
+# Several daemons on one PostgreSQL: make replica-test (CI), not make check.
+REPLICA_TEST := $(BUILD)/tests/check_replicas
 TEST_SUPPORT := $(call obj,tests/testutil.c tests/httpclient.c)
 # A fresh PostgreSQL database per test (libpq): only the suites that link the daemon.
 TEST_PG := $(call obj,tests/testpg.c)
@@ -153,7 +155,7 @@ TEST_PG := $(call obj,tests/testpg.c)
 $(CORE_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(CORE_LIB)
 	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(CHECK_LIBS) -lm
 
-$(OTHER_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(TEST_PG) $(DAEMON_LIB) $(APP_LIBS)
+$(OTHER_TESTS) $(REPLICA_TEST): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(TEST_SUPPORT) $(TEST_PG) $(DAEMON_LIB) $(APP_LIBS)
 	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(CHECK_LIBS) $(DAEMON_LDLIBS) $(APP_LDLIBS)
 
 TESTS := $(CORE_TESTS) $(OTHER_TESTS)
@@ -213,6 +215,11 @@ LOAD_SECONDS ?= 60
 load-test: $(SEGLOSSD) $(LOADGEN)
 	tests/scripts/load.sh $(BUILD) $(LOAD_SECONDS)
 
+# Three replicas on one PostgreSQL: 8 clients and 1,000 items, 20 jobs with a replica SIGKILLed,
+# PostgreSQL shut down and started again under load (tests/check_replicas.c; a throwaway server).
+replica-test: $(REPLICA_TEST) $(SEGLOSSD)
+	tests/scripts/pg.sh run env SEGLOSSD_BIN=$(SEGLOSSD) $(REPLICA_TEST)
+
 # Store faults: a read-only file system and a full disk under the database, then recovery.
 fault-test: $(SEGLOSSD)
 	tests/scripts/store_faults.sh $(BUILD)
@@ -268,7 +275,7 @@ clean:
 help:
 	@sed -n '2,14p' Makefile
 
-.PHONY: all test check check-pg metrics-lint contract tsan tsan-run load-test fault-test deploy-test browser-test image-test bench bench-http bench-compare run clean help
+.PHONY: all test check check-pg metrics-lint contract tsan tsan-run load-test fault-test replica-test deploy-test browser-test image-test bench bench-http bench-compare run clean help
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

@@ -22,6 +22,8 @@ static int send_all(int fd, const void *data, size_t n)
 
 	while (n > 0) {
 		ssize_t k = send(fd, p, n, MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR) /* a signal for another thread (a child exiting) */
+			continue;
 		if (k <= 0)
 			return -1;
 		p += k;
@@ -74,6 +76,8 @@ int hc_request(int port, const char *method, const char *path, const char *extra
 			buf = t;
 		}
 		ssize_t k = recv(fd, buf + len, cap - len - 1, 0);
+		if (k < 0 && errno == EINTR)
+			continue;
 		if (k < 0)
 			snprintf(r->error, sizeof(r->error), "recv after %zu bytes: %s", len, strerror(errno));
 		if (k <= 0)

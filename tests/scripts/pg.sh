@@ -3,6 +3,8 @@
 #
 #   tests/scripts/pg.sh start DIR [fsync]   initdb + start; prints the environment to source
 #   tests/scripts/pg.sh restart DIR         fast restart (same port, same data)
+#   tests/scripts/pg.sh down DIR            fast shutdown, data kept (clients see it go)
+#   tests/scripts/pg.sh up DIR              start again after down (same port, same data)
 #   tests/scripts/pg.sh stop DIR            immediate stop, DIR removed
 #   tests/scripts/pg.sh kill DIR            stop without removing DIR (a crash, for the fault tests)
 #   tests/scripts/pg.sh run CMD...          start, run CMD with the environment, always stop
@@ -79,11 +81,12 @@ start() {
 	as_owner "$bindir/initdb" -D "$dir/data" -U segloss --pwfile="$dir/password" -E UTF8 --locale=C.UTF-8 \
 		--auth-local=trust --auth-host=scram-sha-256 --no-sync >"$dir/initdb.log" 2>&1 ||
 		{ cat "$dir/initdb.log" >&2; exit 1; }
+	echo "$fsync" >"$dir/fsync"
 	tries=0
 	while :; do
 		port=$(free_port)
-		if as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-			-o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=$fsync -c max_connections=300 -c shared_buffers=128MB" \
+		echo "$port" >"$dir/port"
+		if as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$(server_opts "$dir")" \
 			start >"$dir/pg_ctl.log" 2>&1; then
 			break
 		fi
@@ -91,7 +94,6 @@ start() {
 		# Another process took the port between the look and the bind: try another.
 		[ $tries -lt 5 ] || { cat "$dir/pg_ctl.log" "$dir/server.log" >&2; exit 1; }
 	done
-	echo "$port" >"$dir/port"
 	env_of "$dir"
 }
 
@@ -104,12 +106,27 @@ env_of() {
 	echo "export SEGLOSS_TEST_PG SEGLOSS_TEST_PG_DIR PGPASSWORD PATH"
 }
 
+server_opts() {
+	echo "-p $(cat "$1/port") -k $1 -c listen_addresses=127.0.0.1 -c fsync=$(cat "$1/fsync") -c max_connections=300 -c shared_buffers=128MB"
+}
+
 restart() {
 	dir=$1
 	pick_owner
-	port=$(cat "$dir/port")
-	as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -m fast \
-		-o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=128MB" restart >/dev/null
+	as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -m fast -o "$(server_opts "$dir")" \
+		restart >/dev/null
+}
+
+down() {
+	dir=$1
+	pick_owner
+	as_owner "$bindir/pg_ctl" -D "$dir/data" -w -t 60 -m fast stop >/dev/null
+}
+
+up() {
+	dir=$1
+	pick_owner
+	as_owner "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -o "$(server_opts "$dir")" start >/dev/null
 }
 
 stop() {
@@ -123,6 +140,8 @@ stop() {
 case ${1:-} in
 start) start "$2" "${3:-}" ;;
 restart) restart "$2" ;;
+down) down "$2" ;;
+up) up "$2" ;;
 stop) stop "$2" ;;
 kill) stop "$2" keep ;;
 run)
@@ -136,7 +155,7 @@ run)
 	exit $status
 	;;
 *)
-	echo "usage: pg.sh start DIR [fsync] | restart DIR | stop DIR | kill DIR | run CMD..." >&2
+	echo "usage: pg.sh start DIR [fsync] | restart DIR | down DIR | up DIR | stop DIR | kill DIR | run CMD..." >&2
 	exit 2
 	;;
 esac
