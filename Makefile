@@ -4,6 +4,7 @@
 #   make test       build and run every Check suite, the contract test, and both on PostgreSQL
 #   make bench      run the core benchmarks (bench-http: seglossd under wrk)
 #   make bench-compare   segloss beside NumPy/SciPy and a FastAPI peer -> docs/performance.md
+#   make bench-store     recording and reading runs on SQLite and PostgreSQL (one daemon, three replicas)
 #   make fuzz       fuzz every target with libFuzzer for FUZZ_SECONDS (60) each (tests/fuzz/fuzz.mk)
 #   make run        build and start seglossd on :8080 (ARGS="--port 9090" to pass flags)
 #   SANITIZE=address,undefined make test    the same under sanitizers
@@ -253,6 +254,17 @@ bench-http: $(SEGLOSSD) $(GEN_MASKS)
 	@scripts/deps.sh wrk=wrk curl=curl
 	bench/http_bench.sh $(BUILD) $(or $(SECONDS),10)
 
+# make bench-store: recording throughput (SQLite, PostgreSQL with one daemon and with three
+# replicas) and reads of a 100,000-item run on both, each checked against a recomputation.
+STORE_BENCH := $(BUILD)/bench/store_bench
+$(BUILD)/bench/store_bench.o: EXTRA_CFLAGS = $(CJSON_CFLAGS) -Itests
+$(STORE_BENCH): $(call obj,bench/store_bench.c tests/httpclient.c) $(DAEMON_LIB) $(APP_LIBS)
+	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(DAEMON_LDLIBS) $(APP_LDLIBS)
+
+bench-store: $(SEGLOSSD) $(GEN_MASKS) $(STORE_BENCH)
+	@scripts/deps.sh wrk=wrk
+	bench/store_bench.sh $(BUILD) $(or $(SECONDS),10)
+
 # make bench-compare: the core and the service beside NumPy/SciPy and a FastAPI peer, in one
 # run (installs its Debian packages); checks agreement first, writes docs/performance.md.
 COMPARE_DRIVER := $(BUILD)/bench/compare/driver
@@ -275,7 +287,7 @@ clean:
 help:
 	@sed -n '2,14p' Makefile
 
-.PHONY: all test check check-pg metrics-lint contract tsan tsan-run load-test fault-test replica-test deploy-test browser-test image-test bench bench-http bench-compare run clean help
+.PHONY: all test check check-pg metrics-lint contract tsan tsan-run load-test fault-test replica-test deploy-test browser-test image-test bench bench-http bench-compare bench-store run clean help
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 

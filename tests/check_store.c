@@ -575,18 +575,20 @@ static void poll_item(void *ctx, const store_item *it)
 		p->seen[t * PER_WRITER + i] = it->seq;
 }
 
-/* Polls the cursor until told to stop, then once more. */
+/* Polls the cursor until told to stop, then until a page comes back empty. */
 static void *poller_main(void *opaque)
 {
 	poller_arg *p = opaque;
 	seg_error err = {0};
 
-	for (int last = 0; !last;) {
-		last = *p->stop;
-		int64_t next;
+	for (int stopped = 0;;) {
+		int64_t next, before = p->last_seq;
 		store_items_query q = {p->last_seq, 37, 0, NULL, 0};
 		if (store_items(p->s, "conc", &q, poll_item, p, &next, &err) != SEG_OK && err.status != SEG_ENOTFOUND)
 			return strdup(err.msg);
+		if (stopped && p->last_seq == before)
+			break;
+		stopped = *p->stop;
 	}
 	return NULL;
 }

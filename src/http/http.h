@@ -30,6 +30,7 @@ typedef struct http_config {
 	const char *db_password_file; /* PostgreSQL: a file holding the password, or NULL; borrowed for the call */
 	int64_t job_ttl_ms;      /* finished jobs are kept this long */
 	int job_lease_ms;        /* PostgreSQL: a running job's lease (0: the store's default, 30 s) */
+	int db_sync_full;        /* every store commit waits for the disk (store_config.sync_full) */
 	const char *api_keys_file; /* one key per line, or NULL; borrowed for the call */
 	const char *api_key;       /* one key, or NULL; borrowed for the call */
 	const char *cors_origins;  /* "*", or comma-separated origins allowed from browsers, or NULL; borrowed for the call */

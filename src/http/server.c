@@ -108,6 +108,7 @@ typedef struct route {
 
 static const char *const items_query[] = {"after", "limit", "order_by", "order", NULL};
 static const char *const jobs_query[] = {"status", "after", "limit", NULL};
+static const char *const run_query[] = {"percentiles", NULL};
 
 static const route routes[] = {
 	{"POST", "/v1/evaluate", R_EVALUATE, svc_evaluate, NULL},
@@ -118,7 +119,7 @@ static const route routes[] = {
 	{"GET", "/readyz", R_READYZ, NULL, NULL},
 	{"GET", "/metrics", R_METRICS, NULL, NULL},
 	{"GET", "/v1/runs", R_RUNS, svc_runs_list, NULL},
-	{"GET", "/v1/runs/{}", R_RUN, svc_run_get, NULL},
+	{"GET", "/v1/runs/{}", R_RUN, svc_run_get, run_query},
 	{"DELETE", "/v1/runs/{}", R_RUN, svc_run_delete, NULL},
 	{"GET", "/v1/runs/{}/items", R_RUN_ITEMS, svc_run_items, items_query},
 	{"GET", "/v1/runs/{}/compare/{}", R_RUN_COMPARE, svc_run_compare, NULL},
@@ -199,8 +200,8 @@ typedef struct req {
 	char accept[256];
 	char if_none_match[1024];
 	char idempotency_key[300]; /* longer than any valid key, so an over-long one stays over-long */
-	char query[5][128]; /* after, limit, order_by, order, status */
-	int has_query[5];
+	char query[6][128]; /* after, limit, order_by, order, status, percentiles */
+	int has_query[6];
 	double t_start;
 	double t_received;
 	size_t bytes_in;
@@ -714,6 +715,7 @@ static void work(void *arg)
 		.order_by = r->has_query[2] ? r->query[2] : NULL,
 		.order = r->has_query[3] ? r->query[3] : NULL,
 		.status = r->has_query[4] ? r->query[4] : NULL,
+		.percentiles = r->has_query[5] ? r->query[5] : NULL,
 		.body = r->body.data,
 		.body_len = r->body.len,
 	};
@@ -776,8 +778,8 @@ static req *req_new(http_server *s, struct MHD_Connection *conn, const char *url
 	copy_header(conn, MHD_HTTP_HEADER_ACCEPT, r->accept, sizeof(r->accept));
 	copy_header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH, r->if_none_match, sizeof(r->if_none_match));
 	copy_header(conn, "Idempotency-Key", r->idempotency_key, sizeof(r->idempotency_key));
-	static const char *const args[5] = {"after", "limit", "order_by", "order", "status"};
-	for (int i = 0; i < 5; i++) {
+	static const char *const args[6] = {"after", "limit", "order_by", "order", "status", "percentiles"};
+	for (int i = 0; i < 6; i++) {
 		const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, args[i]);
 		if (v) {
 			snprintf(r->query[i], sizeof(r->query[i]), "%s", v);
@@ -1063,7 +1065,7 @@ http_server *http_start(const http_config *cfg, seg_error *err)
 		jobs_hooks hooks = {on_job_waited, on_job_ran, s->metrics};
 		/* A PostgreSQL connection for each worker and one for the job runner. */
 		store_config sc = {cfg->db, (cfg->workers > 0 ? cfg->workers : 1) + 1, cfg->job_lease_ms,
-				   cfg->db_password_file};
+				   cfg->db_password_file, cfg->db_sync_full};
 		s->svc.store = store_open_config(&sc, err);
 		if (s->svc.store == NULL)
 			goto fail;

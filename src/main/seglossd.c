@@ -63,6 +63,10 @@ static const char help_text[] =
 	"                                                         and jobs (./data/segloss.db)\n"
 	"  --db-file PATH            SEGLOSS_DB_FILE              PostgreSQL: a file holding the password (else\n"
 	"                                                         PGPASSWORD or PGPASSFILE); never logged\n"
+	"  --db-sync normal|full     SEGLOSS_DB_SYNC              normal: recording an item does not wait for the\n"
+	"                                                         disk (a machine or database crash may lose the\n"
+	"                                                         last fraction of a second of items; jobs always\n"
+	"                                                         wait); full: every commit waits (normal)\n"
 	"  --job-ttl SECONDS         SEGLOSS_JOB_TTL              how long finished jobs are kept (86400)\n"
 	"  --job-lease SECONDS       SEGLOSS_JOB_LEASE            PostgreSQL: a running job's lease, renewed while\n"
 	"                                                         it runs; a daemon that dies leaves its job to\n"
@@ -165,6 +169,8 @@ static int apply(config *c, const char *name, const char *v, const char *origin)
 		c->http.job_ttl_ms = (int64_t)n * 1000;
 	else if (strcmp(name, "db-file") == 0 && v[0])
 		c->http.db_password_file = v;
+	else if (strcmp(name, "db-sync") == 0 && (strcmp(v, "normal") == 0 || strcmp(v, "full") == 0))
+		c->http.db_sync_full = strcmp(v, "full") == 0;
 	else if (strcmp(name, "job-lease") == 0 && parse_uint(v, 1, 3600, &n) == 0)
 		c->http.job_lease_ms = (int)n * 1000;
 	else if (strcmp(name, "api-keys-file") == 0 && v[0])
@@ -196,6 +202,7 @@ static const struct option long_opts[] = {
 	{"db", required_argument, NULL, 0},
 	{"job-ttl", required_argument, NULL, 0},
 	{"db-file", required_argument, NULL, 0},
+	{"db-sync", required_argument, NULL, 0},
 	{"job-lease", required_argument, NULL, 0},
 	{"api-keys-file", required_argument, NULL, 0},
 	{"api-key", required_argument, NULL, 0},

@@ -658,6 +658,7 @@ static void set_etag(const svc_request *rq, int64_t version, svc_reply *out, int
 	h = fnv_str(h, rq->limit);
 	h = fnv_str(h, rq->order_by);
 	h = fnv_str(h, rq->order);
+	h = fnv_str(h, rq->percentiles);
 	snprintf(out->etag, sizeof(out->etag), "W/\"%lld-%08x\"", (long long)version, (unsigned)(h ^ (h >> 32)));
 	*fresh = 0;
 	if (rq->if_none_match && (strstr(rq->if_none_match, out->etag) || strcmp(rq->if_none_match, "*") == 0)) {
@@ -715,6 +716,7 @@ static seg_status check_run_param(const svc_request *rq, int i, seg_error *err)
 
 typedef struct agg_ctx {
 	cJSON *losses, *metrics;
+	int percentiles;
 } agg_ctx;
 
 static void add_agg(void *opaque, const store_agg *a)
@@ -727,9 +729,11 @@ static void add_agg(void *opaque, const store_agg *a)
 	cJSON_AddItemToObject(o, "std", wire_number(a->std));
 	cJSON_AddItemToObject(o, "min", wire_number(a->min));
 	cJSON_AddItemToObject(o, "max", wire_number(a->max));
-	cJSON_AddItemToObject(o, "median", wire_number(a->median));
-	cJSON_AddItemToObject(o, "p05", wire_number(a->p05));
-	cJSON_AddItemToObject(o, "p95", wire_number(a->p95));
+	if (c->percentiles) {
+		cJSON_AddItemToObject(o, "median", wire_number(a->median));
+		cJSON_AddItemToObject(o, "p05", wire_number(a->p05));
+		cJSON_AddItemToObject(o, "p95", wire_number(a->p95));
+	}
 	cJSON_AddItemToObject(a->kind == 0 ? c->losses : c->metrics, a->key, o);
 }
 
@@ -743,9 +747,13 @@ seg_status svc_run_get(const svc_ctx *ctx, const svc_request *rq, svc_reply *out
 
 	(void)t;
 	reply_init(out);
+	/* percentiles=false: what the store keeps as items are written, in constant time per key. */
+	int percentiles = rq->percentiles == NULL || strcmp(rq->percentiles, "true") == 0;
 	st = need_store(ctx, err);
 	if (st == SEG_OK)
 		st = check_run_param(rq, 0, err);
+	if (st == SEG_OK && !percentiles && strcmp(rq->percentiles, "false") != 0)
+		st = seg_fail(err, SEG_EINVAL, "percentiles must be true or false, got '%.16s'", rq->percentiles);
 	if (st == SEG_OK)
 		st = store_version(ctx->store, rq->param[0], &version, err);
 	if (st != SEG_OK)
@@ -760,8 +768,9 @@ seg_status svc_run_get(const svc_ctx *ctx, const svc_request *rq, svc_reply *out
 		return st;
 	root = cJSON_CreateObject();
 	run_json(root, &run);
-	agg_ctx ac = {cJSON_AddObjectToObject(root, "losses"), cJSON_AddObjectToObject(root, "metrics")};
-	st = store_aggregates(ctx->store, rq->param[0], add_agg, &ac, err);
+	agg_ctx ac = {cJSON_AddObjectToObject(root, "losses"), cJSON_AddObjectToObject(root, "metrics"), percentiles};
+	st = percentiles ? store_aggregates(ctx->store, rq->param[0], add_agg, &ac, err)
+			 : store_aggregates_kept(ctx->store, rq->param[0], add_agg, &ac, err);
 	if (st == SEG_OK)
 		st = reply_json(root, 200, out, err);
 	cJSON_Delete(root);

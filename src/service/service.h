@@ -46,6 +46,7 @@ typedef struct svc_request {
 	const char *idempotency_key;
 	const char *request_id;
 	const char *after, *limit, *order_by, *order, *status; /* query arguments, NULL when absent */
+	const char *percentiles; /* GET /v1/runs/{run}: "false" leaves them out */
 	const uint8_t *body;
 	size_t body_len;
 } svc_request;

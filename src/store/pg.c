@@ -229,7 +229,8 @@ static PGconn *connect_db(pgs *p, char *why, size_t cap)
 		return NULL;
 	}
 	PQsetNoticeProcessor(c, quiet, NULL);
-	r = PQexec(c, "SET search_path TO segloss; SET statement_timeout TO '60s'");
+	r = PQexec(c, p->sync_full ? "SET search_path TO segloss; SET statement_timeout TO '60s'"
+				   : "SET search_path TO segloss; SET statement_timeout TO '60s'; SET synchronous_commit TO off");
 	if (PQresultStatus(r) != PGRES_COMMAND_OK) {
 		pgs_first_line(PQresultErrorMessage(r), why, cap);
 		PQclear(r);
@@ -302,6 +303,7 @@ static seg_status ensure(pgs *p, int slot, seg_error *err)
 		return seg_fail(err, SEG_ESTORE, "store: PostgreSQL is unreachable: %s", why);
 	}
 	p->conns[slot] = c;
+	p->prepared[slot].n = 0; /* a new session has none */
 	pthread_mutex_lock(&p->lock);
 	p->had[slot] = 1;
 	pthread_mutex_unlock(&p->lock);
@@ -318,6 +320,35 @@ static int connection_lost(PGconn *c, const PGresult *r)
 		return 1;
 	/* 08: connection exception; 57P01..57P03: the server is shutting down or starting. */
 	return state && (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0);
+}
+
+/*
+ * Runs call on the slot's connection, prepared the first time (statements
+ * are static strings, known by address): a statement is parsed and
+ * planned once per connection, then only executed. A failed PREPARE's
+ * result is returned as the failure.
+ */
+static PGresult *execute(pgs *p, int slot, const pgs_call *call)
+{
+	struct pgs_prepared *pr = &p->prepared[slot];
+	PGconn *c = p->conns[slot];
+	char name[16];
+	int i;
+
+	for (i = 0; i < pr->n && pr->sql[i] != call->sql; i++)
+		;
+	if (i == pr->n && i == PGS_PREPARED) /* cannot happen with this backend's statements: run it unprepared */
+		return PQexecParams(c, call->sql, call->nparams, NULL, call->values, call->lengths, call->formats,
+				    call->binary);
+	snprintf(name, sizeof(name), "s%d", i);
+	if (i == pr->n) {
+		PGresult *r = PQprepare(c, name, call->sql, call->nparams, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK)
+			return r;
+		PQclear(r);
+		pr->sql[pr->n++] = call->sql;
+	}
+	return PQexecPrepared(c, name, call->nparams, call->values, call->lengths, call->formats, call->binary);
 }
 
 seg_status pgs_run(pgs *p, const pgs_call *call, PGresult **res, seg_error *err)
@@ -338,8 +369,7 @@ seg_status pgs_run(pgs *p, const pgs_call *call, PGresult **res, seg_error *err)
 			return rc;
 		}
 		PGconn *c = p->conns[slot];
-		PGresult *r = PQexecParams(c, call->sql, call->nparams, NULL, call->values, call->lengths, call->formats,
-					   call->binary);
+		PGresult *r = execute(p, slot, call);
 		ExecStatusType st = PQresultStatus(r);
 		if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
 			give_slot(p, slot);
@@ -585,6 +615,7 @@ static void pgs_close(store *s)
 	free(p->conns);
 	free(p->busy);
 	free(p->had);
+	free(p->prepared);
 	free(p->where);
 	free(p->password_file);
 	free(p);
@@ -671,13 +702,15 @@ store *store_pg_open(const store_config *cfg, seg_error *err)
 	pthread_cond_init(&p->freed, NULL);
 	p->nconns = cfg->connections > 0 ? cfg->connections : 4;
 	p->lease_ms = cfg->lease_ms > 0 ? cfg->lease_ms : 30000;
+	p->sync_full = cfg->sync_full;
 	p->where = strdup(cfg->where);
 	p->password_file = cfg->password_file ? strdup(cfg->password_file) : NULL;
 	p->conns = calloc((size_t)p->nconns, sizeof(*p->conns));
 	p->busy = calloc((size_t)p->nconns, 1);
 	p->had = calloc((size_t)p->nconns, 1);
+	p->prepared = calloc((size_t)p->nconns, sizeof(*p->prepared));
 	if (p->where == NULL || (cfg->password_file && p->password_file == NULL) || p->conns == NULL ||
-	    p->busy == NULL || p->had == NULL || pipe2(p->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+	    p->busy == NULL || p->had == NULL || p->prepared == NULL || pipe2(p->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
 		seg_fail(err, SEG_ENOMEM, "store: out of memory");
 		goto fail;
 	}

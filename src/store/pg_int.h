@@ -10,12 +10,21 @@
 
 #include "store/backend.h"
 
+#define PGS_PREPARED 48 /* distinct statements a connection keeps prepared */
+
+/* A connection's prepared statements, "s0", "s1", ...: the SQL (a static string) of each. */
+struct pgs_prepared {
+	const char *sql[PGS_PREPARED];
+	int n;
+};
+
 typedef struct pgs {
 	struct store base;
 	char *where;         /* the address as given (may hold a password: never logged) */
 	char *password_file; /* NULL: PGPASSWORD, PGPASSFILE or the address */
 	char place[200];     /* the address without its password, for messages */
 	int lease_ms;
+	int sync_full; /* 0: item writes commit without waiting for the WAL flush (pg_schema.c) */
 	char owner[96]; /* this daemon, in jobs.owner: host:pid:random */
 
 	/* The pool: one connection per slot, a slot used by one thread at a time. */
@@ -25,6 +34,7 @@ typedef struct pgs {
 	PGconn **conns; /* NULL: not connected (yet, or since it was lost) */
 	char *busy;
 	char *had; /* the slot was connected once: connecting again counts as a reconnect */
+	struct pgs_prepared *prepared; /* per slot: the statements its connection has prepared */
 
 	/* State, under lock. */
 	int up;

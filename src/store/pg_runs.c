@@ -3,8 +3,8 @@
  *
  * A value travels to the database as its exact decimal expansion (every
  * double is m * 2^-k, whose expansion has k digits after the point and
- * which glibc prints exactly), is stored as numeric, and comes back as
- * float8, the same double. The sums in aggs are therefore exact, and
+ * which glibc prints exactly), is added to the numeric sums of aggs, and
+ * stored as the same double (float8). The sums are therefore exact, and
  * mean, std and sum are rounded once, when read: the mean as s1/n, the
  * std as the root of (n*s2 - s1^2)/n^2 with an exact numerator, both in
  * numeric.
@@ -12,8 +12,9 @@
  * Recording is one call of segloss_record (see pg.c for what it does
  * under the run's row lock). Reading the aggregates is one statement:
  * the kept columns of aggs, and, for the percentiles, the two values at
- * the needed ranks read from the index of values (scores_value) from
- * the nearer end, interpolated here as NumPy does (store.c).
+ * the needed ranks read from the index of values (scores_value, by aggs
+ * row and value) from the nearer end, interpolated here as NumPy does
+ * (store.c).
  */
 #include "store/pg_int.h"
 
@@ -190,19 +191,19 @@ seg_status pgs_run_keys(store *s, const char *run, store_key_fn fn, void *ctx, s
  * min(k + 1, n - 1), both then sorted ascending.
  */
 #define RANK_UP(q)                                                                                                     \
-	"(SELECT array_agg(t.v ORDER BY t.v) FROM (SELECT s.value::float8 AS v FROM scores s WHERE s.run_id = a.run_id " \
-	"AND s.kind = a.kind AND s.key = a.key AND s.value IS NOT NULL ORDER BY s.value "                              \
+	"(SELECT array_agg(t.v ORDER BY t.v) FROM (SELECT s.value AS v FROM scores s WHERE s.agg_id = a.id "           \
+	"AND s.value IS NOT NULL ORDER BY s.value "                                                                    \
 	"OFFSET GREATEST(floor((a.count - 1)::float8 * " q "::float8)::bigint, 0) LIMIT 2) t)"
 #define RANK_DOWN(q)                                                                                                   \
-	"(SELECT array_agg(t.v ORDER BY t.v) FROM (SELECT s.value::float8 AS v FROM scores s WHERE s.run_id = a.run_id " \
-	"AND s.kind = a.kind AND s.key = a.key AND s.value IS NOT NULL ORDER BY s.value DESC "                         \
+	"(SELECT array_agg(t.v ORDER BY t.v) FROM (SELECT s.value AS v FROM scores s WHERE s.agg_id = a.id "           \
+	"AND s.value IS NOT NULL ORDER BY s.value DESC "                                                               \
 	"OFFSET GREATEST(a.count - 1 - LEAST(floor((a.count - 1)::float8 * " q "::float8)::bigint + 1, a.count - 1), 0) " \
 	"LIMIT 2) t)"
 
 static const char sql_aggs[] =
 	"SELECT a.kind, a.key, a.count, (a.s1 / NULLIF(a.count, 0))::float8, "
 	"sqrt((a.s2 * a.count - a.s1 * a.s1) / NULLIF(a.count::numeric * a.count, 0))::float8, "
-	"a.vmin::float8, a.vmax::float8, a.s1::float8, p.v05, p.v50, p.v95 "
+	"a.vmin, a.vmax, a.s1::float8, p.v05, p.v50, p.v95 "
 	"FROM runs r JOIN aggs a ON a.run_id = r.id "
 	"LEFT JOIN LATERAL (SELECT " RANK_UP("0.05") " AS v05, " RANK_UP("0.5") " AS v50, " RANK_DOWN("0.95") " AS v95 "
 	"WHERE $2::boolean AND a.count > 0) p ON true "
@@ -278,20 +279,18 @@ seg_status pgs_aggregates(store *s, const char *run, int percentiles, store_agg_
 
 /* One row per item and score (items without scores: one row, kind NULL), in the page's order. */
 #define ITEM_ROWS                                                                                                      \
-	"SELECT i.seq, i.item, i.time, i.width, i.height, s.kind, s.key, s.value::float8 FROM "
+	"SELECT i.seq, i.item, i.time, i.width, i.height, a.kind, a.key, s.value FROM "
+#define ITEM_SCORES "LEFT JOIN scores s ON s.item_id = i.id LEFT JOIN aggs a ON a.id = s.agg_id "
 static const char sql_items_seq[] =
 	ITEM_ROWS "(SELECT i.* FROM items i JOIN runs r ON r.id = i.run_id WHERE r.name = $1 AND i.seq > $2 "
-		  "ORDER BY i.seq LIMIT $3) i LEFT JOIN scores s ON s.item_id = i.id ORDER BY i.seq, s.kind, s.key";
-static const char sql_items_desc[] =
-	ITEM_ROWS "(SELECT i.*, o.value AS ov FROM items i JOIN runs r ON r.id = i.run_id LEFT JOIN scores o ON "
-		  "o.item_id = i.id AND o.kind = $2 AND o.key = $3 WHERE r.name = $1 "
-		  "ORDER BY o.value IS NULL, o.value DESC, i.seq LIMIT $4) i LEFT JOIN scores s ON s.item_id = i.id "
-		  "ORDER BY i.ov IS NULL, i.ov DESC, i.seq, s.kind, s.key";
-static const char sql_items_asc[] =
-	ITEM_ROWS "(SELECT i.*, o.value AS ov FROM items i JOIN runs r ON r.id = i.run_id LEFT JOIN scores o ON "
-		  "o.item_id = i.id AND o.kind = $2 AND o.key = $3 WHERE r.name = $1 "
-		  "ORDER BY o.value IS NULL, o.value ASC, i.seq LIMIT $4) i LEFT JOIN scores s ON s.item_id = i.id "
-		  "ORDER BY i.ov IS NULL, i.ov ASC, i.seq, s.kind, s.key";
+		  "ORDER BY i.seq LIMIT $3) i " ITEM_SCORES "ORDER BY i.seq, a.kind, a.key";
+#define ORDERED(dir)                                                                                                   \
+	ITEM_ROWS "(SELECT i.*, o.value AS ov FROM items i JOIN runs r ON r.id = i.run_id LEFT JOIN scores o ON "       \
+		  "o.item_id = i.id AND o.agg_id = (SELECT id FROM aggs WHERE run_id = r.id AND kind = $2 AND key = $3) " \
+		  "WHERE r.name = $1 ORDER BY o.value IS NULL, o.value " dir ", i.seq LIMIT $4) i " ITEM_SCORES            \
+		  "ORDER BY i.ov IS NULL, i.ov " dir ", i.seq, a.kind, a.key"
+static const char sql_items_desc[] = ORDERED("DESC");
+static const char sql_items_asc[] = ORDERED("ASC");
 
 seg_status pgs_items(store *s, const char *run, const store_items_query *q, store_item_fn fn, void *ctx,
 		     int64_t *next, seg_error *err)
@@ -359,13 +358,15 @@ seg_status pgs_compare(store *s, const char *a, const char *b, store_pair_fn fn,
 {
 	PGresult *r = NULL;
 	const char *v[2] = {a, b};
-	pgs_call c = {"SELECT sa.kind, sa.key, ia.item, sa.value::float8, sb.value::float8 FROM runs ra "
-		      "JOIN items ia ON ia.run_id = ra.id "
+	pgs_call c = {"SELECT aa.kind, aa.key, ia.item, sa.value, sb.value FROM runs ra "
 		      "JOIN runs rb ON rb.name = $2 "
+		      "JOIN aggs aa ON aa.run_id = ra.id "
+		      "JOIN aggs ab ON ab.run_id = rb.id AND ab.kind = aa.kind AND ab.key = aa.key "
+		      "JOIN scores sa ON sa.agg_id = aa.id "
+		      "JOIN items ia ON ia.id = sa.item_id "
 		      "JOIN items ib ON ib.run_id = rb.id AND ib.item = ia.item "
-		      "JOIN scores sa ON sa.item_id = ia.id "
-		      "JOIN scores sb ON sb.item_id = ib.id AND sb.kind = sa.kind AND sb.key = sa.key "
-		      "WHERE ra.name = $1 ORDER BY sa.kind, sa.key, ia.item",
+		      "JOIN scores sb ON sb.item_id = ib.id AND sb.agg_id = ab.id "
+		      "WHERE ra.name = $1 ORDER BY aa.kind, aa.key, ia.item",
 		      2, v, NULL, NULL, 0, 1, 0};
 	seg_status rc = pgs_run((pgs *)s, &c, &r, err);
 

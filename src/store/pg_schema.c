@@ -36,9 +36,15 @@ static const char *const migrations[] = {
 	 * visible only after every item with a smaller number, so an after=
 	 * cursor never skips one.
 	 *
-	 * scores.value is the exact decimal value of the double (numeric), so
-	 * aggs.s1 and s2, the sums of the values and of their squares, are
-	 * exact: an item replaced subtracts exactly what it added.
+	 * aggs holds per run and key the counts, the extremes, and s1 and s2,
+	 * the sums of the values and of their squares as numeric: a value
+	 * arrives as its exact decimal expansion, so the sums are exact, and
+	 * an item replaced subtracts exactly what it added (segloss_exact
+	 * gives the same expansion from the stored double). scores refers to
+	 * its aggs row, and is indexed by (agg_id, value): min and max after a
+	 * replacement, and the percentiles by rank, read a narrow index of
+	 * doubles. The functions below delete children explicitly, so scores
+	 * carries no foreign keys to check on every insert.
 	 */
 	"CREATE TABLE meta(key text PRIMARY KEY, value bigint NOT NULL);"
 	"INSERT INTO meta VALUES ('deleted', 0);"
@@ -63,26 +69,39 @@ static const char *const migrations[] = {
 	"  height int NOT NULL,"
 	"  UNIQUE(run_id, item));"
 	"CREATE INDEX items_seq ON items(run_id, seq);"
-	"CREATE TABLE scores("
-	"  item_id bigint NOT NULL REFERENCES items(id) ON DELETE CASCADE,"
-	"  run_id bigint NOT NULL,"
-	"  kind int NOT NULL,"
-	"  key text COLLATE \"C\" NOT NULL,"
-	"  value numeric,"
-	"  PRIMARY KEY(item_id, kind, key));"
-	"CREATE INDEX scores_value ON scores(run_id, kind, key, value);"
 	"CREATE TABLE aggs("
-	"  run_id bigint NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+	"  id bigserial PRIMARY KEY,"
+	"  run_id bigint NOT NULL,"
 	"  kind int NOT NULL,"
 	"  key text COLLATE \"C\" NOT NULL,"
 	"  rows bigint NOT NULL,"
 	"  count bigint NOT NULL,"
 	"  s1 numeric NOT NULL,"
 	"  s2 numeric NOT NULL,"
-	"  vmin numeric,"
-	"  vmax numeric,"
+	"  vmin float8,"
+	"  vmax float8,"
 	"  stale boolean NOT NULL DEFAULT false,"
-	"  PRIMARY KEY(run_id, kind, key));"
+	"  UNIQUE(run_id, kind, key));"
+	"CREATE TABLE scores("
+	"  item_id bigint NOT NULL,"
+	"  agg_id bigint NOT NULL,"
+	"  value float8,"
+	"  PRIMARY KEY(item_id, agg_id));"
+	"CREATE INDEX scores_value ON scores(agg_id, value);"
+	/* Inserts alone never wake the vacuum that keeps index-only scans (the percentiles) cheap: make them. */
+	"ALTER TABLE scores SET (autovacuum_vacuum_insert_scale_factor = 0.02);"
+	/*
+	 * A double's exact decimal value: m 2^e is m 5^-e 10^e. Used for the
+	 * old values of a replaced item; new ones arrive already expanded.
+	 */
+	"CREATE FUNCTION segloss_exact(x float8) RETURNS numeric LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$\n"
+	"  SELECT CASE WHEN e >= 0 THEN s * m * 2::numeric ^ e ELSE s * m * 5::numeric ^ (-e) * ('1e' || e)::numeric END\n"
+	"  FROM (SELECT CASE WHEN b < 0 THEN -1 ELSE 1 END AS s,\n"
+	"               CASE WHEN (b >> 52) & 2047 = 0 THEN b & 4503599627370495\n"
+	"                    ELSE (b & 4503599627370495) | 4503599627370496 END AS m,\n"
+	"               CASE WHEN (b >> 52) & 2047 = 0 THEN -1074 ELSE ((b >> 52) & 2047)::int - 1075 END AS e\n"
+	"        FROM (SELECT ('x' || encode(float8send(x), 'hex'))::bit(64)::bigint AS b) q) r\n"
+	"$$;"
 	"CREATE TABLE jobs("
 	"  id text PRIMARY KEY,"
 	"  seq bigint NOT NULL UNIQUE,"
@@ -107,48 +126,52 @@ static const char *const migrations[] = {
 	"CREATE INDEX jobs_finished ON jobs(finished) WHERE status >= 2;"
 	/*
 	 * Recording one item: the run's row lock first (it orders the run's
-	 * writers until they commit), the item updated in place or inserted,
-	 * its old scores subtracted from the sums, the new ones added; a
-	 * removed extreme marks the key stale, and min and max are read again
-	 * from the index of values.
+	 * writers until they commit), the item updated in place or inserted
+	 * (a new statement, so it sees what the writer before committed; the
+	 * item count follows from it), its old scores subtracted from
+	 * the sums, the new ones added (their aggs rows created as needed) and
+	 * stored; a removed extreme marks its key stale, and min and max are
+	 * read again from the index of values. p_values are exact decimal
+	 * expansions (pg_runs.c).
 	 */
 	"CREATE FUNCTION segloss_record(p_run text, p_item text, p_time bigint, p_width int, p_height int,"
 	"    p_kinds int[], p_keys text[], p_values numeric[]) RETURNS void LANGUAGE plpgsql AS $$\n"
-	"DECLARE v_run bigint; v_seq bigint; v_item bigint; v_replaced boolean;\n"
+	"DECLARE v_run bigint; v_seq bigint; v_item bigint; v_replaced boolean; v_new_run boolean;\n"
 	"BEGIN\n"
-	"  INSERT INTO runs AS r (name, created, updated, version, last_seq)\n"
-	"    VALUES (p_run, p_time, p_time, nextval('run_version'), 1)\n"
+	"  INSERT INTO runs AS r (name, created, updated, version, last_seq, items)\n"
+	"    VALUES (p_run, p_time, p_time, nextval('run_version'), 1, 1)\n"
 	"    ON CONFLICT (name) DO UPDATE SET updated = p_time, version = nextval('run_version'),\n"
 	"      changes = r.changes + 1, last_seq = r.last_seq + 1\n"
-	"    RETURNING id, last_seq INTO v_run, v_seq;\n"
-	"  UPDATE items SET seq = v_seq, time = p_time, width = p_width, height = p_height\n"
-	"    WHERE run_id = v_run AND item = p_item RETURNING id INTO v_item;\n"
-	"  v_replaced := FOUND;\n"
+	"    RETURNING id, last_seq, xmax = 0 INTO v_run, v_seq, v_new_run;\n"
+	/* xmax is set on a row the upsert updated, 0 on one it inserted. */
+	"  INSERT INTO items AS i (run_id, item, seq, time, width, height)\n"
+	"    VALUES (v_run, p_item, v_seq, p_time, p_width, p_height)\n"
+	"    ON CONFLICT (run_id, item) DO UPDATE SET seq = EXCLUDED.seq, time = EXCLUDED.time,\n"
+	"      width = EXCLUDED.width, height = EXCLUDED.height\n"
+	"    RETURNING id, xmax <> 0 INTO v_item, v_replaced;\n"
 	"  IF v_replaced THEN\n"
-	"    UPDATE aggs a SET rows = a.rows - o.nrows, count = a.count - o.n, s1 = a.s1 - o.s1, s2 = a.s2 - o.s2,\n"
-	"        stale = a.stale OR COALESCE(o.lo <= a.vmin OR o.hi >= a.vmax, false)\n"
-	"      FROM (SELECT kind, key, count(*) AS nrows, count(value) AS n, COALESCE(sum(value), 0) AS s1,\n"
-	"                   COALESCE(sum(value * value), 0) AS s2, min(value) AS lo, max(value) AS hi\n"
-	"              FROM scores WHERE item_id = v_item GROUP BY kind, key) o\n"
-	"      WHERE a.run_id = v_run AND a.kind = o.kind AND a.key = o.key;\n"
+	"    UPDATE aggs a SET rows = a.rows - 1, count = a.count - (o.value IS NOT NULL)::int,\n"
+	"        s1 = a.s1 - COALESCE(o.x, 0), s2 = a.s2 - COALESCE(o.x * o.x, 0),\n"
+	"        stale = a.stale OR COALESCE(o.value <= a.vmin OR o.value >= a.vmax, false)\n"
+	"      FROM (SELECT agg_id, value, segloss_exact(value) AS x FROM scores WHERE item_id = v_item) o\n"
+	"      WHERE a.id = o.agg_id;\n"
 	"    DELETE FROM scores WHERE item_id = v_item;\n"
-	"  ELSE\n"
-	"    INSERT INTO items(run_id, item, seq, time, width, height)\n"
-	"      VALUES (v_run, p_item, v_seq, p_time, p_width, p_height) RETURNING id INTO v_item;\n"
+	"  ELSIF NOT v_new_run THEN\n"
 	"    UPDATE runs SET items = items + 1 WHERE id = v_run;\n"
 	"  END IF;\n"
-	"  INSERT INTO scores(item_id, run_id, kind, key, value)\n"
-	"    SELECT v_item, v_run, u.k, u.key, u.v FROM unnest(p_kinds, p_keys, p_values) AS u(k, key, v);\n"
-	"  INSERT INTO aggs AS a (run_id, kind, key, rows, count, s1, s2, vmin, vmax)\n"
-	"    SELECT v_run, u.k, u.key, 1, (u.v IS NOT NULL)::int, COALESCE(u.v, 0), COALESCE(u.v * u.v, 0), u.v, u.v\n"
-	"      FROM unnest(p_kinds, p_keys, p_values) AS u(k, key, v)\n"
+	"  WITH u AS (SELECT * FROM unnest(p_kinds, p_keys, p_values) AS u(k, key, v)),\n"
+	"  a AS (INSERT INTO aggs AS a (run_id, kind, key, rows, count, s1, s2, vmin, vmax)\n"
+	"      SELECT v_run, u.k, u.key, 1, (u.v IS NOT NULL)::int, COALESCE(u.v, 0), COALESCE(u.v * u.v, 0), u.v, u.v FROM u\n"
 	"    ON CONFLICT (run_id, kind, key) DO UPDATE SET rows = a.rows + 1, count = a.count + EXCLUDED.count,\n"
 	"      s1 = a.s1 + EXCLUDED.s1, s2 = a.s2 + EXCLUDED.s2,\n"
-	"      vmin = LEAST(a.vmin, EXCLUDED.vmin), vmax = GREATEST(a.vmax, EXCLUDED.vmax);\n"
+	"      vmin = LEAST(a.vmin, EXCLUDED.vmin), vmax = GREATEST(a.vmax, EXCLUDED.vmax)\n"
+	"    RETURNING a.id, a.kind, a.key)\n"
+	"  INSERT INTO scores(item_id, agg_id, value)\n"
+	"    SELECT v_item, a.id, u.v::float8 FROM a JOIN u ON u.k = a.kind AND u.key = a.key;\n"
 	"  IF v_replaced THEN\n"
 	"    UPDATE aggs a SET stale = false,\n"
-	"        vmin = (SELECT min(s.value) FROM scores s WHERE s.run_id = a.run_id AND s.kind = a.kind AND s.key = a.key),\n"
-	"        vmax = (SELECT max(s.value) FROM scores s WHERE s.run_id = a.run_id AND s.kind = a.kind AND s.key = a.key)\n"
+	"        vmin = (SELECT min(s.value) FROM scores s WHERE s.agg_id = a.id),\n"
+	"        vmax = (SELECT max(s.value) FROM scores s WHERE s.agg_id = a.id)\n"
 	"      WHERE a.run_id = v_run AND a.stale;\n"
 	"    DELETE FROM aggs WHERE run_id = v_run AND rows = 0;\n"
 	"  END IF;\n"
@@ -159,7 +182,8 @@ static const char *const migrations[] = {
 	"BEGIN\n"
 	"  SELECT id, changes INTO v_id, v_changes FROM runs WHERE name = p_run FOR UPDATE;\n"
 	"  IF NOT FOUND THEN RETURN false; END IF;\n"
-	"  DELETE FROM scores WHERE run_id = v_id;\n"
+	"  PERFORM set_config('synchronous_commit', 'on', true);\n"
+	"  DELETE FROM scores WHERE agg_id IN (SELECT id FROM aggs WHERE run_id = v_id);\n"
 	"  DELETE FROM aggs WHERE run_id = v_id;\n"
 	"  DELETE FROM items WHERE run_id = v_id;\n"
 	"  DELETE FROM runs WHERE id = v_id;\n"
@@ -177,6 +201,7 @@ static const char *const migrations[] = {
 	"    p_type text, p_body bytea) RETURNS TABLE(o_id text, o_hash text, o_new boolean)"
 	"    LANGUAGE plpgsql AS $$\n"
 	"BEGIN\n"
+	"  PERFORM set_config('synchronous_commit', 'on', true);\n"
 	"  PERFORM pg_advisory_xact_lock(32482707216319234);\n"
 	"  IF p_idem IS NOT NULL THEN\n"
 	"    RETURN QUERY SELECT j.id, j.body_hash, false FROM jobs j WHERE j.idem_key = p_idem;\n"
@@ -190,6 +215,7 @@ static const char *const migrations[] = {
 	"CREATE FUNCTION segloss_job_cancel(p_id text, p_now bigint) RETURNS int LANGUAGE plpgsql AS $$\n"
 	"DECLARE v_status int;\n"
 	"BEGIN\n"
+	"  PERFORM set_config('synchronous_commit', 'on', true);\n"
 	"  SELECT status INTO v_status FROM jobs WHERE id = p_id FOR UPDATE;\n"
 	"  IF NOT FOUND THEN RETURN -1; END IF;\n"
 	"  IF v_status = 0 THEN\n"

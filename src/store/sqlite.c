@@ -403,7 +403,8 @@ store *store_sqlite_open(const store_config *cfg, seg_error *err)
 	}
 	if (lite_exec(l, "PRAGMA foreign_keys = ON", 0, err) != SEG_OK ||
 	    (!memory && lite_exec(l, "PRAGMA journal_mode = WAL", 0, err) != SEG_OK) ||
-	    lite_exec(l, "PRAGMA synchronous = NORMAL", 0, err) != SEG_OK || migrate(l, err) != SEG_OK)
+	    lite_exec(l, cfg->sync_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL", 0, err) != SEG_OK ||
+	    migrate(l, err) != SEG_OK)
 		goto fail;
 	return &l->base;
 fail:

@@ -80,7 +80,7 @@ store *store_open_config(const store_config *cfg, seg_error *err)
 
 store *store_open(const char *where, seg_error *err)
 {
-	store_config cfg = {where, 0, 0, NULL};
+	store_config cfg = {where, 0, 0, NULL, 0};
 
 	return store_open_config(&cfg, err);
 }

@@ -107,6 +107,10 @@ typedef struct store_config {
 	int connections;           /* PostgreSQL: connections in the pool (0: 4); size it to the workers */
 	int lease_ms;              /* PostgreSQL: a claimed job's lease, renewed while it runs (0: 30000) */
 	const char *password_file; /* PostgreSQL: a file holding the password (a Kubernetes Secret), or NULL */
+	int sync_full;             /* 1: every commit waits for the disk; 0 (normal): recording an item does not
+				      (SQLite synchronous=NORMAL in WAL mode; PostgreSQL synchronous_commit off for
+				      items), so a crash of the machine or the database may lose the last fraction
+				      of a second of items; jobs and deletions always wait */
 } store_config;
 
 /*

@@ -1286,6 +1286,27 @@ async function runsPhase(port) {
 	await step({ name: 'runs: one run, If-None-Match its ETag', method: 'GET', path: RA, headers: { 'If-None-Match': runTag }, status: 304,
 		then: (_, res) => res.headers.etag === runTag || `ETag ${res.headers.etag}` });
 	await step({ name: 'runs: one run, If-None-Match *', method: 'GET', path: RA, headers: { 'If-None-Match': '*' }, status: 304 });
+	// Without the percentiles: the same kept aggregates, no median, p05 or p95, and an ETag of its own.
+	await step({
+		name: 'runs: one run, percentiles=false', method: 'GET', path: `${RA}?percentiles=false`, status: 200,
+		then: (b, res) => {
+			if (res.headers.etag === runTag) return 'the same ETag as with the percentiles';
+			for (const kind of ['losses', 'metrics']) {
+				for (const [k, a] of Object.entries(runA.body[kind])) {
+					const got = b[kind][k];
+					if (!got || 'median' in got || 'p05' in got || 'p95' in got) return `${kind}.${k}: ${json(got)}`;
+					for (const f of ['count', 'mean', 'std', 'min', 'max']) if (got[f] !== a[f]) return `${kind}.${k}.${f}: ${got[f]} vs ${a[f]}`;
+				}
+			}
+			return true;
+		},
+	});
+	await step({ name: 'runs: one run, percentiles=true', method: 'GET', path: `${RA}?percentiles=true`, status: 200,
+		then: (b) => json(b) === json(runA.body) || 'differs from the plain GET' });
+	await step({ name: 'runs: one run, percentiles=maybe', method: 'GET', path: `${RA}?percentiles=maybe`, status: 422,
+		then: (b) => b.detail === "percentiles must be true or false, got 'maybe'" || b.detail });
+	await step({ name: 'runs: one run, an unknown query parameter', method: 'GET', path: `${RA}?percentile=false`, status: 422,
+		then: (b) => /did you mean 'percentiles'/.test(b.detail) || b.detail });
 	await step({ name: 'runs: HEAD one run', method: 'HEAD', path: RA, status: 200 });
 	await step({ name: 'runs: HEAD one run, If-None-Match *', method: 'HEAD', path: RA, headers: { 'If-None-Match': '*' }, status: 304 });
 	await step({ name: 'runs: unknown run', method: 'GET', path: '/v1/runs/contract-none', status: 404, then: (b) => b.detail === "no run 'contract-none'" || b.detail });
