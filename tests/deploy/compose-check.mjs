@@ -107,6 +107,27 @@ if (!(seconds(d.stop_grace_period ?? "10s") > drain))
   fail("seglossd", `stop_grace_period ${d.stop_grace_period ?? "10s"} is not above SEGLOSS_DRAIN_TIMEOUT ${drain} s`);
 if (!(Number(env.SEGLOSS_WORKERS) > 0)) fail("seglossd", "SEGLOSS_WORKERS not set (the default is the machine's cores)");
 
+// The `postgres` profile: replicas on one PostgreSQL, the password never in the address.
+const pg = svc["seglossd-pg"];
+const pgdb = svc.postgres;
+if (!pg || !pgdb) fail("services", "no seglossd-pg and postgres (the postgres profile)");
+else {
+  for (const [name, s] of [["seglossd-pg", pg], ["postgres", pgdb]])
+    if (!(s.profiles ?? []).includes("postgres")) fail(name, "not in the postgres profile");
+  const penv = envOf(pg);
+  const url = String(penv.SEGLOSS_DB ?? "");
+  if (!/^postgres(ql)?:\/\/[^:@/]+@postgres:5432\//.test(url)) fail("seglossd-pg", `SEGLOSS_DB=${url} is not postgres://USER@postgres:5432/...`);
+  if (!penv.PGPASSWORD && !penv.SEGLOSS_DB_FILE) fail("seglossd-pg", "no PGPASSWORD or SEGLOSS_DB_FILE");
+  if (penv.PGPASSWORD !== envOf(pgdb).POSTGRES_PASSWORD) fail("seglossd-pg", "PGPASSWORD is not postgres's POSTGRES_PASSWORD");
+  if (pg.depends_on?.postgres?.condition !== "service_healthy") fail("seglossd-pg", "does not wait for postgres to be healthy");
+  if (!(pg.deploy?.replicas >= 2)) fail("seglossd-pg", "fewer than two replicas");
+  if (pg.image !== "segloss:latest" || pg.read_only !== true || !/^10001(:10001)?$/.test(String(pg.user ?? "")))
+    fail("seglossd-pg", "not the image segloss:latest as user 10001 on a read-only root");
+  if (JSON.stringify(pg.healthcheck?.test) !== JSON.stringify(["CMD", "seglossd", "--healthcheck"]))
+    fail("seglossd-pg", "healthcheck is not seglossd --healthcheck");
+  if (!mounts(pgdb).some((m) => m.target === "/var/lib/postgresql/data" && !m.bind)) fail("postgres", "no named volume for its data");
+}
+
 // Prometheus: its config is ours, and scrapes seglossd.
 const p = svc.prometheus ?? {};
 const promMount = mounts(p).find((m) => m.bind && resolve(dir, m.source) === join(root, "deploy/prometheus/prometheus.yml"));

@@ -12,8 +12,10 @@
 //  3. the deployment's own rules: non-root, read-only root, probes on
 //     /healthz and /readyz, resources, a grace period longer than
 //     SEGLOSS_SHUTDOWN_DELAY plus SEGLOSS_DRAIN_TIMEOUT, references that resolve
-//     (ConfigMap, claim, HPA target, selectors), and a store on a file only
-//     with one replica and `Recreate`.
+//     (ConfigMap, Secret and key, claim, HPA target, selectors), a store on a
+//     file only with one replica and `Recreate`, and a PostgreSQL store given
+//     from a Secret with its password in a file, never in the URL, and scaled
+//     from two replicas with rolling updates.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -38,6 +40,9 @@ for (const d of parseAllDocuments(readFileSync(file, "utf8"))) {
     continue;
   }
   const obj = d.toJS();
+  // Newer kustomize wraps long base64 Secret data over lines; the API server's decoder skips newlines.
+  if (obj?.kind === "Secret" && obj.data)
+    for (const k of Object.keys(obj.data)) obj.data[k] = String(obj.data[k]).replace(/\s+/g, "");
   if (obj !== null && obj !== undefined) docs.push(obj);
 }
 if (docs.length === 0) fail("render", "no objects");
@@ -179,7 +184,18 @@ for (const d of of("Deployment")) {
       if (!cm) fail(cw, `envFrom ConfigMap ${ef.configMapRef.name} is not in the render`);
       else Object.assign(env, cm.data ?? {});
     }
-    for (const e of c.env ?? []) if ("value" in e) env[e.name] = e.value;
+    for (const e of c.env ?? []) {
+      if ("value" in e) env[e.name] = e.value;
+      const ref = e.valueFrom?.secretKeyRef;
+      if (ref) {
+        const sec = named("Secret", ref.name);
+        const data = { ...(sec?.data ?? {}), ...(sec?.stringData ?? {}) };
+        if (!sec) fail(cw, `env ${e.name}: Secret ${ref.name} is not in the render`);
+        else if (!(ref.key in data)) fail(cw, `env ${e.name}: Secret ${ref.name} has no key ${ref.key}`);
+        const raw = sec?.data?.[ref.key] !== undefined ? Buffer.from(sec.data[ref.key], "base64").toString() : sec?.stringData?.[ref.key];
+        env[e.name] = { secret: ref.name, value: raw ?? "" };
+      }
+    }
     const port = Number(env.SEGLOSS_PORT ?? 8080);
     if (!(c.ports ?? []).some((p) => p.containerPort === port))
       fail(cw, `no containerPort ${port} (SEGLOSS_PORT)`);
@@ -193,8 +209,26 @@ for (const d of of("Deployment")) {
       return m && !m.readOnly && volumes[m.name] && (volumes[m.name].emptyDir || volumes[m.name].persistentVolumeClaim);
     };
     if (!writable("/tmp")) fail(cw, "no writable volume at /tmp");
-    const db = env.SEGLOSS_DB ?? "./data/segloss.db";
-    const stored = db !== "off" && db !== ":memory:";
+    const dbEnv = env.SEGLOSS_DB ?? "./data/segloss.db";
+    const db = typeof dbEnv === "object" ? dbEnv.value : dbEnv;
+    const postgres = /^postgres(ql)?:\/\//.test(db) || db.includes("=");
+    const stored = db !== "off" && db !== ":memory:" && !postgres;
+    if (postgres) {
+      // Shared by every replica: its address from a Secret, its password from a file, and replicas.
+      if (typeof dbEnv !== "object") fail(cw, "SEGLOSS_DB names PostgreSQL but does not come from a Secret");
+      if (/^postgres(ql)?:\/\/[^/@]*:[^/@]*@/.test(db) || /\bpassword\s*=/.test(db))
+        fail(cw, "SEGLOSS_DB holds a password: give it in SEGLOSS_DB_FILE (a mounted Secret)");
+      const pwFile = env.SEGLOSS_DB_FILE;
+      const pwDir = typeof pwFile === "string" ? pwFile.slice(0, pwFile.lastIndexOf("/")) : undefined;
+      const pwMount = pwDir && mounts[pwDir];
+      if (!pwMount || !volumes[pwMount.name]?.secret) fail(cw, "SEGLOSS_DB_FILE is not a file of a mounted Secret");
+      else if (!named("Secret", volumes[pwMount.name].secret.secretName))
+        fail(cw, `Secret ${volumes[pwMount.name].secret.secretName} (SEGLOSS_DB_FILE) is not in the render`);
+      if (d.spec?.strategy?.type === "Recreate") fail(w, "replicas on PostgreSQL roll: strategy Recreate stops them all");
+      for (const h of of("HorizontalPodAutoscaler"))
+        if (h.spec?.scaleTargetRef?.name === d.metadata.name && !(h.spec.minReplicas >= 2))
+          fail(id(h), "a Deployment on PostgreSQL keeps two replicas at least");
+    }
     if (stored) {
       const dir = db.startsWith("/") ? db.slice(0, db.lastIndexOf("/")) || "/" : undefined;
       if (!dir || !writable(dir)) fail(cw, `SEGLOSS_DB=${db} is not on a writable volume`);
@@ -220,14 +254,31 @@ for (const d of of("Deployment")) {
   }
 }
 
-const podsOf = () => of("Deployment").map((d) => d.spec?.template?.metadata?.labels ?? {});
+const podsOf = () => [...of("Deployment"), ...of("StatefulSet")].map((d) => d.spec?.template?.metadata?.labels ?? {});
 for (const s of of("Service")) {
-  if (!podsOf().some((l) => selects(s.spec?.selector, l))) fail(id(s), "selects no Deployment's pods");
+  if (!podsOf().some((l) => selects(s.spec?.selector, l))) fail(id(s), "selects no Deployment's or StatefulSet's pods");
   const matching = podsOf().filter((l) => selects(s.spec?.selector, l));
-  if (matching.length > 1) fail(id(s), "selects the pods of more than one Deployment");
+  if (matching.length > 1) fail(id(s), "selects the pods of more than one Deployment or StatefulSet");
 }
 for (const p of of("PodDisruptionBudget"))
   if (!podsOf().some((l) => selects(p.spec?.selector?.matchLabels, l))) fail(id(p), "selects no Deployment's pods");
+for (const s of of("StatefulSet")) {
+  const sw = id(s);
+  const labels = s.spec?.template?.metadata?.labels ?? {};
+  if (!selects(s.spec?.selector?.matchLabels, labels)) fail(sw, "selector does not match the pod labels");
+  if (!named("Service", s.spec?.serviceName)) fail(sw, `serviceName ${s.spec?.serviceName} is not in the render`);
+  const claims = new Set((s.spec?.volumeClaimTemplates ?? []).map((t) => t.metadata?.name));
+  const vols = new Set((s.spec?.template?.spec?.volumes ?? []).map((v) => v.name));
+  for (const v of s.spec?.template?.spec?.volumes ?? [])
+    if (v.secret && !named("Secret", v.secret.secretName)) fail(sw, `volume ${v.name}: Secret ${v.secret.secretName} is not in the render`);
+  for (const c of s.spec?.template?.spec?.containers ?? []) {
+    const sc = c.securityContext ?? {};
+    if (sc.allowPrivilegeEscalation !== false) fail(`${sw} container ${c.name}`, "allowPrivilegeEscalation is not false");
+    if (!(sc.capabilities?.drop ?? []).includes("ALL")) fail(`${sw} container ${c.name}`, "capabilities do not drop ALL");
+    for (const m of c.volumeMounts ?? [])
+      if (!claims.has(m.name) && !vols.has(m.name)) fail(`${sw} container ${c.name}`, `mount ${m.name} has no volume or claim`);
+  }
+}
 for (const h of of("HorizontalPodAutoscaler")) {
   const t = h.spec?.scaleTargetRef ?? {};
   if (t.kind !== "Deployment" || !named("Deployment", t.name)) fail(id(h), `target ${t.kind}/${t.name} is not in the render`);

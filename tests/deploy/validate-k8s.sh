@@ -6,10 +6,12 @@
 # 1. yamllint (tests/deploy/yamllint.yaml, warnings count) on every file;
 # 2. each kustomization rendered by `kubectl kustomize` (Debian's
 #    kubernetes-client, kubectl 1.20 with kustomize v2.0.3, or any newer
-#    kubectl already installed): deploy/k8s and deploy/k8s/stateless;
+#    kubectl already installed): deploy/k8s, deploy/k8s/stateless and
+#    deploy/k8s/postgres;
 # 3. every rendered object checked by tests/deploy/k8s-validate.mjs: the
 #    Kubernetes schemas, unknown fields, and the deployment's own rules;
-#    then both renders together, as when both run in one namespace.
+#    then deploy/k8s and deploy/k8s/stateless together, as when both run in
+#    one namespace (deploy/k8s/postgres replaces deploy/k8s, not beside it).
 # Missing Debian packages (kubernetes-client, yamllint, nodejs, npm) are
 # installed as root; npm packages come from tests/deploy/package-lock.json.
 # Exits non-zero on any problem; ends with "N passed, N failed".
@@ -52,14 +54,14 @@ render() { # render DIR OUT: kubectl kustomize, deprecation notices of newer kus
 }
 
 renders=()
-for dir in deploy/k8s deploy/k8s/stateless; do
+for dir in deploy/k8s deploy/k8s/stateless deploy/k8s/postgres; do
 	out="$work/$(echo "$dir" | tr / _).yaml"
 	if check "kubectl kustomize $dir" render "$dir" "$out"; then
 		check "schemas and rules of $dir" node tests/deploy/k8s-validate.mjs "$out" "$dir"
 		renders+=("$out")
 	fi
 done
-if [ ${#renders[@]} -eq 2 ]; then
+if [ ${#renders[@]} -eq 3 ]; then
 	{
 		cat "${renders[0]}"
 		echo ---
