@@ -16,6 +16,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -554,7 +555,7 @@ static void *writer_main(void *opaque)
 
 typedef struct poller_arg {
 	store *s;
-	volatile int *stop;
+	atomic_int *stop;
 	int64_t last_seq;
 	int64_t *seen; /* item index -> seq last seen */
 	int bad;
@@ -588,7 +589,7 @@ static void *poller_main(void *opaque)
 			return strdup(err.msg);
 		if (stopped && p->last_seq == before)
 			break;
-		stopped = *p->stop;
+		stopped = atomic_load(p->stop);
 	}
 	return NULL;
 }
@@ -619,7 +620,7 @@ START_TEST(test_concurrent_writers)
 {
 	pthread_t th[WRITERS], pt;
 	writer_arg *w = calloc(WRITERS, sizeof(*w));
-	volatile int stop = 0;
+	atomic_int stop = 0;
 	poller_arg p = {NULL, &stop, 0, calloc(WRITERS * PER_WRITER, sizeof(int64_t)), 0, ""};
 	store *handles[WRITERS + 1];
 	seg_error err = {0};
@@ -639,7 +640,7 @@ START_TEST(test_concurrent_writers)
 		pthread_join(th[t], &ret);
 		ck_assert_msg(ret == NULL, "writer %d: %s", t, (char *)ret);
 	}
-	stop = 1;
+	atomic_store(&stop, 1);
 	pthread_join(pt, &ret);
 	ck_assert_msg(ret == NULL, "poller: %s", (char *)ret);
 	ck_assert_msg(!p.bad, "cursor went back: %s", p.why);
