@@ -47,7 +47,9 @@ base64 -w0 "$tmp/target.png" >"$tmp/target.b64"
 base64 -w0 "$tmp/prediction.png" >"$tmp/prediction.b64"
 
 cat >"$tmp/record.lua" <<'LUA'
--- Every request a new item, the runs in turn; PREFIX keeps wrk processes apart.
+-- Every request a new item, the runs in turn; PREFIX keeps wrk processes apart. The
+-- same masks every time, but dice's smoothing and iou's threshold vary, so the
+-- scores (and the aggregates checked afterwards) do.
 local function slurp(p) local f = io.open(p, "rb"); local s = f:read("*a"); f:close(); return s end
 local target, prediction = slurp(os.getenv("TARGET")), slurp(os.getenv("PREDICTION"))
 local runs, prefix = tonumber(os.getenv("RUNS")), os.getenv("PREFIX")
@@ -57,8 +59,9 @@ function setup(thread) thread:set("tid", threads); threads = threads + 1 end
 function request()
 	n = n + 1
 	local body = '{"target":"' .. target .. '","prediction":"' .. prediction ..
-		'","losses":["bce","dice"],"metrics":["iou"],"run":"bench-' .. (n % runs) ..
-		'","item":"' .. prefix .. '-' .. tid .. '-' .. n .. '"}'
+		'","losses":["bce",{"name":"dice","smooth":' .. (n % 97) .. ',"as":"dice"}]' ..
+		',"metrics":[{"name":"iou","threshold":' .. (0.3 + (n % 41) * 0.01) .. ',"as":"iou"}]' ..
+		',"run":"bench-' .. (n % runs) .. '","item":"' .. prefix .. '-' .. tid .. '-' .. n .. '"}'
 	return wrk.format("POST", "/v1/evaluate", {["Content-Type"] = "application/json"}, body)
 end
 LUA
