@@ -17,7 +17,10 @@
 #    process the kept aggregates alone and with the percentiles.
 #
 # PostgreSQL 15 is a throwaway server (tests/scripts/pg.sh) with fsync on,
-# as a real one; everything shares this machine's cores with wrk. The
+# as a real one; everything shares this machine's cores with wrk, and each
+# line says how busy the cores were (from /proc/stat, every process on the
+# machine counted): a daemon with one worker waits for each round trip to
+# the database, three replicas keep the cores busy. The
 # recording runs once with --db-sync normal (the default: an item's commit
 # does not wait for the disk, as SQLite's WAL mode with synchronous=NORMAL)
 # and once with full (every commit waits for its flush).
@@ -109,6 +112,8 @@ throughput() {
 		ports="$ports $PORT"
 	done
 	i=0 wrks=""
+	read -r _ u n s idle _ </proc/stat
+	cpu0=$((u + n + s + idle)) idle0=$idle
 	for port in $ports; do
 		conns=$((8 / replicas + (i < 8 % replicas ? 1 : 0)))
 		threads=$((conns > 1 ? 2 : 1))
@@ -119,6 +124,8 @@ throughput() {
 		i=$((i + 1))
 	done
 	for w in $wrks; do wait "$w" || echo "    wrk exited with status $?" >&2; done
+	read -r _ u n s idle _ </proc/stat
+	busy=$((100 - 100 * (idle - idle0) / (u + n + s + idle - cpu0)))
 	total=0 errors=0
 	for j in $(seq 0 $((i - 1))); do
 		rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$tmp/wrk.$j")
@@ -130,7 +137,7 @@ throughput() {
 	first=$(echo "$ports" | awk '{print $1}')
 	check=$("$build/bench/store_bench" check "$first" $runs) || { failed=1; check="CHECK FAILED: $check"; }
 	stop_daemons
-	printf "%-34s %9.0f items/s   errors %d\n" "$label" "$total" "$errors"
+	printf "%-34s %9.0f items/s   errors %d   both cores %d%% busy\n" "$label" "$total" "$errors" "$busy"
 	echo "    $check"
 }
 
