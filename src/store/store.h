@@ -178,13 +178,21 @@ void store_set_job_hook(store *s, void (*fn)(void *arg), void *arg);
 
 /*
  * Records one item of a run: creates the run if new, replaces the item if
- * it exists (it gets a new sequence number), in one transaction.
- * run, item, scores borrowed.
+ * it exists (it gets a new sequence number), in one transaction. Writers
+ * of one run (from any daemon) are ordered until they commit, so
+ * sequence numbers are handed out in commit order. run, item, scores
+ * borrowed.
  */
 seg_status store_record(store *s, const char *run, const char *item, int64_t time_ms, int width, int height,
 			const store_score *scores, size_t nscores, seg_error *err);
 
-/* The run's version (or the sum over all runs when run is NULL): changes whenever data changes. */
+/*
+ * The run's version, or with run NULL the version of the list of runs:
+ * a number that grows with every committed change, whichever daemon
+ * wrote, and is never given to the same run twice (0: no such run). A
+ * run's version grows in its own commit order; compare two runs by
+ * their sum, not their maximum. run borrowed.
+ */
 seg_status store_version(store *s, const char *run, int64_t *version, seg_error *err);
 
 /* Calls fn for every run, by name. */
