@@ -437,9 +437,16 @@ static void call_hook(pgs *p)
 	pthread_mutex_lock(&p->lock);
 	fn = p->hook;
 	arg = p->hook_arg;
-	pthread_mutex_unlock(&p->lock);
 	if (fn)
-		fn(arg);
+		p->hook_calls++;
+	pthread_mutex_unlock(&p->lock);
+	if (fn == NULL)
+		return;
+	fn(arg);
+	pthread_mutex_lock(&p->lock);
+	p->hook_calls--;
+	pthread_cond_broadcast(&p->hook_idle);
+	pthread_mutex_unlock(&p->lock);
 }
 
 /* Drains notifications; 1 when there was one. */
@@ -611,6 +618,7 @@ static void pgs_close(store *s)
 	if (p->wake[1] >= 0)
 		close(p->wake[1]);
 	pthread_cond_destroy(&p->freed);
+	pthread_cond_destroy(&p->hook_idle);
 	pthread_mutex_destroy(&p->lock);
 	free(p->conns);
 	free(p->busy);
@@ -643,6 +651,9 @@ static void pgs_set_job_hook(store *s, void (*fn)(void *arg), void *arg)
 	pthread_mutex_lock(&p->lock);
 	p->hook = fn;
 	p->hook_arg = arg;
+	/* The old arg may be freed once this returns: wait for a call of it the keeper is making. */
+	while (p->hook_calls > 0)
+		pthread_cond_wait(&p->hook_idle, &p->lock);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -700,6 +711,7 @@ store *store_pg_open(const store_config *cfg, seg_error *err)
 	p->wake[0] = p->wake[1] = -1;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->freed, NULL);
+	pthread_cond_init(&p->hook_idle, NULL);
 	p->nconns = cfg->connections > 0 ? cfg->connections : 4;
 	p->lease_ms = cfg->lease_ms > 0 ? cfg->lease_ms : 30000;
 	p->sync_full = cfg->sync_full;

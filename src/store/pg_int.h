@@ -48,6 +48,8 @@ typedef struct pgs {
 	char held[40]; /* the job this daemon runs: its lease is renewed by the keeper */
 	void (*hook)(void *arg);
 	void *hook_arg;
+	int hook_calls; /* calls of hook in progress: setting another waits for them */
+	pthread_cond_t hook_idle;
 
 	/* The keeper thread: LISTEN, leases, samples for /metrics, reconnection. */
 	pthread_t keeper;
