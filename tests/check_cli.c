@@ -74,8 +74,8 @@ START_TEST(test_list_is_the_catalogue)
 	ck_assert_int_eq(RUN(&out, &err, "list"), 0);
 	cJSON *cat = cJSON_Parse(out);
 	ck_assert_ptr_nonnull(cat);
-	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cat, "losses")), 16);
-	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cat, "metrics")), 10);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cat, "losses")), 18);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cat, "metrics")), 11);
 	cJSON *focal = cJSON_GetArrayItem(cJSON_GetObjectItem(cat, "losses"), 3);
 	ck_assert_str_eq(cJSON_GetObjectItem(focal, "name")->valuestring, "focal");
 	cJSON *alpha = cJSON_GetArrayItem(cJSON_GetObjectItem(focal, "parameters"), 0);

@@ -180,7 +180,7 @@ START_TEST(test_health_ready_catalogue_spec_metrics)
 	ck_assert_int_eq(hc_request(port, "GET", "/v1/losses", NULL, NULL, 0, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	cJSON *cat = cJSON_Parse(r.body);
-	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cat, "losses")), 16);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cat, "losses")), 18);
 	ck_assert_ptr_nonnull(cJSON_GetObjectItem(cat, "conventions"));
 	cJSON_Delete(cat);
 	hc_free(&r);

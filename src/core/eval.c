@@ -377,9 +377,13 @@ seg_status eval_run(const seg_target *t, const seg_pred *p, const spec *specs, s
 	c.err = err;
 	for (size_t i = 0; i < n && st == SEG_OK; i++) {
 		const spec *sp = &specs[i];
-		spec_kind kind = spec_info_of(sp->fn)->kind;
+		const spec_info *info = spec_info_of(sp->fn);
+		spec_kind kind = info->kind;
 		values[i] = NAN;
-		if (kind == SPEC_LOSS) {
+		if (!(info->modes & SPEC_BINARY)) {
+			st = seg_fail(err, SEG_EINVAL, "%s '%s' is for multi-class requests: give \"classes\"",
+				      spec_kind_name(kind), info->name);
+		} else if (kind == SPEC_LOSS) {
 			st = eval_loss(&c, sp, &values[i]);
 			if (st == SEG_OK && !isfinite(values[i])) {
 				values[i] = NAN;

@@ -87,8 +87,38 @@ typedef struct seg_pred {
 	float *p;
 } seg_pred;
 
+/*
+ * A class map, for multi-class requests: cls[i] is the dense index
+ * (0..classes-1) of pixel i's class, or SEG_IGNORE where the pixel counts
+ * nowhere (the target's ignore label). Row-major, width*height long,
+ * owned by the struct.
+ */
+#define SEG_IGNORE 0xffffu
+#define SEG_MAX_CLASSES 65535 /* dense indexes fit below SEG_IGNORE */
+typedef struct seg_labels {
+	int width;
+	int height;
+	uint16_t *cls;
+} seg_labels;
+
+/*
+ * Per-class scores of a multi-class prediction, class-major: v[c*N + i]
+ * is class c's score at pixel i (N = width*height). Probabilities (each
+ * pixel's scores sum to 1) or, when logits is set, logits whose softmax
+ * gives them. Owned by the struct.
+ */
+typedef struct seg_scores {
+	int width;
+	int height;
+	int classes;
+	int logits;
+	float *v;
+} seg_scores;
+
 /* Frees the arrays and zeroes the struct; safe on a zeroed or released struct, and on NULL. */
 void seg_target_release(seg_target *t);
 void seg_pred_release(seg_pred *p);
+void seg_labels_release(seg_labels *l);
+void seg_scores_release(seg_scores *s);
 
 #endif
