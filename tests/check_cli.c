@@ -153,7 +153,8 @@ START_TEST(test_eval_errors)
 	expect_error(st, 1, out, err, "segloss: target is neither a PNG nor a .npy file");
 	st = RUN(&out, &err, "eval", "--target", FIX "blobs_soft8/target.png", "--prediction",
 		 FIX "rgb_instances/target.png");
-	expect_error(st, 1, out, err, "segloss: prediction must be greyscale, got an RGB PNG");
+	/* A colour PNG of many colours is a label map, not a hard mask: refused with the colours it holds. */
+	expect_error(st, 1, out, err, "segloss: prediction is a colour PNG holding the colours #");
 	st = RUN(&out, &err, "eval", "--target", FIX "perfect/target.png", "--prediction",
 		 FIX "perfect/prediction.png", "--loss", "dice", "--loss", "dice:gamma=1");
 	expect_error(st, 1, out, err, "segloss: duplicate loss key 'dice'");

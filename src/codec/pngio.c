@@ -526,6 +526,7 @@ static seg_status decode(const uint8_t *data, size_t len, uint64_t max_pixels, e
 		if (!d.many_labels) {
 			free(d.t.labels);
 			d.t.labels = NULL;
+			d.t.fg_value = d.first_label;
 		}
 		*t = d.t;
 		memset(&d.t, 0, sizeof(d.t));

@@ -67,6 +67,8 @@ void seg_error_clear(seg_error *err);
  *   labels[i] the source value (grey level, palette index, packed 0xRRGGBB,
  *             or .npy integer), used as instance id; NULL when the target
  *             holds at most one distinct non-zero value (then fg says it all).
+ *   fg_value  when labels is NULL, the source value of every foreground
+ *             pixel (0 when there is none), so the values can be rebuilt.
  * Both arrays are row-major, width*height long, owned by the struct:
  * seg_target_release frees them.
  */
@@ -75,6 +77,7 @@ typedef struct seg_target {
 	int height;
 	uint8_t *fg;
 	uint32_t *labels;
+	uint32_t fg_value;
 } seg_target;
 
 /*
@@ -94,7 +97,7 @@ typedef struct seg_pred {
  * owned by the struct.
  */
 #define SEG_IGNORE 0xffffu
-#define SEG_MAX_CLASSES 65535 /* dense indexes fit below SEG_IGNORE */
+#define SEG_MAX_CLASSES 65534 /* dense indexes stay below two reserved values */
 typedef struct seg_labels {
 	int width;
 	int height;

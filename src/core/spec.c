@@ -641,3 +641,19 @@ size_t spec_defaults(spec *out, size_t cap)
 			k++;
 	return k;
 }
+
+size_t spec_defaults_multi(spec *out, size_t cap)
+{
+	static const struct {
+		spec_kind kind;
+		const char *name;
+	} defaults[] = {
+		{SPEC_LOSS, "cross_entropy"}, {SPEC_LOSS, "dice"}, {SPEC_METRIC, "dice"}, {SPEC_METRIC, "iou"},
+	};
+	size_t k = 0;
+
+	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]) && k < cap; i++)
+		if (spec_init(&out[k], defaults[i].kind, defaults[i].name, NULL) == SEG_OK)
+			k++;
+	return k;
+}

@@ -189,6 +189,9 @@ int spec_is_set(const spec *s, const char *name);
  * into out (capacity cap); returns how many were written. */
 size_t spec_defaults(spec *out, size_t cap);
 
+/* The same for multi-class requests (cross_entropy, dice; dice, iou). */
+size_t spec_defaults_multi(spec *out, size_t cap);
+
 /* The value of a CHOICE parameter as its name, e.g. "balanced". */
 const char *spec_choice_name(const spec_param *p, int index);
 

@@ -22,6 +22,7 @@ typedef struct http_config {
 	int queue;               /* requests that may wait for a worker */
 	size_t max_body;         /* request body cap in bytes */
 	uint64_t max_pixels;     /* width*height cap per mask */
+	int max_classes;         /* cap on a request's classes */
 	unsigned timeout;        /* idle connection timeout, seconds */
 	unsigned max_conns;      /* total connections (0: libmicrohttpd's default) */
 	unsigned max_conns_per_ip;

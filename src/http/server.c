@@ -247,6 +247,7 @@ void http_config_default(http_config *cfg)
 	cfg->queue = 64;
 	cfg->max_body = (size_t)64 << 20;
 	cfg->max_pixels = (uint64_t)64 << 20;
+	cfg->max_classes = 1024;
 	cfg->timeout = 30;
 	cfg->max_conns = 1000;
 	cfg->max_conns_per_ip = 100;
@@ -872,6 +873,7 @@ http_server *http_start(const http_config *cfg, seg_error *err)
 		goto fail;
 	}
 	s->svc.lim.max_pixels = cfg->max_pixels;
+	s->svc.lim.max_classes = cfg->max_classes;
 	/* Helpers for parallel loops: with the requesting worker, one lane per usable CPU. */
 	int cpus = usable_cpus();
 	s->par = par_new(cpus > 1 ? cpus - 1 : 0, err);

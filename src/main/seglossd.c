@@ -46,6 +46,7 @@ static const char help_text[] =
 	"                                                         past it, 503 with Retry-After (64)\n"
 	"  --max-body SIZE           SEGLOSS_MAX_BODY             request body cap, e.g. 64M (64M)\n"
 	"  --max-pixels N            SEGLOSS_MAX_PIXELS           width*height cap per mask (67108864)\n"
+	"  --max-classes N           SEGLOSS_MAX_CLASSES          cap on a request's classes (1024)\n"
 	"  --log-format text|json    SEGLOSS_LOG_FORMAT           log line format (text)\n"
 	"  --timeout SECONDS         SEGLOSS_TIMEOUT              idle connection timeout (30)\n"
 	"  --drain-timeout SECONDS   SEGLOSS_DRAIN_TIMEOUT        after that long, requests not yet started\n"
@@ -138,6 +139,8 @@ static int apply(config *c, const char *name, const char *v, const char *origin)
 		c->http.max_body = (size_t)size;
 	else if (strcmp(name, "max-pixels") == 0 && parse_size(v, &size) == 0)
 		c->http.max_pixels = size;
+	else if (strcmp(name, "max-classes") == 0 && parse_uint(v, 1, SEG_MAX_CLASSES, &n) == 0)
+		c->http.max_classes = (int)n;
 	else if (strcmp(name, "log-format") == 0 && log_parse_format(v, &c->log) == 0)
 		log_set_format(c->log);
 	else if (strcmp(name, "timeout") == 0 && parse_uint(v, 1, 86400, &n) == 0)
@@ -174,6 +177,7 @@ static const struct option long_opts[] = {
 	{"queue", required_argument, NULL, 0},
 	{"max-body", required_argument, NULL, 0},
 	{"max-pixels", required_argument, NULL, 0},
+	{"max-classes", required_argument, NULL, 0},
 	{"log-format", required_argument, NULL, 0},
 	{"timeout", required_argument, NULL, 0},
 	{"drain-timeout", required_argument, NULL, 0},

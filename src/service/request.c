@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "codec/b64.h"
+#include "codec/npy.h"
 #include "http/multipart.h"
 #include "wire/wire.h"
 
@@ -38,6 +39,7 @@ void req_eval_release(req_eval *r)
 		return;
 	cJSON_Delete(r->json);
 	free(r->cases);
+	mco_release(&r->mc);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -88,6 +90,7 @@ void req_wmap_release(req_wmap *r)
 	if (r == NULL)
 		return;
 	cJSON_Delete(r->json);
+	mco_release(&r->mc);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -188,13 +191,29 @@ static seg_status decode_b64_inplace(char *text, const char *role, req_mask *out
 	return SEG_OK;
 }
 
-/* MASK: a base64 string (data: URL allowed), or {"png": b64} / {"npy": b64}, optionally with "logits". */
-static seg_status parse_mask(cJSON *v, const char *role, req_mask *out, int *logits, double *seconds,
-			     seg_error *err)
+/* A mask's "channel_axis": 0 (C, H, W), -1 or 2 (H, W, C). */
+static seg_status parse_axis(const cJSON *v, const char *role, int *out, seg_error *err)
+{
+	if (!cJSON_IsNumber(v) || (v->valuedouble != 0 && v->valuedouble != -1 && v->valuedouble != 2))
+		return seg_fail(err, SEG_EINVAL, "\"%s.channel_axis\" must be 0 (C, H, W) or -1 (H, W, C)", role);
+	*out = v->valuedouble == 0 ? 0 : 2;
+	return SEG_OK;
+}
+
+/*
+ * MASK: a base64 string (data: URL allowed), or {"png": b64} / {"npy":
+ * b64} with optional "kind" and, for a prediction, "channel_axis" and
+ * "logits".
+ */
+static seg_status parse_mask(cJSON *v, const char *role, int is_target, req_mask *out, int *logits,
+			     double *seconds, seg_error *err)
 {
 	cJSON *field;
 	char *text = NULL;
+	seg_status st;
 
+	out->kind = INP_AUTO;
+	out->channel_axis = NPY_AXIS_AUTO;
 	if (v == NULL)
 		return seg_fail(err, SEG_EINVAL, "missing \"%s\"", role);
 	if (cJSON_IsString(v))
@@ -211,18 +230,41 @@ static seg_status parse_mask(cJSON *v, const char *role, req_mask *out, int *log
 				return seg_fail(err, SEG_EINVAL, "\"%s\" must hold one of \"png\" or \"npy\", not both",
 						role);
 			text = field->valuestring;
+		} else if (strcmp(field->string, "kind") == 0) {
+			if (!cJSON_IsString(field))
+				return seg_fail(err, SEG_EINVAL, "\"%s.kind\" must be a string", role);
+			st = inp_kind_parse(field->valuestring, is_target, &out->kind, err);
+			if (st != SEG_OK)
+				return st;
+		} else if (strcmp(field->string, "channel_axis") == 0 && !is_target) {
+			st = parse_axis(field, role, &out->channel_axis, err);
+			if (st != SEG_OK)
+				return st;
 		} else if (strcmp(field->string, "logits") == 0 && logits != NULL) {
 			if (!cJSON_IsBool(field))
 				return seg_fail(err, SEG_EINVAL, "\"%s.logits\" must be true or false", role);
 			*logits = cJSON_IsTrue(field);
 		} else {
-			return seg_fail(err, SEG_EINVAL, "unknown field \"%.64s\" in \"%s\" (expected \"png\" or \"npy\"%s)",
-					field->string, role, logits ? " and \"logits\"" : "");
+			return seg_fail(err, SEG_EINVAL, "unknown field \"%.64s\" in \"%s\" (expected \"png\" or \"npy\", "
+					"\"kind\"%s)", field->string, role, is_target ? "" : ", \"channel_axis\" and \"logits\"");
 		}
 	}
 	if (text == NULL)
 		return seg_fail(err, SEG_EINVAL, "\"%s\" needs \"png\" or \"npy\"", role);
 	return decode_b64_inplace(text, role, out, seconds, err);
+}
+
+/* "logits": true means kind logits: refuse the two when they disagree. */
+static seg_status apply_logits(req_mask *pred, int logits, const char *role, seg_error *err)
+{
+	if (!logits)
+		return SEG_OK;
+	if (pred->kind == INP_AUTO)
+		pred->kind = INP_LOGITS;
+	else if (pred->kind != INP_LOGITS)
+		return seg_fail(err, SEG_EINVAL, "\"logits\": true means %s kind logits, but its kind is %s", role,
+				inp_kind_name(pred->kind));
+	return SEG_OK;
 }
 
 static seg_status add_spec(req_eval *r, const cJSON *item, spec_kind kind, seg_error *err)
@@ -274,13 +316,19 @@ static seg_status unknown_field(const char *name, const char *const *known, seg_
 	return seg_fail(err, SEG_EINVAL, "unknown field \"%.64s\"", name);
 }
 
-static seg_status finish_eval(req_eval *r, seg_error *err)
+seg_status req_eval_finish(req_eval *r, seg_error *err)
 {
 	seg_status st;
 
 	if (r->nspecs == 0)
-		r->nspecs = spec_defaults(r->specs, REQ_MAX_SPECS);
-	st = spec_check_unique(r->specs, r->nspecs, err);
+		r->nspecs = r->mc.multi ? spec_defaults_multi(r->specs, REQ_MAX_SPECS)
+					: spec_defaults(r->specs, REQ_MAX_SPECS);
+	st = mco_finish(&r->mc, r->specs, r->nspecs, err);
+	if (st == SEG_OK && r->mc.multi && r->nmaps > 0)
+		st = seg_fail(err, SEG_EINVAL, "\"maps\" are for binary requests; for a label map's weight map use "
+			      "/v1/weight-map with \"classes\"");
+	if (st == SEG_OK)
+		st = spec_check_unique(r->specs, r->nspecs, err);
 	if (st == SEG_OK)
 		st = spec_check_unique(r->maps, r->nmaps, err);
 	return st;
@@ -363,6 +411,14 @@ static seg_status parse_lists(cJSON *root, req_eval *r, int batch, seg_error *er
 		if (st != SEG_OK)
 			return st;
 	}
+	cJSON_ArrayForEach(field, root)
+	{
+		if (!mco_owns(field->string))
+			continue;
+		st = mco_set(&r->mc, field->string, field, err);
+		if (st != SEG_OK)
+			return st;
+	}
 	return SEG_OK;
 }
 
@@ -390,13 +446,15 @@ static seg_status parse_case(cJSON *obj, const char *where, req_eval *r, req_cas
 
 	c->logits = r->logits;
 	snprintf(role, sizeof(role), "%starget", where);
-	st = parse_mask(cJSON_GetObjectItemCaseSensitive(obj, "target"), role, &c->target, NULL, &r->base64_seconds,
-			err);
+	st = parse_mask(cJSON_GetObjectItemCaseSensitive(obj, "target"), role, 1, &c->target, NULL,
+			&r->base64_seconds, err);
 	if (st != SEG_OK)
 		return st;
 	snprintf(role, sizeof(role), "%sprediction", where);
-	st = parse_mask(cJSON_GetObjectItemCaseSensitive(obj, "prediction"), role, &c->prediction, &c->logits,
+	st = parse_mask(cJSON_GetObjectItemCaseSensitive(obj, "prediction"), role, 0, &c->prediction, &c->logits,
 			&r->base64_seconds, err);
+	if (st == SEG_OK)
+		st = apply_logits(&c->prediction, c->logits, role, err);
 	if (st != SEG_OK)
 		return st;
 	if (item) {
@@ -410,8 +468,8 @@ static seg_status parse_case(cJSON *obj, const char *where, req_eval *r, req_cas
 static seg_status eval_from_json(cJSON *root, req_eval *r, seg_error *err)
 {
 	static const char *const single[] = {"target", "prediction", "losses", "metrics", "maps", "map_format",
-					     "logits", "run", "item", NULL};
-	static const char *const batch[] = {"items", "losses", "metrics", "logits", "run", NULL};
+					     "logits", "run", "item", MCO_FIELDS, NULL};
+	static const char *const batch[] = {"items", "losses", "metrics", "logits", "run", MCO_FIELDS, NULL};
 	static const char *const entry[] = {"target", "prediction", "item", NULL};
 	cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items"), *it;
 	seg_status st;
@@ -428,7 +486,7 @@ static seg_status eval_from_json(cJSON *root, req_eval *r, seg_error *err)
 			st = parse_case(root, "", r, &r->cases[0], err);
 		if (st == SEG_OK && r->run[0] == '\0' && r->cases[0].item[0])
 			return seg_fail(err, SEG_EINVAL, "\"item\" needs a \"run\" to record it in");
-		return st == SEG_OK ? finish_eval(r, err) : st;
+		return st == SEG_OK ? req_eval_finish(r, err) : st;
 	}
 	if (!cJSON_IsArray(items) || cJSON_GetArraySize(items) == 0)
 		return seg_fail(err, SEG_EINVAL, "\"items\" must be a non-empty array of {\"target\", \"prediction\", \"item\"}");
@@ -457,7 +515,7 @@ static seg_status eval_from_json(cJSON *root, req_eval *r, seg_error *err)
 				st = seg_fail(err, SEG_EINVAL, "items[%zu] repeats the item name of items[%zu]", k, j);
 		k++;
 	}
-	return st == SEG_OK ? finish_eval(r, err) : st;
+	return st == SEG_OK ? req_eval_finish(r, err) : st;
 }
 
 /* Copies a text part into a NUL-terminated buffer without trailing whitespace. */
@@ -561,6 +619,8 @@ static seg_status mask_part(const mp_part *p, const char *role, req_mask *out, s
 		return seg_fail(err, SEG_EINVAL, "form field \"%s\" is empty", role);
 	out->data = p->data;
 	out->len = p->len;
+	out->kind = INP_AUTO;
+	out->channel_axis = NPY_AXIS_AUTO;
 	return SEG_OK;
 }
 
@@ -582,10 +642,29 @@ static seg_status split_form(const char *ct, const uint8_t *body, size_t len, mp
 	return st;
 }
 
+/* A mask part's kind from its form field (target_kind, prediction_kind). */
+static seg_status kind_field(const mp_part *p, int is_target, req_mask *m, seg_error *err)
+{
+	char text[32];
+	seg_status st = part_text(p, text, sizeof(text), err);
+
+	return st == SEG_OK ? inp_kind_parse(text, is_target, &m->kind, err) : st;
+}
+
+/* A multi-class field given as text (classes, ignore_index, ...). */
+static seg_status mco_field(mco_opts *o, const mp_part *p, seg_error *err)
+{
+	char text[8192];
+	seg_status st = part_text(p, text, sizeof(text), err);
+
+	return st == SEG_OK ? mco_set_text(o, p->name, text, err) : st;
+}
+
 static seg_status eval_from_form(const mp_form *f, req_eval *r, seg_error *err)
 {
 	static const char *const known[] = {"target", "prediction", "losses", "metrics", "maps", "map_format",
-					    "logits", "run", "item", NULL};
+					    "logits", "run", "item", "target_kind", "prediction_kind", "channel_axis",
+					    MCO_FIELDS, NULL};
 	seg_status st;
 
 	st = alloc_cases(r, 1, err);
@@ -603,7 +682,20 @@ static seg_status eval_from_form(const mp_form *f, req_eval *r, seg_error *err)
 		st = mask_part(mp_find(f, "prediction"), "prediction", &r->cases[0].prediction, err);
 	for (int i = 0; i < f->count && st == SEG_OK; i++) {
 		const mp_part *p = &f->parts[i];
-		if (strcmp(p->name, "losses") == 0)
+		if (mco_owns(p->name))
+			st = mco_field(&r->mc, p, err);
+		else if (strcmp(p->name, "target_kind") == 0)
+			st = kind_field(p, 1, &r->cases[0].target, err);
+		else if (strcmp(p->name, "prediction_kind") == 0)
+			st = kind_field(p, 0, &r->cases[0].prediction, err);
+		else if (strcmp(p->name, "channel_axis") == 0) {
+			char text[8];
+			st = part_text(p, text, sizeof(text), err);
+			if (st == SEG_OK && strcmp(text, "0") != 0 && strcmp(text, "-1") != 0 && strcmp(text, "2") != 0)
+				st = seg_fail(err, SEG_EINVAL, "form field \"channel_axis\" must be 0 (C, H, W) or -1 (H, W, C)");
+			if (st == SEG_OK)
+				r->cases[0].prediction.channel_axis = strcmp(text, "0") == 0 ? 0 : 2;
+		} else if (strcmp(p->name, "losses") == 0)
 			st = parse_list_field(r, p, SPEC_LOSS, err);
 		else if (strcmp(p->name, "metrics") == 0)
 			st = parse_list_field(r, p, SPEC_METRIC, err);
@@ -628,19 +720,29 @@ static seg_status eval_from_form(const mp_form *f, req_eval *r, seg_error *err)
 	if (st != SEG_OK)
 		return st;
 	r->cases[0].logits = r->logits;
+	st = apply_logits(&r->cases[0].prediction, r->logits, "prediction", err);
+	if (st != SEG_OK)
+		return st;
 	if (r->run[0] == '\0' && r->cases[0].item[0])
 		return seg_fail(err, SEG_EINVAL, "\"item\" needs a \"run\" to record it in");
-	return finish_eval(r, err);
+	return req_eval_finish(r, err);
 }
 
 seg_status req_parse_eval(const char *content_type, const uint8_t *body, size_t len, req_eval *out,
 			  seg_error *err)
+{
+	return req_parse_eval_capped(content_type, body, len, MCO_DEFAULT_MAX_CLASSES, out, err);
+}
+
+seg_status req_parse_eval_capped(const char *content_type, const uint8_t *body, size_t len, int max_classes,
+				 req_eval *out, seg_error *err)
 {
 	body_kind kind;
 	mp_form *form = NULL;
 	seg_status st;
 
 	memset(out, 0, sizeof(*out));
+	mco_init(&out->mc, max_classes);
 	st = body_kind_of(content_type, &kind, err);
 	if (st != SEG_OK)
 		return st;
@@ -680,11 +782,24 @@ static seg_status wmap_param_json(spec *s, const cJSON *v, seg_error *err)
 seg_status req_parse_wmap(const char *content_type, const uint8_t *body, size_t len, req_wmap *out,
 			  seg_error *err)
 {
+	return req_parse_wmap_capped(content_type, body, len, MCO_DEFAULT_MAX_CLASSES, out, err);
+}
+
+/* The multi-class fields a weight map takes (its class_weights stay the map's own parameter). */
+static int wmap_mco_field(const char *name)
+{
+	return strcmp(name, "classes") == 0 || strcmp(name, "ignore_index") == 0 || strcmp(name, "background") == 0;
+}
+
+seg_status req_parse_wmap_capped(const char *content_type, const uint8_t *body, size_t len, int max_classes,
+				 req_wmap *out, seg_error *err)
+{
 	body_kind kind;
 	mp_form *form = NULL;
 	seg_status st;
 
 	memset(out, 0, sizeof(*out));
+	mco_init(&out->mc, max_classes);
 	spec_init(&out->params, SPEC_MAP, "weight", NULL);
 	st = body_kind_of(content_type, &kind, err);
 	if (st != SEG_OK)
@@ -698,11 +813,12 @@ seg_status req_parse_wmap(const char *content_type, const uint8_t *body, size_t 
 		{
 			if (strcmp(field->string, "target") == 0)
 				continue;
-			st = wmap_param_json(&out->params, field, err);
+			st = wmap_mco_field(field->string) ? mco_set(&out->mc, field->string, field, err)
+							   : wmap_param_json(&out->params, field, err);
 			if (st != SEG_OK)
 				goto out;
 		}
-		st = parse_mask(cJSON_GetObjectItemCaseSensitive(out->json, "target"), "target", &out->target, NULL,
+		st = parse_mask(cJSON_GetObjectItemCaseSensitive(out->json, "target"), "target", 1, &out->target, NULL,
 				&out->base64_seconds, err);
 	} else {
 		st = split_form(content_type, body, len, &form, err);
@@ -714,11 +830,24 @@ seg_status req_parse_wmap(const char *content_type, const uint8_t *body, size_t 
 			char text[128];
 			if (strcmp(p->name, "target") == 0)
 				continue;
+			if (wmap_mco_field(p->name)) {
+				st = mco_field(&out->mc, p, err);
+				continue;
+			}
+			if (strcmp(p->name, "target_kind") == 0) {
+				st = kind_field(p, 1, &out->target, err);
+				continue;
+			}
 			st = part_text(p, text, sizeof(text), err);
 			if (st == SEG_OK)
 				st = spec_set_text(&out->params, p->name, text, err);
 		}
 	}
+	if (st == SEG_OK)
+		st = mco_finish(&out->mc, NULL, 0, err);
+	if (st == SEG_OK && out->mc.multi && out->params.par.wm.instances == WMAP_INST_LABELS)
+		st = seg_fail(err, SEG_EINVAL, "with \"classes\" the instances are each class's connected components: "
+			      "\"instances\" must be auto or components");
 out:
 	free(form);
 	if (st != SEG_OK)

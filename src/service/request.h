@@ -17,6 +17,8 @@
 
 #include "core/seg.h"
 #include "core/spec.h"
+#include "service/inputs.h"
+#include "service/mcopts.h"
 
 #define REQ_MAX_SPECS 64
 #define REQ_MAX_MAPS 4
@@ -26,10 +28,16 @@ typedef enum req_map_format {
 	REQ_MAP_PNG,
 } req_map_format;
 
-/* An uploaded mask: PNG or .npy bytes, borrowed from the request's storage. */
+/*
+ * An uploaded mask: PNG or .npy bytes, borrowed from the request's
+ * storage, with what it holds (kind; INP_AUTO when not given) and, for
+ * per-class scores, the axis of the classes (-1: found from the shape).
+ */
 typedef struct req_mask {
 	const uint8_t *data;
 	size_t len;
+	inp_kind kind;
+	int channel_axis;
 } req_mask;
 
 #define REQ_RUN_MAX 128   /* run names: 1..128 characters of A-Za-z0-9._- */
@@ -55,6 +63,7 @@ typedef struct req_eval {
 	size_t nmaps;
 	spec maps[REQ_MAX_MAPS];
 	req_map_format map_format;
+	mco_opts mc;           /* classes, ignore label, averages, profile (owned) */
 	double base64_seconds; /* time spent decoding base64 */
 	cJSON *json;           /* owned: the parsed body, whose strings hold decoded masks */
 } req_eval;
@@ -62,6 +71,7 @@ typedef struct req_eval {
 typedef struct req_wmap {
 	req_mask target;
 	spec params; /* FN_MAP_WEIGHT with the request's parameters */
+	mco_opts mc; /* classes and class weights, for a label-map target (owned) */
 	double base64_seconds;
 	cJSON *json; /* owned */
 } req_wmap;
@@ -89,8 +99,20 @@ void req_wmap_release(req_wmap *r);
 seg_status req_parse_eval(const char *content_type, const uint8_t *body, size_t len, req_eval *out,
 			  seg_error *err);
 
+/*
+ * Completes a request built field by field (the command line): default
+ * specs, the profile's defaults and the multi-class checks, unique keys.
+ */
+seg_status req_eval_finish(req_eval *r, seg_error *err);
+
+/* The same with the daemon's cap on "classes" (req_parse_eval uses MCO_DEFAULT_MAX_CLASSES). */
+seg_status req_parse_eval_capped(const char *content_type, const uint8_t *body, size_t len, int max_classes,
+				 req_eval *out, seg_error *err);
+
 /* Parses a weight-map request; same contract as req_parse_eval. */
 seg_status req_parse_wmap(const char *content_type, const uint8_t *body, size_t len, req_wmap *out,
 			  seg_error *err);
+seg_status req_parse_wmap_capped(const char *content_type, const uint8_t *body, size_t len, int max_classes,
+				 req_wmap *out, seg_error *err);
 
 #endif

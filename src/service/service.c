@@ -30,8 +30,12 @@
 #include "codec/npy.h"
 #include "codec/pngio.h"
 #include "core/eval.h"
+#include "core/mclass.h"
+#include "core/mceval.h"
 #include "core/wmap.h"
+#include "service/inputs.h"
 #include "service/request.h"
+#include "service/runagg.h"
 #include "wire/problem.h"
 #include "wire/wire.h"
 
@@ -185,11 +189,46 @@ static void reply_init(svc_reply *out)
  * "losses", "metrics", "warnings"[, "maps"]}; values (nspecs) the numbers
  * for recording. where prefixes decode errors in batches ("items[3].").
  */
-static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_case *c, const char *where,
-			    cJSON **obj, double *values, svc_timing *t, seg_error *err)
+/* The multi-class scores of a decoded pair into root; values receives the averages for recording. */
+static seg_status eval_multi(const svc_ctx *ctx, const req_eval *rq, const inp_pair *in, cJSON *root, double *values,
+			     mce_result *res, seg_error *err)
 {
-	seg_target tgt = {0};
-	seg_pred pred = {0};
+	int C = rq->mc.classes.count;
+	uint8_t *inc = malloc(2 * (size_t)C);
+	const char **names = malloc((size_t)C * sizeof(*names));
+	mce_opts o;
+	seg_status st;
+
+	if (inc == NULL || names == NULL) {
+		st = seg_fail(err, SEG_ENOMEM, "out of memory");
+		goto out;
+	}
+	mco_core_opts(&rq->mc, &o, inc, inc + C, names);
+	st = mce_result_init(res, rq->nspecs, C, err);
+	if (st == SEG_OK)
+		st = mce_run(&in->labels, in->hard, in->scores.v ? &in->scores : NULL, rq->specs, rq->nspecs, &o, res,
+			     ctx->par, err);
+	if (st != SEG_OK)
+		goto out;
+	memcpy(values, res->value, rq->nspecs * sizeof(*values));
+	cJSON_AddNumberToObject(root, "width", in->labels.width);
+	cJSON_AddNumberToObject(root, "height", in->labels.height);
+	st = wire_add_mc_results(root, &rq->mc.classes, rq->specs, rq->nspecs, res, &o, rq->mc.confusion,
+				 (const char (*)[EVAL_WARN_LEN])in->notes, in->nnotes);
+	if (st != SEG_OK)
+		st = seg_fail(err, st, "out of memory");
+out:
+	free(inc);
+	free(names);
+	return st;
+}
+
+static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_case *c, const char *where,
+			    cJSON **obj, double *values, mce_result *res, svc_timing *t, seg_error *err)
+{
+	inp_pair in;
+	inp_mask tm = {c->target.data, c->target.len, c->target.kind, c->target.channel_axis};
+	inp_mask pm = {c->prediction.data, c->prediction.len, c->prediction.kind, c->prediction.channel_axis};
 	eval_warnings *warn = NULL;
 	float *map = NULL;
 	cJSON *root = NULL, *maps = NULL;
@@ -197,11 +236,9 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 	double t1 = now();
 
 	*obj = NULL;
-	st = mask_decode_target(c->target.data, c->target.len, ctx->lim.max_pixels, &tgt, err);
-	if (st == SEG_OK)
-		st = mask_decode_pred(c->prediction.data, c->prediction.len, ctx->lim.max_pixels, c->logits, &pred, err);
-	if (st == SEG_OK)
-		st = mask_check_sizes(&tgt, &pred, err);
+	st = inp_decode_pair(&tm, &pm, rq->mc.multi ? &rq->mc.classes : NULL, ctx->lim.max_pixels, &in, err);
+	seg_target tgt = in.target;
+	seg_pred pred = in.pred;
 	double t2 = now();
 	t->decode += t2 - t1;
 	if (st != SEG_OK) {
@@ -218,10 +255,21 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 		st = seg_fail(err, SEG_ENOMEM, "out of memory");
 		goto out;
 	}
+	if (in.multi) {
+		st = eval_multi(ctx, rq, &in, root, values, res, err);
+		t->compute += now() - t2;
+		if (st != SEG_OK)
+			goto out;
+		*obj = root;
+		root = NULL;
+		goto out;
+	}
 	st = eval_run(&tgt, &pred, rq->specs, rq->nspecs, values, warn, ctx->par, err);
 	t->compute += now() - t2;
 	if (st != SEG_OK)
 		goto out;
+	for (int i = 0; i < in.nnotes; i++)
+		eval_warn(warn, "%s", in.notes[i]);
 	if (rq->nmaps > 0) {
 		map = malloc((size_t)tgt.width * (size_t)tgt.height * sizeof(*map));
 		maps = cJSON_CreateObject();
@@ -263,26 +311,73 @@ out:
 	cJSON_Delete(root);
 	free(map);
 	free(warn);
-	seg_target_release(&tgt);
-	seg_pred_release(&pred);
+	inp_pair_release(&in);
 	return st;
 }
 
+/* A key "metric.class" or "count.class", kept beside the scores that borrow it. */
+typedef char score_key[SPEC_KEY_MAX + CLS_KEY_MAX + 2];
+
+/*
+ * Records one case. A multi-class case (res not NULL with classes) also
+ * records each metric per class (STORE_PER_CLASS, "iou.car") and each
+ * class's counts (STORE_COUNTS: "tp.car", "fp.car", "fn.car" and
+ * "valid"), from which a run's dataset-pooled scores are summed.
+ */
 static seg_status record_case(const svc_ctx *ctx, const req_eval *rq, const char *item, const cJSON *obj,
-			      const double *values, svc_timing *t, seg_error *err)
+			      const double *values, const mce_result *res, svc_timing *t, seg_error *err)
 {
-	store_score scores[REQ_MAX_SPECS];
+	int C = rq->mc.multi ? rq->mc.classes.count : 0;
+	size_t cap = rq->nspecs * (size_t)(1 + C) + 3 * (size_t)C + 1, n = 0;
+	store_score *scores = malloc(cap * sizeof(*scores));
+	score_key *keys = C ? malloc(cap * sizeof(*keys)) : NULL;
 	double t0 = now();
 	seg_status st;
 
+	if (scores == NULL || (C && keys == NULL)) {
+		st = seg_fail(err, SEG_ENOMEM, "out of memory");
+		goto out;
+	}
 	for (size_t i = 0; i < rq->nspecs; i++) {
-		scores[i].kind = spec_info_of(rq->specs[i].fn)->kind == SPEC_LOSS ? 0 : 1;
-		scores[i].key = rq->specs[i].key;
-		scores[i].value = values[i];
+		scores[n].kind = spec_info_of(rq->specs[i].fn)->kind == SPEC_LOSS ? STORE_LOSS : STORE_METRIC;
+		scores[n].key = rq->specs[i].key;
+		scores[n++].value = values[i];
+	}
+	for (size_t i = 0; C && i < rq->nspecs; i++) {
+		const spec_info *info = spec_info_of(rq->specs[i].fn);
+		if (info->kind != SPEC_METRIC || rq->specs[i].fn == FN_M_PIXEL_ACCURACY)
+			continue;
+		for (int k = 0; k < C; k++) {
+			double v = res->per_class[i * (size_t)C + k];
+			if (isnan(v))
+				continue; /* null, or a class the metric leaves out */
+			snprintf(keys[n], sizeof(keys[n]), "%s.%s", rq->specs[i].key, rq->mc.classes.key[k]);
+			scores[n] = (store_score){STORE_PER_CLASS, keys[n], v};
+			n++;
+		}
+	}
+	if (C) {
+		double valid = 0.0;
+		for (int k = 0; k < C; k++) {
+			metric_counts m;
+			static const char *const names[3] = {"tp", "fp", "fn"};
+			mc_class_counts(res->confusion, C, k, &m);
+			double v[3] = {m.tp, m.fp, m.fn};
+			valid += m.tp + m.fn;
+			for (int j = 0; j < 3; j++) {
+				snprintf(keys[n], sizeof(keys[n]), "%s.%s", names[j], rq->mc.classes.key[k]);
+				scores[n] = (store_score){STORE_COUNTS, keys[n], v[j]};
+				n++;
+			}
+		}
+		scores[n++] = (store_score){STORE_COUNTS, "valid", valid};
 	}
 	st = store_record(ctx->store, rq->run, item, now_ms(), cJSON_GetObjectItem(obj, "width")->valueint,
-			  cJSON_GetObjectItem(obj, "height")->valueint, scores, rq->nspecs, err);
+			  cJSON_GetObjectItem(obj, "height")->valueint, scores, n, err);
+out:
 	t->store += now() - t0;
+	free(scores);
+	free(keys);
 	return st;
 }
 
@@ -319,6 +414,7 @@ static seg_status eval_request(const svc_ctx *ctx, const req_eval *rq, const cha
 	double values[REQ_MAX_SPECS];
 	cJSON *root = NULL, *items = NULL;
 	means *m = NULL;
+	mce_result res = {0};
 	int failed = 0;
 	seg_status st = SEG_OK;
 
@@ -330,14 +426,15 @@ static seg_status eval_request(const svc_ctx *ctx, const req_eval *rq, const cha
 	if (!rq->batch) {
 		const req_case *c = &rq->cases[0];
 		const char *item = c->item[0] ? c->item : default_item;
-		st = eval_case(ctx, rq, c, "", &root, values, t, err);
+		st = eval_case(ctx, rq, c, "", &root, values, &res, t, err);
 		if (st == SEG_OK && rq->run[0]) {
-			st = record_case(ctx, rq, item, root, values, t, err);
+			st = record_case(ctx, rq, item, root, values, &res, t, err);
 			if (st == SEG_OK) {
 				cJSON_AddStringToObject(root, "run", rq->run);
 				cJSON_AddStringToObject(root, "item", item);
 			}
 		}
+		mce_result_release(&res);
 		if (progress && st == SEG_OK)
 			progress(arg, 1);
 		if (st != SEG_OK) {
@@ -361,8 +458,9 @@ static seg_status eval_request(const svc_ctx *ctx, const req_eval *rq, const cha
 		cJSON *obj = NULL;
 		seg_error item_err = {0};
 		snprintf(where, sizeof(where), "items[%zu]: ", k);
-		seg_status cs = eval_case(ctx, rq, c, where, &obj, values, t, &item_err);
+		seg_status cs = eval_case(ctx, rq, c, where, &obj, values, &res, t, &item_err);
 		if (cs == SEG_ENOMEM) {
+			mce_result_release(&res);
 			st = seg_fail(err, cs, "%s", item_err.msg);
 			goto out;
 		}
@@ -381,13 +479,15 @@ static seg_status eval_request(const svc_ctx *ctx, const req_eval *rq, const cha
 				}
 			}
 			if (rq->run[0]) {
-				st = record_case(ctx, rq, c->item, obj, values, t, err);
+				st = record_case(ctx, rq, c->item, obj, values, &res, t, err);
 				if (st != SEG_OK) {
+					mce_result_release(&res);
 					cJSON_Delete(obj);
 					goto out;
 				}
 			}
 		}
+		mce_result_release(&res);
 		if (c->item[0])
 			cJSON_AddStringToObject(obj, "item", c->item);
 		cJSON_AddItemToArray(items, obj);
@@ -421,7 +521,7 @@ seg_status svc_evaluate(const svc_ctx *ctx, const svc_request *rq, svc_reply *ou
 	double t0 = now();
 
 	reply_init(out);
-	st = req_parse_eval(rq->content_type, rq->body, rq->body_len, &req, err);
+	st = req_parse_eval_capped(rq->content_type, rq->body, rq->body_len, ctx->lim.max_classes, &req, err);
 	t->base64 = now() - t0;
 	if (st == SEG_OK)
 		st = eval_request(ctx, &req, rq->request_id, NULL, NULL, &result, NULL, t, err);
@@ -438,6 +538,17 @@ seg_status svc_evaluate(const svc_ctx *ctx, const svc_request *rq, svc_reply *ou
 	return st;
 }
 
+seg_status svc_eval_one(const svc_ctx *ctx, const req_eval *rq, cJSON **obj, seg_error *err)
+{
+	svc_timing t = {0};
+	seg_status st = eval_request(ctx, rq, NULL, NULL, NULL, obj, NULL, &t, err);
+
+	/* The command line has no maps: the answer is the rest of /v1/evaluate's. */
+	if (st == SEG_OK && !rq->batch && rq->nmaps == 0)
+		cJSON_DeleteItemFromObjectCaseSensitive(*obj, "maps");
+	return st;
+}
+
 seg_status svc_run_job(const svc_ctx *ctx, const char *job_id, const char *content_type, const uint8_t *body,
 		       size_t len, int (*progress)(void *arg, int done), void *arg, char **result, int *canceled,
 		       seg_error *err)
@@ -448,7 +559,7 @@ seg_status svc_run_job(const svc_ctx *ctx, const char *job_id, const char *conte
 	seg_status st;
 
 	*result = NULL;
-	st = req_parse_eval(content_type, body, len, &req, err);
+	st = req_parse_eval_capped(content_type, body, len, ctx->lim.max_classes, &req, err);
 	if (st == SEG_OK)
 		st = eval_request(ctx, &req, job_id, progress, arg, &obj, canceled, &t, err);
 	if (st == SEG_OK) {
@@ -515,25 +626,49 @@ const char *svc_negotiate_wmap(const char *accept)
 	return best;
 }
 
-seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
+/*
+ * w_c per pixel for a class map: balanced over the C classes (the rarest
+ * present class 1, class c min_k n_k / n_c; ignored pixels 0), none (1),
+ * or [background, others] from the spec's fixed pair.
+ */
+static void class_weight_map(const uint16_t *cls, size_t n, int C, int bg, const wmap_params *p, float *cw,
+			     double *counts)
 {
-	req_wmap req;
-	seg_target tgt = {0};
-	float *w = NULL;
-	buf raw;
-	cJSON *root = NULL;
-	const char *type = svc_negotiate_wmap(rq->accept);
-	seg_status st;
-	double t0 = now();
+	double lo = INFINITY;
 
-	reply_init(out);
-	buf_init(&raw, 0);
-	st = req_parse_wmap(rq->content_type, rq->body, rq->body_len, &req, err);
-	t->base64 = now() - t0;
-	if (st != SEG_OK)
-		goto out;
+	memset(counts, 0, (size_t)C * sizeof(*counts));
+	for (size_t i = 0; i < n; i++)
+		if (cls[i] != SEG_IGNORE)
+			counts[cls[i]] += 1.0;
+	for (int k = 0; k < C; k++)
+		if (counts[k] > 0.0 && counts[k] < lo)
+			lo = counts[k];
+	for (size_t i = 0; i < n; i++) {
+		uint16_t k = cls[i];
+		if (k == SEG_IGNORE)
+			cw[i] = 0.0f;
+		else if (p->class_mode == WMAP_CLASS_FIXED)
+			cw[i] = (float)p->class_w[k == bg ? 0 : 1];
+		else if (p->class_mode == WMAP_CLASS_BALANCED)
+			cw[i] = (float)(lo / counts[k]);
+		else
+			cw[i] = 1.0f;
+	}
+}
+
+seg_status svc_wmap_compute(const svc_ctx *ctx, const req_wmap *rq, float **out, int *width, int *height,
+			    wmap_info *info, svc_timing *t, seg_error *err)
+{
+	seg_target tgt = {0};
+	uint16_t *cls = NULL;
+	float *w = NULL, *cw = NULL;
+	double *counts = NULL;
+	inp_mask m = {rq->target.data, rq->target.len, rq->target.kind, NPY_AXIS_AUTO};
+	seg_status st;
 	double t1 = now();
-	st = mask_decode_target(req.target.data, req.target.len, ctx->lim.max_pixels, &tgt, err);
+
+	*out = NULL;
+	st = inp_decode_target(&m, rq->mc.multi ? &rq->mc.classes : NULL, ctx->lim.max_pixels, &tgt, &cls, err);
 	double t2 = now();
 	t->decode = t2 - t1;
 	if (st != SEG_OK)
@@ -544,12 +679,59 @@ seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 		st = seg_fail(err, SEG_ENOMEM, "out of memory for a %dx%d weight map", tgt.width, tgt.height);
 		goto out;
 	}
+	if (cls) {
+		wmap_params p = rq->params.par.wm;
+		int C = rq->mc.classes.count;
+		cw = malloc(n * sizeof(*cw));
+		counts = malloc((size_t)C * sizeof(*counts));
+		if (cw == NULL || counts == NULL) {
+			st = seg_fail(err, SEG_ENOMEM, "out of memory for a %dx%d weight map", tgt.width, tgt.height);
+			goto out;
+		}
+		class_weight_map(cls, n, C, rq->mc.classes.background, &p, cw, counts);
+		p.instances = WMAP_INST_LABELS;
+		st = wmap_compute_weighted(&tgt, &p, cw, w, info, err);
+	} else {
+		st = wmap_compute(&tgt, &rq->params.par.wm, w, info, err);
+	}
+	t->compute = now() - t2;
+	if (st == SEG_OK) {
+		*out = w;
+		w = NULL;
+		*width = tgt.width;
+		*height = tgt.height;
+	}
+out:
+	free(w);
+	free(cw);
+	free(counts);
+	free(cls);
+	seg_target_release(&tgt);
+	return st;
+}
+
+seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
+{
+	req_wmap req;
+	seg_target tgt = {0};
+	float *w = NULL;
+	buf raw;
+	cJSON *root = NULL;
+	const char *type = svc_negotiate_wmap(rq->accept);
 	wmap_info info;
-	st = wmap_compute(&tgt, &req.params.par.wm, w, &info, err);
+	seg_status st;
+	double t0 = now();
+
+	reply_init(out);
+	buf_init(&raw, 0);
+	st = req_parse_wmap_capped(rq->content_type, rq->body, rq->body_len, ctx->lim.max_classes, &req, err);
+	t->base64 = now() - t0;
+	if (st == SEG_OK)
+		st = svc_wmap_compute(ctx, &req, &w, &tgt.width, &tgt.height, &info, t, err);
 	double t3 = now();
-	t->compute = t3 - t2;
 	if (st != SEG_OK)
 		goto out;
+	size_t n = (size_t)tgt.width * (size_t)tgt.height;
 	out->status = 200;
 	if (strcmp(type, "image/png") == 0) {
 		st = pngio_encode_heatmap(w, tgt.width, tgt.height, &out->body, err);
@@ -694,11 +876,17 @@ static seg_status check_run_param(const svc_request *rq, int i, seg_error *err)
 
 typedef struct agg_ctx {
 	cJSON *losses, *metrics;
+	ragg *mc; /* per-class and pooled aggregates of multi-class runs */
 } agg_ctx;
 
 static void add_agg(void *opaque, const store_agg *a)
 {
 	agg_ctx *c = opaque;
+
+	if (a->kind != STORE_LOSS && a->kind != STORE_METRIC) {
+		ragg_add(c->mc, a);
+		return;
+	}
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddNumberToObject(o, "count", (double)a->count);
@@ -736,10 +924,16 @@ seg_status svc_run_get(const svc_ctx *ctx, const svc_request *rq, svc_reply *out
 		return st;
 	root = cJSON_CreateObject();
 	run_json(root, &run);
-	agg_ctx ac = {cJSON_AddObjectToObject(root, "losses"), cJSON_AddObjectToObject(root, "metrics")};
-	st = store_aggregates(ctx->store, rq->param[0], add_agg, &ac, err);
+	agg_ctx ac = {cJSON_AddObjectToObject(root, "losses"), cJSON_AddObjectToObject(root, "metrics"), ragg_new()};
+	if (ac.mc == NULL)
+		st = seg_fail(err, SEG_ENOMEM, "out of memory");
+	if (st == SEG_OK)
+		st = store_aggregates(ctx->store, rq->param[0], add_agg, &ac, err);
+	if (st == SEG_OK && ragg_json(ac.mc, root) != SEG_OK)
+		st = seg_fail(err, SEG_ENOMEM, "out of memory");
 	if (st == SEG_OK)
 		st = reply_json(root, 200, out, err);
+	ragg_free(ac.mc);
 	cJSON_Delete(root);
 	return st;
 }
@@ -750,7 +944,9 @@ static void scores_json(cJSON *o, const store_score *s, size_t n)
 	cJSON *metrics = cJSON_AddObjectToObject(o, "metrics");
 
 	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToObject(s[i].kind == 0 ? losses : metrics, s[i].key, wire_number(s[i].value));
+		if (s[i].kind == STORE_LOSS || s[i].kind == STORE_METRIC)
+			cJSON_AddItemToObject(s[i].kind == STORE_LOSS ? losses : metrics, s[i].key, wire_number(s[i].value));
+	ragg_item_json(o, s, n);
 }
 
 static void add_item(void *ctx, const store_item *it)
@@ -802,11 +998,15 @@ seg_status svc_run_items(const svc_ctx *ctx, const svc_request *rq, svc_reply *o
 		const char *dot = strchr(rq->order_by, '.');
 		size_t klen = dot ? strlen(dot + 1) : 0;
 		if (dot && (size_t)(dot - rq->order_by) == 6 && strncmp(rq->order_by, "losses", 6) == 0)
-			q.order_kind = 0;
+			q.order_kind = STORE_LOSS;
 		else if (dot && (size_t)(dot - rq->order_by) == 7 && strncmp(rq->order_by, "metrics", 7) == 0)
-			q.order_kind = 1;
+			q.order_kind = STORE_METRIC;
+		else if (dot && (size_t)(dot - rq->order_by) == 9 && strncmp(rq->order_by, "per_class", 9) == 0 &&
+			 strchr(dot + 1, '.'))
+			q.order_kind = STORE_PER_CLASS; /* per_class.METRIC.CLASS, stored as "METRIC.CLASS" */
 		else
-			st = seg_fail(err, SEG_EINVAL, "order_by must be losses.KEY or metrics.KEY, got '%.64s'",
+			st = seg_fail(err, SEG_EINVAL,
+				      "order_by must be losses.KEY, metrics.KEY or per_class.METRIC.CLASS, got '%.64s'",
 				      rq->order_by);
 		if (st == SEG_OK && (klen == 0 || klen >= sizeof(order_key)))
 			st = seg_fail(err, SEG_EINVAL, "order_by names no key");
@@ -886,7 +1086,7 @@ static cmp_key *cmp_find(cmp_ctx *c, int kind, const char *key)
 static void add_pair(void *opaque, const store_pair *p)
 {
 	cmp_ctx *c = opaque;
-	cmp_key *k = cmp_find(c, p->kind, p->key);
+	cmp_key *k = p->kind == STORE_COUNTS ? NULL : cmp_find(c, p->kind, p->key);
 
 	if (k == NULL || !isfinite(p->a) || !isfinite(p->b))
 		return;
@@ -912,7 +1112,26 @@ static void add_pair(void *opaque, const store_pair *p)
 
 static void add_agg_key(void *opaque, const store_agg *a)
 {
-	cmp_find(opaque, a->kind, a->key);
+	if (a->kind != STORE_COUNTS)
+		cmp_find(opaque, a->kind, a->key);
+}
+
+/* Where a compared key goes: losses, metrics, or per_class → metric → class (split at the last '.'). */
+static void add_compared(cJSON *const sec[3], const cmp_key *k, cJSON *o)
+{
+	const char *dot = strrchr(k->key, '.');
+	char metric[SPEC_KEY_MAX];
+
+	if (k->kind != STORE_PER_CLASS || dot == NULL || (size_t)(dot - k->key) >= sizeof(metric)) {
+		cJSON_AddItemToObject(sec[k->kind == STORE_LOSS ? 0 : 1], k->key, o);
+		return;
+	}
+	memcpy(metric, k->key, (size_t)(dot - k->key));
+	metric[dot - k->key] = '\0';
+	cJSON *m = cJSON_GetObjectItemCaseSensitive(sec[2], metric);
+	if (m == NULL)
+		m = cJSON_AddObjectToObject(sec[2], metric);
+	cJSON_AddItemToObject(m, dot + 1, o);
 }
 
 /* Largest |difference| first. */
@@ -963,7 +1182,8 @@ seg_status svc_run_compare(const svc_ctx *ctx, const svc_request *rq, svc_reply 
 	root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "a", rq->param[0]);
 	cJSON_AddStringToObject(root, "b", rq->param[1]);
-	cJSON *sec[2] = {cJSON_AddObjectToObject(root, "losses"), cJSON_AddObjectToObject(root, "metrics")};
+	cJSON *sec[3] = {cJSON_AddObjectToObject(root, "losses"), cJSON_AddObjectToObject(root, "metrics"),
+			 cJSON_CreateObject()};
 	for (size_t i = 0; i < c.n && st == SEG_OK; i++) {
 		cmp_key *k = &c.keys[i];
 		double ma, mb;
@@ -990,8 +1210,13 @@ seg_status svc_run_compare(const svc_ctx *ctx, const svc_request *rq, svc_reply 
 			cJSON_AddNumberToObject(e, "difference", k->top[j].d);
 			cJSON_AddItemToArray(changed, e);
 		}
-		cJSON_AddItemToObject(sec[k->kind], k->key, o);
+		add_compared(sec, k, o);
 	}
+	if (cJSON_GetArraySize(sec[2]) > 0) {
+		cJSON_AddItemToObject(root, "per_class", sec[2]);
+		sec[2] = NULL;
+	}
+	cJSON_Delete(sec[2]);
 	if (st == SEG_OK)
 		st = reply_json(root, 200, out, err);
 out:
@@ -1084,7 +1309,7 @@ seg_status svc_job_submit(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 	if (st != SEG_OK)
 		return st;
 	/* Refuse what could never run now, not later: parse (no decoding) before accepting. */
-	st = req_parse_eval(rq->content_type, rq->body, rq->body_len, &req, err);
+	st = req_parse_eval_capped(rq->content_type, rq->body, rq->body_len, ctx->lim.max_classes, &req, err);
 	t->base64 = now() - t0;
 	if (st != SEG_OK)
 		return st;

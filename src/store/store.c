@@ -504,13 +504,14 @@ seg_status store_aggregates(store *s, const char *run, void (*fn)(void *ctx, con
 			}
 			have = 1;
 			snprintf(key, sizeof(key), "%s", k);
-			a = (store_agg){kind, key, 0, NAN, NAN, NAN, NAN};
+			a = (store_agg){kind, key, 0, NAN, NAN, NAN, NAN, 0.0};
 			m2 = 0;
 		}
 		if (sqlite3_column_type(st, 2) == SQLITE_NULL)
 			continue;
 		double v = sqlite3_column_double(st, 2);
 		a.count++;
+		a.sum += v;
 		if (a.count == 1) {
 			a.mean = a.min = a.max = v;
 			continue;

@@ -19,7 +19,15 @@ typedef struct store store;
 #define STORE_RUN_MAX 128  /* run names: 1..128 of A-Za-z0-9._- */
 #define STORE_ITEM_MAX 512 /* item names: 1..512 bytes of UTF-8 */
 
-/* A score: kind 0 loss, 1 metric; value NAN stands for null. */
+/* What a score is. */
+enum {
+	STORE_LOSS = 0,
+	STORE_METRIC = 1,
+	STORE_PER_CLASS = 2, /* a metric of one class, keyed "metric.class" */
+	STORE_COUNTS = 3,    /* one class's pixel counts, "tp.class", "fp.class", "fn.class", and "valid" */
+};
+
+/* A score: kind STORE_*; value NAN stands for null. */
 typedef struct store_score {
 	int kind;
 	const char *key;
@@ -50,6 +58,7 @@ typedef struct store_agg {
 	const char *key;
 	int64_t count;
 	double mean, std, min, max;
+	double sum; /* exact for counts (integers below 2^53) */
 } store_agg;
 
 /* One key of a comparison: both runs' means and the items present in both, with their values. */

@@ -150,23 +150,13 @@ fail:
 	return NULL;
 }
 
-seg_status wire_add_results(cJSON *obj, const spec *specs, const double *values, size_t n,
-			    const eval_warnings *warn)
+/* A "warnings" array of warn's messages (warn may be NULL: an empty array). */
+static seg_status add_warnings(cJSON *obj, const eval_warnings *warn)
 {
-	cJSON *losses = cJSON_AddObjectToObject(obj, "losses");
-	cJSON *metrics = cJSON_AddObjectToObject(obj, "metrics");
 	cJSON *warnings = cJSON_AddArrayToObject(obj, "warnings");
 
-	if (losses == NULL || metrics == NULL || warnings == NULL)
+	if (warnings == NULL)
 		return SEG_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		cJSON *dst = spec_info_of(specs[i].fn)->kind == SPEC_LOSS ? losses : metrics;
-		cJSON *num = wire_number(values[i]);
-		if (num == NULL || !cJSON_AddItemToObject(dst, specs[i].key, num)) {
-			cJSON_Delete(num);
-			return SEG_ENOMEM;
-		}
-	}
 	for (int i = 0; warn && i < warn->count; i++)
 		if (!cJSON_AddItemToArray(warnings, cJSON_CreateString(warn->msg[i])))
 			return SEG_ENOMEM;
@@ -177,6 +167,98 @@ seg_status wire_add_results(cJSON *obj, const spec *specs, const double *values,
 			return SEG_ENOMEM;
 	}
 	return SEG_OK;
+}
+
+seg_status wire_add_results(cJSON *obj, const spec *specs, const double *values, size_t n,
+			    const eval_warnings *warn)
+{
+	cJSON *losses = cJSON_AddObjectToObject(obj, "losses");
+	cJSON *metrics = cJSON_AddObjectToObject(obj, "metrics");
+
+	if (losses == NULL || metrics == NULL)
+		return SEG_ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		cJSON *dst = spec_info_of(specs[i].fn)->kind == SPEC_LOSS ? losses : metrics;
+		cJSON *num = wire_number(values[i]);
+		if (num == NULL || !cJSON_AddItemToObject(dst, specs[i].key, num)) {
+			cJSON_Delete(num);
+			return SEG_ENOMEM;
+		}
+	}
+	return add_warnings(obj, warn);
+}
+
+static int is_surface(spec_fn fn)
+{
+	return fn >= FN_M_HAUSDORFF && fn <= FN_M_SURFACE_DICE;
+}
+
+seg_status wire_add_mc_results(cJSON *obj, const cls_table *classes, const spec *specs, size_t n,
+			       const mce_result *r, const mce_opts *o, int confusion, const char (*notes)[EVAL_WARN_LEN],
+			       int nnotes)
+{
+	cJSON *cl = cJSON_AddArrayToObject(obj, "classes");
+	cJSON *losses = cJSON_AddObjectToObject(obj, "losses");
+	cJSON *metrics = cJSON_AddObjectToObject(obj, "metrics");
+	cJSON *per = cJSON_AddObjectToObject(obj, "per_class");
+	int C = classes->count;
+
+	if (cl == NULL || losses == NULL || metrics == NULL || per == NULL)
+		return SEG_ENOMEM;
+	for (int k = 0; k < C; k++) {
+		cJSON *e = cJSON_CreateObject();
+		if (e == NULL || !cJSON_AddItemToArray(cl, e))
+			return SEG_ENOMEM;
+		cJSON_AddNumberToObject(e, "id", classes->id[k]);
+		cJSON_AddStringToObject(e, "name", classes->key[k]);
+		if (classes->colored) {
+			char hex[8];
+			snprintf(hex, sizeof(hex), "#%06x", (unsigned)classes->color[k]);
+			cJSON_AddStringToObject(e, "color", hex);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		spec_kind kind = spec_info_of(specs[i].fn)->kind;
+		if (kind == SPEC_LOSS) {
+			if (!cJSON_AddItemToObject(losses, specs[i].key, wire_number(r->value[i])))
+				return SEG_ENOMEM;
+			continue;
+		}
+		if (specs[i].fn == FN_M_PIXEL_ACCURACY) {
+			if (!cJSON_AddItemToObject(metrics, specs[i].key, wire_number(r->value[i])))
+				return SEG_ENOMEM;
+			continue;
+		}
+		if (o->average != MCE_NONE && !cJSON_AddItemToObject(metrics, specs[i].key, wire_number(r->value[i])))
+			return SEG_ENOMEM;
+		const uint8_t *inc = is_surface(specs[i].fn) && o->include_surface ? o->include_surface : o->include;
+		cJSON *pm = cJSON_AddObjectToObject(per, specs[i].key);
+		if (pm == NULL)
+			return SEG_ENOMEM;
+		for (int k = 0; k < C; k++)
+			if ((inc == NULL || inc[k]) &&
+			    !cJSON_AddItemToObject(pm, classes->key[k], wire_number(r->per_class[i * (size_t)C + k])))
+				return SEG_ENOMEM;
+	}
+	if (confusion) {
+		cJSON *cf = cJSON_AddObjectToObject(obj, "confusion");
+		cJSON *names = cJSON_AddArrayToObject(cf, "classes");
+		cJSON *m = cJSON_AddArrayToObject(cf, "matrix");
+		if (cf == NULL || names == NULL || m == NULL)
+			return SEG_ENOMEM;
+		for (int k = 0; k < C; k++) {
+			cJSON *row = cJSON_CreateArray();
+			cJSON_AddItemToArray(names, cJSON_CreateString(classes->key[k]));
+			if (row == NULL || !cJSON_AddItemToArray(m, row))
+				return SEG_ENOMEM;
+			for (int j = 0; j < C; j++)
+				cJSON_AddItemToArray(row, cJSON_CreateNumber((double)r->confusion[(size_t)k * C + j]));
+		}
+	}
+	eval_warnings all = r->warn;
+	for (int i = 0; i < nnotes; i++)
+		eval_warn(&all, "%s", notes[i]);
+	return add_warnings(obj, &all);
 }
 
 seg_status wire_parse_spec(const cJSON *item, spec_kind kind, spec *out, seg_error *err)

@@ -10,7 +10,9 @@
 
 #include <cJSON.h>
 
+#include "core/classes.h"
 #include "core/eval.h"
+#include "core/mceval.h"
 #include "core/seg.h"
 #include "core/spec.h"
 
@@ -24,6 +26,18 @@ cJSON *wire_catalogue(void);
  */
 seg_status wire_add_results(cJSON *obj, const spec *specs, const double *values, size_t n,
 			    const eval_warnings *warn);
+
+/*
+ * The multi-class answer's fields on obj (borrowed, modified): "classes"
+ * [{"id", "name"}...], "losses" and "metrics" (the averages; metrics
+ * averaged with "none" are left out), "per_class" {metric key: {class
+ * key: value}} over the classes each metric includes, "confusion" when
+ * asked, and "warnings" (r's, then the notes, borrowed, nnotes of them).
+ * All arguments borrowed. SEG_ENOMEM.
+ */
+seg_status wire_add_mc_results(cJSON *obj, const cls_table *classes, const spec *specs, size_t n,
+			       const mce_result *r, const mce_opts *o, int confusion, const char (*notes)[EVAL_WARN_LEN],
+			       int nnotes);
 
 /*
  * Parses one spec from a JSON value (borrowed): a string "name" (the
