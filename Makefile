@@ -144,7 +144,7 @@ all: $(SEGLOSS) $(SEGLOSSD)
 # Core suites link the core and libm only, so a stray dependency fails to link.
 CORE_TESTS  := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/check_core_*.c))
 OTHER_TESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(filter-out tests/check_core_%,$(wildcard tests/check_*.c)))
-TEST_SUPPORT := $(call obj,tests/testutil.c tests/httpclient.c)
+TEST_SUPPORT := $(call obj,tests/testutil.c tests/httpclient.c tests/testpng.c)
 
 $(CORE_TESTS): $(BUILD)/tests/%: $(BUILD)/tests/%.o $(CORE_LIB)
 	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(CHECK_LIBS) -lm

@@ -1,0 +1,368 @@
+/*
+ * check_inputs.c — what a mask holds: the rule for masks sent without a
+ * kind, explicit kinds, and multi-class label maps in every encoding, each
+ * through the whole evaluation (svc_eval_one, the path the CLI and the
+ * daemon share).
+ */
+#include <check.h>
+#include <math.h>
+#include <png.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cJSON.h>
+
+#include "codec/buf.h"
+#include "codec/npy.h"
+#include "service/request.h"
+#include "service/service.h"
+#include "testpng.h"
+
+#define W 48
+#define H 40
+
+/* Two blobs: the mask every encoding below holds. */
+static int in_mask(int x, int y)
+{
+	return (x - 14) * (x - 14) + (y - 15) * (y - 15) < 81 || (x >= 28 && x < 44 && y >= 20 && y < 36);
+}
+
+/* A grey or palette PNG whose samples are fg where the mask is set and bg elsewhere. */
+static void mask_png(buf *out, int color, int depth, uint16_t fg, uint16_t bg, const uint32_t *palette)
+{
+	int ch = tp_channels(color);
+	uint16_t *s = malloc((size_t)W * H * ch * sizeof(*s));
+	for (int y = 0; y < H; y++)
+		for (int x = 0; x < W; x++)
+			for (int c = 0; c < ch; c++)
+				s[((size_t)y * W + x) * ch + c] = in_mask(x, y) ? fg : bg;
+	struct png_spec ps = {W, H, color, depth, 0, s, 0, -1, palette};
+	buf_init(out, 0);
+	tp_make_png(&ps, out);
+	free(s);
+}
+
+/* A .npy of the mask with the given descr and element size, values fg/bg (little-endian). */
+static void mask_npy(buf *out, const char *descr, int size, double fg, double bg)
+{
+	char dict[128];
+	int n = snprintf(dict, sizeof(dict), "{'descr': '%s', 'fortran_order': False, 'shape': (%d, %d), }", descr, H, W);
+	size_t pad = (64 - (10 + (size_t)n + 1) % 64) % 64, hlen = (size_t)n + pad + 1;
+	uint8_t pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (uint8_t)(hlen & 0xff), (uint8_t)(hlen >> 8)};
+	buf_init(out, 0);
+	buf_append(out, pre, 10);
+	buf_append(out, dict, (size_t)n);
+	for (size_t k = 0; k < pad; k++)
+		buf_append(out, " ", 1);
+	buf_append(out, "\n", 1);
+	for (int y = 0; y < H; y++) {
+		for (int x = 0; x < W; x++) {
+			double v = in_mask(x, y) ? fg : bg;
+			uint8_t b[8] = {0};
+			if (descr[1] == 'f' && size == 4) {
+				float f = (float)v;
+				memcpy(b, &f, 4);
+			} else if (descr[1] == 'f') {
+				memcpy(b, &v, 8);
+			} else {
+				int64_t iv = (int64_t)v;
+				memcpy(b, &iv, (size_t)size); /* little-endian host */
+			}
+			buf_append(out, b, (size_t)size);
+		}
+	}
+}
+
+/* One evaluation: target and prediction bytes, kinds, optional multi-class fields, specs. */
+typedef struct run_spec {
+	const buf *target, *pred;
+	inp_kind tkind, pkind;
+	int logits;
+	const char *classes, *ignore; /* text as the CLI takes it, or NULL */
+	const char *specs[8];         /* "l:NAME" or "m:NAME" */
+} run_spec;
+
+static seg_status evaluate(const run_spec *rs, cJSON **out, seg_error *err)
+{
+	req_eval r;
+	req_case c;
+	svc_ctx ctx = {{64u << 20, 1024}, NULL, NULL, NULL, NULL};
+	seg_status st = SEG_OK;
+
+	memset(&r, 0, sizeof(r));
+	memset(&c, 0, sizeof(c));
+	mco_init(&r.mc, 1024);
+	c.target = (req_mask){rs->target->data, rs->target->len, rs->tkind, NPY_AXIS_AUTO};
+	c.prediction = (req_mask){rs->pred->data, rs->pred->len, rs->pkind, NPY_AXIS_AUTO};
+	r.cases = &c;
+	r.ncases = 1;
+	r.logits = rs->logits;
+	for (int i = 0; i < 8 && rs->specs[i] && st == SEG_OK; i++)
+		st = spec_parse(rs->specs[i] + 2, rs->specs[i][0] == 'l' ? SPEC_LOSS : SPEC_METRIC, &r.specs[r.nspecs++],
+				err);
+	if (st == SEG_OK && rs->classes)
+		st = mco_set_text(&r.mc, "classes", rs->classes, err);
+	if (st == SEG_OK && rs->ignore)
+		st = mco_set_text(&r.mc, "ignore_index", rs->ignore, err);
+	if (st == SEG_OK && rs->logits) {
+		if (c.prediction.kind == INP_AUTO)
+			c.prediction.kind = INP_LOGITS;
+		else if (c.prediction.kind != INP_LOGITS)
+			st = seg_fail(err, SEG_EINVAL, "logits and kind disagree");
+	}
+	if (st == SEG_OK)
+		st = req_eval_finish(&r, err);
+	if (st == SEG_OK)
+		st = svc_eval_one(&ctx, &r, out, err);
+	r.cases = NULL;
+	req_eval_release(&r);
+	return st;
+}
+
+static double metric(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metrics"), key);
+	ck_assert_msg(cJSON_IsNumber(v), "metric %s is not a number", key);
+	return v->valuedouble;
+}
+
+static int warnings_with(const cJSON *o, const char *text)
+{
+	const cJSON *w;
+	int n = 0;
+	cJSON_ArrayForEach(w, cJSON_GetObjectItem(o, "warnings")) n += strstr(w->valuestring, text) != NULL;
+	return n;
+}
+
+/* The identical mask in every encoding scores perfectly. */
+START_TEST(test_identical_masks_every_encoding)
+{
+	static const uint32_t pal[256] = {0x000000, 0xff8000};
+	buf target, p[10];
+	const char *what[10] = {"grey 8-bit 0/1", "grey 8-bit 0/255", "grey 1-bit", "grey 16-bit 0/1", "palette 0/1",
+				"RGB black/white", "bool .npy",	     "uint8 .npy 0/1", "int64 .npy 0/1", "float32 .npy 0/1"};
+	int warn_01[10] = {1, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+
+	mask_png(&target, PNG_COLOR_TYPE_GRAY, 8, 255, 0, NULL);
+	mask_png(&p[0], PNG_COLOR_TYPE_GRAY, 8, 1, 0, NULL);
+	mask_png(&p[1], PNG_COLOR_TYPE_GRAY, 8, 255, 0, NULL);
+	mask_png(&p[2], PNG_COLOR_TYPE_GRAY, 1, 1, 0, NULL);
+	mask_png(&p[3], PNG_COLOR_TYPE_GRAY, 16, 1, 0, NULL);
+	mask_png(&p[4], PNG_COLOR_TYPE_PALETTE, 8, 1, 0, pal);
+	mask_png(&p[5], PNG_COLOR_TYPE_RGB, 8, 255, 0, NULL);
+	mask_npy(&p[6], "|b1", 1, 1, 0);
+	mask_npy(&p[7], "|u1", 1, 1, 0);
+	mask_npy(&p[8], "<i8", 8, 1, 0);
+	mask_npy(&p[9], "<f4", 4, 1, 0);
+	for (int i = 0; i < 10; i++) {
+		run_spec rs = {&target, &p[i], INP_AUTO, INP_AUTO, 0, NULL, NULL,
+			       {"m:iou", "m:dice", "m:hausdorff", "m:hausdorff95", "l:dice:gamma=1"}};
+		cJSON *o = NULL;
+		seg_error err = {0};
+		ck_assert_msg(evaluate(&rs, &o, &err) == SEG_OK, "%s: %s", what[i], err.msg);
+		ck_assert_msg(metric(o, "iou") == 1.0, "%s: iou %g", what[i], metric(o, "iou"));
+		ck_assert_msg(metric(o, "dice") == 1.0, "%s", what[i]);
+		ck_assert_msg(metric(o, "hausdorff") == 0.0, "%s", what[i]);
+		ck_assert_msg(metric(o, "hausdorff95") == 0.0, "%s", what[i]);
+		ck_assert_msg(warnings_with(o, "read as a hard mask") == warn_01[i], "%s: hard-mask warning", what[i]);
+		cJSON_Delete(o);
+		buf_release(&p[i]);
+	}
+	buf_release(&target);
+}
+END_TEST
+
+/* Asked for explicitly, a 0/1 PNG is read the old way: p = value/255, with no warning. */
+START_TEST(test_explicit_probability_keeps_old_reading)
+{
+	buf target, pred;
+	cJSON *o = NULL;
+	seg_error err = {0};
+
+	mask_png(&target, PNG_COLOR_TYPE_GRAY, 8, 255, 0, NULL);
+	mask_png(&pred, PNG_COLOR_TYPE_GRAY, 8, 1, 0, NULL);
+	run_spec rs = {&target, &pred, INP_AUTO, INP_PROBABILITY, 0, NULL, NULL, {"m:iou", "l:bce"}};
+	ck_assert_int_eq(evaluate(&rs, &o, &err), SEG_OK);
+	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metrics"), "iou")) ||
+		  metric(o, "iou") == 0.0);
+	ck_assert_int_eq(warnings_with(o, "hard mask"), 0);
+	/* bce of p = 1/255 on the foreground: -ln(1/255) there, ~0 elsewhere. */
+	double bce = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "losses"), "bce")->valuedouble;
+	ck_assert(bce > 0.5);
+	cJSON_Delete(o);
+	buf_release(&target);
+	buf_release(&pred);
+}
+END_TEST
+
+/* Values all below 32 are still probabilities, with a warning pointing at classes. */
+START_TEST(test_small_values_warn)
+{
+	buf target, pred;
+	cJSON *o = NULL;
+	seg_error err = {0};
+
+	mask_png(&target, PNG_COLOR_TYPE_GRAY, 8, 2, 0, NULL);
+	mask_png(&pred, PNG_COLOR_TYPE_GRAY, 8, 2, 0, NULL);
+	run_spec rs = {&target, &pred, INP_AUTO, INP_AUTO, 0, NULL, NULL, {"m:iou"}};
+	ck_assert_int_eq(evaluate(&rs, &o, &err), SEG_OK);
+	ck_assert_int_eq(warnings_with(o, "below 32"), 1);
+	cJSON_Delete(o);
+	buf_release(&target);
+	buf_release(&pred);
+}
+END_TEST
+
+static void expect_refusal(const run_spec *rs, const char *text)
+{
+	cJSON *o = NULL;
+	seg_error err = {0};
+	ck_assert_int_eq(evaluate(rs, &o, &err), SEG_EINVAL);
+	ck_assert_msg(strstr(err.msg, text) != NULL, "message '%s' lacks '%s'", err.msg, text);
+	ck_assert_ptr_null(o);
+}
+
+START_TEST(test_refusals_say_how_to_be_explicit)
+{
+	buf target, labels, scores;
+
+	mask_png(&target, PNG_COLOR_TYPE_GRAY, 8, 255, 0, NULL);
+	mask_npy(&labels, "<i4", 4, 2, 1); /* values 1 and 2 */
+	/* An integer map with two non-zero values and no classes. */
+	run_spec a = {&target, &labels, INP_AUTO, INP_AUTO, 0, NULL, NULL, {"m:iou"}};
+	expect_refusal(&a, "holding the values 1, 2");
+	expect_refusal(&a, "give \"classes\"");
+	/* kind labels without classes. */
+	run_spec b = {&target, &labels, INP_AUTO, INP_LABELS, 0, NULL, NULL, {"m:iou"}};
+	expect_refusal(&b, "needs \"classes\"");
+	/* logits: true and kind mask disagree. */
+	run_spec c = {&target, &labels, INP_AUTO, INP_MASK, 1, NULL, NULL, {"m:iou"}};
+	expect_refusal(&c, "disagree");
+	/* Per-class scores need classes. */
+	float v[2 * 3 * 4] = {0};
+	buf_init(&scores, 0);
+	{
+		seg_error e;
+		const char *dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3, 4), }";
+		size_t n = strlen(dict), pad = (64 - (10 + n + 1) % 64) % 64, hlen = n + pad + 1;
+		uint8_t pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (uint8_t)hlen, 0};
+		(void)e;
+		buf_append(&scores, pre, 10);
+		buf_append(&scores, dict, n);
+		for (size_t k = 0; k < pad; k++)
+			buf_append(&scores, " ", 1);
+		buf_append(&scores, "\n", 1);
+		buf_append(&scores, v, sizeof(v));
+	}
+	run_spec d = {&target, &scores, INP_AUTO, INP_AUTO, 0, NULL, NULL, {"m:iou"}};
+	expect_refusal(&d, "need \"classes\"");
+	/* A multi-class loss in a binary request. */
+	run_spec e = {&target, &target, INP_AUTO, INP_AUTO, 0, NULL, NULL, {"l:cross_entropy"}};
+	expect_refusal(&e, "give \"classes\"");
+	buf_release(&target);
+	buf_release(&labels);
+	buf_release(&scores);
+}
+END_TEST
+
+/* A 3-class label map in every encoding, as target and prediction, scores 1 for every class. */
+START_TEST(test_label_maps_every_encoding)
+{
+	enum { N = W * H };
+	uint16_t s[N];
+	static const uint32_t colour[3] = {0x000000, 0xff0000, 0x00ff00};
+	uint32_t pal[256] = {0};
+	buf enc[5];
+	const char *classes[5] = {"3", "3", "[{\"id\":0,\"color\":\"#000000\"},{\"id\":1,\"color\":\"#ff0000\"},"
+				  "{\"id\":2,\"color\":\"#00ff00\"}]",
+				  "[{\"id\":0,\"color\":\"#000000\"},{\"id\":1,\"color\":\"#ff0000\"},"
+				  "{\"id\":2,\"color\":\"#00ff00\"}]", "3"};
+	/* Class 1 the disc, class 2 the box, 0 elsewhere. */
+	for (int y = 0; y < H; y++)
+		for (int x = 0; x < W; x++) {
+			int k = in_mask(x, y) ? (x < 28 ? 1 : 2) : 0;
+			s[y * W + x] = (uint16_t)k;
+		}
+	/* Palette: indexes 5, 9, 7 coloured as the classes, so the colour and not the index is read. */
+	pal[5] = colour[0];
+	pal[9] = colour[1];
+	pal[7] = colour[2];
+	uint16_t idx[N], rgb[3 * N];
+	for (int i = 0; i < N; i++) {
+		static const uint16_t map[3] = {5, 9, 7};
+		idx[i] = map[s[i]];
+		for (int c = 0; c < 3; c++)
+			rgb[3 * i + c] = (uint16_t)((colour[s[i]] >> (16 - 8 * c)) & 0xff);
+	}
+	struct png_spec g8 = {W, H, PNG_COLOR_TYPE_GRAY, 8, 0, s, 0, -1, NULL};
+	struct png_spec g16 = {W, H, PNG_COLOR_TYPE_GRAY, 16, 1, s, 0, -1, NULL};
+	struct png_spec pl = {W, H, PNG_COLOR_TYPE_PALETTE, 8, 0, idx, 0, -1, pal};
+	struct png_spec rg = {W, H, PNG_COLOR_TYPE_RGB, 8, 0, rgb, 0, -1, NULL};
+	for (int i = 0; i < 4; i++)
+		buf_init(&enc[i], 0);
+	tp_make_png(&g8, &enc[0]);
+	tp_make_png(&g16, &enc[1]);
+	tp_make_png(&pl, &enc[2]);
+	tp_make_png(&rg, &enc[3]);
+	{
+		/* int64 .npy */
+		const char *dict = "{'descr': '<i8', 'fortran_order': False, 'shape': (40, 48), }";
+		size_t n = strlen(dict), pad = (64 - (10 + n + 1) % 64) % 64, hlen = n + pad + 1;
+		uint8_t pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (uint8_t)hlen, 0};
+		buf_init(&enc[4], 0);
+		buf_append(&enc[4], pre, 10);
+		buf_append(&enc[4], dict, n);
+		for (size_t k = 0; k < pad; k++)
+			buf_append(&enc[4], " ", 1);
+		buf_append(&enc[4], "\n", 1);
+		for (int i = 0; i < N; i++) {
+			int64_t v = s[i];
+			buf_append(&enc[4], &v, 8);
+		}
+	}
+	for (int i = 0; i < 5; i++) {
+		run_spec rs = {&enc[i], &enc[i], INP_AUTO, INP_AUTO, 0, classes[i], NULL,
+			       {"m:iou", "m:hausdorff95", "m:pixel_accuracy", "l:cross_entropy"}};
+		cJSON *o = NULL, *v;
+		seg_error err = {0};
+		ck_assert_msg(evaluate(&rs, &o, &err) == SEG_OK, "encoding %d: %s", i, err.msg);
+		ck_assert_double_eq(metric(o, "iou"), 1.0);
+		ck_assert_double_eq(metric(o, "hausdorff95"), 0.0);
+		ck_assert_double_eq(metric(o, "pixel_accuracy"), 1.0);
+		cJSON_ArrayForEach(v, cJSON_GetObjectItem(cJSON_GetObjectItem(o, "per_class"), "iou"))
+			ck_assert_double_eq(v->valuedouble, 1.0);
+		ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "per_class"), "iou")), 3);
+		cJSON_Delete(o);
+	}
+	/* An unknown value is refused naming it and a pixel; the ignore label is not. */
+	run_spec bad = {&enc[0], &enc[0], INP_AUTO, INP_AUTO, 0, "2", NULL, {"m:iou"}};
+	expect_refusal(&bad, "target has value 2 at row 20, column 28");
+	run_spec colours = {&enc[3], &enc[3], INP_AUTO, INP_AUTO, 0, "3", NULL, {"m:iou"}};
+	expect_refusal(&colours, "give each class a \"color\"");
+	for (int i = 0; i < 5; i++)
+		buf_release(&enc[i]);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("inputs");
+	TCase *tc = tcase_create("inputs");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_identical_masks_every_encoding);
+	tcase_add_test(tc, test_explicit_probability_keeps_old_reading);
+	tcase_add_test(tc, test_small_values_warn);
+	tcase_add_test(tc, test_refusals_say_how_to_be_explicit);
+	tcase_add_test(tc, test_label_maps_every_encoding);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
