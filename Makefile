@@ -103,6 +103,7 @@ $(BUILD)/src/http/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS)
 $(BUILD)/src/main/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS)
 $(BUILD)/tests/%.o: EXTRA_CFLAGS = $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(PNG_CFLAGS) $(MHD_CFLAGS) $(SQLITE_CFLAGS) -Itests
 $(BUILD)/bench/%.o: EXTRA_CFLAGS = $(PNG_CFLAGS)
+$(BUILD)/bench/bench_mclass.o: EXTRA_CFLAGS = $(VEC_CFLAGS)
 
 $(BUILD)/%.o: %.c $(BUILD)/config.mk
 	@mkdir -p $(@D)
@@ -245,8 +246,13 @@ $(COMPARE_DRIVER): $(call obj,bench/compare/driver.c) $(APP_LIBS)
 bench-compare: $(SEGLOSSD) $(COMPARE_DRIVER)
 	bench/compare/run.sh $(BUILD)
 
-bench: $(BENCH)
+BENCH_MCLASS := $(BUILD)/bench/bench_mclass
+$(BENCH_MCLASS): $(call obj,bench/bench_mclass.c) $(CORE_LIB)
+	$(CC) $(SEG_LDFLAGS) -o $@ $^ -lm
+
+bench: $(BENCH) $(BENCH_MCLASS)
 	$(BENCH) --dir $(BENCH_DIR)
+	$(BENCH_MCLASS) --dir $(BENCH_DIR)
 	@if /usr/bin/python3 -c 'import scipy' 2>/dev/null; then \
 	  /usr/bin/python3 bench/py_compare.py $(BENCH_DIR); \
 	else echo "(python3-scipy not installed: no side-by-side figures)"; fi

@@ -392,7 +392,7 @@ START_TEST(test_two_classes_are_binary)
 		}
 	}
 	seg_scores s = {w, h, 2, 0, pp};
-	seg_target bt = {w, h, y, NULL};
+	seg_target bt = {w, h, y, NULL, 0};
 	seg_pred bp = {w, h, p};
 	seg_labels tl = {w, h, t};
 	mc_argmax(&s, hard);

@@ -43,25 +43,26 @@ void mc_argmax(const seg_scores *s, uint16_t *out)
 {
 	size_t n = (size_t)s->width * (size_t)s->height;
 	float best[1024];
+	int32_t idx[1024];
 
-	/* Class by class over a block of pixels: each plane is read in order. */
+	/* Class by class over a block of pixels: each plane is read in order, and the compare vectorises. */
 	for (size_t i0 = 0; i0 < n; i0 += 1024) {
 		size_t m = n - i0 < 1024 ? n - i0 : 1024;
-		const float *v0 = s->v + i0;
-		for (size_t k = 0; k < m; k++) {
-			best[k] = v0[k];
-			out[i0 + k] = 0;
-		}
+		memcpy(best, s->v + i0, m * sizeof(float));
+		memset(idx, 0, m * sizeof(int32_t));
 		for (int c = 1; c < s->classes; c++) {
 			const float *v = s->v + (size_t)c * n + i0;
+			int32_t cc = c;
 			for (size_t k = 0; k < m; k++) {
-				/* Strictly greater: the lowest index wins a tie. */
-				if (v[k] > best[k]) {
-					best[k] = v[k];
-					out[i0 + k] = (uint16_t)c;
-				}
+				/* Strictly greater: the lowest index wins a tie. Arithmetic blends, so the loop vectorises. */
+				float x = v[k], b = best[k];
+				int32_t gt = x > b;
+				idx[k] += gt * (cc - idx[k]);
+				best[k] = x > b ? x : b;
 			}
 		}
+		for (size_t k = 0; k < m; k++)
+			out[i0 + k] = (uint16_t)idx[k];
 	}
 }
 

@@ -75,60 +75,97 @@ SEG_CLONES static void block_lse(block *b, const float *x, size_t plane, int cla
 		b->lse[k] = mx[k] + vm_log(b->lse[k]);
 }
 
-/* One class over one block: the class's sums, and the target class's probability where y = c. */
-SEG_CLONES static void block_class(block *b, const float *v, const uint16_t *t, int c, int logits,
-				   const mcl_opts *o, double acc[5])
+/*
+ * One class over one block: the class's sums (the target terms are
+ * gathered afterwards). Probabilities are read straight from the plane;
+ * logits become probabilities in pc first.
+ */
+SEG_CLONES static void block_class(block *b, const float *v, int logits, int masked, const mcl_opts *o,
+				   double acc[4])
 {
 	size_t m = b->m;
-	double a1 = 0.0, a2 = 0.0, ai = 0.0, ag = 0.0, al = 0.0;
-	uint16_t cc = (uint16_t)c;
+	double a1 = 0.0, a2 = 0.0, ag = 0.0, al = 0.0;
+	const double *vm = b->vm;
 
 	if (logits) {
 		VM_SIMD
 		for (size_t k = 0; k < m; k++)
 			b->pc[k] = vm_exp((double)v[k] - b->lse[k]);
+	}
+	if (logits && masked) {
+		VM_SIMD_REDUCE(a1, a2)
+		for (size_t k = 0; k < m; k++) {
+			double q = b->pc[k] * vm[k];
+			a1 += q;
+			a2 += q * b->pc[k];
+		}
+	} else if (logits) {
+		VM_SIMD_REDUCE(a1, a2)
+		for (size_t k = 0; k < m; k++) {
+			a1 += b->pc[k];
+			a2 += b->pc[k] * b->pc[k];
+		}
+	} else if (masked) {
+		VM_SIMD_REDUCE(a1, a2)
+		for (size_t k = 0; k < m; k++) {
+			double p = v[k], q = p * vm[k];
+			a1 += q;
+			a2 += q * p;
+		}
 	} else {
-		for (size_t k = 0; k < m; k++)
-			b->pc[k] = v[k];
-	}
-	VM_SIMD_REDUCE(a1, a2, ai)
-	for (size_t k = 0; k < m; k++) {
-		double q = b->pc[k] * b->vm[k];
-		int sel = t[k] == cc;
-		a1 += q;
-		a2 += q * b->pc[k];
-		ai += sel ? q : 0.0;
-		b->pt[k] = sel ? b->pc[k] : b->pt[k];
-	}
-	if (logits) {
-		for (size_t k = 0; k < m; k++)
-			b->lpt[k] = t[k] == cc ? (double)v[k] - b->lse[k] : b->lpt[k];
+		VM_SIMD_REDUCE(a1, a2)
+		for (size_t k = 0; k < m; k++) {
+			double p = v[k];
+			a1 += p;
+			a2 += p * p;
+		}
 	}
 	if (!isnan(o->pow_gamma)) {
 		double g = o->pow_gamma;
 		VM_SIMD_REDUCE(ag)
 		for (size_t k = 0; k < m; k++)
-			ag += b->vm[k] * vm_pow(b->pc[k], g);
+			ag += vm[k] * vm_pow(logits ? b->pc[k] : (double)v[k], g);
 	}
 	if (o->want_lsum) {
 		if (logits) {
 			VM_SIMD_REDUCE(al)
 			for (size_t k = 0; k < m; k++)
-				al += b->vm[k] * (b->lse[k] - (double)v[k]);
+				al += vm[k] * (b->lse[k] - (double)v[k]);
 		} else {
 			double eps = o->eps;
 			VM_SIMD_REDUCE(al)
 			for (size_t k = 0; k < m; k++) {
-				double p = b->pc[k] < eps ? eps : (b->pc[k] > 1.0 - eps ? 1.0 - eps : b->pc[k]);
-				al -= b->vm[k] * vm_log(p);
+				double p = v[k] < eps ? eps : (v[k] > 1.0 - eps ? 1.0 - eps : (double)v[k]);
+				al -= vm[k] * vm_log(p);
 			}
 		}
 	}
 	acc[0] = a1;
 	acc[1] = a2;
-	acc[2] = ai;
-	acc[3] = ag;
-	acc[4] = al;
+	acc[2] = ag;
+	acc[3] = al;
+}
+
+/*
+ * The target class's probability (and, for logits, log-probability) at
+ * each pixel of the block: one gather from the planes just read.
+ */
+static void block_gather(block *b, const float *x, size_t plane, const uint16_t *t, int logits)
+{
+	for (size_t k = 0; k < b->m; k++) {
+		if (t[k] == SEG_IGNORE) {
+			b->pt[k] = 1.0;
+			b->lpt[k] = 0.0;
+			continue;
+		}
+		double xv = x[(size_t)t[k] * plane + k];
+		if (logits) {
+			b->lpt[k] = xv - b->lse[k];
+			b->pt[k] = exp(b->lpt[k]);
+		} else {
+			b->pt[k] = xv;
+		}
+	}
 }
 
 /* The target class's terms of one block: nll, focal and counts per class. */
@@ -137,21 +174,22 @@ SEG_CLONES static void block_target(block *b, const uint16_t *t, int logits, con
 	size_t m = b->m;
 	double lp[BLK];
 
+	/* Ignored pixels have pt = 1 and lpt = 0 (block_gather), and are skipped below. */
 	if (logits) {
-		for (size_t k = 0; k < m; k++)
-			lp[k] = b->vm[k] != 0.0 ? b->lpt[k] : 0.0;
+		memcpy(lp, b->lpt, m * sizeof(double));
 	} else {
 		double eps = o->eps;
 		VM_SIMD
 		for (size_t k = 0; k < m; k++) {
 			double p = b->pt[k] < eps ? eps : (b->pt[k] > 1.0 - eps ? 1.0 - eps : b->pt[k]);
-			lp[k] = b->vm[k] != 0.0 ? vm_log(p) : 0.0;
+			lp[k] = vm_log(p);
 		}
 	}
 	for (size_t k = 0; k < m; k++) {
 		if (t[k] == SEG_IGNORE)
 			continue;
 		s->g[t[k]] += 1.0;
+		s->i[t[k]] += b->pt[k];
 		s->nll[t[k]] -= lp[k];
 	}
 	if (isnan(o->focal_gamma))
@@ -159,7 +197,7 @@ SEG_CLONES static void block_target(block *b, const uint16_t *t, int logits, con
 	for (size_t k = 0; k < m; k++) {
 		if (t[k] == SEG_IGNORE)
 			continue;
-		double p = logits ? exp(lp[k]) : clip(b->pt[k], o->eps);
+		double p = logits ? b->pt[k] : clip(b->pt[k], o->eps);
 		double f = o->focal_gamma == 2.0 ? (1.0 - p) * (1.0 - p) : pow(1.0 - p, o->focal_gamma);
 		s->foc[t[k]] += f * -lp[k];
 	}
@@ -232,24 +270,24 @@ seg_status mcl_sums_compute(const seg_scores *s, const uint16_t *t, const mcl_op
 	}
 	for (size_t i0 = 0; i0 < n; i0 += BLK) {
 		const uint16_t *tb = t + i0;
+		int masked = 0;
 		b->m = n - i0 < BLK ? n - i0 : BLK;
 		for (size_t k = 0; k < b->m; k++) {
 			b->vm[k] = tb[k] != SEG_IGNORE;
-			b->pt[k] = 1.0;
-			b->lpt[k] = 0.0;
+			masked |= tb[k] == SEG_IGNORE;
 			out->n += b->vm[k];
 		}
 		if (s->logits)
 			block_lse(b, s->v + i0, n, C);
 		for (int c = 0; c < C; c++) {
-			double acc[5];
-			block_class(b, s->v + (size_t)c * n + i0, tb, c, s->logits, o, acc);
+			double acc[4];
+			block_class(b, s->v + (size_t)c * n + i0, s->logits, masked, o, acc);
 			out->p1[c] += acc[0];
 			out->p2[c] += acc[1];
-			out->i[c] += acc[2];
-			out->pg[c] += acc[3];
-			out->lsum[c] += acc[4];
+			out->pg[c] += acc[2];
+			out->lsum[c] += acc[3];
 		}
+		block_gather(b, s->v + i0, n, tb, s->logits);
 		block_target(b, tb, s->logits, o, out);
 	}
 	free(b);
