@@ -488,6 +488,24 @@ static int cmd_list(int argc, char **argv)
 	return rc;
 }
 
+static int cmd_profiles(int argc, char **argv)
+{
+	int pretty = argc > 1 && strcmp(argv[1], "--pretty") == 0;
+	cJSON *p;
+	int rc;
+
+	if (argc > 1 + pretty)
+		return usage_error("unexpected argument '%s'", argv[1 + pretty]);
+	p = wire_profiles();
+	if (p == NULL) {
+		fprintf(stderr, "segloss: out of memory\n");
+		return EXIT_FAILURE;
+	}
+	rc = print_json(p, pretty);
+	cJSON_Delete(p);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -501,5 +519,7 @@ int main(int argc, char **argv)
 		return cmd_weight_map(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
 		return cmd_list(argc - 1, argv + 1);
+	if (strcmp(argv[1], "profiles") == 0)
+		return cmd_profiles(argc - 1, argv + 1);
 	return usage_error("unknown command '%s'", argv[1]);
 }

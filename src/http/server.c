@@ -62,6 +62,7 @@ typedef enum route_id {
 	R_EVALUATE,
 	R_WEIGHT_MAP,
 	R_LOSSES,
+	R_PROFILES,
 	R_OPENAPI,
 	R_HEALTHZ,
 	R_READYZ,
@@ -77,7 +78,7 @@ typedef enum route_id {
 } route_id;
 
 static const char *const route_names[R_COUNT] = {
-	"evaluate", "weight_map", "losses", "openapi", "healthz", "readyz", "metrics",
+	"evaluate", "weight_map", "losses", "profiles", "openapi", "healthz", "readyz", "metrics",
 	"runs",     "run",        "run_items", "run_compare", "jobs", "job", "other",
 };
 
@@ -97,6 +98,7 @@ static const route routes[] = {
 	{"POST", "/v1/evaluate", R_EVALUATE, svc_evaluate},
 	{"POST", "/v1/weight-map", R_WEIGHT_MAP, svc_weight_map},
 	{"GET", "/v1/losses", R_LOSSES, NULL},
+	{"GET", "/v1/profiles", R_PROFILES, NULL},
 	{"GET", "/v1/openapi.yaml", R_OPENAPI, NULL},
 	{"GET", "/healthz", R_HEALTHZ, NULL},
 	{"GET", "/readyz", R_READYZ, NULL},
@@ -156,6 +158,8 @@ struct http_server {
 	int port;
 	char *catalogue; /* GET /v1/losses body, built once */
 	size_t catalogue_len;
+	char *profiles; /* GET /v1/profiles body, built once */
+	size_t profiles_len;
 	atomic_int draining;
 	atomic_int inflight;
 	atomic_ullong next_id;
@@ -520,6 +524,8 @@ static enum MHD_Result serve_direct(req *r)
 				       NULL, "1");
 	case R_LOSSES:
 		return respond_text(r, 200, "application/json", s->catalogue, s->catalogue_len);
+	case R_PROFILES:
+		return respond_text(r, 200, "application/json", s->profiles, s->profiles_len);
 	case R_OPENAPI:
 		return respond_text(r, 200, "application/yaml", openapi_yaml, openapi_yaml_len);
 	case R_METRICS: {
@@ -825,6 +831,14 @@ static seg_status build_catalogue(http_server *s, seg_error *err)
 	if (s->catalogue == NULL)
 		return seg_fail(err, SEG_ENOMEM, "out of memory building the catalogue");
 	s->catalogue_len = strlen(s->catalogue);
+	cat = wire_profiles();
+	if (cat == NULL)
+		return seg_fail(err, SEG_ENOMEM, "out of memory building the profiles");
+	s->profiles = cJSON_PrintUnformatted(cat);
+	cJSON_Delete(cat);
+	if (s->profiles == NULL)
+		return seg_fail(err, SEG_ENOMEM, "out of memory building the profiles");
+	s->profiles_len = strlen(s->profiles);
 	return SEG_OK;
 }
 
@@ -1025,6 +1039,7 @@ void http_free(http_server *s)
 	cors_free(s->cors);
 	metrics_free(s->metrics);
 	cJSON_free(s->catalogue);
+	cJSON_free(s->profiles);
 	pthread_cond_destroy(&s->idle);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

@@ -169,6 +169,60 @@ static seg_status add_warnings(cJSON *obj, const eval_warnings *warn)
 	return SEG_OK;
 }
 
+cJSON *wire_profiles(void)
+{
+	static const char *const hd[] = {"per direction, then the larger (MONAI, segloss)", "both directions pooled (medpy)"};
+	static const char *const assd[] = {"both directions pooled", "prediction to target only (MONAI's default)",
+					   "mean of the two directed means (medpy)"};
+	cJSON *root = cJSON_CreateObject();
+	cJSON *list = cJSON_AddArrayToObject(root, "profiles");
+
+	if (list == NULL)
+		goto fail;
+	for (int i = 0; i < PROF_COUNT; i++) {
+		const prof_info *p = prof_get((prof_id)i);
+		cJSON *o = cJSON_CreateObject(), *cv, *defs;
+		if (o == NULL || !cJSON_AddItemToArray(list, o))
+			goto fail;
+		cJSON_AddStringToObject(o, "name", p->name);
+		cJSON_AddStringToObject(o, "library", p->library);
+		cJSON_AddStringToObject(o, "source", p->source);
+		cJSON_AddStringToObject(o, "summary", p->summary);
+		cv = cJSON_AddObjectToObject(o, "conventions");
+		if (cv == NULL)
+			goto fail;
+		cJSON_AddBoolToObject(cv, "absent_class_scored", p->conv.absent_scored);
+		cJSON_AddBoolToObject(cv, "empty_target_null", p->conv.empty_target_null);
+		cJSON_AddBoolToObject(cv, "surface_empty_zero", p->conv.surface_empty_zero);
+		cJSON_AddStringToObject(cv, "hausdorff95", hd[p->conv.hd]);
+		cJSON_AddStringToObject(cv, "assd", assd[p->conv.assd]);
+		cJSON_AddBoolToObject(cv, "region_loss_absent_zero", p->conv.region_absent_zero);
+		cJSON_AddBoolToObject(cv, "include_background", p->include_background);
+		cJSON_AddBoolToObject(cv, "include_background_surface", p->include_background_surface);
+		if (p->has_ignore)
+			cJSON_AddNumberToObject(cv, "ignore_index", (double)p->ignore_index);
+		else
+			cJSON_AddNullToObject(cv, "ignore_index");
+		defs = cJSON_AddArrayToObject(o, "defaults");
+		if (defs == NULL)
+			goto fail;
+		for (const prof_default *d = p->defaults; d->param; d++) {
+			const spec_info *info = spec_info_of(d->fn);
+			cJSON *e = cJSON_CreateObject();
+			if (e == NULL || !cJSON_AddItemToArray(defs, e))
+				goto fail;
+			cJSON_AddStringToObject(e, "function", info->name);
+			cJSON_AddStringToObject(e, "kind", spec_kind_name(info->kind));
+			cJSON_AddStringToObject(e, "parameter", d->param);
+			cJSON_AddNumberToObject(e, "value", d->value);
+		}
+	}
+	return root;
+fail:
+	cJSON_Delete(root);
+	return NULL;
+}
+
 seg_status wire_add_results(cJSON *obj, const spec *specs, const double *values, size_t n,
 			    const eval_warnings *warn)
 {

@@ -13,11 +13,20 @@
 #include "core/classes.h"
 #include "core/eval.h"
 #include "core/mceval.h"
+#include "core/profile.h"
 #include "core/seg.h"
 #include "core/spec.h"
 
 /* The catalogue: {"losses": [...], "metrics": [...], "maps": [...], "conventions": {...}}. Caller frees with cJSON_Delete. */
 cJSON *wire_catalogue(void);
+
+/*
+ * The profiles: {"profiles": [{"name", "library", "source", "summary",
+ * "conventions": {...}, "defaults": [{"function", "kind", "parameter",
+ * "value"}...]}...]}. Caller frees with cJSON_Delete; NULL when out of
+ * memory.
+ */
+cJSON *wire_profiles(void);
 
 /*
  * Adds "losses" and "metrics" objects (key -> number or null) and a
