@@ -781,9 +781,9 @@ def smp_cross_entropy(inp, label_smoothing=0.0):
     ignore_index) -> _functional.py label_smoothed_nll_loss: ignored pixels are
     zero-filled but stay in the mean, so both terms are divided by ALL pixels:
     (1-e) sum_valid(-log p_y)/N_all + (e/C) sum_valid sum_c(-log p_c)/N_all.
-    No class weights."""
+    No class weights.  Every pixel ignored: 0 (zero-filled mean)."""
     if not inp.valid.any():
-        return None
+        return 0.0
     n_all = inp.T.size
     L = _flat_valid(logp(inp), inp)
     y = inp.T[inp.valid]
@@ -928,9 +928,10 @@ def mmseg_cross_entropy(inp, class_weights=None):
     cross_entropy (CrossEntropyLoss defaults: avg_non_ignore=False; the decode
     head passes ignore_index=255): F.cross_entropy(weight, reduction='none')
     then weight_reduce_loss -> loss.mean() over ALL pixels, ignored ones as 0:
-    sum_valid w_y(-log p_y) / N_all (not / sum w).  No label smoothing."""
+    sum_valid w_y(-log p_y) / N_all (not / sum w).  No label smoothing.
+    Every pixel ignored: 0."""
     if not inp.valid.any():
-        return None
+        return 0.0
     w = _class_weights(inp.C, class_weights)
     L = _flat_valid(logp(inp), inp)
     y = inp.T[inp.valid]
