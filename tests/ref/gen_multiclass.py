@@ -225,7 +225,8 @@ class InputSet:
 
 
 def expected(inset, profile, ignore_index=None, include_background=None, average=None,
-             class_weights=None, label_smoothing=0.0, spacing=(1.0, 1.0), background=0):
+             class_weights=None, label_smoothing=0.0, spacing=(1.0, 1.0), background=0,
+             zero_division=None):
     """The answer segloss must give for this request under `profile`."""
     ign = mc.resolved(profile, "ignore_index", None, ignore_index)
     inp = inset.inputs(ign, spacing)
@@ -242,7 +243,8 @@ def expected(inset, profile, ignore_index=None, include_background=None, average
         avg = mc.resolved(profile, "average", name, average)
         resolved_inc[name], resolved_avg[name] = incb, avg
         include = mc.include_mask(inp.C, incb, bg_index)
-        vals = mc.metric_per_class(profile, name, inp, M)
+        zd = zero_division if name in mc.CONFUSION_METRICS else None
+        vals = mc.metric_per_class(profile, name, inp, M, zd)
         pc = {}
         for c, v in enumerate(vals):
             pc[names[c]], tag = enc(v)
@@ -250,7 +252,7 @@ def expected(inset, profile, ignore_index=None, include_background=None, average
                 nonfinite.setdefault("per_class", {}).setdefault(name, {})[names[c]] = tag
         per_class[name] = pc
         if avg != "none":
-            metrics[name], tag = enc(mc.metric_average(profile, name, vals, inp, include, avg, M))
+            metrics[name], tag = enc(mc.metric_average(profile, name, vals, inp, include, avg, M, zd))
             if tag:
                 nonfinite.setdefault("metrics", {})[name] = tag
     out["metrics"] = metrics
@@ -288,7 +290,7 @@ def add_case(inset, profile, covers, **req):
     exp, res, inp = expected(inset, profile, **req)
     request = inset.request_base()
     for k in ("ignore_index", "include_background", "class_weights", "label_smoothing", "spacing",
-              "average", "background"):
+              "average", "background", "zero_division"):
         if k in req and req[k] is not None:
             request[k] = list(req[k]) if k == "spacing" else req[k]
     request["profile"] = profile
@@ -735,6 +737,10 @@ def edge_cases():
         add_case(s, p, f"absent classes under {p}")
     add_case(s, "segloss", "absent classes, micro", average="micro", suffix="micro")
     add_case(s, "segloss", "absent classes, weighted", average="weighted", suffix="weighted")
+    for zd in (0, 1):
+        ez, _ = add_case(s, "segloss", f"zero_division={zd}: precision of the never-predicted class is {zd}, "
+                         "the class absent from both stays null", zero_division=zd, suffix=f"zd{zd}")
+        assert ez["per_class"]["precision"]["b"] == float(zd) and ez["per_class"]["precision"]["never"] is None
 
     # a class predicted but absent from the target
     s = InputSet("predicted_absent", 3)

@@ -212,12 +212,12 @@ def _segloss_cm_values(name, tp, fp, fn, tn, n):
     raise KeyError(name)
 
 
-def segloss_confusion_metric(name, inp, M=None):
+def segloss_confusion_metric(name, inp, M=None, zero_division=None):
     """segloss: per class c one-vs-rest over valid pixels; dice 2TP/(2TP+FP+FN),
     iou TP/(TP+FP+FN), precision TP/(TP+FP), recall TP/(TP+FN), specificity
     TN/(TN+FP), accuracy (TP+TN)/N_valid.  A class absent from both target and
-    prediction: None for every metric (even specificity/accuracy); any other
-    0/0: None."""
+    prediction: None for every metric (even specificity/accuracy), whatever
+    zero_division says; any other 0/0: None, or zero_division when given."""
     M = confusion(inp) if M is None else M
     tp, fp, fn, tn, _ = counts(M)
     n = int(M.sum())
@@ -227,7 +227,8 @@ def segloss_confusion_metric(name, inp, M=None):
             out.append(None)
             continue
         num, den = _segloss_cm_values(name, int(tp[c]), int(fp[c]), int(fn[c]), int(tn[c]), n)
-        out.append(_ratio(num, den))
+        v = _ratio(num, den)
+        out.append(float(zero_division) if v is None and zero_division is not None else v)
     return out
 
 
@@ -262,7 +263,7 @@ def _surface_value(name, d, percentile=95.0, tolerance=1.0):
     raise KeyError(name)
 
 
-def segloss_average(name, values, inp, include, average="macro", M=None):
+def segloss_average(name, values, inp, include, average="macro", M=None, zero_division=None):
     """segloss averaging over included classes.
     macro: mean of the non-null values.
     micro (confusion metrics only): pooled counts over the included classes
@@ -270,6 +271,7 @@ def segloss_average(name, values, inp, include, average="macro", M=None):
       (sum TP + sum TN) / (n * N_valid)).
     weighted: sum support_c v_c / sum support_c over included classes with a
       non-null value.
+    A pooled 0/0 gives zero_division when given, else None.
     Surface metrics have no micro/weighted: macro is used.  none -> None.
     No value to average -> None."""
     if average == "none":
@@ -288,7 +290,8 @@ def segloss_average(name, values, inp, include, average="macro", M=None):
         if name == "accuracy":
             return _ratio(s(tp) + s(tn), len(sel) * n)
         num, den = _segloss_cm_values(name, s(tp), s(fp), s(fn), s(tn), n)
-        return _ratio(num, den)
+        v = _ratio(num, den)
+        return float(zero_division) if v is None and zero_division is not None else v
     if average == "weighted":
         pairs = [(int(sup[c]), v) for c, v in enumerate(values) if include[c] and _isnum(v)]
         den = sum(w for w, _ in pairs)
@@ -1240,8 +1243,9 @@ def resolved(profile, key, name, explicit=None):
     return table.get(name, table["*"])
 
 
-def metric_per_class(profile, name, inp, M):
-    """Per-class values of metric `name` under `profile` (see the port docstrings)."""
+def metric_per_class(profile, name, inp, M, zero_division=None):
+    """Per-class values of metric `name` under `profile` (see the port docstrings).
+    zero_division applies to segloss's own confusion metrics only."""
     if profile == "monai":
         if name == "dice":
             return monai_dice(inp, M)
@@ -1276,7 +1280,7 @@ def metric_per_class(profile, name, inp, M):
     # not provided by the library (or segloss itself): segloss's definition
     if name in SURFACE_METRICS:
         return segloss_surface_metric(name, inp)
-    return segloss_confusion_metric(name, inp, M)
+    return segloss_confusion_metric(name, inp, M, zero_division)
 
 
 def _generic_average(name, values, inp, include, average, M):
@@ -1289,11 +1293,11 @@ def _generic_average(name, values, inp, include, average, M):
     return segloss_average(name, vals, inp, include, average, M)
 
 
-def metric_average(profile, name, values, inp, include, average, M):
+def metric_average(profile, name, values, inp, include, average, M, zero_division=None):
     if average == "none":
         return None
     if profile == "segloss" or profile == "pytorch":
-        return segloss_average(name, values, inp, include, average, M)
+        return segloss_average(name, values, inp, include, average, M, zero_division)
     if profile == "monai":
         if name in MONAI_CM and average == "micro":
             return monai_confusion_micro(name, inp, include, M)
