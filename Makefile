@@ -6,6 +6,7 @@
 #   make bench-compare   segloss beside NumPy/SciPy and a FastAPI peer -> docs/performance.md
 #   make fuzz       fuzz every target with libFuzzer for FUZZ_SECONDS (60) each (tests/fuzz/fuzz.mk)
 #   make run        build and start seglossd on :8080 (ARGS="--port 9090" to pass flags)
+#   make ref        regenerate the multi-class reference fixtures (NumPy ports + real PyTorch)
 #   SANITIZE=address,undefined make test    the same under sanitizers
 #   DEV=1           warnings are errors
 #
@@ -46,7 +47,7 @@ SEG_CFLAGS += -DSEG_NO_CLONES
 endif
 
 # ---- configuration (dependency check + pkg-config) -------------------------
-NOCONF_GOALS := clean distclean help
+NOCONF_GOALS := clean distclean help ref
 ifeq ($(filter-out $(NOCONF_GOALS),$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),)
 else
 include $(BUILD)/config.mk
@@ -257,14 +258,25 @@ bench: $(BENCH) $(BENCH_MCLASS)
 	  /usr/bin/python3 bench/py_compare.py $(BENCH_DIR); \
 	else echo "(python3-scipy not installed: no side-by-side figures)"; fi
 
+# ---- reference fixtures --------------------------------------------------------
+# make ref: the multi-class fixtures (tests/fixtures/multiclass) from the NumPy ports of each
+# profile's library, then the values of the real PyTorch (installs Debian's packages when missing).
+# make test reads the committed files and never needs Python.
+REF_PY_MODULES := numpy=python3-numpy scipy=python3-scipy skimage=python3-skimage PIL=python3-pil \
+                  sklearn=python3-sklearn torch=python3-torch
+ref:
+	tests/ref/pydeps.sh $(REF_PY_MODULES)
+	/usr/bin/python3 tests/ref/gen_multiclass.py
+	/usr/bin/python3 tests/ref/torch_ref.py
+
 # ---- housekeeping ----------------------------------------------------------
 clean:
 	rm -rf build
 
 help:
-	@sed -n '2,14p' Makefile
+	@sed -n '2,15p' Makefile
 
-.PHONY: all test check metrics-lint contract tsan tsan-run load-test fault-test deploy-test browser-test image-test bench bench-http bench-compare run clean help
+.PHONY: all test check metrics-lint contract tsan tsan-run load-test fault-test deploy-test browser-test image-test bench bench-http bench-compare run ref clean help
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
