@@ -127,6 +127,13 @@ cJSON *wire_catalogue(void)
 		cJSON_AddStringToObject(o, "name", info->name);
 		cJSON_AddStringToObject(o, "formula", info->formula);
 		cJSON_AddStringToObject(o, "edge_cases", info->edge);
+		cJSON *modes = cJSON_AddArrayToObject(o, "requests");
+		if (info->modes & SPEC_BINARY)
+			cJSON_AddItemToArray(modes, cJSON_CreateString("binary"));
+		if (info->modes & SPEC_MULTI)
+			cJSON_AddItemToArray(modes, cJSON_CreateString("multiclass"));
+		if (info->multi_formula)
+			cJSON_AddStringToObject(o, "multiclass_formula", info->multi_formula);
 		params = cJSON_AddArrayToObject(o, "parameters");
 		for (const spec_param *p = info->params; p->name; p++)
 			cJSON_AddItemToArray(params, param_json(p));
