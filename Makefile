@@ -254,6 +254,9 @@ $(BENCH_MCLASS): $(call obj,bench/bench_mclass.c) $(CORE_LIB)
 bench: $(BENCH) $(BENCH_MCLASS)
 	$(BENCH) --dir $(BENCH_DIR)
 	$(BENCH_MCLASS) --dir $(BENCH_DIR)
+	@if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then \
+	  /usr/bin/python3 bench/py_mclass.py $(BENCH_DIR); \
+	else echo "(python3-numpy not installed: no multi-class side-by-side figures)"; fi
 	@if /usr/bin/python3 -c 'import scipy' 2>/dev/null; then \
 	  /usr/bin/python3 bench/py_compare.py $(BENCH_DIR); \
 	else echo "(python3-scipy not installed: no side-by-side figures)"; fi
