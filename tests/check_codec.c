@@ -1984,6 +1984,43 @@ static uint8_t *read_rgb(const buf *png, int *w, int *h)
 	return rgb;
 }
 
+typedef struct mem_reader {
+	const uint8_t *data;
+	size_t len, at;
+} mem_reader;
+
+static void read_mem(png_structp png, png_bytep out, size_t n)
+{
+	mem_reader *m = png_get_io_ptr(png);
+	if (m->at + n > m->len)
+		png_error(png, "read past the end");
+	memcpy(out, m->data + m->at, n);
+	m->at += n;
+}
+
+/* The tEXt value of key in a PNG (libpng's reader), copied into out; 0 when found. */
+static int png_text_of(const buf *png_buf, const char *key, char *out, size_t cap)
+{
+	png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+	png_infop info = png_create_info_struct(png);
+	mem_reader m = {png_buf->data, png_buf->len, 0};
+	png_textp text = NULL;
+	int n = 0, found = -1;
+
+	ck_assert(png != NULL && info != NULL);
+	png_set_read_fn(png, &m, read_mem);
+	png_read_info(png, info);
+	png_get_text(png, info, &text, &n);
+	for (int i = 0; i < n; i++) {
+		if (strcmp(text[i].key, key) == 0) {
+			snprintf(out, cap, "%s", text[i].text);
+			found = 0;
+		}
+	}
+	png_destroy_read_struct(&png, &info, NULL);
+	return found;
+}
+
 START_TEST(png_encode_heatmap)
 {
 	float v[3 * 4] = {-1.0f, 0.0f, 1.0f, 3.0f, NAN, INFINITY, 2.0f, 0.5f, -INFINITY, 1.0f, 1.0f, 1.0f};
@@ -2018,6 +2055,71 @@ START_TEST(png_encode_heatmap)
 		ck_assert(memcmp(rgb + 3 * k, "\x44\x01\x54", 3) == 0);
 	free(rgb);
 	ck_assert_int_eq(pngio_encode_heatmap(flat, -1, 2, &out, &err), SEG_EINVAL);
+	buf_release(&out);
+}
+END_TEST
+
+/* A heatmap carries its scale (tEXt map_min, map_max, colormap), and takes a fixed one. */
+START_TEST(png_heatmap_scale)
+{
+	float v[3 * 4] = {-1.0f, 0.0f, 1.0f, 3.0f, NAN, INFINITY, 2.0f, 0.5f, -INFINITY, 1.0f, 1.0f, 0.1f};
+	double range[2] = {0.0, 2.0}, scale[2] = {NAN, NAN};
+	char text[64];
+	buf out;
+	seg_error err;
+	uint8_t *rgb;
+	int w, h;
+
+	/* The data's finite extremes. */
+	buf_init(&out, 0);
+	ck_assert_int_eq(pngio_encode_heatmap_range(v, 4, 3, NULL, &out, scale, &err), SEG_OK);
+	ck_assert(scale[0] == -1.0 && scale[1] == 3.0);
+	ck_assert_int_eq(png_text_of(&out, "map_min", text, sizeof(text)), 0);
+	ck_assert_str_eq(text, "-1");
+	ck_assert_int_eq(png_text_of(&out, "map_max", text, sizeof(text)), 0);
+	ck_assert_str_eq(text, "3");
+	ck_assert_int_eq(png_text_of(&out, "colormap", text, sizeof(text)), 0);
+	ck_assert_str_eq(text, "viridis");
+	/* pngio_encode_heatmap is the same image, byte for byte. */
+	buf same;
+	buf_init(&same, 0);
+	ck_assert_int_eq(pngio_encode_heatmap(v, 4, 3, &same, &err), SEG_OK);
+	ck_assert(same.len == out.len && memcmp(same.data, out.data, out.len) == 0);
+	buf_release(&same);
+	buf_release(&out);
+
+	/* A fixed range: [0, 2]; below is the lowest colour, above the highest, 1 is halfway (index 128). */
+	buf_init(&out, 0);
+	ck_assert_int_eq(pngio_encode_heatmap_range(v, 4, 3, range, &out, scale, &err), SEG_OK);
+	ck_assert(scale[0] == 0.0 && scale[1] == 2.0);
+	rgb = read_rgb(&out, &w, &h);
+	ck_assert(memcmp(rgb + 3 * 0, "\x44\x01\x54", 3) == 0);  /* -1: clipped to viridis[0] */
+	ck_assert(memcmp(rgb + 3 * 1, "\x44\x01\x54", 3) == 0);  /* 0 */
+	ck_assert(memcmp(rgb + 3 * 2, "\x20\x90\x8c", 3) == 0);  /* 1: viridis[128] */
+	ck_assert(memcmp(rgb + 3 * 3, "\xfd\xe7\x24", 3) == 0);  /* 3: clipped to viridis[255] */
+	ck_assert(memcmp(rgb + 3 * 6, "\xfd\xe7\x24", 3) == 0);  /* 2 */
+	free(rgb);
+	ck_assert_int_eq(png_text_of(&out, "map_min", text, sizeof(text)), 0);
+	ck_assert_str_eq(text, "0");
+	ck_assert_int_eq(png_text_of(&out, "map_max", text, sizeof(text)), 0);
+	ck_assert_str_eq(text, "2");
+	buf_release(&out);
+
+	/* Ends that are not plain decimals are written to round-trip: 0.1f as a double needs 17 digits. */
+	double tenth = 0.1f;
+	char num[32];
+	pngio_format_number(tenth, num);
+	ck_assert(strtod(num, NULL) == tenth);
+	ck_assert_str_eq(num, "0.10000000149011612");
+	pngio_format_number(0.1, num);
+	ck_assert_str_eq(num, "0.1");
+
+	/* A range must be two finite numbers, low < high. */
+	double bad[3][2] = {{1, 1}, {2, 1}, {0, INFINITY}};
+	buf_init(&out, 0);
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(pngio_encode_heatmap_range(v, 4, 3, bad[i], &out, scale, &err), SEG_EINVAL);
+	ck_assert_uint_eq(out.len, 0);
 	buf_release(&out);
 }
 END_TEST
@@ -2696,8 +2798,34 @@ START_TEST(mask_dispatch)
 	}
 	seg_target_release(&t);
 
-	ck_assert_int_eq(mask_decode_target((const uint8_t *)"GIF89a", 6, MAXPIX, &t, &err), SEG_EUNSUPPORTED);
-	ck_assert_str_eq(err.msg, "target is neither a PNG nor a .npy file");
+	/* Image files that are not masks are named by their signatures. */
+	static const struct {
+		const char *bytes;
+		size_t len;
+		const char *msg;
+	} others[] = {
+		{"\xff\xd8\xff\xe0\0\x10JFIF", 10,
+		 "target is a JPEG image, not a PNG or a .npy file (JPEG's lossy compression changes a mask's values: "
+		 "save masks as PNG)"},
+		{"GIF87a\x01\0", 8, "target is a GIF image, not a PNG or a .npy file"},
+		{"GIF89a", 6, "target is a GIF image, not a PNG or a .npy file"},
+		{"II*\0\x08\0\0\0", 8, "target is a TIFF image, not a PNG or a .npy file"},
+		{"MM\0*\0\0\0\x08", 8, "target is a TIFF image, not a PNG or a .npy file"},
+		{"II+\0\x08\0\0\0", 8, "target is a TIFF image, not a PNG or a .npy file"},
+		{"RIFF\x24\0\0\0WEBPVP8L", 16, "target is a WebP image, not a PNG or a .npy file"},
+		/* Prefixes and look-alikes are not those formats. */
+		{"\xff\xd8", 2, "target is neither a PNG nor a .npy file"},
+		{"GIF90a", 6, "target is neither a PNG nor a .npy file"},
+		{"RIFF\x24\0\0\0WAVEfmt ", 16, "target is neither a PNG nor a .npy file"},
+		{"hello", 5, "target is neither a PNG nor a .npy file"},
+	};
+	for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		ck_assert_int_eq(mask_decode_target((const uint8_t *)others[i].bytes, others[i].len, MAXPIX, &t, &err),
+				 SEG_EUNSUPPORTED);
+		ck_assert_str_eq(err.msg, others[i].msg);
+	}
+	ck_assert_int_eq(mask_decode_pred((const uint8_t *)"GIF89a", 6, MAXPIX, 0, &p, &err), SEG_EUNSUPPORTED);
+	ck_assert_str_eq(err.msg, "prediction is a GIF image, not a PNG or a .npy file");
 	ck_assert_int_eq(mask_decode_pred((const uint8_t *)"{\"a\":1}", 7, MAXPIX, 0, &p, &err),
 			 SEG_EUNSUPPORTED);
 	ck_assert_str_eq(err.msg, "prediction is neither a PNG nor a .npy file");
@@ -2758,6 +2886,7 @@ static Suite *codec_suite(void)
 	tcase_add_test(tc, png_mutations);
 	tcase_add_test(tc, png_encode_gray_round_trip);
 	tcase_add_test(tc, png_encode_heatmap);
+	tcase_add_test(tc, png_heatmap_scale);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("png-fast");

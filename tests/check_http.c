@@ -369,6 +369,70 @@ START_TEST(test_evaluate_multipart_and_maps)
 }
 END_TEST
 
+/* Comma-separated specs in a form field: commas inside [...] belong to the list, as on the command line. */
+START_TEST(test_multipart_lists_with_brackets)
+{
+	size_t tl, pl;
+	uint8_t *t = tu_read_file(FIX "inst16_touching/target.png", &tl);
+	uint8_t *p = tu_read_file(FIX "inst16_touching/prediction.png", &pl);
+	const char *metrics = "iou,hausdorff95:spacing=[0.5,0.5],percentile=90,assd:spacing=[2,1]";
+	const char *maps = "weight:class_weights=[1,3],w0=5,bce";
+	part parts[] = {
+		{"target", "t.png", t, tl}, {"prediction", "p.png", p, pl}, {"losses", NULL, "dice", 4},
+		{"metrics", NULL, metrics, strlen(metrics)}, {"maps", NULL, maps, strlen(maps)},
+	};
+	buf body;
+	hc_response r;
+
+	multipart(parts, 5, &body);
+	ck_assert_int_eq(hc_request(port, "POST", "/v1/evaluate",
+				    "Content-Type: multipart/form-data; boundary=XyZbOuNdArY\r\n", body.data, body.len, &r),
+			 0);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	cJSON *form = cJSON_Parse(r.body);
+	hc_free(&r);
+	buf_release(&body);
+	/* The same request as JSON objects: the same numbers and maps. */
+	char *tb = b64_file(FIX "inst16_touching/target.png"), *pb = b64_file(FIX "inst16_touching/prediction.png");
+	char *js = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"losses\": [\"dice\"], \"metrics\": [\"iou\", "
+		       "{\"name\": \"hausdorff95\", \"spacing\": [0.5, 0.5], \"percentile\": 90}, "
+		       "{\"name\": \"assd\", \"spacing\": [2, 1]}], "
+		       "\"maps\": [{\"name\": \"weight\", \"class_weights\": [1, 3], \"w0\": 5}, \"bce\"]}",
+		       tb, pb);
+	r = post_json("/v1/evaluate", js);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	cJSON *ref = cJSON_Parse(r.body);
+	hc_free(&r);
+	const char *keys[] = {"iou", "hausdorff95", "assd"};
+	for (int i = 0; i < 3; i++)
+		ck_assert_msg(num(form, "metrics", keys[i]) == num(ref, "metrics", keys[i]), "%s: %.17g vs %.17g", keys[i],
+			      num(form, "metrics", keys[i]), num(ref, "metrics", keys[i]));
+	const char *mapkeys[] = {"weight", "bce"};
+	for (int i = 0; i < 2; i++) {
+		cJSON *a = cJSON_GetObjectItem(cJSON_GetObjectItem(form, "maps"), mapkeys[i]);
+		cJSON *b = cJSON_GetObjectItem(cJSON_GetObjectItem(ref, "maps"), mapkeys[i]);
+		ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(a, "data")),
+				 cJSON_GetStringValue(cJSON_GetObjectItem(b, "data")));
+	}
+	cJSON_Delete(form);
+	cJSON_Delete(ref);
+	free(js);
+	/* An unclosed list is one piece, refused with the spec's own message. */
+	part bad[] = {{"target", "t.png", t, tl}, {"prediction", "p.png", p, pl}, {"metrics", NULL, "hausdorff95:spacing=[0.5,0.5", 28}};
+	multipart(bad, 3, &body);
+	ck_assert_int_eq(hc_request(port, "POST", "/v1/evaluate",
+				    "Content-Type: multipart/form-data; boundary=XyZbOuNdArY\r\n", body.data, body.len, &r),
+			 0);
+	ck_assert_int_eq(r.status, 422);
+	hc_free(&r);
+	buf_release(&body);
+	free(tb);
+	free(pb);
+	free(t);
+	free(p);
+}
+END_TEST
+
 START_TEST(test_weight_map_accept)
 {
 	size_t tl;
@@ -405,6 +469,27 @@ START_TEST(test_weight_map_accept)
 		}
 		hc_free(&r);
 	}
+	/* Nothing offered is acceptable: 406 naming the types there are (a wildcard or q > 0 makes one acceptable). */
+	const char *refused[] = {"Accept: text/csv\r\n", "Accept: image/png;q=0, text/*\r\n",
+				 "Accept: application/problem+json\r\n"};
+	for (int i = 0; i < 3; i++) {
+		char headers[256];
+		snprintf(headers, sizeof(headers), "Content-Type: multipart/form-data; boundary=XyZbOuNdArY\r\n%s", refused[i]);
+		ck_assert_int_eq(hc_request(port, "POST", "/v1/weight-map", headers, body.data, body.len, &r), 0);
+		expect_problem(&r, 406, "cannot answer in any type of Accept '");
+		ck_assert_int_eq(hc_request(port, "POST", "/v1/weight-map", headers, body.data, body.len, &r), 0);
+		ck_assert_ptr_nonnull(strstr(r.body, "/problems/not-acceptable"));
+		ck_assert_ptr_nonnull(strstr(r.body, ": POST /v1/weight-map answers application/json, application/x-npy, image/png\""));
+		hc_free(&r);
+	}
+	ck_assert_int_eq(hc_request(port, "POST", "/v1/weight-map",
+				    "Content-Type: multipart/form-data; boundary=XyZbOuNdArY\r\nAccept: text/csv, */*;q=0.1\r\n",
+				    body.data, body.len, &r),
+			 0);
+	ck_assert_int_eq(r.status, 200);
+	hc_header(&r, "Content-Type", ct, sizeof(ct));
+	ck_assert_str_eq(ct, "application/json");
+	hc_free(&r);
 	buf_release(&body);
 	/* JSON form with parameters. */
 	char *tb = b64_file(FIX "inst16_touching/target.png");
@@ -419,6 +504,156 @@ START_TEST(test_weight_map_accept)
 	free(js);
 	free(tb);
 	free(t);
+}
+END_TEST
+
+/* hc_header, asserting the header is there. */
+static void header_is(hc_response *r, const char *name, const char *want)
+{
+	char v[256];
+
+	ck_assert_msg(hc_header(r, name, v, sizeof(v)) == 0, "no %s header", name);
+	ck_assert_str_eq(v, want);
+}
+
+/* The text of tEXt chunk key in a PNG (a walk over its chunks), copied into out; 0 when found. */
+static int png_text(const uint8_t *png, size_t len, const char *key, char *out, size_t cap)
+{
+	size_t klen = strlen(key);
+
+	for (size_t at = 8; at + 12 <= len;) {
+		size_t n = ((size_t)png[at] << 24) | ((size_t)png[at + 1] << 16) | ((size_t)png[at + 2] << 8) | png[at + 3];
+		const uint8_t *data = png + at + 8;
+		if (at + 12 + n > len)
+			break;
+		if (memcmp(png + at + 4, "tEXt", 4) == 0 && n > klen && memcmp(data, key, klen) == 0 && data[klen] == 0) {
+			snprintf(out, cap, "%.*s", (int)(n - klen - 1), (const char *)data + klen + 1);
+			return 0;
+		}
+		at += 12 + n;
+	}
+	return -1;
+}
+
+/* A heatmap states its scale (X-Map-Min/Max, tEXt, "range" in JSON) and takes a fixed one. */
+START_TEST(test_heatmap_scale)
+{
+	char *t = b64_file(FIX "inst16_touching/target.png"), *t2 = b64_file(FIX "blobs_soft8/target.png");
+	char *p = b64_file(FIX "inst16_touching/prediction.png");
+	const char *png_json = "Content-Type: application/json\r\nAccept: image/png\r\n";
+	char lo[64], hi[64], text[64];
+	hc_response r;
+
+	/* The data's extremes: the headers, the tEXt chunks and the JSON answer's min and max agree. */
+	char *body = fmt("{\"target\": \"%s\"}", t);
+	ck_assert_int_eq(hc_request(port, "POST", "/v1/weight-map", png_json, body, strlen(body), &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_int_eq(hc_header(&r, "X-Map-Min", lo, sizeof(lo)), 0);
+	ck_assert_int_eq(hc_header(&r, "X-Map-Max", hi, sizeof(hi)), 0);
+	ck_assert_int_eq(png_text((const uint8_t *)r.body, r.body_len, "map_min", text, sizeof(text)), 0);
+	ck_assert_str_eq(text, lo);
+	ck_assert_int_eq(png_text((const uint8_t *)r.body, r.body_len, "map_max", text, sizeof(text)), 0);
+	ck_assert_str_eq(text, hi);
+	ck_assert_int_eq(png_text((const uint8_t *)r.body, r.body_len, "colormap", text, sizeof(text)), 0);
+	ck_assert_str_eq(text, "viridis");
+	hc_free(&r);
+	/*
+	 * The headers round-trip exactly; cJSON may print a number in 15
+	 * digits that reads back a few ulps off, hence the tolerance against
+	 * the JSON answer.
+	 */
+	hc_response j = post_json("/v1/weight-map", body);
+	cJSON *wj = cJSON_Parse(j.body);
+	ck_assert_double_eq_tol(strtod(lo, NULL), cJSON_GetObjectItem(wj, "min")->valuedouble, 1e-14);
+	ck_assert_double_eq_tol(strtod(hi, NULL), cJSON_GetObjectItem(wj, "max")->valuedouble, 1e-14 * 16);
+	ck_assert_int_eq(hc_header(&j, "X-Map-Min", text, sizeof(text)), -1); /* JSON: no colours, no scale */
+	cJSON_Delete(wj);
+	hc_free(&j);
+	free(body);
+
+	/* A fixed range: two targets, one scale, the same bytes for the same colours. */
+	for (int k = 0; k < 2; k++) {
+		body = fmt("{\"target\": \"%s\", \"range\": [0, 20]}", k ? t2 : t);
+		ck_assert_int_eq(hc_request(port, "POST", "/v1/weight-map", png_json, body, strlen(body), &r), 0);
+		ck_assert_msg(r.status == 200, "%s", r.body);
+		header_is(&r, "X-Map-Min", "0");
+		header_is(&r, "X-Map-Max", "20");
+		ck_assert_int_eq(png_text((const uint8_t *)r.body, r.body_len, "map_max", text, sizeof(text)), 0);
+		ck_assert_str_eq(text, "20");
+		hc_free(&r);
+		free(body);
+	}
+	/* Multipart: the range as text. */
+	size_t tl;
+	uint8_t *traw = tu_read_file(FIX "inst16_touching/target.png", &tl);
+	part parts[] = {{"target", "t.png", traw, tl}, {"range", NULL, "[-1, 2.5]", 9}};
+	buf form;
+	multipart(parts, 2, &form);
+	ck_assert_int_eq(hc_request(port, "POST", "/v1/weight-map",
+				    "Content-Type: multipart/form-data; boundary=XyZbOuNdArY\r\nAccept: image/png\r\n", form.data,
+				    form.len, &r),
+			 0);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	header_is(&r, "X-Map-Min", "-1");
+	header_is(&r, "X-Map-Max", "2.5");
+	hc_free(&r);
+	buf_release(&form);
+	free(traw);
+	/* A range asks for colours: refused for a JSON or .npy answer, and when it is no range. */
+	body = fmt("{\"target\": \"%s\", \"range\": [0, 20]}", t);
+	r = post_json("/v1/weight-map", body);
+	expect_problem(&r, 422, "\"range\" sets the colour scale of a heatmap: ask for one with Accept: image/png");
+	free(body);
+	const char *bad[] = {"[5, 1]", "[0, 0]", "[1]", "[0, \"x\"]", "3"};
+	for (int i = 0; i < 5; i++) {
+		body = fmt("{\"target\": \"%s\", \"range\": %s}", t, bad[i]);
+		ck_assert_int_eq(hc_request(port, "POST", "/v1/weight-map", png_json, body, strlen(body), &r), 0);
+		expect_problem(&r, 422, "\"range\" must be [low, high]");
+		free(body);
+	}
+
+	/* Evaluations: each PNG map states its scale in "range", the data's extremes unless given. */
+	body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"map_format\": \"png\", \"maps\": "
+		   "[{\"name\": \"weight\", \"range\": [0, 12]}, \"bce:range=[0,3],eps=0.01\", \"bce:as=b2\"]}",
+		   t, p);
+	r = post_json("/v1/evaluate", body);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	cJSON *ev = cJSON_Parse(r.body), *maps = cJSON_GetObjectItem(ev, "maps");
+	const char *keys[] = {"weight", "bce", "b2"};
+	double want[3][2] = {{0, 12}, {0, 3}, {NAN, NAN}};
+	for (int k = 0; k < 3; k++) {
+		cJSON *m = cJSON_GetObjectItem(maps, keys[k]), *range = cJSON_GetObjectItem(m, "range");
+		ck_assert_int_eq(cJSON_GetArraySize(range), 2);
+		double a = cJSON_GetArrayItem(range, 0)->valuedouble, b = cJSON_GetArrayItem(range, 1)->valuedouble;
+		if (k < 2)
+			ck_assert(a == want[k][0] && b == want[k][1]);
+		else
+			ck_assert(a == cJSON_GetObjectItem(m, "min")->valuedouble && b == cJSON_GetObjectItem(m, "max")->valuedouble);
+		/* The PNG inside says the same. */
+		const char *data = cJSON_GetStringValue(cJSON_GetObjectItem(m, "data"));
+		size_t dl = 0;
+		uint8_t *png = malloc(b64_decoded_max(strlen(data)));
+		ck_assert_int_eq(b64_decode(data, strlen(data), png, &dl, NULL), SEG_OK);
+		ck_assert_int_eq(png_text(png, dl, "map_max", text, sizeof(text)), 0);
+		ck_assert_double_eq_tol(strtod(text, NULL), b, 1e-14 * fabs(b));
+		free(png);
+	}
+	/* The eps is still applied: bce with eps 0.01 tops out at -ln(0.01), not at the default's 16.1. */
+	ck_assert_double_lt(cJSON_GetObjectItem(cJSON_GetObjectItem(maps, "bce"), "max")->valuedouble, 4.61);
+	cJSON_Delete(ev);
+	hc_free(&r);
+	free(body);
+	body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"maps\": [\"weight:range=[0,12]\"]}", t, p);
+	r = post_json("/v1/evaluate", body);
+	expect_problem(&r, 422, "map 'weight': \"range\" sets the colour scale of a heatmap; it needs \"map_format\": \"png\"");
+	free(body);
+	body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"map_format\": \"png\", \"maps\": [\"weight:range=[3,1]\"]}", t, p);
+	r = post_json("/v1/evaluate", body);
+	expect_problem(&r, 422, "\"range\" must be [low, high], two finite numbers with low < high, got [3, 1]");
+	free(body);
+	free(t);
+	free(t2);
+	free(p);
 }
 END_TEST
 
@@ -439,6 +674,9 @@ START_TEST(test_errors)
 	expect_problem(&r, 400, "target: invalid base64 at offset 4");
 	r = post_json("/v1/evaluate", "{\"target\": \"QUJDRA==\", \"prediction\": \"QUJDRA==\"}");
 	expect_problem(&r, 415, "target is neither a PNG nor a .npy file");
+	/* A JPEG (FF D8 FF E0 ... JFIF) is named as one. */
+	r = post_json("/v1/evaluate", "{\"target\": \"/9j/4AAQSkZJRg==\", \"prediction\": \"QUJDRA==\"}");
+	expect_problem(&r, 415, "target is a JPEG image, not a PNG or a .npy file");
 	body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\"}", t, p);
 	r = post_json("/v1/evaluate", body);
 	expect_problem(&r, 422, "prediction is 80x48 but target is 64x64");
@@ -533,6 +771,23 @@ static void *post_thread(void *opaque)
 	return NULL;
 }
 
+/* Polls /metrics until the gauge (key with its "\n" before it) reads want; a generous deadline, then a failure. */
+static void wait_gauge(const char *key, int want)
+{
+	int got = -1;
+
+	for (double t0 = tu_now(); tu_now() - t0 < 60.0; usleep(5000)) {
+		hc_response r;
+		ck_assert_int_eq(hc_request(port, "GET", "/metrics", NULL, NULL, 0, &r), 0);
+		const char *p = strstr(r.body, key);
+		got = p ? atoi(p + strlen(key)) : -1;
+		hc_free(&r);
+		if (got == want)
+			return;
+	}
+	ck_abort_msg("%s stayed %d, not %d, for 60 s", key + 1, got, want);
+}
+
 /* A queue of one and one worker: with the worker busy and the queue full, the next request gets 503. */
 START_TEST(test_queue_full_is_503)
 {
@@ -555,10 +810,18 @@ START_TEST(test_queue_full_is_503)
 	/* hausdorff_dt and boundary at 1536x1536 keep the worker busy for a while. */
 	char *body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"losses\": [\"hausdorff_dt\", \"boundary\"]}", b,
 			 b);
+	/*
+	 * The first is computed, the second waits in the queue (each seen on
+	 * /metrics before the next is sent, not assumed after a pause); the
+	 * rest arrive while both are taken.
+	 */
 	for (int i = 0; i < N; i++) {
 		args[i].body = body;
 		pthread_create(&th[i], NULL, post_thread, &args[i]);
-		usleep(20000);
+		if (i == 0)
+			wait_gauge("\nsegloss_workers_busy ", 1);
+		if (i == 1)
+			wait_gauge("\nsegloss_queue_depth ", 1);
 	}
 	for (int i = 0; i < N; i++)
 		pthread_join(th[i], NULL);
@@ -573,7 +836,6 @@ START_TEST(test_queue_full_is_503)
 		}
 		hc_free(&args[i].r);
 	}
-	/* The first is computed, the second waits in the queue; the rest arrive while both are taken. */
 	ck_assert_int_ge(ok, 2);
 	ck_assert_int_ge(busy, 1);
 	ck_assert_int_eq(ok + busy, N);
@@ -583,22 +845,58 @@ START_TEST(test_queue_full_is_503)
 }
 END_TEST
 
-/* A raw request, for what the client helper will not send (chunked bodies). */
-static int raw_status(const char *request)
+/*
+ * A raw request, for what the client helper will not send (chunked
+ * bodies, no Content-Length); the whole answer lands in text (cap bytes).
+ * Returns the status, -1 without one.
+ */
+static int raw_request(const char *request, char *text, size_t cap)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = {0};
-	char text[4096] = {0};
 	a.sin_family = AF_INET;
 	a.sin_port = htons((unsigned short)port);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	memset(text, 0, cap);
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
 		return -1;
 	send(fd, request, strlen(request), MSG_NOSIGNAL);
-	ssize_t n = recv(fd, text, sizeof(text) - 1, MSG_WAITALL);
+	ssize_t n = recv(fd, text, cap - 1, MSG_WAITALL);
 	close(fd);
 	return n > 12 ? atoi(text + 9) : -1;
 }
+
+static int raw_status(const char *request)
+{
+	char text[4096];
+
+	return raw_request(request, text, sizeof(text));
+}
+
+/* A POST without a body (curl -X POST: no Content-Length, no Transfer-Encoding) is told so, with 400. */
+START_TEST(test_empty_post)
+{
+	static const char *const routes[] = {"/v1/evaluate", "/v1/weight-map", "/v1/jobs"};
+	char text[4096], want[160];
+
+	for (int i = 0; i < 3; i++) {
+		char req[256];
+		snprintf(want, sizeof(want),
+			 "\"detail\":\"empty body: POST %s needs a JSON (application/json) or multipart/form-data body\"",
+			 routes[i]);
+		/* As curl -X POST sends it, then with Content-Length: 0 and a Content-Type. */
+		snprintf(req, sizeof(req), "POST %s HTTP/1.1\r\nHost: x\r\nAccept: */*\r\nConnection: close\r\n\r\n", routes[i]);
+		ck_assert_int_eq(raw_request(req, text, sizeof(text)), 400);
+		ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+		snprintf(req, sizeof(req),
+			 "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 0\r\n"
+			 "Connection: close\r\n\r\n",
+			 routes[i]);
+		ck_assert_int_eq(raw_request(req, text, sizeof(text)), 400);
+		ck_assert_msg(strstr(text, want) != NULL, "%s", text);
+	}
+}
+END_TEST
 
 START_TEST(test_chunked_body_needs_length)
 {
@@ -682,15 +980,6 @@ START_TEST(test_api_keys)
 	unlink(path);
 }
 END_TEST
-
-/* hc_header, asserting the header is there. */
-static void header_is(hc_response *r, const char *name, const char *want)
-{
-	char v[256];
-
-	ck_assert_msg(hc_header(r, name, v, sizeof(v)) == 0, "no %s header", name);
-	ck_assert_str_eq(v, want);
-}
 
 START_TEST(test_cors_origins_parse)
 {
@@ -824,6 +1113,69 @@ START_TEST(test_cors)
 END_TEST
 
 /* Run and item names are bound as SQL parameters and never become paths: hostile ones are data or 422s. */
+/* GET path and expect a problem with exactly this detail. */
+static void get_problem(const char *method, const char *path, int status, const char *detail)
+{
+	hc_response r;
+	cJSON *p;
+
+	ck_assert_int_eq(hc_request(port, method, path, NULL, NULL, 0, &r), 0);
+	ck_assert_msg(r.status == status, "%s %s: %d %s", method, path, r.status, r.body);
+	if (strcmp(method, "HEAD") != 0) {
+		p = cJSON_Parse(r.body);
+		ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(p, "detail")), detail);
+		cJSON_Delete(p);
+	}
+	hc_free(&r);
+}
+
+/* Query parameters a route does not read, and an order_by key the run does not have, are 422s that say so. */
+START_TEST(test_unknown_query_and_order_key)
+{
+	char *t = b64_file(FIX "blobs_soft8/target.png");
+	char *body = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"losses\": [\"bce\", \"dice\"], "
+			 "\"metrics\": [\"iou\"], \"run\": \"q\", \"item\": \"a\"}",
+			 t, t);
+	hc_response r = post_json("/v1/evaluate", body);
+	ck_assert_int_eq(r.status, 200);
+	hc_free(&r);
+
+	get_problem("GET", "/v1/runs/q/items?sort=losses.bce", 422,
+		    "unknown query parameter 'sort': GET /v1/runs/q/items takes after, limit, order_by, order");
+	get_problem("GET", "/v1/runs/q/items?limt=5&after=0", 422,
+		    "unknown query parameter 'limt' (did you mean 'limit'?): GET /v1/runs/q/items takes after, limit, "
+		    "order_by, order");
+	get_problem("HEAD", "/v1/runs/q/items?ordr=desc", 422, NULL);
+	get_problem("GET", "/v1/runs/q/compare/q?limit=2", 422,
+		    "unknown query parameter 'limit': GET /v1/runs/q/compare/q takes none");
+	get_problem("GET", "/v1/runs?x=1&y=", 422, "unknown query parameters 'x', 'y': GET /v1/runs takes none");
+	get_problem("GET", "/v1/losses?format=json", 422, "unknown query parameter 'format': GET /v1/losses takes none");
+	get_problem("GET", "/v1/runs/nothere/items?order_by=losses.bce&sort=1", 422,
+		    "unknown query parameter 'sort': GET /v1/runs/nothere/items takes after, limit, order_by, order");
+	/* Outside /v1, probes ignore queries (cache busters). */
+	ck_assert_int_eq(hc_request(port, "GET", "/healthz?ts=1", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	hc_free(&r);
+
+	/* order_by a key the run does not have: a typo is named, with the keys there are. */
+	get_problem("GET", "/v1/runs/q/items?order_by=losses.bec", 422,
+		    "order_by 'losses.bec' names no score of this run (did you mean 'losses.bce'?); it has losses.bce, "
+		    "losses.dice, metrics.iou");
+	get_problem("GET", "/v1/runs/q/items?order_by=losses.iou", 422,
+		    "order_by 'losses.iou' names no score of this run (did you mean 'metrics.iou'?); it has losses.bce, "
+		    "losses.dice, metrics.iou");
+	get_problem("GET", "/v1/runs/q/items?order_by=metrics.hausdorff", 422,
+		    "order_by 'metrics.hausdorff' names no score of this run; it has losses.bce, losses.dice, metrics.iou");
+	/* The run is looked up first: an unknown run is a 404 whatever order_by names. */
+	get_problem("GET", "/v1/runs/nothere/items?order_by=losses.bec", 404, "no run 'nothere'");
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/runs/q/items?order_by=losses.bce&order=desc", NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	hc_free(&r);
+	free(body);
+	free(t);
+}
+END_TEST
+
 START_TEST(test_hostile_names)
 {
 	char *t = b64_file(FIX "blobs_soft8/target.png");
@@ -948,14 +1300,18 @@ int main(void)
 	tcase_add_test(tc, test_evaluate_json_forms_agree);
 	tcase_add_test(tc, test_evaluate_matches_cli);
 	tcase_add_test(tc, test_evaluate_multipart_and_maps);
+	tcase_add_test(tc, test_multipart_lists_with_brackets);
 	tcase_add_test(tc, test_weight_map_accept);
+	tcase_add_test(tc, test_heatmap_scale);
 	tcase_add_test(tc, test_errors);
 	tcase_add_test(tc, test_limits);
 	tcase_add_test(tc, test_queue_full_is_503);
 	tcase_add_test(tc, test_chunked_body_needs_length);
+	tcase_add_test(tc, test_empty_post);
 	tcase_add_test(tc, test_api_keys);
 	tcase_add_test(tc, test_cors_origins_parse);
 	tcase_add_test(tc, test_cors);
+	tcase_add_test(tc, test_unknown_query_and_order_key);
 	tcase_add_test(tc, test_hostile_names);
 	tcase_add_test(tc, test_multipart_parser);
 	tcase_set_timeout(tc, 120);

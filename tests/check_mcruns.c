@@ -80,8 +80,13 @@ static void teardown(void)
 /* POSTs a JSON body to a handler; returns the parsed answer (caller deletes). */
 static cJSON *call(svc_handler h, const char *body, const char *p0, const char *p1, const char *order_by)
 {
-	svc_request rq = {{p0, p1}, "application/json", NULL, NULL, NULL, "test", NULL, NULL, order_by, order_by ? "asc" : NULL,
-			  (const uint8_t *)body, body ? strlen(body) : 0};
+	svc_request rq = {.param = {p0, p1},
+			  .content_type = "application/json",
+			  .request_id = "test",
+			  .order_by = order_by,
+			  .order = order_by ? "asc" : NULL,
+			  .body = (const uint8_t *)body,
+			  .body_len = body ? strlen(body) : 0};
 	svc_reply out;
 	svc_timing t = {0};
 	seg_error err = {0};

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cJSON.h>
+
 #include "store/store.h"
 #include "testutil.h"
 
@@ -75,8 +77,8 @@ START_TEST(test_migrations_and_reopen)
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT MAX(version), COUNT(*) FROM schema_migrations", -1, &q, NULL),
 			 SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(q, 0), 1);
-	ck_assert_int_eq(sqlite3_column_int(q, 1), 1);
+	ck_assert_int_eq(sqlite3_column_int(q, 0), 2); /* 1: runs, items, scores, jobs; 2: jobs.seq */
+	ck_assert_int_eq(sqlite3_column_int(q, 1), 2);
 	sqlite3_finalize(q);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
@@ -86,7 +88,7 @@ START_TEST(test_migrations_and_reopen)
 	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES(99, 0)", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_ptr_null(store_open(path, &err));
-	ck_assert_str_eq(err.msg, "store: the database has schema version 99, newer than this seglossd (1)");
+	ck_assert_str_eq(err.msg, "store: the database has schema version 99, newer than this seglossd (2)");
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	sqlite3_exec(db, "DELETE FROM schema_migrations WHERE version = 99", NULL, NULL, NULL);
 	sqlite3_close(db);
@@ -97,6 +99,93 @@ START_TEST(test_migrations_and_reopen)
 	ck_assert_int_eq(store_get_run(st, "r", &run, &err), SEG_OK);
 	ck_assert_int_eq(run.count, 1);
 	ck_assert_int_gt(store_size_bytes(st), 0);
+}
+END_TEST
+
+/* Records values[i] as loss "x" of item i of run, one item each (NAN: null). */
+static void record_values(const char *run, const double *values, int n)
+{
+	seg_error err = {0};
+
+	for (int i = 0; i < n; i++) {
+		char item[16];
+		store_score sc = {0, "x", values[i]};
+		snprintf(item, sizeof(item), "i%d", i);
+		ck_assert_msg(store_record(st, run, item, 1000, 4, 3, &sc, 1, &err) == SEG_OK, "%s", err.msg);
+	}
+}
+
+/* The one aggregate of run (its loss "x"). */
+static store_agg agg_of(const char *run)
+{
+	aggs g = {0};
+	seg_error err = {0};
+
+	ck_assert_int_eq(store_aggregates(st, run, collect_agg, &g, &err), SEG_OK);
+	ck_assert_int_eq(g.n, 1);
+	return g.a[0];
+}
+
+/*
+ * median, p05 and p95: a case checked by hand, nulls left out, then NumPy's
+ * numpy.percentile on 64 random samples (tests/fixtures/percentiles.json,
+ * from tests/ref/gen_percentiles.py), equal to the bit.
+ */
+START_TEST(test_percentiles_match_numpy)
+{
+	/*
+	 * [4, 1, 3, 2, null]: sorted 1 2 3 4, n = 4. p05 at 0.05 * 3 = 0.15:
+	 * 1 + 0.15 * 1 = 1.15; median at 1.5: 2.5; p95 at 2.85: 3.85.
+	 */
+	double hand[5] = {4, 1, 3, 2, NAN};
+	record_values("hand", hand, 5);
+	store_agg a = agg_of("hand");
+	ck_assert_int_eq(a.count, 4);
+	ck_assert_double_eq_tol(a.p05, 1.15, 1e-15);
+	ck_assert_double_eq(a.median, 2.5);
+	ck_assert_double_eq_tol(a.p95, 3.85, 1e-15);
+	/* One value is every percentile; only nulls give none. */
+	double one[2] = {NAN, -7.25};
+	record_values("one", one, 2);
+	a = agg_of("one");
+	ck_assert(a.p05 == -7.25 && a.median == -7.25 && a.p95 == -7.25);
+	double none[2] = {NAN, NAN};
+	record_values("none", none, 2);
+	a = agg_of("none");
+	ck_assert_int_eq(a.count, 0);
+	ck_assert(isnan(a.p05) && isnan(a.median) && isnan(a.p95));
+
+	size_t len;
+	char *text = (char *)tu_read_file("tests/fixtures/percentiles.json", &len);
+	ck_assert_ptr_nonnull(text);
+	cJSON *doc = cJSON_ParseWithLength(text, len), *c;
+	ck_assert_ptr_nonnull(doc);
+	int ncases = 0;
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(doc, "cases"))
+	{
+		const char *name = cJSON_GetStringValue(cJSON_GetObjectItem(c, "name"));
+		cJSON *vals = cJSON_GetObjectItem(c, "values"), *v;
+		int n = cJSON_GetArraySize(vals), i = 0;
+		double *x = malloc((size_t)n * sizeof(*x));
+		cJSON_ArrayForEach(v, vals)
+		{
+			x[i++] = v->valuedouble;
+		}
+		record_values(name, x, n);
+		a = agg_of(name);
+		ck_assert_int_eq(a.count, n);
+		const char *fields[3] = {"p05", "median", "p95"};
+		double got[3] = {a.p05, a.median, a.p95};
+		for (int k = 0; k < 3; k++) {
+			double want = cJSON_GetObjectItem(c, fields[k])->valuedouble;
+			ck_assert_msg(got[k] == want, "%s %s: %.17g, numpy %.17g", name, fields[k], got[k], want);
+		}
+		free(x);
+		ncases++;
+	}
+	ck_assert_int_eq(ncases, 64);
+	cJSON_Delete(doc);
+	free(text);
 }
 END_TEST
 
@@ -375,6 +464,134 @@ START_TEST(test_job_lifecycle)
 }
 END_TEST
 
+typedef struct listed {
+	int n;
+	char ids[16][40];
+	int64_t seq[16];
+	int had_result;
+} listed;
+
+static void collect_listed(void *ctx, const store_job *j)
+{
+	listed *l = ctx;
+	ck_assert_int_lt(l->n, 16);
+	snprintf(l->ids[l->n], sizeof(l->ids[0]), "%s", j->id);
+	l->seq[l->n] = j->seq;
+	l->had_result |= j->result != NULL;
+	l->n++;
+}
+
+/* Lists jobs per q into *l; returns the next cursor. */
+static int64_t list_jobs(unsigned mask, int64_t before, int limit, listed *l)
+{
+	store_jobs_query q = {mask, before, limit};
+	int64_t next = -1;
+	seg_error err = {0};
+
+	memset(l, 0, sizeof(*l));
+	ck_assert_msg(store_jobs_list(st, &q, collect_listed, l, &next, &err) == SEG_OK, "%s", err.msg);
+	return next;
+}
+
+#define ALL_JOBS ((1u << JOB_STATUS_COUNT) - 1)
+
+/* Newest first, by status, in pages whose cursor never skips or repeats a job. */
+START_TEST(test_jobs_list)
+{
+	seg_error err = {0};
+	seen_job s;
+	int found;
+	listed l, page;
+	char id[8];
+
+	/* Created out of order on purpose: submission order, not the clock, is the order. */
+	for (int i = 0; i < 7; i++) {
+		snprintf(id, sizeof(id), "j%d", i);
+		insert_job(id, "{}", NULL, NULL, 1000 - i);
+	}
+	ck_assert_int_eq(list_jobs(ALL_JOBS, 0, 100, &l), 0);
+	ck_assert_int_eq(l.n, 7);
+	for (int i = 0; i < 7; i++) {
+		snprintf(id, sizeof(id), "j%d", 6 - i);
+		ck_assert_str_eq(l.ids[i], id);
+		ck_assert_int_eq(l.seq[i], 7 - i);
+	}
+	/* Pages of 3: j6 j5 j4 | j3 j2 j1 | j0, then no cursor. */
+	int64_t next = list_jobs(ALL_JOBS, 0, 3, &page);
+	ck_assert_int_eq(page.n, 3);
+	ck_assert_int_eq(next, page.seq[2]);
+	next = list_jobs(ALL_JOBS, next, 3, &page);
+	ck_assert_str_eq(page.ids[0], "j3");
+	ck_assert_str_eq(page.ids[2], "j1");
+	next = list_jobs(ALL_JOBS, next, 3, &page);
+	ck_assert_int_eq(page.n, 1);
+	ck_assert_str_eq(page.ids[0], "j0");
+	ck_assert_int_eq(next, 0);
+	/* A page that ends exactly at the oldest job has no cursor either. */
+	ck_assert_int_eq(list_jobs(ALL_JOBS, 0, 7, &page), 0);
+	/* By status: the oldest by created (j6) runs and fails, the next (j5) is done, with a result the list leaves out. */
+	ck_assert_int_eq(store_job_claim(st, collect_job, &s, &found, &err), SEG_OK);
+	ck_assert_str_eq(s.id, "j6"); /* the oldest by created */
+	ck_assert_int_eq(store_job_finish(st, "j6", JOB_FAILED, NULL, "bad", 422, &err), SEG_OK);
+	ck_assert_int_eq(store_job_claim(st, collect_job, &s, &found, &err), SEG_OK);
+	ck_assert_int_eq(store_job_finish(st, s.id, JOB_DONE, "{\"ok\":1}", NULL, 0, &err), SEG_OK);
+	ck_assert_int_eq(list_jobs(1u << JOB_FAILED, 0, 100, &page), 0);
+	ck_assert_int_eq(page.n, 1);
+	ck_assert_str_eq(page.ids[0], "j6");
+	ck_assert_int_eq(list_jobs((1u << JOB_FAILED) | (1u << JOB_DONE), 0, 100, &page), 0);
+	ck_assert_int_eq(page.n, 2);
+	ck_assert_int_eq(page.had_result, 0);
+	ck_assert_int_eq(list_jobs(1u << JOB_QUEUED, 0, 100, &page), 0);
+	ck_assert_int_eq(page.n, 5);
+	/* A job submitted after a page was read comes before it, never inside a later page. */
+	next = list_jobs(ALL_JOBS, 0, 4, &page);
+	insert_job("j7", "{}", NULL, NULL, 1);
+	list_jobs(ALL_JOBS, next, 4, &l);
+	ck_assert_int_eq(l.n, 3);
+	ck_assert_str_eq(l.ids[0], "j2");
+	/* A purged newest job does not give its number away again. */
+	ck_assert_int_eq(store_job_cancel(st, "j7", &(store_job_status){0}, &err), SEG_OK);
+	int n;
+	ck_assert_int_eq(store_job_purge(st, INT64_MAX, &n, &err), SEG_OK);
+	insert_job("j8", "{}", NULL, NULL, 2);
+	list_jobs(ALL_JOBS, 0, 1, &page);
+	ck_assert_str_eq(page.ids[0], "j8");
+	ck_assert_int_eq(page.seq[0], 9);
+}
+END_TEST
+
+/* A database of schema 1 (jobs without seq) is upgraded in place: its jobs numbered in the order they came. */
+START_TEST(test_upgrade_numbers_old_jobs)
+{
+	seg_error err = {0};
+	sqlite3 *db;
+	listed l;
+
+	insert_job("old-a", "{}", NULL, NULL, 100);
+	insert_job("old-b", "{}", NULL, NULL, 50);
+	store_close(st);
+	/* Back to schema 1, as a file written by the previous release. */
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db,
+				      "DROP INDEX jobs_seq; ALTER TABLE jobs DROP COLUMN seq; DELETE FROM meta WHERE key = "
+				      "'job_seq'; DELETE FROM schema_migrations WHERE version = 2",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	sqlite3_close(db);
+	st = store_open(path, &err);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	insert_job("new-c", "{}", NULL, NULL, 10);
+	ck_assert_int_eq(list_jobs(ALL_JOBS, 0, 100, &l), 0);
+	ck_assert_int_eq(l.n, 3);
+	ck_assert_str_eq(l.ids[0], "new-c");
+	ck_assert_int_eq(l.seq[0], 3);
+	ck_assert_str_eq(l.ids[1], "old-b");
+	ck_assert_int_eq(l.seq[1], 2);
+	ck_assert_str_eq(l.ids[2], "old-a");
+	ck_assert_int_eq(l.seq[2], 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("store");
@@ -383,11 +600,15 @@ int main(void)
 	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120); /* thousands of committed writes, under sanitizers too */
 	tcase_add_test(tc, test_migrations_and_reopen);
 	tcase_add_test(tc, test_replace_keeps_aggregates_exact);
+	tcase_add_test(tc, test_percentiles_match_numpy);
 	tcase_add_test(tc, test_cursor_and_ordering);
 	tcase_add_test(tc, test_compare_and_delete);
 	tcase_add_test(tc, test_job_lifecycle);
+	tcase_add_test(tc, test_jobs_list);
+	tcase_add_test(tc, test_upgrade_numbers_old_jobs);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

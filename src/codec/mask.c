@@ -7,9 +7,11 @@
  * errors in their own terms ("png: CRC error in IDAT"); this layer names
  * the upload by prefixing the role ("target: png: CRC error in IDAT"),
  * except for messages a decoder already wrote about the role itself
- * ("prediction has value 1.5 outside [0, 1] at row 3, column 7"). No
- * state, no allocation of its own: ownership of the arrays passes from
- * the decoder to the caller's struct.
+ * ("prediction has value 1.5 outside [0, 1] at row 3, column 7"). The
+ * image formats people upload by mistake (JPEG, GIF, TIFF, WebP) are
+ * named by their signatures, so the error says what was sent. No state,
+ * no allocation of its own: ownership of the arrays passes from the
+ * decoder to the caller's struct.
  */
 #include "codec/mask.h"
 
@@ -45,10 +47,39 @@ static seg_status with_role(seg_error *err, const char *role, const seg_error *i
 	return seg_fail(err, inner->status, "%s: %s", role, inner->msg);
 }
 
-static seg_status unknown_format(size_t len, const char *role, seg_error *err)
+/*
+ * The image formats people send by mistake, by their signatures: JPEG
+ * (FF D8 FF), GIF (GIF87a, GIF89a), TIFF (II*\0, MM\0*, and BigTIFF's
+ * II+\0, MM\0+), WebP (RIFF, a size, WEBP). NULL for anything else.
+ */
+static const char *other_image(const uint8_t *d, size_t len)
 {
+	if (len >= 3 && d[0] == 0xff && d[1] == 0xd8 && d[2] == 0xff)
+		return "JPEG";
+	if (len >= 6 && (memcmp(d, "GIF87a", 6) == 0 || memcmp(d, "GIF89a", 6) == 0))
+		return "GIF";
+	if (len >= 4 && (memcmp(d, "II*\0", 4) == 0 || memcmp(d, "MM\0*", 4) == 0 || memcmp(d, "II+\0", 4) == 0 ||
+			 memcmp(d, "MM\0+", 4) == 0))
+		return "TIFF";
+	if (len >= 12 && memcmp(d, "RIFF", 4) == 0 && memcmp(d + 8, "WEBP", 4) == 0)
+		return "WebP";
+	return NULL;
+}
+
+static seg_status unknown_format(const uint8_t *data, size_t len, const char *role, seg_error *err)
+{
+	const char *kind;
+
 	if (len == 0)
 		return seg_fail(err, SEG_EDECODE, "%s is empty", role);
+	kind = other_image(data, len);
+	if (kind && strcmp(kind, "JPEG") == 0)
+		return seg_fail(err, SEG_EUNSUPPORTED,
+				"%s is a JPEG image, not a PNG or a .npy file (JPEG's lossy compression changes a "
+				"mask's values: save masks as PNG)",
+				role);
+	if (kind)
+		return seg_fail(err, SEG_EUNSUPPORTED, "%s is a %s image, not a PNG or a .npy file", role, kind);
 	return seg_fail(err, SEG_EUNSUPPORTED, "%s is neither a PNG nor a .npy file", role);
 }
 
@@ -68,7 +99,7 @@ seg_status mask_decode_target(const uint8_t *data, size_t len, uint64_t max_pixe
 		st = npy_decode_target(data, len, max_pixels, out, &inner);
 		break;
 	default:
-		return unknown_format(len, "target", err);
+		return unknown_format(data, len, "target", err);
 	}
 	if (st != SEG_OK)
 		return with_role(err, "target", &inner);
@@ -94,7 +125,7 @@ seg_status mask_decode_pred(const uint8_t *data, size_t len, uint64_t max_pixels
 		st = npy_decode_pred(data, len, max_pixels, logits, out, &inner);
 		break;
 	default:
-		return unknown_format(len, "prediction", err);
+		return unknown_format(data, len, "prediction", err);
 	}
 	if (st != SEG_OK)
 		return with_role(err, "prediction", &inner);
@@ -149,7 +180,7 @@ seg_status mask_probe_bytes(const uint8_t *data, size_t len, const char *role, m
 			return with_role(err, role, &inner);
 		return SEG_OK;
 	default:
-		return unknown_format(len, role, err);
+		return unknown_format(data, len, role, err);
 	}
 }
 

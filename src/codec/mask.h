@@ -7,8 +7,10 @@
  * decoder errors get it as a prefix ("target: png: CRC error in IDAT"),
  * errors about the role's own values already start with it ("prediction
  * has value 1.5 outside [0, 1] at row 3, column 7"). Other bytes are
- * SEG_EUNSUPPORTED ("target is neither a PNG nor a .npy file"), empty
- * input SEG_EDECODE ("target is empty"). max_pixels caps width*height
+ * SEG_EUNSUPPORTED: "target is a JPEG image, not a PNG or a .npy file
+ * (...)" for a JPEG, GIF, TIFF or WebP file (told by its signature),
+ * else "target is neither a PNG nor a .npy file"; empty input is
+ * SEG_EDECODE ("target is empty"). max_pixels caps width*height
  * (SEG_ETOOBIG); it has no "unlimited" value.
  */
 #ifndef MASK_H

@@ -52,9 +52,24 @@ seg_status pngio_encode_gray(const void *px, int w, int h, int bits, buf *out, s
 
 /*
  * Appends an 8-bit RGB heatmap PNG of the float map v (borrowed, w*h) to
- * out: values are scaled linearly from [min, max] of the map onto the
- * viridis colour map (a constant map is drawn in its lowest colour).
+ * out: values are scaled linearly from [min, max] of the map's finite
+ * values onto the viridis colour map (a constant map is drawn in its
+ * lowest colour). The file carries its scale as tEXt chunks: map_min and
+ * map_max (pngio_format_number of the ends) and colormap "viridis".
  */
 seg_status pngio_encode_heatmap(const float *v, int w, int h, buf *out, seg_error *err);
+
+/*
+ * pngio_encode_heatmap with a fixed scale: range (borrowed, two finite
+ * numbers, range[0] < range[1], else SEG_EINVAL) instead of the map's
+ * extremes, so maps drawn on one range share one scale; values outside
+ * are drawn in the end colours. NULL: the map's extremes. scale (may be
+ * NULL) receives the ends used.
+ */
+seg_status pngio_encode_heatmap_range(const float *v, int w, int h, const double *range, buf *out, double *scale,
+				      seg_error *err);
+
+/* v as the shortest of %.15g and %.17g that reads back as v (as cJSON writes numbers), into out. */
+void pngio_format_number(double v, char out[32]);
 
 #endif

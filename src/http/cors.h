@@ -16,7 +16,7 @@
 
 /* What a preflight allows and an answer exposes: the headers the API reads and sets. */
 #define CORS_ALLOW_HEADERS "Authorization, Content-Type, Accept, Idempotency-Key, If-None-Match, X-Request-Id"
-#define CORS_EXPOSE_HEADERS "ETag, Location, Retry-After, X-Request-Id, WWW-Authenticate"
+#define CORS_EXPOSE_HEADERS "ETag, Location, Retry-After, X-Request-Id, WWW-Authenticate, X-Map-Min, X-Map-Max"
 #define CORS_MAX_AGE "600"
 
 typedef struct cors cors;

@@ -60,7 +60,10 @@ int http_port(const http_server *s);
  * listening socket is closed, and every request already received is
  * answered. After timeout more seconds, requests still waiting for a
  * worker are answered 503 and only those being computed are awaited.
- * Returns the number of requests that were still open at the timeout.
+ * From the start, every answer carries Connection: close; idle keep-alive
+ * connections get their next request answered so, and are closed by
+ * http_free when still idle. Returns the number of requests that were
+ * still open at the timeout.
  */
 int http_drain(http_server *s, double delay, double timeout);
 

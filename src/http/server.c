@@ -15,10 +15,20 @@
  *
  * Shutdown (http_drain). Readiness fails first, MHD stops accepting
  * (MHD_quiesce_daemon), and the caller waits until every received
- * request has completed. MHD must not be stopped while a connection is
- * suspended, so the pool is drained (every job finishes and resumes its
- * connection) before MHD_stop_daemon in http_free, which then gives the
- * resumed connections a moment (CLOSE_GRACE_S) to send their answers.
+ * request has completed. From the moment draining starts, every answer,
+ * whatever path it leaves by (queue), carries Connection: close and ends
+ * its connection, as nginx and Go's http.Server end the connections they
+ * answer on when shutting down. Unlike them, a keep-alive connection
+ * that is idle when the signal comes is not cut at once (a request
+ * already on its way would meet a closed socket): it is kept, its next
+ * request is answered (503 for work, the probes as usual) and then it is
+ * closed, so a client's pooled connections each end after an answer.
+ * Idle connections are not counted as work: those still idle when the
+ * last request is answered are closed by MHD_stop_daemon. MHD must not
+ * be stopped while a connection is suspended, so the pool is
+ * drained (every job finishes and resumes its connection) before
+ * MHD_stop_daemon in http_free, which then gives the resumed connections
+ * a moment (CLOSE_GRACE_S) to send their answers.
  */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "http/http.h"
@@ -41,6 +51,7 @@
 #include <cJSON.h>
 
 #include "codec/buf.h"
+#include "core/spec.h"
 #include "http/auth.h"
 #include "http/cors.h"
 #include "http/metrics.h"
@@ -85,36 +96,43 @@ static const char *const route_names[R_COUNT] = {
 /*
  * The route table. A "{}" segment matches any one non-empty segment and is
  * passed to the handler as a path parameter. Routes with a handler run on
- * a worker; the others are answered on the polling thread.
+ * a worker; the others are answered on the polling thread. query lists
+ * the query parameters a /v1 route reads (NULL: none); any other is a 422.
  */
 typedef struct route {
 	const char *method;
 	const char *pattern;
 	route_id id;
 	svc_handler handler;
+	const char *const *query;
 } route;
 
+static const char *const items_query[] = {"after", "limit", "order_by", "order", NULL};
+static const char *const jobs_query[] = {"status", "after", "limit", NULL};
+
 static const route routes[] = {
-	{"POST", "/v1/evaluate", R_EVALUATE, svc_evaluate},
-	{"POST", "/v1/weight-map", R_WEIGHT_MAP, svc_weight_map},
-	{"GET", "/v1/losses", R_LOSSES, NULL},
-	{"GET", "/v1/profiles", R_PROFILES, NULL},
-	{"GET", "/v1/openapi.yaml", R_OPENAPI, NULL},
-	{"GET", "/healthz", R_HEALTHZ, NULL},
-	{"GET", "/readyz", R_READYZ, NULL},
-	{"GET", "/metrics", R_METRICS, NULL},
-	{"GET", "/v1/runs", R_RUNS, svc_runs_list},
-	{"GET", "/v1/runs/{}", R_RUN, svc_run_get},
-	{"DELETE", "/v1/runs/{}", R_RUN, svc_run_delete},
-	{"GET", "/v1/runs/{}/items", R_RUN_ITEMS, svc_run_items},
-	{"GET", "/v1/runs/{}/compare/{}", R_RUN_COMPARE, svc_run_compare},
-	{"POST", "/v1/jobs", R_JOBS, svc_job_submit},
-	{"GET", "/v1/jobs/{}", R_JOB, svc_job_get},
-	{"DELETE", "/v1/jobs/{}", R_JOB, svc_job_cancel},
+	{"POST", "/v1/evaluate", R_EVALUATE, svc_evaluate, NULL},
+	{"POST", "/v1/weight-map", R_WEIGHT_MAP, svc_weight_map, NULL},
+	{"GET", "/v1/losses", R_LOSSES, NULL, NULL},
+	{"GET", "/v1/profiles", R_PROFILES, NULL, NULL},
+	{"GET", "/v1/openapi.yaml", R_OPENAPI, NULL, NULL},
+	{"GET", "/healthz", R_HEALTHZ, NULL, NULL},
+	{"GET", "/readyz", R_READYZ, NULL, NULL},
+	{"GET", "/metrics", R_METRICS, NULL, NULL},
+	{"GET", "/v1/runs", R_RUNS, svc_runs_list, NULL},
+	{"GET", "/v1/runs/{}", R_RUN, svc_run_get, NULL},
+	{"DELETE", "/v1/runs/{}", R_RUN, svc_run_delete, NULL},
+	{"GET", "/v1/runs/{}/items", R_RUN_ITEMS, svc_run_items, items_query},
+	{"GET", "/v1/runs/{}/compare/{}", R_RUN_COMPARE, svc_run_compare, NULL},
+	{"GET", "/v1/jobs", R_JOBS, svc_jobs_list, jobs_query},
+	{"POST", "/v1/jobs", R_JOBS, svc_job_submit, NULL},
+	{"GET", "/v1/jobs/{}", R_JOB, svc_job_get, NULL},
+	{"DELETE", "/v1/jobs/{}", R_JOB, svc_job_cancel, NULL},
 };
 #define NROUTES ((int)(sizeof(routes) / sizeof(routes[0])))
 
 #define PARAM_MAX 520 /* a path parameter: a run name or a job id */
+#define LOG_DETAIL_MAX 120 /* bytes of a problem's detail in its access-log line */
 #define CLOSE_GRACE_S 5.0 /* http_free: how long answers already computed may take to leave */
 
 /* Matches path against pattern, copying "{}" segments into params; 1 on a match. */
@@ -185,8 +203,8 @@ typedef struct req {
 	char accept[256];
 	char if_none_match[1024];
 	char idempotency_key[300]; /* longer than any valid key, so an over-long one stays over-long */
-	char query[4][128]; /* after, limit, order_by, order */
-	int has_query[4];
+	char query[5][128]; /* after, limit, order_by, order, status */
+	int has_query[5];
 	double t_start;
 	double t_received;
 	size_t bytes_in;
@@ -202,6 +220,8 @@ typedef struct req {
 	/* The answer, for the access log. */
 	int status;
 	size_t bytes_out;
+	const char *problem;           /* a problem's type (static), NULL for other answers */
+	char detail[LOG_DETAIL_MAX + 4]; /* the start of its detail, "..." when cut */
 } req;
 
 static double now_mono(void)
@@ -329,6 +349,66 @@ static void allowed_methods(const char *path, char *out, size_t cap)
 	}
 }
 
+/* Query parameters a route does not read, gathered by MHD_get_connection_values. */
+typedef struct unknown_args {
+	const char *const *known;
+	char names[200]; /* 'a', 'b' */
+	int count;
+	const char *first;
+} unknown_args;
+
+static enum MHD_Result on_query_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	unknown_args *u = cls;
+	size_t n = strlen(u->names);
+	int i;
+
+	(void)kind;
+	(void)value;
+	for (i = 0; u->known && u->known[i] && strcmp(u->known[i], key) != 0; i++)
+		;
+	if (u->known && u->known[i])
+		return MHD_YES;
+	if (u->count++ == 0)
+		u->first = key;
+	if (n + strlen(key) + 5 < sizeof(u->names))
+		snprintf(u->names + n, sizeof(u->names) - n, "%s'%s'", n ? ", " : "", key);
+	return MHD_YES;
+}
+
+/*
+ * A /v1 route refuses query parameters it does not read (a misspelt
+ * "limt" or a "sort" that does nothing would otherwise be ignored
+ * silently): 0 when there are none, else the 422 detail in out.
+ */
+static int unknown_query(req *r, char *out, size_t cap)
+{
+	unknown_args u = {r->route->query, "", 0, NULL};
+	char takes[96] = "", hint[64] = "";
+	const char *best = NULL;
+	int best_d = 3;
+
+	if (strncmp(r->path, "/v1/", 4) != 0)
+		return 0;
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, on_query_arg, &u);
+	if (u.count == 0)
+		return 0;
+	for (int i = 0; u.known && u.known[i]; i++) {
+		size_t n = strlen(takes);
+		int d = spec_edit_distance(u.first, u.known[i]);
+		snprintf(takes + n, sizeof(takes) - n, "%s%s", n ? ", " : "", u.known[i]);
+		if (d < best_d) {
+			best_d = d;
+			best = u.known[i];
+		}
+	}
+	if (best && u.count == 1)
+		snprintf(hint, sizeof(hint), " (did you mean '%s'?)", best);
+	snprintf(out, cap, "unknown query parameter%s %s%s: %s %.150s takes %s", u.count > 1 ? "s" : "", u.names, hint,
+		 r->method, r->path, takes[0] ? takes : "none");
+	return 1;
+}
+
 /* Routes whose request carries a body. */
 static int takes_body(const route *rt)
 {
@@ -339,13 +419,16 @@ static int takes_body(const route *rt)
 
 /*
  * Every answer leaves through here: the CORS headers when the request's
- * Origin is allowed, then MHD_queue_response. resp is destroyed (MHD
- * keeps its own reference).
+ * Origin is allowed, Connection: close once the daemon drains, then
+ * MHD_queue_response. resp is destroyed (MHD keeps its own reference).
  */
 static enum MHD_Result queue(req *r, int status, struct MHD_Response *resp)
 {
 	enum MHD_Result ret;
 
+	/* Draining: whatever the answer, the connection ends with it (see the design note on shutdown). */
+	if (atomic_load(&r->srv->draining))
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	if (cors_varies(r->srv->cors))
 		MHD_add_response_header(resp, "Vary", "Origin");
 	if (r->allow_origin) {
@@ -391,12 +474,14 @@ static enum MHD_Result respond_full(req *r, int status, buf *body, const char *t
 	}
 	if (extra && extra->location[0])
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, extra->location);
+	if (extra && extra->map_min[0]) {
+		MHD_add_response_header(resp, "X-Map-Min", extra->map_min);
+		MHD_add_response_header(resp, "X-Map-Max", extra->map_max);
+	}
 	if (extra && extra->retry_after) {
 		snprintf(retry, sizeof(retry), "%d", extra->retry_after);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
 	}
-	if (atomic_load(&r->srv->draining))
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	r->bytes_out = len;
 	return queue(r, status, resp);
 }
@@ -412,11 +497,33 @@ static enum MHD_Result respond_headers(req *r, int status, buf *body, const char
 	return respond_full(r, status, body, type, NULL, NULL, extra);
 }
 
+/*
+ * Keeps a problem's type and the start of its detail for the access log:
+ * at most LOG_DETAIL_MAX bytes, cut between UTF-8 characters. Details
+ * name what was wrong (a field, a value, a size), never a key or a body.
+ */
+static void note_problem(req *r, int status, const char *detail)
+{
+	size_t n = strlen(detail);
+
+	r->problem = problem_type(status);
+	if (n <= LOG_DETAIL_MAX) {
+		memcpy(r->detail, detail, n + 1);
+		return;
+	}
+	n = LOG_DETAIL_MAX;
+	while (n > 0 && ((unsigned char)detail[n] & 0xc0) == 0x80)
+		n--;
+	memcpy(r->detail, detail, n);
+	memcpy(r->detail + n, "...", 4);
+}
+
 static enum MHD_Result respond_problem(req *r, int status, const char *detail, const char *allow,
 				       const char *retry_after)
 {
 	buf b;
 
+	note_problem(r, status, detail && *detail ? detail : problem_reason(status));
 	buf_init(&b, 0);
 	if (problem_json(status, detail, r->request_id, &b) != SEG_OK)
 		return MHD_NO;
@@ -432,15 +539,16 @@ static enum MHD_Result respond_unauthorized(req *r)
 {
 	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	int given = h && strncasecmp(h, "Bearer ", 7) == 0 && h[7 + strspn(h + 7, " ")] != '\0';
+	const char *detail = given ? "the bearer token is not a valid API key"
+				   : "an API key is required: send Authorization: Bearer <key>";
 	buf b;
 	struct MHD_Response *resp;
 	size_t len;
 	uint8_t *data;
 
+	note_problem(r, 401, detail);
 	buf_init(&b, 0);
-	if (problem_json(401, given ? "the bearer token is not a valid API key" : "an API key is required: send "
-										     "Authorization: Bearer <key>",
-			 r->request_id, &b) != SEG_OK)
+	if (problem_json(401, detail, r->request_id, &b) != SEG_OK)
 		return MHD_NO;
 	data = buf_detach(&b, &len);
 	resp = MHD_create_response_from_buffer_with_free_callback(len, data, free);
@@ -571,6 +679,7 @@ static void work(void *arg)
 		.limit = r->has_query[1] ? r->query[1] : NULL,
 		.order_by = r->has_query[2] ? r->query[2] : NULL,
 		.order = r->has_query[3] ? r->query[3] : NULL,
+		.status = r->has_query[4] ? r->query[4] : NULL,
 		.body = r->body.data,
 		.body_len = r->body.len,
 	};
@@ -633,8 +742,8 @@ static req *req_new(http_server *s, struct MHD_Connection *conn, const char *url
 	copy_header(conn, MHD_HTTP_HEADER_ACCEPT, r->accept, sizeof(r->accept));
 	copy_header(conn, MHD_HTTP_HEADER_IF_NONE_MATCH, r->if_none_match, sizeof(r->if_none_match));
 	copy_header(conn, "Idempotency-Key", r->idempotency_key, sizeof(r->idempotency_key));
-	static const char *const args[4] = {"after", "limit", "order_by", "order"};
-	for (int i = 0; i < 4; i++) {
+	static const char *const args[5] = {"after", "limit", "order_by", "order", "status"};
+	for (int i = 0; i < 5; i++) {
 		const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, args[i]);
 		if (v) {
 			snprintf(r->query[i], sizeof(r->query[i]), "%s", v);
@@ -650,15 +759,21 @@ static req *req_new(http_server *s, struct MHD_Connection *conn, const char *url
  * Before any body byte: refuse an announced body over the cap, and a body
  * without Content-Length (chunked): libmicrohttpd 0.9 cannot answer in
  * the middle of an upload, so an unannounced body over the cap could only
- * be read to its end or cut off without an answer. 411 says which.
+ * be read to its end or cut off without an answer. 411 says which. A
+ * request with neither Content-Length nor Transfer-Encoding has no body
+ * at all (RFC 9112 §6.3, what `curl -X POST` sends): it is let through
+ * and refused as empty once complete.
  */
 static void check_length(req *r)
 {
 	const char *cl = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *te = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 	unsigned long long n;
 	char *end = NULL;
 
 	if (!takes_body(r->route))
+		return;
+	if (cl == NULL && te == NULL)
 		return;
 	if (cl == NULL) {
 		r->reject = 411;
@@ -743,6 +858,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		snprintf(detail, sizeof(detail), "%s is not allowed on '%.200s' (allowed: %s)", method, url, allow);
 		return respond_problem(r, 405, detail, allow, NULL);
 	}
+	{
+		char detail[512];
+		if (unknown_query(r, detail, sizeof(detail)))
+			return respond_problem(r, 422, detail, NULL, NULL);
+	}
+	if (takes_body(r->route) && r->bytes_in == 0) {
+		char detail[160];
+		snprintf(detail, sizeof(detail),
+			 "empty body: %s %s needs a JSON (application/json) or multipart/form-data body", method,
+			 r->route->pattern);
+		return respond_problem(r, 400, detail, NULL, NULL);
+	}
+	if (r->route->id == R_WEIGHT_MAP && svc_negotiate_wmap(r->accept) == NULL) {
+		char detail[400];
+		snprintf(detail, sizeof(detail), "cannot answer in any type of Accept '%.200s': %s %s answers %s", r->accept,
+			 method, r->route->pattern, SVC_WMAP_TYPES);
+		return respond_problem(r, 406, detail, NULL, NULL);
+	}
 	if (r->route->handler == NULL)
 		return serve_direct(r);
 	if (atomic_load(&s->draining))
@@ -779,9 +912,11 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	snprintf(bytes, sizeof(bytes), "%zu", r->bytes_out);
 	snprintf(in, sizeof(in), "%zu", r->bytes_in);
 	snprintf(dur, sizeof(dur), "%.3f", seconds * 1e3);
+	/* An error's line says why: its problem type and the start of its detail. */
 	const char *kv[] = {"method", r->method, "path", r->path, "status", status, "bytes", bytes,
-			    "bytes_in", in, "duration_ms", dur, "request_id", r->request_id};
-	log_line("info", "request", kv, 7);
+			    "bytes_in", in, "duration_ms", dur, "request_id", r->request_id,
+			    "problem", r->problem, "detail", r->problem ? r->detail : NULL};
+	log_line("info", "request", kv, 9);
 	metrics_request(s->metrics, r->metric_id, r->status, seconds, r->bytes_in);
 
 	buf_release(&r->body);

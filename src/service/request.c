@@ -10,10 +10,12 @@
  * Multipart: the body is split by http/multipart.c; masks point straight
  * into the body. Text fields take the forms a shell user types: a JSON
  * array, or comma-separated specs ("dice,focal:alpha=0.5,gamma=3" — a
- * piece with '=' and no ':' continues the spec before it).
+ * piece with '=' and no ':' continues the spec before it; commas inside
+ * [...] belong to a list value, "hausdorff95:spacing=[0.5,0.5]").
  */
 #include "service/request.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,13 +279,127 @@ static seg_status add_spec(req_eval *r, const cJSON *item, spec_kind kind, seg_e
 	return st;
 }
 
+/* A heatmap's colour scale: two finite numbers, low < high; what names the field in messages. */
+static seg_status check_range(double lo, double hi, const char *what, double out[2], seg_error *err)
+{
+	if (!isfinite(lo) || !isfinite(hi) || !(lo < hi))
+		return seg_fail(err, SEG_EINVAL, "%s must be [low, high], two finite numbers with low < high, got [%g, %g]",
+				what, lo, hi);
+	out[0] = lo;
+	out[1] = hi;
+	return SEG_OK;
+}
+
+static seg_status range_from_json(const cJSON *v, const char *what, double out[2], seg_error *err)
+{
+	const cJSON *a = cJSON_GetArrayItem(v, 0), *b = cJSON_GetArrayItem(v, 1);
+
+	if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2 || !cJSON_IsNumber(a) || !cJSON_IsNumber(b))
+		return seg_fail(err, SEG_EINVAL, "%s must be [low, high], a list of two numbers", what);
+	return check_range(a->valuedouble, b->valuedouble, what, out, err);
+}
+
+/* "[low,high]" as typed in a form field or a spec string. */
+static seg_status range_from_text(const char *text, const char *what, double out[2], seg_error *err)
+{
+	char *end = NULL;
+	const char *p = text + strspn(text, " ");
+	double lo, hi;
+
+	if (*p++ != '[')
+		goto bad;
+	lo = strtod(p, &end);
+	if (end == p)
+		goto bad;
+	p = end + strspn(end, " ");
+	if (*p++ != ',')
+		goto bad;
+	hi = strtod(p, &end);
+	if (end == p)
+		goto bad;
+	p = end + strspn(end, " ");
+	if (*p++ != ']' || p[strspn(p, " ")] != '\0')
+		goto bad;
+	return check_range(lo, hi, what, out, err);
+bad:
+	return seg_fail(err, SEG_EINVAL, "%s must be [low, high], two numbers, got '%.40s'", what, text);
+}
+
+/*
+ * Takes "range" out of a map spec string ("weight:range=[0,12],w0=5"):
+ * rest receives the spec without it ("weight:w0=5"), *has whether it was
+ * there. Parameters are cut at commas outside brackets, as spec_parse does.
+ */
+static seg_status split_range(const char *text, char *rest, size_t cap, double range[2], int *has, seg_error *err)
+{
+	const char *colon = strchr(text, ':');
+	const char *p;
+	size_t used;
+
+	*has = 0;
+	if (strlen(text) >= cap)
+		return seg_fail(err, SEG_EINVAL, "a map spec is longer than %zu characters", cap - 1);
+	if (colon == NULL) {
+		memcpy(rest, text, strlen(text) + 1);
+		return SEG_OK;
+	}
+	used = (size_t)(colon - text);
+	memcpy(rest, text, used);
+	rest[used] = '\0';
+	for (p = colon + 1; *p;) {
+		const char *q = p;
+		int depth = 0;
+		while (*q && (depth > 0 || *q != ',')) {
+			depth += *q == '[' ? 1 : *q == ']' && depth > 0 ? -1 : 0;
+			q++;
+		}
+		size_t n = (size_t)(q - p);
+		if (n > 6 && strncmp(p, "range=", 6) == 0) {
+			char value[96];
+			snprintf(value, sizeof(value), "%.*s", (int)(n - 6 < 95 ? n - 6 : 95), p + 6);
+			seg_status st = range_from_text(value, "\"range\"", range, err);
+			if (st != SEG_OK)
+				return st;
+			*has = 1;
+		} else if (n > 0) {
+			size_t len = strlen(rest);
+			snprintf(rest + len, cap - len, "%c%.*s", strchr(rest, ':') ? ',' : ':', (int)n, p);
+		}
+		p = *q ? q + 1 : q;
+	}
+	return SEG_OK;
+}
+
 static seg_status add_map(req_eval *r, const cJSON *item, seg_error *err)
 {
+	cJSON *copy = NULL;
+	double *range = r->map_range[r->nmaps];
+	int has = 0;
+	seg_status st = SEG_OK;
+
 	if (r->nmaps == REQ_MAX_MAPS)
 		return seg_fail(err, SEG_EINVAL, "at most %d maps per request", REQ_MAX_MAPS);
-	seg_status st = wire_parse_spec(item, SPEC_MAP, &r->maps[r->nmaps], err);
+	/* "range" is the heatmap's, not the map function's: parse it apart and pass the rest on. */
+	if (cJSON_IsObject(item) && cJSON_GetObjectItemCaseSensitive(item, "range")) {
+		st = range_from_json(cJSON_GetObjectItemCaseSensitive(item, "range"), "\"range\"", range, err);
+		copy = st == SEG_OK ? cJSON_Duplicate(item, 1) : NULL;
+		if (st == SEG_OK && copy == NULL)
+			st = seg_fail(err, SEG_ENOMEM, "out of memory");
+		if (copy)
+			cJSON_DeleteItemFromObjectCaseSensitive(copy, "range");
+		has = 1;
+	} else if (cJSON_IsString(item) && strstr(item->valuestring, "range=")) {
+		char rest[1024];
+		st = split_range(item->valuestring, rest, sizeof(rest), range, &has, err);
+		copy = st == SEG_OK ? cJSON_CreateString(rest) : NULL;
+		if (st == SEG_OK && copy == NULL)
+			st = seg_fail(err, SEG_ENOMEM, "out of memory");
+	}
 	if (st == SEG_OK)
-		r->nmaps++;
+		st = wire_parse_spec(copy ? copy : item, SPEC_MAP, &r->maps[r->nmaps], err);
+	cJSON_Delete(copy);
+	if (st == SEG_OK)
+		r->map_has_range[r->nmaps++] = has;
 	return st;
 }
 
@@ -320,6 +436,12 @@ seg_status req_eval_finish(req_eval *r, seg_error *err)
 {
 	seg_status st;
 
+	for (size_t i = 0; i < r->nmaps; i++)
+		if (r->map_has_range[i] && r->map_format != REQ_MAP_PNG)
+			return seg_fail(err, SEG_EINVAL,
+					"map '%s': \"range\" sets the colour scale of a heatmap; it needs \"map_format\": "
+					"\"png\"",
+					r->maps[i].key);
 	if (r->nspecs == 0)
 		r->nspecs = r->mc.multi ? spec_defaults_multi(r->specs, REQ_MAX_SPECS)
 					: spec_defaults(r->specs, REQ_MAX_SPECS);
@@ -533,6 +655,29 @@ static seg_status part_text(const mp_part *p, char *out, size_t cap, seg_error *
 }
 
 /*
+ * The next comma-separated piece of the text at *rest, cut in place; a
+ * comma inside [...] belongs to a list value ("spacing=[0.5,0.5]"), as on
+ * the command line. NULL once the text is used up.
+ */
+static char *next_piece(char **rest)
+{
+	char *start = *rest, *q;
+	int depth = 0;
+
+	if (start == NULL)
+		return NULL;
+	for (q = start; *q && (depth > 0 || *q != ','); q++) {
+		if (*q == '[')
+			depth++;
+		else if (*q == ']' && depth > 0)
+			depth--;
+	}
+	*rest = *q == ',' ? q + 1 : NULL;
+	*q = '\0';
+	return start;
+}
+
+/*
  * A list field: a JSON array, or comma-separated specs where a piece with
  * '=' and no ':' continues the previous spec's parameters.
  */
@@ -560,8 +705,8 @@ static seg_status parse_list_field(req_eval *r, const mp_part *p, spec_kind kind
 	}
 	/* Comma-separated: rebuild whole specs, then parse each. */
 	char specbuf[1024] = "";
-	char *save = NULL;
-	for (char *tok = strtok_r(text, ",", &save);; tok = strtok_r(NULL, ",", &save)) {
+	char *rest = text;
+	for (char *tok = next_piece(&rest);; tok = next_piece(&rest)) {
 		while (tok && (*tok == ' ' || *tok == '\t'))
 			tok++;
 		int continues = tok && strchr(tok, '=') && !strchr(tok, ':');
@@ -813,8 +958,14 @@ seg_status req_parse_wmap_capped(const char *content_type, const uint8_t *body, 
 		{
 			if (strcmp(field->string, "target") == 0)
 				continue;
-			st = wmap_mco_field(field->string) ? mco_set(&out->mc, field->string, field, err)
-							   : wmap_param_json(&out->params, field, err);
+			if (strcmp(field->string, "range") == 0) {
+				st = range_from_json(field, "\"range\"", out->range, err);
+				out->has_range = 1;
+			} else if (wmap_mco_field(field->string)) {
+				st = mco_set(&out->mc, field->string, field, err);
+			} else {
+				st = wmap_param_json(&out->params, field, err);
+			}
 			if (st != SEG_OK)
 				goto out;
 		}
@@ -839,8 +990,12 @@ seg_status req_parse_wmap_capped(const char *content_type, const uint8_t *body, 
 				continue;
 			}
 			st = part_text(p, text, sizeof(text), err);
-			if (st == SEG_OK)
+			if (st == SEG_OK && strcmp(p->name, "range") == 0) {
+				st = range_from_text(text, "form field \"range\"", out->range, err);
+				out->has_range = 1;
+			} else if (st == SEG_OK) {
 				st = spec_set_text(&out->params, p->name, text, err);
+			}
 		}
 	}
 	if (st == SEG_OK)

@@ -62,6 +62,8 @@ typedef struct req_eval {
 	spec specs[REQ_MAX_SPECS];
 	size_t nmaps;
 	spec maps[REQ_MAX_MAPS];
+	double map_range[REQ_MAX_MAPS][2]; /* a heatmap's fixed colour scale ("range"), when map_has_range */
+	int map_has_range[REQ_MAX_MAPS];
 	req_map_format map_format;
 	mco_opts mc;           /* classes, ignore label, averages, profile (owned) */
 	double base64_seconds; /* time spent decoding base64 */
@@ -71,6 +73,8 @@ typedef struct req_eval {
 typedef struct req_wmap {
 	req_mask target;
 	spec params; /* FN_MAP_WEIGHT with the request's parameters */
+	double range[2]; /* a heatmap's fixed colour scale ("range"), when has_range */
+	int has_range;
 	mco_opts mc; /* classes and class weights, for a label-map target (owned) */
 	double base64_seconds;
 	cJSON *json; /* owned */
@@ -85,6 +89,14 @@ seg_status req_check_item(const char *item, size_t len, seg_error *err);
 /* Releases what the request owns; the body it was parsed from stays the caller's. NULL-safe, idempotent. */
 void req_eval_release(req_eval *r);
 void req_wmap_release(req_wmap *r);
+
+/*
+ * A map's "range" (the fixed colour scale of a heatmap) is not a parameter
+ * of the map's computation: it is taken out of the spec, [low, high] as a
+ * JSON array of two numbers or as the text "[low,high]", two finite
+ * numbers with low < high. Evaluations accept it only with map_format
+ * "png".
+ */
 
 /*
  * Parses an evaluation request: one target and prediction, or the batch

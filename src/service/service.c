@@ -103,15 +103,20 @@ static cJSON *b64_string(const buf *raw)
 	return s;
 }
 
-static seg_status encode_map(const float *v, int w, int h, int png, cJSON *into, const char *key, seg_error *err)
+/*
+ * A map into `into` under key: float32 .npy, or a heatmap PNG (png) on
+ * range (NULL: the map's extremes) whose object states its scale.
+ */
+static seg_status encode_map(const float *v, int w, int h, int png, const double *range, cJSON *into, const char *key,
+			     seg_error *err)
 {
 	buf raw;
 	cJSON *obj = NULL, *data = NULL;
-	double lo, hi, mean;
+	double lo, hi, mean, scale[2] = {0, 0};
 	seg_status st;
 
 	buf_init(&raw, 0);
-	st = png ? pngio_encode_heatmap(v, w, h, &raw, err) : npy_encode_f32(v, w, h, &raw, err);
+	st = png ? pngio_encode_heatmap_range(v, w, h, range, &raw, scale, err) : npy_encode_f32(v, w, h, &raw, err);
 	if (st != SEG_OK)
 		goto out;
 	map_stats(v, (size_t)w * (size_t)h, &lo, &hi, &mean);
@@ -128,6 +133,8 @@ static seg_status encode_map(const float *v, int w, int h, int png, cJSON *into,
 	cJSON_AddNumberToObject(obj, "min", lo);
 	cJSON_AddNumberToObject(obj, "max", hi);
 	cJSON_AddNumberToObject(obj, "mean", mean);
+	if (png) /* the ends of the colour scale: viridis' first colour at range[0], its last at range[1] */
+		cJSON_AddItemToObject(obj, "range", cJSON_CreateDoubleArray(scale, 2));
 	cJSON_AddItemToObject(obj, "data", data);
 	data = NULL;
 	cJSON_AddItemToObject(into, key, obj);
@@ -284,7 +291,8 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 		double c1 = now();
 		t->compute += c1 - c0;
 		if (st == SEG_OK)
-			st = encode_map(map, tgt.width, tgt.height, rq->map_format == REQ_MAP_PNG, maps, rq->maps[i].key, err);
+			st = encode_map(map, tgt.width, tgt.height, rq->map_format == REQ_MAP_PNG,
+					rq->map_has_range[i] ? rq->map_range[i] : NULL, maps, rq->maps[i].key, err);
 		t->encode += now() - c1;
 		if (st != SEG_OK)
 			goto out;
@@ -611,7 +619,7 @@ static double accept_q(const char *accept, const char *type)
 const char *svc_negotiate_wmap(const char *accept)
 {
 	static const char *const types[] = {"application/json", "application/x-npy", "image/png"};
-	const char *best = types[0];
+	const char *best = NULL;
 	double best_q = 0.0;
 
 	if (accept == NULL || *accept == '\0')
@@ -723,9 +731,16 @@ seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 	double t0 = now();
 
 	reply_init(out);
+	if (type == NULL) /* the HTTP layer has answered 406 before: this is for other callers */
+		type = "application/json";
 	buf_init(&raw, 0);
 	st = req_parse_wmap_capped(rq->content_type, rq->body, rq->body_len, ctx->lim.max_classes, &req, err);
 	t->base64 = now() - t0;
+	if (st == SEG_OK && req.has_range && strcmp(type, "image/png") != 0)
+		st = seg_fail(err, SEG_EINVAL,
+			      "\"range\" sets the colour scale of a heatmap: ask for one with Accept: image/png (this "
+			      "answer would be %s)",
+			      type);
 	if (st == SEG_OK)
 		st = svc_wmap_compute(ctx, &req, &w, &tgt.width, &tgt.height, &info, t, err);
 	double t3 = now();
@@ -734,8 +749,14 @@ seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 	size_t n = (size_t)tgt.width * (size_t)tgt.height;
 	out->status = 200;
 	if (strcmp(type, "image/png") == 0) {
-		st = pngio_encode_heatmap(w, tgt.width, tgt.height, &out->body, err);
+		double scale[2];
+		st = pngio_encode_heatmap_range(w, tgt.width, tgt.height, req.has_range ? req.range : NULL, &out->body,
+						scale, err);
 		out->content_type = "image/png";
+		if (st == SEG_OK) {
+			pngio_format_number(scale[0], out->map_min);
+			pngio_format_number(scale[1], out->map_max);
+		}
 	} else if (strcmp(type, "application/x-npy") == 0) {
 		st = npy_encode_f32(w, tgt.width, tgt.height, &out->body, err);
 		out->content_type = "application/x-npy";
@@ -831,8 +852,8 @@ static void run_json(cJSON *o, const store_run *r)
 {
 	cJSON_AddStringToObject(o, "name", r->name);
 	cJSON_AddNumberToObject(o, "count", (double)r->count);
-	cJSON_AddNumberToObject(o, "created", (double)r->created);
-	cJSON_AddNumberToObject(o, "updated", (double)r->updated);
+	wire_add_time(o, "created", r->created);
+	wire_add_time(o, "updated", r->updated);
 }
 
 static void add_run(void *ctx, const store_run *r)
@@ -894,6 +915,9 @@ static void add_agg(void *opaque, const store_agg *a)
 	cJSON_AddItemToObject(o, "std", wire_number(a->std));
 	cJSON_AddItemToObject(o, "min", wire_number(a->min));
 	cJSON_AddItemToObject(o, "max", wire_number(a->max));
+	cJSON_AddItemToObject(o, "median", wire_number(a->median));
+	cJSON_AddItemToObject(o, "p05", wire_number(a->p05));
+	cJSON_AddItemToObject(o, "p95", wire_number(a->p95));
 	cJSON_AddItemToObject(a->kind == 0 ? c->losses : c->metrics, a->key, o);
 }
 
@@ -955,7 +979,7 @@ static void add_item(void *ctx, const store_item *it)
 
 	cJSON_AddNumberToObject(o, "seq", (double)it->seq);
 	cJSON_AddStringToObject(o, "item", it->item);
-	cJSON_AddNumberToObject(o, "time", (double)it->time);
+	wire_add_time(o, "time", it->time);
 	cJSON_AddNumberToObject(o, "width", it->width);
 	cJSON_AddNumberToObject(o, "height", it->height);
 	scores_json(o, it->scores, it->nscores);
@@ -975,10 +999,66 @@ static seg_status parse_long(const char *name, const char *v, long long lo, long
 	return SEG_OK;
 }
 
+/*
+ * What order_by asks for against the run's keys: whether it is there, the
+ * closest (edit distance of the key, plus one across kinds, at most 2),
+ * and the keys to list when it is not.
+ */
+typedef struct order_keys {
+	int kind;
+	const char *key;
+	int found;
+	int best_d;
+	char best[SPEC_KEY_MAX + CLS_KEY_MAX + 16];
+	char list[112];
+	int more;
+} order_keys;
+
+static void on_order_key(void *opaque, int kind, const char *key)
+{
+	order_keys *o = opaque;
+	char full[SPEC_KEY_MAX + CLS_KEY_MAX + 16];
+	int d = spec_edit_distance(o->key, key) + (kind != o->kind);
+	size_t n = strlen(o->list);
+
+	if (kind == STORE_COUNTS) /* class counts feed the pooled scores; items are not sorted by them */
+		return;
+	snprintf(full, sizeof(full), "%s.%s", kind == STORE_LOSS ? "losses" : kind == STORE_METRIC ? "metrics" : "per_class",
+		 key);
+	if (kind == o->kind && strcmp(key, o->key) == 0)
+		o->found = 1;
+	if (d < o->best_d) {
+		o->best_d = d;
+		snprintf(o->best, sizeof(o->best), "%s", full);
+	}
+	if (n + strlen(full) + 3 < sizeof(o->list))
+		snprintf(o->list + n, sizeof(o->list) - n, "%s%s", n ? ", " : "", full);
+	else
+		o->more++;
+}
+
+/* SEG_EINVAL unless the run has a score named by order_by: a typo should not sort by nothing. */
+static seg_status check_order_key(const svc_ctx *ctx, const svc_request *rq, int kind, const char *key,
+				  seg_error *err)
+{
+	order_keys o = {kind, key, 0, 3, "", "", 0};
+	char hint[SPEC_KEY_MAX + CLS_KEY_MAX + 48] = "", more[32] = "";
+	seg_status st = store_run_keys(ctx->store, rq->param[0], on_order_key, &o, err);
+
+	if (st != SEG_OK || o.found)
+		return st;
+	if (o.best[0])
+		snprintf(hint, sizeof(hint), " (did you mean '%s'?)", o.best);
+	if (o.more)
+		snprintf(more, sizeof(more), " and %d more", o.more);
+	return seg_fail(err, SEG_EINVAL, "order_by '%.72s' names no score of this run%s; it has %s%s", rq->order_by, hint,
+			o.list[0] ? o.list : "none", more);
+}
+
 seg_status svc_run_items(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
 {
 	store_items_query q = {0, 100, 0, NULL, 0};
-	char order_key[SPEC_KEY_MAX];
+	char order_key[SPEC_KEY_MAX + CLS_KEY_MAX + 2];
 	long long v;
 	int64_t version, next = 0;
 	int fresh;
@@ -1027,6 +1107,11 @@ seg_status svc_run_items(const svc_ctx *ctx, const svc_request *rq, svc_reply *o
 		return st;
 	if (version == 0)
 		return seg_fail(err, SEG_ENOTFOUND, "no run '%s'", rq->param[0]);
+	if (q.order_key) {
+		st = check_order_key(ctx, rq, q.order_kind, q.order_key, err);
+		if (st != SEG_OK)
+			return st;
+	}
 	set_etag(rq, version, out, &fresh);
 	if (fresh)
 		return SEG_OK;
@@ -1245,19 +1330,20 @@ seg_status svc_run_delete(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 
 /* ---- jobs ------------------------------------------------------------------------------ */
 
-static void job_json(cJSON *o, const store_job *j)
+/* A job as JSON; without its result in a listing (GET /v1/jobs/{id} has it). */
+static void job_json(cJSON *o, const store_job *j, int with_result)
 {
 	cJSON_AddStringToObject(o, "id", j->id);
 	cJSON_AddStringToObject(o, "status", store_job_status_name(j->status));
 	cJSON *p = cJSON_AddObjectToObject(o, "progress");
 	cJSON_AddNumberToObject(p, "done", j->done);
 	cJSON_AddNumberToObject(p, "total", j->total);
-	cJSON_AddNumberToObject(o, "created", (double)j->created);
+	wire_add_time(o, "created", j->created);
 	if (j->started)
-		cJSON_AddNumberToObject(o, "started", (double)j->started);
+		wire_add_time(o, "started", j->started);
 	if (j->finished)
-		cJSON_AddNumberToObject(o, "finished", (double)j->finished);
-	if (j->status == JOB_DONE && j->result)
+		wire_add_time(o, "finished", j->finished);
+	if (with_result && j->status == JOB_DONE && j->result)
 		cJSON_AddItemToObject(o, "result", cJSON_CreateRaw(j->result));
 	if (j->status == JOB_FAILED) {
 		cJSON *e = cJSON_AddObjectToObject(o, "error");
@@ -1268,7 +1354,81 @@ static void job_json(cJSON *o, const store_job *j)
 
 static void job_to_json(void *ctx, const store_job *j)
 {
-	job_json(ctx, j);
+	job_json(ctx, j, 1);
+}
+
+static void job_to_list(void *ctx, const store_job *j)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	job_json(o, j, 0);
+	cJSON_AddItemToArray(ctx, o);
+}
+
+/* The status filter of GET /v1/jobs: comma-separated status names into a bit mask. */
+static seg_status parse_statuses(const char *v, unsigned *mask, seg_error *err)
+{
+	const char *p = v;
+
+	*mask = 0;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		int k;
+		for (k = 0; k < JOB_STATUS_COUNT; k++)
+			if (strlen(store_job_status_name((store_job_status)k)) == n &&
+			    strncmp(p, store_job_status_name((store_job_status)k), n) == 0)
+				break;
+		if (k == JOB_STATUS_COUNT) {
+			char word[40], hint[48] = "";
+			int best_d = 3;
+			snprintf(word, sizeof(word), "%.*s", (int)(n < 32 ? n : 32), p);
+			for (int i = 0; i < JOB_STATUS_COUNT; i++) {
+				int d = spec_edit_distance(word, store_job_status_name((store_job_status)i));
+				if (d < best_d) {
+					best_d = d;
+					snprintf(hint, sizeof(hint), " (did you mean '%s'?)",
+						 store_job_status_name((store_job_status)i));
+				}
+			}
+			return seg_fail(err, SEG_EINVAL,
+					"status must be queued, running, done, failed or canceled, or several of them "
+					"comma-separated, got '%s'%s",
+					word, hint);
+		}
+		*mask |= 1u << k;
+		if (p[n] == '\0')
+			return SEG_OK;
+		p += n + 1;
+	}
+}
+
+seg_status svc_jobs_list(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
+{
+	store_jobs_query q = {(1u << JOB_STATUS_COUNT) - 1, 0, 100};
+	int64_t next = 0;
+	long long v;
+	cJSON *root;
+	seg_status st;
+
+	(void)t;
+	reply_init(out);
+	st = need_store(ctx, err);
+	if (st == SEG_OK && rq->status)
+		st = parse_statuses(rq->status, &q.status_mask, err);
+	if (st == SEG_OK && rq->after && (st = parse_long("after", rq->after, 0, INT64_MAX, &v, err)) == SEG_OK)
+		q.before = v;
+	if (st == SEG_OK && rq->limit && (st = parse_long("limit", rq->limit, 1, 1000, &v, err)) == SEG_OK)
+		q.limit = (int)v;
+	if (st != SEG_OK)
+		return st;
+	root = cJSON_CreateObject();
+	cJSON *jobs = cJSON_AddArrayToObject(root, "jobs");
+	st = store_jobs_list(ctx->store, &q, job_to_list, jobs, &next, err);
+	cJSON_AddItemToObject(root, "next", next ? cJSON_CreateNumber((double)next) : cJSON_CreateNull());
+	if (st == SEG_OK)
+		st = reply_json(root, 200, out, err);
+	cJSON_Delete(root);
+	return st;
 }
 
 /* A fingerprint of what a job was asked to do: content type and body. */

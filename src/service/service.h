@@ -49,7 +49,7 @@ typedef struct svc_request {
 	const char *if_none_match;
 	const char *idempotency_key;
 	const char *request_id;
-	const char *after, *limit, *order_by, *order; /* query arguments, NULL when absent */
+	const char *after, *limit, *order_by, *order, *status; /* query arguments, NULL when absent */
 	const uint8_t *body;
 	size_t body_len;
 } svc_request;
@@ -61,6 +61,8 @@ typedef struct svc_reply {
 	char etag[64];            /* empty: none */
 	char location[96];        /* empty: none */
 	int retry_after;          /* seconds; 0: none */
+	char map_min[32];         /* a heatmap's colour scale, for X-Map-Min and X-Map-Max; empty: none */
+	char map_max[32];
 } svc_reply;
 
 /* Every handler: on SEG_OK, *out holds the answer; otherwise err holds the problem. */
@@ -77,6 +79,7 @@ seg_status svc_run_compare(const svc_ctx *ctx, const svc_request *rq, svc_reply 
 			   seg_error *err);
 seg_status svc_run_delete(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
 seg_status svc_job_submit(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
+seg_status svc_jobs_list(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
 seg_status svc_job_get(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
 seg_status svc_job_cancel(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
 			  seg_error *err);
@@ -111,7 +114,15 @@ seg_status svc_eval_one(const svc_ctx *ctx, const struct req_eval *rq, cJSON **o
 seg_status svc_wmap_compute(const svc_ctx *ctx, const struct req_wmap *rq, float **w, int *width, int *height,
 			    wmap_info *info, svc_timing *t, seg_error *err);
 
-/* The media type svc_weight_map answers for an Accept header (static string). */
+/* The media types svc_weight_map can answer in, for a 406's detail. */
+#define SVC_WMAP_TYPES "application/json, application/x-npy, image/png"
+
+/*
+ * The media type svc_weight_map answers for an Accept header (static
+ * string): the offered type with the highest q-value (wildcards count for
+ * slightly less, ties go to JSON); JSON without an Accept header. NULL
+ * when Accept offers none of SVC_WMAP_TYPES a q-value above 0 (406).
+ */
 const char *svc_negotiate_wmap(const char *accept);
 
 /* Which decoder an error came from, for metrics: "png", "npy", "base64", "json", "multipart" or NULL. */

@@ -14,7 +14,8 @@
  *
  * Every run-changing write bumps one global counter (meta.version) and
  * stamps it on the run, so ETags built from it never repeat, even when a
- * run is deleted and created again.
+ * run is deleted and created again. Jobs are numbered the same way
+ * (meta.job_seq), for a listing cursor that never skips or repeats one.
  */
 #include "store/store.h"
 
@@ -80,6 +81,16 @@ static const char *const migrations[] = {
 	"  error TEXT,"
 	"  error_status INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX jobs_queue ON jobs(status, created);",
+	/*
+	 * 2: jobs get a sequence number, the cursor of GET /v1/jobs (newest
+	 * first). Existing jobs are numbered in insertion order; meta.job_seq
+	 * hands out the next ones, so a number is never given twice, even
+	 * after the newest job is purged.
+	 */
+	"ALTER TABLE jobs ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE jobs SET seq = rowid;"
+	"INSERT INTO meta VALUES('job_seq', (SELECT COALESCE(MAX(seq), 0) FROM jobs));"
+	"CREATE UNIQUE INDEX jobs_seq ON jobs(seq);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -474,6 +485,67 @@ seg_status store_get_run(store *s, const char *run, store_run *out, seg_error *e
 	return rc;
 }
 
+seg_status store_run_keys(store *s, const char *run, void (*fn)(void *ctx, int kind, const char *key), void *ctx,
+			  seg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	seg_status rc;
+	int r;
+
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s,
+		     "SELECT DISTINCT s.kind, s.key FROM scores s JOIN items i ON i.id = s.item_id "
+		     "JOIN runs r ON r.id = i.run_id WHERE r.name = ?1 ORDER BY s.kind, s.key",
+		     &st, err);
+	if (rc == SEG_OK)
+		sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+	while (rc == SEG_OK && (r = sqlite3_step(st)) == SQLITE_ROW)
+		fn(ctx, sqlite3_column_int(st, 0), (const char *)sqlite3_column_text(st, 1));
+	if (rc == SEG_OK && r != SQLITE_DONE)
+		rc = db_fail(s, 0, err);
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/*
+ * The q-quantile (0 <= q <= 1) of n >= 1 values sorted ascending: NumPy's
+ * default ("linear") method, at position q(n - 1) between the closest
+ * ranks, interpolated as numpy's _lerp does it (from the upper value when
+ * the fraction is 0.5 or more), so the result is NumPy's to the bit.
+ */
+static double quantile(const double *v, size_t n, double q)
+{
+	double pos = (double)(n - 1) * q;
+	double lo = floor(pos);
+	size_t i = (size_t)lo;
+
+	if (i + 1 >= n)
+		return v[n - 1];
+	double t = pos - lo, a = v[i], b = v[i + 1], d = b - a;
+	return t >= 0.5 ? b - d * (1.0 - t) : a + d * t;
+}
+
+static int cmp_double(const void *x, const void *y)
+{
+	double a = *(const double *)x, b = *(const double *)y;
+
+	return (a > b) - (a < b);
+}
+
+/* Ends one key's aggregates: std from Welford's sum, percentiles from its values, sorted here. */
+static void finish_agg(store_agg *a, double m2, double *values)
+{
+	a->std = a->count > 0 ? sqrt(m2 / (double)a->count) : NAN;
+	a->median = a->p05 = a->p95 = NAN;
+	if (a->count > 0 && values) {
+		qsort(values, (size_t)a->count, sizeof(*values), cmp_double);
+		a->median = quantile(values, (size_t)a->count, 0.5);
+		a->p05 = quantile(values, (size_t)a->count, 5.0 / 100.0);
+		a->p95 = quantile(values, (size_t)a->count, 95.0 / 100.0);
+	}
+}
+
 seg_status store_aggregates(store *s, const char *run, void (*fn)(void *ctx, const store_agg *a), void *ctx,
 			    seg_error *err)
 {
@@ -484,6 +556,8 @@ seg_status store_aggregates(store *s, const char *run, void (*fn)(void *ctx, con
 	char key[256] = "";
 	double m2 = 0;
 	int have = 0;
+	double *values = NULL; /* this key's values, for the percentiles */
+	size_t cap = 0;
 
 	pthread_mutex_lock(&s->lock);
 	rc = prepare(s,
@@ -499,17 +573,28 @@ seg_status store_aggregates(store *s, const char *run, void (*fn)(void *ctx, con
 		if (!have || kind != a.kind || strcmp(k, key) != 0) {
 			if (have) {
 				a.key = key;
-				a.std = a.count > 0 ? sqrt(m2 / (double)a.count) : NAN;
+				finish_agg(&a, m2, values);
 				fn(ctx, &a);
 			}
 			have = 1;
 			snprintf(key, sizeof(key), "%s", k);
-			a = (store_agg){kind, key, 0, NAN, NAN, NAN, NAN, 0.0};
+			a = (store_agg){kind, key, 0, NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0.0};
 			m2 = 0;
 		}
 		if (sqlite3_column_type(st, 2) == SQLITE_NULL)
 			continue;
 		double v = sqlite3_column_double(st, 2);
+		if ((size_t)a.count == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			double *t = realloc(values, nc * sizeof(*values));
+			if (t == NULL) {
+				rc = seg_fail(err, SEG_ENOMEM, "out of memory for the percentiles of '%s'", key);
+				break;
+			}
+			values = t;
+			cap = nc;
+		}
+		values[a.count] = v;
 		a.count++;
 		a.sum += v;
 		if (a.count == 1) {
@@ -526,11 +611,12 @@ seg_status store_aggregates(store *s, const char *run, void (*fn)(void *ctx, con
 		rc = db_fail(s, 0, err);
 	if (rc == SEG_OK && have) {
 		a.key = key;
-		a.std = a.count > 0 ? sqrt(m2 / (double)a.count) : NAN;
+		finish_agg(&a, m2, values);
 		fn(ctx, &a);
 	}
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
+	free(values);
 	return rc;
 }
 
@@ -777,10 +863,20 @@ seg_status store_job_insert(store *s, const store_job *j, const char *idem_key, 
 		sqlite3_finalize(st);
 		st = NULL;
 	}
+	int64_t seq = 0;
+	if (rc == SEG_OK && existing[0] == '\0') {
+		rc = prepare(s, "UPDATE meta SET value = value + 1 WHERE key = 'job_seq' RETURNING value", &st, err);
+		if (rc == SEG_OK && sqlite3_step(st) == SQLITE_ROW)
+			seq = sqlite3_column_int64(st, 0);
+		else if (rc == SEG_OK)
+			rc = db_fail(s, 1, err);
+		sqlite3_finalize(st);
+		st = NULL;
+	}
 	if (rc == SEG_OK && existing[0] == '\0') {
 		rc = prepare(s,
-			     "INSERT INTO jobs(id, idem_key, body_hash, status, created, total, content_type, body) "
-			     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			     "INSERT INTO jobs(id, idem_key, body_hash, status, created, total, content_type, body, seq) "
+			     "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 			     &st, err);
 		if (rc == SEG_OK) {
 			sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
@@ -797,6 +893,7 @@ seg_status store_job_insert(store *s, const store_job *j, const char *idem_key, 
 			sqlite3_bind_int(st, 6, j->total);
 			sqlite3_bind_text(st, 7, j->content_type, -1, SQLITE_STATIC);
 			sqlite3_bind_blob64(st, 8, j->body, j->body_len, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 9, seq);
 			if (sqlite3_step(st) != SQLITE_DONE)
 				rc = db_fail(s, 1, err);
 		}
@@ -858,6 +955,47 @@ seg_status store_job_get(store *s, const char *id, int with_body, void (*fn)(voi
 			rc = db_fail(s, 0, err);
 		}
 	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+seg_status store_jobs_list(store *s, const store_jobs_query *q, void (*fn)(void *ctx, const store_job *j),
+			   void *ctx, int64_t *next, seg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	seg_status rc;
+	int64_t last = 0;
+	int r, n = 0;
+
+	*next = 0;
+	pthread_mutex_lock(&s->lock);
+	/* One row past the page tells whether an older job is left, and so whether there is a next page. */
+	rc = prepare(s,
+		     "SELECT id, status, created, started, finished, total, done, cancel, content_type, NULL, error, "
+		     "error_status, NULL, seq FROM jobs WHERE (?1 = 0 OR seq < ?1) AND ((1 << status) & ?2) != 0 "
+		     "ORDER BY seq DESC LIMIT ?3",
+		     &st, err);
+	if (rc == SEG_OK) {
+		sqlite3_bind_int64(st, 1, q->before);
+		sqlite3_bind_int(st, 2, (int)q->status_mask);
+		sqlite3_bind_int(st, 3, q->limit + 1);
+	}
+	while (rc == SEG_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
+		store_job j;
+		if (n == q->limit) { /* the row past the page: there is one */
+			*next = last;
+			r = SQLITE_DONE;
+			break;
+		}
+		read_job(st, &j, 0);
+		j.seq = sqlite3_column_int64(st, 13);
+		last = j.seq;
+		n++;
+		fn(ctx, &j);
+	}
+	if (rc == SEG_OK && r != SQLITE_DONE)
+		rc = db_fail(s, 0, err);
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
 	return rc;

@@ -52,12 +52,18 @@ typedef struct store_item {
 	size_t nscores;
 } store_item;
 
-/* Aggregates of one key over a run's items; nulls are not counted. std is the population std. */
+/*
+ * Aggregates of one key over a run's items; nulls are not counted. std is
+ * the population std; median, p05 and p95 are the 50th, 5th and 95th
+ * percentiles by linear interpolation between the closest ranks
+ * (NumPy's default method). NAN when count is 0.
+ */
 typedef struct store_agg {
 	int kind;
 	const char *key;
 	int64_t count;
 	double mean, std, min, max;
+	double median, p05, p95;
 	double sum; /* exact for counts (integers below 2^53) */
 } store_agg;
 
@@ -82,6 +88,7 @@ const char *store_job_status_name(store_job_status st);
 
 typedef struct store_job {
 	char id[40];
+	int64_t seq;         /* order of submission, from 1 (set by store_jobs_list) */
 	store_job_status status;
 	int64_t created, started, finished; /* ms; 0 when not yet */
 	int total, done;
@@ -125,6 +132,10 @@ seg_status store_list_runs(store *s, void (*fn)(void *ctx, const store_run *r), 
 /* One run's summary; SEG_ENOTFOUND when there is no such run. */
 seg_status store_get_run(store *s, const char *run, store_run *out, seg_error *err);
 
+/* Calls fn for each (kind, key) the run's items have a score for (losses first, then metrics, by key); run borrowed. */
+seg_status store_run_keys(store *s, const char *run, void (*fn)(void *ctx, int kind, const char *key), void *ctx,
+			  seg_error *err);
+
 /* Calls fn for each key's aggregates (losses first, then metrics, by key). */
 seg_status store_aggregates(store *s, const char *run, void (*fn)(void *ctx, const store_agg *a), void *ctx,
 			    seg_error *err);
@@ -167,6 +178,20 @@ seg_status store_job_insert(store *s, const store_job *j, const char *idem_key, 
 /* Calls fn with the job; SEG_ENOTFOUND when there is none. */
 seg_status store_job_get(store *s, const char *id, int with_body, void (*fn)(void *ctx, const store_job *j),
 			 void *ctx, seg_error *err);
+
+typedef struct store_jobs_query {
+	unsigned status_mask; /* bit (1 << status) for each status listed */
+	int64_t before;       /* cursor: only jobs with a smaller seq; 0 from the newest */
+	int limit;            /* 1..1000 */
+} store_jobs_query;
+
+/*
+ * Calls fn for the jobs of q (borrowed), newest first (by seq), without
+ * body and result. *next receives the seq of the last one when an older
+ * one matches too (the cursor for the next page), else 0.
+ */
+seg_status store_jobs_list(store *s, const store_jobs_query *q, void (*fn)(void *ctx, const store_job *j),
+			   void *ctx, int64_t *next, seg_error *err);
 
 /*
  * Takes the oldest queued job: marks it running (started now) and calls

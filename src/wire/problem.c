@@ -82,7 +82,7 @@ const char *problem_reason(int status)
 	}
 }
 
-static const char *problem_type(int status)
+const char *problem_type(int status)
 {
 	switch (status) {
 	case 400:
@@ -95,6 +95,8 @@ static const char *problem_type(int status)
 		return "/problems/not-found";
 	case 405:
 		return "/problems/method-not-allowed";
+	case 406:
+		return "/problems/not-acceptable";
 	case 409:
 		return "/problems/conflict";
 	case 411:

@@ -16,6 +16,9 @@ int problem_status_of(seg_status st);
 /* The reason phrase of an HTTP status code ("Unprocessable Content"). */
 const char *problem_reason(int status);
 
+/* The problem type of an error status, a relative URI ("/problems/invalid-request"; static string). */
+const char *problem_type(int status);
+
 /*
  * Appends {"type", "title", "status", "detail", "request_id"} to out.
  * detail and request_id borrowed (request_id may be NULL).

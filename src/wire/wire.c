@@ -5,6 +5,8 @@
  * Numbers are written by cJSON with up to 17 significant digits, so a
  * double survives the round trip exactly; NaN (our "undefined") becomes
  * null. The catalogue is generated from the static table in core/spec.c.
+ * Times are given twice, as epoch milliseconds (for arithmetic) and as
+ * ISO 8601 UTC text (for people and dashboards).
  */
 #include "wire/wire.h"
 
@@ -12,10 +14,36 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 cJSON *wire_number(double v)
 {
 	return isfinite(v) ? cJSON_CreateNumber(v) : cJSON_CreateNull();
+}
+
+void wire_iso8601(int64_t ms, char out[32])
+{
+	int64_t ms_part = ms % 1000 < 0 ? ms % 1000 + 1000 : ms % 1000;
+	time_t sec = (time_t)((ms - ms_part) / 1000);
+	struct tm tm;
+	size_t n;
+
+	if (gmtime_r(&sec, &tm) == NULL) {
+		snprintf(out, 32, "%s", "1970-01-01T00:00:00.000Z");
+		return;
+	}
+	n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 32 - n, ".%03dZ", (int)ms_part);
+}
+
+void wire_add_time(cJSON *obj, const char *key, int64_t ms)
+{
+	char iso[32], name[48];
+
+	wire_iso8601(ms, iso);
+	snprintf(name, sizeof(name), "%s_iso", key);
+	cJSON_AddNumberToObject(obj, key, (double)ms);
+	cJSON_AddStringToObject(obj, name, iso);
 }
 
 static const char *ptype_name(spec_ptype t)

@@ -7,6 +7,7 @@
 #define WIRE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cJSON.h>
 
@@ -58,5 +59,15 @@ seg_status wire_parse_spec(const cJSON *item, spec_kind kind, spec *out, seg_err
 
 /* A number, or null for NaN/infinity. NULL on allocation failure. */
 cJSON *wire_number(double v);
+
+/* ms since the Unix epoch as ISO 8601 in UTC with milliseconds, "2026-11-26T14:58:49.416Z", into out. */
+void wire_iso8601(int64_t ms, char out[32]);
+
+/*
+ * Adds a time to obj (borrowed, modified) twice: key as milliseconds
+ * since the Unix epoch, and key_iso as ISO 8601 (wire_iso8601). key
+ * borrowed, at most 40 characters.
+ */
+void wire_add_time(cJSON *obj, const char *key, int64_t ms);
 
 #endif

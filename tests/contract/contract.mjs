@@ -185,6 +185,22 @@ function matchContent(content, ct) {
 	return keys.find((k) => normType(k) === normType(ct)) ?? keys.find((k) => baseType(k) === baseType(ct) && !k.includes(';'));
 }
 
+// Every time is given twice: a key holding epoch milliseconds (created, updated, time, started,
+// finished) has a key_iso beside it with the same instant in ISO 8601 UTC, and the other way round.
+const TIME_KEYS = ['created', 'updated', 'time', 'started', 'finished'];
+function timeErrors(node, where = 'body', out = []) {
+	if (Array.isArray(node)) node.forEach((x, i) => timeErrors(x, `${where}[${i}]`, out));
+	else if (node && typeof node === 'object') {
+		for (const [k, v] of Object.entries(node)) {
+			if (TIME_KEYS.includes(k) && typeof v === 'number' && !(`${k}_iso` in node)) out.push(`${where}.${k} has no ${k}_iso`);
+			if (k.endsWith('_iso') && (typeof v !== 'string' || Date.parse(v) !== node[k.slice(0, -4)] ||
+				new Date(node[k.slice(0, -4)]).toISOString() !== v)) out.push(`${where}.${k} ${JSON.stringify(v)} is not ${k.slice(0, -4)} ${node[k.slice(0, -4)]}`);
+			if (k !== 'result') timeErrors(v, `${where}.${k}`, out);
+		}
+	}
+	return out;
+}
+
 // Validates one live response against the spec. Returns the parsed body (or null).
 function validateResponse(name, method, urlPath, res) {
 	validated++;
@@ -242,6 +258,7 @@ function validateResponse(name, method, urlPath, res) {
 					const e = schemaErrors(`${mtPtr}/schema`, parsed);
 					if (e) errs.push(`body does not match ${mt.schema.$ref ?? 'the schema'}:\n${e}`);
 				}
+				if (parsed !== null) errs.push(...timeErrors(parsed));
 				if (parsed && bt === 'application/problem+json') {
 					if (parsed.status !== res.status) errs.push(`problem status ${parsed.status} != HTTP ${res.status}`);
 					if (parsed.request_id !== res.headers['x-request-id'])
@@ -292,7 +309,7 @@ function startDaemon(label, extra = [], env = {}) {
 		const childEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SEGLOSS_')));
 		const child = spawn(BIN, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...childEnv, ...env } });
 		const d = { label, child, log: '', port: 0, exited: null };
-		const timer = setTimeout(() => reject(new Error(`${label}: no "listening" line in 10 s:\n${d.log}`)), 10000);
+		const timer = setTimeout(() => reject(new Error(`${label}: no "listening" line in 60 s:\n${d.log}`)), 60000);
 		d.exit = new Promise((res) => child.on('exit', (code, signal) => res((d.exited = { code, signal }))));
 		child.on('error', (e) => {
 			clearTimeout(timer);
@@ -335,7 +352,7 @@ function send(port, { method = 'GET', path: p, headers = {}, body, chunked = fal
 		if (body !== undefined && !chunked) hdrs['Content-Length'] = Buffer.byteLength(body);
 		const req = http.request({ host: '127.0.0.1', port, method, path: p, headers: hdrs, agent: false });
 		let answered = false;
-		req.setTimeout(30000, () => req.destroy(new Error('timeout')));
+		req.setTimeout(120000, () => req.destroy(new Error('no answer in 120 s')));
 		req.on('response', (res) => {
 			answered = true;
 			const parts = [];
@@ -389,7 +406,7 @@ class RawConn {
 		this.sock.write(data);
 	}
 	async readResponse(head = false) {
-		const deadline = Date.now() + 30000;
+		const deadline = Date.now() + 120000;
 		for (;;) {
 			const end = this.buf.indexOf('\r\n\r\n');
 			if (end >= 0) {
@@ -422,6 +439,17 @@ class RawConn {
 		if (body !== undefined) text += `Content-Length: ${b.length}\r\n`;
 		this.write(Buffer.concat([Buffer.from(text + '\r\n', 'latin1'), b]));
 		return this.readResponse(method === 'HEAD');
+	}
+	// Resolves once the server has closed the connection; fails after timeout ms.
+	async waitClosed(timeout = 30000) {
+		const deadline = Date.now() + timeout;
+		while (!this.closed) {
+			if (Date.now() > deadline) throw new Error(`the connection is still open ${timeout} ms later`);
+			await new Promise((r) => {
+				this.waiters.push(r);
+				setTimeout(r, 1000);
+			});
+		}
 	}
 	close() {
 		this.sock.destroy();
@@ -479,6 +507,97 @@ function npyF32(h, w, values) {
 const JSON_T = { 'Content-Type': 'application/json' };
 const json = (o) => JSON.stringify(o);
 const evalBody = (extra = {}) => json({ target: b64(blobsT), prediction: b64(blobsP), ...extra });
+
+// ---- waiting on the daemon's own counters, never on the clock ---------------------
+
+// A gauge of /metrics (open on every daemon, keys or not).
+async function gauge(port, name) {
+	const res = await send(port, { path: '/metrics' });
+	const m = new RegExp(`^segloss_${name} (\\d+)$`, 'm').exec(res.body.toString());
+	return m ? Number(m[1]) : NaN;
+}
+
+// Polls the gauge until pred(value) holds; after timeout ms it is a failure of label (false).
+async function waitGauge(port, label, name, pred, timeout = 60000) {
+	const deadline = Date.now() + timeout;
+	for (;;) {
+		const v = await gauge(port, name);
+		if (pred(v)) return true;
+		if (Date.now() > deadline) return check(label, false, `segloss_${name} is still ${v} after ${timeout / 1000} s`);
+		await sleep(10);
+	}
+}
+
+// Work that keeps a worker busy for a while: distance losses on two 2048x2048 discs, one shifted
+// (about 0.3 s an item on 2 cores). Two-level PNGs keep the upload small (28 kB an item).
+let slowPair = null;
+function slowItems(n, name) {
+	const N = 2048;
+	const disc = (dx, dy) => greyPng(N, N, (x, y) => ((x - N / 2 - dx) ** 2 + (y - N / 2 - dy) ** 2 < (N / 4) ** 2 ? 255 : 0));
+	slowPair ??= [b64(disc(0, 0)), b64(disc(37, -25))];
+	return Array.from({ length: n }, (_, i) => ({ target: slowPair[0], prediction: slowPair[1], ...(name ? { item: `${name}-${i}` } : {}) }));
+}
+
+// An upload stopped after its first bytes, once the daemon counts it in flight (checked on
+// /metrics, not assumed after a pause): a draining daemon stays up until its body is finished.
+// finish() sends the rest and reads the answer.
+async function partialUpload(d, label, headers = {}) {
+	const before = await gauge(d.port, 'http_requests_in_flight');
+	const body = Buffer.from(evalBody());
+	const c = new RawConn(d.port);
+	await c.open();
+	let head = `POST ${E} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n`;
+	for (const [k, v] of Object.entries(headers)) head += `${k}: ${v}\r\n`;
+	c.write(Buffer.concat([Buffer.from(`${head}\r\n`, 'latin1'), body.subarray(0, 100)]));
+	if (!(await waitGauge(d.port, label, 'http_requests_in_flight', (v) => v >= before + 1))) return null;
+	return {
+		conn: c,
+		finish: () => {
+			c.write(body.subarray(100));
+			return c.readResponse();
+		},
+	};
+}
+
+// Keep-alive connections that have been answered once (GET /healthz) and then sit idle.
+async function idleConnections(port, n, label, headers = {}) {
+	const conns = [];
+	for (let i = 0; i < n; i++) {
+		const c = new RawConn(port);
+		await c.open();
+		const r = await c.request('GET', '/healthz', headers);
+		if (!check(label, r.status === 200 && r.headers.connection !== 'close', `warm-up: ${r.status}, Connection ${r.headers.connection}`)) return null;
+		conns.push(c);
+	}
+	return conns;
+}
+
+// Readiness fails once draining has begun: polls GET /readyz on a keep-alive connection (kept
+// while the answer is 200) until it does, for at most 30 s; returns the last answer.
+async function untilDraining(conn) {
+	const until = Date.now() + 30000;
+	for (;;) {
+		const r = await conn.request('GET', '/readyz');
+		if (r.status !== 200 || Date.now() > until) return r;
+		await sleep(20);
+	}
+}
+
+// An answer given while the daemon drains: as the spec says, with the status expected (and a
+// detail matching re), Connection: close, and then the connection closed by the server.
+async function drainedAnswer(label, method, p, conn, res, status, re) {
+	const b = validateResponse(label, method, p, res);
+	if (b === null) return;
+	if (!check(label, res.status === status, `expected ${status}, got ${res.status}: ${res.body.toString('utf8', 0, 200)}`)) return;
+	if (re && method !== 'HEAD' && !check(label, re.test(b.detail), `detail ${b.detail}`)) return;
+	if (!check(label, res.headers.connection === 'close', `Connection: ${res.headers.connection}, expected close while draining`)) return;
+	try {
+		await conn.waitClosed();
+		passed++;
+	} catch (e) {
+		fail(label, e.message);
+	}
+}
 
 // ---- the table -------------------------------------------------------------------
 //
@@ -574,7 +693,27 @@ function cases(ctx) {
 		body: json({ target: `data:image/png;base64,${b64(blobsT)}`, prediction: { png: b64(blobsP), logits: false },
 			maps: ['weight', 'bce'], map_format: 'png', logits: false }),
 		schema: true, status: 200,
-		then: (b) => json(b.maps.weight?.shape) === '[64,64,3]' || `shape ${json(b.maps.weight?.shape)}`,
+		then: (b) => {
+			if (json(b.maps.weight?.shape) !== '[64,64,3]') return `shape ${json(b.maps.weight?.shape)}`;
+			// Each heatmap states its scale, the map's extremes by default, in its object and in the file.
+			for (const [k, m] of Object.entries(b.maps)) {
+				const t = pngText(Buffer.from(m.data, 'base64'));
+				if (json(m.range) !== json([m.min, m.max])) return `${k}: range ${json(m.range)}, min ${m.min} max ${m.max}`;
+				if (!close(Number(t.map_min), m.min) || !close(Number(t.map_max), m.max) || t.colormap !== 'viridis') return `${k}: tEXt ${json(t)}`;
+			}
+			return true;
+		},
+	});
+	add({
+		name: 'evaluate: png maps on fixed ranges (object and string specs)', method: 'POST', path: E, headers: JSON_T,
+		body: evalBody({ maps: [{ name: 'weight', range: [0, 12] }, 'bce:range=[0,3],eps=0.01'], map_format: 'png' }), schema: true, status: 200,
+		then: (b) => {
+			for (const [k, want] of [['weight', [0, 12]], ['bce', [0, 3]]]) {
+				const t = pngText(Buffer.from(b.maps[k].data, 'base64'));
+				if (json(b.maps[k].range) !== json(want) || t.map_min !== String(want[0]) || t.map_max !== String(want[1])) return `${k}: ${json(b.maps[k].range)} ${json(t)}`;
+			}
+			return b.maps.bce.max < 4.61 || `bce max ${b.maps.bce.max}: eps=0.01 was dropped`;
+		},
 	});
 	add({
 		name: 'evaluate: logits', method: 'POST', path: E, headers: JSON_T,
@@ -590,13 +729,25 @@ function cases(ctx) {
 		});
 	}
 	{
+		// The spec's own example of a comma-separated field: the comma inside [0.5,0.5] belongs to the list.
+		const metrics = spec.components.schemas.EvaluateForm.properties.metrics.examples[0];
+		const f = multipart([['target', instT], ['prediction', instP], ['losses', 'dice'], ['metrics', metrics]]);
+		add({
+			name: `evaluate: multipart metrics=${metrics}`, method: 'POST', path: E, headers: { 'Content-Type': f.type }, body: f.body, status: 200,
+			then: (b) => json(Object.keys(b.metrics)) === '["iou","hausdorff95"]' || json(b.metrics),
+		});
+	}
+	{
 		const f = multipart([['target', logitT], ['prediction', logitP], ['logits', '1'], ['maps', '["bce"]']]);
 		add({ name: 'evaluate: multipart logits, JSON maps', method: 'POST', path: E, headers: { 'Content-Type': f.type }, body: f.body, status: 200 });
 	}
 
 	// 400.
 	add({ name: 'evaluate: bad JSON', method: 'POST', path: E, headers: JSON_T, body: '{"target": ', status: 400 });
-	add({ name: 'evaluate: empty body', method: 'POST', path: E, headers: JSON_T, body: '', status: 400 });
+	for (const p of [E, W, '/v1/jobs']) {
+		add({ name: `${p}: empty body (Content-Length: 0)`, method: 'POST', path: p, headers: JSON_T, body: '', status: 400,
+			then: (b) => b.detail === `empty body: POST ${p} needs a JSON (application/json) or multipart/form-data body` || b.detail });
+	}
 	add({ name: 'evaluate: bad base64', method: 'POST', path: E, headers: JSON_T, body: json({ target: '@@@@', prediction: b64(blobsP) }), status: 400,
 		then: (b) => /invalid base64 at offset/.test(b.detail) || b.detail });
 	add({ name: 'evaluate: corrupt PNG target', method: 'POST', path: E, headers: JSON_T, body: evalBody({ target: b64(corruptIdat(blobsT)) }), status: 400,
@@ -621,7 +772,13 @@ function cases(ctx) {
 	add({ name: 'evaluate: text/plain', method: 'POST', path: E, headers: { 'Content-Type': 'text/plain' }, body: '{}', status: 415 });
 	add({ name: 'evaluate: no Content-Type', method: 'POST', path: E, body: '{}', status: 415 });
 	add({ name: 'evaluate: target neither PNG nor .npy', method: 'POST', path: E, headers: JSON_T,
-		body: evalBody({ target: b64(Buffer.from('hello, world\n')) }), status: 415 });
+		body: evalBody({ target: b64(Buffer.from('hello, world\n')) }), status: 415,
+		then: (b) => b.detail === 'target is neither a PNG nor a .npy file' || b.detail });
+	for (const [kind, bytes] of [['JPEG', 'ffd8ffe000104a464946'], ['GIF', '474946383961'], ['TIFF', '49492a0008000000'], ['WebP', '524946462400000057454250565038']]) {
+		add({ name: `evaluate: a ${kind} prediction`, method: 'POST', path: E, headers: JSON_T,
+			body: evalBody({ prediction: b64(Buffer.from(bytes, 'hex')) }), status: 415,
+			then: (b) => b.detail.startsWith(`prediction is a ${kind} image, not a PNG or a .npy file`) || b.detail });
+	}
 	{
 		const f = multipart([['target', blobsT], ['prediction', Buffer.from('# not an image\n')]]);
 		add({ name: 'evaluate: multipart upload neither PNG nor .npy', method: 'POST', path: E, headers: { 'Content-Type': f.type }, body: f.body, status: 415 });
@@ -653,6 +810,17 @@ function cases(ctx) {
 	inv('duplicate key', evalBody({ losses: ['dice', 'dice'] }), true, /^duplicate loss key 'dice'/);
 	inv('map requested twice', evalBody({ maps: ['weight', 'weight'] }), true);
 	inv('too many maps', evalBody({ maps: ['weight', 'bce', 'weight:as=w2', 'bce:as=b2', 'bce:as=b3'] }), false);
+	{
+		const f = multipart([['target', instT], ['prediction', instP], ['maps', 'weight:range=[0,12],w0=5,bce'], ['map_format', 'png']]);
+		add({ name: 'evaluate: multipart map with a range', method: 'POST', path: E, headers: { 'Content-Type': f.type }, body: f.body, status: 200,
+			then: (b) => (json(b.maps.weight.range) === '[0,12]' && json(b.maps.bce.range) === json([b.maps.bce.min, b.maps.bce.max])) ||
+				`${json(b.maps.weight.range)} ${json(b.maps.bce.range)}` });
+	}
+	inv('map range without map_format png', evalBody({ maps: [{ name: 'weight', range: [0, 12] }] }), true,
+		/^map 'weight': "range" sets the colour scale of a heatmap; it needs "map_format": "png"$/);
+	inv('map range high below low', evalBody({ maps: ['weight:range=[5,1]'], map_format: 'png' }), undefined,
+		/^"range" must be \[low, high\], two finite numbers with low < high, got \[5, 1\]$/);
+	inv('map range of one number', evalBody({ maps: [{ name: 'bce', range: [1] }], map_format: 'png' }), false);
 	inv('size mismatch', json({ target: b64(blobsT), prediction: b64(hand2P) }), true, /^prediction is 2x2 but target is 64x64$/);
 	inv('missing prediction', json({ target: b64(blobsT) }), false, /^missing "prediction"$/);
 	inv('empty target string', json({ target: '', prediction: b64(blobsP) }), false);
@@ -686,14 +854,41 @@ function cases(ctx) {
 	});
 	const accepts = [
 		['application/x-npy', 'application/x-npy'], ['image/png', 'image/png'], ['image/*', 'image/png'],
-		['application/json', 'application/json'], ['text/html', 'application/json'], ['*/*', 'application/json'],
+		['application/json', 'application/json'], ['text/html, */*;q=0.1', 'application/json'], ['*/*', 'application/json'],
 		['application/json;q=0.5, application/x-npy', 'application/x-npy'], [undefined, 'application/json'],
 	];
 	for (const [accept, want] of accepts) {
 		add({
 			name: `weight-map: Accept ${accept ?? '(none)'}`, method: 'POST', path: W,
 			headers: accept ? { ...JSON_T, Accept: accept } : JSON_T, body: wBody({ class_weights: 'none' }), status: 200,
-			then: (_, r) => baseType(r.headers['content-type']) === want || `Content-Type ${r.headers['content-type']}, expected ${want}`,
+			then: (_, r) => {
+				if (baseType(r.headers['content-type']) !== want) return `Content-Type ${r.headers['content-type']}, expected ${want}`;
+				// A heatmap's scale is in X-Map-Min/Max and in its tEXt chunks; other answers carry none.
+				if (want !== 'image/png') return !('x-map-min' in r.headers) || `X-Map-Min on ${want}`;
+				const t = pngText(r.body);
+				return (t.map_min === r.headers['x-map-min'] && t.map_max === r.headers['x-map-max'] && Number(t.map_min) < Number(t.map_max) &&
+					t.colormap === 'viridis') || `headers ${r.headers['x-map-min']} ${r.headers['x-map-max']}, tEXt ${json(t)}`;
+			},
+		});
+	}
+	// A fixed range: two different targets, one scale.
+	for (const [label, target] of [['instances', instT], ['blobs', blobsT]]) {
+		add({
+			name: `weight-map: range [0, 20], ${label}`, method: 'POST', path: W, headers: { ...JSON_T, Accept: 'image/png' },
+			body: json({ target: b64(target), range: [0, 20] }), schema: true, status: 200,
+			then: (_, r) => (r.headers['x-map-min'] === '0' && r.headers['x-map-max'] === '20' && pngText(r.body).map_max === '20') ||
+				`X-Map-Min ${r.headers['x-map-min']} X-Map-Max ${r.headers['x-map-max']}`,
+		});
+	}
+	{
+		const f = multipart([['target', instT], ['range', '[-1, 2.5]']]);
+		add({ name: 'weight-map: multipart range', method: 'POST', path: W, headers: { 'Content-Type': f.type, Accept: 'image/png' }, body: f.body, status: 200,
+			then: (_, r) => (r.headers['x-map-min'] === '-1' && r.headers['x-map-max'] === '2.5') || `${r.headers['x-map-min']} ${r.headers['x-map-max']}` });
+	}
+	for (const accept of ['text/csv', 'text/html', 'image/png;q=0, application/json;q=0']) {
+		add({
+			name: `weight-map: Accept ${accept}: 406`, method: 'POST', path: W, headers: { ...JSON_T, Accept: accept }, body: wBody(), status: 406,
+			then: (b) => b.detail === `cannot answer in any type of Accept '${accept}': POST /v1/weight-map answers application/json, application/x-npy, image/png` || b.detail,
 		});
 	}
 	{
@@ -719,6 +914,10 @@ function cases(ctx) {
 	winv('null parameter', wBody({ w0: null }), false);
 	winv('missing target', json({ w0: 1 }), false, /^missing "target"$/);
 	winv('float .npy target', json({ target: b64(hand2P) }), true);
+	winv('range for a JSON answer', wBody({ range: [0, 20] }), true,
+		/^"range" sets the colour scale of a heatmap: ask for one with Accept: image\/png \(this answer would be application\/json\)$/);
+	add({ name: 'weight-map: range high below low', method: 'POST', path: W, headers: { ...JSON_T, Accept: 'image/png' }, body: wBody({ range: [20, 0] }),
+		schema: true, status: 422, then: (b) => /^"range" must be \[low, high\]/.test(b.detail) || b.detail });
 	{
 		const f = multipart([['target', instT], ['bogus', '3']]);
 		add({ name: 'weight-map: multipart unknown field', method: 'POST', path: W, headers: { 'Content-Type': f.type }, body: f.body, status: 422 });
@@ -795,7 +994,7 @@ function cases(ctx) {
 	for (const [m, p, allow] of [
 		['POST', '/v1/runs', 'GET, HEAD'], ['PUT', '/v1/runs/contract-x', 'GET, HEAD, DELETE'], ['POST', '/v1/runs/contract-x', 'GET, HEAD, DELETE'],
 		['DELETE', '/v1/runs/contract-x/items', 'GET, HEAD'], ['POST', '/v1/runs/a/compare/b', 'GET, HEAD'],
-		['GET', '/v1/jobs', 'POST'], ['HEAD', '/v1/jobs', 'POST'], ['PATCH', `/v1/jobs/${'0'.repeat(32)}`, 'GET, HEAD, DELETE'],
+		['PUT', '/v1/jobs', 'GET, HEAD, POST'], ['DELETE', '/v1/jobs', 'GET, HEAD, POST'], ['PATCH', `/v1/jobs/${'0'.repeat(32)}`, 'GET, HEAD, DELETE'],
 	]) {
 		add({
 			name: `${m} ${p} -> 405`, method: m, path: p, status: 405,
@@ -806,11 +1005,43 @@ function cases(ctx) {
 	for (const p of ['/v1/runs/', '/v1/runs/a/b', '/v1/runs/a/compare', '/v1/runs/a/compare/b/c', '/v1/jobs/', `/v1/jobs/${'0'.repeat(32)}/result`])
 		add({ name: `GET ${p} -> 404`, method: 'GET', path: p, status: 404, then: (b) => /^no route for /.test(b.detail) || b.detail });
 
+	// Every /v1 operation refuses a query parameter it does not read, before its body is read or its
+	// resource looked up; outside /v1 (probes, /metrics) a query is ignored.
+	for (const op of documented.keys()) {
+		const [m, p] = op.split(' ');
+		if (!p?.startsWith('/v1/') || m === 'OPTIONS') continue;
+		const body = m === 'POST' ? '{}' : undefined;
+		add({
+			name: `${m} ${p}?bogus=1 -> 422`, method: m, path: `${concretePath(p)}?bogus=1`, status: 422, body, headers: body ? JSON_T : {},
+			then: (b) => m === 'HEAD' || /^unknown query parameter 'bogus': /.test(b.detail) || b.detail,
+		});
+	}
+	add({ name: 'GET /healthz?ts=1: probes ignore queries', method: 'GET', path: '/healthz?ts=1', status: 200 });
 	add({
 		name: 'GET /metrics counts the requests above', method: 'GET', path: '/metrics', status: 200,
 		then: (b) => /^segloss_http_requests_total\{route="evaluate",code="422"\} [1-9]\d*$/m.test(b) || 'no evaluate 422 counter',
 	});
 	return t;
+}
+
+// A POST without any body, as `curl -X POST` sends it (neither Content-Length nor
+// Transfer-Encoding, which node:http would add): 400 "empty body", not 411.
+async function emptyPostPhase(port) {
+	for (const p of [E, W, '/v1/jobs']) {
+		const name = `${p}: no body at all (curl -X POST)`;
+		const c = new RawConn(port);
+		try {
+			await c.open();
+			const res = await c.request('POST', p, { Accept: '*/*' });
+			const b = validateResponse(name, 'POST', p, res);
+			if (b !== null && check(name, res.status === 400 &&
+				b.detail === `empty body: POST ${p} needs a JSON (application/json) or multipart/form-data body`, `${res.status}: ${b.detail}`)) passed++;
+		} catch (e) {
+			fail(name, e.message);
+		} finally {
+			c.close();
+		}
+	}
 }
 
 // Cases for a daemon started with --max-body 4K --max-pixels 1000.
@@ -895,13 +1126,22 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const close = (x, y) => (x === null || y === null ? x === y : Math.abs(x - y) <= 1e-9 * Math.max(1, Math.abs(x), Math.abs(y)));
 const etagVersion = (t) => Number(/^W\/"(\d+)-/.exec(t ?? '')?.[1]);
 
+// The q-quantile of sorted values, linear between the closest ranks (numpy.percentile's default).
+function quantile(sorted, q) {
+	const pos = (sorted.length - 1) * q;
+	const i = Math.floor(pos);
+	return i + 1 >= sorted.length ? sorted[sorted.length - 1] : sorted[i] + (pos - i) * (sorted[i + 1] - sorted[i]);
+}
+
 // Population statistics of the non-null values, as GET /v1/runs/{run} gives them.
 function aggregate(values) {
 	const v = values.filter((x) => x !== null);
-	if (v.length === 0) return { count: 0, mean: null, std: null, min: null, max: null };
+	if (v.length === 0) return { count: 0, mean: null, std: null, min: null, max: null, median: null, p05: null, p95: null };
 	const mean = v.reduce((a, x) => a + x, 0) / v.length;
 	const std = Math.sqrt(v.reduce((a, x) => a + (x - mean) ** 2, 0) / v.length);
-	return { count: v.length, mean, std, min: Math.min(...v), max: Math.max(...v) };
+	const sorted = [...v].sort((a, b) => a - b);
+	return { count: v.length, mean, std, min: Math.min(...v), max: Math.max(...v),
+		median: quantile(sorted, 0.5), p05: quantile(sorted, 0.05), p95: quantile(sorted, 0.95) };
 }
 
 function sameAggregates(got, want) {
@@ -909,7 +1149,7 @@ function sameAggregates(got, want) {
 		const keys = Object.keys(want[kind]).sort();
 		if (json(Object.keys(got[kind]).sort()) !== json(keys)) return `${kind} keys ${Object.keys(got[kind])}, expected ${keys}`;
 		for (const k of keys) {
-			for (const f of ['count', 'mean', 'std', 'min', 'max']) {
+			for (const f of ['count', 'mean', 'std', 'min', 'max', 'median', 'p05', 'p95']) {
 				if (!close(got[kind][k][f], want[kind][k][f])) return `${kind}.${k}.${f} = ${got[kind][k][f]}, expected ${want[kind][k][f]}`;
 			}
 		}
@@ -1092,8 +1332,21 @@ async function runsPhase(port) {
 		then: (b) => itemsOk(b, byDice('desc')) });
 	await step({ name: 'runs: items by losses.dice (ascending by default), limit 2', method: 'GET', path: `${I}?order_by=losses.dice&limit=2`, status: 200,
 		then: (b) => itemsOk(b, byDice('asc').slice(0, 2)) });
-	await step({ name: 'runs: items by a key no item has: by seq', method: 'GET', path: `${I}?order_by=metrics.nokey&order=desc`, status: 200,
-		then: (b) => itemsOk(b, seqOrder) });
+	// order_by must name a key the run has: a typo is a 422 with the closest key and the run's keys, not a page sorted by nothing.
+	const runKeys = 'losses.bce, losses.dice, metrics.hausdorff, metrics.iou';
+	await step({ name: 'runs: items by a key no item has: 422', method: 'GET', path: `${I}?order_by=metrics.nokey&order=desc`, status: 422,
+		then: (b) => b.detail === `order_by 'metrics.nokey' names no score of this run; it has ${runKeys}` || b.detail });
+	await step({ name: 'runs: items by a misspelt key: 422 with the closest', method: 'GET', path: `${I}?order_by=losses.bec`, status: 422,
+		then: (b) => b.detail === `order_by 'losses.bec' names no score of this run (did you mean 'losses.bce'?); it has ${runKeys}` || b.detail });
+	await step({ name: 'runs: items by a metric given as a loss: 422 with the metric', method: 'GET', path: `${I}?order_by=losses.iou`, status: 422,
+		then: (b) => /\(did you mean 'metrics\.iou'\?\)/.test(b.detail) || b.detail });
+	await step({ name: 'runs: HEAD items by a misspelt key', method: 'HEAD', path: `${I}?order_by=losses.bec`, status: 422 });
+	await step({ name: 'runs: items, a parameter the route does not read', method: 'GET', path: `${I}?sort=losses.dice`, status: 422,
+		then: (b) => b.detail === `unknown query parameter 'sort': GET ${I} takes after, limit, order_by, order` || b.detail });
+	await step({ name: 'runs: items, a misspelt parameter', method: 'GET', path: `${I}?limt=5`, status: 422,
+		then: (b) => /^unknown query parameter 'limt' \(did you mean 'limit'\?\)/.test(b.detail) || b.detail });
+	await step({ name: 'runs: compare takes no query', method: 'GET', path: `/v1/runs/${A}/compare/${B}?limit=2`, status: 422,
+		then: (b) => b.detail === `unknown query parameter 'limit': GET /v1/runs/${A}/compare/${B} takes none` || b.detail });
 	await step({ name: 'runs: items, order without order_by has no effect', method: 'GET', path: `${I}?order=desc`, status: 200,
 		then: (b) => itemsOk(b, seqOrder) });
 	await step({ name: 'runs: items by a key, next is never below after', method: 'GET', path: `${I}?order_by=losses.bce&after=1000000`, status: 200,
@@ -1195,6 +1448,21 @@ async function runsPhase(port) {
 // ---- jobs: submit, poll, replay, cancel ---------------------------------------
 
 const PNG_SIG = Buffer.from('89504e470d0a1a0a', 'hex');
+
+// A PNG's tEXt chunks, keyword -> text.
+function pngText(png) {
+	const out = {};
+	for (let at = 8; at + 12 <= png.length;) {
+		const n = png.readUInt32BE(at);
+		if (png.toString('latin1', at + 4, at + 8) === 'tEXt') {
+			const data = png.subarray(at + 8, at + 8 + n);
+			const z = data.indexOf(0);
+			out[data.toString('latin1', 0, z)] = data.toString('latin1', z + 1);
+		}
+		at += 12 + n;
+	}
+	return out;
+}
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
 	let c = n;
 	for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
@@ -1224,7 +1492,7 @@ function greyPng(w, h, f) {
 const FINISHED = ['done', 'failed', 'canceled'];
 
 // Polls GET /v1/jobs/{id} (each answer validated) until until(body); returns the body.
-async function pollJob(port, name, id, until = (b) => FINISHED.includes(b.status), timeout = 30000) {
+async function pollJob(port, name, id, until = (b) => FINISHED.includes(b.status), timeout = 120000) {
 	const t0 = Date.now();
 	for (;;) {
 		const r = await runCase(port, {
@@ -1378,12 +1646,9 @@ async function jobsPhase(port) {
 	}
 	if (failedId) await step({ name: 'jobs: cancel a failed job', method: 'DELETE', path: `${J}/${failedId}`, status: 409 });
 
-	// Cancel: a slow job runs, a second waits behind it (jobs run one at a time).
-	const N = 512;
-	const slowT = greyPng(N, N, (x, y) => ((x - N / 2) ** 2 + (y - N / 2) ** 2 < (N / 4) ** 2 ? 255 : 0));
-	const slowP = greyPng(N, N, (x, y) => Math.max(0, 255 - Math.round(Math.hypot(x - N / 2 - 7, y - N / 2 + 5))));
-	const slowItems = Array.from({ length: 48 }, (_, i) => ({ target: b64(slowT), prediction: b64(slowP), item: `slow-${i}` }));
-	const slowBody = json({ items: slowItems, losses: ['hausdorff_dt', 'boundary'], run: 'contract-slow' });
+	// Cancel: a slow job runs (seconds of work), a second waits behind it (jobs run one at a time).
+	const SLOW = 20;
+	const slowBody = json({ items: slowItems(SLOW, 'slow'), losses: ['hausdorff_dt', 'boundary'], run: 'contract-slow' });
 	const submit = (name, body, headers = JSON_T) => step({ name, method: 'POST', path: J, headers, body, status: 202,
 		then: (b, res) => (b.status === 'queued' && accepted(b, res)) || `status ${b.status}` });
 	const a = await submit('jobs: slow job A', slowBody);
@@ -1394,7 +1659,7 @@ async function jobsPhase(port) {
 	if (!running || !check('jobs: A starts', running.status === 'running', `status ${running.status}`)) return;
 	passed++;
 	await step({ name: 'jobs: B waits', method: 'GET', path: `${J}/${b.body.id}`, status: 200,
-		then: (x, res) => (x.status === 'queued' && x.progress.done === 0 && x.progress.total === 48 && res.headers['retry-after'] === '1') || json(x) });
+		then: (x, res) => (x.status === 'queued' && x.progress.done === 0 && x.progress.total === SLOW && res.headers['retry-after'] === '1') || json(x) });
 	await step({ name: 'jobs: HEAD a queued job', method: 'HEAD', path: `${J}/${b.body.id}`, status: 200,
 		then: (_, res) => res.headers['retry-after'] === '1' || `Retry-After ${res.headers['retry-after']}` });
 	await step({ name: 'jobs: cancel queued B', method: 'DELETE', path: `${J}/${b.body.id}`, status: 200,
@@ -1405,7 +1670,7 @@ async function jobsPhase(port) {
 		then: (x) => (x.id === a.body.id && x.status === 'canceling') || json(x) });
 	const endA = await pollJob(port, 'jobs: A stops', a.body.id);
 	if (endA) {
-		passed += check('jobs: A stops', endA.status === 'canceled' && endA.progress.done < 48 && endA.started >= endA.created &&
+		passed += check('jobs: A stops', endA.status === 'canceled' && endA.progress.done < SLOW && endA.started >= endA.created &&
 			endA.finished >= endA.started && !('result' in endA), json(endA)) ? 1 : 0;
 		await step({ name: 'jobs: the items A did stay recorded', method: 'GET', path: '/v1/runs/contract-slow', status: 200,
 			then: (x) => x.count === endA.progress.done || `count ${x.count}, done ${endA.progress.done}` });
@@ -1415,6 +1680,48 @@ async function jobsPhase(port) {
 	await step({ name: 'jobs: cancel canceled B', method: 'DELETE', path: `${J}/${b.body.id}`, status: 409,
 		then: (x) => x.detail === `job '${b.body.id}' is already canceled` || x.detail });
 	await step({ name: 'jobs: cancel done C', method: 'DELETE', path: `${J}/${c.body.id}`, status: 409 });
+
+	// The list: newest first (A, B, C were submitted last), as GET /v1/jobs/{id} gives each but without
+	// its result, filtered by status, paged by a cursor.
+	const list = await step({
+		name: 'jobs: list', method: 'GET', path: `${J}?limit=1000`, status: 200,
+		then: (x) => {
+			if (x.next !== null) return `next ${x.next} on the only page`;
+			if (json(x.jobs.slice(0, 3).map((j) => j.id)) !== json([c.body.id, b.body.id, a.body.id])) return json(x.jobs.slice(0, 3));
+			if (x.jobs.some((j) => 'result' in j)) return 'a listed job carries its result';
+			if (new Set(x.jobs.map((j) => j.id)).size !== x.jobs.length) return 'a job listed twice';
+			return x.jobs.find((j) => j.id === endC?.id)?.status === 'done' || 'C is not listed done';
+		},
+	});
+	const byStatus = (q, ok) => step({ name: `jobs: list, status=${q}`, method: 'GET', path: `${J}?status=${q}`, status: 200, then: ok });
+	await byStatus('canceled', (x) => json(x.jobs.map((j) => j.id)) === json([b.body.id, a.body.id]) || json(x.jobs.map((j) => j.id)));
+	await byStatus('failed', (x) => (x.jobs.length >= 3 && x.jobs.every((j) => j.status === 'failed' && j.error)) || json(x.jobs));
+	await byStatus('done,failed', (x) => (x.jobs.length > 3 && x.jobs.every((j) => j.status === 'done' || j.status === 'failed')) || json(x.jobs));
+	await byStatus('queued,running', (x) => x.jobs.length === 0 || json(x.jobs));
+	if (list) {
+		const ids = [];
+		let after = 0;
+		for (let page = 0; page <= list.body.jobs.length; page++) {
+			const r = await step({ name: 'jobs: list, a page of 3', method: 'GET', path: `${J}?limit=3${after ? `&after=${after}` : ''}`, status: 200,
+				then: (x) => (x.jobs.length <= 3 && (x.next === null || x.jobs.length === 3)) || json(x) });
+			if (!r) break;
+			ids.push(...r.body.jobs.map((j) => j.id));
+			if (r.body.next === null) break;
+			after = r.body.next;
+		}
+		passed += check('jobs: the pages make the list', json(ids) === json(list.body.jobs.map((j) => j.id)), `${ids.length} paged, ${list.body.jobs.length} listed`) ? 1 : 0;
+	}
+	await step({ name: 'jobs: HEAD list', method: 'HEAD', path: `${J}?status=done&limit=1`, status: 200 });
+	for (const [q, re] of [
+		['status=fail', /^status must be queued, running, done, failed or canceled, or several of them comma-separated, got 'fail' \(did you mean 'failed'\?\)$/],
+		['status=done,', /got ''$/], ['status=', /got ''$/], ['limit=0', /^query argument 'limit' must be an integer in \[1, 1000\], got '0'$/],
+		['after=-1', /^query argument 'after' must be an integer/], ['order=desc', /^unknown query parameter 'order': GET \/v1\/jobs takes status, after, limit$/],
+	]) {
+		await step({ name: `jobs: list, ${q}`, method: 'GET', path: `${J}?${q}`, status: 422, then: (x) => re.test(x.detail) || x.detail });
+	}
+	await step({ name: 'jobs: HEAD list, limit=0', method: 'HEAD', path: `${J}?limit=0`, status: 422 });
+	await step({ name: 'jobs: the list is counted as route "jobs"', method: 'GET', path: '/metrics', status: 200,
+		then: (x) => /^segloss_http_requests_total\{route="jobs",code="200"\} [1-9]\d*$/m.test(x) || 'no jobs 200 counter' });
 }
 
 // Cases for a daemon started with --db off: runs and jobs answer 503.
@@ -1425,7 +1732,7 @@ function noStoreCases() {
 	for (const [m, p] of [
 		['GET', '/v1/runs'], ['HEAD', '/v1/runs'], ['GET', '/v1/runs/unet-v2'], ['HEAD', '/v1/runs/unet-v2'], ['DELETE', '/v1/runs/unet-v2'],
 		['GET', '/v1/runs/unet-v2/items?limit=5'], ['HEAD', '/v1/runs/unet-v2/items'], ['GET', '/v1/runs/a/compare/b'], ['HEAD', '/v1/runs/a/compare/b'],
-		['GET', job], ['HEAD', job], ['DELETE', job],
+		['GET', job], ['HEAD', job], ['DELETE', job], ['GET', '/v1/jobs?status=done'], ['HEAD', '/v1/jobs'],
 	]) {
 		t.push({ name: `--db off: ${m} ${p}`, method: m, path: p, status: 503,
 			then: (b, r) => (m === 'HEAD' || NS.test(b.detail)) && r.headers['retry-after'] === '1' ? true : `${b.detail} / Retry-After ${r.headers['retry-after']}` });
@@ -1453,8 +1760,10 @@ function checkExamples() {
 			if (type === 'application/json' || type.endsWith('+json')) {
 				for (const [k, ex] of Object.entries(node.examples)) {
 					const e = schemaErrors(`${pointer}/schema`, ex.value);
+					const t = timeErrors(ex.value);
 					n++;
 					if (e) fail(`example ${pointer}/examples/${k}`, e);
+					if (t.length) fail(`example ${pointer}/examples/${k}`, t.join('\n'));
 				}
 			}
 		}
@@ -1491,7 +1800,8 @@ function checkCatalogue(cat) {
 			const matches = objects.filter(({ value: o }) => o.properties.name.const === entry.name || o.properties.name.enum?.includes(entry.name));
 			if (!check(where, matches.length === 1, `${matches.length} ${specName} objects for this name`)) continue;
 			const { value: obj, pointer: objPtr } = matches[0];
-			const props = Object.keys(obj.properties).filter((k) => k !== 'name' && k !== 'as');
+			// name, as and a heatmap's range belong to the spec object, not to the function's parameters.
+			const props = Object.keys(obj.properties).filter((k) => k !== 'name' && k !== 'as' && k !== 'range');
 			const params = entry.parameters.map((p) => p.name);
 			check(where, json([...props].sort()) === json([...params].sort()), `spec parameters ${props.join(', ')}; server ${params.join(', ')}`);
 			for (const p of entry.parameters) {
@@ -1531,55 +1841,62 @@ function checkParam(where, p, { value: s, pointer }) {
 	}
 }
 
-// ---- draining: 503 from a server that is shutting down ---------------------
+// ---- draining ----------------------------------------------------------------
+//
+// From SIGTERM on, every answer carries Connection: close and its connection closes after it. A
+// keep-alive connection idle at the signal is kept: its next request is answered (503 for work,
+// the probes as usual) and then it closes. Requests already received are answered; an upload still
+// arriving gets 503. What keeps the daemon up meanwhile is known, not hoped for: an upload it
+// counts in flight, and workers it reports busy.
 
 async function drainPhase(d) {
 	const name = 'draining';
-	// Idle keep-alive connections, opened before SIGTERM (the listener closes on it).
-	const idle = [];
-	for (let i = 0; i < 7; i++) {
-		const c = new RawConn(d.port);
+	const port = d.port;
+	const idle = await idleConnections(port, 7, name);
+	if (!idle) return;
+	const upload = await partialUpload(d, name);
+	if (!upload) return;
+	// Two slow evaluations take both workers; a 304 and a 204 wait behind them on keep-alive
+	// connections, so the workers answer them once the drain has begun.
+	const rec = await send(port, { method: 'POST', path: E, headers: JSON_T, body: json({ target: b64(hand2T), prediction: b64(hand2P), run: 'contract-drain', item: 'x' }) });
+	if (!check(name, rec.status === 200, `recording an item: ${rec.status}`)) return;
+	const slowBody = json({ items: slowItems(4), losses: ['hausdorff_dt', 'boundary'], metrics: [] });
+	const slow = [0, 1].map(() => send(port, { method: 'POST', path: E, headers: JSON_T, body: slowBody }));
+	if (!(await waitGauge(port, name, 'workers_busy', (v) => v === 2))) return;
+	const queued = [['GET', '/v1/runs', { 'If-None-Match': '*' }, 304], ['DELETE', '/v1/runs/contract-drain', {}, 204]];
+	const qconns = [];
+	for (const [m, p, h] of queued) {
+		const c = new RawConn(port);
 		await c.open();
-		const r = await c.request('GET', '/healthz');
-		if (!check(name, r.status === 200, `warm-up got ${r.status}`)) return;
-		idle.push(c);
+		let text = `${m} ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n`;
+		for (const [k, v] of Object.entries(h)) text += `${k}: ${v}\r\n`;
+		c.write(Buffer.from(`${text}\r\n`, 'latin1'));
+		qconns.push(c);
 	}
-	// A request in flight keeps the server up while it drains.
-	const body = Buffer.from(evalBody());
-	const slow = new RawConn(d.port);
-	await slow.open();
-	slow.write(Buffer.from(`POST ${E} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, 'latin1'));
-	slow.write(body.subarray(0, 100));
-	await new Promise((r) => setTimeout(r, 200));
+	if (!(await waitGauge(port, name, 'queue_depth', (v) => v === 2))) return;
 	d.child.kill('SIGTERM');
 
-	// Readiness fails once draining has begun: poll until it does (keep-alive is kept while ready).
-	let r;
-	const until = Date.now() + 10000;
-	for (;;) {
-		r = await idle[0].request('GET', '/readyz');
-		if (r.status !== 200 || Date.now() > until) break;
-		await new Promise((res) => setTimeout(res, 50));
+	const D = /^draining: shutting down$/;
+	await drainedAnswer(`${name}: GET /readyz`, 'GET', '/readyz', idle[0], await untilDraining(idle[0]), 503, D);
+	await drainedAnswer(`${name}: HEAD /readyz`, 'HEAD', '/readyz', idle[1], await idle[1].request('HEAD', '/readyz'), 503);
+	await drainedAnswer(`${name}: POST /v1/evaluate`, 'POST', E, idle[2], await idle[2].request('POST', E, JSON_T, evalBody()), 503, D);
+	await drainedAnswer(`${name}: POST /v1/weight-map`, 'POST', W, idle[3], await idle[3].request('POST', W, JSON_T, json({ target: b64(instT) })), 503, D);
+	await drainedAnswer(`${name}: GET /healthz`, 'GET', '/healthz', idle[4], await idle[4].request('GET', '/healthz'), 200);
+	await drainedAnswer(`${name}: GET /v1/runs`, 'GET', '/v1/runs', idle[5], await idle[5].request('GET', '/v1/runs'), 503, D);
+	await drainedAnswer(`${name}: POST /v1/jobs`, 'POST', '/v1/jobs', idle[6], await idle[6].request('POST', '/v1/jobs', JSON_T, evalBody()), 503, D);
+	// The upload in flight completes: answered, not dropped.
+	await drainedAnswer(`${name}: the upload in flight`, 'POST', E, upload.conn, await upload.finish(), 503, D);
+	// The work received before the signal is done and answered.
+	for (const pending of slow) {
+		const res = await pending;
+		const b = validateResponse(`${name}: a slow evaluation`, 'POST', E, res);
+		if (b !== null && check(`${name}: a slow evaluation`, res.status === 200 && b.count === 4 && b.failed === 0, `got ${res.status}`)) passed++;
 	}
-	const runRaw = (label, method, p, res) => {
-		const b = validateResponse(`${name}: ${label}`, method, p, res);
-		if (b === null) return;
-		if (check(`${name}: ${label}`, res.status === 503, `expected 503, got ${res.status}`) &&
-			check(`${name}: ${label}`, method === 'HEAD' || /draining/.test(b.detail), `detail ${b.detail}`)) passed++;
-	};
-	runRaw('GET /readyz', 'GET', '/readyz', r);
-	runRaw('HEAD /readyz', 'HEAD', '/readyz', await idle[1].request('HEAD', '/readyz'));
-	runRaw('POST /v1/evaluate', 'POST', E, await idle[2].request('POST', E, JSON_T, evalBody()));
-	runRaw('POST /v1/weight-map', 'POST', W, await idle[3].request('POST', W, JSON_T, json({ target: b64(instT) })));
-	runRaw('GET /v1/runs', 'GET', '/v1/runs', await idle[5].request('GET', '/v1/runs'));
-	runRaw('POST /v1/jobs', 'POST', '/v1/jobs', await idle[6].request('POST', '/v1/jobs', JSON_T, evalBody()));
-	const h = await idle[4].request('GET', '/healthz');
-	if (validateResponse(`${name}: GET /healthz`, 'GET', '/healthz', h) !== null &&
-		check(`${name}: GET /healthz`, h.status === 200, `expected 200, got ${h.status}`)) passed++;
-	// The request in flight completes: answered, not dropped.
-	slow.write(body.subarray(100));
-	runRaw('request in flight', 'POST', E, await slow.readResponse());
-	for (const c of [...idle, slow]) c.close();
+	for (let i = 0; i < queued.length; i++) {
+		const [m, p, , status] = queued[i];
+		await drainedAnswer(`${name}: ${m} ${p} waiting for a worker`, m, p, qconns[i], await qconns[i].readResponse(), status);
+	}
+	for (const c of [...idle, upload.conn, ...qconns]) c.close();
 }
 
 // ---- API keys: 401 on /v1 without a valid key, open probes --------------------
@@ -1686,7 +2003,8 @@ async function corsPhase(d, plain) {
 		});
 	}
 	const grant = (_, r) => (r.headers['access-control-allow-origin'] === ORIGIN && r.headers.vary === 'Origin' &&
-		/\bETag\b/.test(r.headers['access-control-expose-headers'] ?? '')) || `headers ${json(r.headers)}`;
+		['ETag', 'X-Request-Id', 'X-Map-Min', 'X-Map-Max'].every((h) => (r.headers['access-control-expose-headers'] ?? '').split(', ').includes(h))) ||
+		`headers ${json(r.headers)}`;
 	await runCase(port, { name: 'cors: GET /v1/losses from the origin, with the key: granted', method: 'GET', path: '/v1/losses',
 		headers: { Origin: ORIGIN, Authorization: `Bearer ${KEY_ENV}` }, status: 200, then: grant });
 	await runCase(port, { name: 'cors: GET /v1/losses from the origin, no key: 401, granted (readable)', method: 'GET', path: '/v1/losses',
@@ -1694,6 +2012,19 @@ async function corsPhase(d, plain) {
 	await runCase(port, { name: 'cors: GET /healthz from another origin: no grant', method: 'GET', path: '/healthz',
 		headers: { Origin: 'https://evil.example' }, status: 200,
 		then: (_, r) => r.headers['access-control-allow-origin'] === undefined || `granted ${r.headers['access-control-allow-origin']}` });
+
+	// Draining: a preflight on a keep-alive connection idle at SIGTERM is answered, then the
+	// connection closes; an upload in flight (with the key) holds the daemon up meanwhile.
+	const name = 'cors: draining';
+	const idle = await idleConnections(port, 2, name);
+	const upload = idle && (await partialUpload(d, name, { Authorization: `Bearer ${KEY_ENV}` }));
+	if (!upload) return;
+	d.child.kill('SIGTERM');
+	await drainedAnswer(`${name}: GET /readyz`, 'GET', '/readyz', idle[0], await untilDraining(idle[0]), 503, /^draining/);
+	const pre = await idle[1].request('OPTIONS', E, { Origin: ORIGIN, 'Access-Control-Request-Method': 'POST' });
+	await drainedAnswer(`${name}: preflight`, 'OPTIONS', E, idle[1], pre, 204);
+	await drainedAnswer(`${name}: the upload in flight`, 'POST', E, upload.conn, await upload.finish(), 503, /^draining/);
+	for (const c of [...idle, upload.conn]) c.close();
 }
 
 async function authPhase(d, keysPath) {
@@ -1738,9 +2069,13 @@ async function authPhase(d, keysPath) {
 		body: json({ target: b64(hand2T), prediction: b64(hand2P), losses: ['dice'] }) },
 	{ status: 202, body: json({ target: b64(hand2T), prediction: b64(hand2P) }), then: accepted });
 	const J = `/v1/jobs/${job?.body.id ?? '0'.repeat(32)}`;
-	for (let i = 0; job && i < 500; i++) {
+	for (const until = Date.now() + 60000; job;) {
 		const r = await runCase(port, { name: 'keys: poll the job', method: 'GET', path: J, headers: withKey(), status: 200 });
 		if (!r || FINISHED.includes(r.body.status)) break;
+		if (Date.now() > until) {
+			fail('keys: poll the job', `job ${job.body.id} is still ${r.body.status} after 60 s`);
+			break;
+		}
 		await sleep(20);
 	}
 
@@ -1757,6 +2092,9 @@ async function authPhase(d, keysPath) {
 	await guarded('GET /v1/runs/{a}/compare/{b}', { method: 'GET', path: '/v1/runs/auth-a/compare/auth-b' }, { status: 200 });
 	await guarded('HEAD /v1/runs/{a}/compare/{b}', { method: 'HEAD', path: '/v1/runs/auth-a/compare/auth-b' }, { status: 200 });
 	await guarded('GET /v1/jobs/{id}', { method: 'GET', path: J }, { status: 200, then: (b) => b.status === 'done' || `status ${b.status}` });
+	await guarded('GET /v1/jobs', { method: 'GET', path: '/v1/jobs' }, { status: 200,
+		then: (b) => (b.jobs.length === 1 && b.jobs[0].id === job?.body.id) || `a refused submission made a job: ${json(b.jobs)}` });
+	await guarded('HEAD /v1/jobs', { method: 'HEAD', path: '/v1/jobs' }, { status: 200 });
 	await guarded('HEAD /v1/jobs/{id}', { method: 'HEAD', path: J }, { status: 200 });
 	await guarded('GET /v1/losses', { method: 'GET', path: '/v1/losses' }, { status: 200 });
 	await guarded('HEAD /v1/losses', { method: 'HEAD', path: '/v1/losses' }, { status: 200 });
@@ -1806,7 +2144,7 @@ async function authPhase(d, keysPath) {
 	const reloaded = async (name, re) => {
 		const from = d.log.length;
 		d.child.kill('SIGHUP');
-		for (let i = 0; i < 250 && !re.test(d.log.slice(from)); i++) await sleep(20);
+		for (const until = Date.now() + 30000; !re.test(d.log.slice(from)) && Date.now() < until;) await sleep(20);
 		return check(name, re.test(d.log.slice(from)), `no ${re} in the log after SIGHUP:\n${d.log.slice(from, from + 500)}`);
 	};
 	fs.writeFileSync(keysPath, keysFileText([KEY_FILE_1, KEY_ROTATED]));
@@ -1825,29 +2163,21 @@ async function authPhase(d, keysPath) {
 }
 
 // The drain deadline (--workers 1 --drain-timeout 0): one request runs, two wait for the
-// worker; on SIGTERM the waiting ones get 503 at once and the running one finishes.
+// worker; on SIGTERM the waiting ones get 503 at once and the running one finishes. Meanwhile a
+// keep-alive connection idle at the signal is answered 401 without a key, and closed.
 async function drainDeadlinePhase(d) {
 	const name = 'drain deadline';
 	const auth = { Authorization: `Bearer ${KEY_ENV}` };
-	const gauge = async (g) => Number(new RegExp(`^segloss_${g} (\\d+)$`, 'm').exec((await send(d.port, { path: '/metrics' })).body.toString())?.[1]);
-	const waitFor = async (g, n) => {
-		for (let i = 0; i < 500; i++) {
-			if ((await gauge(g)) === n) return true;
-			await sleep(10);
-		}
-		return check(name, false, `segloss_${g} never reached ${n}`);
-	};
-	const N = 512;
-	const slowT = greyPng(N, N, (x, y) => ((x - N / 2) ** 2 + (y - N / 2) ** 2 < (N / 4) ** 2 ? 255 : 0));
-	const slowP = greyPng(N, N, (x, y) => Math.max(0, 255 - Math.round(Math.hypot(x - N / 2 - 7, y - N / 2 + 5))));
-	const slowBody = json({ items: Array.from({ length: 12 }, () => ({ target: b64(slowT), prediction: b64(slowP) })), losses: ['hausdorff_dt', 'boundary'], metrics: [] });
+	const idle = await idleConnections(d.port, 2, name);
+	if (!idle) return;
+	const slowBody = json({ items: slowItems(4), losses: ['hausdorff_dt', 'boundary'], metrics: [] });
 	const running = send(d.port, { method: 'POST', path: E, headers: { ...JSON_T, ...auth }, body: slowBody });
-	if (!(await waitFor('workers_busy', 1))) return;
+	if (!(await waitGauge(d.port, name, 'workers_busy', (v) => v === 1))) return;
 	const waiting = [
 		['POST', E, send(d.port, { method: 'POST', path: E, headers: { ...JSON_T, ...auth }, body: evalBody() })],
 		['GET', '/v1/runs', send(d.port, { method: 'GET', path: '/v1/runs', headers: auth })],
 	];
-	if (!(await waitFor('queue_depth', 2))) return;
+	if (!(await waitGauge(d.port, name, 'queue_depth', (v) => v === 2))) return;
 	d.child.kill('SIGTERM');
 	for (const [m, p, pending] of waiting) {
 		const res = await pending;
@@ -1856,9 +2186,14 @@ async function drainDeadlinePhase(d) {
 			b.detail === 'shutting down: the request was not started before the drain deadline',
 		`got ${res.status}, Retry-After ${res.headers['retry-after']}: ${b.detail}`)) passed++;
 	}
+	// The 503s above come after the signal was handled: the daemon drains now.
+	await drainedAnswer(`${name}: GET /readyz`, 'GET', '/readyz', idle[0], await idle[0].request('GET', '/readyz'), 503, /^draining: shutting down$/);
+	const res401 = await idle[1].request('GET', '/v1/losses');
+	await drainedAnswer(`${name}: GET /v1/losses without a key`, 'GET', '/v1/losses', idle[1], res401, 401, /^an API key is required/);
 	const res = await running;
 	const b = validateResponse(`${name}: the running request`, 'POST', E, res);
-	if (b !== null && check(`${name}: the running request`, res.status === 200 && b.count === 12, `got ${res.status}`)) passed++;
+	if (b !== null && check(`${name}: the running request`, res.status === 200 && b.count === 4, `got ${res.status}`)) passed++;
+	for (const c of idle) c.close();
 }
 
 // ---- main ----------------------------------------------------------------------
@@ -1885,6 +2220,7 @@ async function main() {
 		checkCatalogue(catalogue);
 
 		for (const c of cases({ catalogue })) await runCase(main.port, c);
+		await emptyPostPhase(main.port);
 		await runsPhase(main.port);
 		await jobsPhase(main.port);
 		for (const c of limitCases()) await runCase(limits.port, c);
