@@ -275,8 +275,12 @@ START_TEST(coco_refuses_bad_polygons)
 	ck_refused(coco_poly_to_counts(big, 6, 10, 10, 100, &budget, &c, &n, &e), e, SEG_EINVAL, "is not finite");
 	big[3] = 1e12;
 	ck_refused(coco_poly_to_counts(big, 6, 10, 10, 100, &budget, &c, &n, &e), e, SEG_EINVAL,
-		   "polygon point 1 (x 5, y 1e+12) is more than 10 pixels outside the 10x10 image");
-	big[3] = -21;
+		   "polygon point 1 (x 5, y 1e+12) is more than 1024 pixels outside the 10x10 image");
+	big[3] = -1015; /* 1024 beyond the top edge is still taken */
+	ck_assert_int_eq(coco_poly_to_counts(big, 6, 10, 10, 100, &budget, &c, &n, &e), SEG_OK);
+	free(c);
+	c = NULL;
+	big[3] = -1025;
 	ck_refused(coco_poly_to_counts(big, 6, 10, 10, 100, &budget, &c, &n, &e), e, SEG_EINVAL, "outside");
 	big[3] = 0;
 	ck_refused(coco_poly_to_counts(big, 6, 10, 10, 2, &budget, &c, &n, &e), e, SEG_ETOOBIG,
@@ -852,7 +856,7 @@ START_TEST(json_refusals)
 	parse_refused("{\"coco_polygons\": [[0, 0, 5, 0, \"a\", 1]], \"width\": 8, \"height\": 8}", SEG_EINVAL,
 		      "coco_polygons[0][4] is not a number");
 	parse_refused("{\"coco_polygons\": [[0, 0, 5, 0, 5, 1e300]], \"width\": 8, \"height\": 8}", SEG_EINVAL,
-		      "is more than 8 pixels outside the 8x8 image");
+		      "is more than 1024 pixels outside the 8x8 image");
 	parse_refused("{\"coco\": {\"width\": 4, \"height\": 3, \"annotations\": [{\"segmentation\": {\"size\": [4, 3],"
 		      " \"counts\": \"<\"}}]}}",
 		      SEG_EINVAL, "coco.annotations[0].segmentation.size is [4, 3] but the image is 4x3: size is "
@@ -973,6 +977,214 @@ START_TEST(conversions)
 }
 END_TEST
 
+/* ==== fixtures from the Python port ======================================= */
+
+static cJSON *fixtures;
+
+/* Runs in main, outside any test: plain checks, not ck_assert. */
+static void load_fixtures(void)
+{
+	size_t len;
+	uint8_t *text = tu_read_file(FIX "cases.json", &len);
+
+	if (text == NULL) {
+		fprintf(stderr, "cannot read %scases.json (run from the project root)\n", FIX);
+		exit(EXIT_FAILURE);
+	}
+	fixtures = cJSON_ParseWithLength((const char *)text, len);
+	free(text);
+	if (fixtures == NULL) {
+		fprintf(stderr, "%scases.json is not valid JSON\n", FIX);
+		exit(EXIT_FAILURE);
+	}
+}
+
+static cJSON *read_json(const char *path)
+{
+	size_t len;
+	uint8_t *text = tu_read_file(path, &len);
+	cJSON *j;
+
+	ck_assert_msg(text != NULL, "cannot read %s", path);
+	j = cJSON_ParseWithLength((const char *)text, len);
+	free(text);
+	ck_assert_msg(j != NULL, "%s is not JSON", path);
+	return j;
+}
+
+/* Object k's pixels (1-based) of an expected target: labels == k, or fg when there is one object. */
+static void object_mask(const seg_target *t, uint32_t k, uint8_t *m)
+{
+	size_t n = (size_t)t->width * (size_t)t->height;
+
+	for (size_t i = 0; i < n; i++)
+		m[i] = t->labels ? t->labels[i] == k : t->fg[i];
+}
+
+/* The k-th object of a MASK form (0-based): the object itself or its list's item. */
+static const cJSON *nth(const cJSON *v, int k)
+{
+	return cJSON_IsArray(v) ? cJSON_GetArrayItem(v, k) : v;
+}
+
+/* Encodes every object of the expected target with our encoders and compares with the port's output. */
+static void check_encoders(const char *form, const cJSON *mask, const seg_target *t, size_t objects)
+{
+	int w = t->width, h = t->height;
+	uint8_t *m = malloc((size_t)w * h), *back = malloc((size_t)w * h), *rgba = malloc((size_t)w * h * 4);
+	seg_error e = {0};
+
+	for (size_t k = 0; k < objects; k++) {
+		object_mask(t, (uint32_t)k + 1, m);
+		if (strcmp(form, "coco_rle") == 0) {
+			const cJSON *rle = nth(cJSON_GetObjectItem(mask, "coco_rle"), (int)k);
+			const char *want = cJSON_GetObjectItem(rle, "counts")->valuestring;
+			uint32_t *counts = NULL, *parsed = NULL;
+			size_t n = 0, pn = 0;
+			char *str = NULL;
+
+			ck_assert_int_eq(coco_encode(m, h, w, &counts, &n, &e), SEG_OK);
+			ck_assert_int_eq(coco_to_string(counts, n, &str, NULL, &e), SEG_OK);
+			ck_assert_msg(strcmp(str, want) == 0, "object %zu: counts string differs from pycocotools'", k);
+			ck_assert_int_eq(coco_from_string(want, strlen(want), &parsed, &pn, &e), SEG_OK);
+			ck_assert_int_eq(coco_decode(parsed, pn, h, w, back, &e), SEG_OK);
+			ck_assert_mem_eq(back, m, (size_t)w * h);
+			free(counts);
+			free(parsed);
+			free(str);
+		} else if (strcmp(form, "labelstudio") == 0) {
+			const cJSON *r = nth(cJSON_GetObjectItem(mask, "labelstudio"), (int)k);
+			const cJSON *rle = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "value"), "rle");
+			size_t n = (size_t)cJSON_GetArraySize(rle);
+			uint8_t *want = malloc(n);
+			buf b;
+
+			for (size_t i = 0; i < n; i++)
+				want[i] = (uint8_t)cJSON_GetArrayItem(rle, (int)i)->valueint;
+			for (size_t i = 0; i < (size_t)w * h; i++)
+				back[i] = m[i] ? 255 : 0;
+			buf_init(&b, 0);
+			ck_assert_int_eq(lsb_encode_alpha(back, (size_t)w * h, &b, &e), SEG_OK);
+			ck_assert_msg(b.len == n && memcmp(b.data, want, n) == 0,
+				      "object %zu: brush stream differs from label-studio-converter's", k);
+			ck_assert_int_eq(lsb_decode_rgba(want, n, w, h, rgba, &e), SEG_OK);
+			ck_assert_int_eq(lsb_alpha_mask(rgba, (size_t)w * h, 128, back, &e), SEG_OK);
+			ck_assert_mem_eq(back, m, (size_t)w * h);
+			buf_release(&b);
+			free(want);
+		} else if (strcmp(form, "cvat") == 0) {
+			const cJSON *pts = cJSON_GetObjectItem(
+				cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(mask, "cvat"), "shapes"), (int)k),
+				"points");
+			cvat_box box;
+			double *got = NULL, *want;
+			size_t n = 0, wn = (size_t)cJSON_GetArraySize(pts);
+
+			ck_assert_int_eq(cvat_box_of(m, w, h, &box, &e), SEG_OK);
+			ck_assert_int_eq(cvat_encode(m, w, h, &box, &got, &n, &e), SEG_OK);
+			ck_assert_uint_eq(n, wn);
+			want = malloc(wn * sizeof(double));
+			for (size_t i = 0; i < n; i++) {
+				want[i] = cJSON_GetArrayItem(pts, (int)i)->valuedouble;
+				ck_assert_msg(got[i] == want[i], "object %zu: points[%zu] %g, cvat-sdk wrote %g", k, i,
+					      got[i], want[i]);
+			}
+			ck_assert_int_eq(cvat_decode(want, wn, w, h, back, &e), SEG_OK);
+			ck_assert_mem_eq(back, m, (size_t)w * h);
+			free(got);
+			free(want);
+		}
+	}
+	free(m);
+	free(back);
+	free(rgba);
+}
+
+START_TEST(fixture_case)
+{
+	const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(fixtures, "cases"), _i);
+	const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
+	const cJSON *opts = cJSON_GetObjectItem(c, "opts"), *encoded = cJSON_GetObjectItem(c, "encoded");
+	const cJSON *kept = cJSON_GetObjectItem(c, "kept"), *o;
+	cJSON *mask = read_json(cJSON_GetObjectItem(c, "mask")->valuestring);
+	const char *png = cJSON_GetObjectItem(c, "expect")->valuestring;
+	size_t len, n, objects = 0;
+	uint8_t *bytes = tu_read_file(png, &len);
+	annot_opts ao;
+	annot_image a;
+	seg_target t;
+	seg_error e = {0};
+
+	ck_assert_msg(bytes != NULL, "cannot read %s", png);
+	ck_assert_msg(mask_decode_target(bytes, len, 1u << 26, &t, &e) == SEG_OK, "%s: %s", png, e.msg);
+	free(bytes);
+	annot_opts_init(&ao);
+	o = cJSON_GetObjectItem(opts, "ls_threshold");
+	if (o)
+		ao.ls_threshold = o->valueint;
+	o = cJSON_GetObjectItem(opts, "min_score");
+	if (o)
+		ao.min_score = o->valuedouble;
+	ck_assert_msg(annot_parse(mask, &ao, &a, &e) == SEG_OK, "%s: %s", name, e.msg);
+	ck_assert_int_eq(a.width, t.width);
+	ck_assert_int_eq(a.height, t.height);
+	n = (size_t)t.width * (size_t)t.height;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t want = t.labels ? t.labels[i] : t.fg[i];
+		if (a.map[i] != want)
+			ck_abort_msg("%s: pixel (%zu, %zu) is instance %u, %s has %u", name, i % (size_t)t.width,
+				     i / (size_t)t.width, a.map[i], png, want);
+	}
+	if (kept)
+		ck_assert_uint_eq(a.count, (size_t)kept->valueint);
+	for (size_t i = 0; i < n; i++)
+		if (t.labels && t.labels[i] > objects)
+			objects = t.labels[i];
+	if (objects == 0)
+		objects = 1;
+	if (cJSON_IsString(encoded))
+		check_encoders(encoded->valuestring, mask, &t, objects);
+	annot_image_release(&a);
+	seg_target_release(&t);
+	cJSON_Delete(mask);
+}
+END_TEST
+
+/* Every random polygon rasterised here gives the counts the port of rleFrPoly gave. */
+START_TEST(fixture_random_polygons)
+{
+	cJSON *polys = read_json(cJSON_GetObjectItem(fixtures, "polygons")->valuestring);
+	const cJSON *p;
+	int i = 0;
+
+	ck_assert_int_gt(cJSON_GetArraySize(polys), 100);
+	cJSON_ArrayForEach(p, polys)
+	{
+		int h = cJSON_GetObjectItem(p, "h")->valueint, w = cJSON_GetObjectItem(p, "w")->valueint;
+		const cJSON *xyj = cJSON_GetObjectItem(p, "xy"), *cj = cJSON_GetObjectItem(p, "counts");
+		size_t nxy = (size_t)cJSON_GetArraySize(xyj), nc = (size_t)cJSON_GetArraySize(cj), n = 0;
+		double *xy = malloc(nxy * sizeof(double));
+		uint32_t *want = malloc(nc * sizeof(uint32_t)), *got = NULL;
+		uint64_t budget = coco_poly_budget(h, w);
+		seg_error e = {0};
+
+		for (size_t k = 0; k < nxy; k++)
+			xy[k] = cJSON_GetArrayItem(xyj, (int)k)->valuedouble;
+		for (size_t k = 0; k < nc; k++)
+			want[k] = (uint32_t)cJSON_GetArrayItem(cj, (int)k)->valuedouble;
+		ck_assert_msg(coco_poly_to_counts(xy, nxy, h, w, 1000, &budget, &got, &n, &e) == SEG_OK,
+			      "polygon %d: %s", i, e.msg);
+		if (n != nc || memcmp(got, want, n * sizeof(uint32_t)) != 0)
+			ck_abort_msg("polygon %d (%dx%d, %zu points): counts differ from rleFrPoly's", i, w, h, nxy / 2);
+		free(xy);
+		free(want);
+		free(got);
+		i++;
+	}
+	cJSON_Delete(polys);
+}
+END_TEST
+
 /* ==== suite =============================================================== */
 
 static Suite *formats_suite(void)
@@ -1020,16 +1232,25 @@ static Suite *formats_suite(void)
 	tcase_add_test(tc, json_caps);
 	tcase_add_test(tc, conversions);
 	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fixtures");
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, fixture_case, 0, cJSON_GetArraySize(cJSON_GetObjectItem(fixtures, "cases")));
+	tcase_add_test(tc, fixture_random_polygons);
+	suite_add_tcase(s, tc);
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(formats_suite());
+	SRunner *sr;
 	int failed;
 
+	load_fixtures();
+	sr = srunner_create(formats_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	cJSON_Delete(fixtures);
 	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

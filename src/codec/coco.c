@@ -451,6 +451,8 @@ seg_status coco_poly_to_counts(const double *xy, size_t n_coords, int h, int w, 
 
 	*counts = NULL;
 	*n = 0;
+	if (slack < COCO_POLY_SLACK_MIN)
+		slack = COCO_POLY_SLACK_MIN;
 	if (n_coords % 2 != 0)
 		return seg_fail(err, SEG_EINVAL, "polygon has %zu numbers, an odd count: points are x, y pairs",
 				n_coords);

@@ -27,6 +27,9 @@
 /* Boundary steps a polygon walk may take per image pixel (see coco_poly_budget). */
 #define COCO_WALK_PER_PIXEL 16
 
+/* Polygon points may lie up to max(h, w, this) pixels beyond the image's edges. */
+#define COCO_POLY_SLACK_MIN 1024
+
 /*
  * pixels start, start + step, ..., start + (len - 1) * step of a row-major
  * mask (a run of 1s); how decoders hand their output to a painter.
@@ -104,8 +107,9 @@ uint64_t coco_poly_budget(int h, int w);
  *
  * Refused (SEG_EINVAL): an odd number of coordinates; 4 numbers
  * (pycocotools reads such a list as a box [x, y, w, h]); fewer than 3
- * points; a coordinate that is NaN, infinite or farther than max(h, w)
- * beyond an edge of the image. SEG_ETOOBIG: more than max_vertices
+ * points; a coordinate that is NaN, infinite or farther than
+ * max(h, w, COCO_POLY_SLACK_MIN) beyond an edge of the image (points a
+ * little outside are common and rasterised as pycocotools does). SEG_ETOOBIG: more than max_vertices
  * points, or a walk longer than what is left of *budget (which this call
  * decreases by its own walk). SEG_ENOMEM.
  */
