@@ -56,14 +56,15 @@ seg_status coco_count_from_double(double v, size_t i, uint32_t *out, seg_error *
 seg_status coco_counts_check(const uint32_t *counts, size_t n, int h, int w, seg_error *err);
 
 /*
- * Checks counts (borrowed) as coco_counts_check, then calls fn once for
- * every vertical piece of every run of 1s, column by column. Nothing is
- * called when the check fails.
+ * Checks counts (borrowed) as coco_counts_check, then calls fn for the
+ * 1s as horizontal spans (step 1), strip of 64 columns by strip, rows top
+ * to bottom within a strip. Nothing is called when the check fails.
+ * SEG_ENOMEM (a word per image row is allocated for the strips).
  */
 seg_status coco_spans(const uint32_t *counts, size_t n, int h, int w, coco_span_fn fn, void *ctx,
 		      seg_error *err);
 
-/* Decodes counts (borrowed) into mask (caller-owned, h*w, row-major, 0/1); untouched on error. */
+/* Decodes counts (borrowed) into mask (caller-owned, h*w, row-major, 0/1); untouched when the check fails. */
 seg_status coco_decode(const uint32_t *counts, size_t n, int h, int w, uint8_t *mask, seg_error *err);
 
 /*
