@@ -916,6 +916,21 @@ START_TEST(json_caps)
 	o.max_vertices = 6;
 	ck_assert_int_eq(annot_parse_json(polys, strlen(polys), &o, &a, &e), SEG_OK);
 	annot_image_release(&a);
+	/* 70 objects covering a whole 1024x1024 image: more than 64 writes per pixel */
+	{
+		buf b;
+		buf_init(&b, 0);
+		ck_assert_int_eq(buf_puts(&b, "{\"coco_rle\": ["), SEG_OK);
+		for (int i = 0; i < 70; i++)
+			ck_assert_int_eq(buf_printf(&b, "%s{\"size\": [1024, 1024], \"counts\": [0, 1048576]}", i ? ", " : ""),
+					 SEG_OK);
+		ck_assert_int_eq(buf_puts(&b, "]}"), SEG_OK);
+		annot_opts_init(&o);
+		ck_refused(annot_parse_json((const char *)b.data, b.len, &o, &a, &e), e, SEG_ETOOBIG,
+			   "the image more than 64 times over in total");
+		ck_assert_msg(strncmp(e.msg, "coco_rle[63]", 12) == 0 || strncmp(e.msg, "coco_rle[64]", 12) == 0, "%s", e.msg);
+		buf_release(&b);
+	}
 	annot_opts_init(&o);
 	o.max_pixels = 11;
 	ck_refused(annot_parse_json(polys, strlen(polys), &o, &a, &e), e, SEG_ETOOBIG, "over the limit of 11 pixels");

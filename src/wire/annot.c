@@ -20,7 +20,9 @@
  *
  * Polygons share one walk budget and one vertex budget per MASK object,
  * so many small polygons cannot add up to more work than one big one is
- * allowed. Error messages from the decoders are prefixed with the JSON
+ * allowed; likewise all objects share a budget of pixel writes (64 per
+ * image pixel, at least 2^24), so thousands of full-image objects in a
+ * small request are refused instead of painted. Error messages from the decoders are prefixed with the JSON
  * path of the field they came from.
  */
 #include "wire/annot.h"
@@ -38,6 +40,7 @@
 #define MAX_OBJECTS_CAP ((size_t)1 << 30)
 #define PATH_MAX_LEN 96
 #define EMPTY_LISTED 8
+#define PAINT_PER_PIXEL 64 /* pixel writes allowed per image pixel, all objects together */
 
 static const char *const format_keys[] = {"coco_rle", "coco_polygons", "coco", "labelstudio", "cvat"};
 enum format { F_COCO_RLE, F_COCO_POLYGONS, F_COCO, F_LABELSTUDIO, F_CVAT, F_COUNT };
@@ -52,6 +55,8 @@ struct ctx {
 	uint32_t id;          /* instance being painted */
 	uint64_t overlapped;  /* pixels covered by two or more instances */
 	size_t dropped;       /* COCO results under min_score */
+	uint64_t paint_left;  /* pixel writes left for all objects together */
+	int over;             /* paint_left ran out */
 	const char *overlap_rule;
 };
 
@@ -198,6 +203,7 @@ static seg_status start_image(struct ctx *c, int w, int h, size_t objects, const
 		return seg_fail(c->err, SEG_ENOMEM, "out of memory for a %dx%d instance map", w, h);
 	c->budget = coco_poly_budget(h, w);
 	c->vertices_left = c->o->max_vertices;
+	c->paint_left = px * PAINT_PER_PIXEL < ((uint64_t)1 << 24) ? (uint64_t)1 << 24 : px * PAINT_PER_PIXEL;
 	return SEG_OK;
 }
 
@@ -215,11 +221,36 @@ static annot_instance *new_instance(struct ctx *c)
 	return in;
 }
 
+/*
+ * Takes n pixel writes from the budget shared by all objects (so that
+ * many large overlapping objects cannot make a small request slow);
+ * -1 when it has run out.
+ */
+static int charge(struct ctx *c, uint64_t n)
+{
+	if (c->over || n > c->paint_left) {
+		c->over = 1;
+		return -1;
+	}
+	c->paint_left -= n;
+	return 0;
+}
+
+static seg_status over_budget(struct ctx *c, const char *path)
+{
+	return seg_fail(c->err, SEG_ETOOBIG,
+			"%s: the objects so far cover the image more than %d times over in total, over the limit",
+			path, PAINT_PER_PIXEL);
+}
+
 static void paint_span(void *p, size_t start, size_t step, size_t len)
 {
 	struct ctx *c = p;
 	uint32_t *m = c->a->map + start;
 	uint32_t id = c->id;
+
+	if (charge(c, len) != 0)
+		return;
 
 	for (size_t k = 0; k < len; k++, m += step) {
 		uint32_t old = *m, base = old & ~OVERLAP;
@@ -357,11 +388,17 @@ static seg_status paint_rle(struct ctx *c, const cJSON *rle, const char *path)
 		return seg_fail(c->err, SEG_EINVAL, "%s.counts must be a string (compressed RLE) or a list of numbers",
 				path);
 	}
+	if (st == SEG_OK && charge(c, (uint64_t)h) != 0) {
+		free(cnt);
+		return over_budget(c, path);
+	}
 	if (st == SEG_OK)
 		st = coco_spans(cnt, n, h, w, paint_span, c, &inner);
 	free(cnt);
 	if (st != SEG_OK)
 		return prefixed(c->err, path, &inner);
+	if (c->over)
+		return over_budget(c, path);
 	return SEG_OK;
 }
 
@@ -413,11 +450,17 @@ static seg_status paint_polygons(struct ctx *c, const cJSON *list, const char *p
 		free(xy);
 		if (st == SEG_OK) {
 			c->vertices_left -= n / 2;
+			if (charge(c, (uint64_t)c->a->height) != 0) {
+				free(cnt);
+				return over_budget(c, p);
+			}
 			st = coco_spans(cnt, m, c->a->height, c->a->width, paint_span, c, &inner);
 		}
 		free(cnt);
 		if (st != SEG_OK)
 			return prefixed(c->err, p, &inner);
+		if (c->over)
+			return over_budget(c, p);
 	}
 	return SEG_OK;
 }
@@ -675,6 +718,8 @@ static seg_status ls_paint(struct ctx *c, const cJSON *r, const cJSON *rle, cons
 		if (set_name(in, first->valuestring) != 0)
 			return seg_fail(c->err, SEG_ENOMEM, "out of memory for a label name");
 	}
+	if (charge(c, (uint64_t)c->a->width * (uint64_t)c->a->height) != 0)
+		return over_budget(c, path);
 	bytes = malloc(n ? n : 1);
 	if (bytes == NULL)
 		return seg_fail(c->err, SEG_ENOMEM, "out of memory for %zu rle bytes", n);
@@ -697,6 +742,8 @@ static seg_status ls_paint(struct ctx *c, const cJSON *r, const cJSON *rle, cons
 			  "%s: all %llu pixels with alpha above 0 are below threshold %d, so the object is empty", path,
 			  (unsigned long long)stats.nonzero, threshold);
 	paint_mask(c, c->scratch);
+	if (c->over)
+		return over_budget(c, path);
 	return SEG_OK;
 }
 
@@ -920,6 +967,10 @@ static seg_status parse_cvat(struct ctx *c, const cJSON *mask)
 		free(points);
 		if (st != SEG_OK) {
 			st = prefixed(c->err, p, &inner);
+			goto out;
+		}
+		if (c->over) {
+			st = over_budget(c, p);
 			goto out;
 		}
 	}

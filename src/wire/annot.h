@@ -23,6 +23,10 @@
  *       mask shapes with "points" (or the XML attributes "rle", "left",
  *       "top", "width", "height"), "label" and/or "label_id", "z_order".
  *
+ * All objects together may write at most 64 pixels per image pixel (at
+ * least 2^24): thousands of overlapping full-image objects are refused
+ * (SEG_ETOOBIG) rather than painted.
+ *
  * Every object becomes its own instance, numbered 1..K in the order the
  * source lists them (objects dropped by min_score take no number). Where
  * objects overlap, the one painted later keeps the pixel: list order,
