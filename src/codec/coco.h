@@ -75,7 +75,7 @@ seg_status coco_decode(const uint32_t *counts, size_t n, int h, int w, uint8_t *
 seg_status coco_encode(const uint8_t *mask, int h, int w, uint32_t **counts, size_t *n, seg_error *err);
 
 /*
- * rleToString: *out is a new NUL-terminated string (caller frees with
+ * rleToString of counts (borrowed): *out is a new NUL-terminated string (caller frees with
  * free()), *len its length without the NUL (len may be NULL). SEG_ENOMEM.
  */
 seg_status coco_to_string(const uint32_t *counts, size_t n, char **out, size_t *len, seg_error *err);

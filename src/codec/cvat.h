@@ -40,7 +40,7 @@ typedef void (*cvat_span_fn)(void *ctx, size_t start, size_t step, size_t len);
  */
 seg_status cvat_check(const double *points, size_t n, int img_w, int img_h, cvat_box *box, seg_error *err);
 
-/* Checks as cvat_check, then calls fn for every row piece of every run of 1s; nothing on error. */
+/* Checks points (borrowed) as cvat_check, then calls fn for every row piece of every run of 1s; nothing on error. */
 seg_status cvat_spans(const double *points, size_t n, int img_w, int img_h, cvat_span_fn fn, void *ctx,
 		      seg_error *err);
 
@@ -66,7 +66,7 @@ seg_status cvat_points_from_xml(const char *rle, size_t rle_len, double left, do
 seg_status cvat_encode(const uint8_t *mask, int img_w, int img_h, const cvat_box *box, double **points,
 		       size_t *n, seg_error *err);
 
-/* The tight box of mask's non-zero pixels; SEG_EINVAL when the mask is empty (CVAT has no empty mask). */
+/* The tight box of mask's (borrowed, img_w*img_h) non-zero pixels into *box; SEG_EINVAL when the mask is empty. */
 seg_status cvat_box_of(const uint8_t *mask, int img_w, int img_h, cvat_box *box, seg_error *err);
 
 #endif

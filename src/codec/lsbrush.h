@@ -74,8 +74,9 @@ seg_status lsb_decode_rgba(const uint8_t *data, size_t len, int w, int h, uint8_
 seg_status lsb_alpha_mask(const uint8_t *rgba, size_t npix, int threshold, uint8_t *mask, seg_error *err);
 
 /*
- * The two steps above in one pass without the RGBA buffer: mask
- * (caller-owned, w*h) gets 1 where alpha >= threshold. stats may be NULL.
+ * The two steps above in one pass without the RGBA buffer: data
+ * borrowed; mask (caller-owned, w*h) gets 1 where alpha >= threshold;
+ * stats (caller-owned, may be NULL) gets what was seen.
  * The same checks as lsb_decode_rgba; mask is unspecified on error.
  */
 seg_status lsb_decode_mask(const uint8_t *data, size_t len, int w, int h, int threshold, uint8_t *mask,

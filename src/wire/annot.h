@@ -140,7 +140,7 @@ typedef struct annot_class_table {
 	size_t n;
 } annot_class_table;
 
-/* annot_class_fn over an annot_class_table (ctx); SEG_EINVAL naming the category when none matches. */
+/* annot_class_fn over an annot_class_table (ctx, borrowed); SEG_EINVAL naming the category when none matches. */
 seg_status annot_class_lookup(void *ctx, const annot_instance *inst, uint32_t *cls, seg_error *err);
 
 #endif
