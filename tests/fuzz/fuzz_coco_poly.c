@@ -4,7 +4,8 @@
  *
  * Bytes 0 and 1 choose the image (h, w in 1..64), byte 2 the grid of the
  * coordinates (1/32 px, or 1/10 px where (int)(5v + .5) meets ties); the
- * rest are points, two 16-bit integers each. coco_poly_to_counts walks
+ * rest are points, two 16-bit integers each, folded to within three
+ * image sizes of the origin (either side). coco_poly_to_counts walks
  * only the steps that can cross a pixel column; ref_frpoly below stores
  * every boundary point and every pair exactly as maskApi.c does (with the
  * same answer for a zero-length edge, which the reference leaves
@@ -157,8 +158,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data += 3;
 	size -= 3;
 	k = size / 4 < MAX_POINTS ? size / 4 : MAX_POINTS;
+	/* within three image sizes of the origin, so walks stay short and runs many */
 	for (size_t i = 0; i < 2 * k; i++)
-		xy[i] = (int16_t)((uint16_t)data[2 * i] | (uint16_t)data[2 * i + 1] << 8) / grid;
+		xy[i] = fmod((int16_t)((uint16_t)data[2 * i] | (uint16_t)data[2 * i + 1] << 8) / grid,
+			     3.0 * (i % 2 ? h : w));
 	budget = coco_poly_budget(h, w);
 	seg_error_clear(&e);
 	st = coco_poly_to_counts(xy, 2 * k, h, w, MAX_POINTS, &budget, &counts, &n, &e);
