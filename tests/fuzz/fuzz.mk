@@ -22,7 +22,7 @@ ifndef FUZZ_MK
 FUZZ_MK := $(lastword $(MAKEFILE_LIST))
 FUZZ_PARENT_MK := $(firstword $(MAKEFILE_LIST))
 
-FUZZ_TARGETS ?= fuzz_png fuzz_png_diff fuzz_npy fuzz_mask fuzz_b64 fuzz_json_request fuzz_multipart fuzz_spec
+FUZZ_TARGETS ?= fuzz_png fuzz_png_diff fuzz_npy fuzz_mask fuzz_b64 fuzz_json_request fuzz_multipart fuzz_spec fuzz_coco fuzz_coco_poly fuzz_lsbrush fuzz_cvat fuzz_annot
 FUZZ_SECONDS ?= 60
 FUZZ_CC ?= clang
 FUZZ_SANITIZE := fuzzer-no-link,address,undefined
