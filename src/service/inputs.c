@@ -32,6 +32,7 @@
 #include "codec/npy.h"
 #include "core/label.h"
 #include "core/mclass.h"
+#include "wire/annot.h"
 
 static const char *const kind_names[INP_KIND_COUNT] = {
 	"auto", "probability", "logits", "mask", "labels", "probabilities", "instances",
@@ -77,7 +78,7 @@ static void note(inp_pair *p, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (p->nnotes >= 2)
+	if (p->nnotes >= INP_NOTES_MAX)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(p->notes[p->nnotes++], EVAL_WARN_LEN, fmt, ap);
@@ -181,11 +182,152 @@ static seg_status grey_png_auto(const inp_mask *m, const mask_probe *pr, uint64_
 	return SEG_OK;
 }
 
+/* ---- annotation tools' exports (wire/annot.h) ---- */
+
+/* JSON text: the first non-blank byte opens an object. */
+static int looks_json(const uint8_t *d, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (d[i] == ' ' || d[i] == '\t' || d[i] == '\r' || d[i] == '\n'))
+		i++;
+	return i < n && d[i] == '{';
+}
+
+static int is_annot(const inp_mask *m)
+{
+	return m->annot != NULL || (m->data != NULL && looks_json(m->data, m->len));
+}
+
+/* The annotation image of m, its warnings added to the pair's notes under the role. */
+static seg_status read_annot(const inp_mask *m, uint64_t max_pixels, const char *role, inp_pair *p, annot_image *a,
+			     seg_error *err)
+{
+	annot_opts o;
+	seg_error inner = {SEG_OK, ""};
+	seg_status st;
+
+	annot_opts_init(&o);
+	o.max_pixels = max_pixels;
+	st = m->annot ? annot_parse(m->annot, &o, a, &inner)
+		      : annot_parse_json((const char *)m->data, m->len, &o, a, &inner);
+	if (st != SEG_OK)
+		return seg_fail(err, st, "%s: %s", role, inner.msg);
+	if (m->kind == INP_PROBABILITY || m->kind == INP_LOGITS || m->kind == INP_PROBABILITIES) {
+		annot_image_release(a);
+		return seg_fail(err, SEG_EINVAL, "%s is an annotation (hard shapes), not of kind %s", role,
+				inp_kind_name(m->kind));
+	}
+	for (int i = 0; p && i < a->warnings.count; i++)
+		note(p, "%s: %s", role, a->warnings.msg[i]);
+	return SEG_OK;
+}
+
+/* Each pixel's dense class: an instance's category through the classes, the background class elsewhere. */
+static seg_status annot_classes(const annot_image *a, const cls_table *cl, const char *role, uint16_t **out,
+				seg_error *err)
+{
+	size_t n = (size_t)a->width * (size_t)a->height;
+	annot_class *e = NULL;
+	uint32_t *v = NULL;
+	seg_error inner = {SEG_OK, ""};
+	seg_status st = SEG_OK;
+
+	*out = NULL;
+	if (cl->background < 0)
+		return seg_fail(err, SEG_EINVAL,
+				"%s is an annotation, whose pixels outside every object need a background class: add "
+				"{\"id\": 0, \"name\": \"background\"} to \"classes\", or set \"background\"",
+				role);
+	e = malloc((size_t)cl->count * sizeof(*e));
+	v = malloc(n * sizeof(*v));
+	*out = malloc(n * sizeof(**out));
+	if (e == NULL || v == NULL || *out == NULL) {
+		st = seg_fail(err, SEG_ENOMEM, "out of memory");
+		goto out;
+	}
+	/* A category matches a class by id (COCO category_id, CVAT label_id) or by name (Label Studio, CVAT label). */
+	for (int k = 0; k < cl->count; k++)
+		e[k] = (annot_class){(int64_t)cl->id[k], cl->key[k], (uint32_t)k};
+	annot_class_table table = {e, (size_t)cl->count};
+	st = annot_to_classes(a, annot_class_lookup, &table, (uint32_t)cl->background, v, &inner);
+	if (st != SEG_OK) {
+		st = seg_fail(err, st, "%s: %s", role, inner.msg);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		(*out)[i] = (uint16_t)v[i];
+out:
+	free(e);
+	free(v);
+	if (st != SEG_OK) {
+		free(*out);
+		*out = NULL;
+	}
+	return st;
+}
+
+/* A binary prediction from an annotation: the union of its objects. */
+static seg_status annot_pred(const inp_mask *m, uint64_t max_pixels, inp_pair *p, seg_error *err)
+{
+	annot_image a;
+	seg_status st = read_annot(m, max_pixels, "prediction", p, &a, err);
+	size_t n;
+
+	if (st != SEG_OK)
+		return st;
+	n = (size_t)a.width * (size_t)a.height;
+	p->pred.p = malloc(n * sizeof(float));
+	if (p->pred.p == NULL) {
+		annot_image_release(&a);
+		return seg_fail(err, SEG_ENOMEM, "out of memory");
+	}
+	p->pred.width = a.width;
+	p->pred.height = a.height;
+	for (size_t i = 0; i < n; i++)
+		p->pred.p[i] = a.map[i] != 0 ? 1.0f : 0.0f;
+	annot_image_release(&a);
+	return SEG_OK;
+}
+
+/* A binary target from an annotation: the union, each object an instance. */
+static seg_status annot_target(const inp_mask *m, uint64_t max_pixels, inp_pair *p, seg_target *out, seg_error *err)
+{
+	annot_image a;
+	seg_error inner = {SEG_OK, ""};
+	seg_status st = read_annot(m, max_pixels, "target", p, &a, err);
+
+	if (st != SEG_OK)
+		return st;
+	st = annot_to_target(&a, out, &inner);
+	annot_image_release(&a);
+	return st == SEG_OK ? SEG_OK : seg_fail(err, st, "target: %s", inner.msg);
+}
+
+/* A multi-class label map from an annotation. */
+static seg_status annot_labels(const inp_mask *m, const cls_table *cl, uint64_t max_pixels, const char *role,
+			       inp_pair *p, seg_labels *out, seg_error *err)
+{
+	annot_image a;
+	seg_status st = read_annot(m, max_pixels, role, p, &a, err);
+
+	if (st != SEG_OK)
+		return st;
+	st = annot_classes(&a, cl, role, &out->cls, err);
+	out->width = a.width;
+	out->height = a.height;
+	annot_image_release(&a);
+	return st;
+}
+
 static seg_status binary_pred(const inp_mask *m, uint64_t max_pixels, inp_pair *p, seg_error *err)
 {
 	mask_probe pr;
-	seg_status st = mask_probe_bytes(m->data, m->len, "prediction", &pr, err);
+	seg_status st;
 
+	if (is_annot(m))
+		return annot_pred(m, max_pixels, p, err);
+	st = mask_probe_bytes(m->data, m->len, "prediction", &pr, err);
 	if (st != SEG_OK)
 		return st;
 	switch (m->kind) {
@@ -256,9 +398,18 @@ static seg_status multi_pred(const inp_mask *m, const cls_table *cl, uint64_t ma
 {
 	int pw = 0, ph = 0;
 	mask_probe pr;
-	seg_status st = mask_probe_bytes(m->data, m->len, "prediction", &pr, err);
+	seg_status st;
 	inp_kind k = m->kind;
 
+	if (is_annot(m)) {
+		seg_labels l = {0, 0, NULL};
+		st = annot_labels(m, cl, max_pixels, "prediction", p, &l, err);
+		p->hard = l.cls;
+		pw = l.width;
+		ph = l.height;
+		goto sizes;
+	}
+	st = mask_probe_bytes(m->data, m->len, "prediction", &pr, err);
 	if (st != SEG_OK)
 		return st;
 	if (k == INP_PROBABILITY || k == INP_MASK)
@@ -325,7 +476,8 @@ seg_status inp_decode_pair(const inp_mask *target, const inp_mask *pred, const c
 	if (st != SEG_OK)
 		return st;
 	if (classes == NULL) {
-		st = mask_decode_target(target->data, target->len, max_pixels, &out->target, err);
+		st = is_annot(target) ? annot_target(target, max_pixels, out, &out->target, err)
+				      : mask_decode_target(target->data, target->len, max_pixels, &out->target, err);
 		if (st == SEG_OK)
 			st = binary_pred(pred, max_pixels, out, err);
 		if (st == SEG_OK)
@@ -333,14 +485,39 @@ seg_status inp_decode_pair(const inp_mask *target, const inp_mask *pred, const c
 	} else {
 		mask_probe pr;
 		out->multi = 1;
-		st = mask_probe_bytes(target->data, target->len, "target", &pr, err);
-		if (st == SEG_OK)
-			st = decode_classes(target, &pr, classes, max_pixels, "target", 1, &out->labels, err);
+		if (is_annot(target)) {
+			st = annot_labels(target, classes, max_pixels, "target", out, &out->labels, err);
+		} else {
+			st = mask_probe_bytes(target->data, target->len, "target", &pr, err);
+			if (st == SEG_OK)
+				st = decode_classes(target, &pr, classes, max_pixels, "target", 1, &out->labels, err);
+		}
 		if (st == SEG_OK)
 			st = multi_pred(pred, classes, max_pixels, out->labels.width, out->labels.height, out, err);
 	}
 	if (st != SEG_OK)
 		inp_pair_release(out);
+	return st;
+}
+
+/* A weight-map target from an annotation with classes: its objects are the instances, their categories the classes. */
+static seg_status annot_instances_classes(const inp_mask *m, const cls_table *cl, uint64_t max_pixels, seg_target *out,
+					  uint16_t **class_of, seg_error *err)
+{
+	annot_image a;
+	seg_error inner = {SEG_OK, ""};
+	seg_status st = read_annot(m, max_pixels, "target", NULL, &a, err);
+
+	if (st != SEG_OK)
+		return st;
+	st = annot_classes(&a, cl, "target", class_of, err);
+	if (st == SEG_OK && (st = annot_to_target(&a, out, &inner)) != SEG_OK)
+		st = seg_fail(err, st, "target: %s", inner.msg);
+	annot_image_release(&a);
+	if (st != SEG_OK) {
+		free(*class_of);
+		*class_of = NULL;
+	}
 	return st;
 }
 
@@ -358,7 +535,10 @@ seg_status inp_decode_target(const inp_mask *target, const cls_table *classes, u
 	if (st != SEG_OK)
 		return st;
 	if (classes == NULL)
-		return mask_decode_target(target->data, target->len, max_pixels, out, err);
+		return is_annot(target) ? annot_target(target, max_pixels, NULL, out, err)
+					: mask_decode_target(target->data, target->len, max_pixels, out, err);
+	if (is_annot(target))
+		return annot_instances_classes(target, classes, max_pixels, out, class_of, err);
 	st = mask_probe_bytes(target->data, target->len, "target", &pr, err);
 	if (st == SEG_OK)
 		st = decode_classes(target, &pr, classes, max_pixels, "target", 1, &l, err);

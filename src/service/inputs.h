@@ -21,6 +21,8 @@
 #include "core/eval.h"
 #include "core/seg.h"
 
+#include <cJSON.h>
+
 typedef enum inp_kind {
 	INP_AUTO,          /* not given: the detection rule */
 	INP_PROBABILITY,
@@ -38,13 +40,21 @@ const char *inp_kind_name(inp_kind k);
 /* The kind called name (borrowed), or SEG_EINVAL naming the kinds role accepts. */
 seg_status inp_kind_parse(const char *name, int is_target, inp_kind *out, seg_error *err);
 
-/* An upload: bytes (borrowed), its kind, and for per-class scores the axis of the classes (-1 auto, 0, 2). */
+/*
+ * An upload: bytes (borrowed), its kind, and for per-class scores the axis
+ * of the classes (-1 auto, 0, 2). An annotation tool's export comes as a
+ * parsed JSON MASK object (annot, borrowed; see wire/annot.h) or as bytes
+ * of JSON text (told by content: the first non-blank byte is '{').
+ */
 typedef struct inp_mask {
 	const uint8_t *data;
 	size_t len;
 	inp_kind kind;
 	int channel_axis;
+	const cJSON *annot;
 } inp_mask;
+
+#define INP_NOTES_MAX 6
 
 /* A decoded pair. Binary: target and pred. Multi-class: labels, hard, and scores when the prediction had them. */
 typedef struct inp_pair {
@@ -55,7 +65,7 @@ typedef struct inp_pair {
 	uint16_t *hard;    /* the prediction's classes (owned) */
 	seg_scores scores; /* per-class scores, or zeroed */
 	int nnotes;        /* readings worth a warning in the answer */
-	char notes[2][EVAL_WARN_LEN];
+	char notes[INP_NOTES_MAX][EVAL_WARN_LEN];
 } inp_pair;
 
 void inp_pair_release(inp_pair *p);

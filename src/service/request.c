@@ -24,6 +24,7 @@
 
 #include "codec/b64.h"
 #include "codec/npy.h"
+#include "wire/annot.h"
 #include "http/multipart.h"
 #include "wire/wire.h"
 
@@ -216,13 +217,21 @@ static seg_status parse_mask(cJSON *v, const char *role, int is_target, req_mask
 
 	out->kind = INP_AUTO;
 	out->channel_axis = NPY_AXIS_AUTO;
+	out->annot = NULL;
 	if (v == NULL)
 		return seg_fail(err, SEG_EINVAL, "missing \"%s\"", role);
 	if (cJSON_IsString(v))
 		return decode_b64_inplace(v->valuestring, role, out, seconds, err);
+	if (annot_is_mask(v)) {
+		/* An annotation tool's export: read when the classes are known (service/inputs.c). */
+		out->annot = v;
+		return SEG_OK;
+	}
 	if (!cJSON_IsObject(v))
 		return seg_fail(err, SEG_EINVAL,
-				"\"%s\" must be a base64 string or an object {\"png\": ...} or {\"npy\": ...}", role);
+				"\"%s\" must be a base64 string, an object {\"png\": ...} or {\"npy\": ...}, or an "
+				"annotation ({\"coco_rle\"}, {\"coco_polygons\"}, {\"coco\"}, {\"labelstudio\"}, {\"cvat\"})",
+				role);
 	cJSON_ArrayForEach(field, v)
 	{
 		if (strcmp(field->string, "png") == 0 || strcmp(field->string, "npy") == 0) {
@@ -766,6 +775,7 @@ static seg_status mask_part(const mp_part *p, const char *role, req_mask *out, s
 	out->len = p->len;
 	out->kind = INP_AUTO;
 	out->channel_axis = NPY_AXIS_AUTO;
+	out->annot = NULL;
 	return SEG_OK;
 }
 

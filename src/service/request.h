@@ -29,8 +29,8 @@ typedef enum req_map_format {
 } req_map_format;
 
 /*
- * An uploaded mask: PNG or .npy bytes, borrowed from the request's
- * storage, with what it holds (kind; INP_AUTO when not given) and, for
+ * An uploaded mask: PNG or .npy bytes (or JSON text), borrowed from the
+ * request's storage, with what it holds (kind; INP_AUTO when not given) and, for
  * per-class scores, the axis of the classes (-1: found from the shape).
  */
 typedef struct req_mask {
@@ -38,6 +38,7 @@ typedef struct req_mask {
 	size_t len;
 	inp_kind kind;
 	int channel_axis;
+	const cJSON *annot; /* an annotation tool's MASK object (wire/annot.h) in the parsed body, or NULL */
 } req_mask;
 
 #define REQ_RUN_MAX 128   /* run names: 1..128 characters of A-Za-z0-9._- */

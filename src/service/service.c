@@ -234,8 +234,9 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 			    cJSON **obj, double *values, mce_result *res, svc_timing *t, seg_error *err)
 {
 	inp_pair in;
-	inp_mask tm = {c->target.data, c->target.len, c->target.kind, c->target.channel_axis};
-	inp_mask pm = {c->prediction.data, c->prediction.len, c->prediction.kind, c->prediction.channel_axis};
+	inp_mask tm = {c->target.data, c->target.len, c->target.kind, c->target.channel_axis, c->target.annot};
+	inp_mask pm = {c->prediction.data, c->prediction.len, c->prediction.kind, c->prediction.channel_axis,
+		       c->prediction.annot};
 	eval_warnings *warn = NULL;
 	float *map = NULL;
 	cJSON *root = NULL, *maps = NULL;
@@ -671,7 +672,7 @@ seg_status svc_wmap_compute(const svc_ctx *ctx, const req_wmap *rq, float **out,
 	uint16_t *cls = NULL;
 	float *w = NULL, *cw = NULL;
 	double *counts = NULL;
-	inp_mask m = {rq->target.data, rq->target.len, rq->target.kind, NPY_AXIS_AUTO};
+	inp_mask m = {rq->target.data, rq->target.len, rq->target.kind, NPY_AXIS_AUTO, rq->target.annot};
 	seg_status st;
 	double t1 = now();
 

@@ -181,11 +181,12 @@ static void decode_case(const req_eval *r, const req_case *c)
 	inp_pair in;
 	seg_error e;
 	seg_status st;
-	inp_mask tm = {c->target.data, c->target.len, c->target.kind, c->target.channel_axis};
-	inp_mask pm = {c->prediction.data, c->prediction.len, c->prediction.kind, c->prediction.channel_axis};
+	inp_mask tm = {c->target.data, c->target.len, c->target.kind, c->target.channel_axis, c->target.annot};
+	inp_mask pm = {c->prediction.data, c->prediction.len, c->prediction.kind, c->prediction.channel_axis,
+		       c->prediction.annot};
 
-	FZ_ASSERT(c->target.data != NULL && c->target.len > 0);
-	FZ_ASSERT(c->prediction.data != NULL && c->prediction.len > 0);
+	FZ_ASSERT((c->target.data != NULL && c->target.len > 0) || c->target.annot != NULL);
+	FZ_ASSERT((c->prediction.data != NULL && c->prediction.len > 0) || c->prediction.annot != NULL);
 	FZ_ASSERT(c->logits == 0 || c->logits == 1);
 	FZ_ASSERT((unsigned)c->target.kind < INP_KIND_COUNT && (unsigned)c->prediction.kind < INP_KIND_COUNT);
 	FZ_ASSERT(!c->logits || c->prediction.kind == INP_LOGITS);
