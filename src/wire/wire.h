@@ -40,7 +40,7 @@ seg_status wire_add_results(cJSON *obj, const spec *specs, const double *values,
  * The multi-class answer's fields on obj (borrowed, modified): "classes"
  * [{"id", "name"}...], "losses" and "metrics" (the averages; metrics
  * averaged with "none" are left out), "per_class" {metric key: {class
- * key: value}} over the classes each metric includes, "confusion" when
+ * key: value}} over every class, "confusion" when
  * asked, and "warnings" (r's, then the notes, borrowed, nnotes of them).
  * All arguments borrowed. SEG_ENOMEM.
  */
