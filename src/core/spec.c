@@ -615,6 +615,22 @@ int spec_is_set(const spec *s, const char *name)
 	return p != NULL && (s->set & (1u << (unsigned)(p - spec_info_of(s->fn)->params))) != 0;
 }
 
+const char *spec_param_elsewhere(const spec *s, const char *name)
+{
+	spec_kind kind = spec_info_of(s->fn)->kind;
+
+	if (param_named(s, name))
+		return NULL;
+	for (int fn = 0; fn < FN_COUNT; fn++) {
+		if (catalogue[fn].kind != kind)
+			continue;
+		for (const spec_param *p = catalogue[fn].params; p->name; p++)
+			if (strcmp(p->name, name) == 0)
+				return catalogue[fn].name;
+	}
+	return NULL;
+}
+
 int spec_default_number(spec *s, const char *name, double v)
 {
 	const spec_param *p = param_named(s, name);

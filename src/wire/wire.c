@@ -382,7 +382,7 @@ seg_status wire_add_mc_results(cJSON *obj, const cls_table *classes, const spec 
 	return add_warnings(obj, &all);
 }
 
-seg_status wire_parse_spec(const cJSON *item, spec_kind kind, spec *out, seg_error *err)
+seg_status wire_parse_spec(const cJSON *item, spec_kind kind, const char *profile, spec *out, seg_error *err)
 {
 	const cJSON *name, *field;
 	seg_status st;
@@ -400,9 +400,14 @@ seg_status wire_parse_spec(const cJSON *item, spec_kind kind, spec *out, seg_err
 		return st;
 	cJSON_ArrayForEach(field, item)
 	{
-		const char *key = field->string;
+		const char *key = field->string, *owner;
 		if (strcmp(key, "name") == 0)
 			continue;
+		owner = strcmp(key, "as") == 0 ? NULL : spec_param_elsewhere(out, key);
+		if (owner)
+			return seg_fail(err, SEG_EINVAL, "%s%s%s%s '%s' takes no parameter '%.64s' (it is %s's)",
+					profile ? "profile '" : "", profile ? profile : "", profile ? "': " : "",
+					spec_kind_name(kind), out->key, key, owner);
 		if (strcmp(key, "as") == 0) {
 			if (!cJSON_IsString(field))
 				return seg_fail(err, SEG_EINVAL, "\"as\" must be a string");

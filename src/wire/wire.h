@@ -52,9 +52,11 @@ seg_status wire_add_mc_results(cJSON *obj, const cls_table *classes, const spec 
  * Parses one spec from a JSON value (borrowed): a string "name" (the
  * command-line form "name:key=value" is accepted too) or an object
  * {"name": ..., "as": alias, param: value...}. SEG_EINVAL naming the
- * problem.
+ * problem; a parameter that only other functions take is refused naming
+ * them and, when profile (borrowed, may be NULL) is given, the profile
+ * in force: no library of any profile gives the function that parameter.
  */
-seg_status wire_parse_spec(const cJSON *item, spec_kind kind, spec *out, seg_error *err);
+seg_status wire_parse_spec(const cJSON *item, spec_kind kind, const char *profile, spec *out, seg_error *err);
 
 /* A number, or null for NaN/infinity. NULL on allocation failure. */
 cJSON *wire_number(double v);
