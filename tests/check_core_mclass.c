@@ -146,6 +146,53 @@ START_TEST(test_absent_class)
 }
 END_TEST
 
+/* The hand map under several profiles' rules, with a fourth class in neither map. */
+START_TEST(test_profile_rules_by_hand)
+{
+	seg_labels t = {3, 3, (uint16_t *)hand_t};
+	static const char *const names4[4] = {"bg", "a", "b", "car"};
+	spec specs[3] = {make(SPEC_METRIC, "iou"), make(SPEC_METRIC, "precision"), make(SPEC_METRIC, "accuracy")};
+	mce_opts o = {4, -1, -1, NULL, -1, prof_get(PROF_MONAI)->conv, names4};
+	mce_result r;
+	seg_error err;
+	double e = 1e-7;
+
+	ck_assert_int_eq(mce_result_init(&r, 3, 4, &err), SEG_OK);
+	/* MONAI: iou NaN for the class absent from the target, skipped; precision micro by default: the counts
+	 * averaged over the four classes, 6/4 / (6/4 + 2/4). */
+	ck_assert_int_eq(mce_run(&t, hand_p, NULL, specs, 3, &o, &r, NULL, &err), SEG_OK);
+	ck_assert(isnan(r.per_class[3]));
+	close_rel(r.value[0], 2.0 / 3.0, 1e-15);
+	close_rel(r.value[1], 0.75, 1e-15);
+	ck_assert_ptr_nonnull(strstr(r.warn.msg[0], "metric 'iou' is nan for 1 class ('car')"));
+
+	/* torchmetrics: accuracy per class is recall, 0/0 is 0 (its zero_division), the macro weight of a class
+	 * in neither map is 0. */
+	spec tm[1] = {make(SPEC_METRIC, "accuracy")};
+	prof_apply(prof_get(PROF_TORCHMETRICS), tm, 1);
+	o.conv = prof_get(PROF_TORCHMETRICS)->conv;
+	ck_assert_int_eq(mce_run(&t, hand_p, NULL, tm, 1, &o, &r, NULL, &err), SEG_OK);
+	close_rel(r.per_class[0], 2.0 / 3.0, 1e-15);
+	close_rel(r.per_class[3], 0.0, 0);
+	close_rel(r.value[0], (2.0 / 3.0 + 2.0 / 3.0 + 1.0) / 3.0, 1e-15);
+
+	/* Keras MeanIoU: TP/(U + 1e-7), the mean divided by n + 1e-7; mmseg: NaN over nothing. */
+	o.conv = prof_get(PROF_KERAS)->conv;
+	ck_assert_int_eq(mce_run(&t, hand_p, NULL, specs, 1, &o, &r, NULL, &err), SEG_OK);
+	close_rel(r.per_class[2], 2.0 / (2.0 + e), 1e-15);
+	close_rel(r.value[0], (2.0 / (4.0 + e) + 2.0 / (4.0 + e) + 2.0 / (2.0 + e)) / (3.0 + e), 1e-15);
+	o.conv = prof_get(PROF_MMSEG)->conv;
+	o.average = MCE_MACRO;
+	static const uint16_t only_ignored[9] = {SEG_IGNORE, SEG_IGNORE, SEG_IGNORE, SEG_IGNORE, SEG_IGNORE,
+						 SEG_IGNORE, SEG_IGNORE, SEG_IGNORE, SEG_IGNORE};
+	seg_labels ti = {3, 3, (uint16_t *)only_ignored};
+	ck_assert_int_eq(mce_run(&ti, hand_p, NULL, specs, 1, &o, &r, NULL, &err), SEG_OK);
+	ck_assert(isnan(r.value[0]));
+	ck_assert_ptr_nonnull(strstr(r.warn.msg[r.warn.count - 1], "metric 'iou' averages to nan"));
+	mce_result_release(&r);
+}
+END_TEST
+
 /* Random scores: probabilities (softmax of random logits) or the logits themselves. */
 static void random_case(int w, int h, int C, double ignore_share, uint16_t *t, float *logits, float *probs)
 {
@@ -517,6 +564,7 @@ int main(void)
 	tcase_add_test(tc, test_confusion_by_hand);
 	tcase_add_test(tc, test_metrics_by_hand);
 	tcase_add_test(tc, test_absent_class);
+	tcase_add_test(tc, test_profile_rules_by_hand);
 	tcase_add_test(tc, test_losses_against_loops);
 	tcase_add_test(tc, test_lovasz);
 	tcase_add_test(tc, test_hard_sums_equal_one_hot);

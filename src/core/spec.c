@@ -103,7 +103,7 @@ static const spec_info catalogue[FN_COUNT] = {
 			     "beta = fraction of negative target pixels; mean -[beta y ln p + (1-beta)(1-y) ln(1-p)]",
 			     CLIP, p_eps_only, SPEC_BINARY, NULL},
 	[FN_FOCAL] = {"focal", SPEC_LOSS,
-		      "mean -[alpha y (1-p)^gamma ln p + (1-alpha)(1-y) p^gamma ln(1-p)]", CLIP, p_focal, SPEC_BOTH, "mean -w_y (1-p_y)^gamma ln p_y, softmax form (alpha is binary only; class_weights give w)"},
+		      "mean -[alpha y (1-p)^gamma ln p + (1-alpha)(1-y) p^gamma ln(1-p)]", CLIP, p_focal, SPEC_BOTH, "mean -w_y (1-p_y)^gamma ln p_y, softmax form (class_weights give w; alpha only under the keras and mmseg profiles, whose focal losses have one)"},
 	[FN_DICE_LOSS] = {"dice", SPEC_LOSS, "1 - (2 sum(p y) + s) / (sum(p^gamma) + sum(y^gamma) + s)",
 			  "both masks empty: 0 (smooth makes it s/s); p is not clipped", p_dice, SPEC_BOTH, "mean_c 1 - (2 sum(P_c G_c) + s) / (sum(P_c^gamma) + sum(G_c) + s)"},
 	[FN_JACCARD] = {"jaccard", SPEC_LOSS, "1 - (sum(p y) + s) / (sum(p) + sum(y) - sum(p y) + s)",
