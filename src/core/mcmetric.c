@@ -23,23 +23,21 @@ static mcm_value number(double v)
 	return r;
 }
 
-/* The value of an undefined ratio under rule `zero` (mce_undef), zero_division zd. */
+/*
+ * The value of a 0/0 ratio: zero_division zd when it is set (explicitly, or
+ * as the profile's default), else what rule `zero` (mce_undef) says.
+ */
 static mcm_value undefined(int zero, double zd, mcm_why why)
 {
 	mcm_value r = {NAN, 0, (uint8_t)why};
 
-	switch (zero) {
-	case MCE_UNDEF_NAN:
-		return r;
-	case MCE_UNDEF_INF:
+	if (!isnan(zd))
+		return number(zd);
+	if (zero == MCE_UNDEF_INF)
 		r.v = INFINITY;
-		return r;
-	default:
-		if (!isnan(zd))
-			return number(zd);
+	else if (zero == MCE_UNDEF_NULL)
 		r.null = 1;
-		return r;
-	}
+	return r;
 }
 
 mcm_value mcm_overlap(const mce_mconv *mc, metric_overlap mo, const metric_counts *m, double zd)

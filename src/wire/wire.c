@@ -188,7 +188,7 @@ static cJSON *metric_conv_json(const mce_mconv *m, spec_fn fn)
 	if (fn <= FN_M_ACCURACY) {
 		cJSON_AddStringToObject(o, "absent_from_both", m->scored ? "scored" : "null");
 		cJSON_AddBoolToObject(o, "absent_from_target_nan", m->empty_target);
-		cJSON_AddStringToObject(o, "zero_over_zero", m->zero == MCE_UNDEF_NULL ? "zero_division" : undef[m->zero]);
+		cJSON_AddStringToObject(o, "zero_over_zero", undef[m->zero]); /* zero_division, when set, wins */
 		cJSON_AddStringToObject(o, "ratio", ratio[m->ratio]);
 	} else {
 		cJSON_AddStringToObject(o, "one_mask_empty", fn == FN_M_SURFACE_DICE ? "0" : undef[m->one_empty]);
