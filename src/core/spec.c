@@ -321,7 +321,11 @@ static const spec_param *find_param(const spec *s, const char *name, seg_error *
 			best = p->name;
 		}
 	}
-	if (best)
+	const char *owner = spec_param_elsewhere(s, name);
+	if (owner)
+		seg_fail(err, SEG_EINVAL, "%s '%s' takes no parameter '%.64s' (it is %s's)", spec_kind_name(info->kind),
+			 info->name, name, owner);
+	else if (best)
 		seg_fail(err, SEG_EINVAL, "unknown parameter '%.64s' for %s '%s' (did you mean '%s'?)", name,
 			 spec_kind_name(info->kind), info->name, best);
 	else if (info->params[0].name == NULL)
