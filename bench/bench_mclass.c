@@ -200,7 +200,7 @@ int main(int argc, char **argv)
 			  parse(SPEC_METRIC, "specificity"), parse(SPEC_METRIC, "accuracy"),
 			  parse(SPEC_METRIC, "pixel_accuracy")};
 	spec hd = parse(SPEC_METRIC, "hausdorff95");
-	mce_opts o = {C, NULL, NULL, NULL, MCE_MACRO, NULL, np};
+	mce_opts o = {C, -1, -1, NULL, MCE_MACRO, NULL, np};
 	mce_result r;
 	mce_result_init(&r, 7, C, &err);
 	double t_region = TIME_MEDIAN(reps, mce_run(&tl, p, NULL, region, 7, &o, &r, NULL, &err));

@@ -149,8 +149,11 @@ START_TEST(test_eval_errors)
 	st = RUN(&out, &err, "eval", "--target", FIX "blobs_soft8/target.png", "--prediction",
 		 FIX "bin01_nonsquare/prediction.png");
 	expect_error(st, 1, out, err, "segloss: prediction is 80x48 but target is 64x64");
-	st = RUN(&out, &err, "eval", "--target", FIX "cases.json", "--prediction", FIX "perfect/prediction.png");
+	st = RUN(&out, &err, "eval", "--target", "README.md", "--prediction", FIX "perfect/prediction.png");
 	expect_error(st, 1, out, err, "segloss: target is neither a PNG nor a .npy file");
+	/* A JSON file is read as an annotation tool's export: one that is none is refused naming the forms. */
+	st = RUN(&out, &err, "eval", "--target", FIX "cases.json", "--prediction", FIX "perfect/prediction.png");
+	expect_error(st, 1, out, err, "segloss: target: a MASK needs one of \"coco_rle\"");
 	st = RUN(&out, &err, "eval", "--target", FIX "blobs_soft8/target.png", "--prediction",
 		 FIX "rgb_instances/target.png");
 	/* A colour PNG of many colours is a label map, not a hard mask: refused with the colours it holds. */

@@ -14,6 +14,7 @@
 #include "core/mceval.h"
 #include "core/mcloss.h"
 #include "core/metric.h"
+#include "core/profile.h"
 #include "core/spec.h"
 
 static uint64_t rng = 98765;
@@ -79,7 +80,7 @@ START_TEST(test_metrics_by_hand)
 	seg_labels t = {3, 3, (uint16_t *)hand_t};
 	spec specs[4] = {make(SPEC_METRIC, "iou"), make(SPEC_METRIC, "dice"), make(SPEC_METRIC, "pixel_accuracy"),
 			 make(SPEC_METRIC, "recall")};
-	mce_opts o = {3, NULL, NULL, NULL, MCE_MACRO, NULL, names3};
+	mce_opts o = {3, -1, -1, NULL, MCE_MACRO, NULL, names3};
 	mce_result r;
 	seg_error err;
 
@@ -106,13 +107,13 @@ START_TEST(test_metrics_by_hand)
 	ck_assert_int_eq(mce_run(&t, hand_p, NULL, specs, 1, &o, &r, NULL, &err), SEG_OK);
 	close_rel(r.value[0], (3 * 0.5 + 3 * 0.5 + 2 * 1.0) / 8.0, 1e-15);
 
-	/* Without the background class in averages. */
-	uint8_t inc[3] = {0, 1, 1};
+	/* Without the background class in averages; per class every class is still listed. */
 	o.average = MCE_MACRO;
-	o.include = inc;
+	o.background = 0;
+	o.include_background = 0;
 	ck_assert_int_eq(mce_run(&t, hand_p, NULL, specs, 1, &o, &r, NULL, &err), SEG_OK);
 	close_rel(r.value[0], 0.75, 1e-15);
-	ck_assert(isnan(r.per_class[0]));
+	close_rel(r.per_class[0], 0.5, 1e-15);
 	mce_result_release(&r);
 }
 END_TEST
@@ -123,8 +124,7 @@ START_TEST(test_absent_class)
 	seg_labels t = {3, 3, (uint16_t *)hand_t};
 	static const char *const names4[4] = {"bg", "a", "b", "car"};
 	spec s = make(SPEC_METRIC, "iou");
-	mce_opts o = {4, NULL, NULL, NULL, MCE_MACRO, NULL, names4};
-	mce_conv smp = {1, 0, 0, MCE_HD_DIRECTED, MCE_ASSD_POOLED, 0};
+	mce_opts o = {4, -1, -1, NULL, MCE_MACRO, NULL, names4};
 	mce_result r;
 	seg_error err;
 
@@ -137,11 +137,58 @@ START_TEST(test_absent_class)
 	ck_assert_ptr_nonnull(strstr(r.warn.msg[0], "absent from both"));
 
 	/* Scored (smp): 0/0 gives zero_division = 1, counted in the mean. */
-	o.conv = &smp;
+	o.conv = prof_get(PROF_SMP)->conv;
 	ck_assert_int_eq(spec_parse("iou:zero_division=1", SPEC_METRIC, &s, &err), SEG_OK);
 	ck_assert_int_eq(mce_run(&t, hand_p, NULL, &s, 1, &o, &r, NULL, &err), SEG_OK);
 	close_rel(r.per_class[3], 1.0, 1e-15);
 	close_rel(r.value[0], (0.5 + 0.5 + 1 + 1) / 4.0, 1e-15);
+	mce_result_release(&r);
+}
+END_TEST
+
+/* The hand map under several profiles' rules, with a fourth class in neither map. */
+START_TEST(test_profile_rules_by_hand)
+{
+	seg_labels t = {3, 3, (uint16_t *)hand_t};
+	static const char *const names4[4] = {"bg", "a", "b", "car"};
+	spec specs[3] = {make(SPEC_METRIC, "iou"), make(SPEC_METRIC, "precision"), make(SPEC_METRIC, "accuracy")};
+	mce_opts o = {4, -1, -1, NULL, -1, prof_get(PROF_MONAI)->conv, names4};
+	mce_result r;
+	seg_error err;
+	double e = 1e-7;
+
+	ck_assert_int_eq(mce_result_init(&r, 3, 4, &err), SEG_OK);
+	/* MONAI: iou NaN for the class absent from the target, skipped; precision micro by default: the counts
+	 * averaged over the four classes, 6/4 / (6/4 + 2/4). */
+	ck_assert_int_eq(mce_run(&t, hand_p, NULL, specs, 3, &o, &r, NULL, &err), SEG_OK);
+	ck_assert(isnan(r.per_class[3]));
+	close_rel(r.value[0], 2.0 / 3.0, 1e-15);
+	close_rel(r.value[1], 0.75, 1e-15);
+	ck_assert_ptr_nonnull(strstr(r.warn.msg[0], "metric 'iou' is nan for 1 class ('car')"));
+
+	/* torchmetrics: accuracy per class is recall, 0/0 is 0 (its zero_division), the macro weight of a class
+	 * in neither map is 0. */
+	spec tm[1] = {make(SPEC_METRIC, "accuracy")};
+	prof_apply(prof_get(PROF_TORCHMETRICS), tm, 1);
+	o.conv = prof_get(PROF_TORCHMETRICS)->conv;
+	ck_assert_int_eq(mce_run(&t, hand_p, NULL, tm, 1, &o, &r, NULL, &err), SEG_OK);
+	close_rel(r.per_class[0], 2.0 / 3.0, 1e-15);
+	close_rel(r.per_class[3], 0.0, 0);
+	close_rel(r.value[0], (2.0 / 3.0 + 2.0 / 3.0 + 1.0) / 3.0, 1e-15);
+
+	/* Keras MeanIoU: TP/(U + 1e-7), the mean divided by n + 1e-7; mmseg: NaN over nothing. */
+	o.conv = prof_get(PROF_KERAS)->conv;
+	ck_assert_int_eq(mce_run(&t, hand_p, NULL, specs, 1, &o, &r, NULL, &err), SEG_OK);
+	close_rel(r.per_class[2], 2.0 / (2.0 + e), 1e-15);
+	close_rel(r.value[0], (2.0 / (4.0 + e) + 2.0 / (4.0 + e) + 2.0 / (2.0 + e)) / (3.0 + e), 1e-15);
+	o.conv = prof_get(PROF_MMSEG)->conv;
+	o.average = MCE_MACRO;
+	static const uint16_t only_ignored[9] = {SEG_IGNORE, SEG_IGNORE, SEG_IGNORE, SEG_IGNORE, SEG_IGNORE,
+						 SEG_IGNORE, SEG_IGNORE, SEG_IGNORE, SEG_IGNORE};
+	seg_labels ti = {3, 3, (uint16_t *)only_ignored};
+	ck_assert_int_eq(mce_run(&ti, hand_p, NULL, specs, 1, &o, &r, NULL, &err), SEG_OK);
+	ck_assert(isnan(r.value[0]));
+	ck_assert_ptr_nonnull(strstr(r.warn.msg[r.warn.count - 1], "metric 'iou' averages to nan"));
 	mce_result_release(&r);
 }
 END_TEST
@@ -257,7 +304,7 @@ static int cmp_desc(const void *a, const void *b)
 	return (x < y) - (x > y);
 }
 
-/* Lovász-softmax from the paper's algorithm with a comparison sort, in double. */
+/* Lovász-softmax from the paper's algorithm with a comparison sort, in double (errors too, as the float64 reference). */
 static double ref_lovasz(const uint16_t *t, const float *pr, size_t n, int C)
 {
 	double total = 0;
@@ -270,7 +317,7 @@ static double ref_lovasz(const uint16_t *t, const float *pr, size_t n, int C)
 			if (t[i] == SEG_IGNORE)
 				continue;
 			double fg = t[i] == c;
-			pairs[2 * m] = (float)fabs(fg - pr[(size_t)c * n + i]);
+			pairs[2 * m] = fabs(fg - pr[(size_t)c * n + i]);
 			pairs[2 * m + 1] = fg;
 			gts += fg;
 			m++;
@@ -293,6 +340,22 @@ static double ref_lovasz(const uint16_t *t, const float *pr, size_t n, int C)
 	return total / present;
 }
 
+/* The plain mean of the classes mcl_lovasz scored (present ones). */
+static double lovasz_mean(const seg_scores *s, const uint16_t *t)
+{
+	double per[8], sum = 0;
+	int n = 0;
+	seg_error err;
+	ck_assert_int_le(s->classes, 8);
+	ck_assert_int_eq(mcl_lovasz(s, t, NULL, per, &err), SEG_OK);
+	for (int c = 0; c < s->classes; c++)
+		if (!isnan(per[c])) {
+			sum += per[c];
+			n++;
+		}
+	return sum / n;
+}
+
 START_TEST(test_lovasz)
 {
 	int w = 41, h = 29, C = 4;
@@ -301,16 +364,12 @@ START_TEST(test_lovasz)
 	float *lg = malloc(n * C * sizeof(float)), *pr = malloc(n * C * sizeof(float));
 	random_case(w, h, C, 0.05, t, lg, pr);
 	seg_scores s = {w, h, C, 0, pr};
-	seg_error err;
-	double v;
 
-	ck_assert_int_eq(mcl_lovasz(&s, t, NULL, &v, &err), SEG_OK);
-	close_rel(v, ref_lovasz(t, pr, n, C), 1e-12);
+	close_rel(lovasz_mean(&s, t), ref_lovasz(t, pr, n, C), 1e-12);
 	/* From logits: the softmax gives the same probabilities to float precision. */
 	s.v = lg;
 	s.logits = 1;
-	ck_assert_int_eq(mcl_lovasz(&s, t, NULL, &v, &err), SEG_OK);
-	close_rel(v, ref_lovasz(t, pr, n, C), 1e-6);
+	close_rel(lovasz_mean(&s, t), ref_lovasz(t, pr, n, C), 1e-6);
 	free(t);
 	free(lg);
 	free(pr);
@@ -350,14 +409,12 @@ START_TEST(test_hard_sums_equal_one_hot)
 	/* Lovász on the one-hot is 1 - IoU per present class. */
 	spec lv = make(SPEC_LOSS, "lovasz_softmax");
 	static const char *const nm[4] = {"0", "1", "2", "3"};
-	mce_opts mo = {C, NULL, NULL, NULL, MCE_MACRO, NULL, nm};
+	mce_opts mo = {C, -1, -1, NULL, MCE_MACRO, NULL, nm};
 	mce_result r;
 	seg_labels tl = {w, h, t};
-	double v;
 	ck_assert_int_eq(mce_result_init(&r, 1, C, &err), SEG_OK);
 	ck_assert_int_eq(mce_run(&tl, p, NULL, &lv, 1, &mo, &r, NULL, &err), SEG_OK);
-	ck_assert_int_eq(mcl_lovasz(&s, t, NULL, &v, &err), SEG_OK);
-	close_rel(r.value[0], v, 1e-12);
+	close_rel(r.value[0], lovasz_mean(&s, t), 1e-12);
 	mce_result_release(&r);
 	mcl_sums_release(&a);
 	mcl_sums_release(&b);
@@ -407,7 +464,7 @@ START_TEST(test_two_classes_are_binary)
 		specs[i] = make(SPEC_METRIC, texts[i]);
 	ck_assert_int_eq(eval_run(&bt, &bp, specs, NM, bin, &ew, NULL, &err), SEG_OK);
 	static const char *const nm[2] = {"background", "foreground"};
-	mce_opts o = {2, NULL, NULL, NULL, MCE_MACRO, NULL, nm};
+	mce_opts o = {2, -1, -1, NULL, MCE_MACRO, NULL, nm};
 	mce_result r;
 	ck_assert_int_eq(mce_result_init(&r, NM, 2, &err), SEG_OK);
 	ck_assert_int_eq(mce_run(&tl, hard, &s, specs, NM, &o, &r, NULL, &err), SEG_OK);
@@ -486,7 +543,7 @@ START_TEST(test_binary_only_refused)
 {
 	seg_labels t = {3, 3, (uint16_t *)hand_t};
 	spec s = make(SPEC_LOSS, "bce");
-	mce_opts o = {3, NULL, NULL, NULL, MCE_MACRO, NULL, names3};
+	mce_opts o = {3, -1, -1, NULL, MCE_MACRO, NULL, names3};
 	mce_result r;
 	seg_error err;
 
@@ -507,6 +564,7 @@ int main(void)
 	tcase_add_test(tc, test_confusion_by_hand);
 	tcase_add_test(tc, test_metrics_by_hand);
 	tcase_add_test(tc, test_absent_class);
+	tcase_add_test(tc, test_profile_rules_by_hand);
 	tcase_add_test(tc, test_losses_against_loops);
 	tcase_add_test(tc, test_lovasz);
 	tcase_add_test(tc, test_hard_sums_equal_one_hot);

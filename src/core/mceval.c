@@ -9,8 +9,17 @@
  * serves every surface metric of a spacing. Classes are boxed first
  * (mclass.c) so each class's distances cost its own area.
  *
- * Null values are explained by one warning per spec and reason, naming
- * the classes.
+ * What a profile changes is read from its conventions (mcconv.h), one
+ * entry per function: the per-class values and averages of metrics
+ * (mcmetric.c), the form of each loss. A loss whose library definition
+ * the fused sums cannot express (Keras' renormalised probabilities,
+ * sigmoid focal losses, mmseg's Dice over every pixel) gets its own pass
+ * (mcpass.c). Every class gets a per-class value; the include_background
+ * convention of each function decides which classes its average and its
+ * class mean read.
+ *
+ * A value that is null, or the library's NaN or inf (null in JSON), is
+ * explained by one warning per spec, kind and reason, naming the classes.
  */
 #include "core/mceval.h"
 
@@ -21,6 +30,8 @@
 
 #include "core/mclass.h"
 #include "core/mcloss.h"
+#include "core/mcmetric.h"
+#include "core/mcpass.h"
 
 #define PLAN_MAX 8
 #define SURF_MAX 8
@@ -73,24 +84,35 @@ typedef struct ctx {
 	seg_error *err;
 	size_t n;
 	int C;
+	double valid; /* valid pixels */
 	plan plans[PLAN_MAX];
 	int nplans;
 	surf_entry surf[SURF_MAX];
 	int nsurf;
 	mc_box *box;
 	uint8_t *scratch;
-	metric_counts *counts; /* classes */
-	uint8_t *absent;       /* classes: absent from target and prediction */
+	metric_counts *counts; /* classes: one-vs-rest counts of the hard prediction */
+	metric_counts *ties;   /* classes: counts with every tied maximum predicted (Keras F1), made when needed */
+	uint8_t *inc;          /* classes: the classes the current spec averages over */
+	double *per;           /* classes: a loss's per-class values */
+	mcm_value *vals;       /* classes: a metric's per-class values */
 } ctx;
 
-static const mce_conv segloss_conv = {0, 0, 0, MCE_HD_DIRECTED, MCE_ASSD_POOLED, 0};
-
-/* ---- warnings: the classes a spec's value is null for, by reason ---- */
+/* ---- warnings: the classes a spec's value is null for, by kind and reason ---- */
 
 typedef struct nulls {
 	char list[EVAL_WARN_LEN];
 	int count;
 } nulls;
+
+enum { KIND_NULL, KIND_NAN, KIND_INF, KIND_COUNT };
+
+static const char *const kind_name[KIND_COUNT] = {"null", "nan", "inf"};
+
+static const char *const why_text[MCM_WHY_COUNT] = {
+	"undefined", "absent from both target and prediction", "absent from the target", "absent from the prediction",
+	"0/0",
+};
 
 static void nulls_add(nulls *z, const ctx *c, int k)
 {
@@ -103,15 +125,51 @@ static void nulls_add(nulls *z, const ctx *c, int k)
 		snprintf(z->list + used, sizeof(z->list) - used, ", ...");
 }
 
-static void nulls_warn(const nulls *z, ctx *c, const spec *sp, const char *why)
+static const char *profile_name(const ctx *c)
+{
+	return c->conv->name ? c->conv->name : "segloss";
+}
+
+static void nulls_warn(const nulls *z, ctx *c, const spec *sp, int kind, int why)
 {
 	if (z->count == 0)
 		return;
-	eval_warn(&c->r->warn, "metric '%s' is null for %d class%s (%s): %s", sp->key, z->count,
-		  z->count == 1 ? "" : "es", z->list, why);
+	if (kind == KIND_NULL)
+		eval_warn(&c->r->warn, "metric '%s' is null for %d class%s (%s): %s%s", sp->key, z->count,
+			  z->count == 1 ? "" : "es", z->list, why_text[why],
+			  why == MCM_WHY_ZERO ? "; set zero_division to choose a value" : "");
+	else
+		eval_warn(&c->r->warn, "metric '%s' is %s for %d class%s (%s), reported as null: %s (profile '%s')", sp->key,
+			  kind_name[kind], z->count, z->count == 1 ? "" : "es", z->list, why_text[why], profile_name(c));
+}
+
+/* The classes a function averages over: all but the background unless it is included. */
+static void resolve_include(ctx *c, int no_background, uint8_t *inc)
+{
+	int want = c->o->include_background >= 0 ? c->o->include_background : !no_background;
+
+	for (int k = 0; k < c->C; k++)
+		inc[k] = (uint8_t)(k != c->o->background || want);
 }
 
 /* ---- losses ---- */
+
+/* 1 when the loss reads the fused sums (the others have passes of their own). */
+static int reads_sums(const mce_lconv *lc, spec_fn fn)
+{
+	switch (fn) {
+	case FN_LOVASZ_SOFTMAX:
+		return 0;
+	case FN_CROSS_ENTROPY:
+		return lc->form != MCE_LF_CE_KERAS;
+	case FN_FOCAL:
+		return lc->form == MCE_LF_SEGLOSS;
+	case FN_DICE_LOSS:
+		return lc->form != MCE_LF_DICE_SIGMOID_POOLED;
+	default:
+		return 1;
+	}
+}
 
 static int uses_log(spec_fn fn)
 {
@@ -169,164 +227,282 @@ static seg_status run_plans(ctx *c)
 	return SEG_OK;
 }
 
-static seg_status region_loss(ctx *c, const spec *sp, const mcl_sums *s, double *v)
+static mcp_src source(const ctx *c)
 {
-	double *per = malloc((size_t)c->C * sizeof(*per));
-	const spec_params *par = &sp->par;
-	mcl_pow pw = MCL_POW1;
+	mcp_src s = {c->soft, c->hard, c->t->width, c->t->height, c->C};
+	return s;
+}
 
-	if (per == NULL)
-		return seg_fail(c->err, SEG_ENOMEM, "out of memory");
-	switch (sp->fn) {
-	case FN_DICE_LOSS:
-	case FN_LOG_COSH_DICE:
-		pw = par->gamma == 1.0 ? MCL_POW1 : par->gamma == 2.0 ? MCL_POW2 : MCL_POWG;
-		mcl_region_per_class(s, MCL_DICE, pw, par->smooth, par->smooth, 0, 0, per);
-		break;
-	case FN_JACCARD:
-		mcl_region_per_class(s, MCL_JACCARD, pw, par->smooth, par->smooth, 0, 0, per);
-		break;
-	default: /* tversky, focal_tversky */
-		mcl_region_per_class(s, MCL_TVERSKY, pw, par->smooth, par->smooth, par->alpha, par->beta, per);
-		break;
-	}
+static double weight(const ctx *c, int k)
+{
+	return c->o->class_weights ? c->o->class_weights[k] : 1.0;
+}
+
+/* The class mean of a loss: Σ w v / Σ w (segloss), or Σ w v / n (MONAI, mmseg), over included finite values. */
+static double class_mean(const ctx *c, const mce_lconv *lc, const double *per, const uint8_t *inc)
+{
+	double sum = 0.0;
+	int n = 0;
+
+	if (!(lc->flags & MCE_LC_MEAN_OVER_N))
+		return mcl_class_mean(per, inc, c->o->class_weights, c->C);
 	for (int k = 0; k < c->C; k++) {
-		if (c->conv->region_absent_zero && s->g[k] == 0.0)
-			per[k] = 0.0;
-		if (sp->fn == FN_FOCAL_TVERSKY)
-			per[k] = pow(per[k] > 0.0 ? per[k] : 0.0, par->gamma);
+		if (!inc[k] || !isfinite(per[k]))
+			continue;
+		sum += weight(c, k) * per[k];
+		n++;
 	}
-	*v = mcl_class_mean(per, c->o->include, c->o->class_weights, c->C);
-	if (sp->fn == FN_LOG_COSH_DICE)
-		*v = log(cosh(*v));
-	free(per);
+	return n ? sum / n : NAN;
+}
+
+static int included_count(const ctx *c)
+{
+	int n = 0;
+
+	for (int k = 0; k < c->C; k++)
+		n += c->inc[k];
+	return n;
+}
+
+/* dice, jaccard, tversky, focal_tversky, log_cosh_dice from the sums, as the profile's form says. */
+static double region_loss(ctx *c, const spec *sp, const mce_lconv *lc, const mcl_sums *s)
+{
+	const spec_params *par = &sp->par;
+	mcl_region_opts ro = {MCL_TVERSKY, par->smooth, par->smooth, par->alpha, par->beta, lc->den_eps, lc->den_floor};
+	mcl_pow pw = MCL_POW1;
+	int ft = sp->fn == FN_FOCAL_TVERSKY;
+	double v;
+
+	if (sp->fn == FN_DICE_LOSS || sp->fn == FN_LOG_COSH_DICE) {
+		ro.kind = MCL_DICE;
+		pw = par->gamma == 1.0 ? MCL_POW1 : par->gamma == 2.0 ? MCL_POW2 : MCL_POWG;
+	} else if (sp->fn == FN_JACCARD) {
+		ro.kind = MCL_JACCARD;
+	}
+	if (lc->flags & MCE_LC_HALF_SMOOTH)
+		ro.s_nr = ro.s_dr = par->smooth / 2.0; /* (2I + s)/(2U + s) = (I + s/2)/(U + s/2), exactly */
+	if (lc->flags & MCE_LC_ALPHA_ON_FN) {
+		ro.alpha = par->beta;
+		ro.beta = par->alpha;
+	}
+	if (lc->flags & MCE_LC_POOLED) {
+		double in = 0.0, g = 0.0, p = 0.0, pp = 0.0;
+		for (int k = 0; k < c->C; k++) {
+			if (!c->inc[k])
+				continue;
+			in += s->i[k];
+			g += s->g[k];
+			p += s->p1[k];
+			pp += pw == MCL_POW1 ? s->p1[k] : pw == MCL_POW2 ? s->p2[k] : s->pg[k];
+		}
+		v = mcl_region_score(in, g, p, pp, &ro);
+		if (ft)
+			v = pow(v > 0.0 ? v : 0.0, par->gamma);
+	} else {
+		for (int k = 0; k < c->C; k++) {
+			double pp = pw == MCL_POW1 ? s->p1[k] : pw == MCL_POW2 ? s->p2[k] : s->pg[k];
+			c->per[k] = mcl_region_score(s->i[k], s->g[k], s->p1[k], pp, &ro);
+			if ((lc->flags & MCE_LC_ZERO_ABSENT) && s->g[k] == 0.0)
+				c->per[k] = 0.0;
+			if (ft && !(lc->flags & MCE_LC_POW_AFTER_MEAN))
+				c->per[k] = pow(c->per[k] > 0.0 ? c->per[k] : 0.0, par->gamma);
+		}
+		v = class_mean(c, lc, c->per, c->inc);
+		if (ft && (lc->flags & MCE_LC_POW_AFTER_MEAN))
+			v = pow(v > 0.0 ? v : 0.0, par->gamma);
+	}
+	return sp->fn == FN_LOG_COSH_DICE ? log(cosh(v)) : v;
+}
+
+static seg_status loss_cross_entropy(ctx *c, const spec *sp, const mce_lconv *lc, const plan *p, double *v)
+{
+	double eps = sp->par.label_smoothing;
+
+	if (lc->form == MCE_LF_CE_ALL_PIXELS) {
+		double nll = 0.0, ls = 0.0;
+		for (int k = 0; k < c->C; k++) {
+			nll += weight(c, k) * p->sums.nll[k];
+			ls += weight(c, k) * p->sums.lsum[k];
+		}
+		*v = (eps > 0.0 ? (1.0 - eps) * nll + eps / c->C * ls : nll) / (double)c->n;
+		return SEG_OK;
+	}
+	if (lc->form == MCE_LF_CE_KERAS) {
+		mcp_src src = source(c);
+		mcp_soft_opts so = {NULL, 1, 0, sp->par.eps, 2.0};
+		mcp_soft_sums ss;
+		double sum = 0.0;
+		seg_status st = mcp_softmax(&src, c->t->cls, &so, &ss, c->err);
+		if (st != SEG_OK)
+			return st;
+		for (int k = 0; k < c->C; k++)
+			sum += weight(c, k) * ((1.0 - eps) * ss.nll[k] + eps / c->C * ss.tl[k]);
+		*v = sum / ss.n;
+		mcp_soft_sums_release(&ss);
+		return SEG_OK;
+	}
+	*v = mcl_cross_entropy(&p->sums, c->o->class_weights, eps);
 	return SEG_OK;
 }
 
-/* Lovász-softmax of a hard prediction: the errors are 0 or 1, so each present class scores 1 − IoU. */
-static double lovasz_hard(ctx *c)
+static seg_status loss_focal(ctx *c, const spec *sp, const mce_lconv *lc, const plan *p, double *v)
 {
-	double sum = 0.0;
-	int present = 0;
+	mcp_src src = source(c);
+	const spec_params *par = &sp->par;
 
-	for (int k = 0; k < c->C; k++) {
-		const metric_counts *m = &c->counts[k];
-		if ((c->o->include && !c->o->include[k]) || m->tp + m->fn == 0.0)
-			continue;
-		sum += 1.0 - m->tp / (m->tp + m->fp + m->fn);
-		present++;
+	switch (lc->form) {
+	case MCE_LF_FOCAL_MONAI:
+	case MCE_LF_FOCAL_KERAS: {
+		int monai = lc->form == MCE_LF_FOCAL_MONAI;
+		mcp_soft_opts so = {monai ? c->inc : NULL, 1, !monai, par->eps, par->gamma};
+		mcp_soft_sums ss;
+		double sum = 0.0;
+		seg_status st = mcp_softmax(&src, c->t->cls, &so, &ss, c->err);
+		if (st != SEG_OK)
+			return st;
+		for (int k = 0; k < c->C; k++)
+			sum += weight(c, k) * ss.foc[k];
+		*v = monai ? sum / ((double)included_count(c) * ss.n) : par->alpha * sum / ss.n;
+		mcp_soft_sums_release(&ss);
+		return SEG_OK;
 	}
-	return present ? sum / present : NAN;
+	case MCE_LF_FOCAL_SIGMOID_SUM:
+	case MCE_LF_FOCAL_SIGMOID_MEAN: {
+		int smp = lc->form == MCE_LF_FOCAL_SIGMOID_SUM;
+		double sum = 0.0;
+		mcp_sigmoid_focal(&src, c->t->cls, smp ? MCP_SIGMOID_SMP : MCP_SIGMOID_MMSEG, par->gamma, par->alpha, par->eps,
+				  c->per);
+		for (int k = 0; k < c->C; k++)
+			if (c->inc[k])
+				sum += (smp ? 1.0 : weight(c, k)) * c->per[k];
+		*v = smp ? sum / c->valid : sum / ((double)c->n * included_count(c));
+		return SEG_OK;
+	}
+	default:
+		*v = mcl_focal(&p->sums, c->o->class_weights);
+		return SEG_OK;
+	}
 }
 
-static seg_status eval_loss(ctx *c, const spec *sp, plan *p, double *v)
+/* Lovász-softmax of a hard prediction: the errors are 0 or 1, so each present class scores 1 − IoU. */
+static void lovasz_hard(ctx *c, double *per)
 {
-	const mcl_sums *s = &p->sums;
+	for (int k = 0; k < c->C; k++) {
+		const metric_counts *m = &c->counts[k];
+		per[k] = !c->inc[k] || m->tp + m->fn == 0.0 ? NAN : 1.0 - m->tp / (m->tp + m->fp + m->fn);
+	}
+}
 
+static seg_status loss_lovasz(ctx *c, const mce_lconv *lc, double *v)
+{
+	if (c->soft) {
+		seg_status st = mcl_lovasz(c->soft, c->t->cls, c->inc, c->per, c->err);
+		if (st != SEG_OK)
+			return st;
+	} else {
+		lovasz_hard(c, c->per);
+	}
+	*v = class_mean(c, lc, c->per, c->inc);
+	if (isnan(*v) && (lc->flags & MCE_LC_NONE_ZERO))
+		*v = 0.0;
+	return SEG_OK;
+}
+
+/* A loss's value; *library_nan is set when a NaN is the library's own answer (not segloss's null). */
+static seg_status eval_loss(ctx *c, const spec *sp, plan *p, double *v, int *library_nan)
+{
+	const mce_lconv *lc = mce_loss_conv(c->conv, sp->fn);
+
+	*library_nan = 0;
+	resolve_include(c, 0, c->inc);
+	if (c->valid == 0.0) {
+		/* Every pixel ignored: a mean over nothing. Libraries that divide by every pixel give 0. */
+		int ce = sp->fn == FN_CROSS_ENTROPY;
+		*v = ce && (lc->form == MCE_LF_CE_ALL_PIXELS || lc->form == MCE_LF_CE_KERAS) ? 0.0 : NAN;
+		*library_nan = ce && (lc->flags & MCE_LC_NAN_EMPTY);
+		return SEG_OK;
+	}
 	switch (sp->fn) {
 	case FN_CROSS_ENTROPY:
-		*v = mcl_cross_entropy(s, c->o->class_weights, sp->par.label_smoothing);
-		return SEG_OK;
+		return loss_cross_entropy(c, sp, lc, p, v);
 	case FN_FOCAL:
-		*v = mcl_focal(s, c->o->class_weights);
-		return SEG_OK;
+		return loss_focal(c, sp, lc, p, v);
 	case FN_GENERALIZED_DICE:
-		*v = mcl_generalized_dice(s, c->o->include, sp->par.smooth);
+		*v = mcl_generalized_dice(&p->sums, c->inc, sp->par.smooth);
 		return SEG_OK;
 	case FN_LOVASZ_SOFTMAX:
-		if (c->soft == NULL) {
-			*v = lovasz_hard(c);
+		return loss_lovasz(c, lc, v);
+	case FN_DICE_LOSS:
+		if (lc->form == MCE_LF_DICE_SIGMOID_POOLED) {
+			mcp_src src = source(c);
+			*v = mcp_sigmoid_dice(&src, c->t->cls, c->inc, lc->den_eps);
 			return SEG_OK;
 		}
-		return mcl_lovasz(c->soft, c->t->cls, c->o->include, v, c->err);
-	case FN_DICE_LOSS:
+		*v = region_loss(c, sp, lc, &p->sums);
+		return SEG_OK;
 	case FN_LOG_COSH_DICE:
 	case FN_JACCARD:
 	case FN_TVERSKY:
 	case FN_FOCAL_TVERSKY:
-		return region_loss(c, sp, s, v);
+		*v = region_loss(c, sp, lc, &p->sums);
+		return SEG_OK;
 	default:
 		return seg_fail(c->err, SEG_EINVAL, "loss '%s' is for binary requests: it has no multi-class form",
 				spec_info_of(sp->fn)->name);
 	}
 }
 
-/* ---- overlap metrics ---- */
+/* ---- metrics ---- */
 
-static int included(const ctx *c, int k)
+/* Per-class values into per (NAN where null), warnings, and the average into *v. */
+static void finish_metric(ctx *c, const spec *sp, const mce_mconv *mc, int is_surface, const metric_counts *counts,
+			  double *v, double *per)
 {
-	return c->o->include == NULL || c->o->include[k];
-}
+	mce_average avg = c->o->average >= 0 ? (mce_average)c->o->average : (mce_average)mc->average;
+	metric_overlap mo = is_surface ? METRIC_DICE : (metric_overlap)(sp->fn - FN_M_DICE);
+	double zd = is_surface ? NAN : sp->par.zero_division;
+	nulls groups[KIND_COUNT][MCM_WHY_COUNT];
+	int null;
 
-static int included_surface(const ctx *c, int k)
-{
-	const uint8_t *inc = c->o->include_surface ? c->o->include_surface : c->o->include;
-
-	return inc == NULL || inc[k];
+	memset(groups, 0, sizeof(groups));
+	for (int k = 0; k < c->C; k++) {
+		const mcm_value *x = &c->vals[k];
+		per[k] = isfinite(x->v) && !x->null ? x->v : NAN;
+		if (isfinite(x->v) && !x->null)
+			continue;
+		int kind = x->null ? KIND_NULL : isnan(x->v) ? KIND_NAN : KIND_INF;
+		nulls_add(&groups[kind][x->why], c, k);
+	}
+	for (int kind = 0; kind < KIND_COUNT; kind++)
+		for (int why = 0; why < MCM_WHY_COUNT; why++)
+			nulls_warn(&groups[kind][why], c, sp, kind, why);
+	*v = mcm_average(mc, is_surface, mo, avg, c->vals, counts, c->inc, c->C, zd, &null);
+	if (avg == MCE_NONE) {
+		*v = NAN;
+		return;
+	}
+	if (!isfinite(*v) && !null)
+		eval_warn(&c->r->warn, "metric '%s' averages to %s, reported as null (profile '%s')", sp->key,
+			  isnan(*v) ? "nan" : "inf", profile_name(c));
+	if (!isfinite(*v))
+		*v = NAN;
+	if (is_surface && (avg == MCE_MICRO || avg == MCE_WEIGHTED))
+		eval_warn(&c->r->warn, "metric '%s' is the macro average: surface distances have no pooled or weighted form",
+			  sp->key);
 }
 
 static void eval_overlap(ctx *c, const spec *sp, double *v, double *per)
 {
+	const mce_mconv *mc = mce_metric_conv(c->conv, sp->fn);
 	metric_overlap mo = (metric_overlap)(sp->fn - FN_M_DICE);
-	double zd = sp->par.zero_division;
-	metric_counts pooled = {0, 0, 0, 0};
-	double wsum = 0.0, wden = 0.0, msum = 0.0;
-	int mcount = 0;
-	nulls absent = {{0}, 0}, empty = {{0}, 0}, zero = {{0}, 0};
+	const metric_counts *counts = c->counts;
 
-	for (int k = 0; k < c->C; k++) {
-		const metric_counts *m = &c->counts[k];
-		double num, den;
-		per[k] = NAN;
-		if (!included(c, k))
-			continue;
-		if (c->absent[k] && !c->conv->absent_scored) {
-			nulls_add(&absent, c, k);
-			continue;
-		}
-		if (c->conv->empty_target_null && (mo == METRIC_DICE || mo == METRIC_IOU) && m->tp + m->fn == 0.0) {
-			nulls_add(&empty, c, k);
-			continue;
-		}
-		pooled.tp += m->tp;
-		pooled.fp += m->fp;
-		pooled.fn += m->fn;
-		pooled.tn += m->tn;
-		metric_ratio(m, mo, &num, &den);
-		if (den > 0.0) {
-			per[k] = num / den;
-		} else {
-			per[k] = zd;
-			if (isnan(zd))
-				nulls_add(&zero, c, k);
-		}
-		if (!isnan(per[k])) {
-			msum += per[k];
-			mcount++;
-			wsum += (m->tp + m->fn) * per[k];
-			wden += m->tp + m->fn;
-		}
-	}
-	nulls_warn(&absent, c, sp, "absent from both target and prediction");
-	nulls_warn(&empty, c, sp, "absent from the target");
-	nulls_warn(&zero, c, sp, "0/0; set zero_division to choose a value");
-	switch (c->o->average) {
-	case MCE_MICRO: {
-		double num, den;
-		metric_ratio(&pooled, mo, &num, &den);
-		*v = den > 0.0 ? num / den : zd;
-		break;
-	}
-	case MCE_WEIGHTED:
-		*v = wden > 0.0 ? wsum / wden : NAN;
-		break;
-	case MCE_NONE:
-		*v = NAN;
-		break;
-	default:
-		*v = mcount ? msum / mcount : NAN;
-		break;
-	}
+	if (mc->ratio == MCE_RATIO_F1_TIES && c->soft)
+		counts = c->ties;
+	resolve_include(c, mc->no_background, c->inc);
+	for (int k = 0; k < c->C; k++)
+		c->vals[k] = mcm_overlap(mc, mo, &counts[k], sp->par.zero_division);
+	finish_metric(c, sp, mc, 0, counts, v, per);
 }
 
 /* ---- surface metrics ---- */
@@ -365,105 +541,78 @@ static seg_status get_surface(ctx *c, const double spacing[2], metric_surface **
 		return seg_fail(c->err, SEG_ENOMEM, "out of memory");
 	memcpy(e->spacing, spacing, sizeof(e->spacing));
 	c->nsurf++;
-	for (int k = 0; k < c->C && st == SEG_OK; k++) {
-		if (!included_surface(c, k))
-			continue;
+	for (int k = 0; k < c->C && st == SEG_OK; k++)
 		st = mc_surface(c->t->cls, c->hard, w, h, k, &c->box[k], spacing, c->scratch, &e->s[k], c->par, c->err);
-	}
 	*out = e->s;
 	return st;
 }
 
-static double sum_of(const double *v, size_t n)
-{
-	double s = 0.0;
-
-	for (size_t i = 0; i < n; i++)
-		s += v[i];
-	return s;
-}
-
 /* One class's surface value from its distance lists (both non-empty). */
-static double surface_value(const ctx *c, const spec *sp, metric_surface *s)
+static seg_status surface_value(const ctx *c, const spec *sp, const mce_mconv *mc, metric_surface *s, double *v)
 {
 	switch (sp->fn) {
 	case FN_M_HAUSDORFF:
-		return metric_hausdorff(s);
+		*v = metric_hausdorff(s);
+		return SEG_OK;
 	case FN_M_HAUSDORFF95:
-		if (c->conv->hd == MCE_HD_POOLED) {
+		if (mc->hd_pooled) {
 			double *all = malloc((s->na + s->nb) * sizeof(*all));
-			double v;
 			if (all == NULL)
-				return NAN;
+				return seg_fail(c->err, SEG_ENOMEM, "out of memory");
 			memcpy(all, s->ab, s->na * sizeof(*all));
 			memcpy(all + s->na, s->ba, s->nb * sizeof(*all));
-			v = metric_percentile(all, s->na + s->nb, sp->par.percentile);
+			*v = metric_percentile(all, s->na + s->nb, sp->par.percentile);
 			free(all);
-			return v;
+			return SEG_OK;
 		}
-		return metric_hausdorff_pct(s, sp->par.percentile);
+		*v = metric_hausdorff_pct(s, sp->par.percentile);
+		return SEG_OK;
 	case FN_M_ASSD:
-		switch (c->conv->assd) {
-		case MCE_ASSD_PRED_TO_TARGET:
-			return sum_of(s->ab, s->na) / (double)s->na;
-		case MCE_ASSD_MEAN_OF_MEANS:
-			return 0.5 * (sum_of(s->ab, s->na) / (double)s->na + sum_of(s->ba, s->nb) / (double)s->nb);
-		default:
-			return metric_assd(s);
-		}
+		*v = metric_assd(s);
+		return SEG_OK;
 	default:
-		return metric_surface_dice(s, sp->par.tolerance);
+		*v = metric_surface_dice(s, sp->par.tolerance);
+		return SEG_OK;
 	}
+}
+
+/* An empty-mask surface value under rule (mce_undef). */
+static mcm_value surface_undefined(int rule, mcm_why why)
+{
+	mcm_value r = {NAN, 0, (uint8_t)why};
+
+	if (rule == MCE_UNDEF_INF)
+		r.v = INFINITY;
+	else if (rule == MCE_UNDEF_NULL)
+		r.null = 1;
+	return r;
 }
 
 static seg_status eval_surface(ctx *c, const spec *sp, double *v, double *per)
 {
+	const mce_mconv *mc = mce_metric_conv(c->conv, sp->fn);
 	metric_surface *all = NULL;
-	double msum = 0.0, wsum = 0.0, wden = 0.0;
-	int mcount = 0;
-	nulls both = {{0}, 0}, one = {{0}, 0};
 	seg_status st = get_surface(c, sp->par.spacing, &all);
 
 	if (st != SEG_OK)
 		return st;
-	for (int k = 0; k < c->C; k++) {
+	resolve_include(c, mc->no_background, c->inc);
+	for (int k = 0; k < c->C && st == SEG_OK; k++) {
 		metric_surface *s = &all[k];
-		per[k] = NAN;
-		if (!included_surface(c, k))
-			continue;
-		if (s->na == 0 && s->nb == 0) {
-			if (c->conv->surface_empty_zero && sp->fn != FN_M_SURFACE_DICE)
-				per[k] = 0.0;
-			else
-				nulls_add(&both, c, k);
-		} else if (s->na == 0 || s->nb == 0) {
-			if (sp->fn == FN_M_SURFACE_DICE)
-				per[k] = 0.0;
-			else
-				nulls_add(&one, c, k);
-		} else {
-			per[k] = surface_value(c, sp, s);
-		}
-		if (!isnan(per[k])) {
-			double sup = c->counts[k].tp + c->counts[k].fn;
-			msum += per[k];
-			mcount++;
-			wsum += sup * per[k];
-			wden += sup;
-		}
+		mcm_value x = {0.0, 0, MCM_WHY_NONE};
+		if (s->na == 0 && s->nb == 0)
+			x = surface_undefined(mc->both_empty, MCM_WHY_ABSENT);
+		else if ((s->na == 0 || s->nb == 0) && sp->fn != FN_M_SURFACE_DICE)
+			x = surface_undefined(mc->one_empty, s->nb == 0 ? MCM_WHY_NO_TARGET : MCM_WHY_NO_PRED);
+		else if (s->na == 0 || s->nb == 0)
+			x.v = 0.0; /* surface_dice: nothing of one boundary is near the other */
+		else
+			st = surface_value(c, sp, mc, s, &x.v);
+		c->vals[k] = x;
 	}
-	nulls_warn(&both, c, sp, "absent from both target and prediction");
-	nulls_warn(&one, c, sp, "absent from the target or from the prediction");
-	if (c->o->average == MCE_NONE)
-		*v = NAN;
-	else if (c->o->average == MCE_WEIGHTED)
-		*v = wden > 0.0 ? wsum / wden : NAN;
-	else
-		*v = mcount ? msum / mcount : NAN;
-	if (c->o->average == MCE_MICRO)
-		eval_warn(&c->r->warn, "metric '%s' is the macro average: surface distances have no pooled (micro) form",
-			  sp->key);
-	return SEG_OK;
+	if (st == SEG_OK)
+		finish_metric(c, sp, mc, 1, c->counts, v, per);
+	return st;
 }
 
 static void ctx_release(ctx *c)
@@ -478,7 +627,33 @@ static void ctx_release(ctx *c)
 	free(c->box);
 	free(c->scratch);
 	free(c->counts);
-	free(c->absent);
+	free(c->ties);
+	free(c->inc);
+	free(c->per);
+	free(c->vals);
+}
+
+/* 1 when some spec's metric counts every class tied at the maximum (Keras' F1). */
+static int needs_ties(const ctx *c, const spec *specs, size_t n)
+{
+	for (size_t i = 0; c->soft && i < n; i++)
+		if (specs[i].fn >= FN_M_DICE && specs[i].fn <= FN_M_ACCURACY &&
+		    mce_metric_conv(c->conv, specs[i].fn)->ratio == MCE_RATIO_F1_TIES)
+			return 1;
+	return 0;
+}
+
+static void loss_warning(ctx *c, const spec *sp, double v, int library_nan)
+{
+	const char *why = c->valid == 0.0		   ? "every pixel is ignored"
+			  : sp->fn == FN_LOVASZ_SOFTMAX ? "no included class is present in the target"
+							: "undefined for this input";
+
+	if (library_nan || isinf(v))
+		eval_warn(&c->r->warn, "loss '%s' is %s, reported as null: %s (profile '%s')", sp->key,
+			  isinf(v) ? "inf" : "nan", why, profile_name(c));
+	else
+		eval_warn(&c->r->warn, "loss '%s' is null: %s", sp->key, why);
 }
 
 seg_status mce_run(const seg_labels *t, const uint16_t *hard, const seg_scores *soft, const spec *specs, size_t n,
@@ -487,7 +662,7 @@ seg_status mce_run(const seg_labels *t, const uint16_t *hard, const seg_scores *
 	ctx c;
 	seg_status st = SEG_OK;
 	plan **which = NULL;
-	double valid = 0.0, correct = 0.0;
+	double correct = 0.0;
 
 	memset(&r->warn, 0, sizeof(r->warn));
 	memset(&c, 0, sizeof(c));
@@ -495,7 +670,7 @@ seg_status mce_run(const seg_labels *t, const uint16_t *hard, const seg_scores *
 	c.hard = hard;
 	c.soft = soft;
 	c.o = o;
-	c.conv = o->conv ? o->conv : &segloss_conv;
+	c.conv = mce_conv_of(o->conv);
 	c.r = r;
 	c.par = par;
 	c.err = err;
@@ -505,18 +680,27 @@ seg_status mce_run(const seg_labels *t, const uint16_t *hard, const seg_scores *
 		return seg_fail(err, SEG_EINVAL, "prediction is %dx%d with %d classes but target is %dx%d with %d",
 				soft->width, soft->height, soft->classes, t->width, t->height, o->classes);
 	c.counts = malloc((size_t)c.C * sizeof(*c.counts));
-	c.absent = malloc((size_t)c.C);
+	c.inc = malloc((size_t)c.C);
+	c.per = malloc((size_t)c.C * sizeof(*c.per));
+	c.vals = malloc((size_t)c.C * sizeof(*c.vals));
 	which = calloc(n ? n : 1, sizeof(*which));
-	if (c.counts == NULL || c.absent == NULL || which == NULL) {
+	if (c.counts == NULL || c.inc == NULL || c.per == NULL || c.vals == NULL || which == NULL) {
 		st = seg_fail(err, SEG_ENOMEM, "out of memory");
 		goto out;
 	}
 	mc_confusion(t->cls, hard, c.n, c.C, r->confusion);
 	for (int k = 0; k < c.C; k++) {
 		mc_class_counts(r->confusion, c.C, k, &c.counts[k]);
-		c.absent[k] = c.counts[k].tp + c.counts[k].fn == 0.0 && c.counts[k].tp + c.counts[k].fp == 0.0;
-		valid += c.counts[k].tp + c.counts[k].fn;
+		c.valid += c.counts[k].tp + c.counts[k].fn;
 		correct += c.counts[k].tp;
+	}
+	if (needs_ties(&c, specs, n)) {
+		c.ties = malloc((size_t)c.C * sizeof(*c.ties));
+		if (c.ties == NULL) {
+			st = seg_fail(err, SEG_ENOMEM, "out of memory");
+			goto out;
+		}
+		mc_tie_counts(soft, t->cls, c.ties);
 	}
 	/* Plan the loss passes first, so that one pass serves as many losses as it can. */
 	for (size_t i = 0; i < n; i++) {
@@ -527,7 +711,7 @@ seg_status mce_run(const seg_labels *t, const uint16_t *hard, const seg_scores *
 				      info->kind == SPEC_LOSS ? " (use cross_entropy, dice, focal, ...)" : "");
 			goto out;
 		}
-		if (info->kind == SPEC_LOSS && specs[i].fn != FN_LOVASZ_SOFTMAX) {
+		if (info->kind == SPEC_LOSS && reads_sums(mce_loss_conv(c.conv, specs[i].fn), specs[i].fn)) {
 			which[i] = plan_for(&c, &specs[i]);
 			if (which[i] == NULL) {
 				st = seg_fail(err, SEG_EINVAL, "too many distinct loss settings in one request (max %d)",
@@ -545,15 +729,15 @@ seg_status mce_run(const seg_labels *t, const uint16_t *hard, const seg_scores *
 		for (int k = 0; k < c.C; k++)
 			per[k] = NAN;
 		if (kind == SPEC_LOSS) {
-			st = eval_loss(&c, sp, which[i], &r->value[i]);
+			int library_nan;
+			st = eval_loss(&c, sp, which[i], &r->value[i], &library_nan);
 			if (st == SEG_OK && !isfinite(r->value[i])) {
+				loss_warning(&c, sp, r->value[i], library_nan);
 				r->value[i] = NAN;
-				eval_warn(&r->warn, "loss '%s' is null: it is undefined for this input (no valid pixel or no class present)",
-					  sp->key);
 			}
 		} else if (sp->fn == FN_M_PIXEL_ACCURACY) {
-			r->value[i] = valid > 0.0 ? correct / valid : NAN;
-			if (valid == 0.0)
+			r->value[i] = c.valid > 0.0 ? correct / c.valid : NAN;
+			if (c.valid == 0.0)
 				eval_warn(&r->warn, "metric '%s' is null: every pixel is ignored", sp->key);
 		} else if (sp->fn >= FN_M_DICE && sp->fn <= FN_M_ACCURACY) {
 			eval_overlap(&c, sp, &r->value[i], per);

@@ -8,6 +8,7 @@
  */
 #include "core/mclass.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,6 +65,31 @@ void mc_argmax(const seg_scores *s, uint16_t *out)
 		for (size_t k = 0; k < m; k++)
 			out[i0 + k] = (uint16_t)idx[k];
 	}
+}
+
+void mc_tie_counts(const seg_scores *s, const uint16_t *t, metric_counts *out)
+{
+	size_t n = (size_t)s->width * (size_t)s->height;
+	double nv = 0.0;
+
+	memset(out, 0, (size_t)s->classes * sizeof(*out));
+	for (size_t i = 0; i < n; i++) {
+		float best = s->v[i];
+		if (t[i] == SEG_IGNORE)
+			continue;
+		nv += 1.0;
+		for (int c = 1; c < s->classes; c++)
+			best = s->v[(size_t)c * n + i] > best ? s->v[(size_t)c * n + i] : best;
+		for (int c = 0; c < s->classes; c++) {
+			float v = s->v[(size_t)c * n + i];
+			int pred = v >= best && (s->logits || fabs((double)v) > 1e-9), fg = t[i] == c;
+			out[c].tp += pred && fg;
+			out[c].fp += pred && !fg;
+			out[c].fn += !pred && fg;
+		}
+	}
+	for (int c = 0; c < s->classes; c++)
+		out[c].tn = nv - out[c].tp - out[c].fp - out[c].fn;
 }
 
 static void grow(mc_box *b, int x, int y)

@@ -39,6 +39,15 @@ void mc_class_counts(const int64_t *m, int classes, int c, metric_counts *out);
  */
 void mc_argmax(const seg_scores *s, uint16_t *out);
 
+/*
+ * One-vs-rest counts (out, classes entries) when every class whose score
+ * equals the pixel's maximum is predicted, and, for probabilities, only
+ * when that score is above 1e-9 (Keras' F1Score with threshold=None): a
+ * tie predicts several classes at once. Valid pixels only; TN is the rest.
+ * s, t borrowed.
+ */
+void mc_tie_counts(const seg_scores *s, const uint16_t *t, metric_counts *out);
+
 /* A class's pixels in the target or the prediction: rows [y0, y1), columns [x0, x1); empty when x0 >= x1. */
 typedef struct mc_box {
 	int x0, y0, x1, y1;

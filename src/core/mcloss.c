@@ -13,8 +13,8 @@
  * anything but the input.
  *
  * The Lovász-softmax sorts each present class's errors: non-negative
- * float32 values, whose bit patterns sort as unsigned integers, so an
- * LSD radix sort (three passes of 11 bits) replaces a comparison sort.
+ * doubles, whose bit patterns sort as unsigned integers, so an LSD radix
+ * sort (six passes of 11 bits) replaces a comparison sort.
  */
 #include "core/mcloss.h"
 
@@ -330,24 +330,39 @@ static double one_minus(double num, double den)
 	return 1.0 - num / den;
 }
 
+double mcl_region_score(double in, double g, double p, double pp, const mcl_region_opts *o)
+{
+	double num, den;
+
+	switch (o->kind) {
+	case MCL_DICE:
+		num = 2.0 * in + o->s_nr;
+		den = pp + g + o->s_dr;
+		break;
+	case MCL_JACCARD:
+		num = in + o->s_nr;
+		den = p + g - in + o->s_dr;
+		break;
+	case MCL_TVERSKY:
+	default:
+		num = in + o->s_nr;
+		den = in + o->alpha * (p - in) + o->beta * (g - in) + o->s_dr;
+		break;
+	}
+	den += o->den_eps;
+	if (den < o->den_floor)
+		den = o->den_floor;
+	return one_minus(num, den);
+}
+
 void mcl_region_per_class(const mcl_sums *s, mcl_region kind, mcl_pow pw, double s_nr, double s_dr, double alpha,
 			  double beta, double *out)
 {
+	mcl_region_opts o = {kind, s_nr, s_dr, alpha, beta, 0.0, 0.0};
+
 	for (int c = 0; c < s->classes; c++) {
-		double in = s->i[c], g = s->g[c], p = s->p1[c];
-		double pp = pw == MCL_POW1 ? p : pw == MCL_POW2 ? s->p2[c] : s->pg[c];
-		switch (kind) {
-		case MCL_DICE:
-			out[c] = one_minus(2.0 * in + s_nr, pp + g + s_dr);
-			break;
-		case MCL_JACCARD:
-			out[c] = one_minus(in + s_nr, p + g - in + s_dr);
-			break;
-		case MCL_TVERSKY:
-		default:
-			out[c] = one_minus(in + s_nr, in + alpha * (p - in) + beta * (g - in) + s_dr);
-			break;
-		}
+		double pp = pw == MCL_POW1 ? s->p1[c] : pw == MCL_POW2 ? s->p2[c] : s->pg[c];
+		out[c] = mcl_region_score(s->i[c], s->g[c], s->p1[c], pp, &o);
 	}
 }
 
@@ -385,12 +400,12 @@ double mcl_generalized_dice(const mcl_sums *s, const uint8_t *include, double sm
 	return one_minus(2.0 * num + smooth, den + smooth);
 }
 
-/* Stable LSD radix sort of n keys (and their flags) ascending: three passes of 11 bits. */
-static void radix_sort(uint32_t *key, uint8_t *flag, uint32_t *k2, uint8_t *f2, size_t n)
+/* Stable LSD radix sort of n keys (and their flags) ascending: six passes of 11 bits. */
+static void radix_sort(uint64_t *key, uint8_t *flag, uint64_t *k2, uint8_t *f2, size_t n)
 {
 	size_t count[2048];
 
-	for (int pass = 0; pass < 3; pass++) {
+	for (int pass = 0; pass < 6; pass++) {
 		int shift = pass * 11;
 		size_t sum = 0;
 		memset(count, 0, sizeof(count));
@@ -406,30 +421,27 @@ static void radix_sort(uint32_t *key, uint8_t *flag, uint32_t *k2, uint8_t *f2, 
 			k2[at] = key[i];
 			f2[at] = flag[i];
 		}
-		uint32_t *tk = key;
+		uint64_t *tk = key;
 		uint8_t *tf = flag;
 		key = k2;
 		flag = f2;
 		k2 = tk;
 		f2 = tf;
 	}
-	/* Three passes: the sorted data ended in the second buffers; copy back. */
-	memcpy(k2, key, n * sizeof(*key));
-	memcpy(f2, flag, n * sizeof(*flag));
+	/* An even number of passes: the sorted data is back in the caller's first buffers. */
 }
 
-seg_status mcl_lovasz(const seg_scores *s, const uint16_t *t, const uint8_t *include, double *out,
-		      seg_error *err)
+seg_status mcl_lovasz(const seg_scores *s, const uint16_t *t, const uint8_t *include, double *per, seg_error *err)
 {
 	size_t n = (size_t)s->width * (size_t)s->height, nv = 0;
 	int C = s->classes;
-	uint32_t *key = NULL, *k2 = NULL;
+	uint64_t *key = NULL, *k2 = NULL;
 	uint8_t *flag = NULL, *f2 = NULL;
-	double *lse = NULL, *gsum = NULL, total = 0.0;
-	int present = 0;
+	double *lse = NULL, *gsum = NULL;
 	seg_status st = SEG_OK;
 
-	*out = NAN;
+	for (int c = 0; c < C; c++)
+		per[c] = NAN;
 	for (size_t i = 0; i < n; i++)
 		nv += t[i] != SEG_IGNORE;
 	gsum = calloc((size_t)C, sizeof(*gsum));
@@ -462,29 +474,27 @@ seg_status mcl_lovasz(const seg_scores *s, const uint16_t *t, const uint8_t *inc
 		for (size_t i = 0; i < n; i++) {
 			if (t[i] == SEG_IGNORE)
 				continue;
-			float p = s->logits ? (float)exp((double)v[i] - lse[i]) : v[i];
+			double p = s->logits ? exp((double)v[i] - lse[i]) : (double)v[i];
 			uint8_t fg = t[i] == c;
-			float e = fg ? 1.0f - p : p;
-			e = e < 0.0f ? -e : e; /* |fg − p|, in float32 as the reference computes it */
+			double e = fabs((double)fg - p) + 0.0; /* + 0.0: no negative zero among the keys */
 			memcpy(&key[j], &e, sizeof(e));
 			flag[j++] = fg;
 		}
+		/* Non-negative doubles order as their bit patterns do. */
 		radix_sort(key, flag, k2, f2, nv);
 		/* Descending errors: walk the ascending order backwards. */
 		double gts = gsum[c], cum_fg = 0.0, cum_bg = 0.0, prev = 0.0, loss = 0.0;
 		for (size_t r = nv; r-- > 0;) {
-			float e;
+			double e;
 			memcpy(&e, &key[r], sizeof(e));
 			cum_fg += flag[r];
 			cum_bg += 1 - flag[r];
 			double jac = 1.0 - (gts - cum_fg) / (gts + cum_bg);
-			loss += (double)e * (jac - prev);
+			loss += e * (jac - prev);
 			prev = jac;
 		}
-		total += loss;
-		present++;
+		per[c] = loss;
 	}
-	*out = present ? total / present : NAN;
 out:
 	free(gsum);
 	free(key);

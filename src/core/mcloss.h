@@ -95,6 +95,17 @@ typedef enum mcl_region {
 void mcl_region_per_class(const mcl_sums *s, mcl_region kind, mcl_pow pw, double s_nr, double s_dr, double alpha,
 			  double beta, double *out);
 
+/* A region loss with every convention a library adds: the ratio above, then den_eps added to its
+ * denominator (Keras' epsilon) and the denominator raised to den_floor (smp's eps). */
+typedef struct mcl_region_opts {
+	mcl_region kind;
+	double s_nr, s_dr, alpha, beta;
+	double den_eps, den_floor;
+} mcl_region_opts;
+
+/* One region loss from the sums I, g (= Σ G), p (= Σ P) and pp (= Σ P^γ) of one class or of several pooled. */
+double mcl_region_score(double in, double g, double p, double pp, const mcl_region_opts *o);
+
 /*
  * Σ_c w_c v_c / Σ_c w_c over the classes with include[c] (borrowed,
  * classes; NULL: all) and a finite v_c; NAN when none. w may be NULL.
@@ -110,13 +121,13 @@ double mcl_class_mean(const double *v, const uint8_t *include, const double *w, 
 double mcl_generalized_dice(const mcl_sums *s, const uint8_t *include, double smooth);
 
 /*
- * lovasz_softmax (Berman et al. 2018, classes 'present'): for each
- * included class present in the valid target, the errors e_i = |G_c(i) −
- * P_c(i)| sorted in decreasing order, dotted with the Lovász gradient of
- * the Jaccard loss at that order; the mean over those classes (NAN when
- * none is present). s, t, include borrowed. SEG_ENOMEM.
+ * lovasz_softmax (Berman et al. 2018, classes 'present'): for each class
+ * present in the valid target, the errors e_i = |G_c(i) − P_c(i)| (in
+ * double, as the float64 reference) sorted in decreasing order, dotted
+ * with the Lovász gradient of the Jaccard loss at that order: per[c]
+ * (classes), NAN for a class absent from the target or with include[c]
+ * 0. s, t, include borrowed (include NULL: all). SEG_ENOMEM.
  */
-seg_status mcl_lovasz(const seg_scores *s, const uint16_t *t, const uint8_t *include, double *out,
-		      seg_error *err);
+seg_status mcl_lovasz(const seg_scores *s, const uint16_t *t, const uint8_t *include, double *per, seg_error *err);
 
 #endif

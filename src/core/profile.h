@@ -3,11 +3,13 @@
  * so a request can reproduce that library's numbers by name.
  *
  * A profile sets parameter defaults (smoothing, α, β, γ, zero_division...)
- * and the multi-class conventions (empty classes, averaging, surface
- * distances, include_background, the default ignore label). Parameters
- * given explicitly in a request always win. The sources each profile
- * follows, file and function, are in docs/profiles.md and in the
- * catalogue (GET /v1/profiles, `segloss profiles`).
+ * and the multi-class conventions of every metric and loss (mcconv.h:
+ * empty classes, averaging, surface distances, include_background,
+ * denominators, which parameters the library lacks) and the default
+ * ignore label. Parameters given explicitly in a request always win.
+ * The sources each profile follows, file and function, are in
+ * docs/profiles.md and in the catalogue (GET /v1/profiles, `segloss
+ * profiles`).
  */
 #ifndef PROFILE_H
 #define PROFILE_H
@@ -15,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/mceval.h"
+#include "core/mcconv.h"
 #include "core/seg.h"
 #include "core/spec.h"
 
@@ -42,11 +44,9 @@ typedef struct prof_info {
 	const char *name;
 	const char *library;   /* the library and the version followed */
 	const char *source;    /* the files and functions followed */
-	const char *summary;   /* the conventions, in one paragraph */
-	mce_conv conv;
-	int include_background;         /* losses and overlap metrics */
-	int include_background_surface; /* surface metrics */
-	int has_ignore;                 /* a default ignore label */
+	const char *summary;   /* the conventions that differ from segloss's, in one paragraph */
+	const mce_conv *conv;  /* every metric's and loss's conventions */
+	int has_ignore;        /* a default ignore label */
 	int64_t ignore_index;
 	const prof_default *defaults;
 } prof_info;

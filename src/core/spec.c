@@ -103,7 +103,7 @@ static const spec_info catalogue[FN_COUNT] = {
 			     "beta = fraction of negative target pixels; mean -[beta y ln p + (1-beta)(1-y) ln(1-p)]",
 			     CLIP, p_eps_only, SPEC_BINARY, NULL},
 	[FN_FOCAL] = {"focal", SPEC_LOSS,
-		      "mean -[alpha y (1-p)^gamma ln p + (1-alpha)(1-y) p^gamma ln(1-p)]", CLIP, p_focal, SPEC_BOTH, "mean -w_y (1-p_y)^gamma ln p_y, softmax form (alpha is binary only; class_weights give w)"},
+		      "mean -[alpha y (1-p)^gamma ln p + (1-alpha)(1-y) p^gamma ln(1-p)]", CLIP, p_focal, SPEC_BOTH, "mean -w_y (1-p_y)^gamma ln p_y, softmax form (class_weights give w; alpha only under the keras and mmseg profiles, whose focal losses have one)"},
 	[FN_DICE_LOSS] = {"dice", SPEC_LOSS, "1 - (2 sum(p y) + s) / (sum(p^gamma) + sum(y^gamma) + s)",
 			  "both masks empty: 0 (smooth makes it s/s); p is not clipped", p_dice, SPEC_BOTH, "mean_c 1 - (2 sum(P_c G_c) + s) / (sum(P_c^gamma) + sum(G_c) + s)"},
 	[FN_JACCARD] = {"jaccard", SPEC_LOSS, "1 - (sum(p y) + s) / (sum(p) + sum(y) - sum(p y) + s)",
@@ -321,7 +321,11 @@ static const spec_param *find_param(const spec *s, const char *name, seg_error *
 			best = p->name;
 		}
 	}
-	if (best)
+	const char *owner = spec_param_elsewhere(s, name);
+	if (owner)
+		seg_fail(err, SEG_EINVAL, "%s '%s' takes no parameter '%.64s' (it is %s's)", spec_kind_name(info->kind),
+			 info->name, name, owner);
+	else if (best)
 		seg_fail(err, SEG_EINVAL, "unknown parameter '%.64s' for %s '%s' (did you mean '%s'?)", name,
 			 spec_kind_name(info->kind), info->name, best);
 	else if (info->params[0].name == NULL)
@@ -613,6 +617,22 @@ int spec_is_set(const spec *s, const char *name)
 	const spec_param *p = param_named(s, name);
 
 	return p != NULL && (s->set & (1u << (unsigned)(p - spec_info_of(s->fn)->params))) != 0;
+}
+
+const char *spec_param_elsewhere(const spec *s, const char *name)
+{
+	spec_kind kind = spec_info_of(s->fn)->kind;
+
+	if (param_named(s, name))
+		return NULL;
+	for (int fn = 0; fn < FN_COUNT; fn++) {
+		if (catalogue[fn].kind != kind)
+			continue;
+		for (const spec_param *p = catalogue[fn].params; p->name; p++)
+			if (strcmp(p->name, name) == 0)
+				return catalogue[fn].name;
+	}
+	return NULL;
 }
 
 int spec_default_number(spec *s, const char *name, double v)

@@ -182,6 +182,14 @@ seg_status spec_check_unique(const spec *specs, size_t n, seg_error *err);
  */
 int spec_default_number(spec *s, const char *name, double v);
 
+/*
+ * The name (static) of another function of s's kind that takes parameter
+ * name when s's function does not (label_smoothing asked of dice is
+ * cross_entropy's); NULL when s takes it or no function does. name
+ * borrowed.
+ */
+const char *spec_param_elsewhere(const spec *s, const char *name);
+
 /* 1 when parameter name of s was given explicitly. */
 int spec_is_set(const spec *s, const char *name);
 

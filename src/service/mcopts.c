@@ -284,6 +284,30 @@ seg_status mco_set_text(mco_opts *o, const char *name, const char *text, seg_err
 	return st;
 }
 
+/* A loss parameter the profile's library lacks (its conventions say which) is refused, naming all three. */
+static seg_status check_library(const mco_opts *o, const spec *sp, seg_error *err)
+{
+	const spec_info *info = spec_info_of(sp->fn);
+	const mce_lconv *lc;
+	const char *profile = o->profile->name;
+
+	if (info->kind != SPEC_LOSS)
+		return SEG_OK;
+	lc = mce_loss_conv(o->profile->conv, sp->fn);
+	if (sp->fn == FN_FOCAL && spec_is_set(sp, "alpha") && !(lc->flags & MCE_LC_TAKES_ALPHA))
+		return seg_fail(err, SEG_EINVAL, "parameter 'alpha' of loss '%s' applies to binary requests under profile "
+				"'%s' (its multi-class focal loss has no alpha): weigh classes with \"class_weights\"",
+				sp->key, profile);
+	if (o->class_weights && (lc->flags & MCE_LC_NO_WEIGHTS))
+		return seg_fail(err, SEG_EINVAL, "profile '%s': loss '%s' takes no class_weights (%s has none); drop "
+				"\"class_weights\" or ask for this loss under another profile", profile, sp->key,
+				lc->lib ? lc->lib : "the library's loss");
+	if (sp->par.label_smoothing > 0.0 && (lc->flags & MCE_LC_NO_SMOOTHING))
+		return seg_fail(err, SEG_EINVAL, "profile '%s': loss '%s' takes no label_smoothing (%s has none)", profile,
+				sp->key, lc->lib ? lc->lib : "the library's loss");
+	return SEG_OK;
+}
+
 seg_status mco_finish(mco_opts *o, spec *specs, size_t n, seg_error *err)
 {
 	seg_status st;
@@ -334,31 +358,23 @@ seg_status mco_finish(mco_opts *o, spec *specs, size_t n, seg_error *err)
 			return seg_fail(err, SEG_EINVAL, "parameter 'threshold' of %s '%s' applies to binary requests: a "
 					"multi-class prediction's classes are its labels or the argmax of its scores",
 					spec_kind_name(info->kind), specs[i].key);
-		if (specs[i].fn == FN_FOCAL && spec_is_set(&specs[i], "alpha"))
-			return seg_fail(err, SEG_EINVAL, "parameter 'alpha' of loss '%s' applies to binary requests: weigh "
-					"classes with \"class_weights\"", specs[i].key);
+		st = check_library(o, &specs[i], err);
+		if (st != SEG_OK)
+			return st;
 	}
 	return SEG_OK;
 }
 
-void mco_core_opts(const mco_opts *o, mce_opts *out, uint8_t *include, uint8_t *include_surface,
-		   const char **names)
+void mco_core_opts(const mco_opts *o, mce_opts *out, const char **names)
 {
-	int C = o->classes.count, bg = o->classes.background;
-	int inc = o->include_background >= 0 ? o->include_background : o->profile->include_background;
-	int inc_s = o->include_background >= 0 ? o->include_background : o->profile->include_background_surface;
-
-	for (int k = 0; k < C; k++) {
-		include[k] = (uint8_t)(k != bg || inc);
-		include_surface[k] = (uint8_t)(k != bg || inc_s);
+	for (int k = 0; k < o->classes.count; k++)
 		names[k] = o->classes.key[k];
-	}
 	memset(out, 0, sizeof(*out));
-	out->classes = C;
-	out->include = include;
-	out->include_surface = include_surface;
+	out->classes = o->classes.count;
+	out->background = o->classes.background;
+	out->include_background = o->include_background;
 	out->class_weights = o->class_weights;
-	out->average = o->average >= 0 ? (mce_average)o->average : MCE_MACRO;
-	out->conv = &o->profile->conv;
+	out->average = o->average;
+	out->conv = o->profile->conv;
 	out->names = names;
 }

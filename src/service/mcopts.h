@@ -66,16 +66,17 @@ seg_status mco_set_text(mco_opts *o, const char *name, const char *text, seg_err
  * multi-class requests take, the class weights' length, the background,
  * and the specs (borrowed, modified): each takes the profile's defaults
  * for the parameters it was not given, and binary-only parameters set
- * in a multi-class request (threshold, focal's alpha) are SEG_EINVAL.
+ * in a multi-class request (threshold; focal's alpha unless the
+ * profile's focal loss has one) are SEG_EINVAL, as is a parameter the
+ * profile's library does not take (class_weights, label_smoothing),
+ * with a message naming the profile, the loss and the parameter.
  */
 seg_status mco_finish(mco_opts *o, spec *specs, size_t n, seg_error *err);
 
 /*
- * The core's options for o (multi-class): include and include_surface
- * (caller-owned, classes entries each) and names (caller-owned, classes
- * pointers into o) are filled; out borrows them and o.
+ * The core's options for o (multi-class): names (caller-owned, classes
+ * pointers into o) is filled; out borrows it, o and o's profile.
  */
-void mco_core_opts(const mco_opts *o, mce_opts *out, uint8_t *include, uint8_t *include_surface,
-		   const char **names);
+void mco_core_opts(const mco_opts *o, mce_opts *out, const char **names);
 
 #endif

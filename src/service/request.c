@@ -282,7 +282,8 @@ static seg_status add_spec(req_eval *r, const cJSON *item, spec_kind kind, seg_e
 {
 	if (r->nspecs == REQ_MAX_SPECS)
 		return seg_fail(err, SEG_EINVAL, "at most %d losses and metrics per request", REQ_MAX_SPECS);
-	seg_status st = wire_parse_spec(item, kind, &r->specs[r->nspecs], err);
+	const char *profile = r->mc.multi ? r->mc.profile->name : NULL;
+	seg_status st = wire_parse_spec(item, kind, profile, &r->specs[r->nspecs], err);
 	if (st == SEG_OK)
 		r->nspecs++;
 	return st;
@@ -405,7 +406,7 @@ static seg_status add_map(req_eval *r, const cJSON *item, seg_error *err)
 			st = seg_fail(err, SEG_ENOMEM, "out of memory");
 	}
 	if (st == SEG_OK)
-		st = wire_parse_spec(copy ? copy : item, SPEC_MAP, &r->maps[r->nmaps], err);
+		st = wire_parse_spec(copy ? copy : item, SPEC_MAP, NULL, &r->maps[r->nmaps], err);
 	cJSON_Delete(copy);
 	if (st == SEG_OK)
 		r->map_has_range[r->nmaps++] = has;
@@ -505,6 +506,15 @@ static seg_status parse_lists(cJSON *root, req_eval *r, int batch, seg_error *er
 	cJSON *field, *item;
 	seg_status st;
 
+	/* The multi-class fields first: a spec's errors name the profile in force. */
+	cJSON_ArrayForEach(field, root)
+	{
+		if (!mco_owns(field->string))
+			continue;
+		st = mco_set(&r->mc, field->string, field, err);
+		if (st != SEG_OK)
+			return st;
+	}
 	for (size_t l = 0; l < 3; l++) {
 		field = cJSON_GetObjectItemCaseSensitive(root, lists[l].field);
 		if (field == NULL)
@@ -539,14 +549,6 @@ static seg_status parse_lists(cJSON *root, req_eval *r, int batch, seg_error *er
 		if (!cJSON_IsString(field))
 			return seg_fail(err, SEG_EINVAL, "\"run\" must be a string");
 		st = set_run(r, field->valuestring, err);
-		if (st != SEG_OK)
-			return st;
-	}
-	cJSON_ArrayForEach(field, root)
-	{
-		if (!mco_owns(field->string))
-			continue;
-		st = mco_set(&r->mc, field->string, field, err);
 		if (st != SEG_OK)
 			return st;
 	}
@@ -835,11 +837,15 @@ static seg_status eval_from_form(const mp_form *f, req_eval *r, seg_error *err)
 	st = mask_part(mp_find(f, "target"), "target", &r->cases[0].target, err);
 	if (st == SEG_OK)
 		st = mask_part(mp_find(f, "prediction"), "prediction", &r->cases[0].prediction, err);
+	/* The multi-class fields first: a spec's errors name the profile in force. */
+	for (int i = 0; i < f->count && st == SEG_OK; i++)
+		if (mco_owns(f->parts[i].name))
+			st = mco_field(&r->mc, &f->parts[i], err);
 	for (int i = 0; i < f->count && st == SEG_OK; i++) {
 		const mp_part *p = &f->parts[i];
 		if (mco_owns(p->name))
-			st = mco_field(&r->mc, p, err);
-		else if (strcmp(p->name, "target_kind") == 0)
+			continue;
+		if (strcmp(p->name, "target_kind") == 0)
 			st = kind_field(p, 1, &r->cases[0].target, err);
 		else if (strcmp(p->name, "prediction_kind") == 0)
 			st = kind_field(p, 0, &r->cases[0].prediction, err);

@@ -201,16 +201,15 @@ static seg_status eval_multi(const svc_ctx *ctx, const req_eval *rq, const inp_p
 			     mce_result *res, seg_error *err)
 {
 	int C = rq->mc.classes.count;
-	uint8_t *inc = malloc(2 * (size_t)C);
 	const char **names = malloc((size_t)C * sizeof(*names));
 	mce_opts o;
 	seg_status st;
 
-	if (inc == NULL || names == NULL) {
+	if (names == NULL) {
 		st = seg_fail(err, SEG_ENOMEM, "out of memory");
 		goto out;
 	}
-	mco_core_opts(&rq->mc, &o, inc, inc + C, names);
+	mco_core_opts(&rq->mc, &o, names);
 	st = mce_result_init(res, rq->nspecs, C, err);
 	if (st == SEG_OK)
 		st = mce_run(&in->labels, in->hard, in->scores.v ? &in->scores : NULL, rq->specs, rq->nspecs, &o, res,
@@ -225,7 +224,6 @@ static seg_status eval_multi(const svc_ctx *ctx, const req_eval *rq, const inp_p
 	if (st != SEG_OK)
 		st = seg_fail(err, st, "out of memory");
 out:
-	free(inc);
 	free(names);
 	return st;
 }

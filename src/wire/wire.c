@@ -204,11 +204,76 @@ static seg_status add_warnings(cJSON *obj, const eval_warnings *warn)
 	return SEG_OK;
 }
 
+/* One metric's conventions as JSON (the names say what mcconv.h's fields mean). */
+static cJSON *metric_conv_json(const mce_mconv *m, spec_fn fn)
+{
+	static const char *const undef[] = {"null", "nan", "inf"};
+	static const char *const ratio[] = {"plain", "recall", "tp/(union+1e-7)", "f1 with ties (keras)"};
+	static const char *const rule[] = {"segloss", "monai", "smp", "torchmetrics classification",
+					   "torchmetrics segmentation", "torchmetrics sum/count", "nanmean",
+					   "keras mean iou", "keras f1"};
+	static const char *const avg[] = {"macro", "micro", "weighted", "none"};
+	cJSON *o = cJSON_CreateObject();
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddBoolToObject(o, "include_background", !m->no_background);
+	cJSON_AddStringToObject(o, "average", avg[m->average]);
+	cJSON_AddStringToObject(o, "averaging", rule[m->avg]);
+	if (fn <= FN_M_ACCURACY) {
+		cJSON_AddStringToObject(o, "absent_from_both", m->scored ? "scored" : "null");
+		cJSON_AddBoolToObject(o, "absent_from_target_nan", m->empty_target);
+		cJSON_AddStringToObject(o, "zero_over_zero", undef[m->zero]); /* zero_division, when set, wins */
+		cJSON_AddStringToObject(o, "ratio", ratio[m->ratio]);
+	} else {
+		cJSON_AddStringToObject(o, "one_mask_empty", fn == FN_M_SURFACE_DICE ? "0" : undef[m->one_empty]);
+		cJSON_AddStringToObject(o, "both_masks_empty", undef[m->both_empty]);
+		if (fn == FN_M_HAUSDORFF95)
+			cJSON_AddStringToObject(o, "percentile", m->hd_pooled ? "both directions pooled"
+									       : "per direction, then the larger");
+	}
+	return o;
+}
+
+/* One loss's conventions as JSON. */
+static cJSON *loss_conv_json(const mce_lconv *l, spec_fn fn)
+{
+	static const char *const form[] = {"segloss's formula", "divided by every pixel", "keras (renormalised, / valid pixels)",
+					   "monai softmax focal", "keras categorical focal", "sigmoid focal, summed over classes",
+					   "sigmoid focal, mean over pixels and classes", "sigmoid dice pooled over classes"};
+	static const struct {
+		unsigned flag;
+		const char *name;
+	} flags[] = {{MCE_LC_ZERO_ABSENT, "absent_class_scores_0"},
+		     {MCE_LC_POW_AFTER_MEAN, "power_after_class_mean"},
+		     {MCE_LC_POOLED, "pooled_over_classes"},
+		     {MCE_LC_HALF_SMOOTH, "jaccard_(2I+s)/(2U+s)"},
+		     {MCE_LC_ALPHA_ON_FN, "alpha_on_false_negatives"},
+		     {MCE_LC_MEAN_OVER_N, "weighted_mean_over_n"},
+		     {MCE_LC_NONE_ZERO, "no_class_present_gives_0"},
+		     {MCE_LC_NAN_EMPTY, "all_ignored_gives_nan"},
+		     {MCE_LC_TAKES_ALPHA, "takes_alpha"}};
+	cJSON *o = cJSON_CreateObject(), *f;
+
+	if (o == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "form", form[l->form]);
+	f = cJSON_AddArrayToObject(o, "conventions");
+	for (size_t i = 0; f && i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (l->flags & flags[i].flag)
+			cJSON_AddItemToArray(f, cJSON_CreateString(flags[i].name));
+	cJSON_AddBoolToObject(o, "class_weights", !(l->flags & MCE_LC_NO_WEIGHTS));
+	if (fn == FN_CROSS_ENTROPY)
+		cJSON_AddBoolToObject(o, "label_smoothing", !(l->flags & MCE_LC_NO_SMOOTHING));
+	if (l->den_eps > 0.0)
+		cJSON_AddNumberToObject(o, "denominator_eps", l->den_eps);
+	if (l->den_floor > 0.0)
+		cJSON_AddNumberToObject(o, "denominator_floor", l->den_floor);
+	return o;
+}
+
 cJSON *wire_profiles(void)
 {
-	static const char *const hd[] = {"per direction, then the larger (MONAI, segloss)", "both directions pooled (medpy)"};
-	static const char *const assd[] = {"both directions pooled", "prediction to target only (MONAI's default)",
-					   "mean of the two directed means (medpy)"};
 	cJSON *root = cJSON_CreateObject();
 	cJSON *list = cJSON_AddArrayToObject(root, "profiles");
 
@@ -216,7 +281,7 @@ cJSON *wire_profiles(void)
 		goto fail;
 	for (int i = 0; i < PROF_COUNT; i++) {
 		const prof_info *p = prof_get((prof_id)i);
-		cJSON *o = cJSON_CreateObject(), *cv, *defs;
+		cJSON *o = cJSON_CreateObject(), *cv, *defs, *ms, *ls;
 		if (o == NULL || !cJSON_AddItemToArray(list, o))
 			goto fail;
 		cJSON_AddStringToObject(o, "name", p->name);
@@ -226,18 +291,26 @@ cJSON *wire_profiles(void)
 		cv = cJSON_AddObjectToObject(o, "conventions");
 		if (cv == NULL)
 			goto fail;
-		cJSON_AddBoolToObject(cv, "absent_class_scored", p->conv.absent_scored);
-		cJSON_AddBoolToObject(cv, "empty_target_null", p->conv.empty_target_null);
-		cJSON_AddBoolToObject(cv, "surface_empty_zero", p->conv.surface_empty_zero);
-		cJSON_AddStringToObject(cv, "hausdorff95", hd[p->conv.hd]);
-		cJSON_AddStringToObject(cv, "assd", assd[p->conv.assd]);
-		cJSON_AddBoolToObject(cv, "region_loss_absent_zero", p->conv.region_absent_zero);
-		cJSON_AddBoolToObject(cv, "include_background", p->include_background);
-		cJSON_AddBoolToObject(cv, "include_background_surface", p->include_background_surface);
 		if (p->has_ignore)
 			cJSON_AddNumberToObject(cv, "ignore_index", (double)p->ignore_index);
 		else
 			cJSON_AddNullToObject(cv, "ignore_index");
+		ms = cJSON_AddObjectToObject(cv, "metrics");
+		ls = cJSON_AddObjectToObject(cv, "losses");
+		if (ms == NULL || ls == NULL)
+			goto fail;
+		for (int fn = FN_M_DICE; fn <= FN_M_SURFACE_DICE; fn++) {
+			cJSON *m = metric_conv_json(mce_metric_conv(p->conv, (spec_fn)fn), (spec_fn)fn);
+			if (m == NULL || !cJSON_AddItemToObject(ms, spec_info_of((spec_fn)fn)->name, m))
+				goto fail;
+		}
+		for (int fn = 0; fn < MCE_NLOSSES; fn++) {
+			if (!(spec_info_of((spec_fn)fn)->modes & SPEC_MULTI))
+				continue;
+			cJSON *l = loss_conv_json(mce_loss_conv(p->conv, (spec_fn)fn), (spec_fn)fn);
+			if (l == NULL || !cJSON_AddItemToObject(ls, spec_info_of((spec_fn)fn)->name, l))
+				goto fail;
+		}
 		defs = cJSON_AddArrayToObject(o, "defaults");
 		if (defs == NULL)
 			goto fail;
@@ -275,11 +348,6 @@ seg_status wire_add_results(cJSON *obj, const spec *specs, const double *values,
 		}
 	}
 	return add_warnings(obj, warn);
-}
-
-static int is_surface(spec_fn fn)
-{
-	return fn >= FN_M_HAUSDORFF && fn <= FN_M_SURFACE_DICE;
 }
 
 seg_status wire_add_mc_results(cJSON *obj, const cls_table *classes, const spec *specs, size_t n,
@@ -320,13 +388,12 @@ seg_status wire_add_mc_results(cJSON *obj, const cls_table *classes, const spec 
 		}
 		if (o->average != MCE_NONE && !cJSON_AddItemToObject(metrics, specs[i].key, wire_number(r->value[i])))
 			return SEG_ENOMEM;
-		const uint8_t *inc = is_surface(specs[i].fn) && o->include_surface ? o->include_surface : o->include;
+		/* Every class: include_background only decides what the average reads. */
 		cJSON *pm = cJSON_AddObjectToObject(per, specs[i].key);
 		if (pm == NULL)
 			return SEG_ENOMEM;
 		for (int k = 0; k < C; k++)
-			if ((inc == NULL || inc[k]) &&
-			    !cJSON_AddItemToObject(pm, classes->key[k], wire_number(r->per_class[i * (size_t)C + k])))
+			if (!cJSON_AddItemToObject(pm, classes->key[k], wire_number(r->per_class[i * (size_t)C + k])))
 				return SEG_ENOMEM;
 	}
 	if (confusion) {
@@ -350,7 +417,7 @@ seg_status wire_add_mc_results(cJSON *obj, const cls_table *classes, const spec 
 	return add_warnings(obj, &all);
 }
 
-seg_status wire_parse_spec(const cJSON *item, spec_kind kind, spec *out, seg_error *err)
+seg_status wire_parse_spec(const cJSON *item, spec_kind kind, const char *profile, spec *out, seg_error *err)
 {
 	const cJSON *name, *field;
 	seg_status st;
@@ -368,9 +435,14 @@ seg_status wire_parse_spec(const cJSON *item, spec_kind kind, spec *out, seg_err
 		return st;
 	cJSON_ArrayForEach(field, item)
 	{
-		const char *key = field->string;
+		const char *key = field->string, *owner;
 		if (strcmp(key, "name") == 0)
 			continue;
+		owner = strcmp(key, "as") == 0 ? NULL : spec_param_elsewhere(out, key);
+		if (owner)
+			return seg_fail(err, SEG_EINVAL, "%s%s%s%s '%s' takes no parameter '%.64s' (it is %s's)",
+					profile ? "profile '" : "", profile ? profile : "", profile ? "': " : "",
+					spec_kind_name(kind), out->key, key, owner);
 		if (strcmp(key, "as") == 0) {
 			if (!cJSON_IsString(field))
 				return seg_fail(err, SEG_EINVAL, "\"as\" must be a string");

@@ -41,7 +41,7 @@ seg_status wire_add_results(cJSON *obj, const spec *specs, const double *values,
  * The multi-class answer's fields on obj (borrowed, modified): "classes"
  * [{"id", "name"}...], "losses" and "metrics" (the averages; metrics
  * averaged with "none" are left out), "per_class" {metric key: {class
- * key: value}} over the classes each metric includes, "confusion" when
+ * key: value}} over every class, "confusion" when
  * asked, and "warnings" (r's, then the notes, borrowed, nnotes of them).
  * All arguments borrowed. SEG_ENOMEM.
  */
@@ -53,9 +53,11 @@ seg_status wire_add_mc_results(cJSON *obj, const cls_table *classes, const spec 
  * Parses one spec from a JSON value (borrowed): a string "name" (the
  * command-line form "name:key=value" is accepted too) or an object
  * {"name": ..., "as": alias, param: value...}. SEG_EINVAL naming the
- * problem.
+ * problem; a parameter that only other functions take is refused naming
+ * them and, when profile (borrowed, may be NULL) is given, the profile
+ * in force: no library of any profile gives the function that parameter.
  */
-seg_status wire_parse_spec(const cJSON *item, spec_kind kind, spec *out, seg_error *err);
+seg_status wire_parse_spec(const cJSON *item, spec_kind kind, const char *profile, spec *out, seg_error *err);
 
 /* A number, or null for NaN/infinity. NULL on allocation failure. */
 cJSON *wire_number(double v);
