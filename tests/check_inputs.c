@@ -19,6 +19,7 @@
 #include "service/request.h"
 #include "service/service.h"
 #include "testpng.h"
+#include "testutil.h"
 
 #define W 48
 #define H 40
@@ -94,8 +95,8 @@ static seg_status evaluate(const run_spec *rs, cJSON **out, seg_error *err)
 	memset(&r, 0, sizeof(r));
 	memset(&c, 0, sizeof(c));
 	mco_init(&r.mc, 1024);
-	c.target = (req_mask){rs->target->data, rs->target->len, rs->tkind, NPY_AXIS_AUTO};
-	c.prediction = (req_mask){rs->pred->data, rs->pred->len, rs->pkind, NPY_AXIS_AUTO};
+	c.target = (req_mask){rs->target->data, rs->target->len, rs->tkind, NPY_AXIS_AUTO, NULL};
+	c.prediction = (req_mask){rs->pred->data, rs->pred->len, rs->pkind, NPY_AXIS_AUTO, NULL};
 	r.cases = &c;
 	r.ncases = 1;
 	r.logits = rs->logits;
@@ -346,6 +347,134 @@ START_TEST(test_label_maps_every_encoding)
 }
 END_TEST
 
+/* A deterministic probability image of w x h as a float32 .npy. */
+static void prob_npy(buf *out, int w, int h)
+{
+	char dict[128];
+	int n = snprintf(dict, sizeof(dict), "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }", h, w);
+	size_t pad = (64 - (10 + (size_t)n + 1) % 64) % 64, hlen = (size_t)n + pad + 1;
+	uint8_t pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (uint8_t)(hlen & 0xff), (uint8_t)(hlen >> 8)};
+	buf_init(out, 0);
+	buf_append(out, pre, 10);
+	buf_append(out, dict, (size_t)n);
+	for (size_t k = 0; k < pad; k++)
+		buf_append(out, " ", 1);
+	buf_append(out, "\n", 1);
+	for (int y = 0; y < h; y++)
+		for (int x = 0; x < w; x++) {
+			float v = (float)(0.5 + 0.45 * sin(x * 0.05) * cos(y * 0.07));
+			buf_append(out, &v, 4);
+		}
+}
+
+static buf file_buf(const char *path)
+{
+	size_t len = 0;
+	uint8_t *d = tu_read_file(path, &len);
+	buf b;
+	ck_assert_msg(d != NULL, "cannot read %s", path);
+	buf_init(&b, 0);
+	buf_append(&b, d, len);
+	free(d);
+	return b;
+}
+
+/*
+ * Every export in tests/fixtures/formats (COCO RLE and polygons, COCO
+ * annotations and results, Label Studio, CVAT JSON and XML attributes, on
+ * scikit-image's coins and horse) evaluates exactly as the same mask sent
+ * as a PNG, weight-map loss included, and gives the same weight map.
+ */
+START_TEST(test_annotation_exports_equal_png)
+{
+	size_t len;
+	uint8_t *text = tu_read_file("tests/fixtures/formats/cases.json", &len);
+	cJSON *all = cJSON_Parse((const char *)text), *c;
+	int n = 0;
+
+	free(text);
+	ck_assert_ptr_nonnull(all);
+	cJSON_ArrayForEach(c, cJSON_GetObjectItem(all, "cases"))
+	{
+		const char *name = cJSON_GetObjectItem(c, "name")->valuestring;
+		if (cJSON_GetArraySize(cJSON_GetObjectItem(c, "opts")) > 0)
+			continue; /* an option the MASK object does not carry (the brush threshold): tested in check_formats */
+		buf a = file_buf(cJSON_GetObjectItem(c, "mask")->valuestring);
+		buf png = file_buf(cJSON_GetObjectItem(c, "expect")->valuestring);
+		cJSON *oa = NULL, *ob = NULL;
+		seg_error err = {0};
+		/* The prediction: any probability image of the same size, read from the PNG's header. */
+		int w = (int)((uint32_t)png.data[16] << 24 | (uint32_t)png.data[17] << 16 | (uint32_t)png.data[18] << 8 | png.data[19]);
+		int h = (int)((uint32_t)png.data[20] << 24 | (uint32_t)png.data[21] << 16 | (uint32_t)png.data[22] << 8 | png.data[23]);
+		buf prob;
+		prob_npy(&prob, w, h);
+		run_spec ra = {&a, &prob, INP_AUTO, INP_AUTO, 0, NULL, NULL,
+			       {"l:bce", "l:shape_aware", "m:iou", "m:hausdorff95", "m:assd"}};
+		run_spec rb = ra;
+		rb.target = &png;
+		ck_assert_msg(evaluate(&ra, &oa, &err) == SEG_OK, "%s: %s", name, err.msg);
+		ck_assert_msg(evaluate(&rb, &ob, &err) == SEG_OK, "%s (png): %s", name, err.msg);
+		const char *sec[2] = {"losses", "metrics"};
+		for (int k = 0; k < 2; k++) {
+			cJSON *va, *vb = cJSON_GetObjectItem(ob, sec[k])->child;
+			cJSON_ArrayForEach(va, cJSON_GetObjectItem(oa, sec[k]))
+			{
+				ck_assert_msg(va->valuedouble == vb->valuedouble, "%s: %s %s %.17g vs %.17g", name, sec[k],
+					      va->string, va->valuedouble, vb->valuedouble);
+				vb = vb->next;
+			}
+		}
+		cJSON_Delete(oa);
+		cJSON_Delete(ob);
+		buf_release(&a);
+		buf_release(&png);
+		buf_release(&prob);
+		n++;
+	}
+	ck_assert_int_ge(n, 15);
+	cJSON_Delete(all);
+}
+END_TEST
+
+/* A CVAT export with two labels, scored per class by name against the same shapes drawn as a label map. */
+START_TEST(test_annotation_classes_by_name)
+{
+	/* 3x4 image: rows 0110/0100/0000 is "car" (box 1,0-2,1), pixel (3,2) is "road". */
+	const char *cvat = "{\"cvat\": {\"width\": 4, \"height\": 3, \"shapes\": ["
+			   "{\"type\": \"mask\", \"label\": \"car\", \"points\": [0, 3, 1, 1, 0, 2, 1]},"
+			   "{\"type\": \"mask\", \"label\": \"road\", \"points\": [0, 1, 3, 2, 3, 2]}]}}";
+	buf a, labels;
+	uint16_t px[12] = {0, 2, 2, 0, 0, 2, 0, 0, 0, 0, 0, 1};
+	struct png_spec ps = {4, 3, PNG_COLOR_TYPE_GRAY, 8, 0, px, 0, -1, NULL};
+	cJSON *o = NULL;
+	seg_error err = {0};
+
+	buf_init(&a, 0);
+	buf_append(&a, cvat, strlen(cvat));
+	buf_init(&labels, 0);
+	tp_make_png(&ps, &labels);
+	run_spec rs = {&labels, &a, INP_AUTO, INP_AUTO, 0, "[\"background\", \"road\", \"car\"]", NULL,
+		       {"m:iou", "m:pixel_accuracy"}};
+	ck_assert_msg(evaluate(&rs, &o, &err) == SEG_OK, "%s", err.msg);
+	ck_assert_double_eq(metric(o, "iou"), 1.0);
+	ck_assert_double_eq(metric(o, "pixel_accuracy"), 1.0);
+	cJSON_Delete(o);
+	/* A label no class has is refused naming it. */
+	buf road;
+	uint16_t px2[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	struct png_spec ps2 = {4, 3, PNG_COLOR_TYPE_GRAY, 8, 0, px2, 0, -1, NULL};
+	buf_init(&road, 0);
+	tp_make_png(&ps2, &road);
+	run_spec bad = rs;
+	bad.target = &road;
+	bad.classes = "[\"background\", \"road\"]";
+	expect_refusal(&bad, "car");
+	buf_release(&road);
+	buf_release(&a);
+	buf_release(&labels);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("inputs");
@@ -358,6 +487,8 @@ int main(void)
 	tcase_add_test(tc, test_small_values_warn);
 	tcase_add_test(tc, test_refusals_say_how_to_be_explicit);
 	tcase_add_test(tc, test_label_maps_every_encoding);
+	tcase_add_test(tc, test_annotation_exports_equal_png);
+	tcase_add_test(tc, test_annotation_classes_by_name);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
