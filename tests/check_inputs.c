@@ -15,7 +15,10 @@
 #include <cJSON.h>
 
 #include "codec/buf.h"
+#include "codec/b64.h"
+#include "codec/coco.h"
 #include "codec/npy.h"
+#include "codec/pngio.h"
 #include "service/request.h"
 #include "service/service.h"
 #include "testpng.h"
@@ -83,6 +86,8 @@ typedef struct run_spec {
 	int logits;
 	const char *classes, *ignore; /* text as the CLI takes it, or NULL */
 	const char *specs[8];         /* "l:NAME" or "m:NAME" */
+	const char *maps[4];          /* map specs, or NULL */
+	int map_format;               /* req_map_format */
 } run_spec;
 
 static seg_status evaluate(const run_spec *rs, cJSON **out, seg_error *err)
@@ -103,6 +108,9 @@ static seg_status evaluate(const run_spec *rs, cJSON **out, seg_error *err)
 	for (int i = 0; i < 8 && rs->specs[i] && st == SEG_OK; i++)
 		st = spec_parse(rs->specs[i] + 2, rs->specs[i][0] == 'l' ? SPEC_LOSS : SPEC_METRIC, &r.specs[r.nspecs++],
 				err);
+	for (int i = 0; i < 4 && rs->maps[i] && st == SEG_OK; i++)
+		st = spec_parse(rs->maps[i], SPEC_MAP, &r.maps[r.nmaps++], err);
+	r.map_format = (req_map_format)rs->map_format;
 	if (st == SEG_OK && rs->classes)
 		st = mco_set_text(&r.mc, "classes", rs->classes, err);
 	if (st == SEG_OK && rs->ignore)
@@ -159,7 +167,7 @@ START_TEST(test_identical_masks_every_encoding)
 	mask_npy(&p[9], "<f4", 4, 1, 0);
 	for (int i = 0; i < 10; i++) {
 		run_spec rs = {&target, &p[i], INP_AUTO, INP_AUTO, 0, NULL, NULL,
-			       {"m:iou", "m:dice", "m:hausdorff", "m:hausdorff95", "l:dice:gamma=1"}};
+			       {"m:iou", "m:dice", "m:hausdorff", "m:hausdorff95", "l:dice:gamma=1"}, {NULL}, 0};
 		cJSON *o = NULL;
 		seg_error err = {0};
 		ck_assert_msg(evaluate(&rs, &o, &err) == SEG_OK, "%s: %s", what[i], err.msg);
@@ -184,7 +192,7 @@ START_TEST(test_explicit_probability_keeps_old_reading)
 
 	mask_png(&target, PNG_COLOR_TYPE_GRAY, 8, 255, 0, NULL);
 	mask_png(&pred, PNG_COLOR_TYPE_GRAY, 8, 1, 0, NULL);
-	run_spec rs = {&target, &pred, INP_AUTO, INP_PROBABILITY, 0, NULL, NULL, {"m:iou", "l:bce"}};
+	run_spec rs = {&target, &pred, INP_AUTO, INP_PROBABILITY, 0, NULL, NULL, {"m:iou", "l:bce"}, {NULL}, 0};
 	ck_assert_int_eq(evaluate(&rs, &o, &err), SEG_OK);
 	ck_assert(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "metrics"), "iou")) ||
 		  metric(o, "iou") == 0.0);
@@ -207,7 +215,7 @@ START_TEST(test_small_values_warn)
 
 	mask_png(&target, PNG_COLOR_TYPE_GRAY, 8, 2, 0, NULL);
 	mask_png(&pred, PNG_COLOR_TYPE_GRAY, 8, 2, 0, NULL);
-	run_spec rs = {&target, &pred, INP_AUTO, INP_AUTO, 0, NULL, NULL, {"m:iou"}};
+	run_spec rs = {&target, &pred, INP_AUTO, INP_AUTO, 0, NULL, NULL, {"m:iou"}, {NULL}, 0};
 	ck_assert_int_eq(evaluate(&rs, &o, &err), SEG_OK);
 	ck_assert_int_eq(warnings_with(o, "below 32"), 1);
 	cJSON_Delete(o);
@@ -232,14 +240,14 @@ START_TEST(test_refusals_say_how_to_be_explicit)
 	mask_png(&target, PNG_COLOR_TYPE_GRAY, 8, 255, 0, NULL);
 	mask_npy(&labels, "<i4", 4, 2, 1); /* values 1 and 2 */
 	/* An integer map with two non-zero values and no classes. */
-	run_spec a = {&target, &labels, INP_AUTO, INP_AUTO, 0, NULL, NULL, {"m:iou"}};
+	run_spec a = {&target, &labels, INP_AUTO, INP_AUTO, 0, NULL, NULL, {"m:iou"}, {NULL}, 0};
 	expect_refusal(&a, "holding the values 1, 2");
 	expect_refusal(&a, "give \"classes\"");
 	/* kind labels without classes. */
-	run_spec b = {&target, &labels, INP_AUTO, INP_LABELS, 0, NULL, NULL, {"m:iou"}};
+	run_spec b = {&target, &labels, INP_AUTO, INP_LABELS, 0, NULL, NULL, {"m:iou"}, {NULL}, 0};
 	expect_refusal(&b, "needs \"classes\"");
 	/* logits: true and kind mask disagree. */
-	run_spec c = {&target, &labels, INP_AUTO, INP_MASK, 1, NULL, NULL, {"m:iou"}};
+	run_spec c = {&target, &labels, INP_AUTO, INP_MASK, 1, NULL, NULL, {"m:iou"}, {NULL}, 0};
 	expect_refusal(&c, "disagree");
 	/* Per-class scores need classes. */
 	float v[2 * 3 * 4] = {0};
@@ -257,10 +265,10 @@ START_TEST(test_refusals_say_how_to_be_explicit)
 		buf_append(&scores, "\n", 1);
 		buf_append(&scores, v, sizeof(v));
 	}
-	run_spec d = {&target, &scores, INP_AUTO, INP_AUTO, 0, NULL, NULL, {"m:iou"}};
+	run_spec d = {&target, &scores, INP_AUTO, INP_AUTO, 0, NULL, NULL, {"m:iou"}, {NULL}, 0};
 	expect_refusal(&d, "need \"classes\"");
 	/* A multi-class loss in a binary request. */
-	run_spec e = {&target, &target, INP_AUTO, INP_AUTO, 0, NULL, NULL, {"l:cross_entropy"}};
+	run_spec e = {&target, &target, INP_AUTO, INP_AUTO, 0, NULL, NULL, {"l:cross_entropy"}, {NULL}, 0};
 	expect_refusal(&e, "give \"classes\"");
 	buf_release(&target);
 	buf_release(&labels);
@@ -325,7 +333,7 @@ START_TEST(test_label_maps_every_encoding)
 	}
 	for (int i = 0; i < 5; i++) {
 		run_spec rs = {&enc[i], &enc[i], INP_AUTO, INP_AUTO, 0, classes[i], NULL,
-			       {"m:iou", "m:hausdorff95", "m:pixel_accuracy", "l:cross_entropy"}};
+			       {"m:iou", "m:hausdorff95", "m:pixel_accuracy", "l:cross_entropy"}, {NULL}, 0};
 		cJSON *o = NULL, *v;
 		seg_error err = {0};
 		ck_assert_msg(evaluate(&rs, &o, &err) == SEG_OK, "encoding %d: %s", i, err.msg);
@@ -338,9 +346,9 @@ START_TEST(test_label_maps_every_encoding)
 		cJSON_Delete(o);
 	}
 	/* An unknown value is refused naming it and a pixel; the ignore label is not. */
-	run_spec bad = {&enc[0], &enc[0], INP_AUTO, INP_AUTO, 0, "2", NULL, {"m:iou"}};
+	run_spec bad = {&enc[0], &enc[0], INP_AUTO, INP_AUTO, 0, "2", NULL, {"m:iou"}, {NULL}, 0};
 	expect_refusal(&bad, "target has value 2 at row 20, column 28");
-	run_spec colours = {&enc[3], &enc[3], INP_AUTO, INP_AUTO, 0, "3", NULL, {"m:iou"}};
+	run_spec colours = {&enc[3], &enc[3], INP_AUTO, INP_AUTO, 0, "3", NULL, {"m:iou"}, {NULL}, 0};
 	expect_refusal(&colours, "give each class a \"color\"");
 	for (int i = 0; i < 5; i++)
 		buf_release(&enc[i]);
@@ -409,7 +417,7 @@ START_TEST(test_annotation_exports_equal_png)
 		buf prob;
 		prob_npy(&prob, w, h);
 		run_spec ra = {&a, &prob, INP_AUTO, INP_AUTO, 0, NULL, NULL,
-			       {"l:bce", "l:shape_aware", "m:iou", "m:hausdorff95", "m:assd"}};
+			       {"l:bce", "l:shape_aware", "m:iou", "m:hausdorff95", "m:assd"}, {NULL}, 0};
 		run_spec rb = ra;
 		rb.target = &png;
 		ck_assert_msg(evaluate(&ra, &oa, &err) == SEG_OK, "%s: %s", name, err.msg);
@@ -454,7 +462,7 @@ START_TEST(test_annotation_classes_by_name)
 	buf_init(&labels, 0);
 	tp_make_png(&ps, &labels);
 	run_spec rs = {&labels, &a, INP_AUTO, INP_AUTO, 0, "[\"background\", \"road\", \"car\"]", NULL,
-		       {"m:iou", "m:pixel_accuracy"}};
+		       {"m:iou", "m:pixel_accuracy"}, {NULL}, 0};
 	ck_assert_msg(evaluate(&rs, &o, &err) == SEG_OK, "%s", err.msg);
 	ck_assert_double_eq(metric(o, "iou"), 1.0);
 	ck_assert_double_eq(metric(o, "pixel_accuracy"), 1.0);
@@ -475,6 +483,96 @@ START_TEST(test_annotation_classes_by_name)
 }
 END_TEST
 
+/* The base64 "data" (or an RLE's counts) of map key, decoded into a new buffer. */
+static buf map_bytes(const cJSON *o, const char *key)
+{
+	const cJSON *m = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "maps"), key);
+	const char *text = cJSON_GetStringValue(cJSON_GetObjectItem(m, "data"));
+	buf b;
+	size_t n = 0;
+	seg_error e;
+	ck_assert_ptr_nonnull(text);
+	buf_init(&b, 0);
+	buf_reserve(&b, strlen(text));
+	ck_assert_int_eq(b64_decode(text, strlen(text), b.data, &n, &e), SEG_OK);
+	b.len = n;
+	return b;
+}
+
+/* The errors and mask maps of a binary pair: palette PNG values, COCO RLE that decodes to them, .npy. */
+START_TEST(test_maps_mask_and_errors)
+{
+	buf target, pred;
+	/* Target the mask; prediction the mask moved 3 pixels right: TP, FP and FN all present. */
+	mask_png(&target, PNG_COLOR_TYPE_GRAY, 8, 255, 0, NULL);
+	{
+		uint16_t px[W * H];
+		for (int y = 0; y < H; y++)
+			for (int x = 0; x < W; x++)
+				px[y * W + x] = x >= 3 && in_mask(x - 3, y) ? 255 : 0;
+		struct png_spec ps = {W, H, PNG_COLOR_TYPE_GRAY, 8, 0, px, 0, -1, NULL};
+		buf_init(&pred, 0);
+		tp_make_png(&ps, &pred);
+	}
+	uint8_t want[W * H];
+	for (int y = 0; y < H; y++)
+		for (int x = 0; x < W; x++) {
+			int a = x >= 3 && in_mask(x - 3, y), b = in_mask(x, y);
+			want[y * W + x] = (uint8_t)(a && b ? 1 : a ? 2 : b ? 3 : 0);
+		}
+	/* PNG: a palette image whose indexes are the error classes. */
+	run_spec rs = {&target, &pred, INP_AUTO, INP_AUTO, 0, NULL, NULL, {"m:iou"}, {"errors", "mask"}, REQ_MAP_PNG};
+	cJSON *o = NULL;
+	seg_error err = {0};
+	ck_assert_msg(evaluate(&rs, &o, &err) == SEG_OK, "%s", err.msg);
+	buf png = map_bytes(o, "errors");
+	seg_target t = {0};
+	ck_assert_int_eq(pngio_decode_target(png.data, png.len, 1u << 20, &t, &err), SEG_OK);
+	for (int i = 0; i < W * H; i++)
+		ck_assert_uint_eq(t.labels ? t.labels[i] : (t.fg[i] ? t.fg_value : 0), want[i]);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "maps"), "errors"),
+							       "legend")), 4);
+	seg_target_release(&t);
+	buf_release(&png);
+	/* The mask as PNG reads back as the same prediction: 0/255. */
+	png = map_bytes(o, "mask");
+	ck_assert_int_eq(pngio_decode_target(png.data, png.len, 1u << 20, &t, &err), SEG_OK);
+	for (int i = 0; i < W * H; i++)
+		ck_assert_uint_eq(t.fg[i], want[i] == 1 || want[i] == 2);
+	ck_assert_uint_eq(t.fg_value, 255);
+	seg_target_release(&t);
+	buf_release(&png);
+	cJSON_Delete(o);
+
+	/* COCO RLE: each class of errors decodes to its pixels. */
+	rs.map_format = REQ_MAP_COCO_RLE;
+	ck_assert_msg(evaluate(&rs, &o, &err) == SEG_OK, "%s", err.msg);
+	const cJSON *rle = cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "maps"), "errors"), "rle");
+	const char *names[4] = {NULL, "true_positive", "false_positive", "false_negative"};
+	for (int k = 1; k < 4; k++) {
+		const cJSON *r = cJSON_GetObjectItem(rle, names[k]);
+		const char *counts = cJSON_GetStringValue(cJSON_GetObjectItem(r, "counts"));
+		uint32_t *cts = NULL;
+		size_t nc = 0;
+		uint8_t m[W * H];
+		ck_assert_ptr_nonnull(counts);
+		ck_assert_int_eq(coco_from_string(counts, strlen(counts), &cts, &nc, &err), SEG_OK);
+		ck_assert_int_eq(coco_decode(cts, nc, H, W, m, &err), SEG_OK);
+		for (int i = 0; i < W * H; i++)
+			ck_assert_uint_eq(m[i], want[i] == k);
+		free(cts);
+	}
+	cJSON_Delete(o);
+	/* A float map has no RLE form. */
+	run_spec bad = rs;
+	bad.maps[0] = "weight";
+	bad.maps[1] = NULL;
+	expect_refusal(&bad, "no COCO RLE form");
+	buf_release(&target);
+	buf_release(&pred);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("inputs");
@@ -489,6 +587,7 @@ int main(void)
 	tcase_add_test(tc, test_label_maps_every_encoding);
 	tcase_add_test(tc, test_annotation_exports_equal_png);
 	tcase_add_test(tc, test_annotation_classes_by_name);
+	tcase_add_test(tc, test_maps_mask_and_errors);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

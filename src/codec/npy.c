@@ -864,7 +864,8 @@ out:
 
 /* ---- encoding ---------------------------------------------------------- */
 
-seg_status npy_encode_f32(const float *v, int w, int h, buf *out, seg_error *err)
+/* A version 1.0, little-endian, C-order (h, w) array of elements of size bytes (descr "<f4", "|u1", "<u2"). */
+static seg_status encode_array(const void *v, const char *descr, size_t size, int w, int h, buf *out, seg_error *err)
 {
 	char dict[128];
 	size_t start = out->len;
@@ -878,18 +879,18 @@ seg_status npy_encode_f32(const float *v, int w, int h, buf *out, seg_error *err
 	if (v == NULL || w < 1 || h < 1 || w > SEG_MAX_SIDE || h > SEG_MAX_SIDE)
 		return seg_fail(err, SEG_EINVAL, "npy: cannot encode a %dx%d map", w, h);
 	count = (size_t)w * (size_t)h;
-	if (count > (SIZE_MAX - 4096) / sizeof(float))
+	if (count > (SIZE_MAX - 4096) / size)
 		return seg_fail(err, SEG_ETOOBIG, "npy: a %dx%d map is too large", w, h);
-	n = (size_t)snprintf(dict, sizeof(dict), "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }",
-			     h, w);
+	n = (size_t)snprintf(dict, sizeof(dict), "{'descr': '%s', 'fortran_order': False, 'shape': (%d, %d), }",
+			     descr, h, w);
 	/* magic + version + length + dict + padding + '\n' is a multiple of NPY_ALIGN. */
 	pad = (NPY_ALIGN - (sizeof(pre) + n + 1) % NPY_ALIGN) % NPY_ALIGN;
 	hlen = n + pad + 1;
 
-	st = buf_reserve(out, sizeof(pre) + hlen + count * sizeof(float));
+	st = buf_reserve(out, sizeof(pre) + hlen + count * size);
 	if (st != SEG_OK) {
 		st = seg_fail(err, st, "npy: no room for a %dx%d map (%zu bytes)", w, h,
-			      sizeof(pre) + hlen + count * sizeof(float));
+			      sizeof(pre) + hlen + count * size);
 		goto out;
 	}
 	memcpy(pre, npy_magic, sizeof(npy_magic));
@@ -904,18 +905,14 @@ seg_status npy_encode_f32(const float *v, int w, int h, buf *out, seg_error *err
 	memset(out->data + out->len, ' ', pad);
 	out->len += pad;
 	out->data[out->len++] = '\n';
-	if (!host_is_big_endian()) {
-		memcpy(out->data + out->len, v, count * sizeof(float));
-		out->len += count * sizeof(float);
+	if (!host_is_big_endian() || size == 1) {
+		memcpy(out->data + out->len, v, count * size);
+		out->len += count * size;
 	} else {
-		for (size_t i = 0; i < count; i++) {
-			uint32_t bits;
-
-			memcpy(&bits, &v[i], 4);
-			bits = __builtin_bswap32(bits);
-			memcpy(out->data + out->len, &bits, 4);
-			out->len += 4;
-		}
+		const uint8_t *src = v;
+		for (size_t i = 0; i < count; i++)
+			for (size_t b = 0; b < size; b++)
+				out->data[out->len++] = src[i * size + size - 1 - b];
 	}
 	out->data[out->len] = '\0';
 out:
@@ -924,4 +921,19 @@ out:
 		out->data[start] = '\0';
 	}
 	return st;
+}
+
+seg_status npy_encode_f32(const float *v, int w, int h, buf *out, seg_error *err)
+{
+	return encode_array(v, "<f4", sizeof(float), w, h, out, err);
+}
+
+seg_status npy_encode_u8(const uint8_t *v, int w, int h, buf *out, seg_error *err)
+{
+	return encode_array(v, "|u1", 1, w, h, out, err);
+}
+
+seg_status npy_encode_u16(const uint16_t *v, int w, int h, buf *out, seg_error *err)
+{
+	return encode_array(v, "<u2", 2, w, h, out, err);
 }

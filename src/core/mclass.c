@@ -149,3 +149,16 @@ seg_status mc_surface(const uint16_t *t, const uint16_t *p, int w, int h, int c,
 	}
 	return metric_surface_compute(a, b, cw, ch, spacing, s, par, err);
 }
+
+void mc_errors(const uint16_t *t, const uint16_t *p, size_t n, int bg, uint8_t *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint16_t a = p[i], b = t[i];
+		if (b == SEG_IGNORE)
+			out[i] = 4;
+		else if (a == b)
+			out[i] = (int)b == bg ? 0 : 1;
+		else
+			out[i] = (int)b == bg ? 2 : 3;
+	}
+}

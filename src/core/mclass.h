@@ -73,4 +73,13 @@ seg_status mc_surface(const uint16_t *t, const uint16_t *p, int w, int h, int c,
 		      const double spacing[2], uint8_t *scratch, metric_surface *s, const seg_par *par,
 		      seg_error *err);
 
+/*
+ * The multi-class error map: 0 where both are the background class
+ * (index bg; -1: none), 1 where they agree on another class, 2 where a
+ * class is predicted on background, 3 where the class is wrong
+ * elsewhere, 4 where the target is SEG_IGNORE. t, p borrowed; out
+ * caller-owned (n).
+ */
+void mc_errors(const uint16_t *t, const uint16_t *p, size_t n, int bg, uint8_t *out);
+
 #endif

@@ -90,6 +90,7 @@ static const spec_param p_sdice[] = {
 	P_THRESHOLD, P_SPACING,
 	NUM("tolerance", tolerance, 1, 0, BIG, 0, "distance within which a boundary pixel counts as matched"),
 	P_END};
+static const spec_param p_map_threshold[] = {P_THRESHOLD, P_END};
 static const spec_param p_wmap[] = {P_W0, P_SIGMA, P_CLASSW, P_INST, P_CONN, P_END};
 
 #define CLIP "log terms clip p to [eps, 1-eps]"
@@ -169,6 +170,15 @@ static const spec_info catalogue[FN_COUNT] = {
 			   "w(x) = w_c(x) + w0 exp(-(d1 + d2)^2 / (2 sigma^2)), border term on background only",
 			   "fewer than two instances: w = w_c", p_wmap, SPEC_BOTH, NULL},
 	[FN_MAP_BCE] = {"bce", SPEC_MAP, "-[y ln p + (1-y) ln(1-p)] per pixel", CLIP, p_eps_only, SPEC_BINARY, NULL},
+	[FN_MAP_MASK] = {"mask", SPEC_MAP, "the hard prediction: 1 where p >= threshold, else 0",
+			 "multi-class: each pixel's class id (the label map, or the argmax of the scores)", p_map_threshold,
+			 SPEC_BOTH, "each pixel's predicted class id"},
+	[FN_MAP_ERRORS] = {"errors", SPEC_MAP,
+			   "0 true negative, 1 true positive, 2 false positive, 3 false negative (p >= threshold)",
+			   "multi-class: 0 background right, 1 another class right, 2 a class where the target is "
+			   "background, 3 a wrong class elsewhere, 4 ignored",
+			   p_map_threshold, SPEC_BOTH,
+			   "0 background right, 1 class right, 2 predicted on background, 3 wrong class, 4 ignored"},
 };
 
 const spec_info *spec_info_of(spec_fn fn)

@@ -55,6 +55,8 @@ typedef enum spec_fn {
 	FN_M_PIXEL_ACCURACY,
 	FN_MAP_WEIGHT,
 	FN_MAP_BCE,
+	FN_MAP_MASK,
+	FN_MAP_ERRORS,
 	FN_COUNT
 } spec_fn;
 

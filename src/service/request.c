@@ -419,8 +419,10 @@ static seg_status parse_map_format(const char *v, req_eval *r, seg_error *err)
 		r->map_format = REQ_MAP_NPY;
 	else if (strcmp(v, "png") == 0)
 		r->map_format = REQ_MAP_PNG;
+	else if (strcmp(v, "coco_rle") == 0)
+		r->map_format = REQ_MAP_COCO_RLE;
 	else
-		return seg_fail(err, SEG_EINVAL, "map_format must be \"npy\" or \"png\", got \"%.32s\"", v);
+		return seg_fail(err, SEG_EINVAL, "map_format must be \"npy\", \"png\" or \"coco_rle\", got \"%.32s\"", v);
 	return SEG_OK;
 }
 
@@ -446,19 +448,37 @@ seg_status req_eval_finish(req_eval *r, seg_error *err)
 {
 	seg_status st;
 
-	for (size_t i = 0; i < r->nmaps; i++)
+	for (size_t i = 0; i < r->nmaps; i++) {
+		int categorical = r->maps[i].fn == FN_MAP_MASK || r->maps[i].fn == FN_MAP_ERRORS;
+		if (r->map_has_range[i] && categorical)
+			return seg_fail(err, SEG_EINVAL,
+					"map '%s' has no colour scale: \"range\" is for the float maps weight and bce",
+					r->maps[i].key);
 		if (r->map_has_range[i] && r->map_format != REQ_MAP_PNG)
 			return seg_fail(err, SEG_EINVAL,
 					"map '%s': \"range\" sets the colour scale of a heatmap; it needs \"map_format\": "
 					"\"png\"",
 					r->maps[i].key);
+		if (r->map_format == REQ_MAP_COCO_RLE && !categorical)
+			return seg_fail(err, SEG_EINVAL,
+					"map '%s' holds floats, which have no COCO RLE form: \"map_format\": \"coco_rle\" is "
+					"for the maps mask and errors",
+					r->maps[i].key);
+		if (r->mc.multi && !categorical)
+			return seg_fail(err, SEG_EINVAL,
+					"map '%s' is for binary requests: a multi-class request takes the maps mask and "
+					"errors (for a label map's weight map use /v1/weight-map with \"classes\")",
+					r->maps[i].key);
+		if (r->mc.multi && spec_is_set(&r->maps[i], "threshold"))
+			return seg_fail(err, SEG_EINVAL,
+					"parameter 'threshold' of map '%s' applies to binary requests: a multi-class "
+					"prediction's classes are its labels or the argmax of its scores",
+					r->maps[i].key);
+	}
 	if (r->nspecs == 0)
 		r->nspecs = r->mc.multi ? spec_defaults_multi(r->specs, REQ_MAX_SPECS)
 					: spec_defaults(r->specs, REQ_MAX_SPECS);
 	st = mco_finish(&r->mc, r->specs, r->nspecs, err);
-	if (st == SEG_OK && r->mc.multi && r->nmaps > 0)
-		st = seg_fail(err, SEG_EINVAL, "\"maps\" are for binary requests; for a label map's weight map use "
-			      "/v1/weight-map with \"classes\"");
 	if (st == SEG_OK)
 		st = spec_check_unique(r->specs, r->nspecs, err);
 	if (st == SEG_OK)
@@ -533,7 +553,7 @@ static seg_status parse_lists(cJSON *root, req_eval *r, int batch, seg_error *er
 	field = cJSON_GetObjectItemCaseSensitive(root, "map_format");
 	if (field) {
 		if (!cJSON_IsString(field))
-			return seg_fail(err, SEG_EINVAL, "map_format must be \"npy\" or \"png\"");
+			return seg_fail(err, SEG_EINVAL, "map_format must be \"npy\", \"png\" or \"coco_rle\"");
 		st = parse_map_format(field->valuestring, r, err);
 		if (st != SEG_OK)
 			return st;

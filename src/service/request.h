@@ -26,6 +26,7 @@
 typedef enum req_map_format {
 	REQ_MAP_NPY,
 	REQ_MAP_PNG,
+	REQ_MAP_COCO_RLE, /* categorical maps only: one COCO RLE per value */
 } req_map_format;
 
 /*

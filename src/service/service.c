@@ -34,6 +34,7 @@
 #include "core/mceval.h"
 #include "core/wmap.h"
 #include "service/inputs.h"
+#include "service/maps.h"
 #include "service/request.h"
 #include "service/runagg.h"
 #include "wire/problem.h"
@@ -72,78 +73,6 @@ const char *svc_decode_error_kind(const seg_error *err)
 	if (strstr(m, "multipart"))
 		return "multipart";
 	return NULL;
-}
-
-static void map_stats(const float *v, size_t n, double *lo, double *hi, double *mean)
-{
-	double a = INFINITY, b = -INFINITY, s = 0.0;
-
-	for (size_t i = 0; i < n; i++) {
-		a = v[i] < a ? v[i] : a;
-		b = v[i] > b ? v[i] : b;
-		s += v[i];
-	}
-	*lo = a;
-	*hi = b;
-	*mean = s / (double)n;
-}
-
-/* Base64 of raw (borrowed) as a new cJSON string. */
-static cJSON *b64_string(const buf *raw)
-{
-	size_t n = b64_encoded_len(raw->len);
-	char *text = malloc(n + 1);
-	cJSON *s;
-
-	if (text == NULL)
-		return NULL;
-	b64_encode(raw->data, raw->len, text);
-	s = cJSON_CreateString(text);
-	free(text);
-	return s;
-}
-
-/*
- * A map into `into` under key: float32 .npy, or a heatmap PNG (png) on
- * range (NULL: the map's extremes) whose object states its scale.
- */
-static seg_status encode_map(const float *v, int w, int h, int png, const double *range, cJSON *into, const char *key,
-			     seg_error *err)
-{
-	buf raw;
-	cJSON *obj = NULL, *data = NULL;
-	double lo, hi, mean, scale[2] = {0, 0};
-	seg_status st;
-
-	buf_init(&raw, 0);
-	st = png ? pngio_encode_heatmap_range(v, w, h, range, &raw, scale, err) : npy_encode_f32(v, w, h, &raw, err);
-	if (st != SEG_OK)
-		goto out;
-	map_stats(v, (size_t)w * (size_t)h, &lo, &hi, &mean);
-	obj = cJSON_CreateObject();
-	data = b64_string(&raw);
-	if (obj == NULL || data == NULL) {
-		st = seg_fail(err, SEG_ENOMEM, "out of memory encoding map '%s'", key);
-		goto out;
-	}
-	cJSON_AddStringToObject(obj, "format", png ? "png" : "npy");
-	cJSON_AddStringToObject(obj, "dtype", png ? "uint8" : "float32");
-	int shape3[3] = {h, w, 3};
-	cJSON_AddItemToObject(obj, "shape", cJSON_CreateIntArray(shape3, png ? 3 : 2));
-	cJSON_AddNumberToObject(obj, "min", lo);
-	cJSON_AddNumberToObject(obj, "max", hi);
-	cJSON_AddNumberToObject(obj, "mean", mean);
-	if (png) /* the ends of the colour scale: viridis' first colour at range[0], its last at range[1] */
-		cJSON_AddItemToObject(obj, "range", cJSON_CreateDoubleArray(scale, 2));
-	cJSON_AddItemToObject(obj, "data", data);
-	data = NULL;
-	cJSON_AddItemToObject(into, key, obj);
-	obj = NULL;
-out:
-	cJSON_Delete(data);
-	cJSON_Delete(obj);
-	buf_release(&raw);
-	return st;
 }
 
 static double ms(double seconds)
@@ -236,7 +165,6 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 	inp_mask pm = {c->prediction.data, c->prediction.len, c->prediction.kind, c->prediction.channel_axis,
 		       c->prediction.annot};
 	eval_warnings *warn = NULL;
-	float *map = NULL;
 	cJSON *root = NULL, *maps = NULL;
 	seg_status st;
 	double t1 = now();
@@ -264,6 +192,14 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 	if (in.multi) {
 		st = eval_multi(ctx, rq, &in, root, values, res, err);
 		t->compute += now() - t2;
+		if (st == SEG_OK && !rq->batch) {
+			maps = cJSON_CreateObject();
+			st = maps == NULL ? seg_fail(err, SEG_ENOMEM, "out of memory") : maps_add(rq, &in, maps, t, err);
+			if (st == SEG_OK) {
+				cJSON_AddItemToObject(root, "maps", maps);
+				maps = NULL;
+			}
+		}
 		if (st != SEG_OK)
 			goto out;
 		*obj = root;
@@ -277,22 +213,8 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 	for (int i = 0; i < in.nnotes; i++)
 		eval_warn(warn, "%s", in.notes[i]);
 	if (rq->nmaps > 0) {
-		map = malloc((size_t)tgt.width * (size_t)tgt.height * sizeof(*map));
 		maps = cJSON_CreateObject();
-		if (map == NULL || maps == NULL) {
-			st = seg_fail(err, SEG_ENOMEM, "out of memory for a %dx%d map", tgt.width, tgt.height);
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < rq->nmaps; i++) {
-		double c0 = now();
-		st = eval_map(&tgt, &pred, &rq->maps[i], map, err);
-		double c1 = now();
-		t->compute += c1 - c0;
-		if (st == SEG_OK)
-			st = encode_map(map, tgt.width, tgt.height, rq->map_format == REQ_MAP_PNG,
-					rq->map_has_range[i] ? rq->map_range[i] : NULL, maps, rq->maps[i].key, err);
-		t->encode += now() - c1;
+		st = maps == NULL ? seg_fail(err, SEG_ENOMEM, "out of memory") : maps_add(rq, &in, maps, t, err);
 		if (st != SEG_OK)
 			goto out;
 	}
@@ -316,7 +238,7 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 out:
 	cJSON_Delete(maps);
 	cJSON_Delete(root);
-	free(map);
+
 	free(warn);
 	inp_pair_release(&in);
 	return st;
@@ -764,9 +686,9 @@ seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 		st = npy_encode_f32(w, tgt.width, tgt.height, &raw, err);
 		if (st != SEG_OK)
 			goto out;
-		map_stats(w, n, &lo, &hi, &mean);
+		maps_stats(w, n, &lo, &hi, &mean);
 		root = cJSON_CreateObject();
-		cJSON *data = b64_string(&raw);
+		cJSON *data = maps_b64(&raw);
 		if (root == NULL || data == NULL) {
 			cJSON_Delete(data);
 			st = seg_fail(err, SEG_ENOMEM, "out of memory");
