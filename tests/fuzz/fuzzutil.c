@@ -227,7 +227,7 @@ void fz_check_eval(const req_eval *r)
 	FZ_ASSERT(r->nspecs >= 1 && r->nspecs <= REQ_MAX_SPECS);
 	FZ_ASSERT(r->nmaps <= REQ_MAX_MAPS);
 	FZ_ASSERT(!r->batch || r->nmaps == 0);
-	FZ_ASSERT(r->map_format == REQ_MAP_NPY || r->map_format == REQ_MAP_PNG);
+	FZ_ASSERT(r->map_format == REQ_MAP_NPY || r->map_format == REQ_MAP_PNG || r->map_format == REQ_MAP_COCO_RLE);
 	FZ_ASSERT(r->logits == 0 || r->logits == 1);
 	FZ_ASSERT(memchr(r->run, '\0', sizeof(r->run)) != NULL);
 	if (r->run[0] != '\0')
