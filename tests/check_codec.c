@@ -2390,8 +2390,8 @@ static const struct {
 	{"{'descr': '<f4', 'fortran_order': False, 'shape': (6)}", SEG_EDECODE, "npy: shape is not a tuple"},
 	{"{'descr': '<c8', 'fortran_order': False, 'shape': (2, 3)}", SEG_EINVAL,
 	 "npy: unsupported dtype '<c8'"},
-	{"{'descr': '<f2', 'fortran_order': False, 'shape': (2, 3)}", SEG_EINVAL,
-	 "npy: unsupported dtype '<f2'"},
+	{"{'descr': '<f1', 'fortran_order': False, 'shape': (2, 3)}", SEG_EINVAL,
+	 "npy: unsupported dtype '<f1'"},
 	{"{'descr': '|f4', 'fortran_order': False, 'shape': (2, 3)}", SEG_EINVAL, "npy: unsupported dtype"},
 	{"{'descr': '<f16', 'fortran_order': False, 'shape': (2, 3)}", SEG_EINVAL, "npy: unsupported dtype"},
 	{"{'descr': 'f4', 'fortran_order': False, 'shape': (2, 3)}", SEG_EINVAL, "npy: unsupported dtype"},
@@ -2414,6 +2414,64 @@ static const struct {
 	{"{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999, 1)}", SEG_ETOOBIG,
 	 "npy: shape dimension"},
 };
+
+/* float16 predictions decode exactly (every half is a float), subnormals and both byte orders included. */
+START_TEST(npy_float16)
+{
+	/* 0, 0.25, 1, 0x3555 (0.333251953125), the smallest subnormal 2^-24, 0.5 big-endian below. */
+	uint16_t h[6] = {0x0000, 0x3400, 0x3c00, 0x3555, 0x0001, 0x3800};
+	double want[6] = {0, 0.25, 1, 0.333251953125, 0x1p-24, 0.5};
+	buf npy;
+	seg_pred p;
+	seg_error err;
+
+	buf_init(&npy, 0);
+	make_npy(&npy, "<f2", 0, "(2, 3)", h, sizeof(h));
+	ck_assert_int_eq(npy_decode_pred(npy.data, npy.len, 1u << 20, 0, &p, &err), SEG_OK);
+	for (int i = 0; i < 6; i++)
+		ck_assert_float_eq(p.p[i], (float)want[i]);
+	seg_pred_release(&p);
+	buf_release(&npy);
+	for (int i = 0; i < 6; i++)
+		h[i] = (uint16_t)(h[i] >> 8 | h[i] << 8);
+	buf_init(&npy, 0);
+	make_npy(&npy, ">f2", 0, "(2, 3)", h, sizeof(h));
+	ck_assert_int_eq(npy_decode_pred(npy.data, npy.len, 1u << 20, 0, &p, &err), SEG_OK);
+	for (int i = 0; i < 6; i++)
+		ck_assert_float_eq(p.p[i], (float)want[i]);
+	seg_pred_release(&p);
+	buf_release(&npy);
+}
+END_TEST
+
+/* uint8 per-class probabilities: v/255 renormalised per pixel; a sum off by more than C/2 is refused naming the pixel. */
+START_TEST(npy_quantised_scores)
+{
+	/* 3 classes, 1x2 pixels, (C, H, W): pixel 0 sums to 254 (within 1.5), pixel 1 to 255. */
+	uint8_t v[6] = {100, 0, 100, 255, 54, 0};
+	buf npy;
+	seg_scores sc;
+	seg_error err;
+
+	buf_init(&npy, 0);
+	make_npy(&npy, "|u1", 0, "(3, 1, 2)", v, sizeof(v));
+	ck_assert_int_eq(npy_decode_scores(npy.data, npy.len, 1u << 20, 3, NPY_AXIS_AUTO, 0, &sc, &err), SEG_OK);
+	ck_assert_float_eq_tol(sc.v[0], 100.0f / 254.0f, 1e-7);
+	ck_assert_float_eq_tol(sc.v[2], 100.0f / 254.0f, 1e-7);
+	ck_assert_float_eq_tol(sc.v[4], 54.0f / 254.0f, 1e-7);
+	ck_assert_float_eq_tol(sc.v[3], 1.0f, 1e-7);
+	seg_scores_release(&sc);
+	buf_release(&npy);
+	v[4] = 50; /* pixel 0 now sums to 250: 5 off, over 3/2 */
+	buf_init(&npy, 0);
+	make_npy(&npy, "|u1", 0, "(3, 1, 2)", v, sizeof(v));
+	ck_assert_int_eq(npy_decode_scores(npy.data, npy.len, 1u << 20, 3, NPY_AXIS_AUTO, 0, &sc, &err), SEG_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "sum to 250/255 at row 0, column 0"));
+	ck_assert_int_eq(npy_decode_scores(npy.data, npy.len, 1u << 20, 3, NPY_AXIS_AUTO, 1, &sc, &err), SEG_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "quantised probabilities, not logits"));
+	buf_release(&npy);
+}
+END_TEST
 
 START_TEST(npy_bad_header)
 {
@@ -2910,6 +2968,8 @@ static Suite *codec_suite(void)
 	tcase_add_loop_test(tc, npy_header_spellings, 0,
 			    (int)(sizeof(npy_good_headers) / sizeof(npy_good_headers[0])));
 	tcase_add_loop_test(tc, npy_bad_header, 0, (int)(sizeof(npy_bad_headers) / sizeof(npy_bad_headers[0])));
+	tcase_add_test(tc, npy_float16);
+	tcase_add_test(tc, npy_quantised_scores);
 	tcase_add_test(tc, npy_preamble_errors);
 	tcase_add_test(tc, npy_data_length);
 	tcase_add_loop_test(tc, npy_truncated_everywhere, 0, 3);

@@ -61,7 +61,7 @@ static const struct npy_dtype npy_dtypes[] = {
 	{'b', 1, 0, "bool"},   {'u', 1, 0, "uint8"},  {'i', 1, 0, "int8"},
 	{'u', 2, 0, "uint16"}, {'i', 2, 0, "int16"},  {'u', 4, 0, "uint32"},
 	{'i', 4, 0, "int32"},  {'u', 8, 0, "uint64"}, {'i', 8, 0, "int64"},
-	{'f', 4, 0, "float32"}, {'f', 8, 0, "float64"},
+	{'f', 2, 0, "float16"}, {'f', 4, 0, "float32"}, {'f', 8, 0, "float64"},
 };
 
 /* Looks descr ("<f4", "|u1", "=i8", ...) up; 0 on success. */
@@ -422,10 +422,27 @@ static inline uint64_t load_bits(const uint8_t *p, int size, int swap)
 	}
 }
 
+/* IEEE 754 binary16 to double: exact (every half is a double). */
+static double half_to_double(uint16_t h)
+{
+	int sign = h >> 15, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+	double v;
+
+	if (e == 0)
+		v = ldexp((double)m, -24); /* subnormal (or zero) */
+	else if (e == 31)
+		v = m ? NAN : INFINITY;
+	else
+		v = ldexp((double)(m | 0x400), e - 25);
+	return sign ? -v : v;
+}
+
 static inline double load_float(const uint8_t *p, int size, int swap)
 {
 	uint64_t bits = load_bits(p, size, swap);
 
+	if (size == 2)
+		return half_to_double((uint16_t)bits);
 	if (size == 4) {
 		uint32_t b32 = (uint32_t)bits;
 		float f;
@@ -792,6 +809,39 @@ static seg_status check_scores(const seg_scores *s, float *sum, seg_error *err)
 	return SEG_OK;
 }
 
+/*
+ * uint8 probabilities: each pixel's C values v_c sum to 255 within C/2
+ * (each rounded to the nearest 1/255, the total is off by at most C/2);
+ * then p_c = v_c / Σv, so the pixel sums to 1 again.
+ */
+static seg_status dequantise(seg_scores *s, float *sum, seg_error *err)
+{
+	size_t n = (size_t)s->width * (size_t)s->height;
+	double tol = (double)s->classes / 2.0;
+
+	for (size_t i = 0; i < n; i++)
+		sum[i] = 0.0f;
+	for (int c = 0; c < s->classes; c++) {
+		const float *v = s->v + (size_t)c * n;
+		for (size_t i = 0; i < n; i++)
+			sum[i] += v[i];
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (fabs((double)sum[i] - 255.0) > tol || sum[i] == 0.0f)
+			return seg_fail(err, SEG_EINVAL,
+					"prediction's quantised class probabilities sum to %.0f/255 at row %zu, column %zu; "
+					"they must sum to 255/255 within %d classes/2 = %g",
+					(double)sum[i], i / (size_t)s->width, i % (size_t)s->width, s->classes, tol);
+		sum[i] = 1.0f / sum[i];
+	}
+	for (int c = 0; c < s->classes; c++) {
+		float *v = s->v + (size_t)c * n;
+		for (size_t i = 0; i < n; i++)
+			v[i] *= sum[i];
+	}
+	return SEG_OK;
+}
+
 seg_status npy_decode_scores(const uint8_t *data, size_t len, uint64_t max_pixels, int classes, int channel_axis,
 			     int logits, seg_scores *out, seg_error *err)
 {
@@ -805,9 +855,17 @@ seg_status npy_decode_scores(const uint8_t *data, size_t len, uint64_t max_pixel
 	st = read_header(data, len, &h, err);
 	if (st != SEG_OK)
 		goto out;
-	if (h.dt.kind != 'f') {
-		st = seg_fail(err, SEG_EINVAL, "prediction .npy of per-class scores must be float32 or float64, got %s",
+	/* uint8 is quantised probabilities: v/255, the pixel's values renormalised (checked below). */
+	int quantised = h.dt.kind == 'u' && h.dt.size == 1;
+	if (h.dt.kind != 'f' && !quantised) {
+		st = seg_fail(err, SEG_EINVAL,
+			      "prediction .npy of per-class scores must be float16, float32, float64 or uint8 "
+			      "(quantised probabilities), got %s",
 			      h.dt.name);
+		goto out;
+	}
+	if (quantised && logits) {
+		st = seg_fail(err, SEG_EINVAL, "prediction: uint8 per-class scores are quantised probabilities, not logits");
 		goto out;
 	}
 	if (h.ndim != 3) {
@@ -847,11 +905,12 @@ seg_status npy_decode_scores(const uint8_t *data, size_t len, uint64_t max_pixel
 				size_t y = i / (size_t)h.width, x = i % (size_t)h.width;
 				size_t i0 = axis == 0 ? c : y, i1 = axis == 0 ? y : x, i2 = axis == 0 ? x : c;
 				size_t k = h.fortran ? i0 + s0 * (i1 + s1 * i2) : (i0 * s1 + i1) * s2 + i2;
-				plane[i] = (float)load_float(base + k * (size_t)h.dt.size, h.dt.size, h.dt.swap);
+				plane[i] = quantised ? (float)base[k]
+						     : (float)load_float(base + k * (size_t)h.dt.size, h.dt.size, h.dt.swap);
 			}
 		}
 	}
-	st = check_scores(&s, sum, err);
+	st = quantised ? dequantise(&s, sum, err) : check_scores(&s, sum, err);
 	if (st != SEG_OK)
 		goto out;
 	*out = s;

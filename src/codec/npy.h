@@ -3,8 +3,8 @@
  *
  * Reading accepts format versions 1.0, 2.0 and 3.0; little- and
  * big-endian; C and Fortran order; shapes (H, W), (1, H, W) and
- * (H, W, 1); dtypes bool, int8/16/32/64, uint8/16/32/64, float32 and
- * float64. The header is parsed strictly (a Python dict literal with the
+ * (H, W, 1); dtypes bool, int8/16/32/64, uint8/16/32/64, float16,
+ * float32 and float64. The header is parsed strictly (a Python dict literal with the
  * keys descr, fortran_order and shape) and the data length must match the
  * shape exactly. The pixel cap is checked before allocation.
  *
@@ -66,7 +66,9 @@ seg_status npy_decode_values(const uint8_t *data, size_t len, uint64_t max_pixel
 #define NPY_AXIS_AUTO (-1)
 
 /*
- * Decodes per-class scores: a float32 or float64 array of shape (C, H, W)
+ * Decodes per-class scores: a float16, float32 or float64 array (or a
+ * uint8 one of quantised probabilities: v/255, each pixel's sum within
+ * C/2 of 255, then renormalised) of shape (C, H, W)
  * (channel_axis 0) or (H, W, C) (channel_axis 2), C = classes; with
  * NPY_AXIS_AUTO the axis whose size is C, an error naming the shape when
  * both or neither are. Probabilities must lie in [0, 1] and sum to 1 per

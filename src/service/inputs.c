@@ -416,7 +416,12 @@ static seg_status multi_pred(const inp_mask *m, const cls_table *cl, uint64_t ma
 		return seg_fail(err, SEG_EINVAL, "prediction kind '%s' is for binary requests; with \"classes\" send "
 				"labels, probabilities or logits", inp_kind_name(k));
 	if (k == INP_AUTO) {
-		if (pr.format == MASK_FMT_PNG || pr.npy.kind != 'f')
+		/* A 3-D uint8 array is quantised per-class probabilities; other integers are labels. */
+		int quantised = pr.format == MASK_FMT_NPY && pr.npy.kind == 'u' && pr.npy.size == 1 && pr.npy.ndim == 3 &&
+				pr.npy.shape[0] != 1 && pr.npy.shape[2] != 1;
+		if (quantised)
+			k = INP_PROBABILITIES;
+		else if (pr.format == MASK_FMT_PNG || pr.npy.kind != 'f')
 			k = INP_LABELS;
 		else if (pr.npy.ndim == 3)
 			k = INP_PROBABILITIES;
