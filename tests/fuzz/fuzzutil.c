@@ -270,18 +270,26 @@ void fz_check_eval(const req_eval *r)
 void fz_check_wmap(const req_wmap *r)
 {
 	seg_target t;
+	uint16_t *cls = NULL;
 	seg_error e;
 	seg_status st;
+	inp_mask m = {r->target.data, r->target.len, r->target.kind, r->target.channel_axis, r->target.annot};
 
-	FZ_ASSERT(r->target.data != NULL && r->target.len > 0);
+	FZ_ASSERT((r->target.data != NULL && r->target.len > 0) || r->target.annot != NULL);
 	FZ_ASSERT(r->params.fn == FN_MAP_WEIGHT);
 	fz_check_spec(&r->params, SPEC_MAP);
 
+	/* Through kinds and classes, as the service decodes it. */
 	seg_error_clear(&e);
-	st = mask_decode_target(r->target.data, r->target.len, FZ_REQ_MAX_PIXELS, &t, &e);
+	st = inp_decode_target(&m, r->mc.multi ? &r->mc.classes : NULL, FZ_REQ_MAX_PIXELS, &t, &cls, &e);
 	fz_check_error(st, &e);
-	if (st == SEG_OK)
+	if (st == SEG_OK) {
 		fz_check_target(&t, FZ_REQ_MAX_PIXELS);
+		FZ_ASSERT((cls != NULL) == (r->mc.multi != 0));
+		for (size_t i = 0; cls && i < (size_t)t.width * (size_t)t.height; i++)
+			FZ_ASSERT(cls[i] < r->mc.classes.count || cls[i] == SEG_IGNORE);
+	}
+	free(cls);
 	seg_target_release(&t);
 }
 
