@@ -45,6 +45,8 @@ const NOT_TESTABLE = {
 	'GET /healthz 503': 'out of memory while copying the response',
 	'GET /metrics 503': 'out of memory while rendering the metrics',
 	'HEAD /v1/losses 503': 'out of memory while copying the response',
+	'GET /v1/profiles 503': 'out of memory while copying the response',
+	'HEAD /v1/profiles 503': 'out of memory while copying the response',
 	'HEAD /v1/openapi.yaml 503': 'out of memory while copying the response',
 	'HEAD /healthz 503': 'out of memory while copying the response',
 	'HEAD /metrics 503': 'out of memory while rendering the metrics',
@@ -610,13 +612,14 @@ const W = '/v1/weight-map';
 
 function cases(ctx) {
 	const catalogue = ctx.catalogue;
-	const allLosses = catalogue.losses.map((e) => e.name);
-	const allMetrics = catalogue.metrics.map((e) => e.name);
+	// The functions a binary request takes (the others are multi-class only: multiclassCases).
+	const binaryLosses = catalogue.losses.filter((e) => e.requests.includes('binary')).map((e) => e.name);
+	const binaryMetrics = catalogue.metrics.filter((e) => e.requests.includes('binary')).map((e) => e.name);
 	const t = [];
 	const add = (c) => t.push(c);
 
 	// Operations routes.
-	for (const p of ['/healthz', '/readyz', '/metrics', '/v1/losses', '/v1/openapi.yaml']) {
+	for (const p of ['/healthz', '/readyz', '/metrics', '/v1/losses', '/v1/profiles', '/v1/openapi.yaml']) {
 		add({ name: `GET ${p}`, method: 'GET', path: p, status: 200 });
 		add({ name: `HEAD ${p}`, method: 'HEAD', path: p, status: 200 });
 	}
@@ -624,6 +627,21 @@ function cases(ctx) {
 		name: 'GET /v1/openapi.yaml serves api/openapi.yaml', method: 'GET', path: '/v1/openapi.yaml', status: 200,
 		then: (b) => b === fs.readFileSync(path.join(ROOT, 'api/openapi.yaml'), 'utf8') ||
 			'the served document differs from api/openapi.yaml: rebuild seglossd (make)',
+	});
+
+	// The profiles: the spec's names, segloss first; the default ignore labels docs/profiles.md gives.
+	add({
+		name: 'GET /v1/profiles: every profile of the spec', method: 'GET', path: '/v1/profiles', status: 200,
+		then: (b) => {
+			const names = b.profiles.map((x) => x.name);
+			if (json(names) !== json(spec.components.schemas.ProfileName.enum)) return `profiles ${json(names)}`;
+			const ignore = Object.fromEntries(b.profiles.map((x) => [x.name, x.conventions.ignore_index]));
+			return (ignore.segloss === null && ignore.mmseg === 255 && ignore.pytorch === -100) || `ignore_index ${json(ignore)}`;
+		},
+	});
+	add({
+		name: 'GET /metrics counts GET /v1/profiles as route "profiles"', method: 'GET', path: '/metrics', status: 200,
+		then: (b) => /^segloss_http_requests_total\{route="profiles",code="200"\} [1-9]\d*$/m.test(b) || 'no profiles 200 counter',
 	});
 
 	// Without API keys (this daemon) an Authorization header is ignored.
@@ -652,6 +670,7 @@ function cases(ctx) {
 		['GET', E, 'POST'], ['HEAD', E, 'POST'], ['PUT', E, 'POST'], ['GET', W, 'POST'], ['DELETE', W, 'POST'],
 		['DELETE', '/v1/losses', 'GET, HEAD'], ['POST', '/v1/openapi.yaml', 'GET, HEAD'], ['PUT', '/healthz', 'GET, HEAD'],
 		['POST', '/readyz', 'GET, HEAD'], ['PATCH', '/metrics', 'GET, HEAD'], ['OPTIONS', '/v1/losses', 'GET, HEAD'],
+		['POST', '/v1/profiles', 'GET, HEAD'], ['DELETE', '/v1/profiles', 'GET, HEAD'],
 	]) {
 		add({
 			name: `${m} ${p} -> 405`, method: m, path: p, status: 405,
@@ -670,9 +689,10 @@ function cases(ctx) {
 			json(Object.keys(b.metrics)) === json(catalogue.defaults.metrics)) || `keys ${Object.keys(b.losses)} / ${Object.keys(b.metrics)}`,
 	});
 	add({
-		name: 'evaluate: every loss and metric', method: 'POST', path: E, headers: { 'Content-Type': 'application/json; charset=utf-8' },
-		body: evalBody({ losses: allLosses, metrics: allMetrics }), schema: true, status: 200,
-		then: (b) => (Object.keys(b.losses).length === allLosses.length && Object.keys(b.metrics).length === allMetrics.length) || 'missing results',
+		name: 'evaluate: every binary loss and metric', method: 'POST', path: E, headers: { 'Content-Type': 'application/json; charset=utf-8' },
+		body: evalBody({ losses: binaryLosses, metrics: binaryMetrics }), schema: true, status: 200,
+		then: (b) => (json(Object.keys(b.losses)) === json(binaryLosses) && json(Object.keys(b.metrics)) === json(binaryMetrics)) ||
+			`keys ${Object.keys(b.losses)} / ${Object.keys(b.metrics)}`,
 	});
 	add({
 		name: 'evaluate: both masks empty (null and warnings)', method: 'POST', path: E, headers: JSON_T,
@@ -1357,8 +1377,10 @@ async function runsPhase(port) {
 	for (const [q, re] of [
 		['limit=0', /^query argument 'limit' must be an integer in \[1, 1000\], got '0'$/], ['limit=1001', /got '1001'$/], ['limit=ten', /got 'ten'$/],
 		['limit=', /got ''$/], ['after=-1', /^query argument 'after' must be an integer in \[0, \d+\], got '-1'$/], ['after=1.5', /got '1.5'$/],
-		['order_by=dice', /^order_by must be losses.KEY or metrics.KEY, got 'dice'$/], ['order_by=losses.', /^order_by names no key$/],
-		['order_by=maps.weight', /got 'maps.weight'$/], [`order_by=losses.${'k'.repeat(64)}`, /^order_by names no key$/],
+		['order_by=dice', /^order_by must be losses.KEY, metrics.KEY or per_class.METRIC.CLASS, got 'dice'$/],
+		['order_by=losses.', /^order_by names no key$/], ['order_by=maps.weight', /got 'maps.weight'$/],
+		['order_by=per_class.iou', /got 'per_class.iou'$/], [`order_by=losses.${'k'.repeat(64)}`, /names no score of this run; it has /],
+		[`order_by=per_class.iou.${'k'.repeat(128)}`, /^order_by names no key$/],
 		['order=up', /^order must be asc or desc, got 'up'$/],
 	]) {
 		await step({ name: `runs: items, ${q.slice(0, 24)}`, method: 'GET', path: `${I}?${q}`, status: 422, then: (b) => re.test(b.detail) || b.detail });
@@ -1810,6 +1832,35 @@ function checkCatalogue(cat) {
 			}
 		}
 	}
+	// Which kind of request takes each function: the catalogue's `requests` against the spec's name
+	// enums (maps: every map is a binary request's; the weight map is also a label map's, from
+	// POST /v1/weight-map with classes), and the request rules' string patterns against those enums.
+	const modes = {
+		losses: [S.BinaryLossName.enum, S.MulticlassLossName.enum],
+		metrics: [S.BinaryMetricName.enum, S.MulticlassMetricName.enum],
+		maps: [S.MapName.enum, ['weight']],
+	};
+	for (const list of ['losses', 'metrics', 'maps']) {
+		for (const entry of cat[list]) {
+			const want = [modes[list][0].includes(entry.name) && 'binary', modes[list][1].includes(entry.name) && 'multiclass'].filter(Boolean);
+			check(`catalogue ${list} ${entry.name}`, json(entry.requests) === json(want), `requests ${json(entry.requests)}, the spec says ${json(want)}`);
+			check(`catalogue ${list} ${entry.name}`, !('multiclass_formula' in entry) || want.length === 2,
+				`multiclass_formula on a function of ${json(want)} requests`);
+		}
+	}
+	const only = (a, b) => a.filter((n) => !b.includes(n));
+	for (const [rule, names, members] of [
+		['BinaryOnlyLoss', S.LossName.enum, only(modes.losses[0], modes.losses[1])],
+		['MulticlassOnlyLoss', S.LossName.enum, only(modes.losses[1], modes.losses[0])],
+		['MulticlassOnlyMetric', S.MetricName.enum, only(modes.metrics[1], modes.metrics[0])],
+	]) {
+		for (const n of names) {
+			for (const form of [n, `${n}:as=x`, { name: n }]) {
+				const matches = schemaErrors(ptr('components', 'schemas', rule), form) === null;
+				check(`request rules ${rule}`, matches === members.includes(n), `${json(form)} ${matches ? 'matches' : 'does not match'}`);
+			}
+		}
+	}
 	check('catalogue defaults', json(cat.defaults) ===
 		json(spec.paths['/v1/losses'].get.responses['200'].content['application/json'].examples.excerpt.value.defaults),
 	`server defaults ${json(cat.defaults)} differ from the spec's example`);
@@ -2098,6 +2149,8 @@ async function authPhase(d, keysPath) {
 	await guarded('HEAD /v1/jobs/{id}', { method: 'HEAD', path: J }, { status: 200 });
 	await guarded('GET /v1/losses', { method: 'GET', path: '/v1/losses' }, { status: 200 });
 	await guarded('HEAD /v1/losses', { method: 'HEAD', path: '/v1/losses' }, { status: 200 });
+	await guarded('GET /v1/profiles', { method: 'GET', path: '/v1/profiles' }, { status: 200 });
+	await guarded('HEAD /v1/profiles', { method: 'HEAD', path: '/v1/profiles' }, { status: 200 });
 	await guarded('GET /v1/openapi.yaml', { method: 'GET', path: '/v1/openapi.yaml' }, { status: 200 });
 	await guarded('HEAD /v1/openapi.yaml', { method: 'HEAD', path: '/v1/openapi.yaml' }, { status: 200 });
 
