@@ -203,7 +203,7 @@ typedef struct req {
 	char accept[256];
 	char if_none_match[1024];
 	char idempotency_key[300]; /* longer than any valid key, so an over-long one stays over-long */
-	char query[5][128]; /* after, limit, order_by, order, status */
+	char query[5][160]; /* after, limit, order_by (per_class.METRIC.CLASS: up to 137 bytes), order, status */
 	int has_query[5];
 	double t_start;
 	double t_received;

@@ -1054,7 +1054,7 @@ typedef struct cmp_change {
 
 typedef struct cmp_key {
 	int kind;
-	char key[SPEC_KEY_MAX];
+	char key[SPEC_KEY_MAX + CLS_KEY_MAX + 2]; /* "metric.class" for a per-class key */
 	int64_t n;         /* paired items with both values */
 	double sum;        /* of b - a */
 	cmp_change top[10]; /* largest |b - a| */
