@@ -143,20 +143,29 @@ static uint16_t find_color(const color_entry *e, int n, uint32_t c)
 	return NO_CLASS;
 }
 
-static seg_status not_a_class(const cls_table *t, uint32_t v, size_t i, int w, int by_color, const char *role,
-			      seg_error *err)
+static seg_status not_a_class(const cls_table *t, uint32_t v, size_t i, int w, int by_color, int allow_ignore,
+			      const char *role, seg_error *err)
 {
+	size_t row = i / (size_t)w, col = i % (size_t)w;
+	int value = (int32_t)v < 0 ? (int)(int32_t)v : (int)v;
+
+	if (!allow_ignore && t->has_ignore && v == t->ignore)
+		return seg_fail(err, SEG_EINVAL,
+				"%s has the ignore label %d at row %zu, column %zu: a %s holds class ids only (the ignore "
+				"label marks target pixels)",
+				role, value, row, col, role);
 	if (by_color)
 		return seg_fail(err, SEG_EINVAL,
 				"%s has colour #%06x at row %zu, column %zu, which is not the colour of any class%s", role,
-				(unsigned)(v & 0xffffff), i / (size_t)w, i % (size_t)w,
-				t->has_ignore ? " (nor the ignore label)" : "");
+				(unsigned)(v & 0xffffff), row, col, t->has_ignore && allow_ignore ? " nor the ignore label" : "");
+	if (t->has_ignore && allow_ignore)
+		return seg_fail(err, SEG_EINVAL,
+				"%s has value %d at row %zu, column %zu, which is neither a class id nor the ignore label; "
+				"list it in \"classes\"",
+				role, value, row, col);
 	return seg_fail(err, SEG_EINVAL,
-			"%s has value %d at row %zu, column %zu, which is neither a class id%s; "
-			"list it in \"classes\"%s",
-			role, (int32_t)v < 0 ? (int)(int32_t)v : (int)v, i / (size_t)w, i % (size_t)w,
-			t->has_ignore ? " nor the ignore label" : "",
-			t->has_ignore ? "" : " or set \"ignore_index\"");
+			"%s has value %d at row %zu, column %zu, which is not a class id; list it in \"classes\"%s", role,
+			value, row, col, allow_ignore ? " or set \"ignore_index\"" : "");
 }
 
 seg_status cls_map_values(const cls_table *t, const uint32_t *raw, int w, int h, int by_color, int allow_ignore,
@@ -189,14 +198,15 @@ seg_status cls_map_values(const cls_table *t, const uint32_t *raw, int w, int h,
 		uint32_t v = raw[i];
 		if (v != last || last_idx == NO_CLASS) {
 			uint16_t idx;
-			if (allow_ignore && t->has_ignore && v == t->ignore)
-				idx = SEG_IGNORE;
-			else if (by_color)
+			/* Classes first: a colour is a class's before it is the ignore label (which no class id is). */
+			if (by_color)
 				idx = find_color(ce, t->count, v);
 			else
 				idx = v <= MAX_ID ? lut[v] : NO_CLASS;
+			if (idx == NO_CLASS && allow_ignore && t->has_ignore && v == t->ignore)
+				idx = SEG_IGNORE;
 			if (idx == NO_CLASS) {
-				st = not_a_class(t, v, i, w, by_color, role, err);
+				st = not_a_class(t, v, i, w, by_color, allow_ignore, role, err);
 				goto out;
 			}
 			last = v;

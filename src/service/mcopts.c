@@ -341,10 +341,17 @@ seg_status mco_finish(mco_opts *o, spec *specs, size_t n, seg_error *err)
 	st = cls_finish(&o->classes, o->background, err);
 	if (st != SEG_OK)
 		return st;
-	for (int k = 0; o->classes.has_ignore && k < o->classes.count; k++)
+	for (int k = 0; o->classes.has_ignore && k < o->classes.count; k++) {
 		if (o->classes.id[k] == o->classes.ignore)
 			return seg_fail(err, SEG_EINVAL, "the ignore label %u is also the id of class '%s'", o->classes.ignore,
 					o->classes.key[k]);
+		/* A colour-coded map compares colours 0xRRGGBB with the ignore label too: refuse what could mean both. */
+		if (o->classes.color[k] >= 0 && (uint32_t)o->classes.color[k] == o->classes.ignore)
+			return seg_fail(err, SEG_EINVAL,
+					"the ignore label %u reads as the colour #%06x of class '%s' in a colour-coded map; "
+					"choose another ignore label",
+					o->classes.ignore, (unsigned)o->classes.color[k], o->classes.key[k]);
+	}
 	if (o->class_weights && o->nweights != o->classes.count)
 		return seg_fail(err, SEG_EINVAL, "\"class_weights\" has %d entries but there are %d classes", o->nweights,
 				o->classes.count);

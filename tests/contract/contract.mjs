@@ -57,12 +57,7 @@ const NOT_TESTABLE = {
 // tagged `defect: KEY` that fails is printed as KNOWN and not counted as a
 // failure (CONTRACT_STRICT=1 counts it). Delete the entry, and the tags,
 // once the server is fixed.
-const KNOWN_DEFECTS = {
-	'ignore-colour': 'in a label map read by colour, the ignore label is compared with the colour as 0xRRGGBB before the classes: ' +
-		'with ignore_index 255 the pixels of a class coloured #0000ff are silently ignored (expected: a 422 naming the class, as for an id)',
-	'prediction-ignore-message': 'a label-map prediction holding the ignore label is refused as "neither a class id nor the ignore label", ' +
-		'which it is',
-};
+const KNOWN_DEFECTS = {};
 
 // ---- results -------------------------------------------------------------
 
@@ -1929,18 +1924,18 @@ async function multiclassPhase(port, catalogue) {
 		`prediction is a colour PNG holding the colours ${firstValues(P).map((k) => CLASSES[k].color).join(', ')}: a label map? give "classes" to score it per class, or "kind": "mask" to read every non-zero value as foreground`);
 	await inv('a value that is no class, named with its pixel', mc({ target: { npy: b64(npyArray('<i4', [MC_H, MC_W], T7)) } }), bad7, true);
 	await inv('a prediction value that is no class', mc({ prediction: b64(greyPng(MC_W, MC_H, (x, y) => (x === 2 && y === 14 ? 9 : mcP(x, y)))) }),
-		'prediction has value 9 at row 14, column 2, which is neither a class id nor the ignore label; list it in "classes"', true);
+		'prediction has value 9 at row 14, column 2, which is not a class id; list it in "classes"', true);
 	await inv('the ignore label unset: 255 is no class', mc({ ignore_index: null }),
-		'target has value 255 at row 0, column 20, which is neither a class id; list it in "classes" or set "ignore_index"', true);
+		'target has value 255 at row 0, column 20, which is not a class id; list it in "classes" or set "ignore_index"', true);
 	// The ignore label is no class of a prediction; the detail must not say it is not the ignore label.
-	await step({ name: 'multi-class 422: a prediction holding the ignore label', status: 422, schema: true, defect: 'prediction-ignore-message',
+	await step({ name: 'multi-class 422: a prediction holding the ignore label', status: 422, schema: true,
 		body: json(mc({ prediction: b64(greyPng(MC_W, MC_H, (x, y) => (x === 2 && y === 14 ? IGN : mcP(x, y)))) })),
 		then: (b) => (/^prediction has value 255 at row 14, column 2\b/.test(b.detail) && !b.detail.includes('nor the ignore label')) || b.detail });
 	// A class coloured as the ignore label reads (0x0000ff = 255) is refused, as a class id equal to it is.
 	{
 		const blue = [{ id: 0, name: 'background', color: '#000000' }, { id: 1, name: 'tumour', color: '#ff0000' }, { id: 2, name: 'vessel', color: '#0000ff' }];
 		const png = rgbPng(MC_W, MC_H, (x, y) => rgbOf(blue[mcT0(x, y)].color));
-		await step({ name: 'multi-class 422: a class coloured as the ignore label', status: 422, defect: 'ignore-colour',
+		await step({ name: 'multi-class 422: a class coloured as the ignore label', status: 422,
 			body: json({ target: b64(png), prediction: b64(png), classes: blue, ignore_index: IGN, metrics: ['iou'], confusion: true }),
 			then: (b) => b.detail.includes("'vessel'") || b.detail });
 	}
