@@ -121,9 +121,13 @@ static cJSON *param_json(const spec_param *p)
 static const char *const conventions[][2] = {
 	{"target", "a pixel is foreground when its value is non-zero: grey level, palette index, or any of "
 		   "R, G, B (alpha ignored); .npy targets are bool or integer"},
-	{"prediction", "a probability per pixel: grey PNG value / (2^bitdepth - 1), or .npy float32/float64 "
-		       "in [0, 1] (with logits=true a sigmoid is applied first); colour and palette PNGs, "
-		       "NaN, infinity and values outside [0, 1] are rejected"},
+	{"prediction", "binary: a probability per pixel, grey PNG value / (2^bitdepth - 1) or .npy float in [0, 1] "
+		       "(logits: a sigmoid first), or a hard mask (kind mask; a 0/1 grey PNG, a one-colour PNG, an "
+		       "integer .npy with one non-zero value, an annotation export); multi-class: a label map or "
+		       "per-class probabilities or logits; NaN, infinity and values outside [0, 1] are rejected"},
+	{"kinds", "a mask may say what it holds with kind (probability, logits, mask, labels, probabilities; "
+		  "targets mask, instances, labels); without one, the rule in docs/losses.md reads it and warns or "
+		  "refuses where it could mean two things"},
 	{"precision", "predictions are held as float32; every sum and mean is accumulated in double"},
 	{"clipping", "log terms use p^ = clip(p, eps, 1 - eps), eps = 1e-7 by default (the Keras convention)"},
 	{"threshold", "hard metrics count a pixel as predicted foreground when p >= threshold (default 0.5)"},
