@@ -233,7 +233,7 @@ FRESH_TARGETS = browser-test deploy-test
 fresh-test:
 	tests/fresh/run.sh $(FRESH_TARGETS)
 
-# make flake-test (not in CI, about an hour): make contract and the daemon suite
+# make flake-test (not in CI, about 20 minutes): make contract and the daemon suite
 # FLAKE_RUNS times in a row beside stress-ng --cpu 2; failing logs in $(BUILD)/flake.
 FLAKE_RUNS ?= 50
 flake-test: $(SEGLOSS) $(SEGLOSSD) $(BUILD)/tests/check_daemon

@@ -29,6 +29,12 @@ record() { # record NAME RESULT START
 	printf '\n==> fresh: %s: %s (%s s)\n' "$1" "$2" "${times[${#times[@]} - 1]}"
 }
 
+# taken PORT: something accepts connections on 127.0.0.1:PORT.
+taken() {
+	{ exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
+	exec 3<&- 3>&-
+}
+
 # healthz PORT: GET /healthz on 127.0.0.1:PORT answers 200.
 healthz() {
 	local line=""
@@ -46,12 +52,12 @@ if make test; then record "make test" ok "$t"; else record "make test" "FAILED (
 
 # ---- 2. make run until /healthz answers, then SIGTERM ----------------------------
 # seglossd listens on the README's :8080. The tests share the host's network
-# here: should something already answer there, SEGLOSS_PORT=0 takes a free
+# here: should something already listen there, SEGLOSS_PORT=0 takes a free
 # port (the command stays `make run`), read from seglossd's log.
 step_run() {
 	local log=/tmp/fresh-make-run.log port="" mpid pid="" rc deadline
-	if healthz 8080; then
-		echo "something already answers on 127.0.0.1:8080: seglossd takes a free port (SEGLOSS_PORT=0)"
+	if taken 8080; then
+		echo "something already listens on 127.0.0.1:8080: seglossd takes a free port (SEGLOSS_PORT=0)"
 		export SEGLOSS_PORT=0
 	fi
 	make run >"$log" 2>&1 &

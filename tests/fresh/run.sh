@@ -42,9 +42,15 @@ now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 [ "$(id -u)" -eq 0 ] || die "run as root (debootstrap and podman build need it)"
-if ! command -v git >/dev/null 2>&1 || ! git rev-parse --git-dir >/dev/null 2>&1; then
-	die "needs git and a git checkout (the image gets the tracked files only)"
+if ! command -v git >/dev/null 2>&1; then
+	echo "fresh-test: installing git (Debian package)"
+	export DEBIAN_FRONTEND=noninteractive
+	lock=(-o DPkg::Lock::Timeout=600)
+	apt-get install "${lock[@]}" -y -q git >/dev/null ||
+		{ apt-get update "${lock[@]}" -q >/dev/null && apt-get install "${lock[@]}" -y -q git >/dev/null; } ||
+		die "apt-get install git failed"
 fi
+git rev-parse --git-dir >/dev/null 2>&1 || die "not a git checkout (the image gets the tracked files only)"
 
 mkdir -p build/fresh
 LOG=build/fresh/fresh-test.log
