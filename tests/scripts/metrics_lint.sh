@@ -1,12 +1,12 @@
 #!/bin/sh
 # metrics_lint.sh — the /metrics exposition, after real traffic of every
-# kind, passes `promtool check metrics` (Debian package prometheus).
+# kind, passes `promtool check metrics` (Debian packages prometheus, curl).
 #   tests/scripts/metrics_lint.sh BUILD_DIR
 set -eu
 build=${1:-build/release}
 here=$(dirname "$0")
 . "$here/daemon.sh"
-command -v promtool >/dev/null 2>&1 || scripts/deps.sh promtool=prometheus
+scripts/deps.sh promtool=prometheus curl=curl
 daemon_start "$build/seglossd" --workers 2 --db :memory:
 trap 'daemon_stop >/dev/null 2>&1 || true' EXIT
 base="http://127.0.0.1:$DAEMON_PORT"
