@@ -1,17 +1,22 @@
 # segloss — one hand-written Makefile.
 #
 #   make            build the segloss CLI (and seglossd) into $(BUILD)
-#   make test       build and run every Check suite
+#   make test       every Check suite, /metrics through promtool, the OpenAPI contract test
+#   make run        build and start seglossd on :8080 (ARGS="--port 9090" to pass flags)
 #   make bench      run the core benchmarks (bench-http: seglossd under wrk)
 #   make bench-compare   segloss beside NumPy/SciPy and a FastAPI peer -> docs/performance.md
-#   make fuzz       fuzz every target with libFuzzer for FUZZ_SECONDS (60) each (tests/fuzz/fuzz.mk)
-#   make run        build and start seglossd on :8080 (ARGS="--port 9090" to pass flags)
+#   make fuzz       fuzz every target with libFuzzer for FUZZ_SECONDS (60) each, or
+#                   FUZZ_TOTAL_SECONDS shared among them (tests/fuzz/fuzz.mk)
+#   make tsan, load-test, fault-test, browser-test, deploy-test, image-test   CI's other steps
+#   make fresh-test the README's make test and make run on a bare Debian 12 (podman)
+#   make flake-test make contract and check_daemon FLAKE_RUNS (50) times under CPU load
 #   make ref        regenerate the multi-class reference fixtures (NumPy ports + real PyTorch)
 #   SANITIZE=address,undefined make test    the same under sanitizers
 #   DEV=1           warnings are errors
 #
 # Missing Debian packages are installed by scripts/deps.sh, which make runs
-# while generating $(BUILD)/config.mk (the pkg-config flags).
+# while generating $(BUILD)/config.mk (the pkg-config flags); every test
+# target installs what else it runs (.ci/run runs them all).
 
 .DEFAULT_GOAL := all
 comma := ,
@@ -47,7 +52,7 @@ SEG_CFLAGS += -DSEG_NO_CLONES
 endif
 
 # ---- configuration (dependency check + pkg-config) -------------------------
-NOCONF_GOALS := clean distclean help ref
+NOCONF_GOALS := clean distclean help fresh-test ref
 ifeq ($(filter-out $(NOCONF_GOALS),$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),)
 else
 include $(BUILD)/config.mk
@@ -222,6 +227,20 @@ deploy-test: $(SEGLOSSD)
 	tests/deploy/validate-k8s.sh
 	SEGLOSSD_BIN=$(SEGLOSSD) tests/deploy/validate-dashboard.sh
 
+# ---- the newcomer's path ---------------------------------------------------------
+# make fresh-test: on a bare Debian 12 (debootstrap minbase) with only make, the CA
+# certificates and npm settings, the README's `make test` and `make run`, then every
+# target in FRESH_TARGETS: the test targets that install their own packages.
+FRESH_TARGETS = browser-test deploy-test
+fresh-test:
+	tests/fresh/run.sh $(FRESH_TARGETS)
+
+# make flake-test (not in CI, about 20 minutes): make contract and the daemon suite
+# FLAKE_RUNS times in a row beside stress-ng --cpu 2; failing logs in $(BUILD)/flake.
+FLAKE_RUNS ?= 50
+flake-test: $(SEGLOSS) $(SEGLOSSD) $(BUILD)/tests/check_daemon
+	tests/scripts/flake.sh $(BUILD) $(FLAKE_RUNS)
+
 # ---- benchmarks ------------------------------------------------------------
 BENCH := $(BUILD)/bench/bench_core
 $(BENCH): $(call obj,bench/bench_core.c) $(APP_LIBS)
@@ -277,9 +296,9 @@ clean:
 	rm -rf build
 
 help:
-	@sed -n '2,15p' Makefile
+	@sed -n '2,19p' Makefile
 
-.PHONY: all test check metrics-lint contract tsan tsan-run load-test fault-test deploy-test browser-test image-test bench bench-http bench-compare run ref clean help
+.PHONY: all test check metrics-lint contract tsan tsan-run load-test fault-test deploy-test browser-test image-test fresh-test flake-test bench bench-http bench-compare run ref clean help
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
