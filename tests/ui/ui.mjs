@@ -1,0 +1,394 @@
+// ui.mjs — the page seglossd serves at GET /, in Debian's headless Chromium
+// (playwright-core drives it; axe-core checks accessibility).
+//
+// Two daemons on loopback ports, each with an in-memory store: one open,
+// one with an API key. Every check reads what the page shows, the way a
+// person would, and compares it with an independent source: the segloss
+// CLI on the same files, pixels known by construction, the API's own
+// answers. The browser may talk to nothing but the daemon: any request to
+// another origin, any console error (a CSP refusal among them) and any
+// uncaught exception fails the suite. Nothing waits on the clock: each
+// step waits for an element or a condition, with a generous deadline.
+//
+// Environment: SEGLOSSD_BIN, SEGLOSS_BIN, CHROMIUM_BIN, UI_OUT (screenshots).
+
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SEGLOSSD = path.resolve(ROOT, process.env.SEGLOSSD_BIN || 'build/release/seglossd');
+const SEGLOSS = path.resolve(ROOT, process.env.SEGLOSS_BIN || 'build/release/segloss');
+const BROWSER = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+const OUT = path.resolve(ROOT, process.env.UI_OUT || 'build/release/ui-test');
+const FIX = path.join(ROOT, 'tests/fixtures/blobs_soft8');
+const AXE = fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'node_modules/axe-core/axe.min.js'), 'utf8');
+const KEY = 'ui-test-key-0123';
+const DEADLINE = 60000;
+
+let passed = 0;
+let failed = 0;
+function check(name, ok, detail = '') {
+  if (ok) passed++;
+  else failed++;
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${ok ? '' : `: ${detail}`}`);
+}
+
+// ---- daemons ------------------------------------------------------------------------
+
+function startDaemon(label, extra = []) {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SEGLOSS_')));
+  const p = spawn(SEGLOSSD, ['--bind', '127.0.0.1', '--port', '0', '--db', ':memory:', '--workers', '2', ...extra],
+    { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${label}: seglossd did not start:\n${log}`)), DEADLINE);
+    p.stderr.on('data', (d) => {
+      log += d;
+      const m = /seglossd listening.* port=(\d+)/.exec(log);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc: p, port: Number(m[1]), origin: `http://127.0.0.1:${m[1]}`, log: () => log });
+      }
+    });
+    p.on('exit', (code) => reject(new Error(`${label}: seglossd exited (${code}):\n${log}`)));
+  });
+}
+
+async function stopDaemon(d) {
+  const done = new Promise((r) => d.proc.on('exit', (code) => r(code)));
+  d.proc.kill('SIGTERM');
+  return done;
+}
+
+async function call(d, p, opts = {}) {
+  const headers = { ...(opts.headers || {}) };
+  if (d.key) headers.Authorization = `Bearer ${d.key}`;
+  const res = await fetch(d.origin + p, { ...opts, headers });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${opts.method || 'GET'} ${p}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+// One evaluation recorded in a run, by multipart (what a training script sends).
+function record(d, run, item, target, prediction, extra = {}) {
+  const form = new FormData();
+  form.append('target', new Blob([target]), 'target.png');
+  form.append('prediction', new Blob([prediction]), 'prediction.png');
+  form.append('run', run);
+  form.append('item', item);
+  form.append('losses', 'bce,dice');
+  form.append('metrics', 'iou');
+  for (const [k, v] of Object.entries(extra)) form.append(k, v);
+  return call(d, '/v1/evaluate', { method: 'POST', body: form });
+}
+
+// ---- inputs made here: .npy files whose TP, FP and FN pixels are known ----------------
+
+function npy(descr, h, w, data) {
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${h}, ${w}), }`;
+  const pad = 64 - ((10 + header.length + 1) % 64);
+  header += ' '.repeat(pad % 64) + '\n';
+  const head = Buffer.alloc(10);
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(head);
+  head.writeUInt16LE(header.length, 8);
+  return Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+}
+
+// Target: the rectangle x 8..23, y 6..17; prediction: p = 0.9 on x 14..29, y 6..17, else 0.1.
+const SW = 40;
+const SH = 24;
+const inT = (x, y) => x >= 8 && x < 24 && y >= 6 && y < 18;
+const inP = (x, y) => x >= 14 && x < 30 && y >= 6 && y < 18;
+function syntheticPair() {
+  const t = new Uint8Array(SW * SH);
+  const p = new Float32Array(SW * SH);
+  for (let y = 0; y < SH; y++) {
+    for (let x = 0; x < SW; x++) {
+      t[y * SW + x] = inT(x, y) ? 1 : 0;
+      p[y * SW + x] = inP(x, y) ? 0.9 : 0.1;
+    }
+  }
+  return { target: npy('|u1', SH, SW, t), prediction: npy('<f4', SH, SW, p) };
+}
+
+// ---- the browser --------------------------------------------------------------------
+
+async function browserFor(d, label) {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'segloss-ui-'));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: BROWSER,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: false,
+  });
+  const foreign = [];
+  const errors = [];
+  // Anything not from the daemon is refused and counted.
+  await ctx.route('**/*', (route) => {
+    const u = route.request().url();
+    if (new URL(u).origin === d.origin) return route.continue();
+    foreign.push(u);
+    return route.abort('blockedbyclient');
+  });
+  ctx.on('request', (r) => {
+    const u = r.url();
+    if (!u.startsWith('blob:') && new URL(u).origin !== d.origin && !foreign.includes(u)) foreign.push(u);
+  });
+  const page = ctx.pages()[0] || (await ctx.newPage());
+  page.on('console', (m) => {
+    // A 401 or 404 the page expects is logged by Chromium as a failed resource: not a page error.
+    if (m.type() === 'error' && !/Failed to load resource: the server responded with a status of (401|404)/.test(m.text())) {
+      errors.push(m.text());
+    }
+  });
+  page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
+  return {
+    ctx, page, foreign, errors, label,
+    async close() {
+      await ctx.close();
+      fs.rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+async function axe(page, view) {
+  await page.evaluate(AXE);
+  const r = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  check(`${view}: axe finds no serious or critical violation`, bad.length === 0,
+    bad.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join('; ')}`).join('\n   '));
+}
+
+// At 200 % zoom a 1280 px window is 640 CSS px wide: nothing may need sideways scrolling.
+async function reflows(page, view) {
+  await page.setViewportSize({ width: 640, height: 900 });
+  const over = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  check(`${view}: readable at 200 % zoom (no sideways scrolling at 640 px)`, over <= 0, `${over} px too wide`);
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+async function shot(page, name) {
+  fs.mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: false });
+}
+
+const near = (a, b, rel) => Math.abs(a - b) <= rel * Math.max(1, Math.abs(b));
+
+// ---- the checks ---------------------------------------------------------------------
+
+async function evaluateView(d, b) {
+  const { page } = b;
+  await page.goto(`${d.origin}/`);
+  await page.waitForSelector('#list-losses input[type=checkbox]', { timeout: DEADLINE });
+  check('GET / shows the Evaluate view with the catalogue', await page.isVisible('#view-evaluate'));
+  const csp = (await (await fetch(`${d.origin}/`)).headers.get('content-security-policy')) || '';
+  check('the page is served with a strict Content-Security-Policy', /default-src 'none'/.test(csp) && !/unsafe/.test(csp), csp);
+
+  // The fixture's files, the default losses and metrics, plus focal with gamma 3 and hausdorff95.
+  await page.setInputFiles('#f-target', path.join(FIX, 'target.png'));
+  await page.setInputFiles('#f-prediction', path.join(FIX, 'prediction.png'));
+  await page.check('#losses-focal');
+  await page.fill('#losses-focal-gamma', '3');
+  await page.check('#metrics-hausdorff95');
+  await page.click('#eval-go');
+  await page.waitForSelector('#values-losses', { timeout: DEADLINE });
+  const shown = await page.$$eval('#values-losses tbody tr, #values-metrics tbody tr', (rows) => rows.map((r) => ({
+    table: r.closest('table').id, key: r.cells[0].textContent, text: r.cells[1].textContent, exact: r.cells[1].title })));
+  const cli = JSON.parse(execFileSync(SEGLOSS, ['eval', '--target', path.join(FIX, 'target.png'), '--prediction', path.join(FIX, 'prediction.png'),
+    '--loss', 'bce', '--loss', 'weighted_bce', '--loss', 'dice', '--loss', 'shape_aware', '--loss', 'focal:gamma=3',
+    '--metric', 'dice', '--metric', 'iou', '--metric', 'hausdorff95'], { encoding: 'utf8' }));
+  const want = [...Object.entries(cli.losses).map(([k, v]) => ['values-losses', k, v]), ...Object.entries(cli.metrics).map(([k, v]) => ['values-metrics', k, v])];
+  check('the page shows every value segloss eval gives, and no other', shown.length === want.length &&
+    want.every(([t, k]) => shown.some((s) => s.table === t && s.key === k)), JSON.stringify(shown.map((s) => s.key)));
+  for (const [t, k, v] of want) {
+    const s = shown.find((x) => x.table === t && x.key === k);
+    check(`${t.slice(7)} ${k}: shown ${s?.text} equals segloss eval's ${v}`, s && near(Number(s.text), v, 1e-5) && near(Number(s.exact), v, 1e-12),
+      `shown ${s?.text} (${s?.exact})`);
+  }
+  const formula = await page.textContent('#values-losses tbody tr:first-child td.formula');
+  check('each value is shown with its formula', /ln/.test(formula), formula);
+
+  // The pictures: five panels, zoomed together.
+  for (const id of ['pic-target', 'pic-prediction', 'pic-errors', 'pic-weight', 'pic-bce']) {
+    check(`picture ${id} is shown`, await page.isVisible(`#${id} canvas`));
+  }
+  const sizes = await page.$$eval('.stage canvas', (cs) => cs.map((c) => `${c.width}x${c.height}`));
+  check('pictures are at full resolution (64 x 64)', sizes.every((s) => s === '64x64'), sizes.join());
+  await page.focus('#pic-errors .stage');
+  await page.keyboard.press('1');
+  await page.keyboard.press('+');
+  const transforms = await page.$$eval('.stage canvas', (cs) => cs.map((c) => c.style.transform));
+  check('+ on a focused picture zooms every picture alike (2x)', new Set(transforms).size === 1 && /scale\(2\)/.test(transforms[0]), transforms.join(' | '));
+  await page.keyboard.press('ArrowLeft');
+  const moved = await page.$eval('#pic-weight canvas', (c) => c.style.transform);
+  check('arrow keys pan every picture', moved !== transforms[0] && moved === (await page.$eval('#pic-target canvas', (c) => c.style.transform)), moved);
+  await page.keyboard.press('0');
+
+  // The weight map's colour bar states the scale the API gives for the same request.
+  const api = await call(d, '/v1/evaluate', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ target: fs.readFileSync(path.join(FIX, 'target.png')).toString('base64'),
+      prediction: fs.readFileSync(path.join(FIX, 'prediction.png')).toString('base64'), maps: ['weight'], map_format: 'png', losses: ['bce'] }) });
+  const scale = await page.$$eval('#pic-weight .scale span', (s) => s.map((x) => Number(x.textContent)));
+  check('the weight map shows its scale (the map\'s range)', near(scale[0], api.maps.weight.range[0], 1e-5) && near(scale[2], api.maps.weight.range[1], 1e-5),
+    `${scale} vs ${api.maps.weight.range}`);
+  await shot(page, 'evaluate');
+  await axe(page, 'Evaluate (with results)');
+  await reflows(page, 'Evaluate');
+
+  // Overlay colours at pixels known by construction (a .npy pair), opacity raised to 100 % by keyboard.
+  const syn = syntheticPair();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'segloss-ui-npy-'));
+  fs.writeFileSync(path.join(dir, 'target.npy'), syn.target);
+  fs.writeFileSync(path.join(dir, 'prediction.npy'), syn.prediction);
+  await page.setInputFiles('#f-target', path.join(dir, 'target.npy'));
+  await page.setInputFiles('#f-prediction', path.join(dir, 'prediction.npy'));
+  await page.click('#eval-go');
+  await page.waitForFunction(() => document.querySelector('#overlay-canvas')?.width === 40, null, { timeout: DEADLINE });
+  await page.selectOption('#overlay-under', 'none');
+  await page.focus('#overlay-opacity');
+  await page.keyboard.press('End');
+  const at = (x, y) => page.$eval('#overlay-canvas', (c, [px, py]) => [...c.getContext('2d').getImageData(px, py, 1, 1).data], [x, y]);
+  const expect = { 'true positive': [0, 158, 115, 255], 'false positive': [213, 94, 0, 255], 'false negative': [0, 114, 178, 255], 'true negative': [0, 0, 0, 0] };
+  const probes = [[16, 10, 'true positive'], [20, 17, 'true positive'], [26, 8, 'false positive'], [29, 17, 'false positive'],
+    [9, 12, 'false negative'], [13, 6, 'false negative'], [2, 2, 'true negative'], [35, 20, 'true negative']];
+  for (const [x, y, what] of probes) {
+    const got = await at(x, y);
+    check(`overlay pixel (${x}, ${y}) is ${what}: ${expect[what]}`, got.join() === expect[what].join(), got.join());
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+async function runsViews(d, b) {
+  const { page } = b;
+  const T = fs.readFileSync(path.join(FIX, 'target.png'));
+  const P = fs.readFileSync(path.join(FIX, 'prediction.png'));
+  const P2 = fs.readFileSync(path.join(ROOT, 'tests/fixtures/blobs_128/prediction.png'));
+  const T2 = fs.readFileSync(path.join(ROOT, 'tests/fixtures/blobs_128/target.png'));
+  await record(d, 'ui-a', 'case-1', T, P);
+  await record(d, 'ui-b', 'case-1', T, P);
+  await record(d, 'ui-b', 'case-2', T2, P2);
+
+  await page.goto(`${d.origin}/#/runs`);
+  await page.waitForSelector('#runs-table', { timeout: DEADLINE });
+  const names = await page.$$eval('#runs-table tbody th', (c) => c.map((x) => x.textContent));
+  check('the runs list shows both runs', names.join() === 'ui-a,ui-b', names.join());
+  await shot(page, 'runs');
+  await axe(page, 'Runs');
+
+  // A run page, then an item written while it is open: it appears without a reload.
+  await page.click('#runs-table a:text-is("ui-a")');
+  await page.waitForSelector('#agg-losses', { timeout: DEADLINE });
+  await page.evaluate(() => { window.notReloaded = true; });
+  check('the run page shows its item count', (await page.textContent('#run-count')) === '1');
+  await record(d, 'ui-a', 'case-2', T2, P2);
+  await page.waitForFunction(() => document.querySelector('#run-count')?.textContent === '2', null, { timeout: DEADLINE });
+  await page.waitForFunction(() => document.querySelectorAll('#latest-table tbody tr').length === 2, null, { timeout: DEADLINE });
+  check('a new item appears without reloading the page', await page.evaluate(() => window.notReloaded === true));
+  const run = await call(d, '/v1/runs/ui-a');
+  const meanShown = await page.$eval('#agg-losses tbody tr:first-child', (r) => [r.cells[0].textContent, r.cells[2].title]);
+  check(`the aggregates equal the API's (${meanShown[0]} mean)`, near(Number(meanShown[1]), run.losses[meanShown[0]].mean, 1e-12), meanShown.join(' '));
+  await page.waitForFunction(() => document.querySelector('#histogram')?.dataset.count === '2', null, { timeout: DEADLINE });
+  check('the histogram counts both items', true);
+  const worst = await page.$$eval('#worst-table tbody th', (c) => c.map((x) => x.textContent));
+  const byApi = (await call(d, '/v1/runs/ui-a/items?order_by=losses.bce&order=desc&limit=10')).items.map((i) => i.item);
+  check('the worst items are those the API sorts worst (bce, highest first)', worst.join() === byApi.join(), `${worst} vs ${byApi}`);
+  await shot(page, 'run');
+  await axe(page, 'Run');
+  await reflows(page, 'Run');
+
+  // Compare two runs from the list's form.
+  await page.goto(`${d.origin}/#/runs`);
+  await page.waitForSelector('#compare-form', { timeout: DEADLINE });
+  await page.selectOption('#cmp-a', 'ui-a');
+  await page.selectOption('#cmp-b', 'ui-b');
+  await page.click('#compare-form button[type=submit]');
+  await page.waitForSelector('#cmp-losses', { timeout: DEADLINE });
+  const cmp = await call(d, '/v1/runs/ui-a/compare/ui-b');
+  const rows = await page.$$eval('#cmp-losses tbody tr', (rs) => rs.map((r) => [r.cells[0].textContent, r.cells[3].title, r.cells[4].title]));
+  check('the comparison shows every loss the API compares', rows.length === Object.keys(cmp.losses).length, rows.map((r) => r[0]).join());
+  for (const [k, diff, n] of rows) {
+    check(`compare ${k}: difference and paired count equal the API's`, cmp.losses[k] && near(Number(diff), cmp.losses[k].difference, 1e-12) &&
+      Number(n) === cmp.losses[k].paired.count, `${diff} ${n}`);
+  }
+  await shot(page, 'compare');
+  await axe(page, 'Compare');
+}
+
+async function jobsView(d, b) {
+  const { page } = b;
+  const form = new FormData();
+  form.append('target', new Blob([fs.readFileSync(path.join(FIX, 'target.png'))]), 't.png');
+  form.append('prediction', new Blob([fs.readFileSync(path.join(FIX, 'prediction.png'))]), 'p.png');
+  const job = await call(d, '/v1/jobs', { method: 'POST', body: form });
+  await page.goto(`${d.origin}/#/jobs`);
+  await page.waitForSelector('#jobs-table', { timeout: DEADLINE });
+  await page.waitForFunction((id) => [...document.querySelectorAll('#jobs-table tbody tr')].some((r) =>
+    r.cells[0].querySelector('code')?.title === id && r.cells[1].textContent === 'done'), job.id, { timeout: DEADLINE });
+  const progress = await page.$eval('#jobs-table tbody tr progress', (p) => [p.value, p.max]);
+  check('the jobs list shows the job done with its progress (1 of 1)', progress.join() === '1,1', progress.join());
+  await shot(page, 'jobs');
+  await axe(page, 'Jobs');
+  await reflows(page, 'Jobs');
+}
+
+async function keysView(d, b) {
+  const { page } = b;
+  await page.goto(`${d.origin}/`);
+  await page.waitForSelector('#keybox:not([hidden])', { timeout: DEADLINE });
+  const why = await page.textContent('#key-why');
+  check('without a key the page says a key is needed', /needs an API key/.test(why) && /Authorization: Bearer/.test(why), why);
+  check('without a key the page says it cannot start', /401/.test(await page.textContent('#loading')));
+  await axe(page, 'API key prompt');
+  await page.fill('#key-input', 'not-the-key');
+  await page.press('#key-input', 'Enter');
+  await page.waitForFunction(() => /refused the API key/.test(document.querySelector('#key-why').textContent), null, { timeout: DEADLINE });
+  check('a wrong key is refused, saying why', /not a valid API key/.test(await page.textContent('#key-why')));
+  await page.fill('#key-input', KEY);
+  await page.press('#key-input', 'Enter');
+  await page.waitForSelector('#list-losses input[type=checkbox]', { timeout: DEADLINE });
+  check('once the key is entered the page works', await page.isHidden('#keybox'));
+  await page.setInputFiles('#f-target', path.join(FIX, 'target.png'));
+  await page.setInputFiles('#f-prediction', path.join(FIX, 'prediction.png'));
+  await page.click('#eval-go');
+  await page.waitForSelector('#values-losses', { timeout: DEADLINE });
+  check('an evaluation works with the key', true);
+  const stored = await page.evaluate(() => sessionStorage.getItem('segloss.apiKey'));
+  check('the key is kept in sessionStorage (this tab only)', stored === KEY, stored);
+}
+
+async function main() {
+  const open = await startDaemon('open');
+  const keyed = await startDaemon('keyed', ['--api-key', KEY]);
+  keyed.key = KEY;
+  const browsers = [];
+  try {
+    const b = await browserFor(open, 'open');
+    browsers.push(b);
+    await evaluateView(open, b);
+    await runsViews(open, b);
+    await jobsView(open, b);
+    const k = await browserFor(keyed, 'keyed');
+    browsers.push(k);
+    await keysView(keyed, k);
+  } catch (e) {
+    check('the suite ran to its end', false, e.stack);
+  }
+  for (const b of browsers) {
+    check(`${b.label}: the page asked nothing of any other origin`, b.foreign.length === 0, b.foreign.join(' '));
+    check(`${b.label}: no console error, CSP refusal or uncaught exception`, b.errors.length === 0, b.errors.join('\n   '));
+    await b.close();
+  }
+  check('the open daemon exits cleanly', (await stopDaemon(open)) === 0);
+  check('the keyed daemon exits cleanly', (await stopDaemon(keyed)) === 0);
+  console.log(`screenshots in ${path.relative(ROOT, OUT)}/`);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main();
