@@ -83,6 +83,7 @@ typedef enum route_id {
 	R_RUN,
 	R_RUN_ITEMS,
 	R_RUN_COMPARE,
+	R_RUN_ITEM_MASK, /* keep_masks: an item's target or prediction */
 	R_JOBS,
 	R_JOB,
 	R_UI,        /* the web page: GET / and /ui/{file} (http/ui.c) */
@@ -92,7 +93,7 @@ typedef enum route_id {
 
 static const char *const route_names[R_COUNT] = {
 	"evaluate", "weight_map", "losses", "profiles", "openapi", "healthz", "readyz", "metrics",
-	"runs",     "run",        "run_items", "run_compare", "jobs", "job", "ui", "other",
+	"runs",     "run",        "run_items", "run_compare", "run_item_mask", "jobs", "job", "ui", "other",
 };
 
 /*
@@ -126,6 +127,8 @@ static const route routes[] = {
 	{"DELETE", "/v1/runs/{}", R_RUN, svc_run_delete, NULL},
 	{"GET", "/v1/runs/{}/items", R_RUN_ITEMS, svc_run_items, items_query},
 	{"GET", "/v1/runs/{}/compare/{}", R_RUN_COMPARE, svc_run_compare, NULL},
+	{"GET", "/v1/runs/{}/items/{}/target", R_RUN_ITEM_MASK, svc_run_item_target, NULL},
+	{"GET", "/v1/runs/{}/items/{}/prediction", R_RUN_ITEM_MASK, svc_run_item_prediction, NULL},
 	{"GET", "/v1/jobs", R_JOBS, svc_jobs_list, jobs_query},
 	{"POST", "/v1/jobs", R_JOBS, svc_job_submit, NULL},
 	{"GET", "/v1/jobs/{}", R_JOB, svc_job_get, NULL},
@@ -282,6 +285,8 @@ void http_config_default(http_config *cfg)
 	cfg->db = "./data/segloss.db";
 	cfg->job_ttl_ms = 24LL * 3600 * 1000;
 	cfg->ui = 1;
+	cfg->keep_masks_item = (uint64_t)16 << 20;
+	cfg->keep_masks_run = (uint64_t)1 << 30;
 	/* No API keys, no CORS: left NULL by the zeroing above. */
 }
 
@@ -1052,6 +1057,8 @@ http_server *http_start(const http_config *cfg, seg_error *err)
 	}
 	s->svc.lim.max_pixels = cfg->max_pixels;
 	s->svc.lim.max_classes = cfg->max_classes;
+	s->svc.lim.keep_masks_item = cfg->keep_masks_item;
+	s->svc.lim.keep_masks_run = cfg->keep_masks_run;
 	/* Helpers for parallel loops: with the requesting worker, one lane per usable CPU. */
 	int cpus = usable_cpus();
 	s->par = par_new(cpus > 1 ? cpus - 1 : 0, err);
