@@ -39,8 +39,8 @@ function check(name, ok, detail = '') {
 
 // ---- daemons ------------------------------------------------------------------------
 
-function startDaemon(label, extra = []) {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SEGLOSS_')));
+function startDaemon(label, extra = [], vars = {}) {
+  const env = { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('SEGLOSS_'))), ...vars };
   const p = spawn(SEGLOSSD, ['--bind', '127.0.0.1', '--port', '0', '--db', ':memory:', '--workers', '2', ...extra],
     { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
@@ -173,9 +173,14 @@ async function reflows(page, view) {
   await page.setViewportSize({ width: 1280, height: 900 });
 }
 
-async function shot(page, name) {
+// A screenshot of what the view shows first, at the size the README shows it.
+async function shot(page, name, scrollTo) {
   fs.mkdirSync(OUT, { recursive: true });
+  await page.setViewportSize({ width: 1100, height: 720 });
+  if (scrollTo) await page.$eval(scrollTo, (e) => e.scrollIntoView());
+  else await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: false });
+  await page.setViewportSize({ width: 1280, height: 900 });
 }
 
 const near = (a, b, rel) => Math.abs(a - b) <= rel * Math.max(1, Math.abs(b));
@@ -237,7 +242,7 @@ async function evaluateView(d, b) {
   const scale = await page.$$eval('#pic-weight .scale span', (s) => s.map((x) => Number(x.textContent)));
   check('the weight map shows its scale (the map\'s range)', near(scale[0], api.maps.weight.range[0], 1e-5) && near(scale[2], api.maps.weight.range[1], 1e-5),
     `${scale} vs ${api.maps.weight.range}`);
-  await shot(page, 'evaluate');
+  await shot(page, 'evaluate', '#values-metrics');
   await axe(page, 'Evaluate (with results)');
   await reflows(page, 'Evaluate');
 
@@ -270,8 +275,8 @@ async function runsViews(d, b) {
   const P = fs.readFileSync(path.join(FIX, 'prediction.png'));
   const P2 = fs.readFileSync(path.join(ROOT, 'tests/fixtures/blobs_128/prediction.png'));
   const T2 = fs.readFileSync(path.join(ROOT, 'tests/fixtures/blobs_128/target.png'));
-  await record(d, 'ui-a', 'case-1', T, P);
-  await record(d, 'ui-b', 'case-1', T, P);
+  await record(d, 'ui-a', 'case-1', T, P, { keep_masks: 'true' });
+  await record(d, 'ui-b', 'case-1', T, T); // the target as the prediction: a perfect item
   await record(d, 'ui-b', 'case-2', T2, P2);
 
   await page.goto(`${d.origin}/#/runs`);
@@ -301,6 +306,30 @@ async function runsViews(d, b) {
   await shot(page, 'run');
   await axe(page, 'Run');
   await reflows(page, 'Run');
+
+  // An item's pictures: kept with keep_masks (case-1), or not (case-2), which the page says.
+  const picturesOf = (item) => page.click(`#latest-table button[aria-label="Pictures of item ${item}"]`);
+  await picturesOf('case-1');
+  await page.waitForSelector('#item-pictures #pic-errors canvas', { timeout: DEADLINE });
+  const item = (await call(d, '/v1/runs/ui-a/items?limit=10')).items.find((i) => i.item === 'case-1');
+  const bceShown = await page.$$eval('#item-pictures #values-losses tbody tr', (rows) => rows.find((r) => r.cells[0].textContent === 'bce')?.cells[1].title);
+  check('an item kept with keep_masks opens with its pictures and its recorded values', Number(bceShown) === item.losses.bce, bceShown);
+  const targetLit = await page.$eval('#item-pictures #pic-target canvas', (c) => {
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < px.length; i += 4) n += px[i] === 255 ? 1 : 0;
+    return n;
+  });
+  const fg = (await call(d, '/v1/evaluate', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ target: T.toString('base64'), prediction: P.toString('base64'), maps: ['errors'], map_format: 'npy', metrics: ['dice'] }) }));
+  const errs = Buffer.from(fg.maps.errors.data, 'base64');
+  const body = errs.subarray(errs.length - 64 * 64);
+  const want = body.reduce((a, v) => a + (v === 1 || v === 3 ? 1 : 0), 0);
+  check('the kept target is drawn pixel for pixel (its foreground count)', targetLit === want, `${targetLit} vs ${want}`);
+  await axe(page, 'Run item pictures');
+  await picturesOf('case-2');
+  await page.waitForFunction(() => /did not keep the masks of item case-2/.test(document.querySelector('#item-pictures')?.textContent || ''), null, { timeout: DEADLINE });
+  check('an item recorded without keep_masks says so', true);
 
   // Compare two runs from the list's form.
   await page.goto(`${d.origin}/#/runs`);
@@ -384,6 +413,12 @@ async function main() {
     check(`${b.label}: no console error, CSP refusal or uncaught exception`, b.errors.length === 0, b.errors.join('\n   '));
     await b.close();
   }
+  // SEGLOSS_UI=off: no page, the API as before.
+  const off = await startDaemon('ui off', [], { SEGLOSS_UI: 'off' });
+  const res = await fetch(`${off.origin}/`);
+  check('SEGLOSS_UI=off: GET / is a 404', res.status === 404 && /--ui off/.test((await res.json()).detail), String(res.status));
+  check('SEGLOSS_UI=off: the API still answers', (await fetch(`${off.origin}/v1/losses`)).status === 200);
+  check('the ui-off daemon exits cleanly', (await stopDaemon(off)) === 0);
   check('the open daemon exits cleanly', (await stopDaemon(open)) === 0);
   check('the keyed daemon exits cleanly', (await stopDaemon(keyed)) === 0);
   console.log(`screenshots in ${path.relative(ROOT, OUT)}/`);
