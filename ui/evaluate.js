@@ -9,11 +9,12 @@
 // drawn from those maps, so they show what seglossd read.
 
 import { $, h, api, problem, fmt, bytesToB64, b64ToBlob, table, announce } from './lib.js';
-import { Viewer, blobCanvas, rgbaCanvas, colorbar, pixels } from './viewer.js';
+import { Viewer, blobCanvas, rgbaCanvas, colorbar, pixels, VIRIDIS } from './viewer.js';
 import { readNpy, npyPlane } from './npy.js';
 
 let catalogue = null;
 const files = { target: null, prediction: null, image: null };
+let last = null; // the last request: its body and uploads, to draw a heatmap again on another scale
 
 // Okabe and Ito's eight colours, then a few more: class colours when classes bring none.
 const CLASS_COLOURS = ['#000000', '#e69f00', '#56b4e9', '#009e73', '#f0e442', '#0072b2', '#d55e00', '#cc79a7',
@@ -145,6 +146,7 @@ function classesField() {
 async function evaluate() {
   const out = $('eval-out');
   const state = $('eval-state');
+  out.replaceChildren(); // no stale values while the new ones are computed
   for (const which of ['target', 'prediction']) {
     if (!files[which]) {
       state.textContent = `Choose a ${which === 'target' ? 'target mask' : 'prediction'} first.`;
@@ -155,20 +157,29 @@ async function evaluate() {
   const [t, p] = await Promise.all([maskField(files.target), maskField(files.prediction)]);
   const mc = multiClass();
   const body = { target: t.value, prediction: p.value, losses: specs('losses'), metrics: specs('metrics'),
-    maps: mc ? ['errors', 'mask', 'weight'] : ['errors', 'mask', 'weight', 'bce'], map_format: 'png' };
+    maps: mc ? ['errors', 'mask'] : ['errors', 'mask', 'weight', 'bce'], map_format: 'png' };
   if ($('o-logits').checked) body.logits = true;
   if (mc) {
     body.classes = classesField();
     if ($('o-profile').value) body.profile = $('o-profile').value;
     if ($('o-ignore').value !== '') body.ignore_index = Number($('o-ignore').value);
   }
+  last = { body, uploads: { target: t, prediction: p, logits: !!body.logits, classes: body.classes, image: files.image } };
+  await send(body);
+}
+
+// Posts body and draws the answer; a heatmap's "Apply" comes back here with a fixed range.
+async function send(body) {
+  const out = $('eval-out');
+  const state = $('eval-state');
   $('eval-go').disabled = true;
   state.textContent = 'Evaluating…';
   try {
     const r = await api('/v1/evaluate', { method: 'POST', body: JSON.stringify(body),
       headers: { 'Content-Type': 'application/json' } });
-    const view = await renderResult(r.body, { target: t, prediction: p, logits: !!body.logits, classes: body.classes,
-      image: files.image });
+    // A label map's weight map comes from POST /v1/weight-map (the evaluation's maps are binary-only there).
+    const weightMap = body.classes ? await labelWeightMap(body) : null;
+    const view = await renderResult(r.body, { ...last.uploads, rescale, weightMap });
     out.replaceChildren(...view);
     state.textContent = `Done in ${fmt(r.body.timing_ms.total)} ms.`;
     announce('The values and pictures are ready.');
@@ -178,6 +189,26 @@ async function evaluate() {
   } finally {
     $('eval-go').disabled = false;
   }
+}
+
+// The U-Net weight map of a label map, over its classes: a heatmap PNG whose scale is in X-Map-Min/Max.
+async function labelWeightMap(body) {
+  const req = { target: body.target, classes: body.classes };
+  if (body.ignore_index !== undefined) req.ignore_index = body.ignore_index;
+  try {
+    const r = await api('/v1/weight-map', { method: 'POST', body: JSON.stringify(req), blob: true,
+      headers: { 'Content-Type': 'application/json', Accept: 'image/png' } });
+    return { blob: r.body, range: [Number(r.headers.get('X-Map-Min')), Number(r.headers.get('X-Map-Max'))] };
+  } catch (err) {
+    return { error: err };
+  }
+}
+
+// The same request with a heatmap drawn on a fixed scale (the map spec's "range"), or its own again.
+function rescale(key, range) {
+  const maps = last.body.maps.map((m) => ((typeof m === 'string' ? m : m.name) === key ? (range ? { name: key, range } : key) : m));
+  last.body = { ...last.body, maps };
+  return send(last.body);
 }
 
 // ---- the answer -------------------------------------------------------------------
@@ -258,6 +289,33 @@ async function filePicture(m, W, H, { logits, labels, colours }) {
   return null;
 }
 
+// Viridis colour -> its index, to read a heatmap pixel back as a value (to 1/256 of its scale).
+const VIRIDIS_INDEX = new Map(Array.from({ length: 256 }, (_, i) => [(VIRIDIS[3 * i] << 16) | (VIRIDIS[3 * i + 1] << 8) | VIRIDIS[3 * i + 2], i]));
+
+// "Scale from lo to hi": draws the heatmap again on a fixed scale, to compare it by colour with another.
+function scaleForm(key, title, mp, rescale) {
+  const lo = h('input', { id: `scale-${key}-lo`, type: 'text', inputmode: 'decimal', size: '8', value: fmt(mp.range[0]) });
+  const hi = h('input', { id: `scale-${key}-hi`, type: 'text', inputmode: 'decimal', size: '8', value: fmt(mp.range[1]) });
+  const form = h('form', { class: 'tools', 'aria-label': `Scale of the ${title}` },
+    h('div', { class: 'group' }, h('label', { for: lo.id }, 'Scale from'), lo),
+    h('div', { class: 'group' }, h('label', { for: hi.id }, 'to'), hi),
+    h('button', { type: 'submit', class: 'quiet' }, 'Apply'),
+    h('button', { type: 'button', class: 'quiet', onclick: () => rescale(key, null) }, 'Its own'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const a = Number(lo.value);
+    const b = Number(hi.value);
+    if (Number.isFinite(a) && Number.isFinite(b) && a < b) {
+      rescale(key, [a, b]);
+    } else {
+      lo.setCustomValidity('The scale needs two numbers, the low one first.');
+      lo.reportValidity();
+    }
+  });
+  lo.addEventListener('input', () => lo.setCustomValidity(''));
+  return form;
+}
+
 function legendList(legend) {
   return h('ul', { class: 'legend', 'aria-label': 'Colours of the errors' }, legend.map((e) => {
     const sw = h('span', { class: 'swatch' });
@@ -314,11 +372,17 @@ export async function renderResult(res, m) {
   }
   const image = m.image ? await blobCanvas(m.image).catch(() => null) : null;
 
+  const heat = []; // heatmaps, for the readout: {key, title, px, range}
   const say = (x, y) => {
     const parts = [];
     if (errCanvas) parts.push((legend.find((e) => e.value === errIdx[y * W + x])?.name || '').replace(/_/g, ' '));
     if (target) parts.push(`target ${target.value(x, y)}`);
     if (pred) parts.push(`prediction ${pred.value(x, y)}`);
+    for (const hm of heat) {
+      const i = 4 * (y * W + x);
+      const k = VIRIDIS_INDEX.get((hm.px[i] << 16) | (hm.px[i + 1] << 8) | hm.px[i + 2]);
+      if (k !== undefined) parts.push(`${hm.key} ≈ ${fmt(hm.range[0] + ((k + 0.5) / 256) * (hm.range[1] - hm.range[0]))}`);
+    }
     return parts.join(', ');
   };
   const viewer = new Viewer(W, H, say);
@@ -357,12 +421,23 @@ export async function renderResult(res, m) {
         h('div', { class: 'group' }, h('label', { for: 'overlay-opacity' }, 'Opacity'), opacity)),
     ], 'pic-errors');
   }
+  if (m.weightMap && m.weightMap.blob) {
+    const c = await blobCanvas(m.weightMap.blob);
+    const [lo, hi] = m.weightMap.range;
+    heat.push({ key: 'weight', title: 'U-Net weight map', px: pixels(c), range: m.weightMap.range });
+    viewer.add('U-Net weight map (over the classes)', c, [colorbar(lo, hi, 'U-Net weight map'),
+      h('p', { class: 'hint' }, 'From POST /v1/weight-map with the classes; its scale from X-Map-Min and X-Map-Max.')], 'pic-weight');
+  } else if (m.weightMap && m.weightMap.error) {
+    nodes.push(h('p', { class: 'note' }, `No weight map: ${m.weightMap.error.message}`));
+  }
   for (const [key, title] of [['weight', 'U-Net weight map'], ['bce', 'Per-pixel BCE']]) {
     const mp = maps[key];
     if (!mp) continue;
     const c = await blobCanvas(b64ToBlob(mp.data, 'image/png'));
+    heat.push({ key, title, px: pixels(c), range: mp.range });
     viewer.add(title, c, [colorbar(mp.range[0], mp.range[1], title),
-      h('p', { class: 'hint' }, `min ${fmt(mp.min)}, mean ${fmt(mp.mean)}, max ${fmt(mp.max)}`)], `pic-${key}`);
+      h('p', { class: 'hint' }, `min ${fmt(mp.min)}, mean ${fmt(mp.mean)}, max ${fmt(mp.max)}`),
+      m.rescale ? scaleForm(key, title, mp, m.rescale) : null], `pic-${key}`);
   }
   nodes.push(viewer.el);
   requestAnimationFrame(() => viewer.fit());

@@ -242,6 +242,29 @@ async function evaluateView(d, b) {
   const scale = await page.$$eval('#pic-weight .scale span', (s) => s.map((x) => Number(x.textContent)));
   check('the weight map shows its scale (the map\'s range)', near(scale[0], api.maps.weight.range[0], 1e-5) && near(scale[2], api.maps.weight.range[1], 1e-5),
     `${scale} vs ${api.maps.weight.range}`);
+  // Pointing at a pixel reads it: its error class, the target, the prediction, the heatmaps' values.
+  const box = await page.$eval('#pic-weight .stage', (e) => { const r = e.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; });
+  await page.mouse.move(box[0] + box[2] / 2, box[1] + box[3] / 2);
+  const said = await page.textContent('.readout');
+  check('pointing at a pixel reads its values', /^x \d+, y \d+: (true|false) (positive|negative), target [01], prediction ≈ [\d.e-]+, weight ≈ [\d.e-]+, bce ≈ [\d.e-]+$/.test(said), said);
+  // A fixed scale: the weight map drawn again from 0 to 12, as the API's "range" draws it.
+  await page.fill('#scale-weight-lo', '0');
+  await page.fill('#scale-weight-hi', '12');
+  await page.click('#pic-weight button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#pic-weight .scale span:last-child')?.textContent === '12', null, { timeout: DEADLINE });
+  const fixed = await call(d, '/v1/evaluate', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ target: fs.readFileSync(path.join(FIX, 'target.png')).toString('base64'),
+      prediction: fs.readFileSync(path.join(FIX, 'prediction.png')).toString('base64'), maps: [{ name: 'weight', range: [0, 12] }], map_format: 'png', losses: ['bce'] }) });
+  const shownPng = await page.$eval('#pic-weight canvas', (c) => [...c.getContext('2d').getImageData(0, 0, c.width, c.height).data].join());
+  const apiPng = await page.evaluate(async (b64) => {
+    const bin = atob(b64);
+    const bytes = Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
+    const bmp = await createImageBitmap(new Blob([bytes], { type: 'image/png' }), { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+    const c = new OffscreenCanvas(bmp.width, bmp.height);
+    c.getContext('2d').drawImage(bmp, 0, 0);
+    return [...c.getContext('2d').getImageData(0, 0, bmp.width, bmp.height).data].join();
+  }, fixed.maps.weight.data);
+  check('a fixed scale draws the weight map as the API draws it with that range', shownPng === apiPng);
   await shot(page, 'evaluate', '#values-metrics');
   await axe(page, 'Evaluate (with results)');
   await reflows(page, 'Evaluate');
@@ -267,6 +290,67 @@ async function evaluateView(d, b) {
     check(`overlay pixel (${x}, ${y}) is ${what}: ${expect[what]}`, got.join() === expect[what].join(), got.join());
   }
   fs.rmSync(dir, { recursive: true, force: true });
+}
+
+// A label map against class probabilities, with classes and an ignore label: the values and the
+// per-class table equal segloss eval's; the prediction is drawn as predicted classes.
+async function multiClassView(d, b) {
+  const { page } = b;
+  const MC = path.join(ROOT, 'tests/fixtures/multiclass/coins');
+  await page.goto(`${d.origin}/#/evaluate`);
+  await page.waitForSelector('#list-losses input[type=checkbox]', { timeout: DEADLINE });
+  await page.fill('#o-classes', 'a,b,c');
+  await page.fill('#o-ignore', '255');
+  check('with classes, binary-only losses are not offered', await page.isDisabled('#losses-bce') && !(await page.isVisible('#losses-bce')));
+  for (const id of await page.$$eval('.fnlist input[type=checkbox]:checked:not(:disabled)', (bs) => bs.map((x) => x.id))) await page.uncheck(`#${id}`);
+  await page.check('#losses-cross_entropy');
+  await page.check('#metrics-dice');
+  await page.check('#metrics-iou');
+  await page.setInputFiles('#f-target', path.join(MC, 'target.png'));
+  await page.setInputFiles('#f-prediction', path.join(MC, 'prediction.npy'));
+  await page.click('#eval-go');
+  await page.waitForSelector('#values-per-class', { timeout: DEADLINE });
+  const cli = JSON.parse(execFileSync(SEGLOSS, ['eval', '--target', path.join(MC, 'target.png'), '--prediction', path.join(MC, 'prediction.npy'),
+    '--classes', 'a,b,c', '--ignore-index', '255', '--loss', 'cross_entropy', '--metric', 'dice', '--metric', 'iou'], { encoding: 'utf8' }));
+  const shown = await page.$$eval('#values-losses tbody tr, #values-metrics tbody tr', (rows) => rows.map((r) => [r.cells[0].textContent, Number(r.cells[1].title)]));
+  const want = [...Object.entries(cli.losses), ...Object.entries(cli.metrics)];
+  check('multi-class: the values equal segloss eval\'s', shown.length === want.length && want.every(([k, v]) => shown.some(([sk, sv]) => sk === k && near(sv, v, 1e-12))),
+    `${JSON.stringify(shown)} vs ${JSON.stringify(want)}`);
+  const perClass = await page.$$eval('#values-per-class tbody tr', (rows) => rows.map((r) => [r.cells[0].textContent, Number(r.cells[1].title), Number(r.cells[2].title)]));
+  check('multi-class: the per-class table equals segloss eval\'s', perClass.length === 3 &&
+    perClass.every(([c, dice, iou]) => near(dice, cli.per_class.dice[c], 1e-12) && near(iou, cli.per_class.iou[c], 1e-12)), JSON.stringify(perClass));
+  check('multi-class: the prediction is drawn as predicted classes', /predicted classes/.test(await page.textContent('#pic-prediction figcaption')));
+  check('multi-class: the errors legend has five values', (await page.$$('#pic-errors .legend li')).length === 5);
+  check('multi-class: the weight map over the classes, with its scale from X-Map-Min and X-Map-Max', await page.isVisible('#pic-weight .colorbar'));
+  await axe(page, 'Evaluate (multi-class)');
+  await page.fill('#o-classes', '');
+}
+
+// An annotation tool's export as the target (COCO RLE JSON) against a PNG mask: sent as its JSON
+// object, scored as segloss eval scores the same files, and drawn as seglossd read it.
+async function annotationView(d, b) {
+  const { page } = b;
+  const F = path.join(ROOT, 'tests/fixtures/formats');
+  await page.goto(`${d.origin}/#/evaluate`);
+  await page.waitForSelector('#list-losses input[type=checkbox]', { timeout: DEADLINE });
+  for (const id of await page.$$eval('.fnlist input[type=checkbox]:checked:not(:disabled)', (bs) => bs.map((x) => x.id))) await page.uncheck(`#${id}`);
+  await page.check('#losses-dice');
+  await page.check('#metrics-dice');
+  await page.check('#metrics-iou');
+  await page.setInputFiles('#f-target', path.join(F, 'horse.coco_rle.json'));
+  await page.setInputFiles('#f-prediction', path.join(F, 'horse.png'));
+  await page.click('#eval-go');
+  await page.waitForSelector('#values-metrics', { timeout: DEADLINE });
+  const cli = JSON.parse(execFileSync(SEGLOSS, ['eval', '--target', path.join(F, 'horse.coco_rle.json'), '--prediction', path.join(F, 'horse.png'),
+    '--loss', 'dice', '--metric', 'dice', '--metric', 'iou'], { encoding: 'utf8' }));
+  const shown = await page.$$eval('#values-losses tbody tr, #values-metrics tbody tr', (rows) => rows.map((r) => [r.cells[0].textContent, Number(r.cells[1].title)]));
+  const want = [...Object.entries(cli.losses), ...Object.entries(cli.metrics)];
+  check('a COCO RLE export as the target: the values equal segloss eval\'s', shown.length === want.length &&
+    want.every(([k, v]) => shown.some(([sk, sv]) => sk === k && near(sv, v, 1e-12))), `${JSON.stringify(shown)} vs ${JSON.stringify(want)}`);
+  const warned = await page.$$eval('.warnings li', (l) => l.length);
+  check('the warnings seglossd gives are shown', warned === cli.warnings.length, `${warned} vs ${cli.warnings.length}`);
+  const size = await page.$eval('#pic-target canvas', (c) => `${c.width}x${c.height}`);
+  check('the export is drawn at the size seglossd read', size === `${cli.width}x${cli.height}`, size);
 }
 
 async function runsViews(d, b) {
@@ -400,6 +484,8 @@ async function main() {
     const b = await browserFor(open, 'open');
     browsers.push(b);
     await evaluateView(open, b);
+    await multiClassView(open, b);
+    await annotationView(open, b);
     await runsViews(open, b);
     await jobsView(open, b);
     const k = await browserFor(keyed, 'keyed');
