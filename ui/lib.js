@@ -90,7 +90,7 @@ export function fmt(v) {
   if (typeof v !== 'number') return String(v);
   if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
   const a = Math.abs(v);
-  if (a !== 0 && (a < 1e-4 || a >= 1e7)) return v.toExponential(5);
+  if (a !== 0 && (a < 1e-4 || a >= 1e7)) return Number(v.toPrecision(6)).toExponential();
   return String(Number(v.toPrecision(6)));
 }
 

@@ -51,9 +51,9 @@ export async function showRuns() {
         h('a', { href: `#/runs/${encodeURIComponent(r.name)}` }, r.name), { num: r.count }, time(r.created_iso), time(r.updated_iso)]),
       { id: 'runs-table', 'aria-label': 'Runs' }));
       if (runs.length >= 2) {
-        const form = h('form', { id: 'compare-form', class: 'options' },
+        const form = h('form', { id: 'compare-form' }, h('fieldset', { class: 'options' },
           h('legend', {}, 'Compare two runs'), pick('cmp-a', 'Run A', 0), pick('cmp-b', 'Run B', 1),
-          h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Compare')));
+          h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Compare'))));
         form.addEventListener('submit', (e) => {
           e.preventDefault();
           location.hash = `#/compare/${encodeURIComponent($('cmp-a').value)}/${encodeURIComponent($('cmp-b').value)}`;
@@ -161,7 +161,8 @@ export async function showRun(name) {
   const worst = h('div', { id: 'run-worst' });
   const latest = h('div', { id: 'run-latest' });
   const pics = h('div', { id: 'item-pictures' });
-  out.replaceChildren(summary, aggs,
+  const trouble = h('div', { id: 'run-problem' });
+  out.replaceChildren(trouble, summary, aggs,
     h('h2', {}, 'Distribution and worst items'),
     h('div', { class: 'tools' }, h('div', { class: 'group' }, h('label', { for: 'run-key' }, 'Score'), keySel),
       h('div', { class: 'group' }, h('label', { for: 'run-order' }, 'Order'), orderSel)),
@@ -219,9 +220,10 @@ export async function showRun(name) {
     try {
       r = await api(base, { etag: state.etag });
     } catch (err) {
-      out.replaceChildren(problem(`Cannot read run ${name}`, err));
+      trouble.replaceChildren(problem(`Cannot read run ${name}`, err));
       throw err;
     }
+    trouble.replaceChildren();
     if (r.status === 304) return;
     state.etag = r.etag;
     state.run = r.body;
