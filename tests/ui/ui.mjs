@@ -173,13 +173,13 @@ async function reflows(page, view) {
   await page.setViewportSize({ width: 1280, height: 900 });
 }
 
-// A screenshot of what the view shows first, at the size the README shows it.
-async function shot(page, name, scrollTo) {
+// A screenshot of what the view shows first (or of one element), at the size the README shows it.
+async function shot(page, name, element) {
   fs.mkdirSync(OUT, { recursive: true });
   await page.setViewportSize({ width: 1100, height: 720 });
-  if (scrollTo) await page.$eval(scrollTo, (e) => e.scrollIntoView());
-  else await page.evaluate(() => window.scrollTo(0, 0));
-  await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: false });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  if (element) await page.locator(element).screenshot({ path: path.join(OUT, `${name}.png`) });
+  else await page.screenshot({ path: path.join(OUT, `${name}.png`), fullPage: false });
   await page.setViewportSize({ width: 1280, height: 900 });
 }
 
@@ -195,8 +195,17 @@ async function evaluateView(d, b) {
   const csp = (await (await fetch(`${d.origin}/`)).headers.get('content-security-policy')) || '';
   check('the page is served with a strict Content-Security-Policy', /default-src 'none'/.test(csp) && !/unsafe/.test(csp), csp);
 
-  // The fixture's files, the default losses and metrics, plus focal with gamma 3 and hausdorff95.
-  await page.setInputFiles('#f-target', path.join(FIX, 'target.png'));
+  // The fixture's files (the target dropped on its zone, as from a file manager), the default
+  // losses and metrics, plus focal with gamma 3 and hausdorff95.
+  const dropped = await page.evaluateHandle((b64) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'target.png', { type: 'image/png' }));
+    return dt;
+  }, fs.readFileSync(path.join(FIX, 'target.png')).toString('base64'));
+  await page.dispatchEvent('#drop-target', 'dragover', { dataTransfer: dropped });
+  await page.dispatchEvent('#drop-target', 'drop', { dataTransfer: dropped });
+  const chosen = await page.textContent('#f-target-chosen');
+  check('a file dropped on the target zone is taken', chosen === `target.png (${fs.statSync(path.join(FIX, 'target.png')).size} bytes)`, chosen);
   await page.setInputFiles('#f-prediction', path.join(FIX, 'prediction.png'));
   await page.check('#losses-focal');
   await page.fill('#losses-focal-gamma', '3');
@@ -265,7 +274,7 @@ async function evaluateView(d, b) {
     return [...c.getContext('2d').getImageData(0, 0, bmp.width, bmp.height).data].join();
   }, fixed.maps.weight.data);
   check('a fixed scale draws the weight map as the API draws it with that range', shownPng === apiPng);
-  await shot(page, 'evaluate', '#values-metrics');
+  await shot(page, 'evaluate', '#eval-out .viewer');
   await axe(page, 'Evaluate (with results)');
   await reflows(page, 'Evaluate');
 
