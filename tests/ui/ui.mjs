@@ -12,7 +12,7 @@
 //
 // Environment: SEGLOSSD_BIN, SEGLOSS_BIN, CHROMIUM_BIN, UI_OUT (screenshots).
 
-import { spawn, execFileSync } from 'node:child_process';
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -508,6 +508,8 @@ async function main() {
     check(`${b.label}: no console error, CSP refusal or uncaught exception`, b.errors.length === 0, b.errors.join('\n   '));
     await b.close();
   }
+  const bad = spawnSync(SEGLOSSD, ['--ui', 'maybe'], { encoding: 'utf8' });
+  check('--ui takes on or off only', bad.status === 2 && /invalid value 'maybe' for --ui/.test(bad.stderr), `${bad.status} ${bad.stderr}`);
   // SEGLOSS_UI=off: no page, the API as before.
   const off = await startDaemon('ui off', [], { SEGLOSS_UI: 'off' });
   const res = await fetch(`${off.origin}/`);
