@@ -94,7 +94,7 @@ static seg_status evaluate(const run_spec *rs, cJSON **out, seg_error *err)
 {
 	req_eval r;
 	req_case c;
-	svc_ctx ctx = {{64u << 20, 1024}, NULL, NULL, NULL, NULL};
+	svc_ctx ctx = {{.max_pixels = 64u << 20, .max_classes = 1024}, NULL, NULL, NULL, NULL};
 	seg_status st = SEG_OK;
 
 	memset(&r, 0, sizeof(r));

@@ -1,7 +1,7 @@
 /*
  * check_store.c — the SQLite store on real files: migrations, runs and
  * their exact aggregates, cursors and ordering, comparisons, deletion,
- * and the job queue's lifecycle.
+ * the job queue's lifecycle, and the masks items keep (keep_masks).
  */
 #include <check.h>
 #include <math.h>
@@ -65,6 +65,26 @@ static void collect_agg(void *ctx, const store_agg *a)
 	g->n++;
 }
 
+/* What store_item_mask hands back. */
+typedef struct got_mask {
+	char item[64];
+	uint8_t data[64];
+	size_t len;
+	int calls;
+} got_mask;
+
+static void take_mask(void *ctx, const char *item, const uint8_t *data, size_t len)
+{
+	got_mask *g = ctx;
+	snprintf(g->item, sizeof(g->item), "%s", item);
+	ck_assert_uint_le(len, sizeof(g->data));
+	memcpy(g->data, data, len);
+	g->len = len;
+	g->calls++;
+}
+
+static int64_t seq_of(const char *run, const char *item);
+
 START_TEST(test_migrations_and_reopen)
 {
 	seg_error err = {0};
@@ -77,8 +97,8 @@ START_TEST(test_migrations_and_reopen)
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT MAX(version), COUNT(*) FROM schema_migrations", -1, &q, NULL),
 			 SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(q, 0), 2); /* 1: runs, items, scores, jobs; 2: jobs.seq */
-	ck_assert_int_eq(sqlite3_column_int(q, 1), 2);
+	ck_assert_int_eq(sqlite3_column_int(q, 0), 3); /* 1: runs, items, scores, jobs; 2: jobs.seq; 3: item_masks */
+	ck_assert_int_eq(sqlite3_column_int(q, 1), 3);
 	sqlite3_finalize(q);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
@@ -88,7 +108,7 @@ START_TEST(test_migrations_and_reopen)
 	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES(99, 0)", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_ptr_null(store_open(path, &err));
-	ck_assert_str_eq(err.msg, "store: the database has schema version 99, newer than this seglossd (2)");
+	ck_assert_str_eq(err.msg, "store: the database has schema version 99, newer than this seglossd (3)");
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	sqlite3_exec(db, "DELETE FROM schema_migrations WHERE version = 99", NULL, NULL, NULL);
 	sqlite3_close(db);
@@ -573,8 +593,8 @@ START_TEST(test_upgrade_numbers_old_jobs)
 	/* Back to schema 1, as a file written by the previous release. */
 	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db,
-				      "DROP INDEX jobs_seq; ALTER TABLE jobs DROP COLUMN seq; DELETE FROM meta WHERE key = "
-				      "'job_seq'; DELETE FROM schema_migrations WHERE version = 2",
+				      "DROP TABLE item_masks; DROP INDEX jobs_seq; ALTER TABLE jobs DROP COLUMN seq; DELETE FROM "
+				      "meta WHERE key = 'job_seq'; DELETE FROM schema_migrations WHERE version >= 2",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(db);
@@ -589,6 +609,91 @@ START_TEST(test_upgrade_numbers_old_jobs)
 	ck_assert_int_eq(l.seq[1], 2);
 	ck_assert_str_eq(l.ids[2], "old-a");
 	ck_assert_int_eq(l.seq[2], 1);
+}
+END_TEST
+
+typedef struct find_seq {
+	const char *item;
+	int64_t seq;
+} find_seq;
+
+static void on_item(void *ctx, const store_item *it)
+{
+	find_seq *f = ctx;
+	if (strcmp(it->item, f->item) == 0)
+		f->seq = it->seq;
+}
+
+static int64_t seq_of(const char *run, const char *item)
+{
+	store_items_query q = {0, 1000, 0, NULL, 0};
+	find_seq f = {item, 0};
+	int64_t next;
+	seg_error err = {0};
+
+	ck_assert_int_eq(store_items(st, run, &q, on_item, &f, &next, &err), SEG_OK);
+	return f.seq;
+}
+
+/*
+ * keep_masks: an item's masks are kept with its scores, served by its
+ * current seq, dropped when it is posted again or its run deleted, and
+ * refused (scores kept) past the run's cap; the errors say which thing
+ * is missing.
+ */
+START_TEST(test_kept_masks)
+{
+	store_score sc = {STORE_LOSS, "bce", 0.25};
+	store_masks m = {(const uint8_t *)"TARGET", 6, (const uint8_t *)"PREDICTION-1", 12};
+	got_mask g = {0};
+	seg_error err = {0};
+	uint64_t held;
+	int kept;
+	int64_t s1, s2;
+
+	ck_assert_int_eq(store_record_masks(st, "r", "a/b", 1000, 4, 3, &sc, 1, &m, 100, &kept, &held, &err), SEG_OK);
+	ck_assert_int_eq(kept, 1);
+	ck_assert_uint_eq(held, 0);
+	s1 = seq_of("r", "a/b");
+	ck_assert_int_eq(store_item_mask(st, "r", s1, 0, take_mask, &g, &err), SEG_OK);
+	ck_assert_str_eq(g.item, "a/b");
+	ck_assert_uint_eq(g.len, 6);
+	ck_assert_int_eq(memcmp(g.data, "TARGET", 6), 0);
+	ck_assert_int_eq(store_item_mask(st, "r", s1, 1, take_mask, &g, &err), SEG_OK);
+	ck_assert_uint_eq(g.len, 12);
+	ck_assert_int_eq(memcmp(g.data, "PREDICTION-1", 12), 0);
+
+	/* Posted again: a new seq with the new masks; the old seq is gone, and its bytes no longer count. */
+	m.prediction = (const uint8_t *)"PREDICTION-2";
+	ck_assert_int_eq(store_record_masks(st, "r", "a/b", 2000, 4, 3, &sc, 1, &m, 100, &kept, &held, &err), SEG_OK);
+	ck_assert_int_eq(kept, 1);
+	ck_assert_uint_eq(held, 0);
+	s2 = seq_of("r", "a/b");
+	ck_assert_int_gt(s2, s1);
+	ck_assert_int_eq(store_item_mask(st, "r", s1, 0, take_mask, &g, &err), SEG_ENOTFOUND);
+	ck_assert_str_eq(err.msg, "run 'r' has no item with seq 1 (an item posted again takes a new seq)");
+	ck_assert_int_eq(store_item_mask(st, "r", s2, 1, take_mask, &g, &err), SEG_OK);
+	ck_assert_int_eq(memcmp(g.data, "PREDICTION-2", 12), 0);
+
+	/* The run's cap: 18 bytes held, 18 more would pass 30; the scores are recorded all the same. */
+	ck_assert_int_eq(store_record_masks(st, "r", "c", 3000, 4, 3, &sc, 1, &m, 30, &kept, &held, &err), SEG_OK);
+	ck_assert_int_eq(kept, 0);
+	ck_assert_uint_eq(held, 18);
+	ck_assert_int_gt(seq_of("r", "c"), s2);
+	ck_assert_int_eq(store_item_mask(st, "r", seq_of("r", "c"), 0, take_mask, &g, &err), SEG_ENOTFOUND);
+	ck_assert_str_eq(err.msg, "item 'c' (seq 3) of run 'r' was recorded without its masks (send \"keep_masks\": true)");
+	/* A plain store_record keeps none either. */
+	record("r", "d", 0.5, 0.5);
+	ck_assert_int_eq(store_item_mask(st, "r", seq_of("r", "d"), 1, take_mask, &g, &err), SEG_ENOTFOUND);
+
+	/* Deleting the run drops its masks; a new run of that name starts empty. */
+	ck_assert_int_eq(store_delete_run(st, "r", &err), SEG_OK);
+	ck_assert_int_eq(store_item_mask(st, "r", s2, 0, take_mask, &g, &err), SEG_ENOTFOUND);
+	ck_assert_str_eq(err.msg, "no run 'r'");
+	ck_assert_int_eq(store_record_masks(st, "r", "a/b", 4000, 4, 3, &sc, 1, &m, 18, &kept, &held, &err), SEG_OK);
+	ck_assert_int_eq(kept, 1);
+	ck_assert_uint_eq(held, 0);
+	ck_assert_int_eq(g.calls, 3);
 }
 END_TEST
 
@@ -609,6 +714,7 @@ int main(void)
 	tcase_add_test(tc, test_job_lifecycle);
 	tcase_add_test(tc, test_jobs_list);
 	tcase_add_test(tc, test_upgrade_numbers_old_jobs);
+	tcase_add_test(tc, test_kept_masks);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

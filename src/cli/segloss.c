@@ -289,7 +289,7 @@ static int cmd_eval(int argc, char **argv)
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	px = par_new(cores > 1 ? (int)cores - 1 : 0, NULL);
 	seg_par par = par_handle(px);
-	svc_ctx ctx = {{max_px, (int)max_classes}, &par, NULL, NULL, NULL};
+	svc_ctx ctx = {{.max_pixels = max_px, .max_classes = (int)max_classes}, &par, NULL, NULL, NULL};
 	if (svc_eval_one(&ctx, &r, &out, &err) != SEG_OK)
 		goto out;
 	rc = print_json(out, pretty);
@@ -429,7 +429,7 @@ static int cmd_weight_map(int argc, char **argv)
 	}
 	r.target.data = tdata;
 	r.target.len = tlen;
-	svc_ctx ctx = {{max_px, (int)max_classes}, NULL, NULL, NULL, NULL};
+	svc_ctx ctx = {{.max_pixels = max_px, .max_classes = (int)max_classes}, NULL, NULL, NULL, NULL};
 	if (svc_wmap_compute(&ctx, &r, &w, &t.width, &t.height, &info, &tm, &err) != SEG_OK)
 		goto out;
 	if (ends_with(output, ".npy"))

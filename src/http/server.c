@@ -55,6 +55,7 @@
 #include "http/auth.h"
 #include "http/cors.h"
 #include "http/metrics.h"
+#include "http/ui.h"
 #include "wire/problem.h"
 #include "log/log.h"
 #include "pool/par.h"
@@ -82,15 +83,17 @@ typedef enum route_id {
 	R_RUN,
 	R_RUN_ITEMS,
 	R_RUN_COMPARE,
+	R_RUN_ITEM_MASK, /* keep_masks: an item's target or prediction */
 	R_JOBS,
 	R_JOB,
+	R_UI,        /* the web page: GET / and /ui/{file} (http/ui.c) */
 	R_NOT_FOUND, /* no route: also the metrics label for 404 and 405 */
 	R_COUNT
 } route_id;
 
 static const char *const route_names[R_COUNT] = {
 	"evaluate", "weight_map", "losses", "profiles", "openapi", "healthz", "readyz", "metrics",
-	"runs",     "run",        "run_items", "run_compare", "jobs", "job", "other",
+	"runs",     "run",        "run_items", "run_compare", "run_item_mask", "jobs", "job", "ui", "other",
 };
 
 /*
@@ -124,10 +127,14 @@ static const route routes[] = {
 	{"DELETE", "/v1/runs/{}", R_RUN, svc_run_delete, NULL},
 	{"GET", "/v1/runs/{}/items", R_RUN_ITEMS, svc_run_items, items_query},
 	{"GET", "/v1/runs/{}/compare/{}", R_RUN_COMPARE, svc_run_compare, NULL},
+	{"GET", "/v1/runs/{}/items/{}/target", R_RUN_ITEM_MASK, svc_run_item_target, NULL},
+	{"GET", "/v1/runs/{}/items/{}/prediction", R_RUN_ITEM_MASK, svc_run_item_prediction, NULL},
 	{"GET", "/v1/jobs", R_JOBS, svc_jobs_list, jobs_query},
 	{"POST", "/v1/jobs", R_JOBS, svc_job_submit, NULL},
 	{"GET", "/v1/jobs/{}", R_JOB, svc_job_get, NULL},
 	{"DELETE", "/v1/jobs/{}", R_JOB, svc_job_cancel, NULL},
+	{"GET", "/", R_UI, NULL, NULL},
+	{"GET", "/ui/{}", R_UI, NULL, NULL},
 };
 #define NROUTES ((int)(sizeof(routes) / sizeof(routes[0])))
 
@@ -277,6 +284,9 @@ void http_config_default(http_config *cfg)
 	cfg->max_conns_per_ip = 100;
 	cfg->db = "./data/segloss.db";
 	cfg->job_ttl_ms = 24LL * 3600 * 1000;
+	cfg->ui = 1;
+	cfg->keep_masks_item = (uint64_t)16 << 20;
+	cfg->keep_masks_run = (uint64_t)1 << 30;
 	/* No API keys, no CORS: left NULL by the zeroing above. */
 }
 
@@ -615,6 +625,28 @@ static int ready(http_server *s)
 	return !atomic_load(&s->draining) && pool_has_room(s->pool);
 }
 
+/* The web page's files (http/ui.c), unless the daemon was started with --ui off. */
+static enum MHD_Result serve_ui(req *r)
+{
+	const ui_asset *a = r->srv->cfg.ui ? ui_find(r->path) : NULL;
+	struct MHD_Response *resp;
+	char detail[320];
+	int status;
+
+	if (a == NULL) {
+		snprintf(detail, sizeof(detail), "no route for '%.200s'%s", r->path,
+			 r->srv->cfg.ui ? "" : " (the web page is off: --ui off)");
+		return respond_problem(r, 404, detail, NULL, NULL);
+	}
+	resp = ui_response(a, MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING),
+			   MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH),
+			   &status, &r->bytes_out);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	return queue(r, status, resp);
+}
+
 /* GET routes, answered on the polling thread. */
 static enum MHD_Result serve_direct(req *r)
 {
@@ -656,6 +688,8 @@ static enum MHD_Result serve_direct(req *r)
 		}
 		return respond(r, 200, &b, "text/plain; version=0.0.4; charset=utf-8", NULL, NULL);
 	}
+	case R_UI:
+		return serve_ui(r);
 	default:
 		return respond_problem(r, 500, "route without a handler", NULL, NULL);
 	}
@@ -1023,6 +1057,8 @@ http_server *http_start(const http_config *cfg, seg_error *err)
 	}
 	s->svc.lim.max_pixels = cfg->max_pixels;
 	s->svc.lim.max_classes = cfg->max_classes;
+	s->svc.lim.keep_masks_item = cfg->keep_masks_item;
+	s->svc.lim.keep_masks_run = cfg->keep_masks_run;
 	/* Helpers for parallel loops: with the requesting worker, one lane per usable CPU. */
 	int cpus = usable_cpus();
 	s->par = par_new(cpus > 1 ? cpus - 1 : 0, err);

@@ -516,6 +516,14 @@ static seg_status alloc_cases(req_eval *r, size_t n, seg_error *err)
 	return SEG_OK;
 }
 
+/* keep_masks keeps an item's masks in its run: there must be one. */
+static seg_status keep_needs_run(const req_eval *r, seg_error *err)
+{
+	if (r->keep_masks && r->run[0] == '\0')
+		return seg_fail(err, SEG_EINVAL, "\"keep_masks\" needs a \"run\" to keep the masks in");
+	return SEG_OK;
+}
+
 /* The fields of a single or batch request that are not masks. */
 static seg_status parse_lists(cJSON *root, req_eval *r, int batch, seg_error *err)
 {
@@ -572,7 +580,13 @@ static seg_status parse_lists(cJSON *root, req_eval *r, int batch, seg_error *er
 		if (st != SEG_OK)
 			return st;
 	}
-	return SEG_OK;
+	field = cJSON_GetObjectItemCaseSensitive(root, "keep_masks");
+	if (field) {
+		if (!cJSON_IsBool(field))
+			return seg_fail(err, SEG_EINVAL, "\"keep_masks\" must be true or false");
+		r->keep_masks = cJSON_IsTrue(field);
+	}
+	return keep_needs_run(r, err);
 }
 
 static seg_status reject_unknown(cJSON *obj, const char *const *known, seg_error *err)
@@ -621,8 +635,8 @@ static seg_status parse_case(cJSON *obj, const char *where, req_eval *r, req_cas
 static seg_status eval_from_json(cJSON *root, req_eval *r, seg_error *err)
 {
 	static const char *const single[] = {"target", "prediction", "losses", "metrics", "maps", "map_format",
-					     "logits", "run", "item", MCO_FIELDS, NULL};
-	static const char *const batch[] = {"items", "losses", "metrics", "logits", "run", MCO_FIELDS, NULL};
+					     "logits", "run", "item", "keep_masks", MCO_FIELDS, NULL};
+	static const char *const batch[] = {"items", "losses", "metrics", "logits", "run", "keep_masks", MCO_FIELDS, NULL};
 	static const char *const entry[] = {"target", "prediction", "item", NULL};
 	cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items"), *it;
 	seg_status st;
@@ -841,7 +855,7 @@ static seg_status eval_from_form(const mp_form *f, req_eval *r, seg_error *err)
 {
 	static const char *const known[] = {"target", "prediction", "losses", "metrics", "maps", "map_format",
 					    "logits", "run", "item", "target_kind", "prediction_kind", "channel_axis",
-					    MCO_FIELDS, NULL};
+					    "keep_masks", MCO_FIELDS, NULL};
 	seg_status st;
 
 	st = alloc_cases(r, 1, err);
@@ -884,6 +898,8 @@ static seg_status eval_from_form(const mp_form *f, req_eval *r, seg_error *err)
 			st = parse_list_field(r, p, SPEC_MAP, err);
 		else if (strcmp(p->name, "logits") == 0)
 			st = parse_bool_text(p, &r->logits, err);
+		else if (strcmp(p->name, "keep_masks") == 0)
+			st = parse_bool_text(p, &r->keep_masks, err);
 		else if (strcmp(p->name, "map_format") == 0) {
 			char text[16];
 			st = part_text(p, text, sizeof(text), err);
@@ -906,7 +922,8 @@ static seg_status eval_from_form(const mp_form *f, req_eval *r, seg_error *err)
 		return st;
 	if (r->run[0] == '\0' && r->cases[0].item[0])
 		return seg_fail(err, SEG_EINVAL, "\"item\" needs a \"run\" to record it in");
-	return req_eval_finish(r, err);
+	st = keep_needs_run(r, err);
+	return st == SEG_OK ? req_eval_finish(r, err) : st;
 }
 
 seg_status req_parse_eval(const char *content_type, const uint8_t *body, size_t len, req_eval *out,

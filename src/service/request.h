@@ -59,6 +59,7 @@ typedef struct req_eval {
 	size_t ncases;
 	int batch;       /* the {"items": [...]} form */
 	char run[REQ_RUN_MAX + 1]; /* empty: record nothing */
+	int keep_masks;            /* with run: keep each item's target and prediction as uploaded */
 	int logits;
 	size_t nspecs; /* losses and metrics, in request order */
 	spec specs[REQ_MAX_SPECS];

@@ -34,6 +34,7 @@
 #include "core/mceval.h"
 #include "core/wmap.h"
 #include "service/inputs.h"
+#include "service/kept.h"
 #include "service/maps.h"
 #include "service/request.h"
 #include "service/runagg.h"
@@ -253,7 +254,7 @@ typedef char score_key[SPEC_KEY_MAX + CLS_KEY_MAX + 2];
  * class's counts (STORE_COUNTS: "tp.car", "fp.car", "fn.car" and
  * "valid"), from which a run's dataset-pooled scores are summed.
  */
-static seg_status record_case(const svc_ctx *ctx, const req_eval *rq, const char *item, const cJSON *obj,
+static seg_status record_case(const svc_ctx *ctx, const req_eval *rq, const req_case *c, const char *item, cJSON *obj,
 			      const double *values, const mce_result *res, svc_timing *t, seg_error *err)
 {
 	int C = rq->mc.multi ? rq->mc.classes.count : 0;
@@ -301,8 +302,8 @@ static seg_status record_case(const svc_ctx *ctx, const req_eval *rq, const char
 		}
 		scores[n++] = (store_score){STORE_COUNTS, "valid", valid};
 	}
-	st = store_record(ctx->store, rq->run, item, now_ms(), cJSON_GetObjectItem(obj, "width")->valueint,
-			  cJSON_GetObjectItem(obj, "height")->valueint, scores, n, err);
+	st = kept_record(ctx, rq, c, item, now_ms(), cJSON_GetObjectItem(obj, "width")->valueint,
+			 cJSON_GetObjectItem(obj, "height")->valueint, scores, n, obj, err);
 out:
 	t->store += now() - t0;
 	free(scores);
@@ -357,7 +358,7 @@ static seg_status eval_request(const svc_ctx *ctx, const req_eval *rq, const cha
 		const char *item = c->item[0] ? c->item : default_item;
 		st = eval_case(ctx, rq, c, "", &root, values, &res, t, err);
 		if (st == SEG_OK && rq->run[0]) {
-			st = record_case(ctx, rq, item, root, values, &res, t, err);
+			st = record_case(ctx, rq, c, item, root, values, &res, t, err);
 			if (st == SEG_OK) {
 				cJSON_AddStringToObject(root, "run", rq->run);
 				cJSON_AddStringToObject(root, "item", item);
@@ -408,7 +409,7 @@ static seg_status eval_request(const svc_ctx *ctx, const req_eval *rq, const cha
 				}
 			}
 			if (rq->run[0]) {
-				st = record_case(ctx, rq, c->item, obj, values, &res, t, err);
+				st = record_case(ctx, rq, c, c->item, obj, values, &res, t, err);
 				if (st != SEG_OK) {
 					mce_result_release(&res);
 					cJSON_Delete(obj);
@@ -1147,6 +1148,56 @@ static int cmp_top(const void *x, const void *y)
 
 	return (a < b) - (a > b);
 }
+
+/*
+ * GET /v1/runs/{run}/items/{seq}/target and .../prediction: what the item
+ * kept (keep_masks), by its current sequence number (names may hold '/').
+ * The ETag follows the run's version, as for the run's other routes.
+ */
+static seg_status run_item_mask(const svc_ctx *ctx, const svc_request *rq, int which, svc_reply *out, seg_error *err)
+{
+	const char *p = rq->param[1];
+	svc_request tagged = *rq;
+	long long seq = 0;
+	int64_t version;
+	int fresh;
+	seg_status st;
+
+	reply_init(out);
+	st = need_store(ctx, err);
+	if (st == SEG_OK)
+		st = check_run_param(rq, 0, err);
+	if (st == SEG_OK && (p[0] < '1' || p[0] > '9' || strspn(p, "0123456789") != strlen(p) || strlen(p) > 18))
+		st = seg_fail(err, SEG_EINVAL, "seq must be an item's sequence number (a positive integer), got '%.32s'", p);
+	if (st == SEG_OK)
+		seq = strtoll(p, NULL, 10);
+	if (st == SEG_OK)
+		st = store_version(ctx->store, rq->param[0], &version, err);
+	if (st != SEG_OK)
+		return st;
+	/* The target and the prediction of one item are two resources: their ETags differ. */
+	tagged.order = which ? "prediction" : "target";
+	set_etag(&tagged, version, out, &fresh);
+	if (fresh && version > 0)
+		return SEG_OK;
+	out->status = 200;
+	return kept_reply(ctx->store, rq->param[0], (int64_t)seq, which, out, err);
+}
+
+seg_status svc_run_item_target(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
+			       seg_error *err)
+{
+	(void)t;
+	return run_item_mask(ctx, rq, 0, out, err);
+}
+
+seg_status svc_run_item_prediction(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
+				   seg_error *err)
+{
+	(void)t;
+	return run_item_mask(ctx, rq, 1, out, err);
+}
+
 
 seg_status svc_run_compare(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
 			   seg_error *err)

@@ -20,6 +20,8 @@
 typedef struct svc_limits {
 	uint64_t max_pixels;
 	int max_classes; /* cap on a request's "classes" (0: MCO_DEFAULT_MAX_CLASSES) */
+	uint64_t keep_masks_item; /* keep_masks: bytes of one item's target and prediction */
+	uint64_t keep_masks_run;  /* keep_masks: bytes of all the masks a run keeps */
 } svc_limits;
 
 /* Shared by every request: limits and the store (NULL: runs and jobs are unavailable). */
@@ -77,6 +79,10 @@ seg_status svc_run_get(const svc_ctx *ctx, const svc_request *rq, svc_reply *out
 seg_status svc_run_items(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
 seg_status svc_run_compare(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
 			   seg_error *err);
+seg_status svc_run_item_target(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
+			       seg_error *err);
+seg_status svc_run_item_prediction(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
+				   seg_error *err);
 seg_status svc_run_delete(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
 seg_status svc_job_submit(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
 seg_status svc_jobs_list(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);

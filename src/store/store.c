@@ -91,6 +91,14 @@ static const char *const migrations[] = {
 	"UPDATE jobs SET seq = rowid;"
 	"INSERT INTO meta VALUES('job_seq', (SELECT COALESCE(MAX(seq), 0) FROM jobs));"
 	"CREATE UNIQUE INDEX jobs_seq ON jobs(seq);",
+	/*
+	 * 3: keep_masks — an item's target and prediction as uploaded, kept
+	 * with its scores and gone with them (a rewrite or a deleted run).
+	 */
+	"CREATE TABLE item_masks("
+	"  item_id INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,"
+	"  target BLOB NOT NULL,"
+	"  prediction BLOB NOT NULL);",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -1194,6 +1202,139 @@ seg_status store_job_counts(store *s, int64_t counts[JOB_STATUS_COUNT], seg_erro
 	if (rc == SEG_OK && r != SQLITE_DONE)
 		rc = db_fail(s, 0, err);
 	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/* ---- kept masks (keep_masks) ------------------------------------------------------- */
+
+/* The bytes the masks of run_id's items hold (the caller holds the lock, inside a transaction). */
+static seg_status run_mask_bytes(store *s, int64_t run_id, uint64_t *bytes, seg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	seg_status rc = prepare(s,
+				"SELECT COALESCE(SUM(length(m.target) + length(m.prediction)), 0) FROM item_masks m "
+				"JOIN items i ON i.id = m.item_id WHERE i.run_id = ?1",
+				&st, err);
+
+	if (rc != SEG_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, run_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*bytes = (uint64_t)sqlite3_column_int64(st, 0);
+	else
+		rc = db_fail(s, 1, err);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+seg_status store_record_masks(store *s, const char *run, const char *item, int64_t time_ms, int width, int height,
+			      const store_score *scores, size_t nscores, const store_masks *m, uint64_t run_cap,
+			      int *kept, uint64_t *run_bytes, seg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t item_id = 0, run_id = 0;
+	uint64_t held = 0, size = (uint64_t)m->target_len + m->prediction_len;
+	seg_status rc;
+
+	*kept = 0;
+	*run_bytes = 0;
+	pthread_mutex_lock(&s->lock);
+	rc = exec(s, "BEGIN IMMEDIATE", 1, err);
+	/* The item first: replacing it drops its old masks (ON DELETE CASCADE) before the run is summed. */
+	if (rc == SEG_OK)
+		rc = record_locked(s, run, item, time_ms, width, height, scores, nscores, err);
+	if (rc == SEG_OK)
+		rc = prepare(s, "SELECT i.id, i.run_id FROM items i JOIN runs r ON r.id = i.run_id WHERE r.name = ?1 AND i.item = ?2",
+			     &st, err);
+	if (rc == SEG_OK) {
+		sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, item, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			item_id = sqlite3_column_int64(st, 0);
+			run_id = sqlite3_column_int64(st, 1);
+		} else {
+			rc = db_fail(s, 1, err);
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (rc == SEG_OK)
+		rc = run_mask_bytes(s, run_id, &held, err);
+	if (rc == SEG_OK && held + size <= run_cap) {
+		rc = prepare(s, "INSERT INTO item_masks(item_id, target, prediction) VALUES(?1, ?2, ?3)", &st, err);
+		if (rc == SEG_OK) {
+			sqlite3_bind_int64(st, 1, item_id);
+			sqlite3_bind_blob64(st, 2, m->target_len ? (const void *)m->target : "", m->target_len, SQLITE_STATIC);
+			sqlite3_bind_blob64(st, 3, m->prediction_len ? (const void *)m->prediction : "", m->prediction_len,
+					    SQLITE_STATIC);
+			if (sqlite3_step(st) != SQLITE_DONE)
+				rc = db_fail(s, 1, err);
+			sqlite3_finalize(st);
+		}
+		if (rc == SEG_OK)
+			*kept = 1;
+	}
+	if (rc == SEG_OK)
+		rc = exec(s, "COMMIT", 1, err);
+	if (rc != SEG_OK) {
+		rollback(s);
+		*kept = 0;
+	} else {
+		*run_bytes = held;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+seg_status store_item_mask(store *s, const char *run, int64_t seq, int which,
+			   void (*fn)(void *ctx, const char *item, const uint8_t *data, size_t len), void *ctx,
+			   seg_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	seg_status rc;
+	int r = SQLITE_ERROR;
+
+	pthread_mutex_lock(&s->lock);
+	rc = prepare(s,
+		     which ? "SELECT i.item, m.item_id IS NOT NULL, m.prediction FROM runs r JOIN items i ON i.run_id = r.id "
+			     "LEFT JOIN item_masks m ON m.item_id = i.id WHERE r.name = ?1 AND i.seq = ?2"
+			   : "SELECT i.item, m.item_id IS NOT NULL, m.target FROM runs r JOIN items i ON i.run_id = r.id "
+			     "LEFT JOIN item_masks m ON m.item_id = i.id WHERE r.name = ?1 AND i.seq = ?2",
+		     &st, err);
+	if (rc == SEG_OK) {
+		sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, seq);
+		r = sqlite3_step(st);
+		if (r == SQLITE_ROW && sqlite3_column_int(st, 1))
+			fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_blob(st, 2),
+			   (size_t)sqlite3_column_bytes(st, 2));
+		else if (r == SQLITE_ROW)
+			rc = seg_fail(err, SEG_ENOTFOUND,
+				      "item '%.200s' (seq %lld) of run '%s' was recorded without its masks (send \"keep_masks\": true)",
+				      (const char *)sqlite3_column_text(st, 0), (long long)seq, run);
+		else if (r != SQLITE_DONE)
+			rc = db_fail(s, 0, err);
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (rc == SEG_OK && r == SQLITE_DONE) {
+		/* No such item: say whether the run exists. */
+		rc = prepare(s, "SELECT 1 FROM runs WHERE name = ?1", &st, err);
+		if (rc == SEG_OK) {
+			sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+			r = sqlite3_step(st);
+			if (r == SQLITE_ROW)
+				rc = seg_fail(err, SEG_ENOTFOUND,
+					      "run '%s' has no item with seq %lld (an item posted again takes a new seq)", run,
+					      (long long)seq);
+			else if (r == SQLITE_DONE)
+				rc = seg_fail(err, SEG_ENOTFOUND, "no run '%s'", run);
+			else
+				rc = db_fail(s, 0, err);
+		}
+		sqlite3_finalize(st);
+	}
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }

@@ -17,6 +17,7 @@
 // the checks of KNOWN_DEFECTS as failures.
 
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -664,7 +665,7 @@ function cases(ctx) {
 	}
 
 	// 404 and 405.
-	for (const [m, p] of [['GET', '/v1/evaluat'], ['POST', '/nope'], ['GET', '/'], ['HEAD', '/v1/evaluate/']])
+	for (const [m, p] of [['GET', '/v1/evaluat'], ['POST', '/nope'], ['GET', '/index.html'], ['HEAD', '/v1/evaluate/']])
 		add({ name: `${m} ${p} -> 404`, method: m, path: p, status: 404, body: m === 'POST' ? '{}' : undefined, headers: m === 'POST' ? JSON_T : {} });
 	for (const [m, p, allow] of [
 		['GET', E, 'POST'], ['HEAD', E, 'POST'], ['PUT', E, 'POST'], ['GET', W, 'POST'], ['DELETE', W, 'POST'],
@@ -2467,6 +2468,8 @@ function noStoreCases() {
 		['GET', '/v1/runs'], ['HEAD', '/v1/runs'], ['GET', '/v1/runs/unet-v2'], ['HEAD', '/v1/runs/unet-v2'], ['DELETE', '/v1/runs/unet-v2'],
 		['GET', '/v1/runs/unet-v2/items?limit=5'], ['HEAD', '/v1/runs/unet-v2/items'], ['GET', '/v1/runs/a/compare/b'], ['HEAD', '/v1/runs/a/compare/b'],
 		['GET', job], ['HEAD', job], ['DELETE', job], ['GET', '/v1/jobs?status=done'], ['HEAD', '/v1/jobs'],
+		['GET', '/v1/runs/unet-v2/items/1/target'], ['HEAD', '/v1/runs/unet-v2/items/1/target'],
+		['GET', '/v1/runs/unet-v2/items/1/prediction'], ['HEAD', '/v1/runs/unet-v2/items/1/prediction'],
 	]) {
 		t.push({ name: `--db off: ${m} ${p}`, method: m, path: p, status: 503,
 			then: (b, r) => (m === 'HEAD' || NS.test(b.detail)) && r.headers['retry-after'] === '1' ? true : `${b.detail} / Retry-After ${r.headers['retry-after']}` });
@@ -2479,7 +2482,100 @@ function noStoreCases() {
 	t.push({ name: '--db off: batch without a run', method: 'POST', path: E, headers: JSON_T,
 		body: json({ items: [{ target: b64(blobsT), prediction: b64(blobsP) }] }), status: 200 });
 	t.push({ name: '--db off: /readyz', method: 'GET', path: '/readyz', status: 200 });
+	// This instance also runs with --ui off: no page.
+	t.push({ name: '--ui off: GET / is a 404 that says why', method: 'GET', path: '/', status: 404,
+		then: (b) => b.detail === "no route for '/' (the web page is off: --ui off)" || b.detail });
+	t.push({ name: '--ui off: GET /ui/app.js is a 404', method: 'GET', path: '/ui/app.js', status: 404 });
+	t.push({ name: '--ui off: HEAD / is a 404', method: 'HEAD', path: '/', status: 404 });
 	return t;
+}
+
+// ---- the web page: GET / and /ui/{file} ------------------------------------------
+
+async function pagePhase(port) {
+	const file = (f) => fs.readFileSync(path.join(ROOT, 'ui', f));
+	const tag = (f) => `"${crypto.createHash('sha256').update(file(f)).digest('hex').slice(0, 16)}"`;
+	const rebuild = ': rebuild seglossd (make)';
+	const csp = (r) => /^default-src 'none';/.test(r.headers['content-security-policy'] ?? '') || `CSP ${r.headers['content-security-policy']}`;
+	await runCase(port, { name: 'GET / serves ui/index.html', method: 'GET', path: '/', status: 200,
+		then: (b, r) => (b === file('index.html').toString('utf8') && r.headers.etag === tag('index.html') && csp(r) === true) ||
+			`ETag ${r.headers.etag}, CSP ${r.headers['content-security-policy']}${rebuild}` });
+	await runCase(port, { name: 'HEAD /', method: 'HEAD', path: '/', status: 200,
+		then: (_, r) => Number(r.headers['content-length']) === file('index.html').length || `Content-Length ${r.headers['content-length']}` });
+	for (const m of ['GET', 'HEAD']) {
+		await runCase(port, { name: `${m} / with its ETag: 304`, method: m, path: '/', headers: { 'If-None-Match': tag('index.html') }, status: 304 });
+		await runCase(port, { name: `${m} /ui/app.js with its ETag: 304`, method: m, path: '/ui/app.js', headers: { 'If-None-Match': `W/"x", ${tag('app.js')}` }, status: 304 });
+	}
+	await runCase(port, { name: 'GET /ui/app.js', method: 'GET', path: '/ui/app.js', status: 200,
+		then: (b, r) => (b === file('app.js').toString('utf8') && r.headers['content-encoding'] === undefined && r.headers.vary === 'Accept-Encoding') ||
+			`encoding ${r.headers['content-encoding']}, vary ${r.headers.vary}${rebuild}` });
+	await runCase(port, { name: 'GET /ui/app.js, Accept-Encoding: gzip', method: 'GET', path: '/ui/app.js', headers: { 'Accept-Encoding': 'gzip' }, status: 200,
+		then: (_, r) => (r.headers['content-encoding'] === 'gzip' && r.headers.etag === tag('app.js').replace(/"$/, '-gz"') &&
+			zlib.gunzipSync(r.body).equals(file('app.js'))) || `encoding ${r.headers['content-encoding']}, ETag ${r.headers.etag}` });
+	await runCase(port, { name: 'GET /ui/app.js with the gzip form\'s ETag, not asking for gzip: 200', method: 'GET', path: '/ui/app.js',
+		headers: { 'If-None-Match': tag('app.js').replace(/"$/, '-gz"') }, status: 200 });
+	await runCase(port, { name: 'HEAD /ui/app.css', method: 'HEAD', path: '/ui/app.css', status: 200,
+		then: (_, r) => r.headers['content-type'] === 'text/css; charset=utf-8' || r.headers['content-type'] });
+	await runCase(port, { name: 'GET /ui/icon.svg', method: 'GET', path: '/ui/icon.svg', status: 200 });
+	await runCase(port, { name: 'GET /ui/index.html', method: 'GET', path: '/ui/index.html', status: 200 });
+	await runCase(port, { name: 'GET /ui/nope.js: 404', method: 'GET', path: '/ui/nope.js', status: 404 });
+	await runCase(port, { name: 'HEAD /ui/nope.js: 404', method: 'HEAD', path: '/ui/nope.js', status: 404 });
+	await runCase(port, { name: 'GET /?anything: the page ignores queries', method: 'GET', path: '/?run=unet', status: 200 });
+	for (const [m, p] of [['POST', '/'], ['DELETE', '/ui/app.js']]) {
+		await runCase(port, { name: `${m} ${p} -> 405`, method: m, path: p, status: 405, headers: m === 'POST' ? JSON_T : {}, body: m === 'POST' ? '{}' : undefined,
+			then: (_, r) => r.headers.allow === 'GET, HEAD' || `Allow: ${r.headers.allow}` });
+	}
+}
+
+// ---- keep_masks: an item's uploads, by its seq ----------------------------------
+
+async function keptPhase(port) {
+	const K = '/v1/runs/contract-kept/items';
+	const keep = (extra) => json({ target: b64(hand2T), prediction: b64(hand2P), run: 'contract-kept', keep_masks: true, ...extra });
+	await runCase(port, { name: 'keep_masks: JSON, an item named with a /', method: 'POST', path: E, headers: JSON_T,
+		body: keep({ item: 'scans/0001' }), status: 200, schema: true, then: (b) => (b.masks_kept === true && b.warnings.length === 0) || json(b) });
+	const f = multipart([['target', blobsT], ['prediction', blobsP], ['run', 'contract-kept'], ['item', 'form'], ['keep_masks', 'true']]);
+	await runCase(port, { name: 'keep_masks: multipart', method: 'POST', path: E, headers: { 'Content-Type': f.type }, body: f.body, status: 200,
+		then: (b) => b.masks_kept === true || json(b) });
+	const rle = { coco_rle: { size: [2, 2], counts: [1, 3] } };
+	await runCase(port, { name: 'keep_masks: an annotation export as the target', method: 'POST', path: E, headers: JSON_T,
+		body: keep({ target: rle, item: 'rle' }), status: 200, then: (b) => b.masks_kept === true || json(b) });
+	await runCase(port, { name: 'keep_masks: a batch', method: 'POST', path: E, headers: JSON_T, schema: true,
+		body: json({ items: [{ target: b64(hand2T), prediction: b64(hand2P), item: 'b1' }], run: 'contract-kept-batch', keep_masks: true }), status: 200,
+		then: (b) => b.items[0].masks_kept === true || json(b) });
+	await runCase(port, { name: 'keep_masks without a run: 422', method: 'POST', path: E, headers: JSON_T, status: 422,
+		body: json({ target: b64(hand2T), prediction: b64(hand2P), keep_masks: true }),
+		then: (b) => b.detail === '"keep_masks" needs a "run" to keep the masks in' || b.detail });
+	const same = (want) => (b) => Buffer.from(b).equals(want) || `got ${Buffer.from(b).length} bytes, want ${want.length}`;
+	const t1 = await runCase(port, { name: 'keep_masks: the target comes back as uploaded (.png)', method: 'GET', path: `${K}/1/target`, status: 200, then: same(hand2T) });
+	await runCase(port, { name: 'keep_masks: the prediction comes back as uploaded (.npy)', method: 'GET', path: `${K}/1/prediction`, status: 200, then: same(hand2P) });
+	await runCase(port, { name: 'keep_masks: multipart files come back', method: 'GET', path: `${K}/2/prediction`, status: 200, then: same(blobsP) });
+	await runCase(port, { name: 'keep_masks: an export comes back as its JSON', method: 'GET', path: `${K}/3/target`, status: 200,
+		then: (b) => json(b) === json(rle) || json(b) });
+	await runCase(port, { name: 'HEAD of a kept target', method: 'HEAD', path: `${K}/1/target`, status: 200 });
+	const etag = t1?.res.headers.etag;
+	for (const m of ['GET', 'HEAD']) {
+		await runCase(port, { name: `${m} a kept target with its ETag: 304`, method: m, path: `${K}/1/target`, headers: { 'If-None-Match': etag }, status: 304 });
+		const p = await runCase(port, { name: `${m} the prediction with the target's ETag: 200`, method: m, path: `${K}/1/prediction`,
+			headers: { 'If-None-Match': etag }, status: 200, then: (_, r) => r.headers.etag !== etag || 'the target and the prediction share an ETag' });
+		await runCase(port, { name: `${m} a kept prediction with its ETag: 304`, method: m, path: `${K}/1/prediction`,
+			headers: { 'If-None-Match': p?.res.headers.etag }, status: 304 });
+	}
+	await runCase(port, { name: 'keep_masks: a seq no item has: 404', method: 'GET', path: `${K}/99/target`, status: 404,
+		then: (b) => b.detail === "run 'contract-kept' has no item with seq 99 (an item posted again takes a new seq)" || b.detail });
+	await runCase(port, { name: 'an item recorded without keep_masks', method: 'POST', path: E, headers: JSON_T, status: 200,
+		body: json({ target: b64(hand2T), prediction: b64(hand2P), run: 'contract-kept', item: 'plain' }), then: (b) => b.masks_kept === undefined || json(b) });
+	await runCase(port, { name: 'keep_masks: an item kept without masks: 404', method: 'GET', path: `${K}/4/prediction`, status: 404,
+		then: (b) => b.detail === "item 'plain' (seq 4) of run 'contract-kept' was recorded without its masks (send \"keep_masks\": true)" || b.detail });
+	await runCase(port, { name: 'keep_masks: no such run: 404', method: 'HEAD', path: '/v1/runs/nothing-here/items/1/target', status: 404 });
+	await runCase(port, { name: 'keep_masks: seq not a number: 422', method: 'GET', path: `${K}/latest/target`, status: 422,
+		then: (b) => b.detail === "seq must be an item's sequence number (a positive integer), got 'latest'" || b.detail });
+	await runCase(port, { name: 'keep_masks: a query parameter: 422', method: 'HEAD', path: `${K}/1/prediction?x=1`, status: 422 });
+	await runCase(port, { name: 'keep_masks: a bad run name: 422', method: 'GET', path: '/v1/runs/a!b/items/1/target', status: 422 });
+	for (const which of ['target', 'prediction']) {
+		await runCase(port, { name: `keep_masks: POST on a kept ${which}: 405`, method: 'POST', path: `${K}/1/${which}`, headers: JSON_T, body: '{}', status: 405,
+			then: (_, r) => r.headers.allow === 'GET, HEAD' || `Allow: ${r.headers.allow}` });
+	}
 }
 
 // ---- checks of the spec itself ---------------------------------------------
@@ -2734,7 +2830,8 @@ function checkSecurity() {
 // ---- CORS: preflights and the grant, on a daemon with an allowed origin and a key ----
 
 const ORIGIN = 'https://app.example';
-const concretePath = (p) => p.replace('{run}', 'cors-run').replace('{id}', '0'.repeat(32)).replace('{a}', 'a').replace('{b}', 'b');
+const concretePath = (p) => p.replace('{run}', 'cors-run').replace('{id}', '0'.repeat(32)).replace('{a}', 'a').replace('{b}', 'b')
+	.replace('{seq}', '1').replace('{file}', 'app.js');
 
 async function corsPhase(d, plain) {
 	const port = d.port;
@@ -2809,7 +2906,8 @@ async function authPhase(d, keysPath) {
 	// The operations the spec leaves open (security: []) answer without a key, and ignore a wrong one.
 	// (Their OPTIONS, CORS preflights, are checked by corsPhase.)
 	for (const op of [...documented.keys()].filter((k) => k !== DEFAULT_KEY && !needsKey(k) && !k.startsWith('OPTIONS '))) {
-		const [m, p] = op.split(' ');
+		const [m, sp] = op.split(' ');
+		const p = concretePath(sp);
 		const ok = await runCase(port, { name: `keys: ${op} without a key`, method: m, path: p, status: 200 });
 		await runCase(port, { name: `keys: ${op} with a wrong key`, method: m, path: p, headers: { Authorization: `Bearer ${KEY_WRONG}` }, status: 200 });
 		if (ok) openWithoutKey.add(op);
@@ -2854,6 +2952,12 @@ async function authPhase(d, keysPath) {
 	await guarded('HEAD /v1/runs/{run}/items', { method: 'HEAD', path: '/v1/runs/auth-a/items' }, { status: 200 });
 	await guarded('GET /v1/runs/{a}/compare/{b}', { method: 'GET', path: '/v1/runs/auth-a/compare/auth-b' }, { status: 200 });
 	await guarded('HEAD /v1/runs/{a}/compare/{b}', { method: 'HEAD', path: '/v1/runs/auth-a/compare/auth-b' }, { status: 200 });
+	for (const which of ['target', 'prediction']) {
+		const kp = `/v1/runs/auth-a/items/1/${which}`;
+		await guarded(`GET /v1/runs/{run}/items/{seq}/${which}`, { method: 'GET', path: kp }, { status: 404,
+			then: (b) => /recorded without its masks/.test(b.detail) || b.detail });
+		await guarded(`HEAD /v1/runs/{run}/items/{seq}/${which}`, { method: 'HEAD', path: kp }, { status: 404 });
+	}
 	await guarded('GET /v1/jobs/{id}', { method: 'GET', path: J }, { status: 200, then: (b) => b.status === 'done' || `status ${b.status}` });
 	await guarded('GET /v1/jobs', { method: 'GET', path: '/v1/jobs' }, { status: 200,
 		then: (b) => (b.jobs.length === 1 && b.jobs[0].id === job?.body.id) || `a refused submission made a job: ${json(b.jobs)}` });
@@ -2969,7 +3073,7 @@ async function main() {
 
 	const main = await startDaemon('seglossd');
 	const limits = await startDaemon('seglossd --max-body 4K --max-pixels 1000', ['--max-body', '4K', '--max-pixels', '1000']);
-	const nostore = await startDaemon('seglossd --db off', ['--db', 'off']);
+	const nostore = await startDaemon('seglossd --db off --ui off', ['--db', 'off', '--ui', 'off']);
 	const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'segloss-contract-'));
 	const keysPath = path.join(keysDir, 'api-keys');
 	fs.writeFileSync(keysPath, keysFileText([KEY_FILE_1, KEY_FILE_2]));
@@ -2990,6 +3094,8 @@ async function main() {
 		await multiclassPhase(main.port, catalogue);
 		await multiclassRunPhase(main.port);
 		await jobsPhase(main.port);
+		await pagePhase(main.port);
+		await keptPhase(main.port);
 		for (const c of limitCases()) await runCase(limits.port, c);
 		await limitJobs(limits.port);
 		await stopDaemon(limits);
