@@ -151,6 +151,8 @@ for (const [p, item] of Object.entries(spec.paths)) {
 	}
 }
 const DEFAULT_KEY = 'ANY (no documented path)';
+// Every problem detail the server answered during the run, as "STATUS detail".
+const liveDetails = new Set();
 documented.set(DEFAULT_KEY, new Set(Object.keys(spec['x-default-responses']?.responses ?? {})));
 const seen = new Map();
 
@@ -262,6 +264,7 @@ function validateResponse(name, method, urlPath, res) {
 				}
 				if (parsed !== null) errs.push(...timeErrors(parsed));
 				if (parsed && bt === 'application/problem+json') {
+					liveDetails.add(`${res.status} ${parsed.detail}`);
 					if (parsed.status !== res.status) errs.push(`problem status ${parsed.status} != HTTP ${res.status}`);
 					if (parsed.request_id !== res.headers['x-request-id'])
 						errs.push(`problem request_id ${parsed.request_id} != X-Request-Id ${res.headers['x-request-id']}`);
@@ -693,9 +696,13 @@ function cases(ctx) {
 		});
 	}
 
-	// POST /v1/evaluate: the spec's own JSON examples, live.
+	// POST /v1/evaluate: the spec's own JSON examples, live; where a response example has the same
+	// name, it is the answer, value for value (timing aside).
+	const answers = spec.paths[E].post.responses['200'].content['application/json'].examples;
 	for (const [ex, { value }] of Object.entries(spec.paths[E].post.requestBody.content['application/json'].examples)) {
-		add({ name: `evaluate: example "${ex}"`, method: 'POST', path: E, headers: JSON_T, body: json(value), schema: true, status: 200 });
+		add({ name: `evaluate: example "${ex}"`, method: 'POST', path: E, headers: JSON_T, body: json(value), schema: true, status: 200,
+			then: (b) => !answers[ex] || withoutTiming(b) === withoutTiming(answers[ex].value) ||
+				`the spec's answer "${ex}" is not the server's:\n${withoutTiming(b).slice(0, 600)}` });
 	}
 	add({
 		name: 'evaluate: defaults', method: 'POST', path: E, headers: JSON_T, body: evalBody(), schema: true, status: 200,
@@ -809,14 +816,23 @@ function cases(ctx) {
 		body: evalBody({ target: b64(Buffer.from('hello, world\n')) }), status: 415,
 		then: (b) => b.detail === 'target is neither a PNG nor a .npy file' || b.detail });
 	for (const [kind, bytes] of [['JPEG', 'ffd8ffe000104a464946'], ['GIF', '474946383961'], ['TIFF', '49492a0008000000'], ['WebP', '524946462400000057454250565038']]) {
-		add({ name: `evaluate: a ${kind} prediction`, method: 'POST', path: E, headers: JSON_T,
-			body: evalBody({ prediction: b64(Buffer.from(bytes, 'hex')) }), status: 415,
-			then: (b) => b.detail.startsWith(`prediction is a ${kind} image, not a PNG or a .npy file`) || b.detail });
+		for (const role of ['target', 'prediction']) {
+			add({ name: `evaluate: a ${kind} ${role}`, method: 'POST', path: E, headers: JSON_T,
+				body: evalBody({ [role]: b64(Buffer.from(bytes, 'hex')) }), status: 415,
+				then: (b) => b.detail.startsWith(`${role} is a ${kind} image, not a PNG or a .npy file`) || b.detail });
+		}
 	}
 	{
 		const f = multipart([['target', blobsT], ['prediction', Buffer.from('# not an image\n')]]);
 		add({ name: 'evaluate: multipart upload neither PNG nor .npy', method: 'POST', path: E, headers: { 'Content-Type': f.type }, body: f.body, status: 415 });
 	}
+
+	// 400 naming the mask and the decoder.
+	add({ name: 'evaluate: a prediction that is not base64', method: 'POST', path: E, headers: JSON_T, body: evalBody({ prediction: '@@@@' }), status: 400,
+		then: (b) => b.detail === 'prediction: invalid base64 at offset 0' || b.detail });
+	add({ name: 'evaluate: a .npy whose data is short of its shape', method: 'POST', path: E, headers: JSON_T, status: 400,
+		body: evalBody({ prediction: b64(npyF32(256, 256, new Array(250).fill(0.5))) }),
+		then: (b) => b.detail === 'prediction: npy: data is 1000 bytes but shape (256, 256) of float32 needs 262144' || b.detail });
 
 	// 422.
 	const inv = (name, body, schema, re) => add({
@@ -1035,6 +1051,15 @@ function cases(ctx) {
 			headers: m === 'POST' || m === 'PUT' ? JSON_T : {}, body: m === 'POST' || m === 'PUT' ? '{}' : undefined,
 			then: (_, r) => r.headers.allow === allow || `Allow: ${r.headers.allow}, expected ${allow}`,
 		});
+	}
+	// The items query refusals of the spec's examples, word for word, on the run its example
+	// "recorded" request made (unet-v2: losses bce, dice; metrics iou, hausdorff95).
+	{
+		const ex = spec.components.responses.InvalidItemsQuery.content['application/problem+json'].examples;
+		for (const [k, q] of [['unknown-parameter', 'sort=worst'], ['unknown-key', 'order_by=losses.bec']]) {
+			add({ name: `GET /v1/runs/unet-v2/items?${q}: the spec's example ${k}`, method: 'GET', path: `/v1/runs/unet-v2/items?${q}`, status: 422,
+				then: (b) => b.detail === ex[k].value.detail || b.detail });
+		}
 	}
 	for (const p of ['/v1/runs/', '/v1/runs/a/b', '/v1/runs/a/compare', '/v1/runs/a/compare/b/c', '/v1/jobs/', `/v1/jobs/${'0'.repeat(32)}/result`])
 		add({ name: `GET ${p} -> 404`, method: 'GET', path: p, status: 404, then: (b) => /^no route for /.test(b.detail) || b.detail });
@@ -3083,6 +3108,24 @@ function noStoreCases() {
 	return t;
 }
 
+// The work queue full (--workers 1 --queue 1): one request runs, one waits, the next is refused
+// with 503 and Retry-After; the two taken still finish. The daemon's own gauges say when each is
+// where it should be.
+async function queueFullPhase(port) {
+	const name = 'queue full';
+	const running = send(port, { method: 'POST', path: E, headers: JSON_T, body: json({ items: slowItems(2), losses: ['hausdorff_dt'], metrics: [] }) });
+	if (!(await waitGauge(port, name, 'workers_busy', (v) => v === 1))) return;
+	const waiting = send(port, { method: 'POST', path: E, headers: JSON_T, body: evalBody() });
+	if (!(await waitGauge(port, name, 'queue_depth', (v) => v === 1))) return;
+	await runCase(port, { name: `${name}: POST /v1/evaluate is refused`, method: 'POST', path: E, headers: JSON_T, body: evalBody(), status: 503,
+		then: (b, r) => (b.detail === 'the work queue is full; retry shortly' && r.headers['retry-after'] === '1') || `${b.detail}, Retry-After ${r.headers['retry-after']}` });
+	await runCase(port, { name: `${name}: GET /readyz is not ready`, method: 'GET', path: '/readyz', status: 503 });
+	for (const [what, pending] of [['the running request', running], ['the waiting request', waiting]]) {
+		const res = await pending;
+		if (validateResponse(`${name}: ${what}`, 'POST', E, res) !== null && check(`${name}: ${what}`, res.status === 200, `got ${res.status}`)) passed++;
+	}
+}
+
 // ---- checks of the spec itself ---------------------------------------------
 
 function checkExamples() {
@@ -3116,6 +3159,46 @@ function checkExamples() {
 	visit(spec.components, '/components');
 	passed += failures.length === 0 ? 1 : 0;
 	console.log(`${n} examples in the spec validated against their schemas`);
+}
+
+// Every problem example of the spec says what the server says: some answer of the run had the
+// example's status and its detail, word for word, numbers and 'quoted' names aside (an example's
+// sizes, pixels, ids and names stand for any). PROBLEM_EXAMPLES_NOT_SEEN lists the few that no
+// test can provoke.
+const PROBLEM_EXAMPLES_NOT_SEEN = {
+	'InternalError internal': 'an internal failure (a bug)',
+	'StoreUnavailable store-failed': 'a failing store (SQLite reporting the disk full)',
+};
+function checkProblemExamples() {
+	const before = failures.length;
+	const NUM = /-?\d+(?:\.\d+)?(?:e[-+]?\d+)?/;
+	const numbers = (t) => t.split(NUM).map(escRe).join(NUM.source);
+	const templ = (d) => new RegExp(`^${d.split(/'[^']*'/).map(numbers).join("'[^']*'")}$`);
+	const live = [...liveDetails].map((x) => ({ status: Number(x.slice(0, 3)), detail: x.slice(4) }));
+	let n = 0;
+	const visit = (where, resp) => {
+		for (const [k, ex] of Object.entries(resp?.content?.['application/problem+json']?.examples ?? {})) {
+			const key = `${where} ${k}`;
+			if (key in PROBLEM_EXAMPLES_NOT_SEEN) continue;
+			const re = templ(ex.value.detail);
+			n++;
+			check(`problem example ${key}`, live.some((l) => l.status === ex.value.status && re.test(l.detail)),
+				`no ${ex.value.status} of the run said ${json(ex.value.detail)}`);
+		}
+	};
+	for (const [name, resp] of Object.entries(spec.components.responses)) visit(name, resp);
+	for (const [p, item] of Object.entries(spec.paths)) {
+		for (const m of METHODS) {
+			for (const [status, resp] of Object.entries(item[m]?.responses ?? {})) if (!resp.$ref) visit(`${m.toUpperCase()} ${p} ${status}`, resp);
+		}
+	}
+	for (const key of Object.keys(PROBLEM_EXAMPLES_NOT_SEEN)) {
+		const [name, ex] = key.split(' ');
+		check('problem examples', spec.components.responses[name]?.content?.['application/problem+json']?.examples?.[ex],
+			`PROBLEM_EXAMPLES_NOT_SEEN lists ${key}, which the spec does not have`);
+	}
+	if (failures.length === before) passed++;
+	console.log(`${n} problem examples of the spec matched by the server's answers`);
 }
 
 // The names and parameters in GET /v1/losses against the spec's enums and spec objects.
@@ -3581,7 +3664,7 @@ async function main() {
 
 	const main = await startDaemon('seglossd');
 	const limits = await startDaemon('seglossd --max-body 4K --max-pixels 1000', ['--max-body', '4K', '--max-pixels', '1000']);
-	const nostore = await startDaemon('seglossd --db off', ['--db', 'off']);
+	const nostore = await startDaemon('seglossd --db off --workers 1 --queue 1', ['--db', 'off', '--workers', '1', '--queue', '1']);
 	const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'segloss-contract-'));
 	const keysPath = path.join(keysDir, 'api-keys');
 	fs.writeFileSync(keysPath, keysFileText([KEY_FILE_1, KEY_FILE_2]));
@@ -3609,6 +3692,7 @@ async function main() {
 		await limitJobs(limits.port);
 		await stopDaemon(limits);
 		for (const c of noStoreCases()) await runCase(nostore.port, c);
+		await queueFullPhase(nostore.port);
 		await stopDaemon(nostore);
 		await corsPhase(cors, main);
 		await stopDaemon(cors);
@@ -3622,6 +3706,9 @@ async function main() {
 		for (const d of [main, limits, nostore, keyed, cors]) if (d && d.exited === null) d.child.kill('SIGKILL');
 		fs.rmSync(keysDir, { recursive: true, force: true });
 	}
+
+	checkProblemExamples();
+	if (process.env.DUMP_DETAILS) fs.writeFileSync(process.env.DUMP_DETAILS, [...liveDetails].join('\n'));
 
 	// Coverage: every documented operation and status, seen or declared untestable.
 	for (const [op, statuses] of documented) {
