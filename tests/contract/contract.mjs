@@ -7,9 +7,11 @@
 // Ajv (JSON Schema 2020-12) over the spec's own components. It also checks
 // the spec against itself and the server's catalogue (examples validate,
 // request schemas accept and reject what the server does, the loss /
-// metric / map names and parameters match GET /v1/losses), and that every
-// documented operation and status code was seen, so the spec and the
-// server cannot drift apart. Exit status 0 only when everything matched.
+// metric / map names and parameters match GET /v1/losses, the catalogue's
+// and profiles' excerpts and every problem example's detail are the
+// server's words), and that every documented operation and status code
+// was seen, so the spec and the server cannot drift apart. Exit status 0
+// only when everything matched.
 //
 // Environment: SEGLOSSD_BIN (default build/release/seglossd),
 // SEGLOSS_SPEC (default api/openapi.yaml), both relative to the project
@@ -2563,6 +2565,7 @@ async function exportsPhase(port, limitsPort) {
 	const lsResult = (m, name) => ({ id: `r${name}`, type: 'brushlabels', from_name: 'tag', to_name: 'image', original_width: W_, original_height: H_,
 		value: { format: 'rle', rle: lsBrush(m.map((v) => (v ? 255 : 0)), W_, H_), ...(name ? { brushlabels: [name] } : {}) } });
 	const cvatShape = (m, extra) => ({ type: 'mask', frame: 0, z_order: 0, points: cvatPoints(m, W_, H_), ...extra });
+	const cvat = (shapes) => ({ cvat: { width: W_, height: H_, shapes } });
 	const cvatXml = (m, extra) => {
 		const { counts, l, t, r, b } = cvatBox(m, W_, H_);
 		return { rle: counts.join(', '), left: String(l), top: String(t), width: String(r - l + 1), height: String(b - t + 1), ...extra };
@@ -2656,6 +2659,9 @@ async function exportsPhase(port, limitsPort) {
 		const f = multipart([['target', Buffer.from(json(mcForms['labelstudio by brushlabels'](T0)))], ['classes', NAMES.join(',')]]);
 		await runCase(port, { name: 'exports: weight-map, a Label Studio part with classes', method: 'POST', path: W, headers: { 'Content-Type': f.type }, body: f.body, status: 200,
 			then: same(cref) });
+		await runCase(port, { name: 'exports 422: weight-map, a category no class has', method: 'POST', path: W, headers: JSON_T, status: 422, schema: true,
+			body: json({ target: cvat([cvatShape(of(T0, 1), { label: 'cyst', label_id: 7 })]), classes: NAMES }),
+			then: (b) => b.detail === 'target: no class for category "cyst" (id 7)' || b.detail });
 	}
 
 	// Warnings the exports give: overlapping objects, results under min_score, empty objects.
@@ -2669,7 +2675,6 @@ async function exportsPhase(port, limitsPort) {
 	// The refusals.
 	const inv = (name, body, detail, schema, status = 422) => step({ name: `exports ${status}: ${name}`, status, body: json(body), schema,
 		then: (b) => b.detail === detail || b.detail });
-	const cvat = (shapes) => ({ cvat: { width: W_, height: H_, shapes } });
 	const mc = { classes: NAMES, prediction: b64(greyPng(W_, H_, mcP)), metrics: ['iou'] };
 	await inv('a category no class has (name and id)', { ...mc, target: cvat([cvatShape(of(T0, 1), { label: 'cyst', label_id: 7 })]) }, 'target: no class for category "cyst" (id 7)', true);
 	await inv('a category no class has (name)', { ...mc, target: mcForms['labelstudio by brushlabels'](T0), prediction: { labelstudio: [lsResult(of(P, 1), 'tumor')] } },
@@ -3708,7 +3713,6 @@ async function main() {
 	}
 
 	checkProblemExamples();
-	if (process.env.DUMP_DETAILS) fs.writeFileSync(process.env.DUMP_DETAILS, [...liveDetails].join('\n'));
 
 	// Coverage: every documented operation and status, seen or declared untestable.
 	for (const [op, statuses] of documented) {
