@@ -2597,6 +2597,24 @@ async function exportsPhase(port, limitsPort) {
 	}
 	await step({ name: 'exports: binary target, the JSON text in base64', body: json({ target: b64(Buffer.from(`\n ${json(binaryForms.coco_polygons)}`)), ...binBase }),
 		schema: true, then: same(ref) });
+	// Label Studio strokes have anti-aliased edges: a pixel is foreground where its alpha is at least
+	// the threshold (128 by default). The tumour at alpha 200 with a ring of alpha 100 around it.
+	{
+		const [x0, y0, x1, y1] = RECT[1];
+		const inRect = (x, y, d) => x >= x0 - d && x <= x1 + d && y >= y0 - d && y <= y1 + d;
+		const alpha = grid((x, y) => (inRect(x, y, 0) ? 200 : inRect(x, y, 1) ? 100 : 0));
+		const stroke = (extra) => ({ labelstudio: { type: 'brushlabels', original_width: W_, original_height: H_, value: { rle: lsBrush(alpha, W_, H_) } }, ...extra });
+		const base = { prediction: pred, metrics: ['iou', 'hausdorff95'], losses: ['dice'] };
+		for (const [what, extra, d] of [['the default threshold 128 keeps alpha 200', {}, 0], ['threshold 100 keeps the ring', { threshold: 100 }, 1]]) {
+			const r = await step({ name: `exports: Label Studio reference for ${what}`, body: json({ ...base, target: b64(greyPng(W_, H_, (x, y) => (inRect(x, y, d) ? 255 : 0))) }) });
+			await step({ name: `exports: Label Studio, ${what}`, schema: true, body: json({ ...base, target: stroke(extra) }), then: same(r) });
+		}
+		await step({ name: 'exports: Label Studio, a threshold above every alpha: an empty object, warned', schema: true,
+			body: json({ ...base, target: stroke({ threshold: 201 }) }),
+			then: (b) => b.warnings.includes(`target: labelstudio: all ${(x1 - x0 + 3) * (y1 - y0 + 3)} pixels with alpha above 0 are below threshold 201, so the object is empty`) ||
+				json(b.warnings) });
+	}
+
 	// The prediction as an export: the union of its objects, a hard mask (as a 0/255 PNG reads).
 	{
 		const base = { target: b64(greyPng(W_, H_, mcT0)), metrics: ['iou', 'dice', 'hausdorff'], losses: ['dice', 'bce'] };
