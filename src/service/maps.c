@@ -145,11 +145,12 @@ static seg_status rle_of(const uint16_t *v, int w, int h, uint16_t value, uint8_
 /*
  * A categorical map of values v (w*h, each below nvalues): .npy (uint8 up
  * to 255, else uint16), a PNG (palette when palette is given, else grey:
- * 0/255 for a 0/1 mask, the values at 8 or 16 bits otherwise), or one
+ * 0/255 for a binary mask, the values at 8 or 16 bits otherwise), or one
  * COCO RLE per value named in names (NULL entries are left out).
  */
-static seg_status class_map(const uint16_t *v, int w, int h, int nvalues, uint16_t maxv, req_map_format fmt,
-			    const uint32_t *palette, const char *const *names, cJSON *obj, seg_error *err)
+static seg_status class_map(const uint16_t *v, int w, int h, int nvalues, uint16_t maxv, int binary_mask,
+			    req_map_format fmt, const uint32_t *palette, const char *const *names, cJSON *obj,
+			    seg_error *err)
 {
 	size_t n = (size_t)w * (size_t)h;
 	uint8_t *u8 = malloc(n);
@@ -179,7 +180,7 @@ static seg_status class_map(const uint16_t *v, int w, int h, int nvalues, uint16
 		st = pngio_encode_palette(u8, w, h, palette, nvalues, &raw, err);
 		cJSON_AddStringToObject(obj, "format", "png");
 	} else {
-		if (maxv == 1) /* a hard mask reads as 0/255, as masks are usually saved */
+		if (binary_mask) /* a binary hard mask reads as 0/255, as masks are usually saved */
 			for (size_t i = 0; i < n; i++)
 				u8[i] = (uint8_t)(u8[i] ? 255 : 0);
 		st = wide ? pngio_encode_gray(v, w, h, 16, &raw, err) : pngio_encode_gray(u8, w, h, 8, &raw, err);
@@ -250,10 +251,10 @@ static seg_status binary_map(const req_eval *rq, size_t i, const inp_pair *in, c
 	t->compute += c1 - c0;
 	if (st == SEG_OK && s->fn == FN_MAP_MASK) {
 		static const char *const mask_names[2] = {NULL, "mask"};
-		st = class_map(v, w, h, 2, 1, rq->map_format, NULL, mask_names, obj, err);
+		st = class_map(v, w, h, 2, 1, 1, rq->map_format, NULL, mask_names, obj, err);
 	} else if (st == SEG_OK) {
 		static const char *const rle_names[4] = {NULL, "true_positive", "false_positive", "false_negative"};
-		st = class_map(v, w, h, 4, 3, rq->map_format, maps_errors_palette,
+		st = class_map(v, w, h, 4, 3, 0, rq->map_format, maps_errors_palette,
 			       rq->map_format == REQ_MAP_COCO_RLE ? rle_names : errors_binary, obj, err);
 		if (st == SEG_OK)
 			add_legend(obj, errors_binary, 4);
@@ -300,12 +301,12 @@ static seg_status multi_map(const req_eval *rq, size_t i, const inp_pair *in, cJ
 			free(seen);
 			memcpy(v, in->hard, n * sizeof(*v));
 			t->compute += now() - c0;
-			st = class_map(v, w, h, C, (uint16_t)(C - 1), rq->map_format, NULL, names, obj, err);
+			st = class_map(v, w, h, C, (uint16_t)(C - 1), 0, rq->map_format, NULL, names, obj, err);
 		} else {
 			for (size_t k = 0; k < n; k++)
 				v[k] = (uint16_t)cl->id[in->hard[k]];
 			t->compute += now() - c0;
-			st = class_map(v, w, h, maxid + 1, maxid, rq->map_format, NULL, NULL, obj, err);
+			st = class_map(v, w, h, maxid + 1, maxid, 0, rq->map_format, NULL, NULL, obj, err);
 		}
 	} else if (s->fn == FN_MAP_ERRORS) {
 		static const char *const rle_names[5] = {NULL, "class_right", "predicted_on_background", "wrong_class",
@@ -319,7 +320,7 @@ static seg_status multi_map(const req_eval *rq, size_t i, const inp_pair *in, cJ
 		for (size_t k = 0; k < n; k++)
 			v[k] = c[k];
 		t->compute += now() - c0;
-		st = class_map(v, w, h, 5, 4, rq->map_format, maps_errors_palette,
+		st = class_map(v, w, h, 5, 4, 0, rq->map_format, maps_errors_palette,
 			       rq->map_format == REQ_MAP_COCO_RLE ? rle_names : errors_multi, obj, err);
 		if (st == SEG_OK)
 			add_legend(obj, errors_multi, 5);
