@@ -563,6 +563,30 @@ START_TEST(test_maps_mask_and_errors)
 		free(cts);
 	}
 	cJSON_Delete(o);
+	/* A two-class request's mask map holds class ids 0 and 1 (not a binary 0/255 mask): it can be sent back as labels. */
+	buf t01, p01;
+	mask_png(&t01, PNG_COLOR_TYPE_GRAY, 8, 1, 0, NULL);
+	{
+		uint16_t px[W * H];
+		for (int y = 0; y < H; y++)
+			for (int x = 0; x < W; x++)
+				px[y * W + x] = x >= 3 && in_mask(x - 3, y) ? 1 : 0;
+		struct png_spec ps = {W, H, PNG_COLOR_TYPE_GRAY, 8, 0, px, 0, -1, NULL};
+		buf_init(&p01, 0);
+		tp_make_png(&ps, &p01);
+	}
+	run_spec two = {&t01, &p01, INP_AUTO, INP_AUTO, 0, "2", NULL, {"m:iou"}, {"mask"}, REQ_MAP_PNG};
+	ck_assert_msg(evaluate(&two, &o, &err) == SEG_OK, "%s", err.msg);
+	buf_release(&t01);
+	buf_release(&p01);
+	png = map_bytes(o, "mask");
+	ck_assert_int_eq(pngio_decode_target(png.data, png.len, 1u << 20, &t, &err), SEG_OK);
+	ck_assert_uint_eq(t.fg_value, 1);
+	for (int i = 0; i < W * H; i++)
+		ck_assert_uint_eq(t.fg[i], want[i] == 1 || want[i] == 2);
+	seg_target_release(&t);
+	buf_release(&png);
+	cJSON_Delete(o);
 	/* A float map has no RLE form. */
 	run_spec bad = rs;
 	bad.maps[0] = "weight";
