@@ -597,6 +597,48 @@ START_TEST(test_maps_mask_and_errors)
 }
 END_TEST
 
+/*
+ * The weight map of a two-class label map (background and one class) is
+ * the binary weight map of its foreground with connected components as
+ * instances: the same instances, the same balanced w_c over two classes.
+ */
+START_TEST(test_label_map_weight_map_two_classes)
+{
+	buf t01;
+	req_wmap a, b;
+	seg_error err = {0};
+	float *wa = NULL, *wb = NULL;
+	int w1, h1, w2, h2;
+	wmap_info ia, ib;
+	svc_timing tm = {0};
+	svc_ctx ctx = {.lim = {64u << 20, 1024}};
+
+	mask_png(&t01, PNG_COLOR_TYPE_GRAY, 8, 1, 0, NULL);
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	mco_init(&a.mc, 1024);
+	mco_init(&b.mc, 1024);
+	ck_assert_int_eq(spec_parse("weight", SPEC_MAP, &a.params, &err), SEG_OK);
+	ck_assert_int_eq(spec_parse("weight:instances=components", SPEC_MAP, &b.params, &err), SEG_OK);
+	a.target = (req_mask){t01.data, t01.len, INP_AUTO, NPY_AXIS_AUTO, NULL};
+	b.target = a.target;
+	ck_assert_int_eq(mco_set_text(&a.mc, "classes", "background,cell", &err), SEG_OK);
+	ck_assert_int_eq(mco_finish(&a.mc, NULL, 0, &err), SEG_OK);
+	ck_assert_int_eq(mco_finish(&b.mc, NULL, 0, &err), SEG_OK);
+	ck_assert_msg(svc_wmap_compute(&ctx, &a, &wa, &w1, &h1, &ia, &tm, &err) == SEG_OK, "%s", err.msg);
+	ck_assert_msg(svc_wmap_compute(&ctx, &b, &wb, &w2, &h2, &ib, &tm, &err) == SEG_OK, "%s", err.msg);
+	ck_assert_int_eq(ia.instances, ib.instances);
+	ck_assert_int_ge(ia.instances, 2);
+	for (int i = 0; i < W * H; i++)
+		ck_assert_msg(fabsf(wa[i] - wb[i]) <= 1e-6f, "pixel %d: %g vs %g", i, (double)wa[i], (double)wb[i]);
+	free(wa);
+	free(wb);
+	mco_release(&a.mc);
+	mco_release(&b.mc);
+	buf_release(&t01);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("inputs");
@@ -612,6 +654,7 @@ int main(void)
 	tcase_add_test(tc, test_annotation_exports_equal_png);
 	tcase_add_test(tc, test_annotation_classes_by_name);
 	tcase_add_test(tc, test_maps_mask_and_errors);
+	tcase_add_test(tc, test_label_map_weight_map_two_classes);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
