@@ -20,6 +20,9 @@
 #include <time.h>
 
 #include "codec/buf.h"
+#include "codec/coco.h"
+#include "codec/cvat.h"
+#include "codec/lsbrush.h"
 #include "codec/npy.h"
 #include "codec/pngio.h"
 #include "core/edt.h"
@@ -320,6 +323,109 @@ static void bench_png(int side, int reps)
 	free(p);
 }
 
+static void span_ones(void *ctx, size_t start, size_t step, size_t len)
+{
+	uint8_t *m = (uint8_t *)ctx + start;
+
+	for (size_t k = 0; k < len; k++, m += step)
+		*m = 1;
+}
+
+/*
+ * Annotation-tool masks at side x side (40 discs): each format's encoded
+ * form decoded to a mask, and polygons rasterised (goals: 1 ms per mask,
+ * 2 ms for 100 polygons of 100 points).
+ */
+static void bench_formats(int side, int reps)
+{
+	size_t n = (size_t)side * side, nc = 0, np = 0;
+	uint32_t *lab = malloc(n * sizeof(uint32_t)), *counts = NULL, *parsed = NULL;
+	uint8_t *fg = malloc(n), *m = malloc(n), *alpha = malloc(n);
+	double *points = NULL, *xy = malloc(100 * 200 * sizeof(double));
+	char *str = NULL, key[64];
+	size_t slen = 0, pn = 0;
+	cvat_box box = {0, 0, side - 1, side - 1};
+	buf ls;
+	int ok = 1;
+
+	make_discs(side, side, 40, side / 40.0, side / 16.0, lab, fg);
+	for (size_t i = 0; i < n; i++)
+		alpha[i] = fg[i] ? 255 : 0;
+	buf_init(&ls, 0);
+	ok &= coco_encode(fg, side, side, &counts, &nc, NULL) == SEG_OK;
+	ok &= coco_to_string(counts, nc, &str, &slen, NULL) == SEG_OK;
+	ok &= lsb_encode_alpha(alpha, n, &ls, NULL) == SEG_OK;
+	ok &= cvat_encode(fg, side, side, &box, &points, &np, NULL) == SEG_OK;
+	if (!ok) {
+		printf("  (formats: encoding the test mask failed)\n");
+		goto out;
+	}
+	double t_str = TIME_MEDIAN(reps, (coco_from_string(str, slen, &parsed, &pn, NULL),
+					  coco_decode(parsed, pn, side, side, m, NULL), free(parsed)));
+	double t_cnt = TIME_MEDIAN(reps, coco_decode(counts, nc, side, side, m, NULL));
+	double t_ls = TIME_MEDIAN(reps, lsb_decode_mask(ls.data, ls.len, side, side, LSB_DEFAULT_THRESHOLD, m, NULL, NULL));
+	double t_cvat = TIME_MEDIAN(reps, cvat_decode(points, np, side, side, m, NULL));
+	printf("  %dx%d mask (40 discs) to a mask:  COCO string %6.3f ms (%zu chars)   COCO counts %6.3f ms (%zu)\n",
+	       side, side, t_str * 1e3, slen, t_cnt * 1e3, nc);
+	printf("  %*s  Label Studio %6.3f ms (%zu bytes)   CVAT points %6.3f ms (%zu)\n", (int)strlen("    x mask (40 discs) to a mask:") + 6, "",
+	       t_ls * 1e3, ls.len, t_cvat * 1e3, np);
+	snprintf(key, sizeof(key), "coco_string.%d", side);
+	record(key, t_str);
+	snprintf(key, sizeof(key), "coco_counts.%d", side);
+	record(key, t_cnt);
+	snprintf(key, sizeof(key), "labelstudio.%d", side);
+	record(key, t_ls);
+	snprintf(key, sizeof(key), "cvat.%d", side);
+	record(key, t_cvat);
+
+	/*
+	 * 100 polygons of 100 points anywhere in the image: outlines of blobs of radius 20..60 px
+	 * with a wavy edge (like traced objects), then the same with every point's radius drawn
+	 * anew (jagged stars, whose boundaries are five times longer)
+	 */
+	for (int jagged = 0; jagged < 2; jagged++) {
+		uint64_t area = 0;
+		for (int p = 0; p < 100; p++) {
+			double cx = 60 + urand() * (side - 120), cy = 60 + urand() * (side - 120);
+			double r0 = 20 + urand() * 40, phase = urand() * 2 * M_PI;
+			for (int k = 0; k < 100; k++) {
+				double a = 2 * M_PI * k / 100;
+				double r = jagged ? 20 + urand() * 40 : r0 * (1 + 0.2 * sin(3 * a + phase) + 0.05 * urand());
+				xy[p * 200 + 2 * k] = cx + r * cos(a);
+				xy[p * 200 + 2 * k + 1] = cy + r * sin(a);
+			}
+		}
+		double t_poly = TIME_MEDIAN(reps, ({
+			uint64_t budget = coco_poly_budget(side, side);
+			memset(m, 0, n);
+			for (int p = 0; p < 100; p++) {
+				uint32_t *pc = NULL;
+				size_t pcn = 0;
+				if (coco_poly_to_counts(xy + p * 200, 200, side, side, 1000, &budget, &pc, &pcn, NULL) ==
+				    SEG_OK)
+					coco_spans(pc, pcn, side, side, span_ones, m, NULL);
+				free(pc);
+			}
+		}));
+		for (size_t i = 0; i < n; i++)
+			area += m[i];
+		printf("  100 %s polygons of 100 points rasterised into a %dx%d mask: %6.3f ms (%.1f%% covered)\n",
+		       jagged ? "jagged" : "traced", side, side, t_poly * 1e3, 100.0 * (double)area / (double)n);
+		snprintf(key, sizeof(key), "polygons_100x100%s.%d", jagged ? "_jagged" : "", side);
+		record(key, t_poly);
+	}
+out:
+	buf_release(&ls);
+	free(counts);
+	free(str);
+	free(points);
+	free(xy);
+	free(lab);
+	free(fg);
+	free(m);
+	free(alpha);
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = NULL;
@@ -363,6 +469,8 @@ int main(int argc, char **argv)
 	printf("\ncodecs\n");
 	bench_png(512, reps);
 	bench_png(1024, reps);
+	printf("\nannotation-tool masks\n");
+	bench_formats(1024, reps);
 	if (results) {
 		fputs("\n}\n", results);
 		fclose(results);

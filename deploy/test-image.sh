@@ -5,7 +5,8 @@
 #   deploy/test-image.sh
 #
 # 1. Base image: when no local debian:bookworm-slim exists, one is made with
-#    debootstrap (minbase, slimmed like the official image) and imported.
+#    debootstrap (minbase, slimmed like the official image) and imported
+#    (deploy/base-image.sh, shared with `make fresh-test`).
 # 2. Build: podman build of ./Dockerfile (its build stage runs `make test`).
 # 3. Run: the image's entrypoint as the image's user, with `podman run`; where
 #    podman cannot run containers here, from the mounted image with chroot.
@@ -17,6 +18,7 @@
 #   IMAGE=segloss:latest     tag to build and test
 #   RUN_MODE=auto|podman|chroot   how to start the image (auto: podman, else chroot)
 #   NO_CACHE=1               build without podman's layer cache
+#   REBASE=1                 make the base image anew (deploy/base-image.sh)
 #   DEBIAN_MIRROR, DEBIAN_SECURITY_MIRROR   override the mirrors read from apt's sources
 set -euo pipefail
 
@@ -67,106 +69,27 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# ---- tools -----------------------------------------------------------------
-# podman (buildah is built in), debootstrap for the base image, runc as the
-# second OCI runtime (crun refuses hybrid cgroup v1/v2 hosts), curl for the checks.
+# ---- tools ----------------------------------------------------------------
+# podman (buildah is built in) and debootstrap come with the base image
+# (deploy/base-image.sh); runc as the second OCI runtime (crun refuses hybrid
+# cgroup v1/v2 hosts), curl for the checks.
 need=()
-command -v podman >/dev/null 2>&1 || need+=(podman)
-command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 command -v runc >/dev/null 2>&1 || need+=(runc)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
 	say "installing ${need[*]} (Debian packages)"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get install -y -q "${need[@]}" >"$WORK/apt.log" 2>&1 ||
-		{ apt-get update -q >>"$WORK/apt.log" 2>&1 && apt-get install -y -q "${need[@]}" >>"$WORK/apt.log" 2>&1; } ||
+	lock=(-o DPkg::Lock::Timeout=600)
+	apt-get install "${lock[@]}" -y -q "${need[@]}" >"$WORK/apt.log" 2>&1 ||
+		{ apt-get update "${lock[@]}" -q >>"$WORK/apt.log" 2>&1 && apt-get install "${lock[@]}" -y -q "${need[@]}" >>"$WORK/apt.log" 2>&1; } ||
 		{ cat "$WORK/apt.log" >&2; die "apt-get install ${need[*]} failed"; }
 fi
-echo "podman: $(podman --version)"
 
 # ---- 1. base image -----------------------------------------------------------
-# The mirror this machine's apt uses for SUITE (deb822 sources first, then the
-# one-line format); deb.debian.org when none names it.
-apt_mirror() {
-	local suite=$1 uri=""
-	if [ -r /etc/apt/sources.list.d/debian.sources ]; then
-		uri=$(awk -v want="$suite" '
-			function flush() {
-				if (uris != "" && (" " suites " ") ~ (" " want " ")) { print uris; found = 1; exit }
-				uris = ""; suites = ""
-			}
-			/^[ \t]*$/ { flush(); next }
-			/^URIs:/ { uris = $2 }
-			/^Suites:/ { suites = $0; sub(/^Suites:[ \t]*/, "", suites) }
-			END { if (!found) flush() }' /etc/apt/sources.list.d/debian.sources)
-	fi
-	if [ -z "$uri" ] && [ -r /etc/apt/sources.list ]; then
-		uri=$(awk -v want="$suite" '$1 == "deb" { for (i = 2; i < NF; i++) if ($i !~ /^\[/ && $(i + 1) == want) { print $i; exit } }' \
-			/etc/apt/sources.list)
-	fi
-	echo "${uri%/}"
-}
-
-make_base() {
-	local mirror security dir=$WORK/rootfs t
-	mirror=${DEBIAN_MIRROR:-$(apt_mirror bookworm)}
-	mirror=${mirror:-http://deb.debian.org/debian}
-	security=${DEBIAN_SECURITY_MIRROR:-$(apt_mirror bookworm-security)}
-	security=${security:-http://deb.debian.org/debian-security}
-	say "no local $BASE: making one with debootstrap (minbase, $mirror)"
-	t=$(now)
-	debootstrap --variant=minbase bookworm "$dir" "$mirror" >"$WORK/debootstrap.log" 2>&1 ||
-		{ tail -30 "$WORK/debootstrap.log" >&2; die "debootstrap failed (log above)"; }
-
-	# What the official slim image has: the three suites, no documentation,
-	# man pages or translations, and apt that keeps no caches.
-	cat >"$dir/etc/apt/sources.list" <<EOF
-deb $mirror bookworm main
-deb $mirror bookworm-updates main
-deb $security bookworm-security main
-EOF
-	cat >"$dir/etc/dpkg/dpkg.cfg.d/docker" <<'EOF'
-path-exclude /usr/share/doc/*
-path-include /usr/share/doc/*/copyright
-path-exclude /usr/share/man/*
-path-exclude /usr/share/groff/*
-path-exclude /usr/share/info/*
-path-exclude /usr/share/lintian/*
-path-exclude /usr/share/linda/*
-path-exclude /usr/share/locale/*
-path-include /usr/share/locale/locale.alias
-EOF
-	cat >"$dir/etc/apt/apt.conf.d/docker-clean" <<'EOF'
-DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
-Dir::Cache::pkgcache "";
-Dir::Cache::srcpkgcache "";
-EOF
-	echo 'Acquire::Languages "none";' >"$dir/etc/apt/apt.conf.d/docker-no-languages"
-	echo 'Acquire::GzipIndexes "true";' >"$dir/etc/apt/apt.conf.d/docker-gzip-indexes"
-	echo 'Apt::AutoRemove::SuggestsImportant "false";' >"$dir/etc/apt/apt.conf.d/docker-autoremove-suggests"
-	find "$dir/usr/share/doc" -mindepth 1 -not -name copyright -not -type d -delete
-	find "$dir/usr/share/doc" -mindepth 1 -type d -empty -delete
-	rm -rf "$dir"/usr/share/man/* "$dir"/usr/share/groff/* "$dir"/usr/share/info/* "$dir"/usr/share/lintian/*
-	find "$dir/usr/share/locale" -mindepth 1 -maxdepth 1 -not -name locale.alias -exec rm -rf {} +
-	rm -rf "$dir"/var/lib/apt/lists/* "$dir"/var/cache/apt/*.bin "$dir"/var/cache/apt/archives/*.deb
-	find "$dir/var/log" -type f -delete
-	: >"$dir/etc/resolv.conf"
-	echo localhost >"$dir/etc/hostname"
-
-	tar --numeric-owner -C "$dir" -c . |
-		podman import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-			--change 'CMD ["bash"]' --message "debootstrap --variant=minbase bookworm $mirror" \
-			- "$BASE" >/dev/null || die "podman import of the debootstrap root failed"
-	rm -rf "$dir"
-	echo "base image made in $(secs "$t" "$(now)") s"
-}
-
-if podman image exists "$BASE"; then
-	say "base image: reusing local $BASE"
-else
-	make_base
-fi
+# A local debian:bookworm-slim: reused, or made with debootstrap (minbase).
+say "base image $BASE"
+deploy/base-image.sh "$BASE" || die "no base image $BASE"
+echo "podman: $(podman --version)"
 podman images --format '{{.Repository}}:{{.Tag}}  {{.Size}}' "$BASE"
 
 # ---- 2. build ----------------------------------------------------------------

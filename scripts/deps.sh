@@ -37,6 +37,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 # The package lists may be absent on a fresh machine or image; refresh once if an install fails.
+# Another apt-get running (a second make, the system's own) is waited for, not a failure.
+lock="-o DPkg::Lock::Timeout=600"
 # shellcheck disable=SC2086
-apt-get install -y -q --no-install-recommends $missing >&2 ||
-	{ apt-get update -q >&2 && apt-get install -y -q --no-install-recommends $missing >&2; }
+apt-get install $lock -y -q --no-install-recommends $missing >&2 ||
+	{ apt-get update $lock -q >&2 && apt-get install $lock -y -q --no-install-recommends $missing >&2; }

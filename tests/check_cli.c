@@ -74,8 +74,8 @@ START_TEST(test_list_is_the_catalogue)
 	ck_assert_int_eq(RUN(&out, &err, "list"), 0);
 	cJSON *cat = cJSON_Parse(out);
 	ck_assert_ptr_nonnull(cat);
-	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cat, "losses")), 16);
-	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cat, "metrics")), 10);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cat, "losses")), 18);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cat, "metrics")), 11);
 	cJSON *focal = cJSON_GetArrayItem(cJSON_GetObjectItem(cat, "losses"), 3);
 	ck_assert_str_eq(cJSON_GetObjectItem(focal, "name")->valuestring, "focal");
 	cJSON *alpha = cJSON_GetArrayItem(cJSON_GetObjectItem(focal, "parameters"), 0);
@@ -149,11 +149,15 @@ START_TEST(test_eval_errors)
 	st = RUN(&out, &err, "eval", "--target", FIX "blobs_soft8/target.png", "--prediction",
 		 FIX "bin01_nonsquare/prediction.png");
 	expect_error(st, 1, out, err, "segloss: prediction is 80x48 but target is 64x64");
-	st = RUN(&out, &err, "eval", "--target", FIX "cases.json", "--prediction", FIX "perfect/prediction.png");
+	st = RUN(&out, &err, "eval", "--target", "README.md", "--prediction", FIX "perfect/prediction.png");
 	expect_error(st, 1, out, err, "segloss: target is neither a PNG nor a .npy file");
+	/* A JSON file is read as an annotation tool's export: one that is none is refused naming the forms. */
+	st = RUN(&out, &err, "eval", "--target", FIX "cases.json", "--prediction", FIX "perfect/prediction.png");
+	expect_error(st, 1, out, err, "segloss: target: a MASK needs one of \"coco_rle\"");
 	st = RUN(&out, &err, "eval", "--target", FIX "blobs_soft8/target.png", "--prediction",
 		 FIX "rgb_instances/target.png");
-	expect_error(st, 1, out, err, "segloss: prediction must be greyscale, got an RGB PNG");
+	/* A colour PNG of many colours is a label map, not a hard mask: refused with the colours it holds. */
+	expect_error(st, 1, out, err, "segloss: prediction is a colour PNG holding the colours #");
 	st = RUN(&out, &err, "eval", "--target", FIX "perfect/target.png", "--prediction",
 		 FIX "perfect/prediction.png", "--loss", "dice", "--loss", "dice:gamma=1");
 	expect_error(st, 1, out, err, "segloss: duplicate loss key 'dice'");

@@ -30,6 +30,7 @@
 #include "codec/pngfast.h"
 #include "codec/pngio.h"
 #include "codec/pngio_internal.h"
+#include "testpng.h"
 #include "testutil.h"
 
 #define MAXPIX ((uint64_t)1 << 26) /* 67108864 */
@@ -144,125 +145,7 @@ static void *xmalloc(size_t n)
 	return p;
 }
 
-/* ---- writing test PNGs with libpng -------------------------------------- */
-
-static void PNGCBAPI t_png_error(png_structp png, png_const_charp msg)
-{
-	fprintf(stderr, "test libpng error: %s\n", msg);
-	png_longjmp(png, 1);
-}
-
-static void PNGCBAPI t_png_warning(png_structp png, png_const_charp msg)
-{
-	(void)png;
-	(void)msg;
-}
-
-static void PNGCBAPI t_png_write(png_structp png, png_bytep data, size_t n)
-{
-	buf *b = png_get_io_ptr(png);
-
-	if (buf_append(b, data, n) != SEG_OK)
-		png_error(png, "test buffer full");
-}
-
-static void PNGCBAPI t_png_flush(png_structp png)
-{
-	(void)png;
-}
-
-static int channels_of(int color)
-{
-	switch (color) {
-	case PNG_COLOR_TYPE_GRAY_ALPHA:
-		return 2;
-	case PNG_COLOR_TYPE_RGB:
-		return 3;
-	case PNG_COLOR_TYPE_RGB_ALPHA:
-		return 4;
-	default:
-		return 1;
-	}
-}
-
-struct png_spec {
-	int w;
-	int h;
-	int color;
-	int depth;
-	int interlace;
-	const uint16_t *samples; /* w*h*channels, row-major, raw sample values */
-	int zero_rows;           /* ignore samples: every sample is 0 */
-	int level;               /* zlib level, -1 for libpng's default */
-};
-
-/* Packs row y of s into the file's byte layout (MSB-first bits, big-endian 16-bit). */
-static void pack_row(const struct png_spec *s, int y, uint8_t *row, size_t rowbytes)
-{
-	int ch = channels_of(s->color);
-	size_t n = (size_t)s->w * (size_t)ch;
-
-	memset(row, 0, rowbytes);
-	if (s->zero_rows)
-		return;
-	for (size_t k = 0; k < n; k++) {
-		uint16_t v = s->samples[(size_t)y * n + k];
-
-		if (s->depth == 16) {
-			row[2 * k] = (uint8_t)(v >> 8);
-			row[2 * k + 1] = (uint8_t)v;
-		} else if (s->depth == 8) {
-			row[k] = (uint8_t)v;
-		} else {
-			size_t per = (size_t)(8 / s->depth);
-			int shift = 8 - s->depth * (int)(k % per + 1);
-
-			row[k / per] |= (uint8_t)(v << shift);
-		}
-	}
-}
-
-/* Encodes s with libpng into out (appended). */
-static void make_png(const struct png_spec *s, buf *out)
-{
-	png_structp png;
-	png_infop info;
-	size_t rowbytes = ((size_t)s->w * (size_t)channels_of(s->color) * (size_t)s->depth + 7) / 8;
-	uint8_t *rows = xmalloc(rowbytes * (size_t)s->h);
-	png_bytep *ptrs = xmalloc(sizeof(png_bytep) * (size_t)s->h);
-	png_color palette[256];
-
-	for (int y = 0; y < s->h; y++) {
-		ptrs[y] = rows + (size_t)y * rowbytes;
-		pack_row(s, y, ptrs[y], rowbytes);
-	}
-	for (int k = 0; k < 256; k++) {
-		palette[k].red = (png_byte)k;
-		palette[k].green = (png_byte)(255 - k);
-		palette[k].blue = (png_byte)(k * 7);
-	}
-	png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, t_png_error, t_png_warning);
-	ck_assert_ptr_nonnull(png);
-	info = png_create_info_struct(png);
-	ck_assert_ptr_nonnull(info);
-	if (setjmp(png_jmpbuf(png)))
-		ck_abort_msg("libpng failed to write a test image");
-	png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
-	png_set_write_fn(png, out, t_png_write, t_png_flush);
-	png_set_IHDR(png, info, (png_uint_32)s->w, (png_uint_32)s->h, s->depth, s->color,
-		     s->interlace ? PNG_INTERLACE_ADAM7 : PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
-		     PNG_FILTER_TYPE_DEFAULT);
-	if (s->color == PNG_COLOR_TYPE_PALETTE)
-		png_set_PLTE(png, info, palette, 1 << s->depth);
-	if (s->level >= 0)
-		png_set_compression_level(png, s->level);
-	png_write_info(png, info);
-	png_write_image(png, ptrs);
-	png_write_end(png, NULL);
-	png_destroy_write_struct(&png, &info);
-	free(rows);
-	free(ptrs);
-}
+/* ---- test PNGs: tests/testpng.c ----------------------------------------- */
 
 /* Random samples of the given depth, about a third of them zero. */
 static uint16_t *random_samples(size_t n, int depth, uint64_t *rng)
@@ -288,9 +171,9 @@ static void small_gray_png(buf *out, int w, int h, int interlace)
 {
 	uint64_t rng = 42;
 	uint16_t *s = random_samples((size_t)w * (size_t)h, 8, &rng);
-	struct png_spec spec = {w, h, PNG_COLOR_TYPE_GRAY, 8, interlace, s, 0, -1};
+	struct png_spec spec = {w, h, PNG_COLOR_TYPE_GRAY, 8, interlace, s, 0, -1, NULL};
 
-	make_png(&spec, out);
+	tp_make_png(&spec, out);
 	free(s);
 }
 
@@ -685,7 +568,7 @@ static const struct {
 /* The label the contract gives pixel k of samples s (see pngio.h). */
 static uint32_t expected_label(const uint16_t *s, size_t k, int color, int depth)
 {
-	int ch = channels_of(color);
+	int ch = tp_channels(color);
 	const uint16_t *px = s + k * (size_t)ch;
 
 	if (ch <= 2)
@@ -711,8 +594,8 @@ START_TEST(png_target_every_format)
 	int h = (_i / 2) % 2 == 0 ? 7 : 1;
 	size_t npix = (size_t)w * (size_t)h;
 	uint64_t rng = 1000 + (uint64_t)_i;
-	uint16_t *s = random_samples(npix * (size_t)channels_of(color), depth, &rng);
-	struct png_spec spec = {w, h, color, depth, interlace, s, 0, -1};
+	uint16_t *s = random_samples(npix * (size_t)tp_channels(color), depth, &rng);
+	struct png_spec spec = {w, h, color, depth, interlace, s, 0, -1, NULL};
 	buf png;
 	seg_target t;
 	seg_error err;
@@ -720,7 +603,7 @@ START_TEST(png_target_every_format)
 	int many = 0;
 
 	buf_init(&png, 0);
-	make_png(&spec, &png);
+	tp_make_png(&spec, &png);
 	seg_error_clear(&err);
 	ck_assert_msg(pngio_decode_target(png.data, png.len, MAXPIX, &t, &err) == SEG_OK, "%s", err.msg);
 	ck_assert_int_eq(t.width, w);
@@ -753,7 +636,7 @@ START_TEST(png_target_binary_has_no_labels)
 	for (size_t d = 0; d < 3; d++) {
 		int depth = depths[d];
 		uint16_t s[12 * 5];
-		struct png_spec spec = {12, 5, PNG_COLOR_TYPE_GRAY, depth, 0, s, 0, -1};
+		struct png_spec spec = {12, 5, PNG_COLOR_TYPE_GRAY, depth, 0, s, 0, -1, NULL};
 		buf png;
 		seg_target t;
 		seg_error err;
@@ -761,7 +644,7 @@ START_TEST(png_target_binary_has_no_labels)
 		for (size_t k = 0; k < 60; k++)
 			s[k] = k % 3 == 0 ? (uint16_t)((1u << depth) - 1) : 0;
 		buf_init(&png, 0);
-		make_png(&spec, &png);
+		tp_make_png(&spec, &png);
 		ck_assert_int_eq(pngio_decode_target(png.data, png.len, MAXPIX, &t, &err), SEG_OK);
 		ck_assert_ptr_null(t.labels);
 		for (size_t k = 0; k < 60; k++)
@@ -776,13 +659,13 @@ END_TEST
 START_TEST(png_target_palette_index)
 {
 	uint16_t s[4] = {0, 3, 2, 3};
-	struct png_spec spec = {2, 2, PNG_COLOR_TYPE_PALETTE, 2, 0, s, 0, -1};
+	struct png_spec spec = {2, 2, PNG_COLOR_TYPE_PALETTE, 2, 0, s, 0, -1, NULL};
 	buf png;
 	seg_target t;
 	seg_error err;
 
 	buf_init(&png, 0);
-	make_png(&spec, &png);
+	tp_make_png(&spec, &png);
 	ck_assert_int_eq(pngio_decode_target(png.data, png.len, MAXPIX, &t, &err), SEG_OK);
 	ck_assert_ptr_nonnull(t.labels);
 	ck_assert_uint_eq(t.labels[0], 0);
@@ -809,13 +692,13 @@ START_TEST(png_pred_scaling)
 	};
 	int color = fmts[_i / 2].color;
 	int depth = fmts[_i / 2].depth;
-	int ch = channels_of(color);
+	int ch = tp_channels(color);
 	int w = 9;
 	int h = 11;
 	size_t npix = (size_t)w * (size_t)h;
 	uint64_t rng = 99 + (uint64_t)_i;
 	uint16_t *s = random_samples(npix * (size_t)ch, depth, &rng);
-	struct png_spec spec = {w, h, color, depth, _i % 2, s, 0, -1};
+	struct png_spec spec = {w, h, color, depth, _i % 2, s, 0, -1, NULL};
 	double maxv = (double)((1u << depth) - 1);
 	buf png;
 	seg_pred p;
@@ -824,7 +707,7 @@ START_TEST(png_pred_scaling)
 	s[0] = 0;
 	s[(size_t)ch] = (uint16_t)maxv;
 	buf_init(&png, 0);
-	make_png(&spec, &png);
+	tp_make_png(&spec, &png);
 	ck_assert_msg(pngio_decode_pred(png.data, png.len, MAXPIX, &p, &err) == SEG_OK, "%s", err.msg);
 	ck_assert_int_eq(p.width, w);
 	ck_assert_int_eq(p.height, h);
@@ -858,13 +741,13 @@ END_TEST
 START_TEST(png_pred_16bit_exact)
 {
 	uint16_t s[4] = {0, 1, 32768, 65535};
-	struct png_spec spec = {4, 1, PNG_COLOR_TYPE_GRAY, 16, 0, s, 0, -1};
+	struct png_spec spec = {4, 1, PNG_COLOR_TYPE_GRAY, 16, 0, s, 0, -1, NULL};
 	buf png;
 	seg_pred p;
 	seg_error err;
 
 	buf_init(&png, 0);
-	make_png(&spec, &png);
+	tp_make_png(&spec, &png);
 	ck_assert_int_eq(pngio_decode_pred(png.data, png.len, MAXPIX, &p, &err), SEG_OK);
 	ck_assert(p.p[0] == 0.0f);
 	ck_assert(p.p[1] == (float)(1.0 / 65535.0));
@@ -890,13 +773,13 @@ START_TEST(png_pred_rejects_colour)
 
 	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
 		uint16_t s[2 * 2 * 4] = {0};
-		struct png_spec spec = {2, 2, cases[c].color, cases[c].depth, 0, s, 0, -1};
+		struct png_spec spec = {2, 2, cases[c].color, cases[c].depth, 0, s, 0, -1, NULL};
 		buf png;
 		seg_pred p;
 		seg_error err;
 
 		buf_init(&png, 0);
-		make_png(&spec, &png);
+		tp_make_png(&spec, &png);
 		ck_assert_int_eq(pngio_decode_pred(png.data, png.len, MAXPIX, &p, &err), SEG_EINVAL);
 		ck_assert_str_eq(err.msg, cases[c].msg);
 		ck_assert_ptr_null(p.p);
@@ -1242,9 +1125,9 @@ START_TEST(png_mutations)
 	small_gray_png(&base[1], 9, 6, 1);
 	{
 		uint16_t *s = random_samples(5 * 4 * 3, 16, &rng);
-		struct png_spec spec = {5, 4, PNG_COLOR_TYPE_RGB, 16, 1, s, 0, -1};
+		struct png_spec spec = {5, 4, PNG_COLOR_TYPE_RGB, 16, 1, s, 0, -1, NULL};
 
-		make_png(&spec, &base[2]);
+		tp_make_png(&spec, &base[2]);
 		free(s);
 	}
 	for (int iter = 0; iter < 3000; iter++) {
@@ -1524,7 +1407,7 @@ static void deflate_into(const uint8_t *raw, size_t n, const struct png_layout *
 static void write_png(buf *out, int w, int h, int color, int depth, const uint8_t *rows,
 		      const struct png_layout *lay, uint64_t *rng)
 {
-	size_t ch = (size_t)channels_of(color);
+	size_t ch = (size_t)tp_channels(color);
 	size_t rowbytes = ((size_t)w * ch * (size_t)depth + 7) / 8;
 	size_t bpp = ch * (size_t)depth / 8 > 0 ? ch * (size_t)depth / 8 : 1;
 	uint8_t *raw = xmalloc((size_t)h * (rowbytes + 1));
@@ -1591,13 +1474,13 @@ static void write_png(buf *out, int w, int h, int color, int depth, const uint8_
 /* Random unfiltered rows for a format; kind 0: random samples, 1: two values (0 and the maximum), 2: all zero, 3: smooth. */
 static uint8_t *random_rows(int w, int h, int color, int depth, int kind, uint64_t *rng)
 {
-	size_t ch = (size_t)channels_of(color);
+	size_t ch = (size_t)tp_channels(color);
 	size_t rowbytes = ((size_t)w * ch * (size_t)depth + 7) / 8;
 	size_t n = (size_t)w * ch;
 	uint8_t *rows = xmalloc((size_t)h * rowbytes);
 	uint32_t maxv = depth == 16 ? 65535u : (1u << depth) - 1;
 	uint16_t *s = xmalloc(n * sizeof(uint16_t));
-	struct png_spec spec = {w, 1, color, depth, 0, s, 0, -1};
+	struct png_spec spec = {w, 1, color, depth, 0, s, 0, -1, NULL};
 
 	for (int y = 0; y < h; y++) {
 		for (size_t k = 0; k < n; k++) {
@@ -1621,7 +1504,7 @@ static uint8_t *random_rows(int w, int h, int color, int depth, int kind, uint64
 			}
 			s[k] = (uint16_t)v;
 		}
-		pack_row(&spec, 0, rows + (size_t)y * rowbytes, rowbytes);
+		tp_pack_row(&spec, 0, rows + (size_t)y * rowbytes, rowbytes);
 	}
 	free(s);
 	return rows;
@@ -1729,13 +1612,13 @@ START_TEST(png_fast_libpng_written)
 	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
 		int w = sizes[k][0];
 		int h = sizes[k][1];
-		uint16_t *s = random_samples((size_t)w * (size_t)h * (size_t)channels_of(color), depth, &rng);
-		struct png_spec spec = {w, h, color, depth, interlace, s, 0, (int)(k * 3)};
+		uint16_t *s = random_samples((size_t)w * (size_t)h * (size_t)tp_channels(color), depth, &rng);
+		struct png_spec spec = {w, h, color, depth, interlace, s, 0, (int)(k * 3), NULL};
 		buf png;
 		char what[96];
 
 		buf_init(&png, 0);
-		make_png(&spec, &png);
+		tp_make_png(&spec, &png);
 		snprintf(what, sizeof(what), "libpng-written colour %d depth %d interlace %d %dx%d", color, depth,
 			 interlace, w, h);
 		/* libpng narrows the zlib window of small images, but always to more than the image. */
@@ -2507,8 +2390,8 @@ static const struct {
 	{"{'descr': '<f4', 'fortran_order': False, 'shape': (6)}", SEG_EDECODE, "npy: shape is not a tuple"},
 	{"{'descr': '<c8', 'fortran_order': False, 'shape': (2, 3)}", SEG_EINVAL,
 	 "npy: unsupported dtype '<c8'"},
-	{"{'descr': '<f2', 'fortran_order': False, 'shape': (2, 3)}", SEG_EINVAL,
-	 "npy: unsupported dtype '<f2'"},
+	{"{'descr': '<f1', 'fortran_order': False, 'shape': (2, 3)}", SEG_EINVAL,
+	 "npy: unsupported dtype '<f1'"},
 	{"{'descr': '|f4', 'fortran_order': False, 'shape': (2, 3)}", SEG_EINVAL, "npy: unsupported dtype"},
 	{"{'descr': '<f16', 'fortran_order': False, 'shape': (2, 3)}", SEG_EINVAL, "npy: unsupported dtype"},
 	{"{'descr': 'f4', 'fortran_order': False, 'shape': (2, 3)}", SEG_EINVAL, "npy: unsupported dtype"},
@@ -2531,6 +2414,64 @@ static const struct {
 	{"{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999, 1)}", SEG_ETOOBIG,
 	 "npy: shape dimension"},
 };
+
+/* float16 predictions decode exactly (every half is a float), subnormals and both byte orders included. */
+START_TEST(npy_float16)
+{
+	/* 0, 0.25, 1, 0x3555 (0.333251953125), the smallest subnormal 2^-24, 0.5 big-endian below. */
+	uint16_t h[6] = {0x0000, 0x3400, 0x3c00, 0x3555, 0x0001, 0x3800};
+	double want[6] = {0, 0.25, 1, 0.333251953125, 0x1p-24, 0.5};
+	buf npy;
+	seg_pred p;
+	seg_error err;
+
+	buf_init(&npy, 0);
+	make_npy(&npy, "<f2", 0, "(2, 3)", h, sizeof(h));
+	ck_assert_int_eq(npy_decode_pred(npy.data, npy.len, 1u << 20, 0, &p, &err), SEG_OK);
+	for (int i = 0; i < 6; i++)
+		ck_assert_float_eq(p.p[i], (float)want[i]);
+	seg_pred_release(&p);
+	buf_release(&npy);
+	for (int i = 0; i < 6; i++)
+		h[i] = (uint16_t)(h[i] >> 8 | h[i] << 8);
+	buf_init(&npy, 0);
+	make_npy(&npy, ">f2", 0, "(2, 3)", h, sizeof(h));
+	ck_assert_int_eq(npy_decode_pred(npy.data, npy.len, 1u << 20, 0, &p, &err), SEG_OK);
+	for (int i = 0; i < 6; i++)
+		ck_assert_float_eq(p.p[i], (float)want[i]);
+	seg_pred_release(&p);
+	buf_release(&npy);
+}
+END_TEST
+
+/* uint8 per-class probabilities: v/255 renormalised per pixel; a sum off by more than C/2 is refused naming the pixel. */
+START_TEST(npy_quantised_scores)
+{
+	/* 3 classes, 1x2 pixels, (C, H, W): pixel 0 sums to 254 (within 1.5), pixel 1 to 255. */
+	uint8_t v[6] = {100, 0, 100, 255, 54, 0};
+	buf npy;
+	seg_scores sc;
+	seg_error err;
+
+	buf_init(&npy, 0);
+	make_npy(&npy, "|u1", 0, "(3, 1, 2)", v, sizeof(v));
+	ck_assert_int_eq(npy_decode_scores(npy.data, npy.len, 1u << 20, 3, NPY_AXIS_AUTO, 0, &sc, &err), SEG_OK);
+	ck_assert_float_eq_tol(sc.v[0], 100.0f / 254.0f, 1e-7);
+	ck_assert_float_eq_tol(sc.v[2], 100.0f / 254.0f, 1e-7);
+	ck_assert_float_eq_tol(sc.v[4], 54.0f / 254.0f, 1e-7);
+	ck_assert_float_eq_tol(sc.v[3], 1.0f, 1e-7);
+	seg_scores_release(&sc);
+	buf_release(&npy);
+	v[4] = 50; /* pixel 0 now sums to 250: 5 off, over 3/2 */
+	buf_init(&npy, 0);
+	make_npy(&npy, "|u1", 0, "(3, 1, 2)", v, sizeof(v));
+	ck_assert_int_eq(npy_decode_scores(npy.data, npy.len, 1u << 20, 3, NPY_AXIS_AUTO, 0, &sc, &err), SEG_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "sum to 250/255 at row 0, column 0"));
+	ck_assert_int_eq(npy_decode_scores(npy.data, npy.len, 1u << 20, 3, NPY_AXIS_AUTO, 1, &sc, &err), SEG_EINVAL);
+	ck_assert_ptr_nonnull(strstr(err.msg, "quantised probabilities, not logits"));
+	buf_release(&npy);
+}
+END_TEST
 
 START_TEST(npy_bad_header)
 {
@@ -2892,9 +2833,9 @@ START_TEST(mask_dispatch)
 	buf_init(&png, 0);
 	{
 		uint16_t s[6] = {0, 10, 20, 30, 40, 50};
-		struct png_spec spec = {3, 2, PNG_COLOR_TYPE_GRAY, 8, 0, s, 0, -1};
+		struct png_spec spec = {3, 2, PNG_COLOR_TYPE_GRAY, 8, 0, s, 0, -1, NULL};
 
-		make_png(&spec, &png);
+		tp_make_png(&spec, &png);
 	}
 	ck_assert_int_eq(mask_decode_pred(png.data, png.len, MAXPIX, 0, &p, &err), SEG_OK);
 	ck_assert_int_eq(mask_check_sizes(&t, &p, &err), SEG_OK);
@@ -3027,6 +2968,8 @@ static Suite *codec_suite(void)
 	tcase_add_loop_test(tc, npy_header_spellings, 0,
 			    (int)(sizeof(npy_good_headers) / sizeof(npy_good_headers[0])));
 	tcase_add_loop_test(tc, npy_bad_header, 0, (int)(sizeof(npy_bad_headers) / sizeof(npy_bad_headers[0])));
+	tcase_add_test(tc, npy_float16);
+	tcase_add_test(tc, npy_quantised_scores);
 	tcase_add_test(tc, npy_preamble_errors);
 	tcase_add_test(tc, npy_data_length);
 	tcase_add_loop_test(tc, npy_truncated_everywhere, 0, 3);

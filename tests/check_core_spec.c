@@ -115,6 +115,8 @@ START_TEST(test_parse_errors)
 	expect_error("hausdorff95", SPEC_LOSS, "unknown loss 'hausdorff95': it is a metric");
 	expect_error("dice:gama=2", SPEC_LOSS, "unknown parameter 'gama' for loss 'dice' (did you mean 'gamma'?)");
 	expect_error("boundary:x=1", SPEC_LOSS, "unknown parameter 'x': loss 'boundary' takes no parameters");
+	expect_error("dice:label_smoothing=0.1", SPEC_LOSS,
+		     "loss 'dice' takes no parameter 'label_smoothing' (it is cross_entropy's)");
 	expect_error("focal:alpha=2", SPEC_LOSS, "parameter 'alpha' of loss 'focal' must be in [0, 1], got 2");
 	expect_error("bce:eps=0", SPEC_LOSS, "parameter 'eps' of loss 'bce' must be in (0, 0.5), got 0");
 	expect_error("focal:alpha", SPEC_LOSS, "'alpha' in loss spec 'focal:alpha' is not key=value");
@@ -158,7 +160,7 @@ START_TEST(test_eval_plan_and_nulls)
 	/* Empty target and empty prediction. */
 	uint8_t fg[16] = {0};
 	float p[16] = {0};
-	seg_target t = {4, 4, fg, NULL};
+	seg_target t = {4, 4, fg, NULL, 0};
 	seg_pred pr = {4, 4, p};
 	const char *names[] = {"dice", "iou", "precision", "accuracy", "hausdorff95", "surface_dice",
 			       "iou:zero_division=1,as=iou1"};
@@ -202,7 +204,7 @@ START_TEST(test_eval_size_mismatch)
 {
 	uint8_t fg[6] = {0};
 	float p[6] = {0};
-	seg_target t = {3, 2, fg, NULL};
+	seg_target t = {3, 2, fg, NULL, 0};
 	seg_pred pr = {2, 3, p};
 	spec s;
 	double v;

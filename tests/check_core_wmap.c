@@ -161,7 +161,7 @@ START_TEST(test_two_pixels_by_hand)
 {
 	/* Row [1 0 0 0 1]: two instances; background pixels have d1 + d2 = 4. */
 	uint8_t fg[5] = {1, 0, 0, 0, 1};
-	seg_target t = {5, 1, fg, NULL};
+	seg_target t = {5, 1, fg, NULL, 0};
 	wmap_params p;
 	wmap_info info;
 	float w[5];
@@ -187,7 +187,7 @@ END_TEST
 START_TEST(test_one_instance_has_no_border_term)
 {
 	uint8_t fg[12] = {0, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0};
-	seg_target t = {4, 3, fg, NULL};
+	seg_target t = {4, 3, fg, NULL, 0};
 	wmap_params p;
 	float w[12];
 
@@ -206,7 +206,7 @@ START_TEST(test_labels_mode_touching_instances)
 	/* Two touching instances with distinct labels: 'auto' uses labels (2), 'components' sees 1. */
 	uint8_t fg[8] = {1, 1, 1, 1, 0, 0, 0, 0};
 	uint32_t lab[8] = {7, 7, 9, 9, 0, 0, 0, 0};
-	seg_target t = {4, 2, fg, lab};
+	seg_target t = {4, 2, fg, lab, 0};
 	wmap_params p;
 	wmap_info info;
 	float w[8];
@@ -249,7 +249,7 @@ START_TEST(test_random_against_brute_force)
 		p.connectivity = trial % 2 ? 4 : 8;
 		p.sigma = trial % 3 ? 5.0 : 2.5;
 		p.w0 = trial % 4 ? 10.0 : 25.0;
-		seg_target t = {w, h, fg, NULL};
+		seg_target t = {w, h, fg, NULL, 0};
 		wmap_info info;
 		ck_assert_int_eq(wmap_compute(&t, &p, got, &info, NULL), SEG_OK);
 		uint32_t K = flood_label(fg, w, h, p.connectivity, inst);

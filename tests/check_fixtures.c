@@ -181,13 +181,14 @@ END_TEST
 
 START_TEST(test_every_function_is_covered)
 {
-	/* Each catalogue loss and metric appears in the fixtures with its defaults. */
+	/* Each catalogue loss and metric of binary requests appears in the fixtures with its defaults. */
 	const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(cases, "cases"), 0);
 
 	for (int fn = 0; fn < FN_COUNT; fn++) {
 		const spec_info *info = spec_info_of((spec_fn)fn);
 		const char *section = info->kind == SPEC_LOSS ? "losses" : info->kind == SPEC_METRIC ? "metrics" : NULL;
-		if (section == NULL)
+		/* Multi-class only functions are covered by the multi-class fixtures. */
+		if (section == NULL || !(info->modes & SPEC_BINARY))
 			continue;
 		ck_assert_msg(cJSON_GetObjectItem(cJSON_GetObjectItem(c, section), info->name) != NULL,
 			      "%s '%s' has no fixture", section, info->name);

@@ -44,6 +44,7 @@ static int port;
 static const char *api_keys_file; /* set by the auth test */
 static const char *api_key;
 static const char *cors_origins; /* set by the CORS test */
+static uint64_t keep_item_cap, keep_run_cap; /* set by the keep_masks test (0: the defaults) */
 
 static void start_server(int workers, int queue, size_t max_body, uint64_t max_pixels)
 {
@@ -54,6 +55,10 @@ static void start_server(int workers, int queue, size_t max_body, uint64_t max_p
 	cfg.api_keys_file = api_keys_file;
 	cfg.api_key = api_key;
 	cfg.cors_origins = cors_origins;
+	if (keep_item_cap)
+		cfg.keep_masks_item = keep_item_cap;
+	if (keep_run_cap)
+		cfg.keep_masks_run = keep_run_cap;
 	cfg.bind = "127.0.0.1";
 	cfg.port = 0;
 	cfg.workers = workers;
@@ -180,7 +185,7 @@ START_TEST(test_health_ready_catalogue_spec_metrics)
 	ck_assert_int_eq(hc_request(port, "GET", "/v1/losses", NULL, NULL, 0, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	cJSON *cat = cJSON_Parse(r.body);
-	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cat, "losses")), 16);
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cat, "losses")), 18);
 	ck_assert_ptr_nonnull(cJSON_GetObjectItem(cat, "conventions"));
 	cJSON_Delete(cat);
 	hc_free(&r);
@@ -1287,6 +1292,174 @@ START_TEST(test_multipart_parser)
 }
 END_TEST
 
+/* The bytes of a GET, whose status must be 200 and Content-Type type; caller frees r. */
+static void get_kept(const char *path, const char *type, hc_response *r)
+{
+	char ct[64];
+
+	ck_assert_int_eq(hc_request(port, "GET", path, NULL, NULL, 0, r), 0);
+	ck_assert_msg(r->status == 200, "%s: %d %s", path, r->status, r->body);
+	ck_assert_int_eq(hc_header(r, "Content-Type", ct, sizeof(ct)), 0);
+	ck_assert_str_eq(ct, type);
+}
+
+/*
+ * keep_masks: what was uploaded comes back byte for byte by the item's
+ * seq (multipart files, base64, an annotation export as JSON text), for
+ * single and batch requests; without a run it is a 422; over the
+ * per-item cap the scores are recorded and a warning says why the masks
+ * were not; ETags tell the target from the prediction.
+ */
+START_TEST(test_keep_masks)
+{
+	size_t tlen, plen;
+	uint8_t *t = tu_read_file(FIX "blobs_soft8/target.png", &tlen);
+	uint8_t *p = tu_read_file(FIX "blobs_soft8/prediction.png", &plen);
+	char *tb = b64_file(FIX "blobs_soft8/target.png"), *pb = b64_file(FIX "blobs_soft8/prediction.png");
+	char etag_t[64], etag_p[64], hdr[128];
+	hc_response r;
+	buf body;
+	cJSON *o;
+
+	/* Multipart files, with an item name holding '/'. */
+	part parts[] = {{"target", "t.png", t, tlen}, {"prediction", "p.png", p, plen}, {"run", NULL, "kept", 4},
+			{"item", NULL, "scans/0001", 10}, {"keep_masks", NULL, "true", 4}};
+	multipart(parts, 5, &body);
+	ck_assert_int_eq(hc_request(port, "POST", "/v1/evaluate", "Content-Type: multipart/form-data; boundary=XyZbOuNdArY\r\n",
+				    body.data, body.len, &r), 0);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	o = cJSON_Parse(r.body);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(o, "masks_kept")));
+	ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(o, "warnings")), 0);
+	cJSON_Delete(o);
+	hc_free(&r);
+	buf_release(&body);
+	get_kept("/v1/runs/kept/items/1/target", "image/png", &r);
+	ck_assert_uint_eq(r.body_len, tlen);
+	ck_assert_int_eq(memcmp(r.body, t, tlen), 0);
+	ck_assert_int_eq(hc_header(&r, "ETag", etag_t, sizeof(etag_t)), 0);
+	hc_free(&r);
+	get_kept("/v1/runs/kept/items/1/prediction", "image/png", &r);
+	ck_assert_uint_eq(r.body_len, plen);
+	ck_assert_int_eq(memcmp(r.body, p, plen), 0);
+	ck_assert_int_eq(hc_header(&r, "ETag", etag_p, sizeof(etag_p)), 0);
+	ck_assert_str_ne(etag_t, etag_p);
+	hc_free(&r);
+	snprintf(hdr, sizeof(hdr), "If-None-Match: %s\r\n", etag_t);
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/runs/kept/items/1/target", hdr, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 304);
+	hc_free(&r);
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/runs/kept/items/1/prediction", hdr, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	hc_free(&r);
+
+	/* JSON: the base64's bytes are kept. */
+	char *json = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"run\": \"kept\", \"item\": \"b64\", \"keep_masks\": true}",
+		   tb, pb);
+	r = post_json("/v1/evaluate", json);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	hc_free(&r);
+	free(json);
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/runs/kept/items?limit=10", NULL, NULL, 0, &r), 0);
+	o = cJSON_Parse(r.body);
+	hc_free(&r);
+	int64_t seq_b64 = 0;
+	cJSON *it;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "items"))
+	if (strcmp(cJSON_GetObjectItem(it, "item")->valuestring, "b64") == 0)
+		seq_b64 = (int64_t)cJSON_GetObjectItem(it, "seq")->valuedouble;
+	cJSON_Delete(o);
+	ck_assert_int_gt(seq_b64, 1);
+	char *path = fmt("/v1/runs/kept/items/%lld/prediction", (long long)seq_b64);
+	get_kept(path, "image/png", &r);
+	ck_assert_uint_eq(r.body_len, plen);
+	ck_assert_int_eq(memcmp(r.body, p, plen), 0);
+	hc_free(&r);
+	free(path);
+
+	/* An annotation export (a hard mask) as the prediction: kept as compact JSON. */
+	json = fmt("{\"target\": \"%s\", \"prediction\": {\"coco_rle\": {\"size\": [64, 64], \"counts\": [0, 4096]}}, "
+		   "\"run\": \"kept\", \"item\": \"rle\", \"keep_masks\": true}",
+		   tb);
+	r = post_json("/v1/evaluate", json);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	hc_free(&r);
+	free(json);
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/runs/kept/items?after=0&limit=100", NULL, NULL, 0, &r), 0);
+	o = cJSON_Parse(r.body);
+	hc_free(&r);
+	int64_t seq_rle = 0;
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(o, "items"))
+	if (strcmp(cJSON_GetObjectItem(it, "item")->valuestring, "rle") == 0)
+		seq_rle = (int64_t)cJSON_GetObjectItem(it, "seq")->valuedouble;
+	cJSON_Delete(o);
+	path = fmt("/v1/runs/kept/items/%lld/prediction", (long long)seq_rle);
+	get_kept(path, "application/json", &r);
+	ck_assert_str_eq(r.body, "{\"coco_rle\":{\"size\":[64,64],\"counts\":[0,4096]}}");
+	hc_free(&r);
+	free(path);
+
+	/* A batch keeps each item's masks. */
+	json = fmt("{\"items\": [{\"target\": \"%s\", \"prediction\": \"%s\", \"item\": \"x1\"}], \"run\": \"kept-batch\", "
+		   "\"keep_masks\": true}",
+		   tb, pb);
+	r = post_json("/v1/evaluate", json);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	o = cJSON_Parse(r.body);
+	ck_assert(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "items"), 0), "masks_kept")));
+	cJSON_Delete(o);
+	hc_free(&r);
+	free(json);
+	get_kept("/v1/runs/kept-batch/items/1/target", "image/png", &r);
+	ck_assert_uint_eq(r.body_len, tlen);
+	hc_free(&r);
+
+	/* Refusals and what is missing. */
+	json = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"keep_masks\": true}", tb, pb);
+	r = post_json("/v1/evaluate", json);
+	expect_problem(&r, 422, "\"keep_masks\" needs a \"run\" to keep the masks in");
+	free(json);
+	json = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"run\": \"kept\", \"keep_masks\": 1}", tb, pb);
+	r = post_json("/v1/evaluate", json);
+	expect_problem(&r, 422, "\"keep_masks\" must be true or false");
+	free(json);
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/runs/kept/items/999/target", NULL, NULL, 0, &r), 0);
+	expect_problem(&r, 404, "run 'kept' has no item with seq 999");
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/runs/nothing/items/1/target", NULL, NULL, 0, &r), 0);
+	expect_problem(&r, 404, "no run 'nothing'");
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/runs/kept/items/-1/target", NULL, NULL, 0, &r), 0);
+	expect_problem(&r, 422, "seq must be an item's sequence number (a positive integer), got '-1'");
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/runs/kept/items/1/target?x=1", NULL, NULL, 0, &r), 0);
+	expect_problem(&r, 422, "unknown query parameter 'x'");
+
+	/* Over the per-item cap: scores recorded, masks not, and the warning says why. */
+	teardown();
+	keep_item_cap = 1000;
+	setup();
+	keep_item_cap = 0;
+	json = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"run\": \"capped\", \"item\": \"a\", \"keep_masks\": true}",
+		   tb, pb);
+	r = post_json("/v1/evaluate", json);
+	ck_assert_msg(r.status == 200, "%s", r.body);
+	o = cJSON_Parse(r.body);
+	ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(o, "masks_kept")));
+	char *want = fmt("masks not kept: the target and the prediction hold %zu bytes, over the per-item cap of 1000 bytes "
+			 "(--keep-masks-max-item)",
+			 tlen + plen);
+	ck_assert_str_eq(cJSON_GetArrayItem(cJSON_GetObjectItem(o, "warnings"), 0)->valuestring, want);
+	free(want);
+	cJSON_Delete(o);
+	hc_free(&r);
+	free(json);
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/runs/capped/items/1/target", NULL, NULL, 0, &r), 0);
+	expect_problem(&r, 404, "item 'a' (seq 1) of run 'capped' was recorded without its masks");
+	free(t);
+	free(p);
+	free(tb);
+	free(pb);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("http");
@@ -1314,6 +1487,7 @@ int main(void)
 	tcase_add_test(tc, test_unknown_query_and_order_key);
 	tcase_add_test(tc, test_hostile_names);
 	tcase_add_test(tc, test_multipart_parser);
+	tcase_add_test(tc, test_keep_masks);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -4,7 +4,8 @@
  * "postgres" cases are left out when it is not set, `make check-pg`
  * runs them). The same cases run on each: runs and their exact
  * aggregates under replacement and concurrent writers, cursors and
- * ordering, comparisons, deletion, the job queue's lifecycle and listing.
+ * ordering, comparisons, deletion, the job queue's lifecycle and listing,
+ * and the masks items keep (keep_masks).
  * Then what only one of them has: SQLite's migrations and upgrades in
  * place; PostgreSQL's migrations, two daemons on one database, leases
  * taken over, the purge one daemon at a time, an unreachable server and
@@ -922,6 +923,123 @@ START_TEST(test_jobs_list)
 }
 END_TEST
 
+/* ---- kept masks ------------------------------------------------------------------------------ */
+
+/* What store_item_mask hands back. */
+typedef struct got_mask {
+	char item[64];
+	uint8_t data[64];
+	size_t len;
+	int calls;
+} got_mask;
+
+static void take_mask(void *ctx, const char *item, const uint8_t *data, size_t len)
+{
+	got_mask *g = ctx;
+	snprintf(g->item, sizeof(g->item), "%s", item);
+	ck_assert_uint_le(len, sizeof(g->data));
+	memcpy(g->data, data, len);
+	g->len = len;
+	g->calls++;
+}
+
+typedef struct find_seq {
+	const char *item;
+	int64_t seq;
+} find_seq;
+
+static void on_item(void *ctx, const store_item *it)
+{
+	find_seq *f = ctx;
+	if (strcmp(it->item, f->item) == 0)
+		f->seq = it->seq;
+}
+
+static int64_t seq_of(const char *run, const char *item)
+{
+	store_items_query q = {0, 1000, 0, NULL, 0};
+	find_seq f = {item, 0};
+	int64_t next;
+	seg_error err = {0};
+
+	ck_assert_int_eq(store_items(st, run, &q, on_item, &f, &next, &err), SEG_OK);
+	return f.seq;
+}
+
+/*
+ * keep_masks: an item's masks are kept with its scores, served by its
+ * current seq, dropped when it is posted again or its run deleted, and
+ * refused (scores kept) past the run's cap; the errors say which thing
+ * is missing.
+ */
+START_TEST(test_kept_masks)
+{
+	store_score sc = {STORE_LOSS, "bce", 0.25};
+	store_masks m = {(const uint8_t *)"TARGET", 6, (const uint8_t *)"PREDICTION-1", 12};
+	got_mask g = {0};
+	seg_error err = {0};
+	uint64_t held;
+	int kept;
+	int64_t s1, s2;
+
+	ck_assert_int_eq(store_record_masks(st, "r", "a/b", 1000, 4, 3, &sc, 1, &m, 100, &kept, &held, &err), SEG_OK);
+	ck_assert_int_eq(kept, 1);
+	ck_assert_uint_eq(held, 0);
+	s1 = seq_of("r", "a/b");
+	ck_assert_int_eq(store_item_mask(st, "r", s1, 0, take_mask, &g, &err), SEG_OK);
+	ck_assert_str_eq(g.item, "a/b");
+	ck_assert_uint_eq(g.len, 6);
+	ck_assert_int_eq(memcmp(g.data, "TARGET", 6), 0);
+	ck_assert_int_eq(store_item_mask(st, "r", s1, 1, take_mask, &g, &err), SEG_OK);
+	ck_assert_uint_eq(g.len, 12);
+	ck_assert_int_eq(memcmp(g.data, "PREDICTION-1", 12), 0);
+
+	/* Posted again: a new seq with the new masks; the old seq is gone, and its bytes no longer count. */
+	m.prediction = (const uint8_t *)"PREDICTION-2";
+	ck_assert_int_eq(store_record_masks(st, "r", "a/b", 2000, 4, 3, &sc, 1, &m, 100, &kept, &held, &err), SEG_OK);
+	ck_assert_int_eq(kept, 1);
+	ck_assert_uint_eq(held, 0);
+	s2 = seq_of("r", "a/b");
+	ck_assert_int_gt(s2, s1);
+	ck_assert_int_eq(store_item_mask(st, "r", s1, 0, take_mask, &g, &err), SEG_ENOTFOUND);
+	ck_assert_str_eq(err.msg, "run 'r' has no item with seq 1 (an item posted again takes a new seq)");
+	ck_assert_int_eq(store_item_mask(st, "r", s2, 1, take_mask, &g, &err), SEG_OK);
+	ck_assert_int_eq(memcmp(g.data, "PREDICTION-2", 12), 0);
+
+	/* The run's cap: 18 bytes held, 18 more would pass 30; the scores are recorded all the same. */
+	ck_assert_int_eq(store_record_masks(st, "r", "c", 3000, 4, 3, &sc, 1, &m, 30, &kept, &held, &err), SEG_OK);
+	ck_assert_int_eq(kept, 0);
+	ck_assert_uint_eq(held, 18);
+	ck_assert_int_gt(seq_of("r", "c"), s2);
+	ck_assert_int_eq(store_item_mask(st, "r", seq_of("r", "c"), 0, take_mask, &g, &err), SEG_ENOTFOUND);
+	ck_assert_str_eq(err.msg, "item 'c' (seq 3) of run 'r' was recorded without its masks (send \"keep_masks\": true)");
+	/* A plain store_record keeps none either, and posting a kept item again without masks drops its masks. */
+	record("r", "d", 0.5, 0.5);
+	ck_assert_int_eq(store_item_mask(st, "r", seq_of("r", "d"), 1, take_mask, &g, &err), SEG_ENOTFOUND);
+	record("r", "a/b", 0.5, 0.5);
+	ck_assert_int_eq(store_item_mask(st, "r", seq_of("r", "a/b"), 1, take_mask, &g, &err), SEG_ENOTFOUND);
+	ck_assert_int_eq(store_record_masks(st, "r", "e", 5000, 4, 3, &sc, 1, &m, 100, &kept, &held, &err), SEG_OK);
+	ck_assert_uint_eq(held, 0);
+
+	/* Deleting the run drops its masks; a new run of that name starts empty. */
+	ck_assert_int_eq(store_delete_run(st, "r", &err), SEG_OK);
+	ck_assert_int_eq(store_item_mask(st, "r", s2, 0, take_mask, &g, &err), SEG_ENOTFOUND);
+	ck_assert_str_eq(err.msg, "no run 'r'");
+	ck_assert_int_eq(store_record_masks(st, "r", "a/b", 4000, 4, 3, &sc, 1, &m, 18, &kept, &held, &err), SEG_OK);
+	ck_assert_int_eq(kept, 1);
+	ck_assert_uint_eq(held, 0);
+	ck_assert_int_eq(g.calls, 3);
+	/* Masks of every byte value, binary as PNGs are. */
+	uint8_t bin[40];
+	for (int i = 0; i < 40; i++)
+		bin[i] = (uint8_t)(i * 37);
+	store_masks mb = {bin, 40, bin + 1, 20};
+	ck_assert_int_eq(store_record_masks(st, "bin", "x", 1, 4, 3, &sc, 1, &mb, 1000, &kept, &held, &err), SEG_OK);
+	ck_assert_int_eq(store_item_mask(st, "bin", seq_of("bin", "x"), 0, take_mask, &g, &err), SEG_OK);
+	ck_assert(g.len == 40 && memcmp(g.data, bin, 40) == 0);
+}
+END_TEST
+
 /* ---- SQLite only ------------------------------------------------------------------------------ */
 
 START_TEST(test_sqlite_migrations_and_reopen)
@@ -936,8 +1054,9 @@ START_TEST(test_sqlite_migrations_and_reopen)
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT MAX(version), COUNT(*) FROM schema_migrations", -1, &q, NULL),
 			 SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(q, 0), 3); /* 1: runs, items, scores, jobs; 2: jobs.seq; 3: aggs */
-	ck_assert_int_eq(sqlite3_column_int(q, 1), 3);
+	/* 1: runs, items, scores, jobs; 2: jobs.seq; 3: item_masks; 4: aggs */
+	ck_assert_int_eq(sqlite3_column_int(q, 0), 4);
+	ck_assert_int_eq(sqlite3_column_int(q, 1), 4);
 	sqlite3_finalize(q);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
@@ -947,7 +1066,7 @@ START_TEST(test_sqlite_migrations_and_reopen)
 	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES(99, 0)", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_ptr_null(store_open(where, &err));
-	ck_assert_str_eq(err.msg, "store: the database has schema version 99, newer than this seglossd (3)");
+	ck_assert_str_eq(err.msg, "store: the database has schema version 99, newer than this seglossd (4)");
 	ck_assert_int_eq(sqlite3_open(where, &db), SQLITE_OK);
 	sqlite3_exec(db, "DELETE FROM schema_migrations WHERE version = 99", NULL, NULL, NULL);
 	sqlite3_close(db);
@@ -965,8 +1084,8 @@ START_TEST(test_sqlite_migrations_and_reopen)
 }
 END_TEST
 
-/* Back to schema 2 (as the previous release wrote it): no aggs, no run column on scores. */
-static void downgrade_to_2(void)
+/* Back to schema 3 (as the previous release wrote it): no aggs, no run column on scores. */
+static void downgrade_to_3(void)
 {
 	sqlite3 *db;
 	char *msg = NULL;
@@ -976,7 +1095,7 @@ static void downgrade_to_2(void)
 	ck_assert_int_eq(sqlite3_open(where, &db), SQLITE_OK);
 	int rc = sqlite3_exec(db,
 			      "DROP TABLE aggs; DROP INDEX scores_value; ALTER TABLE scores DROP COLUMN run_id; "
-			      "ALTER TABLE runs DROP COLUMN items; DELETE FROM schema_migrations WHERE version = 3",
+			      "ALTER TABLE runs DROP COLUMN items; DELETE FROM schema_migrations WHERE version = 4",
 			      NULL, NULL, &msg);
 	ck_assert_msg(rc == SQLITE_OK, "%s", msg ? msg : "");
 	sqlite3_close(db);
@@ -990,11 +1109,11 @@ START_TEST(test_sqlite_upgrade_numbers_old_jobs)
 
 	insert_job("old-a", "{}", NULL, NULL, 100);
 	insert_job("old-b", "{}", NULL, NULL, 50);
-	downgrade_to_2();
+	downgrade_to_3();
 	ck_assert_int_eq(sqlite3_open(where, &db), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_exec(db,
-				      "DROP INDEX jobs_seq; ALTER TABLE jobs DROP COLUMN seq; DELETE FROM meta WHERE key = "
-				      "'job_seq'; DELETE FROM schema_migrations WHERE version = 2",
+				      "DROP TABLE item_masks; DROP INDEX jobs_seq; ALTER TABLE jobs DROP COLUMN seq; DELETE FROM "
+				      "meta WHERE key = 'job_seq'; DELETE FROM schema_migrations WHERE version >= 2",
 				      NULL, NULL, NULL),
 			 SQLITE_OK);
 	sqlite3_close(db);
@@ -1011,7 +1130,7 @@ START_TEST(test_sqlite_upgrade_numbers_old_jobs)
 }
 END_TEST
 
-/* A schema-2 file's runs get their aggregates on upgrade: the same, to the bit, as written afresh. */
+/* A schema-3 file's runs get their aggregates on upgrade: the same, to the bit, as written afresh. */
 START_TEST(test_sqlite_upgrade_fills_aggregates)
 {
 	uint64_t rng = 3;
@@ -1023,7 +1142,7 @@ START_TEST(test_sqlite_upgrade_fills_aggregates)
 			record("old", item, 1e6 + tu_uniform(&rng), i % 5 ? tu_uniform(&rng) : NAN);
 		}
 	aggs before = aggregates_of(st, "old");
-	downgrade_to_2();
+	downgrade_to_3();
 	st = open_where();
 	aggs after = aggregates_of(st, "old");
 	ck_assert_int_eq(after.n, before.n);
@@ -1159,7 +1278,7 @@ END_TEST
 /* A dead daemon's job: its lease runs out, another claims it, and the first one may write nothing more. */
 START_TEST(test_pg_lease_taken_over)
 {
-	store_config cfg = {where, 2, 60000, NULL};
+	store_config cfg = {where, 2, 60000, NULL, 0};
 	seg_error err = {0};
 	store *a = store_open_config(&cfg, &err), *b = open_where();
 	seen_job s;
@@ -1420,6 +1539,7 @@ static void add_shared(TCase *tc)
 	tcase_add_test(tc, test_concurrent_writers);
 	tcase_add_test(tc, test_job_lifecycle);
 	tcase_add_test(tc, test_jobs_list);
+	tcase_add_test(tc, test_kept_masks);
 }
 
 int main(void)

@@ -30,6 +30,9 @@
 #include "core/spec.h"
 #include "core/wmap.h"
 #include "pool/par.h"
+#include "service/mcopts.h"
+#include "service/request.h"
+#include "service/service.h"
 #include "wire/wire.h"
 
 #define EXIT_USAGE 2
@@ -40,10 +43,17 @@
 static const char usage_text[] =
 	"usage: segloss eval --target T --prediction P [--loss SPEC]... [--metric SPEC]...\n"
 	"                    [--logits] [--max-pixels N] [--pretty]\n"
+	"                    [--target-kind mask|instances|labels]\n"
+	"                    [--prediction-kind probability|logits|mask|labels|probabilities]\n"
+	"                    [--classes N|NAME,NAME,...|JSON] [--ignore-index V] [--include-background true|false]\n"
+	"                    [--background ID] [--class-weights W,W,...] [--average macro|micro|weighted|none]\n"
+	"                    [--profile NAME] [--confusion] [--channel-axis 0|-1] [--max-classes N]\n"
 	"       segloss weight-map --target T -o OUT.npy|OUT.png [--w0 W] [--sigma S]\n"
 	"                    [--class-weights balanced|none|BG,FG] [--instances auto|labels|components]\n"
 	"                    [--connectivity 8|4] [--max-pixels N]\n"
+	"                    [--classes ...] [--ignore-index V] [--background ID] [--target-kind K]\n"
 	"       segloss list [--pretty]\n"
+	"       segloss profiles [--pretty]\n"
 	"\n"
 	"Files are PNG or .npy, told by content. SPEC is NAME or NAME:key=value,key=value\n"
 	"(as=ALIAS renames the result; lists are written [a,b]). With no --loss and no\n"
@@ -126,30 +136,6 @@ static seg_status write_file(const char *path, const void *data, size_t n, seg_e
 	return SEG_OK;
 }
 
-static seg_status load_target(const char *path, uint64_t max_px, seg_target *t, seg_error *err)
-{
-	uint8_t *data = NULL;
-	size_t len = 0;
-	seg_status st = read_file(path, &data, &len, err);
-
-	if (st == SEG_OK)
-		st = mask_decode_target(data, len, max_px, t, err);
-	free(data);
-	return st;
-}
-
-static seg_status load_pred(const char *path, uint64_t max_px, int logits, seg_pred *p, seg_error *err)
-{
-	uint8_t *data = NULL;
-	size_t len = 0;
-	seg_status st = read_file(path, &data, &len, err);
-
-	if (st == SEG_OK)
-		st = mask_decode_pred(data, len, max_px, logits, p, err);
-	free(data);
-	return st;
-}
-
 static int parse_max_pixels(const char *arg, uint64_t *out)
 {
 	char *end = NULL;
@@ -177,6 +163,18 @@ static int print_json(cJSON *obj, int pretty)
 	return EXIT_SUCCESS;
 }
 
+/* The multi-class options of eval and weight-map, passed to the request's own parser as text. */
+#define MC_OPTIONS                                                                                              \
+	{"classes", required_argument, NULL, 1000}, {"ignore-index", required_argument, NULL, 1001},             \
+		{"include-background", required_argument, NULL, 1002}, {"background", required_argument, NULL, 1003}, \
+		{"average", required_argument, NULL, 1005}, {"profile", required_argument, NULL, 1006},               \
+		{"confusion", no_argument, NULL, 1007}, {"target-kind", required_argument, NULL, 1010},               \
+		{"prediction-kind", required_argument, NULL, 1011}, {"channel-axis", required_argument, NULL, 1012},  \
+		{"max-classes", required_argument, NULL, 1013}
+
+static const char *const mc_fields[] = {"classes", "ignore_index", "include_background", "background",
+					"class_weights", "average", "profile", "confusion"};
+
 static int cmd_eval(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -184,22 +182,26 @@ static int cmd_eval(int argc, char **argv)
 		{"loss", required_argument, NULL, 'l'},    {"metric", required_argument, NULL, 'm'},
 		{"logits", no_argument, NULL, 'g'},        {"max-pixels", required_argument, NULL, 'x'},
 		{"pretty", no_argument, NULL, 'P'},        {"help", no_argument, NULL, 'h'},
+		{"class-weights", required_argument, NULL, 1004}, MC_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *target = NULL, *pred = NULL;
-	int logits = 0, pretty = 0, c;
+	int pretty = 0, c;
 	uint64_t max_px = DEFAULT_MAX_PIXELS;
-	spec specs[MAX_SPECS];
-	double values[MAX_SPECS];
-	size_t n = 0;
-	seg_target t = {0};
-	seg_pred p = {0};
+	const char *mc_text[8] = {NULL};
+	long max_classes = MCO_DEFAULT_MAX_CLASSES;
+	req_eval r;
+	req_case one;
+	uint8_t *tdata = NULL, *pdata = NULL;
+	size_t tlen = 0, plen = 0;
 	seg_error err = {0};
-	eval_warnings *warn = NULL;
 	cJSON *out = NULL;
 	par_exec *px = NULL;
 	int rc = EXIT_FAILURE;
 
+	memset(&r, 0, sizeof(r));
+	memset(&one, 0, sizeof(one));
+	one.prediction.channel_axis = NPY_AXIS_AUTO;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -210,14 +212,14 @@ static int cmd_eval(int argc, char **argv)
 			break;
 		case 'l':
 		case 'm':
-			if (n == MAX_SPECS)
-				return usage_error("at most %d losses and metrics", MAX_SPECS);
-			if (spec_parse(optarg, c == 'l' ? SPEC_LOSS : SPEC_METRIC, &specs[n], &err) != SEG_OK)
+			if (r.nspecs == REQ_MAX_SPECS)
+				return usage_error("at most %d losses and metrics", REQ_MAX_SPECS);
+			if (spec_parse(optarg, c == 'l' ? SPEC_LOSS : SPEC_METRIC, &r.specs[r.nspecs], &err) != SEG_OK)
 				return fail(&err);
-			n++;
+			r.nspecs++;
 			break;
 		case 'g':
-			logits = 1;
+			r.logits = 1;
 			break;
 		case 'x':
 			if (parse_max_pixels(optarg, &max_px))
@@ -229,6 +231,29 @@ static int cmd_eval(int argc, char **argv)
 		case 'h':
 			fputs(usage_text, stdout);
 			return EXIT_SUCCESS;
+		case 1000: case 1001: case 1002: case 1003: case 1004: case 1005: case 1006:
+			mc_text[c - 1000] = optarg;
+			break;
+		case 1007:
+			mc_text[7] = "true";
+			break;
+		case 1010:
+		case 1011:
+			if (inp_kind_parse(optarg, c == 1010, c == 1010 ? &one.target.kind : &one.prediction.kind, &err) !=
+			    SEG_OK)
+				return fail(&err);
+			break;
+		case 1012:
+			if (strcmp(optarg, "0") != 0 && strcmp(optarg, "-1") != 0 && strcmp(optarg, "2") != 0)
+				return usage_error("--channel-axis is 0 (C, H, W) or -1 (H, W, C), got '%s'", optarg);
+			one.prediction.channel_axis = strcmp(optarg, "0") == 0 ? 0 : 2;
+			break;
+		case 1013:
+			errno = 0;
+			max_classes = strtol(optarg, NULL, 10);
+			if (errno || max_classes < 1 || max_classes > SEG_MAX_CLASSES)
+				return usage_error("--max-classes needs an integer in [1, %d]", SEG_MAX_CLASSES);
+			break;
 		default:
 			return usage_error("%s", "bad option for eval");
 		}
@@ -237,38 +262,46 @@ static int cmd_eval(int argc, char **argv)
 		return usage_error("unexpected argument '%s'", argv[optind]);
 	if (target == NULL || pred == NULL)
 		return usage_error("%s", "eval needs --target and --prediction");
-	if (n == 0)
-		n = spec_defaults(specs, MAX_SPECS);
-	if (spec_check_unique(specs, n, &err) != SEG_OK)
-		return fail(&err);
 
-	warn = malloc(sizeof(*warn));
-	if (warn == NULL) {
-		seg_fail(&err, SEG_ENOMEM, "out of memory");
-		goto out;
+	mco_init(&r.mc, (int)max_classes);
+	r.cases = &one;
+	r.ncases = 1;
+	for (int i = 0; i < 8; i++)
+		if (mc_text[i] && mco_set_text(&r.mc, mc_fields[i], mc_text[i], &err) != SEG_OK)
+			goto out;
+	if (r.logits) {
+		if (one.prediction.kind != INP_AUTO && one.prediction.kind != INP_LOGITS) {
+			seg_fail(&err, SEG_EINVAL, "--logits means the prediction's kind is logits, but --prediction-kind is %s",
+				 inp_kind_name(one.prediction.kind));
+			goto out;
+		}
+		one.prediction.kind = INP_LOGITS;
 	}
+	if (req_eval_finish(&r, &err) != SEG_OK)
+		goto out;
+	if (read_file(target, &tdata, &tlen, &err) != SEG_OK || read_file(pred, &pdata, &plen, &err) != SEG_OK)
+		goto out;
+	one.target.data = tdata;
+	one.target.len = tlen;
+	one.prediction.data = pdata;
+	one.prediction.len = plen;
+
 	long cores = sysconf(_SC_NPROCESSORS_ONLN);
 	px = par_new(cores > 1 ? (int)cores - 1 : 0, NULL);
 	seg_par par = par_handle(px);
-	if (load_target(target, max_px, &t, &err) != SEG_OK || load_pred(pred, max_px, logits, &p, &err) != SEG_OK ||
-	    mask_check_sizes(&t, &p, &err) != SEG_OK || eval_run(&t, &p, specs, n, values, warn, &par, &err) != SEG_OK)
+	svc_ctx ctx = {{.max_pixels = max_px, .max_classes = (int)max_classes}, &par, NULL, NULL, NULL};
+	if (svc_eval_one(&ctx, &r, &out, &err) != SEG_OK)
 		goto out;
-	out = cJSON_CreateObject();
-	if (out == NULL || !cJSON_AddNumberToObject(out, "width", t.width) ||
-	    !cJSON_AddNumberToObject(out, "height", t.height) ||
-	    wire_add_results(out, specs, values, n, warn) != SEG_OK) {
-		seg_fail(&err, SEG_ENOMEM, "out of memory");
-		goto out;
-	}
 	rc = print_json(out, pretty);
 out:
 	if (rc != EXIT_SUCCESS && err.status != SEG_OK)
 		fail(&err);
 	cJSON_Delete(out);
-	free(warn);
 	par_free(px);
-	seg_target_release(&t);
-	seg_pred_release(&p);
+	free(tdata);
+	free(pdata);
+	r.cases = NULL; /* on the stack */
+	req_eval_release(&r);
 	return rc;
 }
 
@@ -299,23 +332,32 @@ static int cmd_weight_map(int argc, char **argv)
 		{"class-weights", required_argument, NULL, 'c'}, {"instances", required_argument, NULL, 'i'},
 		{"connectivity", required_argument, NULL, 'n'}, {"max-pixels", required_argument, NULL, 'x'},
 		{"pretty", no_argument, NULL, 'P'},             {"help", no_argument, NULL, 'h'},
+		MC_OPTIONS,
 		{NULL, 0, NULL, 0},
 	};
 	const char *target = NULL, *output = NULL;
 	uint64_t max_px = DEFAULT_MAX_PIXELS;
+	long max_classes = MCO_DEFAULT_MAX_CLASSES;
+	const char *mc_text[8] = {NULL};
 	int pretty = 0, c;
-	spec s;
+	req_wmap r;
+	spec *sp = &r.params;
 	seg_target t = {0};
 	seg_error err = {0};
 	seg_status st = SEG_OK;
 	float *w = NULL;
+	uint8_t *tdata = NULL;
+	size_t tlen = 0;
 	buf enc;
 	wmap_info info;
+	svc_timing tm = {0};
 	cJSON *out = NULL;
 	int rc = EXIT_FAILURE;
 
 	buf_init(&enc, 0);
-	spec_init(&s, SPEC_MAP, "weight", NULL);
+	memset(&r, 0, sizeof(r));
+	r.target.channel_axis = NPY_AXIS_AUTO;
+	spec_init(sp, SPEC_MAP, "weight", NULL);
 	while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
 		switch (c) {
 		case 't':
@@ -325,19 +367,31 @@ static int cmd_weight_map(int argc, char **argv)
 			output = optarg;
 			break;
 		case 'w':
-			st = spec_set_text(&s, "w0", optarg, &err);
+			st = spec_set_text(sp, "w0", optarg, &err);
 			break;
 		case 's':
-			st = spec_set_text(&s, "sigma", optarg, &err);
+			st = spec_set_text(sp, "sigma", optarg, &err);
 			break;
 		case 'c':
-			st = set_class_weights(&s, optarg, &err);
+			st = set_class_weights(sp, optarg, &err);
 			break;
 		case 'i':
-			st = spec_set_text(&s, "instances", optarg, &err);
+			st = spec_set_text(sp, "instances", optarg, &err);
 			break;
 		case 'n':
-			st = spec_set_text(&s, "connectivity", optarg, &err);
+			st = spec_set_text(sp, "connectivity", optarg, &err);
+			break;
+		case 1000: case 1001: case 1003:
+			mc_text[c - 1000] = optarg;
+			break;
+		case 1010:
+			st = inp_kind_parse(optarg, 1, &r.target.kind, &err);
+			break;
+		case 1013:
+			errno = 0;
+			max_classes = strtol(optarg, NULL, 10);
+			if (errno || max_classes < 1 || max_classes > SEG_MAX_CLASSES)
+				return usage_error("--max-classes needs an integer in [1, %d]", SEG_MAX_CLASSES);
 			break;
 		case 'x':
 			if (parse_max_pixels(optarg, &max_px))
@@ -362,14 +416,21 @@ static int cmd_weight_map(int argc, char **argv)
 	if (!ends_with(output, ".npy") && !ends_with(output, ".png"))
 		return usage_error("output '%s' must end in .npy or .png", output);
 
-	if (load_target(target, max_px, &t, &err) != SEG_OK)
+	mco_init(&r.mc, (int)max_classes);
+	for (int i = 0; i < 8; i++)
+		if (mc_text[i] && mco_set_text(&r.mc, mc_fields[i], mc_text[i], &err) != SEG_OK)
+			goto out;
+	if (mco_finish(&r.mc, NULL, 0, &err) != SEG_OK || read_file(target, &tdata, &tlen, &err) != SEG_OK)
 		goto out;
-	w = malloc((size_t)t.width * (size_t)t.height * sizeof(*w));
-	if (w == NULL) {
-		seg_fail(&err, SEG_ENOMEM, "out of memory for a %dx%d weight map", t.width, t.height);
+	if (r.mc.multi && sp->par.wm.instances == WMAP_INST_LABELS) {
+		seg_fail(&err, SEG_EINVAL, "with --classes the instances are each class's connected components: "
+			 "--instances must be auto or components");
 		goto out;
 	}
-	if (wmap_compute(&t, &s.par.wm, w, &info, &err) != SEG_OK)
+	r.target.data = tdata;
+	r.target.len = tlen;
+	svc_ctx ctx = {{.max_pixels = max_px, .max_classes = (int)max_classes}, NULL, NULL, NULL, NULL};
+	if (svc_wmap_compute(&ctx, &r, &w, &t.width, &t.height, &info, &tm, &err) != SEG_OK)
 		goto out;
 	if (ends_with(output, ".npy"))
 		st = npy_encode_f32(w, t.width, t.height, &enc, &err);
@@ -404,7 +465,8 @@ out:
 	cJSON_Delete(out);
 	buf_release(&enc);
 	free(w);
-	seg_target_release(&t);
+	free(tdata);
+	mco_release(&r.mc);
 	return rc;
 }
 
@@ -426,6 +488,24 @@ static int cmd_list(int argc, char **argv)
 	return rc;
 }
 
+static int cmd_profiles(int argc, char **argv)
+{
+	int pretty = argc > 1 && strcmp(argv[1], "--pretty") == 0;
+	cJSON *p;
+	int rc;
+
+	if (argc > 1 + pretty)
+		return usage_error("unexpected argument '%s'", argv[1 + pretty]);
+	p = wire_profiles();
+	if (p == NULL) {
+		fprintf(stderr, "segloss: out of memory\n");
+		return EXIT_FAILURE;
+	}
+	rc = print_json(p, pretty);
+	cJSON_Delete(p);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -439,5 +519,7 @@ int main(int argc, char **argv)
 		return cmd_weight_map(argc - 1, argv + 1);
 	if (strcmp(argv[1], "list") == 0)
 		return cmd_list(argc - 1, argv + 1);
+	if (strcmp(argv[1], "profiles") == 0)
+		return cmd_profiles(argc - 1, argv + 1);
 	return usage_error("unknown command '%s'", argv[1]);
 }

@@ -15,6 +15,7 @@
  */
 #include "codec/mask.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "codec/npy.h"
@@ -129,6 +130,103 @@ seg_status mask_decode_pred(const uint8_t *data, size_t len, uint64_t max_pixels
 	if (st != SEG_OK)
 		return with_role(err, "prediction", &inner);
 	return SEG_OK;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* IHDR's depth and colour type, and the PLTE entries, walking the chunks up to the first IDAT. */
+static void probe_png(const uint8_t *data, size_t len, mask_probe *out)
+{
+	size_t pos = 8;
+
+	if (len < 33 || memcmp(data + 12, "IHDR", 4) != 0)
+		return;
+	out->bit_depth = data[24];
+	out->color_type = data[25];
+	while (pos + 12 <= len) {
+		uint32_t n = be32(data + pos);
+		const uint8_t *type = data + pos + 4;
+		if (n > len - pos - 12)
+			return;
+		if (memcmp(type, "IDAT", 4) == 0)
+			return;
+		if (memcmp(type, "PLTE", 4) == 0 && n % 3 == 0 && n / 3 <= 256) {
+			const uint8_t *e = data + pos + 8;
+			out->palette_len = (int)(n / 3);
+			for (int i = 0; i < out->palette_len; i++)
+				out->palette[i] = (uint32_t)e[3 * i] << 16 | (uint32_t)e[3 * i + 1] << 8 | e[3 * i + 2];
+		}
+		pos += 12 + (size_t)n;
+	}
+}
+
+seg_status mask_probe_bytes(const uint8_t *data, size_t len, const char *role, mask_probe *out, seg_error *err)
+{
+	seg_error inner;
+
+	memset(out, 0, sizeof(*out));
+	seg_error_clear(&inner);
+	switch (format_of(data, len)) {
+	case FMT_PNG:
+		out->format = MASK_FMT_PNG;
+		probe_png(data, len, out);
+		return SEG_OK;
+	case FMT_NPY:
+		out->format = MASK_FMT_NPY;
+		if (npy_probe(data, len, &out->npy, &inner) != SEG_OK)
+			return with_role(err, role, &inner);
+		return SEG_OK;
+	default:
+		return unknown_format(data, len, role, err);
+	}
+}
+
+seg_status mask_decode_values(const uint8_t *data, size_t len, uint64_t max_pixels, const char *role,
+			      const mask_probe *probe, int by_palette_colour, uint32_t **values, int *width,
+			      int *height, seg_error *err)
+{
+	seg_target t = {0};
+	seg_error inner;
+	uint32_t *v = NULL;
+	seg_status st;
+
+	*values = NULL;
+	seg_error_clear(&inner);
+	if (probe->format == MASK_FMT_NPY) {
+		st = npy_decode_values(data, len, max_pixels, role, values, width, height, &inner);
+		return st == SEG_OK ? SEG_OK : with_role(err, role, &inner);
+	}
+	st = pngio_decode_target(data, len, max_pixels, &t, &inner);
+	if (st != SEG_OK)
+		return with_role(err, role, &inner);
+	size_t n = (size_t)t.width * (size_t)t.height;
+	if (t.labels) {
+		v = t.labels; /* the values themselves: take them over */
+		t.labels = NULL;
+	} else {
+		v = malloc(n * sizeof(*v));
+		if (v == NULL) {
+			st = seg_fail(err, SEG_ENOMEM, "%s: out of memory for a %dx%d label map", role, t.width, t.height);
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++)
+			v[i] = t.fg[i] ? t.fg_value : 0;
+	}
+	if (by_palette_colour && probe->color_type == 3) {
+		for (size_t i = 0; i < n; i++)
+			v[i] = v[i] < (uint32_t)probe->palette_len ? probe->palette[v[i]] : 0;
+	}
+	*width = t.width;
+	*height = t.height;
+	*values = v;
+	v = NULL;
+out:
+	free(v);
+	seg_target_release(&t);
+	return st;
 }
 
 seg_status mask_check_sizes(const seg_target *t, const seg_pred *p, seg_error *err)

@@ -30,6 +30,7 @@
 #define NPY_HEADER_MAX (64u << 10) /* NumPy itself refuses headers over 10000 bytes */
 #define NPY_MAX_DIMS 32            /* NumPy allows 64; a mask has 2 or 3 */
 #define NPY_ALIGN 64               /* data offset alignment written by NumPy */
+#define NPY_SUM_TOLERANCE 1e-3f    /* per-class probabilities must sum to 1 within this */
 
 static const uint8_t npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
 
@@ -60,7 +61,7 @@ static const struct npy_dtype npy_dtypes[] = {
 	{'b', 1, 0, "bool"},   {'u', 1, 0, "uint8"},  {'i', 1, 0, "int8"},
 	{'u', 2, 0, "uint16"}, {'i', 2, 0, "int16"},  {'u', 4, 0, "uint32"},
 	{'i', 4, 0, "int32"},  {'u', 8, 0, "uint64"}, {'i', 8, 0, "int64"},
-	{'f', 4, 0, "float32"}, {'f', 8, 0, "float64"},
+	{'f', 2, 0, "float16"}, {'f', 4, 0, "float32"}, {'f', 8, 0, "float64"},
 };
 
 /* Looks descr ("<f4", "|u1", "=i8", ...) up; 0 on success. */
@@ -302,8 +303,8 @@ static seg_status parse_dict(const char *text, size_t n, struct npy_header *h, s
 	return SEG_OK;
 }
 
-/* Reads the preamble and header of data[0..len) and checks the shape is a 2-D mask. */
-static seg_status parse_header(const uint8_t *data, size_t len, struct npy_header *h, seg_error *err)
+/* Reads the preamble and the header dict of data[0..len). */
+static seg_status read_header(const uint8_t *data, size_t len, struct npy_header *h, seg_error *err)
 {
 	size_t start;
 	uint32_t hlen;
@@ -335,7 +336,16 @@ static seg_status parse_header(const uint8_t *data, size_t len, struct npy_heade
 	if (st != SEG_OK)
 		return st;
 	h->data_off = start + hlen;
+	return SEG_OK;
+}
 
+/* Reads the header and checks the shape is a 2-D mask. */
+static seg_status parse_header(const uint8_t *data, size_t len, struct npy_header *h, seg_error *err)
+{
+	seg_status st = read_header(data, len, h, err);
+
+	if (st != SEG_OK)
+		return st;
 	if (h->ndim == 2) {
 		h->height = h->shape[0];
 		h->width = h->shape[1];
@@ -353,9 +363,12 @@ static seg_status parse_header(const uint8_t *data, size_t len, struct npy_heade
 	return SEG_OK;
 }
 
-/* Checks size caps and the exact data length; the element count is then height*width. */
-static seg_status check_data(size_t len, uint64_t max_pixels, const struct npy_header *h,
-			     seg_error *err)
+/*
+ * Checks size caps and the exact data length for height*width pixels of
+ * per elements each (1 for a mask, the class count for per-class scores).
+ */
+static seg_status check_data_elems(size_t len, uint64_t max_pixels, const struct npy_header *h, uint64_t per,
+				   seg_error *err)
 {
 	uint64_t npix;
 	uint64_t need;
@@ -369,11 +382,16 @@ static seg_status check_data(size_t len, uint64_t max_pixels, const struct npy_h
 	if (npix > max_pixels)
 		return seg_fail(err, SEG_ETOOBIG, "npy: shape %s has %llu pixels, over the limit of %llu",
 				h->shape_text, (unsigned long long)npix, (unsigned long long)max_pixels);
-	need = npix * (uint64_t)h->dt.size;
+	need = npix * per * (uint64_t)h->dt.size; /* npix <= 2^40 and per < 2^16: no overflow */
 	if ((uint64_t)(len - h->data_off) != need || need > SIZE_MAX)
 		return seg_fail(err, SEG_EDECODE, "npy: data is %zu bytes but shape %s of %s needs %llu",
 				len - h->data_off, h->shape_text, h->dt.name, (unsigned long long)need);
 	return SEG_OK;
+}
+
+static seg_status check_data(size_t len, uint64_t max_pixels, const struct npy_header *h, seg_error *err)
+{
+	return check_data_elems(len, max_pixels, h, 1, err);
 }
 
 /* ---- elements ---------------------------------------------------------- */
@@ -404,10 +422,27 @@ static inline uint64_t load_bits(const uint8_t *p, int size, int swap)
 	}
 }
 
+/* IEEE 754 binary16 to double: exact (every half is a double). */
+static double half_to_double(uint16_t h)
+{
+	int sign = h >> 15, e = (h >> 10) & 0x1f, m = h & 0x3ff;
+	double v;
+
+	if (e == 0)
+		v = ldexp((double)m, -24); /* subnormal (or zero) */
+	else if (e == 31)
+		v = m ? NAN : INFINITY;
+	else
+		v = ldexp((double)(m | 0x400), e - 25);
+	return sign ? -v : v;
+}
+
 static inline double load_float(const uint8_t *p, int size, int swap)
 {
 	uint64_t bits = load_bits(p, size, swap);
 
+	if (size == 2)
+		return half_to_double((uint16_t)bits);
 	if (size == 4) {
 		uint32_t b32 = (uint32_t)bits;
 		float f;
@@ -493,7 +528,7 @@ seg_status npy_decode_target(const uint8_t *data, size_t len, uint64_t max_pixel
 			     seg_target *out, seg_error *err)
 {
 	struct npy_header h;
-	seg_target t = {0, 0, NULL, NULL};
+	seg_target t = {0, 0, NULL, NULL, 0};
 	label64 map = {NULL, NULL, 0, 0};
 	const uint8_t *base;
 	uint64_t first = 0, last_raw = 0;
@@ -566,6 +601,7 @@ seg_status npy_decode_target(const uint8_t *data, size_t len, uint64_t max_pixel
 	if (!many) {
 		free(t.labels);
 		t.labels = NULL;
+		t.fg_value = (uint32_t)first; /* the raw value; a 64-bit one may be cut to 32 bits */
 	}
 	*out = t;
 	memset(&t, 0, sizeof(t));
@@ -633,9 +669,262 @@ out:
 	return st;
 }
 
+seg_status npy_probe(const uint8_t *data, size_t len, npy_info *out, seg_error *err)
+{
+	struct npy_header h;
+	seg_status st = read_header(data, len, &h, err);
+
+	memset(out, 0, sizeof(*out));
+	if (st != SEG_OK)
+		return st;
+	out->kind = h.dt.kind;
+	out->size = h.dt.size;
+	out->ndim = h.ndim;
+	for (int k = 0; k < h.ndim && k < 3; k++)
+		out->shape[k] = h.shape[k];
+	snprintf(out->dtype, sizeof(out->dtype), "%s", h.dt.name);
+	snprintf(out->shape_text, sizeof(out->shape_text), "%s", h.shape_text);
+	return SEG_OK;
+}
+
+seg_status npy_decode_values(const uint8_t *data, size_t len, uint64_t max_pixels, const char *role,
+			     uint32_t **values, int *width, int *height, seg_error *err)
+{
+	struct npy_header h;
+	uint32_t *v = NULL;
+	const uint8_t *base;
+	seg_status st;
+
+	*values = NULL;
+	st = parse_header(data, len, &h, err);
+	if (st != SEG_OK)
+		goto out;
+	if (h.dt.kind == 'f') {
+		st = seg_fail(err, SEG_EINVAL, "%s .npy of labels must be bool or integer, got %s", role, h.dt.name);
+		goto out;
+	}
+	st = check_data(len, max_pixels, &h, err);
+	if (st != SEG_OK)
+		goto out;
+	v = malloc((size_t)(h.height * h.width) * sizeof(*v));
+	if (v == NULL) {
+		st = seg_fail(err, SEG_ENOMEM, "npy: out of memory for a %llux%llu label map",
+			      (unsigned long long)h.width, (unsigned long long)h.height);
+		goto out;
+	}
+	/* Values keep their 32-bit two's complement pattern, so a signed ignore label (-1, -100) stays comparable. */
+	base = data + h.data_off;
+	for (size_t r = 0; r < h.height; r++) {
+		for (size_t c = 0; c < h.width; c++) {
+			uint64_t bits = load_bits(base + elem_offset(&h, r, c), h.dt.size, h.dt.swap);
+			int64_t x;
+			if (h.dt.kind == 'b') {
+				x = bits != 0;
+			} else if (h.dt.kind == 'u') {
+				if (h.dt.size == 8 && bits > UINT32_MAX) {
+					st = seg_fail(err, SEG_EINVAL, "%s has value %llu at row %zu, column %zu: "
+						      "too large for a class id", role, (unsigned long long)bits, r, c);
+					goto out;
+				}
+				x = (int64_t)bits;
+			} else {
+				int shift = 64 - 8 * h.dt.size;
+				x = (int64_t)(bits << shift) >> shift; /* sign extension */
+				if (x < INT32_MIN || x > (int64_t)UINT32_MAX) {
+					st = seg_fail(err, SEG_EINVAL, "%s has value %lld at row %zu, column %zu: "
+						      "out of range for a class id", role, (long long)x, r, c);
+					goto out;
+				}
+			}
+			v[r * (size_t)h.width + c] = (uint32_t)x;
+		}
+	}
+	*width = (int)h.width;
+	*height = (int)h.height;
+	*values = v;
+	v = NULL;
+out:
+	free(v);
+	return st;
+}
+
+/* Which axis of a 3-D shape holds the classes (0 or 2), or a precise error. */
+static seg_status class_axis(const struct npy_header *h, int classes, int asked, int *axis, seg_error *err)
+{
+	int first = h->shape[0] == (uint64_t)classes, last = h->shape[2] == (uint64_t)classes;
+
+	if (asked == 0 || asked == 2) {
+		if (h->shape[asked] != (uint64_t)classes)
+			return seg_fail(err, SEG_EINVAL,
+					"prediction has shape %s: axis %d holds %llu classes but \"classes\" has %d",
+					h->shape_text, asked, (unsigned long long)h->shape[asked], classes);
+		*axis = asked;
+		return SEG_OK;
+	}
+	if (first && last)
+		return seg_fail(err, SEG_EINVAL,
+				"prediction has shape %s: both the first and the last axis could hold the %d classes; "
+				"set \"channel_axis\" to 0 (C, H, W) or -1 (H, W, C)",
+				h->shape_text, classes);
+	if (!first && !last)
+		return seg_fail(err, SEG_EINVAL,
+				"prediction has shape %s but \"classes\" has %d: expected (%d, H, W) or (H, W, %d)",
+				h->shape_text, classes, classes, classes);
+	*axis = first ? 0 : 2;
+	return SEG_OK;
+}
+
+/* Checks the planes: finite logits, or probabilities in [0, 1] summing to 1 per pixel. */
+static seg_status check_scores(const seg_scores *s, float *sum, seg_error *err)
+{
+	size_t n = (size_t)s->width * (size_t)s->height;
+
+	for (size_t i = 0; i < n; i++)
+		sum[i] = 0.0f;
+	for (int c = 0; c < s->classes; c++) {
+		const float *v = s->v + (size_t)c * n;
+		int bad = 0;
+		for (size_t i = 0; i < n; i++) {
+			bad |= s->logits ? !isfinite(v[i]) : !(v[i] >= 0.0f && v[i] <= 1.0f);
+			sum[i] += v[i];
+		}
+		if (!bad)
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			if (s->logits ? !isfinite(v[i]) : !(v[i] >= 0.0f && v[i] <= 1.0f))
+				return seg_fail(err, SEG_EINVAL, "prediction has value %g %sfor class %d at row %zu, column %zu",
+						(double)v[i], s->logits ? "" : "outside [0, 1] ", c, i / (size_t)s->width,
+						i % (size_t)s->width);
+		}
+	}
+	if (s->logits)
+		return SEG_OK;
+	for (size_t i = 0; i < n; i++) {
+		if (fabsf(sum[i] - 1.0f) > NPY_SUM_TOLERANCE)
+			return seg_fail(err, SEG_EINVAL,
+					"prediction's class probabilities sum to %.6g at row %zu, column %zu; they must sum "
+					"to 1 within %g (send logits with kind \"logits\" to have the softmax applied)",
+					(double)sum[i], i / (size_t)s->width, i % (size_t)s->width, NPY_SUM_TOLERANCE);
+	}
+	return SEG_OK;
+}
+
+/*
+ * uint8 probabilities: each pixel's C values v_c sum to 255 within C/2
+ * (each rounded to the nearest 1/255, the total is off by at most C/2);
+ * then p_c = v_c / Σv, so the pixel sums to 1 again.
+ */
+static seg_status dequantise(seg_scores *s, float *sum, seg_error *err)
+{
+	size_t n = (size_t)s->width * (size_t)s->height;
+	double tol = (double)s->classes / 2.0;
+
+	for (size_t i = 0; i < n; i++)
+		sum[i] = 0.0f;
+	for (int c = 0; c < s->classes; c++) {
+		const float *v = s->v + (size_t)c * n;
+		for (size_t i = 0; i < n; i++)
+			sum[i] += v[i];
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (fabs((double)sum[i] - 255.0) > tol || sum[i] == 0.0f)
+			return seg_fail(err, SEG_EINVAL,
+					"prediction's quantised class probabilities sum to %.0f/255 at row %zu, column %zu; "
+					"they must sum to 255/255 within %d classes/2 = %g",
+					(double)sum[i], i / (size_t)s->width, i % (size_t)s->width, s->classes, tol);
+		sum[i] = 1.0f / sum[i];
+	}
+	for (int c = 0; c < s->classes; c++) {
+		float *v = s->v + (size_t)c * n;
+		for (size_t i = 0; i < n; i++)
+			v[i] *= sum[i];
+	}
+	return SEG_OK;
+}
+
+seg_status npy_decode_scores(const uint8_t *data, size_t len, uint64_t max_pixels, int classes, int channel_axis,
+			     int logits, seg_scores *out, seg_error *err)
+{
+	struct npy_header h;
+	seg_scores s = {0, 0, 0, 0, NULL};
+	float *sum = NULL;
+	int axis = 0;
+	seg_status st;
+
+	memset(out, 0, sizeof(*out));
+	st = read_header(data, len, &h, err);
+	if (st != SEG_OK)
+		goto out;
+	/* uint8 is quantised probabilities: v/255, the pixel's values renormalised (checked below). */
+	int quantised = h.dt.kind == 'u' && h.dt.size == 1;
+	if (h.dt.kind != 'f' && !quantised) {
+		st = seg_fail(err, SEG_EINVAL,
+			      "prediction .npy of per-class scores must be float16, float32, float64 or uint8 "
+			      "(quantised probabilities), got %s",
+			      h.dt.name);
+		goto out;
+	}
+	if (quantised && logits) {
+		st = seg_fail(err, SEG_EINVAL, "prediction: uint8 per-class scores are quantised probabilities, not logits");
+		goto out;
+	}
+	if (h.ndim != 3) {
+		st = seg_fail(err, SEG_EINVAL, "prediction has shape %s: per-class scores are (C, H, W) or (H, W, C)",
+			      h.shape_text);
+		goto out;
+	}
+	st = class_axis(&h, classes, channel_axis, &axis, err);
+	if (st != SEG_OK)
+		goto out;
+	h.height = axis == 0 ? h.shape[1] : h.shape[0];
+	h.width = axis == 0 ? h.shape[2] : h.shape[1];
+	st = check_data_elems(len, max_pixels, &h, (uint64_t)classes, err);
+	if (st != SEG_OK)
+		goto out;
+	size_t n = (size_t)(h.height * h.width), C = (size_t)classes;
+	s.width = (int)h.width;
+	s.height = (int)h.height;
+	s.classes = classes;
+	s.logits = logits;
+	s.v = malloc(n * C * sizeof(float));
+	sum = malloc(n * sizeof(float));
+	if (s.v == NULL || sum == NULL) {
+		st = seg_fail(err, SEG_ENOMEM, "npy: out of memory for %d classes of %llux%llu", classes,
+			      (unsigned long long)h.width, (unsigned long long)h.height);
+		goto out;
+	}
+	const uint8_t *base = data + h.data_off;
+	if (axis == 0 && !h.fortran && h.dt.size == 4 && !h.dt.swap) {
+		memcpy(s.v, base, n * C * sizeof(float)); /* (C, H, W) float32 in host order: the planes as they are */
+	} else {
+		/* Element (i0, i1, i2) of shape (s0, s1, s2): C order ((i0 s1) + i1) s2 + i2, Fortran i0 + s0 (i1 + s1 i2). */
+		size_t s0 = (size_t)h.shape[0], s1 = (size_t)h.shape[1], s2 = (size_t)h.shape[2];
+		for (size_t c = 0; c < C; c++) {
+			float *plane = s.v + c * n;
+			for (size_t i = 0; i < n; i++) {
+				size_t y = i / (size_t)h.width, x = i % (size_t)h.width;
+				size_t i0 = axis == 0 ? c : y, i1 = axis == 0 ? y : x, i2 = axis == 0 ? x : c;
+				size_t k = h.fortran ? i0 + s0 * (i1 + s1 * i2) : (i0 * s1 + i1) * s2 + i2;
+				plane[i] = quantised ? (float)base[k]
+						     : (float)load_float(base + k * (size_t)h.dt.size, h.dt.size, h.dt.swap);
+			}
+		}
+	}
+	st = quantised ? dequantise(&s, sum, err) : check_scores(&s, sum, err);
+	if (st != SEG_OK)
+		goto out;
+	*out = s;
+	memset(&s, 0, sizeof(s));
+out:
+	free(sum);
+	seg_scores_release(&s);
+	return st;
+}
+
 /* ---- encoding ---------------------------------------------------------- */
 
-seg_status npy_encode_f32(const float *v, int w, int h, buf *out, seg_error *err)
+/* A version 1.0, little-endian, C-order (h, w) array of elements of size bytes (descr "<f4", "|u1", "<u2"). */
+static seg_status encode_array(const void *v, const char *descr, size_t size, int w, int h, buf *out, seg_error *err)
 {
 	char dict[128];
 	size_t start = out->len;
@@ -649,18 +938,18 @@ seg_status npy_encode_f32(const float *v, int w, int h, buf *out, seg_error *err
 	if (v == NULL || w < 1 || h < 1 || w > SEG_MAX_SIDE || h > SEG_MAX_SIDE)
 		return seg_fail(err, SEG_EINVAL, "npy: cannot encode a %dx%d map", w, h);
 	count = (size_t)w * (size_t)h;
-	if (count > (SIZE_MAX - 4096) / sizeof(float))
+	if (count > (SIZE_MAX - 4096) / size)
 		return seg_fail(err, SEG_ETOOBIG, "npy: a %dx%d map is too large", w, h);
-	n = (size_t)snprintf(dict, sizeof(dict), "{'descr': '<f4', 'fortran_order': False, 'shape': (%d, %d), }",
-			     h, w);
+	n = (size_t)snprintf(dict, sizeof(dict), "{'descr': '%s', 'fortran_order': False, 'shape': (%d, %d), }",
+			     descr, h, w);
 	/* magic + version + length + dict + padding + '\n' is a multiple of NPY_ALIGN. */
 	pad = (NPY_ALIGN - (sizeof(pre) + n + 1) % NPY_ALIGN) % NPY_ALIGN;
 	hlen = n + pad + 1;
 
-	st = buf_reserve(out, sizeof(pre) + hlen + count * sizeof(float));
+	st = buf_reserve(out, sizeof(pre) + hlen + count * size);
 	if (st != SEG_OK) {
 		st = seg_fail(err, st, "npy: no room for a %dx%d map (%zu bytes)", w, h,
-			      sizeof(pre) + hlen + count * sizeof(float));
+			      sizeof(pre) + hlen + count * size);
 		goto out;
 	}
 	memcpy(pre, npy_magic, sizeof(npy_magic));
@@ -675,18 +964,14 @@ seg_status npy_encode_f32(const float *v, int w, int h, buf *out, seg_error *err
 	memset(out->data + out->len, ' ', pad);
 	out->len += pad;
 	out->data[out->len++] = '\n';
-	if (!host_is_big_endian()) {
-		memcpy(out->data + out->len, v, count * sizeof(float));
-		out->len += count * sizeof(float);
+	if (!host_is_big_endian() || size == 1) {
+		memcpy(out->data + out->len, v, count * size);
+		out->len += count * size;
 	} else {
-		for (size_t i = 0; i < count; i++) {
-			uint32_t bits;
-
-			memcpy(&bits, &v[i], 4);
-			bits = __builtin_bswap32(bits);
-			memcpy(out->data + out->len, &bits, 4);
-			out->len += 4;
-		}
+		const uint8_t *src = v;
+		for (size_t i = 0; i < count; i++)
+			for (size_t b = 0; b < size; b++)
+				out->data[out->len++] = src[i * size + size - 1 - b];
 	}
 	out->data[out->len] = '\0';
 out:
@@ -695,4 +980,19 @@ out:
 		out->data[start] = '\0';
 	}
 	return st;
+}
+
+seg_status npy_encode_f32(const float *v, int w, int h, buf *out, seg_error *err)
+{
+	return encode_array(v, "<f4", sizeof(float), w, h, out, err);
+}
+
+seg_status npy_encode_u8(const uint8_t *v, int w, int h, buf *out, seg_error *err)
+{
+	return encode_array(v, "|u1", 1, w, h, out, err);
+}
+
+seg_status npy_encode_u16(const uint16_t *v, int w, int h, buf *out, seg_error *err)
+{
+	return encode_array(v, "<u2", 2, w, h, out, err);
 }

@@ -575,6 +575,7 @@ static int fast_target(const struct fastpng *f, const uint8_t *img, seg_target *
 	t->height = (int)f->height;
 	t->fg = fg;
 	t->labels = labels;
+	t->fg_value = many ? 0 : first;
 	return 1;
 fail:
 	free(fg);

@@ -72,4 +72,12 @@ seg_status pngio_encode_heatmap_range(const float *v, int w, int h, const double
 /* v as the shortest of %.15g and %.17g that reads back as v (as cJSON writes numbers), into out. */
 void pngio_format_number(double v, char out[32]);
 
+/*
+ * Appends an 8-bit palette PNG of indexes idx (borrowed, w*h, each below
+ * npal) to out, with the npal colours of palette (borrowed, 0xRRGGBBAA:
+ * alpha in a tRNS chunk, so an overlay can leave pixels transparent).
+ */
+seg_status pngio_encode_palette(const uint8_t *idx, int w, int h, const uint32_t *palette, int npal, buf *out,
+				seg_error *err);
+
 #endif

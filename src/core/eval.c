@@ -377,9 +377,13 @@ seg_status eval_run(const seg_target *t, const seg_pred *p, const spec *specs, s
 	c.err = err;
 	for (size_t i = 0; i < n && st == SEG_OK; i++) {
 		const spec *sp = &specs[i];
-		spec_kind kind = spec_info_of(sp->fn)->kind;
+		const spec_info *info = spec_info_of(sp->fn);
+		spec_kind kind = info->kind;
 		values[i] = NAN;
-		if (kind == SPEC_LOSS) {
+		if (!(info->modes & SPEC_BINARY)) {
+			st = seg_fail(err, SEG_EINVAL, "%s '%s' is for multi-class requests: give \"classes\"",
+				      spec_kind_name(kind), info->name);
+		} else if (kind == SPEC_LOSS) {
 			st = eval_loss(&c, sp, &values[i]);
 			if (st == SEG_OK && !isfinite(values[i])) {
 				values[i] = NAN;
@@ -413,5 +417,32 @@ seg_status eval_map(const seg_target *t, const seg_pred *p, const spec *s, float
 		return SEG_OK;
 	default:
 		return seg_fail(err, SEG_EINVAL, "'%s' is not a map", s->key);
+	}
+}
+
+seg_status eval_map_classes(const seg_target *t, const seg_pred *p, const spec *s, uint8_t *out, seg_error *err)
+{
+	size_t n = (size_t)t->width * (size_t)t->height;
+	float thr = (float)s->par.threshold; /* compared in float32, as metric_confusion */
+	seg_status st = check_pair(t, p, err);
+
+	if (st != SEG_OK)
+		return st;
+	if (p == NULL)
+		return seg_fail(err, SEG_EINVAL, "map '%s' needs a prediction", s->key);
+	switch (s->fn) {
+	case FN_MAP_MASK:
+		for (size_t i = 0; i < n; i++)
+			out[i] = p->p[i] >= thr;
+		return SEG_OK;
+	case FN_MAP_ERRORS:
+		/* Predicted a, target b: TN 0, TP 1, FP 2, FN 3. */
+		for (size_t i = 0; i < n; i++) {
+			uint8_t a = p->p[i] >= thr, b = t->fg[i] != 0;
+			out[i] = (uint8_t)(a & b ? 1 : a ? 2 : b ? 3 : 0);
+		}
+		return SEG_OK;
+	default:
+		return seg_fail(err, SEG_EINVAL, "'%s' is not a categorical map", s->key);
 	}
 }

@@ -44,4 +44,12 @@ seg_status eval_run(const seg_target *t, const seg_pred *p, const spec *specs, s
 seg_status eval_map(const seg_target *t, const seg_pred *p, const spec *s, float *out,
 		    seg_error *err);
 
+/*
+ * Computes a categorical map spec of a binary pair into out (caller-owned,
+ * width*height): FN_MAP_MASK 1 where p >= threshold (as metric_confusion
+ * rounds it), else 0; FN_MAP_ERRORS 0 true negative, 1 true positive,
+ * 2 false positive, 3 false negative. t, p, s borrowed.
+ */
+seg_status eval_map_classes(const seg_target *t, const seg_pred *p, const spec *s, uint8_t *out, seg_error *err);
+
 #endif

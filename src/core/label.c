@@ -45,11 +45,17 @@ static uint32_t uf_union(uint32_t *parent, uint32_t a, uint32_t b)
 	return b;
 }
 
-seg_status label_components(const uint8_t *fg, int w, int h, int connectivity,
-			    uint32_t *labels, uint32_t *count, seg_error *err)
+/*
+ * Components of the foreground of fg, or (cls not NULL) of the pixels whose
+ * class is neither skip nor SEG_IGNORE, neighbours joining only when their
+ * classes are equal.
+ */
+static seg_status components(const uint8_t *fg, const uint16_t *cls, uint16_t skip, int w, int h, int connectivity,
+			     uint32_t *labels, uint32_t *count, seg_error *err)
 {
 	size_t n = (size_t)w * (size_t)h;
-	size_t cap = n / 2 + 2; /* provisional labels: at most one per two pixels, plus slack */
+	/* Provisional labels: at most one per two pixels for one foreground; one per pixel when classes touch. */
+	size_t cap = cls ? n + 2 : n / 2 + 2;
 	uint32_t *parent = NULL;
 	uint32_t *final = NULL;
 	uint32_t next = 1;
@@ -67,24 +73,26 @@ seg_status label_components(const uint8_t *fg, int w, int h, int connectivity,
 	}
 	parent[0] = 0;
 	for (int y = 0; y < h; y++) {
-		const uint8_t *m = fg + (size_t)y * w;
+		const uint8_t *m = fg ? fg + (size_t)y * w : NULL;
+		const uint16_t *kc = cls ? cls + (size_t)y * w : NULL, *ku = kc && y > 0 ? kc - w : NULL;
 		uint32_t *row = labels + (size_t)y * w;
 		const uint32_t *up = y > 0 ? row - w : NULL;
 		for (int x = 0; x < w; x++) {
-			if (!m[x]) {
+			if (m ? !m[x] : (kc[x] == skip || kc[x] == SEG_IGNORE)) {
 				row[x] = 0;
 				continue;
 			}
 			uint32_t nb[4];
 			int c = 0;
-			if (x > 0 && row[x - 1])
+			/* A neighbour joins when it is foreground and, with classes, of the same class. */
+			if (x > 0 && row[x - 1] && (!kc || kc[x - 1] == kc[x]))
 				nb[c++] = row[x - 1];
 			if (up) {
-				if (up[x])
+				if (up[x] && (!kc || ku[x] == kc[x]))
 					nb[c++] = up[x];
-				if (diag && x > 0 && up[x - 1])
+				if (diag && x > 0 && up[x - 1] && (!kc || ku[x - 1] == kc[x]))
 					nb[c++] = up[x - 1];
-				if (diag && x + 1 < w && up[x + 1])
+				if (diag && x + 1 < w && up[x + 1] && (!kc || ku[x + 1] == kc[x]))
 					nb[c++] = up[x + 1];
 			}
 			if (c == 0) {
@@ -121,6 +129,18 @@ out:
 	free(final);
 	free(parent);
 	return st;
+}
+
+seg_status label_components(const uint8_t *fg, int w, int h, int connectivity, uint32_t *labels, uint32_t *count,
+			    seg_error *err)
+{
+	return components(fg, NULL, 0, w, h, connectivity, labels, count, err);
+}
+
+seg_status label_components_classes(const uint16_t *cls, uint16_t skip, int w, int h, int connectivity,
+				    uint32_t *labels, uint32_t *count, seg_error *err)
+{
+	return components(NULL, cls, skip, w, h, connectivity, labels, count, err);
 }
 
 typedef struct lmap {

@@ -21,6 +21,15 @@ seg_status label_components(const uint8_t *fg, int w, int h, int connectivity,
 			    uint32_t *labels, uint32_t *count, seg_error *err);
 
 /*
+ * The same for a class map: the connected components of each class,
+ * pixels of class skip (the background) and SEG_IGNORE pixels being
+ * label 0; two neighbours join only when their classes are equal.
+ * cls borrowed (w*h).
+ */
+seg_status label_components_classes(const uint16_t *cls, uint16_t skip, int w, int h, int connectivity,
+				    uint32_t *labels, uint32_t *count, seg_error *err);
+
+/*
  * Renumbers the non-zero values of raw (borrowed, n) to 1..K in raster
  * order of first appearance, writing to out (caller-owned, n; may equal
  * raw); zero stays zero. *count receives K. SEG_ENOMEM.

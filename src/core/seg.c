@@ -68,3 +68,19 @@ void seg_pred_release(seg_pred *p)
 	free(p->p);
 	memset(p, 0, sizeof(*p));
 }
+
+void seg_labels_release(seg_labels *l)
+{
+	if (l == NULL)
+		return;
+	free(l->cls);
+	memset(l, 0, sizeof(*l));
+}
+
+void seg_scores_release(seg_scores *s)
+{
+	if (s == NULL)
+		return;
+	free(s->v);
+	memset(s, 0, sizeof(*s));
+}

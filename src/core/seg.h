@@ -67,6 +67,8 @@ void seg_error_clear(seg_error *err);
  *   labels[i] the source value (grey level, palette index, packed 0xRRGGBB,
  *             or .npy integer), used as instance id; NULL when the target
  *             holds at most one distinct non-zero value (then fg says it all).
+ *   fg_value  when labels is NULL, the source value of every foreground
+ *             pixel (0 when there is none), so the values can be rebuilt.
  * Both arrays are row-major, width*height long, owned by the struct:
  * seg_target_release frees them.
  */
@@ -75,6 +77,7 @@ typedef struct seg_target {
 	int height;
 	uint8_t *fg;
 	uint32_t *labels;
+	uint32_t fg_value;
 } seg_target;
 
 /*
@@ -87,8 +90,38 @@ typedef struct seg_pred {
 	float *p;
 } seg_pred;
 
+/*
+ * A class map, for multi-class requests: cls[i] is the dense index
+ * (0..classes-1) of pixel i's class, or SEG_IGNORE where the pixel counts
+ * nowhere (the target's ignore label). Row-major, width*height long,
+ * owned by the struct.
+ */
+#define SEG_IGNORE 0xffffu
+#define SEG_MAX_CLASSES 65534 /* dense indexes stay below two reserved values */
+typedef struct seg_labels {
+	int width;
+	int height;
+	uint16_t *cls;
+} seg_labels;
+
+/*
+ * Per-class scores of a multi-class prediction, class-major: v[c*N + i]
+ * is class c's score at pixel i (N = width*height). Probabilities (each
+ * pixel's scores sum to 1) or, when logits is set, logits whose softmax
+ * gives them. Owned by the struct.
+ */
+typedef struct seg_scores {
+	int width;
+	int height;
+	int classes;
+	int logits;
+	float *v;
+} seg_scores;
+
 /* Frees the arrays and zeroes the struct; safe on a zeroed or released struct, and on NULL. */
 void seg_target_release(seg_target *t);
 void seg_pred_release(seg_pred *p);
+void seg_labels_release(seg_labels *l);
+void seg_scores_release(seg_scores *s);
 
 #endif

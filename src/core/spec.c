@@ -78,6 +78,10 @@ static const spec_param p_hdt[] = {
 static const spec_param p_none[] = {P_END};
 static const spec_param p_shape[] = {P_W0, P_SIGMA, P_CLASSW, P_INST, P_CONN, P_EPS, P_END};
 static const spec_param p_overlap[] = {P_THRESHOLD, P_ZERO_DIV, P_END};
+static const spec_param p_ce[] = {
+	P_EPS, NUM("label_smoothing", label_smoothing, 0, 0, 1, 0,
+		   "share of the target spread evenly over the classes (PyTorch's label_smoothing)"),
+	P_END};
 static const spec_param p_surface[] = {P_THRESHOLD, P_SPACING, P_END};
 static const spec_param p_hd95[] = {
 	P_THRESHOLD, P_SPACING,
@@ -86,73 +90,95 @@ static const spec_param p_sdice[] = {
 	P_THRESHOLD, P_SPACING,
 	NUM("tolerance", tolerance, 1, 0, BIG, 0, "distance within which a boundary pixel counts as matched"),
 	P_END};
+static const spec_param p_map_threshold[] = {P_THRESHOLD, P_END};
 static const spec_param p_wmap[] = {P_W0, P_SIGMA, P_CLASSW, P_INST, P_CONN, P_END};
 
 #define CLIP "log terms clip p to [eps, 1-eps]"
+#define PER_CLASS "per class, one-vs-rest on the hard prediction; averaged as the request's average says"
 #define SURF_EDGE "both masks empty: null with a warning; one empty: null with a warning"
 
 static const spec_info catalogue[FN_COUNT] = {
-	[FN_BCE] = {"bce", SPEC_LOSS, "mean -[y ln p + (1-y) ln(1-p)]", CLIP, p_eps_only},
-	[FN_WEIGHTED_BCE] = {"weighted_bce", SPEC_LOSS, "mean -[beta y ln p + (1-y) ln(1-p)]", CLIP, p_wbce},
+	[FN_BCE] = {"bce", SPEC_LOSS, "mean -[y ln p + (1-y) ln(1-p)]", CLIP, p_eps_only, SPEC_BINARY, NULL},
+	[FN_WEIGHTED_BCE] = {"weighted_bce", SPEC_LOSS, "mean -[beta y ln p + (1-y) ln(1-p)]", CLIP, p_wbce, SPEC_BINARY, NULL},
 	[FN_BALANCED_BCE] = {"balanced_bce", SPEC_LOSS,
 			     "beta = fraction of negative target pixels; mean -[beta y ln p + (1-beta)(1-y) ln(1-p)]",
-			     CLIP, p_eps_only},
+			     CLIP, p_eps_only, SPEC_BINARY, NULL},
 	[FN_FOCAL] = {"focal", SPEC_LOSS,
-		      "mean -[alpha y (1-p)^gamma ln p + (1-alpha)(1-y) p^gamma ln(1-p)]", CLIP, p_focal},
+		      "mean -[alpha y (1-p)^gamma ln p + (1-alpha)(1-y) p^gamma ln(1-p)]", CLIP, p_focal, SPEC_BOTH, "mean -w_y (1-p_y)^gamma ln p_y, softmax form (class_weights give w; alpha only under the keras and mmseg profiles, whose focal losses have one)"},
 	[FN_DICE_LOSS] = {"dice", SPEC_LOSS, "1 - (2 sum(p y) + s) / (sum(p^gamma) + sum(y^gamma) + s)",
-			  "both masks empty: 0 (smooth makes it s/s); p is not clipped", p_dice},
+			  "both masks empty: 0 (smooth makes it s/s); p is not clipped", p_dice, SPEC_BOTH, "mean_c 1 - (2 sum(P_c G_c) + s) / (sum(P_c^gamma) + sum(G_c) + s)"},
 	[FN_JACCARD] = {"jaccard", SPEC_LOSS, "1 - (sum(p y) + s) / (sum(p) + sum(y) - sum(p y) + s)",
-			"both masks empty: 0", p_smooth_only},
+			"both masks empty: 0", p_smooth_only, SPEC_BOTH, "mean_c 1 - (sum(P_c G_c) + s) / (sum(P_c) + sum(G_c) - sum(P_c G_c) + s)"},
 	[FN_TVERSKY] = {"tversky", SPEC_LOSS, "1 - (TP + s) / (TP + alpha FP + beta FN + s), soft counts",
-			"both masks empty: 0", p_tversky},
+			"both masks empty: 0", p_tversky, SPEC_BOTH, "mean_c 1 - (TP_c + s) / (TP_c + alpha FP_c + beta FN_c + s), soft counts"},
 	[FN_FOCAL_TVERSKY] = {"focal_tversky", SPEC_LOSS, "(tversky loss)^gamma", "both masks empty: 0",
-			      p_ftversky},
-	[FN_LOG_COSH_DICE] = {"log_cosh_dice", SPEC_LOSS, "ln cosh(dice loss)", "both masks empty: 0", p_dice},
+			      p_ftversky, SPEC_BOTH, "mean_c (tversky_c)^gamma"},
+	[FN_LOG_COSH_DICE] = {"log_cosh_dice", SPEC_LOSS, "ln cosh(dice loss)", "both masks empty: 0", p_dice, SPEC_BOTH, "ln cosh(multi-class dice loss)"},
 	[FN_SENS_SPEC] = {"sensitivity_specificity", SPEC_LOSS,
 			  "w sum((y-p)^2 y)/(sum(y) + s) + (1-w) sum((y-p)^2 (1-y))/(sum(1-y) + s)",
-			  "an absent class contributes 0 (its sum is 0)", p_senspec},
+			  "an absent class contributes 0 (its sum is 0)", p_senspec, SPEC_BINARY, NULL},
 	[FN_COMBO] = {"combo", SPEC_LOSS,
 		      "alpha mean(-beta [y ln p + (1-beta)(1-y) ln(1-p)]) - (1-alpha) (2 sum(p y) + s)/(sum(p) + sum(y) + s)",
-		      CLIP "; can be negative", p_combo},
+		      CLIP "; can be negative", p_combo, SPEC_BINARY, NULL},
 	[FN_EXP_LOG] = {"exp_log", SPEC_LOSS,
 			"w_dice mean_c (-ln Dice_c)^gamma_dice + w_cross mean_x w_l (-ln p_l)^gamma_cross, w_l = (N/n_l)^0.5",
-			CLIP "; an absent class adds nothing to the cross term", p_explog},
+			CLIP "; an absent class adds nothing to the cross term", p_explog, SPEC_BINARY, NULL},
 	[FN_GENERALIZED_DICE] = {"generalized_dice", SPEC_LOSS,
 				 "1 - (2 sum_c w_c sum(p_c y_c) + s) / (sum_c w_c sum(p_c + y_c) + s), w_c = 1/sum(y_c)^2",
-				 "an absent class takes the other class's weight", p_smooth_only},
+				 "an absent class takes the other class's weight", p_smooth_only, SPEC_BOTH, "1 - (2 sum_c w_c sum(P_c G_c) + s) / (sum_c w_c sum(P_c + G_c) + s), w_c = 1/sum(G_c)^2 (absent: the largest finite weight)"},
 	[FN_HAUSDORFF_DT] = {"hausdorff_dt", SPEC_LOSS,
 			     "mean (p - y)^2 (d_P^alpha + d_y^alpha), P = (p >= 0.5), d_M = EDT(M) + EDT(not M)",
-			     "d_M = 0 when M is empty or full", p_hdt},
+			     "d_M = 0 when M is empty or full", p_hdt, SPEC_BINARY, NULL},
 	[FN_BOUNDARY] = {"boundary", SPEC_LOSS,
 			 "mean phi p, phi = EDT(not G)[not G] - (EDT(G) - 1)[G]",
-			 "phi = 0 when the target is empty or full", p_none},
+			 "phi = 0 when the target is empty or full", p_none, SPEC_BINARY, NULL},
 	[FN_SHAPE_AWARE] = {"shape_aware", SPEC_LOSS,
 			    "mean w(x) (-[y ln p + (1-y) ln(1-p)]), w the U-Net weight map of the target",
-			    CLIP "; fewer than two instances: no border term", p_shape},
+			    CLIP "; fewer than two instances: no border term", p_shape, SPEC_BINARY, NULL},
+	[FN_CROSS_ENTROPY] = {"cross_entropy", SPEC_LOSS,
+			      "PyTorch's CrossEntropyLoss: sum_i [(1-ls) w_y (-ln p_y) + ls/C sum_c w_c (-ln p_c)] / sum_i w_y",
+			      "multi-class only; logits use the exact log-softmax, probabilities " CLIP "; every pixel ignored: null",
+			      p_ce, SPEC_MULTI, NULL},
+	[FN_LOVASZ_SOFTMAX] = {"lovasz_softmax", SPEC_LOSS,
+			       "mean over classes present in the target of <sort(|G_c - P_c|, desc), Lovasz gradient of the Jaccard loss>",
+			       "multi-class only (Berman et al. 2018, classes 'present'); no class present: null", p_none,
+			       SPEC_MULTI, NULL},
 	[FN_M_DICE] = {"dice", SPEC_METRIC, "2TP / (2TP + FP + FN)", "0/0 gives zero_division (default null, warned)",
-		       p_overlap},
+		       p_overlap, SPEC_BOTH, PER_CLASS},
 	[FN_M_IOU] = {"iou", SPEC_METRIC, "TP / (TP + FP + FN)", "0/0 gives zero_division (default null, warned)",
-		      p_overlap},
+		      p_overlap, SPEC_BOTH, PER_CLASS},
 	[FN_M_PRECISION] = {"precision", SPEC_METRIC, "TP / (TP + FP)",
-			    "0/0 gives zero_division (default null, warned)", p_overlap},
+			    "0/0 gives zero_division (default null, warned)", p_overlap, SPEC_BOTH, PER_CLASS},
 	[FN_M_RECALL] = {"recall", SPEC_METRIC, "TP / (TP + FN)", "0/0 gives zero_division (default null, warned)",
-			 p_overlap},
+			 p_overlap, SPEC_BOTH, PER_CLASS},
 	[FN_M_SPECIFICITY] = {"specificity", SPEC_METRIC, "TN / (TN + FP)",
-			      "0/0 gives zero_division (default null, warned)", p_overlap},
-	[FN_M_ACCURACY] = {"accuracy", SPEC_METRIC, "(TP + TN) / N", "never 0/0", p_overlap},
+			      "0/0 gives zero_division (default null, warned)", p_overlap, SPEC_BOTH, PER_CLASS},
+	[FN_M_ACCURACY] = {"accuracy", SPEC_METRIC, "(TP + TN) / N", "never 0/0", p_overlap, SPEC_BOTH, PER_CLASS},
 	[FN_M_HAUSDORFF] = {"hausdorff", SPEC_METRIC, "max(max_a d(a, B), max_b d(b, A)) over boundary pixels",
-			    SURF_EDGE, p_surface},
+			    SURF_EDGE, p_surface, SPEC_BOTH, PER_CLASS},
 	[FN_M_HAUSDORFF95] = {"hausdorff95", SPEC_METRIC,
 			      "max(percentile_q d(A -> B), percentile_q d(B -> A)), linear interpolation",
-			      SURF_EDGE, p_hd95},
-	[FN_M_ASSD] = {"assd", SPEC_METRIC, "(sum_a d(a, B) + sum_b d(b, A)) / (|A| + |B|)", SURF_EDGE, p_surface},
+			      SURF_EDGE, p_hd95, SPEC_BOTH, PER_CLASS},
+	[FN_M_ASSD] = {"assd", SPEC_METRIC, "(sum_a d(a, B) + sum_b d(b, A)) / (|A| + |B|)", SURF_EDGE, p_surface, SPEC_BOTH, PER_CLASS},
 	[FN_M_SURFACE_DICE] = {"surface_dice", SPEC_METRIC,
 			       "(#{a: d(a, B) <= tol} + #{b: d(b, A) <= tol}) / (|A| + |B|)",
-			       "both masks empty: null with a warning; one empty: 0", p_sdice},
+			       "both masks empty: null with a warning; one empty: 0", p_sdice, SPEC_BOTH, PER_CLASS},
+	[FN_M_PIXEL_ACCURACY] = {"pixel_accuracy", SPEC_METRIC, "sum_c TP_c / N over valid pixels (mmsegmentation's aAcc)",
+				 "multi-class only (binary requests: accuracy); every pixel ignored: null", p_none, SPEC_MULTI,
+				 NULL},
 	[FN_MAP_WEIGHT] = {"weight", SPEC_MAP,
 			   "w(x) = w_c(x) + w0 exp(-(d1 + d2)^2 / (2 sigma^2)), border term on background only",
-			   "fewer than two instances: w = w_c", p_wmap},
-	[FN_MAP_BCE] = {"bce", SPEC_MAP, "-[y ln p + (1-y) ln(1-p)] per pixel", CLIP, p_eps_only},
+			   "fewer than two instances: w = w_c", p_wmap, SPEC_BOTH, NULL},
+	[FN_MAP_BCE] = {"bce", SPEC_MAP, "-[y ln p + (1-y) ln(1-p)] per pixel", CLIP, p_eps_only, SPEC_BINARY, NULL},
+	[FN_MAP_MASK] = {"mask", SPEC_MAP, "the hard prediction: 1 where p >= threshold, else 0",
+			 "multi-class: each pixel's class id (the label map, or the argmax of the scores)", p_map_threshold,
+			 SPEC_BOTH, "each pixel's predicted class id"},
+	[FN_MAP_ERRORS] = {"errors", SPEC_MAP,
+			   "0 true negative, 1 true positive, 2 false positive, 3 false negative (p >= threshold)",
+			   "multi-class: 0 background right, 1 another class right, 2 a class where the target is "
+			   "background, 3 a wrong class elsewhere, 4 ignored",
+			   p_map_threshold, SPEC_BOTH,
+			   "0 background right, 1 class right, 2 predicted on background, 3 wrong class, 4 ignored"},
 };
 
 const spec_info *spec_info_of(spec_fn fn)
@@ -219,6 +245,7 @@ static void set_defaults(spec *s)
 	const spec_param *p;
 
 	memset(&s->par, 0, sizeof(s->par));
+	s->set = 0;
 	wmap_params_default(&s->par.wm);
 	s->par.zero_division = NAN;
 	s->par.spacing[0] = s->par.spacing[1] = 1.0;
@@ -304,7 +331,11 @@ static const spec_param *find_param(const spec *s, const char *name, seg_error *
 			best = p->name;
 		}
 	}
-	if (best)
+	const char *owner = spec_param_elsewhere(s, name);
+	if (owner)
+		seg_fail(err, SEG_EINVAL, "%s '%s' takes no parameter '%.64s' (it is %s's)", spec_kind_name(info->kind),
+			 info->name, name, owner);
+	else if (best)
 		seg_fail(err, SEG_EINVAL, "unknown parameter '%.64s' for %s '%s' (did you mean '%s'?)", name,
 			 spec_kind_name(info->kind), info->name, best);
 	else if (info->params[0].name == NULL)
@@ -364,9 +395,16 @@ static seg_status type_error(const spec *s, const spec_param *p, const char *wha
 			spec_kind_name(info->kind), info->name, want, what);
 }
 
+/* Records that parameter p of s was given explicitly. */
+static void mark(spec *s, const spec_param *p)
+{
+	s->set |= 1u << (unsigned)(p - spec_info_of(s->fn)->params);
+}
+
 static void store_double(spec *s, const spec_param *p, double v)
 {
 	memcpy((char *)&s->par + p->offset, &v, sizeof(v));
+	mark(s, p);
 }
 
 seg_status spec_set_number(spec *s, const char *name, double v, seg_error *err)
@@ -388,6 +426,7 @@ seg_status spec_set_number(spec *s, const char *name, double v, seg_error *err)
 			if (v == atof(p->choices[i])) {
 				int iv = (int)v;
 				memcpy((char *)&s->par + p->offset, &iv, sizeof(iv));
+				mark(s, p);
 				return SEG_OK;
 			}
 		}
@@ -414,6 +453,7 @@ seg_status spec_set_string(spec *s, const char *name, const char *v, seg_error *
 			if (strcmp(p->choices[i], v) == 0) {
 				/* CLASSW: index 0 balanced, 1 none match wmap_class_mode. */
 				memcpy((char *)&s->par + p->offset, &i, sizeof(i));
+				mark(s, p);
 				return SEG_OK;
 			}
 		}
@@ -435,6 +475,7 @@ seg_status spec_set_pair(spec *s, const char *name, double a, double b, seg_erro
 			return range_error(s, p, b, err);
 		double pair[2] = {a, b};
 		memcpy((char *)&s->par + p->offset, pair, sizeof(pair));
+		mark(s, p);
 		return SEG_OK;
 	}
 	if (p->type == SPEC_P_CLASSW) {
@@ -445,6 +486,7 @@ seg_status spec_set_pair(spec *s, const char *name, double a, double b, seg_erro
 		s->par.wm.class_mode = WMAP_CLASS_FIXED;
 		s->par.wm.class_w[0] = a;
 		s->par.wm.class_w[1] = b;
+		mark(s, p);
 		return SEG_OK;
 	}
 	return type_error(s, p, "a list", err);
@@ -572,6 +614,47 @@ seg_status spec_check_unique(const spec *specs, size_t n, seg_error *err)
 	return SEG_OK;
 }
 
+static const spec_param *param_named(const spec *s, const char *name)
+{
+	for (const spec_param *p = spec_info_of(s->fn)->params; p->name; p++)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+int spec_is_set(const spec *s, const char *name)
+{
+	const spec_param *p = param_named(s, name);
+
+	return p != NULL && (s->set & (1u << (unsigned)(p - spec_info_of(s->fn)->params))) != 0;
+}
+
+const char *spec_param_elsewhere(const spec *s, const char *name)
+{
+	spec_kind kind = spec_info_of(s->fn)->kind;
+
+	if (param_named(s, name))
+		return NULL;
+	for (int fn = 0; fn < FN_COUNT; fn++) {
+		if (catalogue[fn].kind != kind)
+			continue;
+		for (const spec_param *p = catalogue[fn].params; p->name; p++)
+			if (strcmp(p->name, name) == 0)
+				return catalogue[fn].name;
+	}
+	return NULL;
+}
+
+int spec_default_number(spec *s, const char *name, double v)
+{
+	const spec_param *p = param_named(s, name);
+
+	if (p == NULL || spec_is_set(s, name) || (p->type != SPEC_P_NUMBER && p->type != SPEC_P_NULLABLE))
+		return 0;
+	memcpy((char *)&s->par + p->offset, &v, sizeof(v));
+	return 1;
+}
+
 size_t spec_defaults(spec *out, size_t cap)
 {
 	static const struct {
@@ -580,6 +663,22 @@ size_t spec_defaults(spec *out, size_t cap)
 	} defaults[] = {
 		{SPEC_LOSS, "bce"}, {SPEC_LOSS, "weighted_bce"}, {SPEC_LOSS, "dice"},
 		{SPEC_LOSS, "shape_aware"}, {SPEC_METRIC, "dice"}, {SPEC_METRIC, "iou"},
+	};
+	size_t k = 0;
+
+	for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]) && k < cap; i++)
+		if (spec_init(&out[k], defaults[i].kind, defaults[i].name, NULL) == SEG_OK)
+			k++;
+	return k;
+}
+
+size_t spec_defaults_multi(spec *out, size_t cap)
+{
+	static const struct {
+		spec_kind kind;
+		const char *name;
+	} defaults[] = {
+		{SPEC_LOSS, "cross_entropy"}, {SPEC_LOSS, "dice"}, {SPEC_METRIC, "dice"}, {SPEC_METRIC, "iou"},
 	};
 	size_t k = 0;
 

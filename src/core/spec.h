@@ -12,6 +12,7 @@
 #define SPEC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/seg.h"
 #include "core/wmap.h"
@@ -39,6 +40,8 @@ typedef enum spec_fn {
 	FN_HAUSDORFF_DT,
 	FN_BOUNDARY,
 	FN_SHAPE_AWARE,
+	FN_CROSS_ENTROPY,
+	FN_LOVASZ_SOFTMAX,
 	FN_M_DICE,
 	FN_M_IOU,
 	FN_M_PRECISION,
@@ -49,8 +52,11 @@ typedef enum spec_fn {
 	FN_M_HAUSDORFF95,
 	FN_M_ASSD,
 	FN_M_SURFACE_DICE,
+	FN_M_PIXEL_ACCURACY,
 	FN_MAP_WEIGHT,
 	FN_MAP_BCE,
+	FN_MAP_MASK,
+	FN_MAP_ERRORS,
 	FN_COUNT
 } spec_fn;
 
@@ -70,6 +76,7 @@ typedef struct spec_params {
 	double percentile;
 	double tolerance;
 	double zero_division; /* NAN stands for null */
+	double label_smoothing;
 	double spacing[2];    /* rows, columns */
 	wmap_params wm;
 } spec_params;
@@ -98,12 +105,19 @@ typedef struct spec_param {
 	const char *doc;
 } spec_param;
 
+/* Which requests a function serves: binary (no classes), multi-class, or both. */
+#define SPEC_BINARY 1u
+#define SPEC_MULTI 2u
+#define SPEC_BOTH (SPEC_BINARY | SPEC_MULTI)
+
 typedef struct spec_info {
 	const char *name;
 	spec_kind kind;
 	const char *formula;
 	const char *edge;
 	const spec_param *params; /* terminated by an entry with name NULL */
+	unsigned modes;           /* SPEC_BINARY, SPEC_MULTI or both */
+	const char *multi_formula; /* the multi-class form, when it differs; NULL otherwise */
 } spec_info;
 
 #define SPEC_KEY_MAX 64
@@ -112,6 +126,7 @@ typedef struct spec {
 	spec_fn fn;
 	char key[SPEC_KEY_MAX]; /* the alias ("as"), or the name */
 	spec_params par;
+	uint32_t set; /* bit k: the function's k-th parameter was given explicitly */
 } spec;
 
 /* The catalogue entry of fn (static; never NULL for fn < FN_COUNT). */
@@ -162,9 +177,30 @@ seg_status spec_parse(const char *text, spec_kind kind, spec *s, seg_error *err)
  */
 seg_status spec_check_unique(const spec *specs, size_t n, seg_error *err);
 
+/*
+ * Sets parameter name to v unless it was given explicitly (a profile's
+ * default); a parameter the function does not take is left alone.
+ * Returns 1 when it was set.
+ */
+int spec_default_number(spec *s, const char *name, double v);
+
+/*
+ * The name (static) of another function of s's kind that takes parameter
+ * name when s's function does not (label_smoothing asked of dice is
+ * cross_entropy's); NULL when s takes it or no function does. name
+ * borrowed.
+ */
+const char *spec_param_elsewhere(const spec *s, const char *name);
+
+/* 1 when parameter name of s was given explicitly. */
+int spec_is_set(const spec *s, const char *name);
+
 /* Writes the default losses and metrics (bce, weighted_bce, dice, shape_aware; dice, iou)
  * into out (capacity cap); returns how many were written. */
 size_t spec_defaults(spec *out, size_t cap);
+
+/* The same for multi-class requests (cross_entropy, dice; dice, iou). */
+size_t spec_defaults_multi(spec *out, size_t cap);
 
 /* The value of a CHOICE parameter as its name, e.g. "balanced". */
 const char *spec_choice_name(const spec_param *p, int index);

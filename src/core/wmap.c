@@ -123,8 +123,9 @@ static void visit_band(const uint32_t *inst, const uint8_t *fg, int w, uint32_t 
 	}
 }
 
-seg_status wmap_compute(const seg_target *t, const wmap_params *p, float *w, wmap_info *info,
-			seg_error *err)
+/* The map, with w_c from p or, when cwp is not NULL, w_c(x) = cwp[x]. */
+static seg_status compute(const seg_target *t, const wmap_params *p, const float *cwp, float *w, wmap_info *info,
+			  seg_error *err)
 {
 	int W = t->width, H = t->height;
 	size_t n = (size_t)W * (size_t)H;
@@ -172,7 +173,7 @@ seg_status wmap_compute(const seg_target *t, const wmap_params *p, float *w, wma
 		reach = p->sigma * sqrt(2.0 * log(p->w0 / WMAP_TOL));
 	if (k_count < 2 || reach <= 0.0) {
 		for (size_t i = 0; i < n; i++)
-			w[i] = (float)cw[t->fg[i] != 0];
+			w[i] = cwp ? cwp[i] : (float)cw[t->fg[i] != 0];
 		goto done;
 	}
 
@@ -231,7 +232,7 @@ seg_status wmap_compute(const seg_target *t, const wmap_params *p, float *w, wma
 	double inv = 1.0 / (2.0 * p->sigma * p->sigma);
 	for (size_t i = 0; i < n; i++) {
 		if (t->fg[i]) {
-			w[i] = (float)cw[1];
+			w[i] = cwp ? cwp[i] : (float)cw[1];
 			continue;
 		}
 		double border = 0.0;
@@ -239,7 +240,7 @@ seg_status wmap_compute(const seg_target *t, const wmap_params *p, float *w, wma
 			double sum = (double)w[i] + (double)d2[i];
 			border = p->w0 * exp(-sum * sum * inv);
 		}
-		w[i] = (float)(cw[0] + border);
+		w[i] = (float)((cwp ? (double)cwp[i] : cw[0]) + border);
 	}
 done:
 	if (info) {
@@ -257,4 +258,15 @@ out:
 	free(boxes);
 	free(inst);
 	return st;
+}
+
+seg_status wmap_compute(const seg_target *t, const wmap_params *p, float *w, wmap_info *info, seg_error *err)
+{
+	return compute(t, p, NULL, w, info, err);
+}
+
+seg_status wmap_compute_weighted(const seg_target *t, const wmap_params *p, const float *cw, float *w,
+				 wmap_info *info, seg_error *err)
+{
+	return compute(t, p, cw, w, info, err);
 }

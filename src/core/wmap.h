@@ -64,6 +64,14 @@ void wmap_params_default(wmap_params *p);
 seg_status wmap_compute(const seg_target *t, const wmap_params *p, float *w, wmap_info *info,
 			seg_error *err);
 
+/*
+ * The same with a class weight per pixel: w_c(x) = cw[x] (borrowed, w*h)
+ * in place of p's class weights, for class maps whose C classes are
+ * balanced by the caller.
+ */
+seg_status wmap_compute_weighted(const seg_target *t, const wmap_params *p, const float *cw, float *w,
+				 wmap_info *info, seg_error *err);
+
 /* SEG_EINVAL with a message when p is out of range. */
 seg_status wmap_params_check(const wmap_params *p, seg_error *err);
 

@@ -22,6 +22,7 @@ typedef struct http_config {
 	int queue;               /* requests that may wait for a worker */
 	size_t max_body;         /* request body cap in bytes */
 	uint64_t max_pixels;     /* width*height cap per mask */
+	int max_classes;         /* cap on a request's classes */
 	unsigned timeout;        /* idle connection timeout, seconds */
 	unsigned max_conns;      /* total connections (0: libmicrohttpd's default) */
 	unsigned max_conns_per_ip;
@@ -34,6 +35,9 @@ typedef struct http_config {
 	const char *api_keys_file; /* one key per line, or NULL; borrowed for the call */
 	const char *api_key;       /* one key, or NULL; borrowed for the call */
 	const char *cors_origins;  /* "*", or comma-separated origins allowed from browsers, or NULL; borrowed for the call */
+	int ui;                    /* serve the web page at GET / and /ui/{file} (1 by default) */
+	uint64_t keep_masks_item;  /* keep_masks: cap on one item's target + prediction bytes (0: never keep) */
+	uint64_t keep_masks_run;   /* keep_masks: cap on the bytes of all the masks one run keeps */
 } http_config;
 
 typedef struct http_server http_server;
@@ -41,7 +45,8 @@ typedef struct http_server http_server;
 /*
  * Fills cfg with the defaults (0.0.0.0:8080, workers = cores, queue 64,
  * 64 MiB, 64 Mpx, 30 s, 1000 connections and 100 per client address,
- * store ./data/segloss.db, jobs kept 24 h, no API keys, no CORS).
+ * store ./data/segloss.db, jobs kept 24 h, no API keys, no CORS, the web
+ * page on, kept masks capped at 16 MiB an item and 1 GiB a run).
  */
 void http_config_default(http_config *cfg);
 

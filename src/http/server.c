@@ -55,6 +55,7 @@
 #include "http/auth.h"
 #include "http/cors.h"
 #include "http/metrics.h"
+#include "http/ui.h"
 #include "wire/problem.h"
 #include "log/log.h"
 #include "pool/par.h"
@@ -73,6 +74,7 @@ typedef enum route_id {
 	R_EVALUATE,
 	R_WEIGHT_MAP,
 	R_LOSSES,
+	R_PROFILES,
 	R_OPENAPI,
 	R_HEALTHZ,
 	R_READYZ,
@@ -81,15 +83,17 @@ typedef enum route_id {
 	R_RUN,
 	R_RUN_ITEMS,
 	R_RUN_COMPARE,
+	R_RUN_ITEM_MASK, /* keep_masks: an item's target or prediction */
 	R_JOBS,
 	R_JOB,
+	R_UI,        /* the web page: GET / and /ui/{file} (http/ui.c) */
 	R_NOT_FOUND, /* no route: also the metrics label for 404 and 405 */
 	R_COUNT
 } route_id;
 
 static const char *const route_names[R_COUNT] = {
-	"evaluate", "weight_map", "losses", "openapi", "healthz", "readyz", "metrics",
-	"runs",     "run",        "run_items", "run_compare", "jobs", "job", "other",
+	"evaluate", "weight_map", "losses", "profiles", "openapi", "healthz", "readyz", "metrics",
+	"runs",     "run",        "run_items", "run_compare", "run_item_mask", "jobs", "job", "ui", "other",
 };
 
 /*
@@ -114,6 +118,7 @@ static const route routes[] = {
 	{"POST", "/v1/evaluate", R_EVALUATE, svc_evaluate, NULL},
 	{"POST", "/v1/weight-map", R_WEIGHT_MAP, svc_weight_map, NULL},
 	{"GET", "/v1/losses", R_LOSSES, NULL, NULL},
+	{"GET", "/v1/profiles", R_PROFILES, NULL, NULL},
 	{"GET", "/v1/openapi.yaml", R_OPENAPI, NULL, NULL},
 	{"GET", "/healthz", R_HEALTHZ, NULL, NULL},
 	{"GET", "/readyz", R_READYZ, NULL, NULL},
@@ -123,10 +128,14 @@ static const route routes[] = {
 	{"DELETE", "/v1/runs/{}", R_RUN, svc_run_delete, NULL},
 	{"GET", "/v1/runs/{}/items", R_RUN_ITEMS, svc_run_items, items_query},
 	{"GET", "/v1/runs/{}/compare/{}", R_RUN_COMPARE, svc_run_compare, NULL},
+	{"GET", "/v1/runs/{}/items/{}/target", R_RUN_ITEM_MASK, svc_run_item_target, NULL},
+	{"GET", "/v1/runs/{}/items/{}/prediction", R_RUN_ITEM_MASK, svc_run_item_prediction, NULL},
 	{"GET", "/v1/jobs", R_JOBS, svc_jobs_list, jobs_query},
 	{"POST", "/v1/jobs", R_JOBS, svc_job_submit, NULL},
 	{"GET", "/v1/jobs/{}", R_JOB, svc_job_get, NULL},
 	{"DELETE", "/v1/jobs/{}", R_JOB, svc_job_cancel, NULL},
+	{"GET", "/", R_UI, NULL, NULL},
+	{"GET", "/ui/{}", R_UI, NULL, NULL},
 };
 #define NROUTES ((int)(sizeof(routes) / sizeof(routes[0])))
 
@@ -175,6 +184,8 @@ struct http_server {
 	int port;
 	char *catalogue; /* GET /v1/losses body, built once */
 	size_t catalogue_len;
+	char *profiles; /* GET /v1/profiles body, built once */
+	size_t profiles_len;
 	atomic_int draining;
 	atomic_int inflight;
 	atomic_ullong next_id;
@@ -200,7 +211,7 @@ typedef struct req {
 	char accept[256];
 	char if_none_match[1024];
 	char idempotency_key[300]; /* longer than any valid key, so an over-long one stays over-long */
-	char query[6][128]; /* after, limit, order_by, order, status, percentiles */
+	char query[6][160]; /* after, limit, order_by (per_class.METRIC.CLASS: up to 137 bytes), order, status, percentiles */
 	int has_query[6];
 	double t_start;
 	double t_received;
@@ -268,11 +279,15 @@ void http_config_default(http_config *cfg)
 	cfg->queue = 64;
 	cfg->max_body = (size_t)64 << 20;
 	cfg->max_pixels = (uint64_t)64 << 20;
+	cfg->max_classes = 1024;
 	cfg->timeout = 30;
 	cfg->max_conns = 1000;
 	cfg->max_conns_per_ip = 100;
 	cfg->db = "./data/segloss.db";
 	cfg->job_ttl_ms = 24LL * 3600 * 1000;
+	cfg->ui = 1;
+	cfg->keep_masks_item = (uint64_t)16 << 20;
+	cfg->keep_masks_run = (uint64_t)1 << 30;
 	/* No API keys, no CORS: left NULL by the zeroing above. */
 }
 
@@ -645,6 +660,28 @@ static enum MHD_Result respond_ready(req *r)
 	return ret;
 }
 
+/* The web page's files (http/ui.c), unless the daemon was started with --ui off. */
+static enum MHD_Result serve_ui(req *r)
+{
+	const ui_asset *a = r->srv->cfg.ui ? ui_find(r->path) : NULL;
+	struct MHD_Response *resp;
+	char detail[320];
+	int status;
+
+	if (a == NULL) {
+		snprintf(detail, sizeof(detail), "no route for '%.200s'%s", r->path,
+			 r->srv->cfg.ui ? "" : " (the web page is off: --ui off)");
+		return respond_problem(r, 404, detail, NULL, NULL);
+	}
+	resp = ui_response(a, MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING),
+			   MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH),
+			   &status, &r->bytes_out);
+	if (resp == NULL)
+		return MHD_NO;
+	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+	return queue(r, status, resp);
+}
+
 /* GET routes, answered on the polling thread. */
 static enum MHD_Result serve_direct(req *r)
 {
@@ -662,6 +699,8 @@ static enum MHD_Result serve_direct(req *r)
 				       NULL, "1");
 	case R_LOSSES:
 		return respond_text(r, 200, "application/json", s->catalogue, s->catalogue_len);
+	case R_PROFILES:
+		return respond_text(r, 200, "application/json", s->profiles, s->profiles_len);
 	case R_OPENAPI:
 		return respond_text(r, 200, "application/yaml", openapi_yaml, openapi_yaml_len);
 	case R_METRICS: {
@@ -691,6 +730,8 @@ static enum MHD_Result serve_direct(req *r)
 		}
 		return respond(r, 200, &b, "text/plain; version=0.0.4; charset=utf-8", NULL, NULL);
 	}
+	case R_UI:
+		return serve_ui(r);
 	default:
 		return respond_problem(r, 500, "route without a handler", NULL, NULL);
 	}
@@ -1002,6 +1043,14 @@ static seg_status build_catalogue(http_server *s, seg_error *err)
 	if (s->catalogue == NULL)
 		return seg_fail(err, SEG_ENOMEM, "out of memory building the catalogue");
 	s->catalogue_len = strlen(s->catalogue);
+	cat = wire_profiles();
+	if (cat == NULL)
+		return seg_fail(err, SEG_ENOMEM, "out of memory building the profiles");
+	s->profiles = cJSON_PrintUnformatted(cat);
+	cJSON_Delete(cat);
+	if (s->profiles == NULL)
+		return seg_fail(err, SEG_ENOMEM, "out of memory building the profiles");
+	s->profiles_len = strlen(s->profiles);
 	return SEG_OK;
 }
 
@@ -1050,6 +1099,9 @@ http_server *http_start(const http_config *cfg, seg_error *err)
 		goto fail;
 	}
 	s->svc.lim.max_pixels = cfg->max_pixels;
+	s->svc.lim.max_classes = cfg->max_classes;
+	s->svc.lim.keep_masks_item = cfg->keep_masks_item;
+	s->svc.lim.keep_masks_run = cfg->keep_masks_run;
 	/* Helpers for parallel loops: with the requesting worker, one lane per usable CPU. */
 	int cpus = usable_cpus();
 	s->par = par_new(cpus > 1 ? cpus - 1 : 0, err);
@@ -1209,6 +1261,7 @@ void http_free(http_server *s)
 	cors_free(s->cors);
 	metrics_free(s->metrics);
 	cJSON_free(s->catalogue);
+	cJSON_free(s->profiles);
 	pthread_cond_destroy(&s->idle);
 	pthread_mutex_destroy(&s->lock);
 	free(s);

@@ -47,6 +47,7 @@ static const char help_text[] =
 	"                                                         past it, 503 with Retry-After (64)\n"
 	"  --max-body SIZE           SEGLOSS_MAX_BODY             request body cap, e.g. 64M (64M)\n"
 	"  --max-pixels N            SEGLOSS_MAX_PIXELS           width*height cap per mask (67108864)\n"
+	"  --max-classes N           SEGLOSS_MAX_CLASSES          cap on a request's classes (1024)\n"
 	"  --log-format text|json    SEGLOSS_LOG_FORMAT           log line format (text)\n"
 	"  --timeout SECONDS         SEGLOSS_TIMEOUT              idle connection timeout (30)\n"
 	"  --drain-timeout SECONDS   SEGLOSS_DRAIN_TIMEOUT        after that long, requests not yet started\n"
@@ -78,6 +79,10 @@ static const char help_text[] =
 	"                                                         a flag shows in the process list)\n"
 	"  --cors-origins LIST       SEGLOSS_CORS_ORIGINS         web origins allowed to call the API from a\n"
 	"                                                         browser: '*' or scheme://host[:port],... (none)\n"
+	"  --ui on|off               SEGLOSS_UI                   the web page at http://HOST:PORT/ (on)\n"
+	"  --keep-masks-max-item SIZE SEGLOSS_KEEP_MASKS_MAX_ITEM  keep_masks: an item's target and prediction\n"
+	"                                                         are kept up to this size together (16M; 0: never)\n"
+	"  --keep-masks-max-run SIZE SEGLOSS_KEEP_MASKS_MAX_RUN   keep_masks: the masks one run keeps, in all (1G)\n"
 	"  --healthcheck             query /healthz on 127.0.0.1:PORT; exit 0 if healthy, 1 if not\n"
 	"  --help, --version\n";
 
@@ -120,6 +125,16 @@ static int parse_size(const char *s, unsigned long long *out)
 	return 0;
 }
 
+/* A cap in bytes as parse_size reads it, or 0 (nothing is kept). */
+static int parse_cap(const char *s, unsigned long long *out)
+{
+	if (strcmp(s, "0") == 0) {
+		*out = 0;
+		return 0;
+	}
+	return parse_size(s, out);
+}
+
 static int parse_uint(const char *s, long min, long max, long *out)
 {
 	char *end = NULL;
@@ -151,6 +166,8 @@ static int apply(config *c, const char *name, const char *v, const char *origin)
 		c->http.max_body = (size_t)size;
 	else if (strcmp(name, "max-pixels") == 0 && parse_size(v, &size) == 0)
 		c->http.max_pixels = size;
+	else if (strcmp(name, "max-classes") == 0 && parse_uint(v, 1, SEG_MAX_CLASSES, &n) == 0)
+		c->http.max_classes = (int)n;
 	else if (strcmp(name, "log-format") == 0 && log_parse_format(v, &c->log) == 0)
 		log_set_format(c->log);
 	else if (strcmp(name, "timeout") == 0 && parse_uint(v, 1, 86400, &n) == 0)
@@ -179,6 +196,12 @@ static int apply(config *c, const char *name, const char *v, const char *origin)
 		c->http.api_key = v;
 	else if (strcmp(name, "cors-origins") == 0)
 		c->http.cors_origins = v;
+	else if (strcmp(name, "keep-masks-max-item") == 0 && parse_cap(v, &size) == 0)
+		c->http.keep_masks_item = size;
+	else if (strcmp(name, "keep-masks-max-run") == 0 && parse_cap(v, &size) == 0)
+		c->http.keep_masks_run = size;
+	else if (strcmp(name, "ui") == 0 && (strcmp(v, "on") == 0 || strcmp(v, "off") == 0))
+		c->http.ui = strcmp(v, "on") == 0;
 	else {
 		fprintf(stderr, "seglossd: invalid value '%s' for %s\n", v, origin);
 		return -1;
@@ -193,6 +216,7 @@ static const struct option long_opts[] = {
 	{"queue", required_argument, NULL, 0},
 	{"max-body", required_argument, NULL, 0},
 	{"max-pixels", required_argument, NULL, 0},
+	{"max-classes", required_argument, NULL, 0},
 	{"log-format", required_argument, NULL, 0},
 	{"timeout", required_argument, NULL, 0},
 	{"drain-timeout", required_argument, NULL, 0},
@@ -207,6 +231,9 @@ static const struct option long_opts[] = {
 	{"api-keys-file", required_argument, NULL, 0},
 	{"api-key", required_argument, NULL, 0},
 	{"cors-origins", required_argument, NULL, 0},
+	{"ui", required_argument, NULL, 0},
+	{"keep-masks-max-item", required_argument, NULL, 0},
+	{"keep-masks-max-run", required_argument, NULL, 0},
 	{"healthcheck", no_argument, NULL, 'c'},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
@@ -371,8 +398,9 @@ int main(int argc, char **argv)
 		const char *kv[] = {"version", VERSION, "bind", c.http.bind, "port", port, "workers", workers,
 				    "queue", queue, "max_body", body, "max_pixels", px, "db", c.http.db ? db : "off",
 				    "api_keys", c.http.api_keys_file || c.http.api_key ? "on" : "off",
-				    "cors", c.http.cors_origins && c.http.cors_origins[0] ? c.http.cors_origins : "off"};
-		log_line("info", "seglossd listening", kv, 10);
+				    "cors", c.http.cors_origins && c.http.cors_origins[0] ? c.http.cors_origins : "off",
+				    "ui", c.http.ui ? "on" : "off"};
+		log_line("info", "seglossd listening", kv, 11);
 	}
 	/*
 	 * Signals, and every 5 s a look at the keys file: a container has no

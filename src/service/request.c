@@ -23,6 +23,8 @@
 #include <time.h>
 
 #include "codec/b64.h"
+#include "codec/npy.h"
+#include "wire/annot.h"
 #include "http/multipart.h"
 #include "wire/wire.h"
 
@@ -40,6 +42,7 @@ void req_eval_release(req_eval *r)
 		return;
 	cJSON_Delete(r->json);
 	free(r->cases);
+	mco_release(&r->mc);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -90,6 +93,7 @@ void req_wmap_release(req_wmap *r)
 	if (r == NULL)
 		return;
 	cJSON_Delete(r->json);
+	mco_release(&r->mc);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -190,20 +194,44 @@ static seg_status decode_b64_inplace(char *text, const char *role, req_mask *out
 	return SEG_OK;
 }
 
-/* MASK: a base64 string (data: URL allowed), or {"png": b64} / {"npy": b64}, optionally with "logits". */
-static seg_status parse_mask(cJSON *v, const char *role, req_mask *out, int *logits, double *seconds,
-			     seg_error *err)
+/* A mask's "channel_axis": 0 (C, H, W), -1 or 2 (H, W, C). */
+static seg_status parse_axis(const cJSON *v, const char *role, int *out, seg_error *err)
+{
+	if (!cJSON_IsNumber(v) || (v->valuedouble != 0 && v->valuedouble != -1 && v->valuedouble != 2))
+		return seg_fail(err, SEG_EINVAL, "\"%s.channel_axis\" must be 0 (C, H, W) or -1 (H, W, C)", role);
+	*out = v->valuedouble == 0 ? 0 : 2;
+	return SEG_OK;
+}
+
+/*
+ * MASK: a base64 string (data: URL allowed), or {"png": b64} / {"npy":
+ * b64} with optional "kind" and, for a prediction, "channel_axis" and
+ * "logits".
+ */
+static seg_status parse_mask(cJSON *v, const char *role, int is_target, req_mask *out, int *logits,
+			     double *seconds, seg_error *err)
 {
 	cJSON *field;
 	char *text = NULL;
+	seg_status st;
 
+	out->kind = INP_AUTO;
+	out->channel_axis = NPY_AXIS_AUTO;
+	out->annot = NULL;
 	if (v == NULL)
 		return seg_fail(err, SEG_EINVAL, "missing \"%s\"", role);
 	if (cJSON_IsString(v))
 		return decode_b64_inplace(v->valuestring, role, out, seconds, err);
+	if (annot_is_mask(v)) {
+		/* An annotation tool's export: read when the classes are known (service/inputs.c). */
+		out->annot = v;
+		return SEG_OK;
+	}
 	if (!cJSON_IsObject(v))
 		return seg_fail(err, SEG_EINVAL,
-				"\"%s\" must be a base64 string or an object {\"png\": ...} or {\"npy\": ...}", role);
+				"\"%s\" must be a base64 string, an object {\"png\": ...} or {\"npy\": ...}, or an "
+				"annotation ({\"coco_rle\"}, {\"coco_polygons\"}, {\"coco\"}, {\"labelstudio\"}, {\"cvat\"})",
+				role);
 	cJSON_ArrayForEach(field, v)
 	{
 		if (strcmp(field->string, "png") == 0 || strcmp(field->string, "npy") == 0) {
@@ -213,13 +241,23 @@ static seg_status parse_mask(cJSON *v, const char *role, req_mask *out, int *log
 				return seg_fail(err, SEG_EINVAL, "\"%s\" must hold one of \"png\" or \"npy\", not both",
 						role);
 			text = field->valuestring;
+		} else if (strcmp(field->string, "kind") == 0) {
+			if (!cJSON_IsString(field))
+				return seg_fail(err, SEG_EINVAL, "\"%s.kind\" must be a string", role);
+			st = inp_kind_parse(field->valuestring, is_target, &out->kind, err);
+			if (st != SEG_OK)
+				return st;
+		} else if (strcmp(field->string, "channel_axis") == 0 && !is_target) {
+			st = parse_axis(field, role, &out->channel_axis, err);
+			if (st != SEG_OK)
+				return st;
 		} else if (strcmp(field->string, "logits") == 0 && logits != NULL) {
 			if (!cJSON_IsBool(field))
 				return seg_fail(err, SEG_EINVAL, "\"%s.logits\" must be true or false", role);
 			*logits = cJSON_IsTrue(field);
 		} else {
-			return seg_fail(err, SEG_EINVAL, "unknown field \"%.64s\" in \"%s\" (expected \"png\" or \"npy\"%s)",
-					field->string, role, logits ? " and \"logits\"" : "");
+			return seg_fail(err, SEG_EINVAL, "unknown field \"%.64s\" in \"%s\" (expected \"png\" or \"npy\", "
+					"\"kind\"%s)", field->string, role, is_target ? "" : ", \"channel_axis\" and \"logits\"");
 		}
 	}
 	if (text == NULL)
@@ -227,11 +265,25 @@ static seg_status parse_mask(cJSON *v, const char *role, req_mask *out, int *log
 	return decode_b64_inplace(text, role, out, seconds, err);
 }
 
+/* "logits": true means kind logits: refuse the two when they disagree. */
+static seg_status apply_logits(req_mask *pred, int logits, const char *role, seg_error *err)
+{
+	if (!logits)
+		return SEG_OK;
+	if (pred->kind == INP_AUTO)
+		pred->kind = INP_LOGITS;
+	else if (pred->kind != INP_LOGITS)
+		return seg_fail(err, SEG_EINVAL, "\"logits\": true means %s kind logits, but its kind is %s", role,
+				inp_kind_name(pred->kind));
+	return SEG_OK;
+}
+
 static seg_status add_spec(req_eval *r, const cJSON *item, spec_kind kind, seg_error *err)
 {
 	if (r->nspecs == REQ_MAX_SPECS)
 		return seg_fail(err, SEG_EINVAL, "at most %d losses and metrics per request", REQ_MAX_SPECS);
-	seg_status st = wire_parse_spec(item, kind, &r->specs[r->nspecs], err);
+	const char *profile = r->mc.multi ? r->mc.profile->name : NULL;
+	seg_status st = wire_parse_spec(item, kind, profile, &r->specs[r->nspecs], err);
 	if (st == SEG_OK)
 		r->nspecs++;
 	return st;
@@ -354,7 +406,7 @@ static seg_status add_map(req_eval *r, const cJSON *item, seg_error *err)
 			st = seg_fail(err, SEG_ENOMEM, "out of memory");
 	}
 	if (st == SEG_OK)
-		st = wire_parse_spec(copy ? copy : item, SPEC_MAP, &r->maps[r->nmaps], err);
+		st = wire_parse_spec(copy ? copy : item, SPEC_MAP, NULL, &r->maps[r->nmaps], err);
 	cJSON_Delete(copy);
 	if (st == SEG_OK)
 		r->map_has_range[r->nmaps++] = has;
@@ -367,8 +419,10 @@ static seg_status parse_map_format(const char *v, req_eval *r, seg_error *err)
 		r->map_format = REQ_MAP_NPY;
 	else if (strcmp(v, "png") == 0)
 		r->map_format = REQ_MAP_PNG;
+	else if (strcmp(v, "coco_rle") == 0)
+		r->map_format = REQ_MAP_COCO_RLE;
 	else
-		return seg_fail(err, SEG_EINVAL, "map_format must be \"npy\" or \"png\", got \"%.32s\"", v);
+		return seg_fail(err, SEG_EINVAL, "map_format must be \"npy\", \"png\" or \"coco_rle\", got \"%.32s\"", v);
 	return SEG_OK;
 }
 
@@ -390,19 +444,43 @@ static seg_status unknown_field(const char *name, const char *const *known, seg_
 	return seg_fail(err, SEG_EINVAL, "unknown field \"%.64s\"", name);
 }
 
-static seg_status finish_eval(req_eval *r, seg_error *err)
+seg_status req_eval_finish(req_eval *r, seg_error *err)
 {
 	seg_status st;
 
-	for (size_t i = 0; i < r->nmaps; i++)
+	for (size_t i = 0; i < r->nmaps; i++) {
+		int categorical = r->maps[i].fn == FN_MAP_MASK || r->maps[i].fn == FN_MAP_ERRORS;
+		if (r->map_has_range[i] && categorical)
+			return seg_fail(err, SEG_EINVAL,
+					"map '%s' has no colour scale: \"range\" is for the float maps weight and bce",
+					r->maps[i].key);
 		if (r->map_has_range[i] && r->map_format != REQ_MAP_PNG)
 			return seg_fail(err, SEG_EINVAL,
 					"map '%s': \"range\" sets the colour scale of a heatmap; it needs \"map_format\": "
 					"\"png\"",
 					r->maps[i].key);
+		if (r->map_format == REQ_MAP_COCO_RLE && !categorical)
+			return seg_fail(err, SEG_EINVAL,
+					"map '%s' holds floats, which have no COCO RLE form: \"map_format\": \"coco_rle\" is "
+					"for the maps mask and errors",
+					r->maps[i].key);
+		if (r->mc.multi && !categorical)
+			return seg_fail(err, SEG_EINVAL,
+					"map '%s' is for binary requests: a multi-class request takes the maps mask and "
+					"errors (for a label map's weight map use /v1/weight-map with \"classes\")",
+					r->maps[i].key);
+		if (r->mc.multi && spec_is_set(&r->maps[i], "threshold"))
+			return seg_fail(err, SEG_EINVAL,
+					"parameter 'threshold' of map '%s' applies to binary requests: a multi-class "
+					"prediction's classes are its labels or the argmax of its scores",
+					r->maps[i].key);
+	}
 	if (r->nspecs == 0)
-		r->nspecs = spec_defaults(r->specs, REQ_MAX_SPECS);
-	st = spec_check_unique(r->specs, r->nspecs, err);
+		r->nspecs = r->mc.multi ? spec_defaults_multi(r->specs, REQ_MAX_SPECS)
+					: spec_defaults(r->specs, REQ_MAX_SPECS);
+	st = mco_finish(&r->mc, r->specs, r->nspecs, err);
+	if (st == SEG_OK)
+		st = spec_check_unique(r->specs, r->nspecs, err);
 	if (st == SEG_OK)
 		st = spec_check_unique(r->maps, r->nmaps, err);
 	return st;
@@ -438,6 +516,14 @@ static seg_status alloc_cases(req_eval *r, size_t n, seg_error *err)
 	return SEG_OK;
 }
 
+/* keep_masks keeps an item's masks in its run: there must be one. */
+static seg_status keep_needs_run(const req_eval *r, seg_error *err)
+{
+	if (r->keep_masks && r->run[0] == '\0')
+		return seg_fail(err, SEG_EINVAL, "\"keep_masks\" needs a \"run\" to keep the masks in");
+	return SEG_OK;
+}
+
 /* The fields of a single or batch request that are not masks. */
 static seg_status parse_lists(cJSON *root, req_eval *r, int batch, seg_error *err)
 {
@@ -448,6 +534,15 @@ static seg_status parse_lists(cJSON *root, req_eval *r, int batch, seg_error *er
 	cJSON *field, *item;
 	seg_status st;
 
+	/* The multi-class fields first: a spec's errors name the profile in force. */
+	cJSON_ArrayForEach(field, root)
+	{
+		if (!mco_owns(field->string))
+			continue;
+		st = mco_set(&r->mc, field->string, field, err);
+		if (st != SEG_OK)
+			return st;
+	}
 	for (size_t l = 0; l < 3; l++) {
 		field = cJSON_GetObjectItemCaseSensitive(root, lists[l].field);
 		if (field == NULL)
@@ -466,7 +561,7 @@ static seg_status parse_lists(cJSON *root, req_eval *r, int batch, seg_error *er
 	field = cJSON_GetObjectItemCaseSensitive(root, "map_format");
 	if (field) {
 		if (!cJSON_IsString(field))
-			return seg_fail(err, SEG_EINVAL, "map_format must be \"npy\" or \"png\"");
+			return seg_fail(err, SEG_EINVAL, "map_format must be \"npy\", \"png\" or \"coco_rle\"");
 		st = parse_map_format(field->valuestring, r, err);
 		if (st != SEG_OK)
 			return st;
@@ -485,7 +580,13 @@ static seg_status parse_lists(cJSON *root, req_eval *r, int batch, seg_error *er
 		if (st != SEG_OK)
 			return st;
 	}
-	return SEG_OK;
+	field = cJSON_GetObjectItemCaseSensitive(root, "keep_masks");
+	if (field) {
+		if (!cJSON_IsBool(field))
+			return seg_fail(err, SEG_EINVAL, "\"keep_masks\" must be true or false");
+		r->keep_masks = cJSON_IsTrue(field);
+	}
+	return keep_needs_run(r, err);
 }
 
 static seg_status reject_unknown(cJSON *obj, const char *const *known, seg_error *err)
@@ -512,13 +613,15 @@ static seg_status parse_case(cJSON *obj, const char *where, req_eval *r, req_cas
 
 	c->logits = r->logits;
 	snprintf(role, sizeof(role), "%starget", where);
-	st = parse_mask(cJSON_GetObjectItemCaseSensitive(obj, "target"), role, &c->target, NULL, &r->base64_seconds,
-			err);
+	st = parse_mask(cJSON_GetObjectItemCaseSensitive(obj, "target"), role, 1, &c->target, NULL,
+			&r->base64_seconds, err);
 	if (st != SEG_OK)
 		return st;
 	snprintf(role, sizeof(role), "%sprediction", where);
-	st = parse_mask(cJSON_GetObjectItemCaseSensitive(obj, "prediction"), role, &c->prediction, &c->logits,
+	st = parse_mask(cJSON_GetObjectItemCaseSensitive(obj, "prediction"), role, 0, &c->prediction, &c->logits,
 			&r->base64_seconds, err);
+	if (st == SEG_OK)
+		st = apply_logits(&c->prediction, c->logits, role, err);
 	if (st != SEG_OK)
 		return st;
 	if (item) {
@@ -532,8 +635,8 @@ static seg_status parse_case(cJSON *obj, const char *where, req_eval *r, req_cas
 static seg_status eval_from_json(cJSON *root, req_eval *r, seg_error *err)
 {
 	static const char *const single[] = {"target", "prediction", "losses", "metrics", "maps", "map_format",
-					     "logits", "run", "item", NULL};
-	static const char *const batch[] = {"items", "losses", "metrics", "logits", "run", NULL};
+					     "logits", "run", "item", "keep_masks", MCO_FIELDS, NULL};
+	static const char *const batch[] = {"items", "losses", "metrics", "logits", "run", "keep_masks", MCO_FIELDS, NULL};
 	static const char *const entry[] = {"target", "prediction", "item", NULL};
 	cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items"), *it;
 	seg_status st;
@@ -550,7 +653,7 @@ static seg_status eval_from_json(cJSON *root, req_eval *r, seg_error *err)
 			st = parse_case(root, "", r, &r->cases[0], err);
 		if (st == SEG_OK && r->run[0] == '\0' && r->cases[0].item[0])
 			return seg_fail(err, SEG_EINVAL, "\"item\" needs a \"run\" to record it in");
-		return st == SEG_OK ? finish_eval(r, err) : st;
+		return st == SEG_OK ? req_eval_finish(r, err) : st;
 	}
 	if (!cJSON_IsArray(items) || cJSON_GetArraySize(items) == 0)
 		return seg_fail(err, SEG_EINVAL, "\"items\" must be a non-empty array of {\"target\", \"prediction\", \"item\"}");
@@ -579,7 +682,7 @@ static seg_status eval_from_json(cJSON *root, req_eval *r, seg_error *err)
 				st = seg_fail(err, SEG_EINVAL, "items[%zu] repeats the item name of items[%zu]", k, j);
 		k++;
 	}
-	return st == SEG_OK ? finish_eval(r, err) : st;
+	return st == SEG_OK ? req_eval_finish(r, err) : st;
 }
 
 /* Copies a text part into a NUL-terminated buffer without trailing whitespace. */
@@ -706,6 +809,9 @@ static seg_status mask_part(const mp_part *p, const char *role, req_mask *out, s
 		return seg_fail(err, SEG_EINVAL, "form field \"%s\" is empty", role);
 	out->data = p->data;
 	out->len = p->len;
+	out->kind = INP_AUTO;
+	out->channel_axis = NPY_AXIS_AUTO;
+	out->annot = NULL;
 	return SEG_OK;
 }
 
@@ -727,10 +833,29 @@ static seg_status split_form(const char *ct, const uint8_t *body, size_t len, mp
 	return st;
 }
 
+/* A mask part's kind from its form field (target_kind, prediction_kind). */
+static seg_status kind_field(const mp_part *p, int is_target, req_mask *m, seg_error *err)
+{
+	char text[32];
+	seg_status st = part_text(p, text, sizeof(text), err);
+
+	return st == SEG_OK ? inp_kind_parse(text, is_target, &m->kind, err) : st;
+}
+
+/* A multi-class field given as text (classes, ignore_index, ...). */
+static seg_status mco_field(mco_opts *o, const mp_part *p, seg_error *err)
+{
+	char text[8192];
+	seg_status st = part_text(p, text, sizeof(text), err);
+
+	return st == SEG_OK ? mco_set_text(o, p->name, text, err) : st;
+}
+
 static seg_status eval_from_form(const mp_form *f, req_eval *r, seg_error *err)
 {
 	static const char *const known[] = {"target", "prediction", "losses", "metrics", "maps", "map_format",
-					    "logits", "run", "item", NULL};
+					    "logits", "run", "item", "target_kind", "prediction_kind", "channel_axis",
+					    "keep_masks", MCO_FIELDS, NULL};
 	seg_status st;
 
 	st = alloc_cases(r, 1, err);
@@ -746,9 +871,26 @@ static seg_status eval_from_form(const mp_form *f, req_eval *r, seg_error *err)
 	st = mask_part(mp_find(f, "target"), "target", &r->cases[0].target, err);
 	if (st == SEG_OK)
 		st = mask_part(mp_find(f, "prediction"), "prediction", &r->cases[0].prediction, err);
+	/* The multi-class fields first: a spec's errors name the profile in force. */
+	for (int i = 0; i < f->count && st == SEG_OK; i++)
+		if (mco_owns(f->parts[i].name))
+			st = mco_field(&r->mc, &f->parts[i], err);
 	for (int i = 0; i < f->count && st == SEG_OK; i++) {
 		const mp_part *p = &f->parts[i];
-		if (strcmp(p->name, "losses") == 0)
+		if (mco_owns(p->name))
+			continue;
+		if (strcmp(p->name, "target_kind") == 0)
+			st = kind_field(p, 1, &r->cases[0].target, err);
+		else if (strcmp(p->name, "prediction_kind") == 0)
+			st = kind_field(p, 0, &r->cases[0].prediction, err);
+		else if (strcmp(p->name, "channel_axis") == 0) {
+			char text[8];
+			st = part_text(p, text, sizeof(text), err);
+			if (st == SEG_OK && strcmp(text, "0") != 0 && strcmp(text, "-1") != 0 && strcmp(text, "2") != 0)
+				st = seg_fail(err, SEG_EINVAL, "form field \"channel_axis\" must be 0 (C, H, W) or -1 (H, W, C)");
+			if (st == SEG_OK)
+				r->cases[0].prediction.channel_axis = strcmp(text, "0") == 0 ? 0 : 2;
+		} else if (strcmp(p->name, "losses") == 0)
 			st = parse_list_field(r, p, SPEC_LOSS, err);
 		else if (strcmp(p->name, "metrics") == 0)
 			st = parse_list_field(r, p, SPEC_METRIC, err);
@@ -756,6 +898,8 @@ static seg_status eval_from_form(const mp_form *f, req_eval *r, seg_error *err)
 			st = parse_list_field(r, p, SPEC_MAP, err);
 		else if (strcmp(p->name, "logits") == 0)
 			st = parse_bool_text(p, &r->logits, err);
+		else if (strcmp(p->name, "keep_masks") == 0)
+			st = parse_bool_text(p, &r->keep_masks, err);
 		else if (strcmp(p->name, "map_format") == 0) {
 			char text[16];
 			st = part_text(p, text, sizeof(text), err);
@@ -773,19 +917,30 @@ static seg_status eval_from_form(const mp_form *f, req_eval *r, seg_error *err)
 	if (st != SEG_OK)
 		return st;
 	r->cases[0].logits = r->logits;
+	st = apply_logits(&r->cases[0].prediction, r->logits, "prediction", err);
+	if (st != SEG_OK)
+		return st;
 	if (r->run[0] == '\0' && r->cases[0].item[0])
 		return seg_fail(err, SEG_EINVAL, "\"item\" needs a \"run\" to record it in");
-	return finish_eval(r, err);
+	st = keep_needs_run(r, err);
+	return st == SEG_OK ? req_eval_finish(r, err) : st;
 }
 
 seg_status req_parse_eval(const char *content_type, const uint8_t *body, size_t len, req_eval *out,
 			  seg_error *err)
+{
+	return req_parse_eval_capped(content_type, body, len, MCO_DEFAULT_MAX_CLASSES, out, err);
+}
+
+seg_status req_parse_eval_capped(const char *content_type, const uint8_t *body, size_t len, int max_classes,
+				 req_eval *out, seg_error *err)
 {
 	body_kind kind;
 	mp_form *form = NULL;
 	seg_status st;
 
 	memset(out, 0, sizeof(*out));
+	mco_init(&out->mc, max_classes);
 	st = body_kind_of(content_type, &kind, err);
 	if (st != SEG_OK)
 		return st;
@@ -825,11 +980,24 @@ static seg_status wmap_param_json(spec *s, const cJSON *v, seg_error *err)
 seg_status req_parse_wmap(const char *content_type, const uint8_t *body, size_t len, req_wmap *out,
 			  seg_error *err)
 {
+	return req_parse_wmap_capped(content_type, body, len, MCO_DEFAULT_MAX_CLASSES, out, err);
+}
+
+/* The multi-class fields a weight map takes (its class_weights stay the map's own parameter). */
+static int wmap_mco_field(const char *name)
+{
+	return strcmp(name, "classes") == 0 || strcmp(name, "ignore_index") == 0 || strcmp(name, "background") == 0;
+}
+
+seg_status req_parse_wmap_capped(const char *content_type, const uint8_t *body, size_t len, int max_classes,
+				 req_wmap *out, seg_error *err)
+{
 	body_kind kind;
 	mp_form *form = NULL;
 	seg_status st;
 
 	memset(out, 0, sizeof(*out));
+	mco_init(&out->mc, max_classes);
 	spec_init(&out->params, SPEC_MAP, "weight", NULL);
 	st = body_kind_of(content_type, &kind, err);
 	if (st != SEG_OK)
@@ -846,13 +1014,15 @@ seg_status req_parse_wmap(const char *content_type, const uint8_t *body, size_t 
 			if (strcmp(field->string, "range") == 0) {
 				st = range_from_json(field, "\"range\"", out->range, err);
 				out->has_range = 1;
+			} else if (wmap_mco_field(field->string)) {
+				st = mco_set(&out->mc, field->string, field, err);
 			} else {
 				st = wmap_param_json(&out->params, field, err);
 			}
 			if (st != SEG_OK)
 				goto out;
 		}
-		st = parse_mask(cJSON_GetObjectItemCaseSensitive(out->json, "target"), "target", &out->target, NULL,
+		st = parse_mask(cJSON_GetObjectItemCaseSensitive(out->json, "target"), "target", 1, &out->target, NULL,
 				&out->base64_seconds, err);
 	} else {
 		st = split_form(content_type, body, len, &form, err);
@@ -864,6 +1034,14 @@ seg_status req_parse_wmap(const char *content_type, const uint8_t *body, size_t 
 			char text[128];
 			if (strcmp(p->name, "target") == 0)
 				continue;
+			if (wmap_mco_field(p->name)) {
+				st = mco_field(&out->mc, p, err);
+				continue;
+			}
+			if (strcmp(p->name, "target_kind") == 0) {
+				st = kind_field(p, 1, &out->target, err);
+				continue;
+			}
 			st = part_text(p, text, sizeof(text), err);
 			if (st == SEG_OK && strcmp(p->name, "range") == 0) {
 				st = range_from_text(text, "form field \"range\"", out->range, err);
@@ -873,6 +1051,11 @@ seg_status req_parse_wmap(const char *content_type, const uint8_t *body, size_t 
 			}
 		}
 	}
+	if (st == SEG_OK)
+		st = mco_finish(&out->mc, NULL, 0, err);
+	if (st == SEG_OK && out->mc.multi && out->params.par.wm.instances == WMAP_INST_LABELS)
+		st = seg_fail(err, SEG_EINVAL, "with \"classes\" the instances are each class's connected components: "
+			      "\"instances\" must be auto or components");
 out:
 	free(form);
 	if (st != SEG_OK)

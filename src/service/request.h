@@ -17,6 +17,8 @@
 
 #include "core/seg.h"
 #include "core/spec.h"
+#include "service/inputs.h"
+#include "service/mcopts.h"
 
 #define REQ_MAX_SPECS 64
 #define REQ_MAX_MAPS 4
@@ -24,12 +26,20 @@
 typedef enum req_map_format {
 	REQ_MAP_NPY,
 	REQ_MAP_PNG,
+	REQ_MAP_COCO_RLE, /* categorical maps only: one COCO RLE per value */
 } req_map_format;
 
-/* An uploaded mask: PNG or .npy bytes, borrowed from the request's storage. */
+/*
+ * An uploaded mask: PNG or .npy bytes (or JSON text), borrowed from the
+ * request's storage, with what it holds (kind; INP_AUTO when not given) and, for
+ * per-class scores, the axis of the classes (-1: found from the shape).
+ */
 typedef struct req_mask {
 	const uint8_t *data;
 	size_t len;
+	inp_kind kind;
+	int channel_axis;
+	const cJSON *annot; /* an annotation tool's MASK object (wire/annot.h) in the parsed body, or NULL */
 } req_mask;
 
 #define REQ_RUN_MAX 128   /* run names: 1..128 characters of A-Za-z0-9._- */
@@ -49,6 +59,7 @@ typedef struct req_eval {
 	size_t ncases;
 	int batch;       /* the {"items": [...]} form */
 	char run[REQ_RUN_MAX + 1]; /* empty: record nothing */
+	int keep_masks;            /* with run: keep each item's target and prediction as uploaded */
 	int logits;
 	size_t nspecs; /* losses and metrics, in request order */
 	spec specs[REQ_MAX_SPECS];
@@ -57,6 +68,7 @@ typedef struct req_eval {
 	double map_range[REQ_MAX_MAPS][2]; /* a heatmap's fixed colour scale ("range"), when map_has_range */
 	int map_has_range[REQ_MAX_MAPS];
 	req_map_format map_format;
+	mco_opts mc;           /* classes, ignore label, averages, profile (owned) */
 	double base64_seconds; /* time spent decoding base64 */
 	cJSON *json;           /* owned: the parsed body, whose strings hold decoded masks */
 } req_eval;
@@ -66,6 +78,7 @@ typedef struct req_wmap {
 	spec params; /* FN_MAP_WEIGHT with the request's parameters */
 	double range[2]; /* a heatmap's fixed colour scale ("range"), when has_range */
 	int has_range;
+	mco_opts mc; /* classes and class weights, for a label-map target (owned) */
 	double base64_seconds;
 	cJSON *json; /* owned */
 } req_wmap;
@@ -101,8 +114,20 @@ void req_wmap_release(req_wmap *r);
 seg_status req_parse_eval(const char *content_type, const uint8_t *body, size_t len, req_eval *out,
 			  seg_error *err);
 
+/*
+ * Completes a request built field by field (the command line): default
+ * specs, the profile's defaults and the multi-class checks, unique keys.
+ */
+seg_status req_eval_finish(req_eval *r, seg_error *err);
+
+/* The same with the daemon's cap on "classes" (req_parse_eval uses MCO_DEFAULT_MAX_CLASSES). */
+seg_status req_parse_eval_capped(const char *content_type, const uint8_t *body, size_t len, int max_classes,
+				 req_eval *out, seg_error *err);
+
 /* Parses a weight-map request; same contract as req_parse_eval. */
 seg_status req_parse_wmap(const char *content_type, const uint8_t *body, size_t len, req_wmap *out,
 			  seg_error *err);
+seg_status req_parse_wmap_capped(const char *content_type, const uint8_t *body, size_t len, int max_classes,
+				 req_wmap *out, seg_error *err);
 
 #endif

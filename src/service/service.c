@@ -30,8 +30,14 @@
 #include "codec/npy.h"
 #include "codec/pngio.h"
 #include "core/eval.h"
+#include "core/mclass.h"
+#include "core/mceval.h"
 #include "core/wmap.h"
+#include "service/inputs.h"
+#include "service/kept.h"
+#include "service/maps.h"
 #include "service/request.h"
+#include "service/runagg.h"
 #include "wire/problem.h"
 #include "wire/wire.h"
 
@@ -68,78 +74,6 @@ const char *svc_decode_error_kind(const seg_error *err)
 	if (strstr(m, "multipart"))
 		return "multipart";
 	return NULL;
-}
-
-static void map_stats(const float *v, size_t n, double *lo, double *hi, double *mean)
-{
-	double a = INFINITY, b = -INFINITY, s = 0.0;
-
-	for (size_t i = 0; i < n; i++) {
-		a = v[i] < a ? v[i] : a;
-		b = v[i] > b ? v[i] : b;
-		s += v[i];
-	}
-	*lo = a;
-	*hi = b;
-	*mean = s / (double)n;
-}
-
-/* Base64 of raw (borrowed) as a new cJSON string. */
-static cJSON *b64_string(const buf *raw)
-{
-	size_t n = b64_encoded_len(raw->len);
-	char *text = malloc(n + 1);
-	cJSON *s;
-
-	if (text == NULL)
-		return NULL;
-	b64_encode(raw->data, raw->len, text);
-	s = cJSON_CreateString(text);
-	free(text);
-	return s;
-}
-
-/*
- * A map into `into` under key: float32 .npy, or a heatmap PNG (png) on
- * range (NULL: the map's extremes) whose object states its scale.
- */
-static seg_status encode_map(const float *v, int w, int h, int png, const double *range, cJSON *into, const char *key,
-			     seg_error *err)
-{
-	buf raw;
-	cJSON *obj = NULL, *data = NULL;
-	double lo, hi, mean, scale[2] = {0, 0};
-	seg_status st;
-
-	buf_init(&raw, 0);
-	st = png ? pngio_encode_heatmap_range(v, w, h, range, &raw, scale, err) : npy_encode_f32(v, w, h, &raw, err);
-	if (st != SEG_OK)
-		goto out;
-	map_stats(v, (size_t)w * (size_t)h, &lo, &hi, &mean);
-	obj = cJSON_CreateObject();
-	data = b64_string(&raw);
-	if (obj == NULL || data == NULL) {
-		st = seg_fail(err, SEG_ENOMEM, "out of memory encoding map '%s'", key);
-		goto out;
-	}
-	cJSON_AddStringToObject(obj, "format", png ? "png" : "npy");
-	cJSON_AddStringToObject(obj, "dtype", png ? "uint8" : "float32");
-	int shape3[3] = {h, w, 3};
-	cJSON_AddItemToObject(obj, "shape", cJSON_CreateIntArray(shape3, png ? 3 : 2));
-	cJSON_AddNumberToObject(obj, "min", lo);
-	cJSON_AddNumberToObject(obj, "max", hi);
-	cJSON_AddNumberToObject(obj, "mean", mean);
-	if (png) /* the ends of the colour scale: viridis' first colour at range[0], its last at range[1] */
-		cJSON_AddItemToObject(obj, "range", cJSON_CreateDoubleArray(scale, 2));
-	cJSON_AddItemToObject(obj, "data", data);
-	data = NULL;
-	cJSON_AddItemToObject(into, key, obj);
-	obj = NULL;
-out:
-	cJSON_Delete(data);
-	cJSON_Delete(obj);
-	buf_release(&raw);
-	return st;
 }
 
 static double ms(double seconds)
@@ -192,23 +126,54 @@ static void reply_init(svc_reply *out)
  * "losses", "metrics", "warnings"[, "maps"]}; values (nspecs) the numbers
  * for recording. where prefixes decode errors in batches ("items[3].").
  */
-static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_case *c, const char *where,
-			    cJSON **obj, double *values, svc_timing *t, seg_error *err)
+/* The multi-class scores of a decoded pair into root; values receives the averages for recording. */
+static seg_status eval_multi(const svc_ctx *ctx, const req_eval *rq, const inp_pair *in, cJSON *root, double *values,
+			     mce_result *res, seg_error *err)
 {
-	seg_target tgt = {0};
-	seg_pred pred = {0};
+	int C = rq->mc.classes.count;
+	const char **names = malloc((size_t)C * sizeof(*names));
+	mce_opts o;
+	seg_status st;
+
+	if (names == NULL) {
+		st = seg_fail(err, SEG_ENOMEM, "out of memory");
+		goto out;
+	}
+	mco_core_opts(&rq->mc, &o, names);
+	st = mce_result_init(res, rq->nspecs, C, err);
+	if (st == SEG_OK)
+		st = mce_run(&in->labels, in->hard, in->scores.v ? &in->scores : NULL, rq->specs, rq->nspecs, &o, res,
+			     ctx->par, err);
+	if (st != SEG_OK)
+		goto out;
+	memcpy(values, res->value, rq->nspecs * sizeof(*values));
+	cJSON_AddNumberToObject(root, "width", in->labels.width);
+	cJSON_AddNumberToObject(root, "height", in->labels.height);
+	st = wire_add_mc_results(root, &rq->mc.classes, rq->specs, rq->nspecs, res, &o, rq->mc.confusion,
+				 (const char (*)[EVAL_WARN_LEN])in->notes, in->nnotes);
+	if (st != SEG_OK)
+		st = seg_fail(err, st, "out of memory");
+out:
+	free(names);
+	return st;
+}
+
+static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_case *c, const char *where,
+			    cJSON **obj, double *values, mce_result *res, svc_timing *t, seg_error *err)
+{
+	inp_pair in;
+	inp_mask tm = {c->target.data, c->target.len, c->target.kind, c->target.channel_axis, c->target.annot};
+	inp_mask pm = {c->prediction.data, c->prediction.len, c->prediction.kind, c->prediction.channel_axis,
+		       c->prediction.annot};
 	eval_warnings *warn = NULL;
-	float *map = NULL;
 	cJSON *root = NULL, *maps = NULL;
 	seg_status st;
 	double t1 = now();
 
 	*obj = NULL;
-	st = mask_decode_target(c->target.data, c->target.len, ctx->lim.max_pixels, &tgt, err);
-	if (st == SEG_OK)
-		st = mask_decode_pred(c->prediction.data, c->prediction.len, ctx->lim.max_pixels, c->logits, &pred, err);
-	if (st == SEG_OK)
-		st = mask_check_sizes(&tgt, &pred, err);
+	st = inp_decode_pair(&tm, &pm, rq->mc.multi ? &rq->mc.classes : NULL, ctx->lim.max_pixels, &in, err);
+	seg_target tgt = in.target;
+	seg_pred pred = in.pred;
 	double t2 = now();
 	t->decode += t2 - t1;
 	if (st != SEG_OK) {
@@ -225,27 +190,32 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 		st = seg_fail(err, SEG_ENOMEM, "out of memory");
 		goto out;
 	}
+	if (in.multi) {
+		st = eval_multi(ctx, rq, &in, root, values, res, err);
+		t->compute += now() - t2;
+		if (st == SEG_OK && !rq->batch) {
+			maps = cJSON_CreateObject();
+			st = maps == NULL ? seg_fail(err, SEG_ENOMEM, "out of memory") : maps_add(rq, &in, maps, t, err);
+			if (st == SEG_OK) {
+				cJSON_AddItemToObject(root, "maps", maps);
+				maps = NULL;
+			}
+		}
+		if (st != SEG_OK)
+			goto out;
+		*obj = root;
+		root = NULL;
+		goto out;
+	}
 	st = eval_run(&tgt, &pred, rq->specs, rq->nspecs, values, warn, ctx->par, err);
 	t->compute += now() - t2;
 	if (st != SEG_OK)
 		goto out;
+	for (int i = 0; i < in.nnotes; i++)
+		eval_warn(warn, "%s", in.notes[i]);
 	if (rq->nmaps > 0) {
-		map = malloc((size_t)tgt.width * (size_t)tgt.height * sizeof(*map));
 		maps = cJSON_CreateObject();
-		if (map == NULL || maps == NULL) {
-			st = seg_fail(err, SEG_ENOMEM, "out of memory for a %dx%d map", tgt.width, tgt.height);
-			goto out;
-		}
-	}
-	for (size_t i = 0; i < rq->nmaps; i++) {
-		double c0 = now();
-		st = eval_map(&tgt, &pred, &rq->maps[i], map, err);
-		double c1 = now();
-		t->compute += c1 - c0;
-		if (st == SEG_OK)
-			st = encode_map(map, tgt.width, tgt.height, rq->map_format == REQ_MAP_PNG,
-					rq->map_has_range[i] ? rq->map_range[i] : NULL, maps, rq->maps[i].key, err);
-		t->encode += now() - c1;
+		st = maps == NULL ? seg_fail(err, SEG_ENOMEM, "out of memory") : maps_add(rq, &in, maps, t, err);
 		if (st != SEG_OK)
 			goto out;
 	}
@@ -269,28 +239,75 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 out:
 	cJSON_Delete(maps);
 	cJSON_Delete(root);
-	free(map);
+
 	free(warn);
-	seg_target_release(&tgt);
-	seg_pred_release(&pred);
+	inp_pair_release(&in);
 	return st;
 }
 
-static seg_status record_case(const svc_ctx *ctx, const req_eval *rq, const char *item, const cJSON *obj,
-			      const double *values, svc_timing *t, seg_error *err)
+/* A key "metric.class" or "count.class", kept beside the scores that borrow it. */
+typedef char score_key[SPEC_KEY_MAX + CLS_KEY_MAX + 2];
+
+/*
+ * Records one case. A multi-class case (res not NULL with classes) also
+ * records each metric per class (STORE_PER_CLASS, "iou.car") and each
+ * class's counts (STORE_COUNTS: "tp.car", "fp.car", "fn.car" and
+ * "valid"), from which a run's dataset-pooled scores are summed.
+ */
+static seg_status record_case(const svc_ctx *ctx, const req_eval *rq, const req_case *c, const char *item, cJSON *obj,
+			      const double *values, const mce_result *res, svc_timing *t, seg_error *err)
 {
-	store_score scores[REQ_MAX_SPECS];
+	int C = rq->mc.multi ? rq->mc.classes.count : 0;
+	size_t cap = rq->nspecs * (size_t)(1 + C) + 3 * (size_t)C + 1, n = 0;
+	store_score *scores = malloc(cap * sizeof(*scores));
+	score_key *keys = C ? malloc(cap * sizeof(*keys)) : NULL;
 	double t0 = now();
 	seg_status st;
 
-	for (size_t i = 0; i < rq->nspecs; i++) {
-		scores[i].kind = spec_info_of(rq->specs[i].fn)->kind == SPEC_LOSS ? 0 : 1;
-		scores[i].key = rq->specs[i].key;
-		scores[i].value = values[i];
+	if (scores == NULL || (C && keys == NULL)) {
+		st = seg_fail(err, SEG_ENOMEM, "out of memory");
+		goto out;
 	}
-	st = store_record(ctx->store, rq->run, item, now_ms(), cJSON_GetObjectItem(obj, "width")->valueint,
-			  cJSON_GetObjectItem(obj, "height")->valueint, scores, rq->nspecs, err);
+	for (size_t i = 0; i < rq->nspecs; i++) {
+		scores[n].kind = spec_info_of(rq->specs[i].fn)->kind == SPEC_LOSS ? STORE_LOSS : STORE_METRIC;
+		scores[n].key = rq->specs[i].key;
+		scores[n++].value = values[i];
+	}
+	for (size_t i = 0; C && i < rq->nspecs; i++) {
+		const spec_info *info = spec_info_of(rq->specs[i].fn);
+		if (info->kind != SPEC_METRIC || rq->specs[i].fn == FN_M_PIXEL_ACCURACY)
+			continue;
+		for (int k = 0; k < C; k++) {
+			double v = res->per_class[i * (size_t)C + k];
+			if (isnan(v))
+				continue; /* null, or a class the metric leaves out */
+			snprintf(keys[n], sizeof(keys[n]), "%s.%s", rq->specs[i].key, rq->mc.classes.key[k]);
+			scores[n] = (store_score){STORE_PER_CLASS, keys[n], v};
+			n++;
+		}
+	}
+	if (C) {
+		double valid = 0.0;
+		for (int k = 0; k < C; k++) {
+			metric_counts m;
+			static const char *const names[3] = {"tp", "fp", "fn"};
+			mc_class_counts(res->confusion, C, k, &m);
+			double v[3] = {m.tp, m.fp, m.fn};
+			valid += m.tp + m.fn;
+			for (int j = 0; j < 3; j++) {
+				snprintf(keys[n], sizeof(keys[n]), "%s.%s", names[j], rq->mc.classes.key[k]);
+				scores[n] = (store_score){STORE_COUNTS, keys[n], v[j]};
+				n++;
+			}
+		}
+		scores[n++] = (store_score){STORE_COUNTS, "valid", valid};
+	}
+	st = kept_record(ctx, rq, c, item, now_ms(), cJSON_GetObjectItem(obj, "width")->valueint,
+			 cJSON_GetObjectItem(obj, "height")->valueint, scores, n, obj, err);
+out:
 	t->store += now() - t0;
+	free(scores);
+	free(keys);
 	return st;
 }
 
@@ -327,6 +344,7 @@ static seg_status eval_request(const svc_ctx *ctx, const req_eval *rq, const cha
 	double values[REQ_MAX_SPECS];
 	cJSON *root = NULL, *items = NULL;
 	means *m = NULL;
+	mce_result res = {0};
 	int failed = 0;
 	seg_status st = SEG_OK;
 
@@ -338,14 +356,15 @@ static seg_status eval_request(const svc_ctx *ctx, const req_eval *rq, const cha
 	if (!rq->batch) {
 		const req_case *c = &rq->cases[0];
 		const char *item = c->item[0] ? c->item : default_item;
-		st = eval_case(ctx, rq, c, "", &root, values, t, err);
+		st = eval_case(ctx, rq, c, "", &root, values, &res, t, err);
 		if (st == SEG_OK && rq->run[0]) {
-			st = record_case(ctx, rq, item, root, values, t, err);
+			st = record_case(ctx, rq, c, item, root, values, &res, t, err);
 			if (st == SEG_OK) {
 				cJSON_AddStringToObject(root, "run", rq->run);
 				cJSON_AddStringToObject(root, "item", item);
 			}
 		}
+		mce_result_release(&res);
 		if (progress && st == SEG_OK)
 			progress(arg, 1);
 		if (st != SEG_OK) {
@@ -369,8 +388,9 @@ static seg_status eval_request(const svc_ctx *ctx, const req_eval *rq, const cha
 		cJSON *obj = NULL;
 		seg_error item_err = {0};
 		snprintf(where, sizeof(where), "items[%zu]: ", k);
-		seg_status cs = eval_case(ctx, rq, c, where, &obj, values, t, &item_err);
+		seg_status cs = eval_case(ctx, rq, c, where, &obj, values, &res, t, &item_err);
 		if (cs == SEG_ENOMEM) {
+			mce_result_release(&res);
 			st = seg_fail(err, cs, "%s", item_err.msg);
 			goto out;
 		}
@@ -389,13 +409,15 @@ static seg_status eval_request(const svc_ctx *ctx, const req_eval *rq, const cha
 				}
 			}
 			if (rq->run[0]) {
-				st = record_case(ctx, rq, c->item, obj, values, t, err);
+				st = record_case(ctx, rq, c, c->item, obj, values, &res, t, err);
 				if (st != SEG_OK) {
+					mce_result_release(&res);
 					cJSON_Delete(obj);
 					goto out;
 				}
 			}
 		}
+		mce_result_release(&res);
 		if (c->item[0])
 			cJSON_AddStringToObject(obj, "item", c->item);
 		cJSON_AddItemToArray(items, obj);
@@ -429,7 +451,7 @@ seg_status svc_evaluate(const svc_ctx *ctx, const svc_request *rq, svc_reply *ou
 	double t0 = now();
 
 	reply_init(out);
-	st = req_parse_eval(rq->content_type, rq->body, rq->body_len, &req, err);
+	st = req_parse_eval_capped(rq->content_type, rq->body, rq->body_len, ctx->lim.max_classes, &req, err);
 	t->base64 = now() - t0;
 	if (st == SEG_OK)
 		st = eval_request(ctx, &req, rq->request_id, NULL, NULL, &result, NULL, t, err);
@@ -446,6 +468,17 @@ seg_status svc_evaluate(const svc_ctx *ctx, const svc_request *rq, svc_reply *ou
 	return st;
 }
 
+seg_status svc_eval_one(const svc_ctx *ctx, const req_eval *rq, cJSON **obj, seg_error *err)
+{
+	svc_timing t = {0};
+	seg_status st = eval_request(ctx, rq, NULL, NULL, NULL, obj, NULL, &t, err);
+
+	/* The command line has no maps: the answer is the rest of /v1/evaluate's. */
+	if (st == SEG_OK && !rq->batch && rq->nmaps == 0)
+		cJSON_DeleteItemFromObjectCaseSensitive(*obj, "maps");
+	return st;
+}
+
 seg_status svc_run_job(const svc_ctx *ctx, const char *job_id, const char *content_type, const uint8_t *body,
 		       size_t len, int (*progress)(void *arg, int done), void *arg, char **result, int *canceled,
 		       seg_error *err)
@@ -456,7 +489,7 @@ seg_status svc_run_job(const svc_ctx *ctx, const char *job_id, const char *conte
 	seg_status st;
 
 	*result = NULL;
-	st = req_parse_eval(content_type, body, len, &req, err);
+	st = req_parse_eval_capped(content_type, body, len, ctx->lim.max_classes, &req, err);
 	if (st == SEG_OK)
 		st = eval_request(ctx, &req, job_id, progress, arg, &obj, canceled, &t, err);
 	if (st == SEG_OK) {
@@ -523,32 +556,49 @@ const char *svc_negotiate_wmap(const char *accept)
 	return best;
 }
 
-seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
+/*
+ * w_c per pixel for a class map: balanced over the C classes (the rarest
+ * present class 1, class c min_k n_k / n_c; ignored pixels 0), none (1),
+ * or [background, others] from the spec's fixed pair.
+ */
+static void class_weight_map(const uint16_t *cls, size_t n, int C, int bg, const wmap_params *p, float *cw,
+			     double *counts)
 {
-	req_wmap req;
-	seg_target tgt = {0};
-	float *w = NULL;
-	buf raw;
-	cJSON *root = NULL;
-	const char *type = svc_negotiate_wmap(rq->accept);
-	seg_status st;
-	double t0 = now();
+	double lo = INFINITY;
 
-	reply_init(out);
-	if (type == NULL) /* the HTTP layer has answered 406 before: this is for other callers */
-		type = "application/json";
-	buf_init(&raw, 0);
-	st = req_parse_wmap(rq->content_type, rq->body, rq->body_len, &req, err);
-	t->base64 = now() - t0;
-	if (st == SEG_OK && req.has_range && strcmp(type, "image/png") != 0)
-		st = seg_fail(err, SEG_EINVAL,
-			      "\"range\" sets the colour scale of a heatmap: ask for one with Accept: image/png (this "
-			      "answer would be %s)",
-			      type);
-	if (st != SEG_OK)
-		goto out;
+	memset(counts, 0, (size_t)C * sizeof(*counts));
+	for (size_t i = 0; i < n; i++)
+		if (cls[i] != SEG_IGNORE)
+			counts[cls[i]] += 1.0;
+	for (int k = 0; k < C; k++)
+		if (counts[k] > 0.0 && counts[k] < lo)
+			lo = counts[k];
+	for (size_t i = 0; i < n; i++) {
+		uint16_t k = cls[i];
+		if (k == SEG_IGNORE)
+			cw[i] = 0.0f;
+		else if (p->class_mode == WMAP_CLASS_FIXED)
+			cw[i] = (float)p->class_w[k == bg ? 0 : 1];
+		else if (p->class_mode == WMAP_CLASS_BALANCED)
+			cw[i] = (float)(lo / counts[k]);
+		else
+			cw[i] = 1.0f;
+	}
+}
+
+seg_status svc_wmap_compute(const svc_ctx *ctx, const req_wmap *rq, float **out, int *width, int *height,
+			    wmap_info *info, svc_timing *t, seg_error *err)
+{
+	seg_target tgt = {0};
+	uint16_t *cls = NULL;
+	float *w = NULL, *cw = NULL;
+	double *counts = NULL;
+	inp_mask m = {rq->target.data, rq->target.len, rq->target.kind, NPY_AXIS_AUTO, rq->target.annot};
+	seg_status st;
 	double t1 = now();
-	st = mask_decode_target(req.target.data, req.target.len, ctx->lim.max_pixels, &tgt, err);
+
+	*out = NULL;
+	st = inp_decode_target(&m, rq->mc.multi ? &rq->mc.classes : NULL, ctx->lim.max_pixels, &tgt, &cls, err);
 	double t2 = now();
 	t->decode = t2 - t1;
 	if (st != SEG_OK)
@@ -559,12 +609,66 @@ seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 		st = seg_fail(err, SEG_ENOMEM, "out of memory for a %dx%d weight map", tgt.width, tgt.height);
 		goto out;
 	}
+	if (cls) {
+		wmap_params p = rq->params.par.wm;
+		int C = rq->mc.classes.count;
+		cw = malloc(n * sizeof(*cw));
+		counts = malloc((size_t)C * sizeof(*counts));
+		if (cw == NULL || counts == NULL) {
+			st = seg_fail(err, SEG_ENOMEM, "out of memory for a %dx%d weight map", tgt.width, tgt.height);
+			goto out;
+		}
+		class_weight_map(cls, n, C, rq->mc.classes.background, &p, cw, counts);
+		p.instances = WMAP_INST_LABELS;
+		st = wmap_compute_weighted(&tgt, &p, cw, w, info, err);
+	} else {
+		st = wmap_compute(&tgt, &rq->params.par.wm, w, info, err);
+	}
+	t->compute = now() - t2;
+	if (st == SEG_OK) {
+		*out = w;
+		w = NULL;
+		*width = tgt.width;
+		*height = tgt.height;
+	}
+out:
+	free(w);
+	free(cw);
+	free(counts);
+	free(cls);
+	seg_target_release(&tgt);
+	return st;
+}
+
+seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
+{
+	req_wmap req;
+	seg_target tgt = {0};
+	float *w = NULL;
+	buf raw;
+	cJSON *root = NULL;
+	const char *type = svc_negotiate_wmap(rq->accept);
 	wmap_info info;
-	st = wmap_compute(&tgt, &req.params.par.wm, w, &info, err);
+	seg_status st;
+	double t0 = now();
+
+	reply_init(out);
+	if (type == NULL) /* the HTTP layer has answered 406 before: this is for other callers */
+		type = "application/json";
+	buf_init(&raw, 0);
+	st = req_parse_wmap_capped(rq->content_type, rq->body, rq->body_len, ctx->lim.max_classes, &req, err);
+	t->base64 = now() - t0;
+	if (st == SEG_OK && req.has_range && strcmp(type, "image/png") != 0)
+		st = seg_fail(err, SEG_EINVAL,
+			      "\"range\" sets the colour scale of a heatmap: ask for one with Accept: image/png (this "
+			      "answer would be %s)",
+			      type);
+	if (st == SEG_OK)
+		st = svc_wmap_compute(ctx, &req, &w, &tgt.width, &tgt.height, &info, t, err);
 	double t3 = now();
-	t->compute = t3 - t2;
 	if (st != SEG_OK)
 		goto out;
+	size_t n = (size_t)tgt.width * (size_t)tgt.height;
 	out->status = 200;
 	if (strcmp(type, "image/png") == 0) {
 		double scale[2];
@@ -583,9 +687,9 @@ seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 		st = npy_encode_f32(w, tgt.width, tgt.height, &raw, err);
 		if (st != SEG_OK)
 			goto out;
-		map_stats(w, n, &lo, &hi, &mean);
+		maps_stats(w, n, &lo, &hi, &mean);
 		root = cJSON_CreateObject();
-		cJSON *data = b64_string(&raw);
+		cJSON *data = maps_b64(&raw);
 		if (root == NULL || data == NULL) {
 			cJSON_Delete(data);
 			st = seg_fail(err, SEG_ENOMEM, "out of memory");
@@ -716,12 +820,18 @@ static seg_status check_run_param(const svc_request *rq, int i, seg_error *err)
 
 typedef struct agg_ctx {
 	cJSON *losses, *metrics;
+	ragg *mc; /* per-class and pooled aggregates of multi-class runs */
 	int percentiles;
 } agg_ctx;
 
 static void add_agg(void *opaque, const store_agg *a)
 {
 	agg_ctx *c = opaque;
+
+	if (a->kind != STORE_LOSS && a->kind != STORE_METRIC) {
+		ragg_add(c->mc, a);
+		return;
+	}
 	cJSON *o = cJSON_CreateObject();
 
 	cJSON_AddNumberToObject(o, "count", (double)a->count);
@@ -768,11 +878,18 @@ seg_status svc_run_get(const svc_ctx *ctx, const svc_request *rq, svc_reply *out
 		return st;
 	root = cJSON_CreateObject();
 	run_json(root, &run);
-	agg_ctx ac = {cJSON_AddObjectToObject(root, "losses"), cJSON_AddObjectToObject(root, "metrics"), percentiles};
-	st = percentiles ? store_aggregates(ctx->store, rq->param[0], add_agg, &ac, err)
-			 : store_aggregates_kept(ctx->store, rq->param[0], add_agg, &ac, err);
+	agg_ctx ac = {cJSON_AddObjectToObject(root, "losses"), cJSON_AddObjectToObject(root, "metrics"), ragg_new(),
+		      percentiles};
+	if (ac.mc == NULL)
+		st = seg_fail(err, SEG_ENOMEM, "out of memory");
+	if (st == SEG_OK)
+		st = percentiles ? store_aggregates(ctx->store, rq->param[0], add_agg, &ac, err)
+				 : store_aggregates_kept(ctx->store, rq->param[0], add_agg, &ac, err);
+	if (st == SEG_OK && ragg_json(ac.mc, root) != SEG_OK)
+		st = seg_fail(err, SEG_ENOMEM, "out of memory");
 	if (st == SEG_OK)
 		st = reply_json(root, 200, out, err);
+	ragg_free(ac.mc);
 	cJSON_Delete(root);
 	return st;
 }
@@ -783,7 +900,9 @@ static void scores_json(cJSON *o, const store_score *s, size_t n)
 	cJSON *metrics = cJSON_AddObjectToObject(o, "metrics");
 
 	for (size_t i = 0; i < n; i++)
-		cJSON_AddItemToObject(s[i].kind == 0 ? losses : metrics, s[i].key, wire_number(s[i].value));
+		if (s[i].kind == STORE_LOSS || s[i].kind == STORE_METRIC)
+			cJSON_AddItemToObject(s[i].kind == STORE_LOSS ? losses : metrics, s[i].key, wire_number(s[i].value));
+	ragg_item_json(o, s, n);
 }
 
 static void add_item(void *ctx, const store_item *it)
@@ -822,7 +941,7 @@ typedef struct order_keys {
 	const char *key;
 	int found;
 	int best_d;
-	char best[SPEC_KEY_MAX + 8];
+	char best[SPEC_KEY_MAX + CLS_KEY_MAX + 16];
 	char list[112];
 	int more;
 } order_keys;
@@ -830,11 +949,14 @@ typedef struct order_keys {
 static void on_order_key(void *opaque, int kind, const char *key)
 {
 	order_keys *o = opaque;
-	char full[SPEC_KEY_MAX + 8];
+	char full[SPEC_KEY_MAX + CLS_KEY_MAX + 16];
 	int d = spec_edit_distance(o->key, key) + (kind != o->kind);
 	size_t n = strlen(o->list);
 
-	snprintf(full, sizeof(full), "%s.%s", kind == 0 ? "losses" : "metrics", key);
+	if (kind == STORE_COUNTS) /* class counts feed the pooled scores; items are not sorted by them */
+		return;
+	snprintf(full, sizeof(full), "%s.%s", kind == STORE_LOSS ? "losses" : kind == STORE_METRIC ? "metrics" : "per_class",
+		 key);
 	if (kind == o->kind && strcmp(key, o->key) == 0)
 		o->found = 1;
 	if (d < o->best_d) {
@@ -852,7 +974,7 @@ static seg_status check_order_key(const svc_ctx *ctx, const svc_request *rq, int
 				  seg_error *err)
 {
 	order_keys o = {kind, key, 0, 3, "", "", 0};
-	char hint[SPEC_KEY_MAX + 32] = "", more[32] = "";
+	char hint[SPEC_KEY_MAX + CLS_KEY_MAX + 48] = "", more[32] = "";
 	seg_status st = store_run_keys(ctx->store, rq->param[0], on_order_key, &o, err);
 
 	if (st != SEG_OK || o.found)
@@ -868,7 +990,7 @@ static seg_status check_order_key(const svc_ctx *ctx, const svc_request *rq, int
 seg_status svc_run_items(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
 {
 	store_items_query q = {0, 100, 0, NULL, 0};
-	char order_key[SPEC_KEY_MAX];
+	char order_key[SPEC_KEY_MAX + CLS_KEY_MAX + 2];
 	long long v;
 	int64_t version, next = 0;
 	int fresh;
@@ -888,11 +1010,15 @@ seg_status svc_run_items(const svc_ctx *ctx, const svc_request *rq, svc_reply *o
 		const char *dot = strchr(rq->order_by, '.');
 		size_t klen = dot ? strlen(dot + 1) : 0;
 		if (dot && (size_t)(dot - rq->order_by) == 6 && strncmp(rq->order_by, "losses", 6) == 0)
-			q.order_kind = 0;
+			q.order_kind = STORE_LOSS;
 		else if (dot && (size_t)(dot - rq->order_by) == 7 && strncmp(rq->order_by, "metrics", 7) == 0)
-			q.order_kind = 1;
+			q.order_kind = STORE_METRIC;
+		else if (dot && (size_t)(dot - rq->order_by) == 9 && strncmp(rq->order_by, "per_class", 9) == 0 &&
+			 strchr(dot + 1, '.'))
+			q.order_kind = STORE_PER_CLASS; /* per_class.METRIC.CLASS, stored as "METRIC.CLASS" */
 		else
-			st = seg_fail(err, SEG_EINVAL, "order_by must be losses.KEY or metrics.KEY, got '%.64s'",
+			st = seg_fail(err, SEG_EINVAL,
+				      "order_by must be losses.KEY, metrics.KEY or per_class.METRIC.CLASS, got '%.64s'",
 				      rq->order_by);
 		if (st == SEG_OK && (klen == 0 || klen >= sizeof(order_key)))
 			st = seg_fail(err, SEG_EINVAL, "order_by names no key");
@@ -939,7 +1065,7 @@ typedef struct cmp_change {
 
 typedef struct cmp_key {
 	int kind;
-	char key[SPEC_KEY_MAX];
+	char key[SPEC_KEY_MAX + CLS_KEY_MAX + 2]; /* "metric.class" for a per-class key */
 	int64_t n;         /* paired items with both values */
 	double sum;        /* of b - a */
 	cmp_change top[10]; /* largest |b - a| */
@@ -977,7 +1103,7 @@ static cmp_key *cmp_find(cmp_ctx *c, int kind, const char *key)
 static void add_pair(void *opaque, const store_pair *p)
 {
 	cmp_ctx *c = opaque;
-	cmp_key *k = cmp_find(c, p->kind, p->key);
+	cmp_key *k = p->kind == STORE_COUNTS ? NULL : cmp_find(c, p->kind, p->key);
 
 	if (k == NULL || !isfinite(p->a) || !isfinite(p->b))
 		return;
@@ -1003,7 +1129,26 @@ static void add_pair(void *opaque, const store_pair *p)
 
 static void add_agg_key(void *opaque, const store_agg *a)
 {
-	cmp_find(opaque, a->kind, a->key);
+	if (a->kind != STORE_COUNTS)
+		cmp_find(opaque, a->kind, a->key);
+}
+
+/* Where a compared key goes: losses, metrics, or per_class → metric → class (split at the last '.'). */
+static void add_compared(cJSON *const sec[3], const cmp_key *k, cJSON *o)
+{
+	const char *dot = strrchr(k->key, '.');
+	char metric[SPEC_KEY_MAX];
+
+	if (k->kind != STORE_PER_CLASS || dot == NULL || (size_t)(dot - k->key) >= sizeof(metric)) {
+		cJSON_AddItemToObject(sec[k->kind == STORE_LOSS ? 0 : 1], k->key, o);
+		return;
+	}
+	memcpy(metric, k->key, (size_t)(dot - k->key));
+	metric[dot - k->key] = '\0';
+	cJSON *m = cJSON_GetObjectItemCaseSensitive(sec[2], metric);
+	if (m == NULL)
+		m = cJSON_AddObjectToObject(sec[2], metric);
+	cJSON_AddItemToObject(m, dot + 1, o);
 }
 
 /* Largest |difference| first. */
@@ -1013,6 +1158,56 @@ static int cmp_top(const void *x, const void *y)
 
 	return (a < b) - (a > b);
 }
+
+/*
+ * GET /v1/runs/{run}/items/{seq}/target and .../prediction: what the item
+ * kept (keep_masks), by its current sequence number (names may hold '/').
+ * The ETag follows the run's version, as for the run's other routes.
+ */
+static seg_status run_item_mask(const svc_ctx *ctx, const svc_request *rq, int which, svc_reply *out, seg_error *err)
+{
+	const char *p = rq->param[1];
+	svc_request tagged = *rq;
+	long long seq = 0;
+	int64_t version;
+	int fresh;
+	seg_status st;
+
+	reply_init(out);
+	st = need_store(ctx, err);
+	if (st == SEG_OK)
+		st = check_run_param(rq, 0, err);
+	if (st == SEG_OK && (p[0] < '1' || p[0] > '9' || strspn(p, "0123456789") != strlen(p) || strlen(p) > 18))
+		st = seg_fail(err, SEG_EINVAL, "seq must be an item's sequence number (a positive integer), got '%.32s'", p);
+	if (st == SEG_OK)
+		seq = strtoll(p, NULL, 10);
+	if (st == SEG_OK)
+		st = store_version(ctx->store, rq->param[0], &version, err);
+	if (st != SEG_OK)
+		return st;
+	/* The target and the prediction of one item are two resources: their ETags differ. */
+	tagged.order = which ? "prediction" : "target";
+	set_etag(&tagged, version, out, &fresh);
+	if (fresh && version > 0)
+		return SEG_OK;
+	out->status = 200;
+	return kept_reply(ctx->store, rq->param[0], (int64_t)seq, which, out, err);
+}
+
+seg_status svc_run_item_target(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
+			       seg_error *err)
+{
+	(void)t;
+	return run_item_mask(ctx, rq, 0, out, err);
+}
+
+seg_status svc_run_item_prediction(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
+				   seg_error *err)
+{
+	(void)t;
+	return run_item_mask(ctx, rq, 1, out, err);
+}
+
 
 seg_status svc_run_compare(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
 			   seg_error *err)
@@ -1055,7 +1250,8 @@ seg_status svc_run_compare(const svc_ctx *ctx, const svc_request *rq, svc_reply 
 	root = cJSON_CreateObject();
 	cJSON_AddStringToObject(root, "a", rq->param[0]);
 	cJSON_AddStringToObject(root, "b", rq->param[1]);
-	cJSON *sec[2] = {cJSON_AddObjectToObject(root, "losses"), cJSON_AddObjectToObject(root, "metrics")};
+	cJSON *sec[3] = {cJSON_AddObjectToObject(root, "losses"), cJSON_AddObjectToObject(root, "metrics"),
+			 cJSON_CreateObject()};
 	for (size_t i = 0; i < c.n && st == SEG_OK; i++) {
 		cmp_key *k = &c.keys[i];
 		double ma, mb;
@@ -1082,8 +1278,13 @@ seg_status svc_run_compare(const svc_ctx *ctx, const svc_request *rq, svc_reply 
 			cJSON_AddNumberToObject(e, "difference", k->top[j].d);
 			cJSON_AddItemToArray(changed, e);
 		}
-		cJSON_AddItemToObject(sec[k->kind], k->key, o);
+		add_compared(sec, k, o);
 	}
+	if (cJSON_GetArraySize(sec[2]) > 0) {
+		cJSON_AddItemToObject(root, "per_class", sec[2]);
+		sec[2] = NULL;
+	}
+	cJSON_Delete(sec[2]);
 	if (st == SEG_OK)
 		st = reply_json(root, 200, out, err);
 out:
@@ -1251,7 +1452,7 @@ seg_status svc_job_submit(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 	if (st != SEG_OK)
 		return st;
 	/* Refuse what could never run now, not later: parse (no decoding) before accepting. */
-	st = req_parse_eval(rq->content_type, rq->body, rq->body_len, &req, err);
+	st = req_parse_eval_capped(rq->content_type, rq->body, rq->body_len, ctx->lim.max_classes, &req, err);
 	t->base64 = now() - t0;
 	if (st != SEG_OK)
 		return st;

@@ -12,10 +12,16 @@
 #include "codec/buf.h"
 #include "core/par.h"
 #include "core/seg.h"
+#include "core/wmap.h"
 #include "store/store.h"
+
+#include <cJSON.h>
 
 typedef struct svc_limits {
 	uint64_t max_pixels;
+	int max_classes; /* cap on a request's "classes" (0: MCO_DEFAULT_MAX_CLASSES) */
+	uint64_t keep_masks_item; /* keep_masks: bytes of one item's target and prediction */
+	uint64_t keep_masks_run;  /* keep_masks: bytes of all the masks a run keeps */
 } svc_limits;
 
 /* Shared by every request: limits and the store (NULL: runs and jobs are unavailable). */
@@ -74,6 +80,10 @@ seg_status svc_run_get(const svc_ctx *ctx, const svc_request *rq, svc_reply *out
 seg_status svc_run_items(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
 seg_status svc_run_compare(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
 			   seg_error *err);
+seg_status svc_run_item_target(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
+			       seg_error *err);
+seg_status svc_run_item_prediction(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
+				   seg_error *err);
 seg_status svc_run_delete(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
 seg_status svc_job_submit(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
 seg_status svc_jobs_list(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
@@ -91,6 +101,25 @@ seg_status svc_job_cancel(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 seg_status svc_run_job(const svc_ctx *ctx, const char *job_id, const char *content_type, const uint8_t *body,
 		       size_t len, int (*progress)(void *arg, int done), void *arg, char **result, int *canceled,
 		       seg_error *err);
+
+struct req_eval;
+struct req_wmap;
+
+/*
+ * Evaluates a request built without HTTP (the command line): *obj (caller
+ * frees with cJSON_Delete) is what /v1/evaluate would answer, without
+ * "maps" and timings. rq borrowed; nothing is recorded.
+ */
+seg_status svc_eval_one(const svc_ctx *ctx, const struct req_eval *rq, cJSON **obj, seg_error *err);
+
+/*
+ * The weight map of a parsed request: *w (caller frees with free()) holds
+ * width*height weights; with classes the instances are each class's
+ * connected components and w_c is balanced over the classes. t receives
+ * decode and compute times.
+ */
+seg_status svc_wmap_compute(const svc_ctx *ctx, const struct req_wmap *rq, float **w, int *width, int *height,
+			    wmap_info *info, svc_timing *t, seg_error *err);
 
 /* The media types svc_weight_map can answer in, for a 406's detail. */
 #define SVC_WMAP_TYPES "application/json, application/x-npy, image/png"

@@ -28,8 +28,13 @@ typedef struct store_ops {
 	void (*health)(store *s, store_health *h);
 	void (*set_job_hook)(store *s, void (*fn)(void *arg), void *arg);
 
+	/* store_record_masks; m NULL for store_record (then kept and run_bytes are left 0). */
 	seg_status (*record)(store *s, const char *run, const char *item, int64_t time_ms, int width, int height,
-			     const store_score *scores, size_t nscores, seg_error *err);
+			     const store_score *scores, size_t nscores, const store_masks *m, uint64_t run_cap, int *kept,
+			     uint64_t *run_bytes, seg_error *err);
+	seg_status (*item_mask)(store *s, const char *run, int64_t seq, int which,
+				void (*fn)(void *ctx, const char *item, const uint8_t *data, size_t len), void *ctx,
+				seg_error *err);
 	seg_status (*version)(store *s, const char *run, int64_t *version, seg_error *err);
 	seg_status (*list_runs)(store *s, store_run_fn fn, void *ctx, seg_error *err);
 	seg_status (*get_run)(store *s, const char *run, store_run *out, seg_error *err);

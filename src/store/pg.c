@@ -663,6 +663,7 @@ static const store_ops pgs_ops = {
 	.health = pgs_health,
 	.set_job_hook = pgs_set_job_hook,
 	.record = pgs_record,
+	.item_mask = pgs_item_mask,
 	.version = pgs_version,
 	.list_runs = pgs_list_runs,
 	.get_run = pgs_get_run,

@@ -103,7 +103,11 @@ int64_t pgs_bin_int(const PGresult *r, int row, int col); /* int2, int4 or int8 
 
 /* The runs half and the jobs half of the table of functions. */
 seg_status pgs_record(store *s, const char *run, const char *item, int64_t time_ms, int width, int height,
-		      const store_score *scores, size_t nscores, seg_error *err);
+		      const store_score *scores, size_t nscores, const store_masks *m, uint64_t run_cap, int *kept,
+		      uint64_t *run_bytes, seg_error *err);
+seg_status pgs_item_mask(store *s, const char *run, int64_t seq, int which,
+			 void (*fn)(void *ctx, const char *item, const uint8_t *data, size_t len), void *ctx,
+			 seg_error *err);
 seg_status pgs_version(store *s, const char *run, int64_t *version, seg_error *err);
 seg_status pgs_list_runs(store *s, store_run_fn fn, void *ctx, seg_error *err);
 seg_status pgs_get_run(store *s, const char *run, store_run *out, seg_error *err);

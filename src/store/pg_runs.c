@@ -53,17 +53,21 @@ static seg_status put_quoted(buf *b, const char *s)
 }
 
 seg_status pgs_record(store *s, const char *run, const char *item, int64_t time_ms, int width, int height,
-		      const store_score *scores, size_t n, seg_error *err)
+		      const store_score *scores, size_t n, const store_masks *m, uint64_t run_cap, int *kept,
+		      uint64_t *run_bytes, seg_error *err)
 {
 	pgs *p = (pgs *)s;
 	buf kinds, keys, values;
-	char t[24], w[16], h[16];
+	char t[24], w[16], h[16], cap[24];
 	PGresult *r = NULL;
 	seg_status rc = SEG_OK;
 
+	*kept = 0;
+	*run_bytes = 0;
 	buf_init(&kinds, 0);
 	buf_init(&keys, 0);
 	buf_init(&values, 0);
+	snprintf(cap, sizeof(cap), "%llu", (unsigned long long)(m ? run_cap : 0));
 	snprintf(t, sizeof(t), "%lld", (long long)time_ms);
 	snprintf(w, sizeof(w), "%d", width);
 	snprintf(h, sizeof(h), "%d", height);
@@ -93,11 +97,24 @@ seg_status pgs_record(store *s, const char *run, const char *item, int64_t time_
 	if (rc != SEG_OK) {
 		rc = seg_fail(err, SEG_ENOMEM, "out of memory recording '%s'", item);
 	} else {
-		const char *v[8] = {run, item, t, w, h, (const char *)kinds.data, (const char *)keys.data,
-				    (const char *)values.data};
-		/* Running it twice replaces the item with the same scores: safe to retry. */
-		pgs_call c = {"SELECT segloss_record($1, $2, $3, $4, $5, $6, $7, $8)", 8, v, NULL, NULL, 0, 1, 1};
+		const char *v[11] = {run, item, t, w, h, (const char *)kinds.data, (const char *)keys.data,
+				     (const char *)values.data, m ? (const char *)m->target : NULL,
+				     m ? (const char *)m->prediction : NULL, cap};
+		int len[11] = {0, 0, 0, 0, 0, 0, 0, 0, m ? (int)m->target_len : 0, m ? (int)m->prediction_len : 0, 0};
+		int fmt[11] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0};
+		/* Running it twice replaces the item with the same scores (and masks): safe to retry. */
+		pgs_call c = {"SELECT o_kept, o_held FROM segloss_record($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 11, v,
+			      len, fmt, 0, 1, 1};
+		/* An empty mask is a zero-length value, not NULL (NULL means none sent). */
+		if (m && m->target_len == 0)
+			v[8] = "";
+		if (m && m->prediction_len == 0)
+			v[9] = "";
 		rc = pgs_run(p, &c, &r, err);
+		if (rc == SEG_OK && PQntuples(r) == 1) {
+			*kept = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+			*run_bytes = (uint64_t)pgs_int(r, 0, 1);
+		}
 	}
 	PQclear(r);
 	buf_release(&kinds);
@@ -416,6 +433,46 @@ seg_status pgs_delete_run(store *s, const char *run, seg_error *err)
 
 	if (rc == SEG_OK && (PQntuples(r) != 1 || strcmp(PQgetvalue(r, 0, 0), "t") != 0))
 		rc = seg_fail(err, SEG_ENOTFOUND, "no run '%s'", run);
+	PQclear(r);
+	return rc;
+}
+
+seg_status pgs_item_mask(store *s, const char *run, int64_t seq, int which,
+			 void (*fn)(void *ctx, const char *item, const uint8_t *data, size_t len), void *ctx,
+			 seg_error *err)
+{
+	PGresult *r = NULL;
+	char sq[24];
+	const char *v[2] = {run, sq};
+	pgs_call c = {which ? "SELECT i.item, m.item_id IS NOT NULL, m.prediction FROM runs r JOIN items i ON "
+			      "i.run_id = r.id LEFT JOIN item_masks m ON m.item_id = i.id WHERE r.name = $1 AND i.seq = $2"
+			    : "SELECT i.item, m.item_id IS NOT NULL, m.target FROM runs r JOIN items i ON "
+			      "i.run_id = r.id LEFT JOIN item_masks m ON m.item_id = i.id WHERE r.name = $1 AND i.seq = $2",
+		      2, v, NULL, NULL, 1, 1, 0};
+	seg_status rc;
+
+	snprintf(sq, sizeof(sq), "%lld", (long long)seq);
+	rc = pgs_run((pgs *)s, &c, &r, err);
+	if (rc == SEG_OK && PQntuples(r) == 1) {
+		if (pgs_bin_int(r, 0, 1))
+			fn(ctx, PQgetvalue(r, 0, 0), (const uint8_t *)PQgetvalue(r, 0, 2), (size_t)PQgetlength(r, 0, 2));
+		else
+			rc = seg_fail(err, SEG_ENOTFOUND,
+				      "item '%.200s' (seq %lld) of run '%s' was recorded without its masks (send "
+				      "\"keep_masks\": true)",
+				      PQgetvalue(r, 0, 0), (long long)seq, run);
+	} else if (rc == SEG_OK) {
+		/* No such item: say whether the run exists. */
+		PQclear(r);
+		r = NULL;
+		pgs_call e = {"SELECT 1 FROM runs WHERE name = $1", 1, v, NULL, NULL, 0, 1, 0};
+		rc = pgs_run((pgs *)s, &e, &r, err);
+		if (rc == SEG_OK && PQntuples(r) == 1)
+			rc = seg_fail(err, SEG_ENOTFOUND, "run '%s' has no item with seq %lld (an item posted again takes a new seq)",
+				      run, (long long)seq);
+		else if (rc == SEG_OK)
+			rc = seg_fail(err, SEG_ENOTFOUND, "no run '%s'", run);
+	}
 	PQclear(r);
 	return rc;
 }

@@ -58,7 +58,8 @@ static const char *const migrations[] = {
 	"  version bigint NOT NULL,"
 	"  changes bigint NOT NULL DEFAULT 1,"
 	"  last_seq bigint NOT NULL DEFAULT 0,"
-	"  items bigint NOT NULL DEFAULT 0);"
+	"  items bigint NOT NULL DEFAULT 0,"
+	"  mask_bytes bigint NOT NULL DEFAULT 0);"
 	"CREATE TABLE items("
 	"  id bigserial PRIMARY KEY,"
 	"  run_id bigint NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
@@ -88,6 +89,13 @@ static const char *const migrations[] = {
 	"  value float8,"
 	"  PRIMARY KEY(item_id, agg_id));"
 	"CREATE INDEX scores_value ON scores(agg_id, value);"
+	/* keep_masks: an item's uploads, gone with the item's next version or its run; runs.mask_bytes sums them. */
+	"CREATE TABLE item_masks("
+	"  item_id bigint PRIMARY KEY,"
+	"  run_id bigint NOT NULL,"
+	"  target bytea NOT NULL,"
+	"  prediction bytea NOT NULL);"
+	"CREATE INDEX item_masks_run ON item_masks(run_id);"
 	/* Inserts alone never wake the vacuum that keeps index-only scans (the percentiles) cheap: make them. */
 	"ALTER TABLE scores SET (autovacuum_vacuum_insert_scale_factor = 0.02);"
 	/*
@@ -132,12 +140,17 @@ static const char *const migrations[] = {
 	 * the sums, the new ones added (their aggs rows created as needed) and
 	 * stored; a removed extreme marks its key stale, and min and max are
 	 * read again from the index of values. p_values are exact decimal
-	 * expansions (pg_runs.c).
+	 * expansions (pg_runs.c). A new version drops the masks the item kept;
+	 * with p_target, the masks are kept unless the run's would pass p_cap
+	 * bytes (o_held: what they held before).
 	 */
 	"CREATE FUNCTION segloss_record(p_run text, p_item text, p_time bigint, p_width int, p_height int,"
-	"    p_kinds int[], p_keys text[], p_values numeric[]) RETURNS void LANGUAGE plpgsql AS $$\n"
-	"DECLARE v_run bigint; v_seq bigint; v_item bigint; v_replaced boolean; v_new_run boolean;\n"
+	"    p_kinds int[], p_keys text[], p_values numeric[], p_target bytea, p_prediction bytea, p_cap bigint,"
+	"    OUT o_kept boolean, OUT o_held bigint) LANGUAGE plpgsql AS $$\n"
+	"DECLARE v_run bigint; v_seq bigint; v_item bigint; v_replaced boolean; v_new_run boolean; v_freed bigint;\n"
 	"BEGIN\n"
+	"  o_kept := false;\n"
+	"  o_held := 0;\n"
 	"  INSERT INTO runs AS r (name, created, updated, version, last_seq, items)\n"
 	"    VALUES (p_run, p_time, p_time, nextval('run_version'), 1, 1)\n"
 	"    ON CONFLICT (name) DO UPDATE SET updated = p_time, version = nextval('run_version'),\n"
@@ -156,6 +169,10 @@ static const char *const migrations[] = {
 	"      FROM (SELECT agg_id, value, segloss_exact(value) AS x FROM scores WHERE item_id = v_item) o\n"
 	"      WHERE a.id = o.agg_id;\n"
 	"    DELETE FROM scores WHERE item_id = v_item;\n"
+	"    DELETE FROM item_masks WHERE item_id = v_item RETURNING length(target) + length(prediction) INTO v_freed;\n"
+	"    IF v_freed IS NOT NULL THEN\n"
+	"      UPDATE runs SET mask_bytes = mask_bytes - v_freed WHERE id = v_run;\n"
+	"    END IF;\n"
 	"  ELSIF NOT v_new_run THEN\n"
 	"    UPDATE runs SET items = items + 1 WHERE id = v_run;\n"
 	"  END IF;\n"
@@ -175,6 +192,14 @@ static const char *const migrations[] = {
 	"      WHERE a.run_id = v_run AND a.stale;\n"
 	"    DELETE FROM aggs WHERE run_id = v_run AND rows = 0;\n"
 	"  END IF;\n"
+	"  IF p_target IS NOT NULL THEN\n"
+	"    SELECT mask_bytes INTO o_held FROM runs WHERE id = v_run;\n"
+	"    IF o_held + length(p_target) + length(p_prediction) <= p_cap THEN\n"
+	"      INSERT INTO item_masks(item_id, run_id, target, prediction) VALUES (v_item, v_run, p_target, p_prediction);\n"
+	"      UPDATE runs SET mask_bytes = mask_bytes + length(p_target) + length(p_prediction) WHERE id = v_run;\n"
+	"      o_kept := true;\n"
+	"    END IF;\n"
+	"  END IF;\n"
 	"END $$;"
 	/* Deleting a run: its row lock waits for its writers; the list's version still grows by one. */
 	"CREATE FUNCTION segloss_delete_run(p_run text) RETURNS boolean LANGUAGE plpgsql AS $$\n"
@@ -184,6 +209,7 @@ static const char *const migrations[] = {
 	"  IF NOT FOUND THEN RETURN false; END IF;\n"
 	"  PERFORM set_config('synchronous_commit', 'on', true);\n"
 	"  DELETE FROM scores WHERE agg_id IN (SELECT id FROM aggs WHERE run_id = v_id);\n"
+	"  DELETE FROM item_masks WHERE run_id = v_id;\n"
 	"  DELETE FROM aggs WHERE run_id = v_id;\n"
 	"  DELETE FROM items WHERE run_id = v_id;\n"
 	"  DELETE FROM runs WHERE id = v_id;\n"

@@ -94,7 +94,15 @@ static const char *const migrations[] = {
 	"INSERT INTO meta VALUES('job_seq', (SELECT COALESCE(MAX(seq), 0) FROM jobs));"
 	"CREATE UNIQUE INDEX jobs_seq ON jobs(seq);",
 	/*
-	 * 3: aggregates kept as items are written. Runs count their items;
+	 * 3: keep_masks — an item's target and prediction as uploaded, kept
+	 * with its scores and gone with them (a rewrite or a deleted run).
+	 */
+	"CREATE TABLE item_masks("
+	"  item_id INTEGER PRIMARY KEY REFERENCES items(id) ON DELETE CASCADE,"
+	"  target BLOB NOT NULL,"
+	"  prediction BLOB NOT NULL);",
+	/*
+	 * 4: aggregates kept as items are written. Runs count their items;
 	 * scores carry their run, indexed by value (min and max after a
 	 * replacement, percentiles by rank); aggs holds per run and key the
 	 * counts, the exact sums (segloss_sum, segloss_sumsq: exact.c) and the
@@ -445,6 +453,7 @@ static const store_ops lite_ops = {
 	.health = lite_health,
 	.set_job_hook = lite_set_job_hook,
 	.record = lite_record,
+	.item_mask = lite_item_mask,
 	.version = lite_version,
 	.list_runs = lite_list_runs,
 	.get_run = lite_get_run,

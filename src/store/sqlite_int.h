@@ -48,7 +48,11 @@ void lite_bind_text(sqlite3_stmt *st, int i, const char *v);
 
 /* The runs half of the table of functions (sqlite_runs.c). */
 seg_status lite_record(store *s, const char *run, const char *item, int64_t time_ms, int width, int height,
-		       const store_score *scores, size_t nscores, seg_error *err);
+		       const store_score *scores, size_t nscores, const store_masks *m, uint64_t run_cap, int *kept,
+		       uint64_t *run_bytes, seg_error *err);
+seg_status lite_item_mask(store *s, const char *run, int64_t seq, int which,
+			  void (*fn)(void *ctx, const char *item, const uint8_t *data, size_t len), void *ctx,
+			  seg_error *err);
 seg_status lite_version(store *s, const char *run, int64_t *version, seg_error *err);
 seg_status lite_list_runs(store *s, store_run_fn fn, void *ctx, seg_error *err);
 seg_status lite_get_run(store *s, const char *run, store_run *out, seg_error *err);

@@ -5,8 +5,10 @@
  * Recording an item is one BEGIN IMMEDIATE transaction: the global
  * version bumped, the run upserted (its sequence number taken), the item
  * updated in place or inserted, its old scores subtracted from the sums
- * (segloss_acc with sign -1), the new ones added, and the extremes read
- * again from the index of values when one of them was replaced.
+ * (segloss_acc with sign -1) and its old masks dropped, the new scores
+ * added, the extremes read again from the index of values when one of
+ * them was replaced, and the masks kept when asked for and the run's
+ * cap allows.
  */
 #include "store/sqlite_int.h"
 
@@ -42,6 +44,10 @@ static const char sql_aggs_remove[] =
 	"FROM (SELECT kind, key, value FROM scores WHERE item_id = ?1) AS o "
 	"WHERE aggs.run_id = ?2 AND aggs.kind = o.kind AND aggs.key = o.key";
 static const char sql_scores_delete[] = "DELETE FROM scores WHERE item_id = ?1";
+static const char sql_masks_delete[] = "DELETE FROM item_masks WHERE item_id = ?1";
+static const char sql_masks_held[] = "SELECT COALESCE(SUM(length(m.target) + length(m.prediction)), 0) FROM item_masks m "
+				     "JOIN items i ON i.id = m.item_id WHERE i.run_id = ?1";
+static const char sql_masks_insert[] = "INSERT INTO item_masks(item_id, target, prediction) VALUES(?1, ?2, ?3)";
 static const char sql_item_update[] = "UPDATE items SET seq = ?2, time = ?3, width = ?4, height = ?5 WHERE id = ?1";
 static const char sql_item_insert[] =
 	"INSERT INTO items(run_id, item, seq, time, width, height) VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
@@ -75,8 +81,42 @@ static seg_status bump_version(lite *l, int64_t *version, seg_error *err)
 	return rc;
 }
 
+/*
+ * An item's masks, kept unless the run's would then pass cap; *held
+ * receives what the run's masks held before (the caller holds the lock,
+ * inside the transaction, the item's old masks already dropped).
+ */
+static seg_status keep_masks(lite *l, int64_t run_id, int64_t item_id, const store_masks *m, uint64_t cap, int *kept,
+			     uint64_t *held, seg_error *err)
+{
+	sqlite3_stmt *st = lite_stmt(l, sql_masks_held, err);
+	uint64_t size = (uint64_t)m->target_len + m->prediction_len;
+	seg_status rc = SEG_OK;
+
+	if (st == NULL)
+		return SEG_ESTORE;
+	sqlite3_bind_int64(st, 1, run_id);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		*held = (uint64_t)sqlite3_column_int64(st, 0);
+	else
+		rc = lite_fail(l, 0, err);
+	lite_done(st);
+	if (rc != SEG_OK || *held + size > cap)
+		return rc;
+	if ((st = lite_stmt(l, sql_masks_insert, err)) == NULL)
+		return SEG_ESTORE;
+	sqlite3_bind_int64(st, 1, item_id);
+	sqlite3_bind_blob64(st, 2, m->target_len ? (const void *)m->target : "", m->target_len, SQLITE_STATIC);
+	sqlite3_bind_blob64(st, 3, m->prediction_len ? (const void *)m->prediction : "", m->prediction_len, SQLITE_STATIC);
+	rc = step_done(l, st, 1, err);
+	if (rc == SEG_OK)
+		*kept = 1;
+	return rc;
+}
+
 static seg_status record_locked(lite *l, const char *run, const char *item, int64_t t, int width, int height,
-				const store_score *scores, size_t n, seg_error *err)
+				const store_score *scores, size_t n, const store_masks *m, uint64_t cap, int *kept,
+				uint64_t *held, seg_error *err)
 {
 	sqlite3_stmt *st;
 	int64_t version = 0, run_id = 0, seq = 0, item_id = 0;
@@ -123,6 +163,12 @@ static seg_status record_locked(lite *l, const char *run, const char *item, int6
 		if ((rc = step_done(l, st, 1, err)) != SEG_OK)
 			return rc;
 		if ((st = lite_stmt(l, sql_scores_delete, err)) == NULL)
+			return SEG_ESTORE;
+		sqlite3_bind_int64(st, 1, item_id);
+		if ((rc = step_done(l, st, 1, err)) != SEG_OK)
+			return rc;
+		/* A rewrite drops the masks the item kept (new ones follow when sent). */
+		if ((st = lite_stmt(l, sql_masks_delete, err)) == NULL)
 			return SEG_ESTORE;
 		sqlite3_bind_int64(st, 1, item_id);
 		if ((rc = step_done(l, st, 1, err)) != SEG_OK)
@@ -185,23 +231,91 @@ static seg_status record_locked(lite *l, const char *run, const char *item, int6
 		sqlite3_bind_int64(st, 1, run_id);
 		rc = step_done(l, st, 1, err);
 	}
+	if (rc == SEG_OK && m)
+		rc = keep_masks(l, run_id, item_id, m, cap, kept, held, err);
 	return rc;
 }
 
 seg_status lite_record(store *s, const char *run, const char *item, int64_t time_ms, int width, int height,
-			      const store_score *scores, size_t nscores, seg_error *err)
+		       const store_score *scores, size_t nscores, const store_masks *m, uint64_t run_cap, int *kept,
+		       uint64_t *run_bytes, seg_error *err)
 {
 	lite *l = (lite *)s;
+	uint64_t held = 0;
 	seg_status rc;
 
+	*kept = 0;
+	*run_bytes = 0;
 	pthread_mutex_lock(&l->lock);
 	rc = lite_exec(l, "BEGIN IMMEDIATE", 1, err);
 	if (rc == SEG_OK)
-		rc = record_locked(l, run, item, time_ms, width, height, scores, nscores, err);
+		rc = record_locked(l, run, item, time_ms, width, height, scores, nscores, m, run_cap, kept, &held, err);
 	if (rc == SEG_OK)
 		rc = lite_exec(l, "COMMIT", 1, err);
-	if (rc != SEG_OK)
+	if (rc != SEG_OK) {
 		lite_rollback(l);
+		*kept = 0;
+	} else {
+		*run_bytes = held;
+	}
+	pthread_mutex_unlock(&l->lock);
+	return rc;
+}
+
+static const char sql_mask_target[] = "SELECT i.item, m.item_id IS NOT NULL, m.target FROM runs r JOIN items i ON "
+				      "i.run_id = r.id LEFT JOIN item_masks m ON m.item_id = i.id WHERE r.name = ?1 AND "
+				      "i.seq = ?2";
+static const char sql_mask_prediction[] = "SELECT i.item, m.item_id IS NOT NULL, m.prediction FROM runs r JOIN items i "
+					  "ON i.run_id = r.id LEFT JOIN item_masks m ON m.item_id = i.id WHERE r.name = ?1 "
+					  "AND i.seq = ?2";
+static const char sql_run_exists[] = "SELECT 1 FROM runs WHERE name = ?1";
+
+seg_status lite_item_mask(store *s, const char *run, int64_t seq, int which,
+			  void (*fn)(void *ctx, const char *item, const uint8_t *data, size_t len), void *ctx,
+			  seg_error *err)
+{
+	lite *l = (lite *)s;
+	sqlite3_stmt *st;
+	seg_status rc = SEG_OK;
+	int r = SQLITE_ERROR;
+
+	pthread_mutex_lock(&l->lock);
+	if ((st = lite_stmt(l, which ? sql_mask_prediction : sql_mask_target, err)) == NULL) {
+		rc = SEG_ESTORE;
+	} else {
+		sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, seq);
+		r = sqlite3_step(st);
+		if (r == SQLITE_ROW && sqlite3_column_int(st, 1))
+			fn(ctx, (const char *)sqlite3_column_text(st, 0), sqlite3_column_blob(st, 2),
+			   (size_t)sqlite3_column_bytes(st, 2));
+		else if (r == SQLITE_ROW)
+			rc = seg_fail(err, SEG_ENOTFOUND,
+				      "item '%.200s' (seq %lld) of run '%s' was recorded without its masks (send "
+				      "\"keep_masks\": true)",
+				      (const char *)sqlite3_column_text(st, 0), (long long)seq, run);
+		else if (r != SQLITE_DONE)
+			rc = lite_fail(l, 0, err);
+		lite_done(st);
+	}
+	if (rc == SEG_OK && r == SQLITE_DONE) {
+		/* No such item: say whether the run exists. */
+		if ((st = lite_stmt(l, sql_run_exists, err)) == NULL) {
+			rc = SEG_ESTORE;
+		} else {
+			sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
+			r = sqlite3_step(st);
+			if (r == SQLITE_ROW)
+				rc = seg_fail(err, SEG_ENOTFOUND,
+					      "run '%s' has no item with seq %lld (an item posted again takes a new seq)", run,
+					      (long long)seq);
+			else if (r == SQLITE_DONE)
+				rc = seg_fail(err, SEG_ENOTFOUND, "no run '%s'", run);
+			else
+				rc = lite_fail(l, 0, err);
+			lite_done(st);
+		}
+	}
 	pthread_mutex_unlock(&l->lock);
 	return rc;
 }

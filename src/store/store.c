@@ -135,7 +135,26 @@ static seg_status counted(store *s, seg_status rc)
 seg_status store_record(store *s, const char *run, const char *item, int64_t time_ms, int width, int height,
 			const store_score *scores, size_t nscores, seg_error *err)
 {
-	return counted(s, s->ops->record(s, run, item, time_ms, width, height, scores, nscores, err));
+	int kept;
+	uint64_t bytes;
+
+	return counted(s, s->ops->record(s, run, item, time_ms, width, height, scores, nscores, NULL, 0, &kept, &bytes,
+					 err));
+}
+
+seg_status store_record_masks(store *s, const char *run, const char *item, int64_t time_ms, int width, int height,
+			      const store_score *scores, size_t nscores, const store_masks *m, uint64_t run_cap,
+			      int *kept, uint64_t *run_bytes, seg_error *err)
+{
+	return counted(s, s->ops->record(s, run, item, time_ms, width, height, scores, nscores, m, run_cap, kept,
+					 run_bytes, err));
+}
+
+seg_status store_item_mask(store *s, const char *run, int64_t seq, int which,
+			   void (*fn)(void *ctx, const char *item, const uint8_t *data, size_t len), void *ctx,
+			   seg_error *err)
+{
+	return counted(s, s->ops->item_mask(s, run, seq, which, fn, ctx, err));
 }
 
 seg_status store_version(store *s, const char *run, int64_t *version, seg_error *err)

@@ -24,7 +24,15 @@ typedef struct store store;
 #define STORE_RUN_MAX 128  /* run names: 1..128 of A-Za-z0-9._- */
 #define STORE_ITEM_MAX 512 /* item names: 1..512 bytes of UTF-8 */
 
-/* A score: kind 0 loss, 1 metric (the store keeps any kind as an opaque integer); value NAN stands for null. */
+/* What a score is. */
+enum {
+	STORE_LOSS = 0,
+	STORE_METRIC = 1,
+	STORE_PER_CLASS = 2, /* a metric of one class, keyed "metric.class" */
+	STORE_COUNTS = 3,    /* one class's pixel counts, "tp.class", "fp.class", "fn.class", and "valid" */
+};
+
+/* A score: kind STORE_* (the store keeps any kind as an opaque integer); value NAN stands for null. */
 typedef struct store_score {
 	int kind;
 	const char *key;
@@ -327,5 +335,39 @@ seg_status store_job_purge(store *s, int64_t before_ms, int *count, seg_error *e
 
 /* Jobs per status. */
 seg_status store_job_counts(store *s, int64_t counts[JOB_STATUS_COUNT], seg_error *err);
+
+/* ---- kept masks (keep_masks) ----------------------------------------------------
+ * One table, item_masks (item_id -> target, prediction): an item's uploads,
+ * deleted with the item (a rewrite, a deleted run).
+ */
+
+/* An item's target and prediction as uploaded; both borrowed. */
+typedef struct store_masks {
+	const uint8_t *target;
+	size_t target_len;
+	const uint8_t *prediction;
+	size_t prediction_len;
+} store_masks;
+
+/*
+ * store_record, and in the same transaction the item's masks m (borrowed;
+ * run, item and scores too), unless the run's kept masks would then hold
+ * more than run_cap bytes. *kept says whether they were kept; *run_bytes
+ * receives what the run's masks held before them (the item's previous
+ * version excluded). The scores are recorded either way.
+ */
+seg_status store_record_masks(store *s, const char *run, const char *item, int64_t time_ms, int width, int height,
+			      const store_score *scores, size_t nscores, const store_masks *m, uint64_t run_cap,
+			      int *kept, uint64_t *run_bytes, seg_error *err);
+
+/*
+ * Calls fn with the target (which 0) or the prediction (which 1) kept for
+ * the item whose current seq is seq in run (run borrowed; the item name
+ * and bytes handed to fn live during the call). SEG_ENOTFOUND, saying
+ * which, when there is no such run, no item with that seq, or no masks.
+ */
+seg_status store_item_mask(store *s, const char *run, int64_t seq, int which,
+			   void (*fn)(void *ctx, const char *item, const uint8_t *data, size_t len), void *ctx,
+			   seg_error *err);
 
 #endif

@@ -11,12 +11,23 @@
 
 #include <cJSON.h>
 
+#include "core/classes.h"
 #include "core/eval.h"
+#include "core/mceval.h"
+#include "core/profile.h"
 #include "core/seg.h"
 #include "core/spec.h"
 
 /* The catalogue: {"losses": [...], "metrics": [...], "maps": [...], "conventions": {...}}. Caller frees with cJSON_Delete. */
 cJSON *wire_catalogue(void);
+
+/*
+ * The profiles: {"profiles": [{"name", "library", "source", "summary",
+ * "conventions": {...}, "defaults": [{"function", "kind", "parameter",
+ * "value"}...]}...]}. Caller frees with cJSON_Delete; NULL when out of
+ * memory.
+ */
+cJSON *wire_profiles(void);
 
 /*
  * Adds "losses" and "metrics" objects (key -> number or null) and a
@@ -27,12 +38,26 @@ seg_status wire_add_results(cJSON *obj, const spec *specs, const double *values,
 			    const eval_warnings *warn);
 
 /*
+ * The multi-class answer's fields on obj (borrowed, modified): "classes"
+ * [{"id", "name"}...], "losses" and "metrics" (the averages; metrics
+ * averaged with "none" are left out), "per_class" {metric key: {class
+ * key: value}} over every class, "confusion" when
+ * asked, and "warnings" (r's, then the notes, borrowed, nnotes of them).
+ * All arguments borrowed. SEG_ENOMEM.
+ */
+seg_status wire_add_mc_results(cJSON *obj, const cls_table *classes, const spec *specs, size_t n,
+			       const mce_result *r, const mce_opts *o, int confusion, const char (*notes)[EVAL_WARN_LEN],
+			       int nnotes);
+
+/*
  * Parses one spec from a JSON value (borrowed): a string "name" (the
  * command-line form "name:key=value" is accepted too) or an object
  * {"name": ..., "as": alias, param: value...}. SEG_EINVAL naming the
- * problem.
+ * problem; a parameter that only other functions take is refused naming
+ * them and, when profile (borrowed, may be NULL) is given, the profile
+ * in force: no library of any profile gives the function that parameter.
  */
-seg_status wire_parse_spec(const cJSON *item, spec_kind kind, spec *out, seg_error *err);
+seg_status wire_parse_spec(const cJSON *item, spec_kind kind, const char *profile, spec *out, seg_error *err);
 
 /* A number, or null for NaN/infinity. NULL on allocation failure. */
 cJSON *wire_number(double v);

@@ -20,7 +20,8 @@ tmp=$(mktemp -d)
 web_pids=""
 trap 'kill $web_pids "${DAEMON_PID:-}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
-scripts/deps.sh chromium=chromium python3=python3
+# Debian's python3 by its path: a python3 earlier on PATH (pyenv) does not count.
+scripts/deps.sh chromium=chromium /usr/bin/python3=python3
 browser=$(command -v chromium)
 
 mkdir "$tmp/site"

@@ -7,9 +7,11 @@
 // Ajv (JSON Schema 2020-12) over the spec's own components. It also checks
 // the spec against itself and the server's catalogue (examples validate,
 // request schemas accept and reject what the server does, the loss /
-// metric / map names and parameters match GET /v1/losses), and that every
-// documented operation and status code was seen, so the spec and the
-// server cannot drift apart. Exit status 0 only when everything matched.
+// metric / map names and parameters match GET /v1/losses, the catalogue's
+// and profiles' excerpts and every problem example's detail are the
+// server's words), and that every documented operation and status code
+// was seen, so the spec and the server cannot drift apart. Exit status 0
+// only when everything matched.
 //
 // Environment: SEGLOSSD_BIN (default build/release/seglossd),
 // SEGLOSS_SPEC (default api/openapi.yaml), both relative to the project
@@ -20,6 +22,7 @@
 // PGPASSWORD, so the file is what lets it in).
 
 import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -50,6 +53,8 @@ const NOT_TESTABLE = {
 	'GET /healthz 503': 'out of memory while copying the response',
 	'GET /metrics 503': 'out of memory while rendering the metrics',
 	'HEAD /v1/losses 503': 'out of memory while copying the response',
+	'GET /v1/profiles 503': 'out of memory while copying the response',
+	'HEAD /v1/profiles 503': 'out of memory while copying the response',
 	'HEAD /v1/openapi.yaml 503': 'out of memory while copying the response',
 	'HEAD /healthz 503': 'out of memory while copying the response',
 	'HEAD /metrics 503': 'out of memory while rendering the metrics',
@@ -154,6 +159,8 @@ for (const [p, item] of Object.entries(spec.paths)) {
 	}
 }
 const DEFAULT_KEY = 'ANY (no documented path)';
+// Every problem detail the server answered during the run, as "STATUS detail".
+const liveDetails = new Set();
 documented.set(DEFAULT_KEY, new Set(Object.keys(spec['x-default-responses']?.responses ?? {})));
 const seen = new Map();
 
@@ -265,6 +272,7 @@ function validateResponse(name, method, urlPath, res) {
 				}
 				if (parsed !== null) errs.push(...timeErrors(parsed));
 				if (parsed && bt === 'application/problem+json') {
+					liveDetails.add(`${res.status} ${parsed.detail}`);
 					if (parsed.status !== res.status) errs.push(`problem status ${parsed.status} != HTTP ${res.status}`);
 					if (parsed.request_id !== res.headers['x-request-id'])
 						errs.push(`problem request_id ${parsed.request_id} != X-Request-Id ${res.headers['x-request-id']}`);
@@ -464,14 +472,16 @@ class RawConn {
 	}
 }
 
+// A multipart/form-data body: a Buffer value is a file part (application/octet-stream), an object
+// {file, type} a file part of that Content-Type, anything else a text field.
 function multipart(fields) {
 	const boundary = 'segloss' + Math.random().toString(16).slice(2);
 	const parts = [];
 	for (const [name, value] of fields) {
-		const isFile = Buffer.isBuffer(value);
+		const file = Buffer.isBuffer(value) ? { file: value, type: 'application/octet-stream' } : value?.file ? value : null;
 		let h = `--${boundary}\r\nContent-Disposition: form-data; name="${name}"`;
-		h += isFile ? `; filename="${name}.bin"\r\nContent-Type: application/octet-stream\r\n\r\n` : '\r\n\r\n';
-		parts.push(Buffer.from(h, 'latin1'), isFile ? value : Buffer.from(String(value)), Buffer.from('\r\n'));
+		h += file ? `; filename="${name}.bin"\r\nContent-Type: ${file.type}\r\n\r\n` : '\r\n\r\n';
+		parts.push(Buffer.from(h, 'latin1'), file ? file.file : Buffer.from(String(value)), Buffer.from('\r\n'));
 	}
 	parts.push(Buffer.from(`--${boundary}--\r\n`));
 	return { body: Buffer.concat(parts), type: `multipart/form-data; boundary=${boundary}` };
@@ -618,13 +628,14 @@ const W = '/v1/weight-map';
 
 function cases(ctx) {
 	const catalogue = ctx.catalogue;
-	const allLosses = catalogue.losses.map((e) => e.name);
-	const allMetrics = catalogue.metrics.map((e) => e.name);
+	// The functions a binary request takes (the others are multi-class only: multiclassCases).
+	const binaryLosses = catalogue.losses.filter((e) => e.requests.includes('binary')).map((e) => e.name);
+	const binaryMetrics = catalogue.metrics.filter((e) => e.requests.includes('binary')).map((e) => e.name);
 	const t = [];
 	const add = (c) => t.push(c);
 
 	// Operations routes.
-	for (const p of ['/healthz', '/readyz', '/metrics', '/v1/losses', '/v1/openapi.yaml']) {
+	for (const p of ['/healthz', '/readyz', '/metrics', '/v1/losses', '/v1/profiles', '/v1/openapi.yaml']) {
 		add({ name: `GET ${p}`, method: 'GET', path: p, status: 200 });
 		add({ name: `HEAD ${p}`, method: 'HEAD', path: p, status: 200 });
 	}
@@ -634,6 +645,33 @@ function cases(ctx) {
 		name: 'GET /v1/openapi.yaml serves api/openapi.yaml', method: 'GET', path: '/v1/openapi.yaml', status: 200,
 		then: (b) => b === fs.readFileSync(path.join(ROOT, 'api/openapi.yaml'), 'utf8') ||
 			'the served document differs from api/openapi.yaml: rebuild seglossd (make)',
+	});
+
+	// The profiles: the spec's names, segloss first; the default ignore labels docs/profiles.md gives;
+	// each profile's conventions for every multi-class metric (pixel_accuracy has none to choose) and
+	// loss; and the spec's excerpt is the server's first profiles, word for word.
+	add({
+		name: 'GET /v1/profiles: every profile of the spec', method: 'GET', path: '/v1/profiles', status: 200,
+		then: (b) => {
+			const S = spec.components.schemas;
+			const names = b.profiles.map((x) => x.name);
+			if (json(names) !== json(S.ProfileName.enum)) return `profiles ${json(names)}`;
+			const ignore = Object.fromEntries(b.profiles.map((x) => [x.name, x.conventions.ignore_index]));
+			if (!(ignore.segloss === null && ignore.mmseg === 255 && ignore.pytorch === -100)) return `ignore_index ${json(ignore)}`;
+			const metrics = json(S.MulticlassMetricName.enum.filter((m) => m !== 'pixel_accuracy'));
+			const losses = json(S.MulticlassLossName.enum);
+			for (const x of b.profiles) {
+				if (json(Object.keys(x.conventions.metrics)) !== metrics) return `${x.name}: metrics ${json(Object.keys(x.conventions.metrics))}`;
+				if (json(Object.keys(x.conventions.losses)) !== losses) return `${x.name}: losses ${json(Object.keys(x.conventions.losses))}`;
+			}
+			const excerpt = spec.paths['/v1/profiles'].get.responses['200'].content['application/json'].examples.excerpt.value.profiles;
+			return json(b.profiles.slice(0, excerpt.length)) === json(excerpt) ||
+				`the spec's excerpt differs from the server's profiles: ${json(b.profiles.slice(0, excerpt.length)).slice(0, 400)}`;
+		},
+	});
+	add({
+		name: 'GET /metrics counts GET /v1/profiles as route "profiles"', method: 'GET', path: '/metrics', status: 200,
+		then: (b) => /^segloss_http_requests_total\{route="profiles",code="200"\} [1-9]\d*$/m.test(b) || 'no profiles 200 counter',
 	});
 
 	// Without API keys (this daemon) an Authorization header is ignored.
@@ -656,12 +694,13 @@ function cases(ctx) {
 	}
 
 	// 404 and 405.
-	for (const [m, p] of [['GET', '/v1/evaluat'], ['POST', '/nope'], ['GET', '/'], ['HEAD', '/v1/evaluate/']])
+	for (const [m, p] of [['GET', '/v1/evaluat'], ['POST', '/nope'], ['GET', '/index.html'], ['HEAD', '/v1/evaluate/']])
 		add({ name: `${m} ${p} -> 404`, method: m, path: p, status: 404, body: m === 'POST' ? '{}' : undefined, headers: m === 'POST' ? JSON_T : {} });
 	for (const [m, p, allow] of [
 		['GET', E, 'POST'], ['HEAD', E, 'POST'], ['PUT', E, 'POST'], ['GET', W, 'POST'], ['DELETE', W, 'POST'],
 		['DELETE', '/v1/losses', 'GET, HEAD'], ['POST', '/v1/openapi.yaml', 'GET, HEAD'], ['PUT', '/healthz', 'GET, HEAD'],
 		['POST', '/readyz', 'GET, HEAD'], ['PATCH', '/metrics', 'GET, HEAD'], ['OPTIONS', '/v1/losses', 'GET, HEAD'],
+		['POST', '/v1/profiles', 'GET, HEAD'], ['DELETE', '/v1/profiles', 'GET, HEAD'],
 	]) {
 		add({
 			name: `${m} ${p} -> 405`, method: m, path: p, status: 405,
@@ -670,9 +709,13 @@ function cases(ctx) {
 		});
 	}
 
-	// POST /v1/evaluate: the spec's own JSON examples, live.
+	// POST /v1/evaluate: the spec's own JSON examples, live; where a response example has the same
+	// name, it is the answer, value for value (timing aside).
+	const answers = spec.paths[E].post.responses['200'].content['application/json'].examples;
 	for (const [ex, { value }] of Object.entries(spec.paths[E].post.requestBody.content['application/json'].examples)) {
-		add({ name: `evaluate: example "${ex}"`, method: 'POST', path: E, headers: JSON_T, body: json(value), schema: true, status: 200 });
+		add({ name: `evaluate: example "${ex}"`, method: 'POST', path: E, headers: JSON_T, body: json(value), schema: true, status: 200,
+			then: (b) => !answers[ex] || withoutTiming(b) === withoutTiming(answers[ex].value) ||
+				`the spec's answer "${ex}" is not the server's:\n${withoutTiming(b).slice(0, 600)}` });
 	}
 	add({
 		name: 'evaluate: defaults', method: 'POST', path: E, headers: JSON_T, body: evalBody(), schema: true, status: 200,
@@ -680,9 +723,10 @@ function cases(ctx) {
 			json(Object.keys(b.metrics)) === json(catalogue.defaults.metrics)) || `keys ${Object.keys(b.losses)} / ${Object.keys(b.metrics)}`,
 	});
 	add({
-		name: 'evaluate: every loss and metric', method: 'POST', path: E, headers: { 'Content-Type': 'application/json; charset=utf-8' },
-		body: evalBody({ losses: allLosses, metrics: allMetrics }), schema: true, status: 200,
-		then: (b) => (Object.keys(b.losses).length === allLosses.length && Object.keys(b.metrics).length === allMetrics.length) || 'missing results',
+		name: 'evaluate: every binary loss and metric', method: 'POST', path: E, headers: { 'Content-Type': 'application/json; charset=utf-8' },
+		body: evalBody({ losses: binaryLosses, metrics: binaryMetrics }), schema: true, status: 200,
+		then: (b) => (json(Object.keys(b.losses)) === json(binaryLosses) && json(Object.keys(b.metrics)) === json(binaryMetrics)) ||
+			`keys ${Object.keys(b.losses)} / ${Object.keys(b.metrics)}`,
 	});
 	add({
 		name: 'evaluate: both masks empty (null and warnings)', method: 'POST', path: E, headers: JSON_T,
@@ -785,14 +829,23 @@ function cases(ctx) {
 		body: evalBody({ target: b64(Buffer.from('hello, world\n')) }), status: 415,
 		then: (b) => b.detail === 'target is neither a PNG nor a .npy file' || b.detail });
 	for (const [kind, bytes] of [['JPEG', 'ffd8ffe000104a464946'], ['GIF', '474946383961'], ['TIFF', '49492a0008000000'], ['WebP', '524946462400000057454250565038']]) {
-		add({ name: `evaluate: a ${kind} prediction`, method: 'POST', path: E, headers: JSON_T,
-			body: evalBody({ prediction: b64(Buffer.from(bytes, 'hex')) }), status: 415,
-			then: (b) => b.detail.startsWith(`prediction is a ${kind} image, not a PNG or a .npy file`) || b.detail });
+		for (const role of ['target', 'prediction']) {
+			add({ name: `evaluate: a ${kind} ${role}`, method: 'POST', path: E, headers: JSON_T,
+				body: evalBody({ [role]: b64(Buffer.from(bytes, 'hex')) }), status: 415,
+				then: (b) => b.detail.startsWith(`${role} is a ${kind} image, not a PNG or a .npy file`) || b.detail });
+		}
 	}
 	{
 		const f = multipart([['target', blobsT], ['prediction', Buffer.from('# not an image\n')]]);
 		add({ name: 'evaluate: multipart upload neither PNG nor .npy', method: 'POST', path: E, headers: { 'Content-Type': f.type }, body: f.body, status: 415 });
 	}
+
+	// 400 naming the mask and the decoder.
+	add({ name: 'evaluate: a prediction that is not base64', method: 'POST', path: E, headers: JSON_T, body: evalBody({ prediction: '@@@@' }), status: 400,
+		then: (b) => b.detail === 'prediction: invalid base64 at offset 0' || b.detail });
+	add({ name: 'evaluate: a .npy whose data is short of its shape', method: 'POST', path: E, headers: JSON_T, status: 400,
+		body: evalBody({ prediction: b64(npyF32(256, 256, new Array(250).fill(0.5))) }),
+		then: (b) => b.detail === 'prediction: npy: data is 1000 bytes but shape (256, 256) of float32 needs 262144' || b.detail });
 
 	// 422.
 	const inv = (name, body, schema, re) => add({
@@ -1012,6 +1065,15 @@ function cases(ctx) {
 			then: (_, r) => r.headers.allow === allow || `Allow: ${r.headers.allow}, expected ${allow}`,
 		});
 	}
+	// The items query refusals of the spec's examples, word for word, on the run its example
+	// "recorded" request made (unet-v2: losses bce, dice; metrics iou, hausdorff95).
+	{
+		const ex = spec.components.responses.InvalidItemsQuery.content['application/problem+json'].examples;
+		for (const [k, q] of [['unknown-parameter', 'sort=worst'], ['unknown-key', 'order_by=losses.bec']]) {
+			add({ name: `GET /v1/runs/unet-v2/items?${q}: the spec's example ${k}`, method: 'GET', path: `/v1/runs/unet-v2/items?${q}`, status: 422,
+				then: (b) => b.detail === ex[k].value.detail || b.detail });
+		}
+	}
 	for (const p of ['/v1/runs/', '/v1/runs/a/b', '/v1/runs/a/compare', '/v1/runs/a/compare/b/c', '/v1/jobs/', `/v1/jobs/${'0'.repeat(32)}/result`])
 		add({ name: `GET ${p} -> 404`, method: 'GET', path: p, status: 404, then: (b) => /^no route for /.test(b.detail) || b.detail });
 
@@ -1127,6 +1189,7 @@ async function runCaseInner(port, c) {
 		}
 	}
 	passed++;
+	if (VERBOSE) console.log(`  pass ${c.name}`);
 	return { res, body };
 }
 
@@ -1388,8 +1451,10 @@ async function runsPhase(port) {
 	for (const [q, re] of [
 		['limit=0', /^query argument 'limit' must be an integer in \[1, 1000\], got '0'$/], ['limit=1001', /got '1001'$/], ['limit=ten', /got 'ten'$/],
 		['limit=', /got ''$/], ['after=-1', /^query argument 'after' must be an integer in \[0, \d+\], got '-1'$/], ['after=1.5', /got '1.5'$/],
-		['order_by=dice', /^order_by must be losses.KEY or metrics.KEY, got 'dice'$/], ['order_by=losses.', /^order_by names no key$/],
-		['order_by=maps.weight', /got 'maps.weight'$/], [`order_by=losses.${'k'.repeat(64)}`, /^order_by names no key$/],
+		['order_by=dice', /^order_by must be losses.KEY, metrics.KEY or per_class.METRIC.CLASS, got 'dice'$/],
+		['order_by=losses.', /^order_by names no key$/], ['order_by=maps.weight', /got 'maps.weight'$/],
+		['order_by=per_class.iou', /got 'per_class.iou'$/], [`order_by=losses.${'k'.repeat(64)}`, /names no score of this run; it has /],
+		[`order_by=per_class.iou.${'k'.repeat(128)}`, /^order_by names no key$/],
 		['order=up', /^order must be asc or desc, got 'up'$/],
 	]) {
 		await step({ name: `runs: items, ${q.slice(0, 24)}`, method: 'GET', path: `${I}?${q}`, status: 422, then: (b) => re.test(b.detail) || b.detail });
@@ -1474,6 +1539,1325 @@ async function runsPhase(port) {
 		name: 'runs: list after the delete', method: 'GET', path: '/v1/runs', status: 200,
 		then: (b, res) => (!b.runs.some((x) => x.name === B) && etagVersion(res.headers.etag) > etagVersion(listTag)) || `ETag ${res.headers.etag}`,
 	});
+}
+
+// ---- multi-class: label maps, per-class scores, kinds, profiles, weight maps ----------
+//
+// Every answer is checked against a recomputation here, from the label maps the test builds:
+// the confusion matrix, each metric per class (one-vs-rest on the valid pixels), its average
+// (macro, micro, weighted) under the default profile, pixel accuracy, surface distances
+// (brute force over the boundary pixels), and cross-entropy and the Dice loss from the
+// float32 probabilities and logits sent. Inputs are 24x16 label maps written as grey, colour
+// and palette PNGs and as integer .npy, and per-class scores as (C, H, W) and (H, W, C) .npy.
+
+const MC_W = 24;
+const MC_H = 16;
+const IGN = 255;
+const CLASSES = [{ id: 0, name: 'background', color: '#000000' }, { id: 1, name: 'tumour', color: '#ff0000' }, { id: 2, name: 'vessel', color: '#00ff00' }];
+const NAMES = CLASSES.map((c) => c.name);
+const rgbOf = (hex) => [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+
+// Label maps as (x, y) -> class id. The target: a tumour rectangle, a vessel rectangle, and the
+// ignore label on the last four pixels of the top row. The prediction: the tumour one column to
+// the right, the vessel one row down, a stray tumour pixel and a stray 3x3 vessel block far from
+// the vessel (so the two directed distance lists differ), the ignored pixels predicted vessel.
+const mcT = (x, y) => (y === 0 && x >= 20 ? IGN : y >= 2 && y <= 7 && x >= 3 && x <= 10 ? 1 : y >= 9 && y <= 13 && x >= 12 && x <= 21 ? 2 : 0);
+const mcT0 = (x, y) => (mcT(x, y) === IGN ? 0 : mcT(x, y)); // the target without ignored pixels
+const mcP = (x, y) => (y === 0 && x >= 20 ? 2 : y >= 2 && y <= 7 && x >= 4 && x <= 11 ? 1 : y >= 10 && y <= 14 && x >= 12 && x <= 21 ? 2 : x === 0 && y === 15 ? 1 : x >= 1 && x <= 3 && y >= 9 && y <= 11 ? 2 : 0);
+const mcPi = (x, y) => (mcT(x, y) === IGN ? 0 : mcP(x, y)); // differs from mcP only where the target is ignored
+const mcP3 = (x, y) => (y >= 2 && y <= 9 && x >= 3 && x <= 10 ? 1 : y >= 11 && y <= 13 && x >= 14 && x <= 21 ? 2 : 0); // another prediction
+const grid = (f, w = MC_W, h = MC_H) => Array.from({ length: w * h }, (_, i) => f(i % w, Math.floor(i / w)));
+
+function npyArray(descr, shape, values) {
+	let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+	header += ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
+	const head = Buffer.alloc(10);
+	head.write('\x93NUMPY', 0, 'latin1');
+	head[6] = 1;
+	head.writeUInt16LE(header.length, 8);
+	const size = { '<f4': 4, '<f8': 8, '<i4': 4, '|u1': 1 }[descr];
+	const data = Buffer.alloc(size * values.length);
+	values.forEach((v, i) => {
+		if (descr === '<f4') data.writeFloatLE(v, 4 * i);
+		else if (descr === '<f8') data.writeDoubleLE(v, 8 * i);
+		else if (descr === '<i4') data.writeInt32LE(v, 4 * i);
+		else data.writeUInt8(v, i);
+	});
+	return Buffer.concat([head, Buffer.from(header, 'latin1'), data]);
+}
+
+// 8-bit RGB (colour type 2) and palette (colour type 3) PNGs.
+function pngOf(w, h, type, bpp, pixel, extra = []) {
+	const raw = Buffer.alloc((w * bpp + 1) * h);
+	for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) pixel(x, y).forEach((v, k) => { raw[y * (w * bpp + 1) + 1 + x * bpp + k] = v; });
+	const ihdr = Buffer.alloc(13);
+	ihdr.writeUInt32BE(w, 0);
+	ihdr.writeUInt32BE(h, 4);
+	ihdr[8] = 8;
+	ihdr[9] = type;
+	return Buffer.concat([PNG_SIG, pngChunk('IHDR', ihdr), ...extra, pngChunk('IDAT', zlib.deflateSync(raw)), pngChunk('IEND', Buffer.alloc(0))]);
+}
+const rgbPng = (w, h, f) => pngOf(w, h, 2, 3, f);
+const palettePng = (w, h, palette, f) => pngOf(w, h, 3, 1, (x, y) => [f(x, y)], [pngChunk('PLTE', Buffer.from(palette.flat()))]);
+
+// Per-class scores from a label map: the predicted class gets 0.55 to 0.95 (varying by pixel),
+// the others share the rest 2:1. Float32 values; planes in class order.
+function mcProbs(f, C = 3) {
+	const planes = Array.from({ length: C }, () => new Array(MC_W * MC_H));
+	for (let i = 0; i < MC_W * MC_H; i++) {
+		const x = i % MC_W;
+		const y = Math.floor(i / MC_W);
+		const k = f(x, y);
+		const top = 0.55 + (0.4 * ((7 * x + 3 * y) % 10)) / 9;
+		const others = [...Array(C).keys()].filter((c) => c !== k);
+		planes[k][i] = Math.fround(top);
+		others.forEach((c, j) => { planes[c][i] = Math.fround(((1 - top) * (j === 0 ? 2 : 1)) / 3); });
+	}
+	return planes;
+}
+const chw = (planes) => planes.flat();
+const hwc = (planes) => Array.from({ length: planes[0].length * planes.length }, (_, j) => planes[j % planes.length][Math.floor(j / planes.length)]);
+// Logits whose softmax is the planes: ln p plus a per-pixel offset, rounded to float32.
+const mcLogits = (planes) => planes.map((pl) => pl.map((p, i) => Math.fround(Math.log(p) + 0.37 * ((i % MC_W) - Math.floor(i / MC_W)))));
+
+// ---- the recomputation ----
+
+const ratio = (a, b) => (b > 0 ? a / b : null);
+function confusionOf(t, p, C) {
+	const M = Array.from({ length: C }, () => new Array(C).fill(0));
+	t.forEach((v, i) => { if (v !== IGN) M[v][p[i]]++; });
+	return M;
+}
+function countsOf(M, k) {
+	const C = M.length;
+	const N = M.flat().reduce((a, b) => a + b, 0);
+	const tp = M[k][k];
+	let fp = -tp;
+	let fn = -tp;
+	for (let j = 0; j < C; j++) {
+		fp += M[j][k];
+		fn += M[k][j];
+	}
+	return { tp, fp, fn, tn: N - tp - fp - fn, N };
+}
+const OVERLAP = {
+	dice: (s) => ratio(2 * s.tp, 2 * s.tp + s.fp + s.fn),
+	iou: (s) => ratio(s.tp, s.tp + s.fp + s.fn),
+	precision: (s) => ratio(s.tp, s.tp + s.fp),
+	recall: (s) => ratio(s.tp, s.tp + s.fn),
+	specificity: (s) => ratio(s.tn, s.tn + s.fp),
+	accuracy: (s) => ratio(s.tp + s.tn, s.N),
+};
+const absent = (s) => s.tp + s.fp + s.fn === 0;
+// One metric of class k under the default profile: null for a class absent from both masks.
+function overlapOf(M, metric, k) {
+	const s = countsOf(M, k);
+	return absent(s) ? null : OVERLAP[metric](s);
+}
+const meanOf = (v) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : null);
+// The averaged value, as `average` says, over the classes include[k] keeps.
+function averageOf(M, metric, perClass, average, include) {
+	const ks = [...M.keys()].filter((k) => include[k]);
+	if (average === 'macro') return meanOf(ks.map((k) => perClass[k]).filter((v) => v !== null));
+	if (average === 'weighted') {
+		const kept = ks.filter((k) => perClass[k] !== null);
+		const w = kept.map((k) => countsOf(M, k).tp + countsOf(M, k).fn);
+		return ratio(kept.reduce((a, k, j) => a + w[j] * perClass[k], 0), w.reduce((a, b) => a + b, 0));
+	}
+	// micro: the counts summed over the included classes present in the target or the prediction
+	const sum = { tp: 0, fp: 0, fn: 0, tn: 0, N: 0 };
+	for (const k of ks) {
+		const s = countsOf(M, k);
+		if (absent(s)) continue;
+		for (const f of ['tp', 'fp', 'fn', 'tn', 'N']) sum[f] += s[f];
+	}
+	return OVERLAP[metric](sum);
+}
+
+// Surface distances of class k between target t and prediction p (ignored pixels in neither):
+// boundary pixels are mask pixels with a 4-neighbour outside (the image border is outside).
+function surfaceOf(t, p, k, w = MC_W, h = MC_H) {
+	const edge = (m) => {
+		const pts = [];
+		const at = (x, y) => x >= 0 && y >= 0 && x < w && y < h && m[y * w + x];
+		for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
+			if (at(x, y) && !(at(x - 1, y) && at(x + 1, y) && at(x, y - 1) && at(x, y + 1))) pts.push([x, y]);
+		}
+		return pts;
+	};
+	const A = edge(t.map((v) => v === k));
+	const B = edge(p.map((v, i) => v === k && t[i] !== IGN));
+	if (!A.length || !B.length) return { hausdorff: null, hausdorff95: null, assd: null, surface_dice: A.length || B.length ? 0 : null };
+	const dists = (P, Q) => P.map(([x, y]) => Math.min(...Q.map(([u, v]) => Math.hypot(x - u, y - v))));
+	const ab = dists(A, B);
+	const ba = dists(B, A);
+	const pct = (v) => quantile([...v].sort((a, b) => a - b), 0.95);
+	const all = [...ab, ...ba];
+	return {
+		hausdorff: Math.max(...all),
+		hausdorff95: Math.max(pct(ab), pct(ba)),
+		assd: all.reduce((a, b) => a + b, 0) / all.length,
+		surface_dice: all.filter((d) => d <= 1).length / all.length,
+	};
+}
+const SURFACE = ['hausdorff', 'hausdorff95', 'assd', 'surface_dice'];
+
+// Cross-entropy over the valid pixels (PyTorch's mean with class weights and label smoothing)
+// from per-class log-probabilities logp[c][i].
+function crossEntropyOf(t, logp, weights, eps = 0) {
+	const C = logp.length;
+	const w = weights ?? new Array(C).fill(1);
+	let num = 0;
+	let den = 0;
+	t.forEach((y, i) => {
+		if (y === IGN) return;
+		let smooth = 0;
+		for (let c = 0; c < C; c++) smooth += w[c] * -logp[c][i];
+		num += (1 - eps) * w[y] * -logp[y][i] + (eps / C) * smooth;
+		den += w[y];
+	});
+	return num / den;
+}
+const logClip = (planes) => planes.map((pl) => pl.map((p) => Math.log(Math.min(Math.max(p, 1e-7), 1 - 1e-7))));
+function logSoftmax(logits) {
+	const n = logits[0].length;
+	const out = logits.map(() => new Array(n));
+	for (let i = 0; i < n; i++) {
+		const m = Math.max(...logits.map((pl) => pl[i]));
+		const lse = m + Math.log(logits.reduce((a, pl) => a + Math.exp(pl[i] - m), 0));
+		logits.forEach((pl, c) => { out[c][i] = pl[i] - lse; });
+	}
+	return out;
+}
+const oneHot = (p, C) => Array.from({ length: C }, (_, c) => p.map((v) => (v === c ? 1 : 0)));
+// The Dice loss (segloss: squared denominator, smooth 1e-6), the weighted mean over the included classes.
+function diceLossOf(t, planes, include, weights, s = 1e-6) {
+	let num = 0;
+	let den = 0;
+	planes.forEach((pl, c) => {
+		if (!include[c]) return;
+		let I = 0;
+		let P2 = 0;
+		let G = 0;
+		t.forEach((y, i) => {
+			if (y === IGN) return;
+			I += y === c ? pl[i] : 0;
+			P2 += pl[i] * pl[i];
+			G += y === c ? 1 : 0;
+		});
+		const wc = weights ? weights[c] : 1;
+		num += wc * (1 - (2 * I + s) / (P2 + G + s));
+		den += wc;
+	});
+	return num / den;
+}
+
+const closeTo = (x, y, rel = 1e-9) => (x === null || y === null || x === undefined || y === undefined ? x === y : Math.abs(x - y) <= rel * Math.max(1, Math.abs(x), Math.abs(y)));
+
+// Checks a multi-class answer against the recomputation: classes, confusion, per-class values
+// (every class, the excluded background too), averages, pixel accuracy, losses.
+// want: {names, M, t, p, metrics, average, include, losses: {key: value}, rel}
+function mcCheck(b, want) {
+	const C = want.names.length;
+	const include = want.include ?? new Array(C).fill(true);
+	const average = want.average ?? 'macro';
+	if (json(b.classes.map((c) => c.name)) !== json(want.names)) return `classes ${json(b.classes)}`;
+	if (want.confusion && json(b.confusion) !== json({ classes: want.names, matrix: want.M })) return `confusion ${json(b.confusion)}, expected ${json(want.M)}`;
+	if (!want.confusion && 'confusion' in b) return 'a confusion matrix nobody asked for';
+	for (const m of want.metrics) {
+		if (m === 'pixel_accuracy') {
+			const pa = ratio(want.M.reduce((a, row, k) => a + row[k], 0), want.M.flat().reduce((a, v) => a + v, 0));
+			if (!closeTo(b.metrics[m], pa)) return `pixel_accuracy ${b.metrics[m]}, expected ${pa}`;
+			if (m in b.per_class) return 'pixel_accuracy in per_class';
+			continue;
+		}
+		const per = SURFACE.includes(m) ? want.names.map((_, k) => surfaceOf(want.t, want.p, k)[m]) : want.names.map((_, k) => overlapOf(want.M, m, k));
+		const got = b.per_class[m];
+		if (!got) return `no per_class.${m}`;
+		// Every class, in class order, whatever include_background says (it decides only the averages).
+		const listed = Object.keys(got);
+		if (json(listed) !== json(want.names)) return `per_class.${m} lists ${json(listed)}, expected every class ${json(want.names)}`;
+		for (const n of listed) {
+			const k = want.names.indexOf(n);
+			if (!closeTo(got[n], per[k], want.rel)) return `per_class.${m}.${n} = ${got[n]}, expected ${per[k]}`;
+		}
+		if (average === 'none') {
+			if (m in b.metrics) return `metrics.${m} with average none`;
+			continue;
+		}
+		// Surface distances have no pooled or weighted form: micro and weighted are macro for them (with a warning).
+		const avg = averageOf(want.M, m, per, SURFACE.includes(m) && average !== 'none' ? 'macro' : average, include);
+		if (!closeTo(b.metrics[m], avg, want.rel)) return `metrics.${m} = ${b.metrics[m]}, expected the ${average} ${avg}`;
+	}
+	for (const [k, v] of Object.entries(want.losses ?? {})) {
+		if (!closeTo(b.losses[k], v, (want.lossRel ?? {})[k] ?? 1e-9)) return `losses.${k} = ${b.losses[k]}, expected ${v}`;
+	}
+	return true;
+}
+
+// 1 − IoU of each class present in the valid target, averaged: the Lovász-softmax of a hard prediction.
+const lovaszHardOf = (M) => meanOf([...M.keys()].filter((k) => countsOf(M, k).tp + countsOf(M, k).fn > 0).map((k) => 1 - OVERLAP.iou(countsOf(M, k))));
+// The distinct values of a row-major list in order of appearance.
+const firstValues = (v) => [...new Set(v)];
+
+async function multiclassPhase(port, catalogue) {
+	const step = (c) => runCase(port, { method: 'POST', path: E, headers: JSON_T, status: 200, ...c });
+	const MCM = catalogue.metrics.filter((e) => e.requests.includes('multiclass')).map((e) => e.name);
+	const OVL = Object.keys(OVERLAP);
+	const T = grid(mcT);
+	const T0 = grid(mcT0);
+	const P = grid(mcP);
+	const tPng = greyPng(MC_W, MC_H, mcT);
+	const t0Png = greyPng(MC_W, MC_H, mcT0);
+	const pPng = greyPng(MC_W, MC_H, mcP);
+	const M3 = confusionOf(T, P, 3);
+	const M4 = confusionOf(T, P, 4);
+	const probs = mcProbs(mcP);
+	const logits = mcLogits(probs);
+	const chwNpy = npyArray('<f4', [3, MC_H, MC_W], chw(probs));
+	const hwcNpy = npyArray('<f4', [MC_H, MC_W, 3], hwc(probs));
+	const logitsNpy = npyArray('<f4', [3, MC_H, MC_W], chw(logits));
+	const names4 = [...NAMES, 'cyst'];
+	const all3 = [true, true, true];
+
+	// Grey PNG label maps with named classes, one of them absent from both (null, warned, out of the
+	// averages), the ignore label, every multi-class metric and the confusion matrix.
+	const labels = { target: b64(tPng), prediction: b64(pPng), classes: names4, ignore_index: IGN, losses: ['cross_entropy', 'dice', 'lovasz_softmax'],
+		metrics: MCM, confusion: true };
+	const want4 = { names: names4, M: M4, t: T, p: P, metrics: MCM, confusion: true, lossRel: { lovasz_softmax: 1e-6 },
+		losses: { cross_entropy: crossEntropyOf(T, logClip(oneHot(P, 4))), dice: diceLossOf(T, oneHot(P, 4), [true, true, true, true]),
+			lovasz_softmax: lovaszHardOf(M4) } };
+	const first = await step({ name: 'multi-class: grey PNG label maps, a class absent from both, ignore 255, confusion', body: json(labels), schema: true,
+		then: (b) => {
+			const r = mcCheck(b, want4);
+			if (r !== true) return r;
+			return MCM.filter((m) => m !== 'pixel_accuracy').every((m) => b.warnings.some((w) => w.includes(`'${m}'`) && w.includes("'cyst'"))) ||
+				`warnings ${json(b.warnings)}`;
+		} });
+	await step({ name: 'multi-class: an ignored pixel changes nothing (the prediction differs only there)', schema: true,
+		body: json({ ...labels, prediction: b64(greyPng(MC_W, MC_H, mcPi)) }),
+		then: (b) => !first || withoutTiming(b) === withoutTiming(first.body) || 'the answer changed' });
+	{
+		const f = multipart([['target', tPng], ['prediction', pPng], ['target_kind', 'labels'], ['prediction_kind', 'labels'], ['classes', names4.join(',')],
+			['ignore_index', '255'], ['losses', labels.losses.join(',')], ['metrics', MCM.join(',')], ['confusion', 'true']]);
+		await step({ name: 'multi-class: the same as multipart, kinds and text fields', headers: { 'Content-Type': f.type }, body: f.body,
+			then: (b) => !first || withoutTiming(b) === withoutTiming(first.body) || `the answer differs from JSON's: ${withoutTiming(b).slice(0, 300)}` });
+	}
+	await step({ name: 'multi-class: identical label maps score 1 for every class (distances 0)', schema: true,
+		body: json({ target: b64(t0Png), prediction: { png: b64(t0Png), kind: 'labels' }, classes: NAMES, metrics: MCM, losses: ['cross_entropy', 'dice', 'lovasz_softmax'] }),
+		then: (b) => {
+			for (const [m, per] of Object.entries(b.per_class)) {
+				for (const [n, v] of Object.entries(per)) if (v !== (['hausdorff', 'hausdorff95', 'assd'].includes(m) ? 0 : 1)) return `per_class.${m}.${n} = ${v}`;
+			}
+			if (Object.keys(b.per_class).length !== MCM.length - 1 || b.metrics.pixel_accuracy !== 1) return json(b.metrics);
+			return (b.losses.cross_entropy < 1e-6 && b.losses.dice < 1e-6 && b.losses.lovasz_softmax === 0 && b.warnings.length === 0) || json(b.losses);
+		} });
+
+	// Colour-coded label maps, read through the classes' colours; palette PNGs through their palette.
+	const M0 = confusionOf(T0, P, 3);
+	const colour = (f) => rgbPng(MC_W, MC_H, (x, y) => rgbOf(CLASSES[f(x, y)].color));
+	await step({ name: 'multi-class: colour PNG label maps read by the classes\' colours', schema: true,
+		body: json({ target: b64(colour(mcT0)), prediction: b64(colour(mcP)), classes: CLASSES, metrics: OVL, confusion: true }),
+		then: (b) => mcCheck(b, { names: NAMES, M: M0, t: T0, p: P, metrics: OVL, confusion: true }) === true &&
+			json(b.classes) === json(CLASSES) ? true : `${mcCheck(b, { names: NAMES, M: M0, t: T0, p: P, metrics: OVL, confusion: true })} ${json(b.classes)}` });
+	const order = [2, 0, 1]; // palette entries: vessel's colour, background's, tumour's
+	const palette = order.map((k) => rgbOf(CLASSES[k].color));
+	const pal = (f) => palettePng(MC_W, MC_H, palette, (x, y) => order.indexOf(f(x, y)));
+	await step({ name: 'multi-class: palette PNG label maps read through the palette\'s colours', schema: true,
+		body: json({ target: b64(pal(mcT0)), prediction: b64(pal(mcP)), classes: CLASSES, metrics: ['iou'], confusion: true }),
+		then: (b) => mcCheck(b, { names: NAMES, M: M0, t: T0, p: P, metrics: ['iou'], confusion: true }) });
+	{
+		const t = T0.map((k) => order.indexOf(k));
+		const p = P.map((k) => order.indexOf(k));
+		await step({ name: 'multi-class: palette PNG label maps without colours: read by palette index', schema: true,
+			body: json({ target: b64(pal(mcT0)), prediction: b64(pal(mcP)), classes: NAMES, metrics: ['iou'], confusion: true }),
+			then: (b) => mcCheck(b, { names: NAMES, M: confusionOf(t, p, 3), t, p, metrics: ['iou'], confusion: true }) });
+	}
+	// Integer .npy label maps: int32 target (with the ignore label), uint8 prediction.
+	await step({ name: 'multi-class: int32 .npy target, uint8 .npy prediction', schema: true,
+		body: json({ target: { npy: b64(npyArray('<i4', [MC_H, MC_W], T)) }, prediction: { npy: b64(npyArray('|u1', [MC_H, MC_W], P)) },
+			classes: NAMES, ignore_index: IGN, metrics: [...OVL, 'pixel_accuracy'], confusion: true }),
+		then: (b) => mcCheck(b, { names: NAMES, M: M3, t: T, p: P, metrics: [...OVL, 'pixel_accuracy'], confusion: true }) });
+
+	// Per-class scores: probabilities (C, H, W) and (H, W, C), logits; the hard prediction is the argmax.
+	const wantProbs = { names: NAMES, M: M3, t: T, p: P, metrics: OVL, confusion: true,
+		losses: { cross_entropy: crossEntropyOf(T, logClip(probs)), dice: diceLossOf(T, probs, all3) } };
+	const probBody = { target: b64(tPng), prediction: b64(chwNpy), classes: NAMES, ignore_index: IGN, losses: ['cross_entropy', 'dice'], metrics: OVL, confusion: true };
+	const byChw = await step({ name: 'multi-class: probabilities (C, H, W) .npy, read without a kind', body: json(probBody), schema: true,
+		then: (b) => mcCheck(b, wantProbs) });
+	await step({ name: 'multi-class: probabilities (H, W, C) .npy answer the same', schema: true,
+		body: json({ ...probBody, prediction: { npy: b64(hwcNpy), kind: 'probabilities', channel_axis: -1 } }),
+		then: (b) => !byChw || withoutTiming(b) === withoutTiming(byChw.body) || withoutTiming(b).slice(0, 300) });
+	await step({ name: 'multi-class: an ignored pixel changes nothing (probabilities)', schema: true,
+		body: json({ ...probBody, prediction: b64(npyArray('<f4', [3, MC_H, MC_W], chw(mcProbs(mcPi)))) }),
+		then: (b) => !byChw || withoutTiming(b) === withoutTiming(byChw.body) || 'the answer changed' });
+	const wantLogits = { ...wantProbs, losses: { cross_entropy: crossEntropyOf(T, logSoftmax(logits)) } };
+	const byLogits = await step({ name: 'multi-class: logits (C, H, W), kind logits: softmax over the classes', schema: true,
+		body: json({ ...probBody, prediction: { npy: b64(logitsNpy), kind: 'logits', channel_axis: 0 }, losses: ['cross_entropy'] }),
+		then: (b) => mcCheck(b, wantLogits) });
+	await step({ name: 'multi-class: "logits": true is kind logits', schema: true,
+		body: json({ ...probBody, prediction: b64(logitsNpy), logits: true, losses: ['cross_entropy'] }),
+		then: (b) => !byLogits || withoutTiming(b) === withoutTiming(byLogits.body) || 'the answer differs' });
+	const W3 = [0.5, 2, 1.5];
+	await step({ name: 'multi-class: class_weights and label_smoothing (cross_entropy as PyTorch)', schema: true,
+		body: json({ ...probBody, class_weights: W3, losses: [{ name: 'cross_entropy', label_smoothing: 0.1 }, 'dice', 'cross_entropy:as=ce_plain,eps=0.01'] }),
+		then: (b) => mcCheck(b, { ...wantProbs, losses: { cross_entropy: crossEntropyOf(T, logClip(probs), W3, 0.1), dice: diceLossOf(T, probs, all3, W3),
+			ce_plain: crossEntropyOf(T, logClip(probs), W3) } }) });
+	await step({ name: 'multi-class: include_background false leaves the background out of the averages', schema: true,
+		body: json({ ...probBody, include_background: false, metrics: [...OVL, 'hausdorff'] }),
+		then: (b) => mcCheck(b, { ...wantProbs, metrics: [...OVL, 'hausdorff'], include: [false, true, true],
+			losses: { dice: diceLossOf(T, probs, [false, true, true]) } }) });
+	for (const average of ['macro', 'micro', 'weighted', 'none']) {
+		await step({ name: `multi-class: average ${average}`, schema: true,
+			body: json({ ...probBody, average, metrics: [...OVL, 'hausdorff95', 'pixel_accuracy'], losses: [] }),
+			then: (b) => {
+				const r = mcCheck(b, { ...wantProbs, losses: {}, average, metrics: [...OVL, 'hausdorff95', 'pixel_accuracy'] });
+				if (r !== true) return r;
+				if (average === 'none') return json(Object.keys(b.metrics)) === '["pixel_accuracy"]' || `metrics ${json(b.metrics)}`;
+				const warned = b.warnings.includes("metric 'hausdorff95' is the macro average: surface distances have no pooled or weighted form");
+				return warned === (average !== 'macro') || `${average}: warnings ${json(b.warnings)}`;
+			} });
+	}
+	{
+		const f = multipart([['target', tPng], ['prediction', chwNpy], ['prediction_kind', 'probabilities'], ['channel_axis', '0'], ['classes', json(CLASSES)],
+			['ignore_index', '255'], ['class_weights', W3.join(',')], ['average', 'weighted'], ['include_background', 'false'], ['background', '0'],
+			['profile', 'segloss'], ['losses', 'dice'], ['metrics', OVL.join(',')], ['confusion', 'false']]);
+		await step({ name: 'multi-class: multipart probabilities, every multi-class field as text', headers: { 'Content-Type': f.type }, body: f.body,
+			then: (b) => mcCheck(b, { ...wantProbs, confusion: false, average: 'weighted', include: [false, true, true],
+				losses: { dice: diceLossOf(T, probs, [false, true, true], W3) } }) });
+	}
+
+	// A batch: per-item answers, one pair whose target holds a value that is no class.
+	const T7 = grid((x, y) => ((x === 9 && y === 5) || (x === 17 && y === 12) ? 7 : mcT(x, y)));
+	const bad7 = 'target has value 7 at row 5, column 9, which is neither a class id nor the ignore label; list it in "classes"';
+	await step({ name: 'multi-class: a batch with a pair that fails', schema: true,
+		body: json({ items: [{ target: b64(tPng), prediction: b64(pPng), item: 'a' }, { target: { npy: b64(npyArray('<i4', [MC_H, MC_W], T7)) }, prediction: b64(pPng) }],
+			classes: NAMES, ignore_index: IGN, metrics: OVL, losses: ['cross_entropy'], confusion: true }),
+		then: (b) => {
+			const r = mcCheck(b.items[0], { names: NAMES, M: M3, t: T, p: P, metrics: OVL, confusion: true });
+			if (r !== true) return r;
+			if (b.count !== 2 || b.failed !== 1 || json(b.items[1]) !== json({ error: { status: 422, detail: `items[1]: ${bad7}` } })) return json(b.items[1]);
+			return (closeTo(b.means.metrics.iou, b.items[0].metrics.iou) && closeTo(b.means.losses.cross_entropy, b.items[0].losses.cross_entropy)) || json(b.means);
+		} });
+
+	// Every profile: identical label maps score 1 for every class; cross-entropy is −ln(1 − 1e-7).
+	for (const profile of spec.components.schemas.ProfileName.enum) {
+		await step({ name: `multi-class: profile ${profile}, identical label maps`, schema: true,
+			body: json({ target: b64(t0Png), prediction: b64(t0Png), classes: NAMES, profile, metrics: ['iou', 'dice', 'pixel_accuracy'], losses: ['cross_entropy'] }),
+			then: (b) => {
+				for (const m of ['iou', 'dice']) {
+					if (!closeTo(b.metrics[m], 1, 1e-6)) return `metrics.${m} ${b.metrics[m]}`;
+					for (const [n, v] of Object.entries(b.per_class[m])) if (!closeTo(v, 1, 1e-6)) return `per_class.${m}.${n} ${v}`;
+				}
+				return (b.metrics.pixel_accuracy === 1 && b.losses.cross_entropy >= 0 && b.losses.cross_entropy < 1e-6) || json(b.losses);
+			} });
+	}
+	await step({ name: 'multi-class: profile mmseg ignores 255 by default', schema: true,
+		body: json({ target: b64(tPng), prediction: b64(pPng), classes: NAMES, profile: 'mmseg', metrics: ['iou'], confusion: true }),
+		then: (b) => json(b.confusion.matrix) === json(M3) || json(b.confusion) });
+	await step({ name: 'multi-class: profile pytorch (ignore −100): 255 is no class', status: 422, schema: true,
+		body: json({ target: b64(tPng), prediction: b64(pPng), classes: NAMES, profile: 'pytorch' }),
+		then: (b) => b.detail === 'target has value 255 at row 0, column 20, which is neither a class id nor the ignore label; list it in "classes"' || b.detail });
+
+	// The reading of masks in binary requests: hard masks, whatever the format.
+	{
+		const blob = (x, y) => (x >= 5 && x <= 12 && y >= 3 && y <= 9 ? 1 : 0);
+		const target = b64(greyPng(MC_W, MC_H, (x, y) => 255 * blob(x, y)));
+		const bin = (prediction, extra = {}) => json({ target, prediction, metrics: ['iou'], losses: ['dice'], ...extra });
+		await step({ name: 'binary: a 0/1 grey PNG prediction is a hard mask, with a warning', schema: true, body: bin(b64(greyPng(MC_W, MC_H, blob))),
+			then: (b) => (b.metrics.iou === 1 && b.warnings.some((w) => /read as a hard mask/.test(w))) || json(b) });
+		await step({ name: 'binary: kind probability reads it as p = value/255', schema: true, body: bin({ png: b64(greyPng(MC_W, MC_H, blob)), kind: 'probability' }),
+			then: (b) => (b.metrics.iou === 0 && b.warnings.length === 0) || json(b) });
+		await step({ name: 'binary: a colour PNG of one colour is a hard mask', schema: true,
+			body: bin(b64(rgbPng(MC_W, MC_H, (x, y) => (blob(x, y) ? [200, 30, 30] : [0, 0, 0])))), then: (b) => b.metrics.iou === 1 || json(b) });
+		await step({ name: 'binary: an integer .npy of one non-zero value is a hard mask', schema: true,
+			body: bin({ npy: b64(npyArray('<i4', [MC_H, MC_W], grid((x, y) => 5 * blob(x, y)))) }), then: (b) => b.metrics.iou === 1 || json(b) });
+		await step({ name: 'binary: kind mask reads every non-zero value as foreground', schema: true,
+			body: bin({ npy: b64(npyArray('|u1', [MC_H, MC_W], grid((x, y) => blob(x, y) * (1 + (x % 3))))), kind: 'mask' }), then: (b) => b.metrics.iou === 1 || json(b) });
+		await step({ name: 'binary: confusion false needs no classes', schema: true, body: bin(b64(greyPng(MC_W, MC_H, blob)), { confusion: false }),
+			then: (b) => !('confusion' in b) || json(b) });
+		await step({ name: 'binary: a profile sets its parameter defaults (monai: Dice loss smooth 1e-5, gamma 1)', schema: true,
+			body: bin(b64(npyArray('<f4', [MC_H, MC_W], grid((x, y) => (blob(x, y) ? 0.8 : 0.1)))), { profile: 'monai' }),
+			then: (b) => {
+				let I = 0;
+				let Sp = 0;
+				let Sy = 0;
+				grid((x, y) => [blob(x, y), Math.fround(blob(x, y) ? 0.8 : 0.1)]).forEach(([y, p]) => { I += p * y; Sp += p; Sy += y; });
+				const want = 1 - (2 * I + 1e-5) / (Sp + Sy + 1e-5);
+				return closeTo(b.losses.dice, want) || `dice ${b.losses.dice}, expected ${want}`;
+			} });
+	}
+
+	// The 422s of multi-class requests and of readings.
+	const inv = (name, body, re, schema) => step({ name: `multi-class 422: ${name}`, status: 422, body: json(body), schema,
+		then: (b) => (typeof re === 'string' ? b.detail === re : re.test(b.detail)) || b.detail });
+	const mc = (extra) => ({ target: b64(tPng), prediction: b64(pPng), classes: NAMES, ignore_index: IGN, ...extra });
+	const bin = (extra) => ({ target: b64(t0Png), prediction: b64(pPng), ...extra });
+	const vals = firstValues(P).join(', ');
+	await inv('a label map sent without classes (integer .npy)', bin({ prediction: { npy: b64(npyArray('|u1', [MC_H, MC_W], P)) } }),
+		`prediction is an integer .npy holding the values ${vals}: a label map? give "classes" to score it per class, or "kind": "mask" to read every non-zero value as foreground`);
+	await inv('a label map sent without classes (colour PNG)', bin({ prediction: b64(colour(mcP)) }),
+		`prediction is a colour PNG holding the colours ${firstValues(P).map((k) => CLASSES[k].color).join(', ')}: a label map? give "classes" to score it per class, or "kind": "mask" to read every non-zero value as foreground`);
+	await inv('a value that is no class, named with its pixel', mc({ target: { npy: b64(npyArray('<i4', [MC_H, MC_W], T7)) } }), bad7, true);
+	await inv('a prediction value that is no class', mc({ prediction: b64(greyPng(MC_W, MC_H, (x, y) => (x === 2 && y === 14 ? 9 : mcP(x, y)))) }),
+		'prediction has value 9 at row 14, column 2, which is not a class id; list it in "classes"', true);
+	await inv('the ignore label unset: 255 is no class', mc({ ignore_index: null }),
+		'target has value 255 at row 0, column 20, which is not a class id; list it in "classes" or set "ignore_index"', true);
+	// The ignore label is no class of a prediction: the detail says so.
+	await inv('a prediction holding the ignore label', mc({ prediction: b64(greyPng(MC_W, MC_H, (x, y) => (x === 2 && y === 14 ? IGN : mcP(x, y)))) }),
+		'prediction has the ignore label 255 at row 14, column 2: a prediction holds class ids only (the ignore label marks target pixels)', true);
+	// A class coloured as the ignore label reads (0x0000ff = 255) is refused, as a class id equal to it is.
+	{
+		const blue = [{ id: 0, name: 'background', color: '#000000' }, { id: 1, name: 'tumour', color: '#ff0000' }, { id: 2, name: 'vessel', color: '#0000ff' }];
+		const png = rgbPng(MC_W, MC_H, (x, y) => rgbOf(blue[mcT0(x, y)].color));
+		await inv('a class coloured as the ignore label', { target: b64(png), prediction: b64(png), classes: blue, ignore_index: IGN, metrics: ['iou'], confusion: true },
+			"the ignore label 255 reads as the colour #0000ff of class 'vessel' in a colour-coded map; choose another ignore label", true);
+	}
+	await inv('a binary-only loss in a multi-class request', mc({ losses: ['dice', 'bce'] }),
+		"loss 'bce' is for binary requests: it has no multi-class form (use cross_entropy, dice, focal, lovasz_softmax, ...)", false);
+	await inv('a binary-only loss object in a multi-class request', mc({ losses: [{ name: 'shape_aware', w0: 5 }] }), /^loss 'shape_aware' is for binary requests/, false);
+	await inv('a multi-class loss in a binary request', bin({ losses: ['cross_entropy'] }), 'loss \'cross_entropy\' is for multi-class requests: give "classes"', false);
+	await inv('a multi-class metric in a binary request', bin({ metrics: [{ name: 'pixel_accuracy' }] }), /^metric 'pixel_accuracy' is for multi-class requests/, false);
+	await inv('target kind labels without classes', bin({ target: { png: b64(t0Png), kind: 'labels' } }), 'target kind \'labels\' needs "classes" (a multi-class request)', false);
+	await inv('prediction kind probabilities without classes', bin({ prediction: { npy: b64(chwNpy), kind: 'probabilities' } }),
+		'prediction kind \'probabilities\' needs "classes" (a multi-class request)', false);
+	await inv('per-class scores without classes', bin({ prediction: b64(chwNpy) }),
+		'prediction has shape (3, 16, 24): per-class scores need "classes" (a multi-class request)', true);
+	{
+		// 3x3 label map and (3, 3, 3) logits: both the first and the last axis could be the classes.
+		const A = [0, 1, 2, 1, 2, 0, 2, 0, 1];
+		const v = Array.from({ length: 27 }, (_, j) => Math.fround(((j * 7) % 27) / 9 - 1.3));
+		const argmax = (at) => Array.from({ length: 9 }, (_, i) => [0, 1, 2].reduce((best, k) => (at(k, i) > at(best, i) ? k : best), 0));
+		const byFirst = argmax((k, i) => v[k * 9 + i]);
+		const byLast = argmax((k, i) => v[i * 3 + k]);
+		const body = (axis) => ({ target: b64(greyPng(3, 3, (x, y) => A[y * 3 + x])), prediction: { npy: b64(npyArray('<f4', [3, 3, 3], v)), kind: 'logits', ...axis },
+			classes: 3, metrics: ['iou'], confusion: true });
+		await inv('an ambiguous channel axis', body({}),
+			'prediction has shape (3, 3, 3): both the first and the last axis could hold the 3 classes; set "channel_axis" to 0 (C, H, W) or -1 (H, W, C)', true);
+		for (const [axis, hard] of [[0, byFirst], [-1, byLast]]) {
+			await step({ name: `multi-class: channel_axis ${axis} settles it`, body: json(body({ channel_axis: axis })), schema: true,
+				then: (b) => (json(b.confusion.matrix) === json(confusionOf(A, hard, 3)) && json(byFirst) !== json(byLast)) || json(b.confusion) });
+		}
+	}
+	for (const [field, value] of [['ignore_index', 255], ['include_background', false], ['background', 0], ['class_weights', [1, 2]], ['average', 'micro'], ['confusion', true]]) {
+		await inv(`${field} without classes`, bin({ [field]: value }), `"${field}" needs "classes": it applies to multi-class requests`, false);
+	}
+	await inv('threshold in a multi-class request', mc({ metrics: ['iou:threshold=0.3'] }), /^parameter 'threshold' of metric 'iou' applies to binary requests/, false);
+	await inv('focal\'s alpha in a multi-class request', mc({ losses: [{ name: 'focal', alpha: 0.3 }] }), /^parameter 'alpha' of loss 'focal' applies to binary requests/, false);
+	await inv('a float map in a multi-class request', mc({ maps: ['mask', 'weight'] }),
+		'map \'weight\' is for binary requests: a multi-class request takes the maps mask and errors (for a label map\'s weight map use /v1/weight-map with "classes")', false);
+	await inv('a map\'s threshold in a multi-class request', mc({ maps: ['errors', { name: 'mask', threshold: 0.3 }] }),
+		"parameter 'threshold' of map 'mask' applies to binary requests: a multi-class prediction's classes are its labels or the argmax of its scores", false);
+	await inv('class_weights of the wrong length', mc({ class_weights: [1, 2] }), '"class_weights" has 2 entries but there are 3 classes', true);
+	await inv('the ignore label is a class id', mc({ ignore_index: 2 }), "the ignore label 2 is also the id of class 'vessel'", true);
+	await inv('an unknown profile', mc({ profile: 'monia' }), "unknown profile 'monia' (did you mean 'monai'?)", false);
+	await inv('kind mask in a multi-class request', mc({ prediction: { png: b64(pPng), kind: 'mask' } }), /^prediction kind 'mask' is for binary requests/, false);
+	await inv('target kind instances in a multi-class request', mc({ target: { png: b64(tPng), kind: 'instances' } }),
+		'with "classes" the target is a label map: its kind is labels, not instances', false);
+	await inv('logits with kind labels', mc({ prediction: { npy: b64(npyArray('|u1', [MC_H, MC_W], P)), kind: 'labels', logits: true } }),
+		'"logits": true means prediction kind logits, but its kind is labels');
+	await inv('a class name with a dot', mc({ classes: ['background', 'tumour.core', 'vessel'] }), /^classes\[1\]: name 'tumour\.core' holds '\.'/, false);
+	await inv('two classes of one id', mc({ classes: [{ id: 0 }, { id: 1, name: 'tumour' }, { id: 1, name: 'vessel' }] }), 'classes[1] and classes[2] share the id 1', true);
+	await inv('more classes than --max-classes', mc({ classes: 2000 }), 'classes must number 1 to 1024, got 2000', true);
+	await inv('a float (H, W) prediction with classes', mc({ prediction: b64(npyArray('<f4', [MC_H, MC_W], new Array(MC_W * MC_H).fill(0.5))) }),
+		'prediction has shape (16, 24): with "classes" a prediction is a label map or per-class scores (C, H, W) or (H, W, C)', true);
+	await inv('probabilities that do not sum to 1', mc({ prediction: b64(npyArray('<f4', [3, MC_H, MC_W], chw(probs).map((p) => p * 0.9))) }),
+		/^prediction's class probabilities sum to 0\.9 at row 0, column 0; they must sum to 1 within 0\.001/, true);
+	await inv('scores whose class axis does not have C entries', mc({ prediction: b64(chwNpy), classes: 4 }),
+		'prediction has shape (3, 16, 24) but "classes" has 4: expected (4, H, W) or (H, W, 4)', true);
+	await inv('channel_axis 1', mc({ prediction: { npy: b64(chwNpy), channel_axis: 1 } }), '"prediction.channel_axis" must be 0 (C, H, W) or -1 (H, W, C)', false);
+	await inv('a colour PNG target without colours', mc({ target: b64(colour(mcT0)) }),
+		'target is a colour PNG: give each class a "color" ("#rrggbb") to read it as a label map', true);
+	{
+		const f = multipart([['target', tPng], ['prediction', pPng], ['classes', '3'], ['ignore_index', '255'], ['confusion', '1']]);
+		await step({ name: 'multi-class 422: multipart confusion=1', status: 422, headers: { 'Content-Type': f.type }, body: f.body,
+			then: (b) => b.detail === '"confusion" must be true or false' || b.detail });
+		const g = multipart([['target', tPng], ['prediction', pPng], ['classes', '3'], ['channel_axis', '1']]);
+		await step({ name: 'multi-class 422: multipart channel_axis=1', status: 422, headers: { 'Content-Type': g.type }, body: g.body,
+			then: (b) => /^form field "channel_axis" must be 0/.test(b.detail) || b.detail });
+	}
+
+	// The weight map of a label map: each class's connected components are the instances.
+	{
+		const cells = (x, y) => ((x >= 2 && x <= 5 && y >= 2 && y <= 5) || (x >= 14 && x <= 17 && y >= 2 && y <= 5) ? 1
+			: x >= 8 && x <= 12 && y >= 9 && y <= 13 ? 2 : y >= 14 && x <= 3 ? IGN : 0);
+		const target = greyPng(MC_W, MC_H, cells);
+		const wm = (name, body, status, then, schema) => runCase(port, { name: `weight-map: ${name}`, method: 'POST', path: W, headers: JSON_T, body: json(body), status, then, schema });
+		await wm('a label map: each class\'s components, the ignored pixels background', { target: { png: b64(target), kind: 'labels' }, classes: ['background', 'cell', 'nucleus'],
+			ignore_index: IGN }, 200, (b) => (b.instances === 3 && b.width === MC_W) || `instances ${b.instances}`, true);
+		await wm('the same target as binary instances (components)', { target: b64(target), instances: 'components' }, 200,
+			(b) => b.instances === 4 || `instances ${b.instances}`, true);
+		const f = multipart([['target', target], ['target_kind', 'labels'], ['classes', 'background,cell,nucleus'], ['ignore_index', '255'], ['background', '0']]);
+		await runCase(port, { name: 'weight-map: multipart label map', method: 'POST', path: W, headers: { 'Content-Type': f.type }, body: f.body, status: 200,
+			then: (b) => b.instances === 3 || `instances ${b.instances}` });
+		await runCase(port, { name: 'weight-map: multipart label map, Accept image/png', method: 'POST', path: W, headers: { 'Content-Type': f.type, Accept: 'image/png' },
+			body: f.body, status: 200 });
+		await wm('instances labels with classes', { target: b64(target), classes: 3, ignore_index: IGN, instances: 'labels' }, 422,
+			(b) => b.detail === 'with "classes" the instances are each class\'s connected components: "instances" must be auto or components' || b.detail, false);
+		await wm('ignore_index without classes', { target: b64(target), ignore_index: IGN }, 422,
+			(b) => b.detail === '"ignore_index" needs "classes": it applies to multi-class requests' || b.detail, false);
+		await wm('target kind labels without classes', { target: { png: b64(target), kind: 'labels' } }, 422,
+			(b) => b.detail === 'target kind \'labels\' needs "classes" (a multi-class request)' || b.detail, false);
+		await wm('a value that is no class', { target: b64(target), classes: 2, ignore_index: IGN }, 422,
+			(b) => b.detail === 'target has value 2 at row 9, column 8, which is neither a class id nor the ignore label; list it in "classes"' || b.detail, true);
+	}
+
+	// A multi-class job answers what /v1/evaluate answers.
+	if (first) {
+		const st = await submitAndWait(port, 'jobs: multi-class', { headers: JSON_T, body: json(labels), schema: true });
+		if (st) passed += check('jobs: multi-class result', st.status === 'done' && withoutTiming(st.result) === withoutTiming(first.body),
+			`status ${st.status}; ${withoutTiming(st.result ?? {}).slice(0, 300)}`) ? 1 : 0;
+	}
+}
+
+// ---- multi-class runs: per-class means, dataset-pooled scores, items by a class, comparisons ----
+//
+// Items are recorded with their confusion matrices in the answers; GET /v1/runs/{run} must give
+// each metric per class over the items' answers (count, mean, population std, min, max) and the
+// pooled scores recomputed from the summed matrices; items carry their per-class values, sort by
+// one class, and two runs compare class by class. One class has a 60-character name and one
+// metric a 63-character alias, so per-class keys are longer than a metric key alone.
+
+async function multiclassRunPhase(port) {
+	const step = (c) => runCase(port, { method: 'GET', status: 200, ...c });
+	const LONG = 'vessel_'.padEnd(60, 'x');
+	const ALIAS = 'iou_'.padEnd(63, 'i');
+	const names = ['background', 'tumour', LONG];
+	const base = { classes: names, ignore_index: IGN, losses: ['cross_entropy'], metrics: ['iou', 'dice', 'hausdorff95', { name: 'iou', as: ALIAS }], confusion: true };
+	const A = 'contract-mc-a';
+	const B = 'contract-mc-b';
+	const tPng = greyPng(MC_W, MC_H, mcT);
+	const png = (f) => b64(greyPng(MC_W, MC_H, f));
+	const stored = { [A]: new Map(), [B]: new Map() }; // item -> answer (per_class, confusion, losses, metrics)
+	const keep = (run, item, b) => {
+		stored[run].delete(item);
+		stored[run].set(item, b);
+	};
+	const post = async (name, run, body, headers = JSON_T) => {
+		const r = await step({ name, method: 'POST', path: E, headers, body, then: (b) => (b.run === run && (b.count ? b.failed === 0 : 'confusion' in b)) || json(b).slice(0, 200) });
+		if (!r) return;
+		if (r.body.items) r.body.items.forEach((it) => keep(run, it.item, it));
+		else keep(run, r.body.item, r.body);
+	};
+	await post('multi-class runs: record (JSON)', A, json({ ...base, target: b64(tPng), prediction: png(mcP), run: A, item: 'shifted' }));
+	{
+		const f = multipart([['target', tPng], ['prediction', greyPng(MC_W, MC_H, mcT0)], ['classes', json(names)], ['ignore_index', '255'], ['losses', 'cross_entropy'],
+			['metrics', json(base.metrics)], ['confusion', 'true'], ['run', A], ['item', 'perfect']]);
+		await post('multi-class runs: record (multipart)', A, f.body, { 'Content-Type': f.type });
+	}
+	await post('multi-class runs: record a batch (label map and probabilities)', A, json({ ...base, run: A,
+		items: [{ target: b64(tPng), prediction: png(mcP3), item: 'other' }, { target: b64(tPng), prediction: b64(npyArray('<f4', [3, MC_H, MC_W], chw(mcProbs(mcP)))), item: 'probs' }] }));
+	await post('multi-class runs: record run b', B, json({ ...base, run: B,
+		items: [{ target: b64(tPng), prediction: png(mcP3), item: 'shifted' }, { target: b64(tPng), prediction: png(mcP), item: 'perfect' }, { target: b64(tPng), prediction: png(mcT0), item: 'other' }] }));
+
+	// What GET /v1/runs/{run} must say, from the stored answers.
+	const expectRun = (run) => {
+		const items = [...stored[run].values()];
+		const perClass = {};
+		for (const it of items) {
+			for (const [m, per] of Object.entries(it.per_class)) {
+				for (const [c, v] of Object.entries(per)) {
+					if (v === null) continue;
+					((perClass[m] ??= {})[c] ??= []).push(v);
+				}
+			}
+		}
+		const M = names.map((_, i) => names.map((__, j) => items.reduce((a, it) => a + it.confusion.matrix[i][j], 0)));
+		const classes = {};
+		const means = { iou: [], dice: [], precision: [], recall: [] };
+		names.forEach((n, k) => {
+			const s = countsOf(M, k);
+			const v = { iou: ratio(s.tp, s.tp + s.fp + s.fn), dice: ratio(2 * s.tp, 2 * s.tp + s.fp + s.fn), precision: ratio(s.tp, s.tp + s.fp), recall: ratio(s.tp, s.tp + s.fn) };
+			classes[n] = { tp: s.tp, fp: s.fp, fn: s.fn, ...v };
+			for (const m of Object.keys(means)) if (v[m] !== null) means[m].push(v[m]);
+		});
+		const pooled = { classes, pixel_accuracy: ratio(M.reduce((a, row, k) => a + row[k], 0), M.flat().reduce((a, x) => a + x, 0)) };
+		for (const m of Object.keys(means)) pooled[m] = meanOf(means[m]);
+		return { perClass, pooled };
+	};
+	const sameRun = (b, run) => {
+		const want = expectRun(run);
+		if (json(Object.keys(b.per_class ?? {}).sort()) !== json(Object.keys(want.perClass).sort())) return `per_class keys ${json(Object.keys(b.per_class ?? {}))}`;
+		for (const [m, per] of Object.entries(want.perClass)) {
+			if (json(Object.keys(b.per_class[m]).sort()) !== json(Object.keys(per).sort())) return `per_class.${m} classes ${json(Object.keys(b.per_class[m]))}`;
+			for (const [c, values] of Object.entries(per)) {
+				const a = aggregate(values);
+				for (const f of ['count', 'mean', 'std', 'min', 'max']) {
+					if (!close(b.per_class[m][c][f], a[f])) return `per_class.${m}.${c}.${f} = ${b.per_class[m][c][f]}, expected ${a[f]}`;
+				}
+			}
+		}
+		if (json(Object.keys(b.pooled.classes)) !== json(names)) return `pooled classes ${json(Object.keys(b.pooled.classes))}`;
+		for (const n of names) {
+			for (const f of ['tp', 'fp', 'fn', 'iou', 'dice', 'precision', 'recall']) {
+				if (!close(b.pooled.classes[n][f], want.pooled.classes[n][f])) return `pooled.classes.${n}.${f} = ${b.pooled.classes[n][f]}, expected ${want.pooled.classes[n][f]}`;
+			}
+		}
+		for (const f of ['iou', 'dice', 'precision', 'recall', 'pixel_accuracy']) {
+			if (!close(b.pooled[f], want.pooled[f])) return `pooled.${f} = ${b.pooled[f]}, expected ${want.pooled[f]}`;
+		}
+		return b.count === stored[run].size || `count ${b.count}`;
+	};
+	await step({ name: 'multi-class runs: per_class over the items and pooled from the summed confusion matrices', path: `/v1/runs/${A}`, then: (b) => sameRun(b, A) });
+
+	// Replacing an item keeps both exact.
+	await post('multi-class runs: record an item again', A, json({ ...base, target: b64(tPng), prediction: png(mcT0), run: A, item: 'other' }));
+	await step({ name: 'multi-class runs: per_class and pooled after a replacement', path: `/v1/runs/${A}`, then: (b) => sameRun(b, A) });
+
+	// Items: each with its non-null per-class values; sorted by one class's score.
+	const itemPerClass = (it) => Object.fromEntries(Object.entries(it.per_class).map(([m, per]) => [m, Object.fromEntries(Object.entries(per).filter(([, v]) => v !== null))]));
+	const items = await step({ name: 'multi-class runs: items carry per_class', path: `/v1/runs/${A}/items`,
+		then: (b) => {
+			for (const it of b.items) {
+				const want = itemPerClass(stored[A].get(it.item));
+				for (const [m, per] of Object.entries(want)) {
+					for (const [c, v] of Object.entries(per)) if (!close(it.per_class?.[m]?.[c], v)) return `${it.item} per_class.${m}.${c} = ${it.per_class?.[m]?.[c]}, expected ${v}`;
+					if (Object.keys(it.per_class[m]).length !== Object.keys(per).length) return `${it.item} per_class.${m} ${json(it.per_class[m])}`;
+				}
+			}
+			return json(b.items.map((x) => x.item).sort()) === json([...stored[A].keys()].sort()) || json(b.items.map((x) => x.item));
+		} });
+	const byClass = (metric, cls, dir) => {
+		const all = [...stored[A].keys()];
+		const v = (n) => stored[A].get(n).per_class[metric][cls];
+		const seqOf = (n) => items?.body.items.find((x) => x.item === n)?.seq ?? 0;
+		const withV = all.filter((n) => v(n) !== null).sort((x, y) => (v(x) - v(y)) * (dir === 'desc' ? -1 : 1) || seqOf(x) - seqOf(y));
+		return [...withV, ...all.filter((n) => v(n) === null)];
+	};
+	for (const [metric, cls, dir] of [['iou', 'tumour', 'asc'], ['iou', 'tumour', 'desc'], ['hausdorff95', LONG, 'desc'], [ALIAS, LONG, 'asc']]) {
+		const q = `order_by=per_class.${metric}.${cls}&order=${dir}`;
+		await step({ name: `multi-class runs: items by per_class.${metric.slice(0, 12)}.${cls.slice(0, 12)}, ${dir} (a ${`per_class.${metric}.${cls}`.length}-byte key)`, path: `/v1/runs/${A}/items?${q}`,
+			then: (b) => json(b.items.map((x) => x.item)) === json(byClass(metric, cls, dir)) || `${json(b.items.map((x) => x.item))}, expected ${json(byClass(metric, cls, dir))}` });
+	}
+	await step({ name: 'multi-class runs: items by a misspelt class: 422 with the closest', path: `/v1/runs/${A}/items?order_by=per_class.iou.tumor`, status: 422,
+		then: (b) => /^order_by 'per_class\.iou\.tumor' names no score of this run \(did you mean 'per_class\.iou\.tumour'\?\); it has /.test(b.detail) || b.detail });
+
+	// Comparing two runs class by class.
+	await step({ name: 'multi-class runs: compare per class', path: `/v1/runs/${A}/compare/${B}`,
+		then: (b) => {
+			const ea = expectRun(A).perClass;
+			const eb = expectRun(B).perClass;
+			for (const m of new Set([...Object.keys(ea), ...Object.keys(eb)])) {
+				const classes = [...new Set([...Object.keys(ea[m] ?? {}), ...Object.keys(eb[m] ?? {})])].sort();
+				if (json(Object.keys(b.per_class?.[m] ?? {}).sort()) !== json(classes)) return `per_class.${m} classes ${json(Object.keys(b.per_class?.[m] ?? {}))}`;
+				for (const c of classes) {
+					const k = b.per_class[m][c];
+					const am = meanOf(ea[m]?.[c] ?? []);
+					const bm = meanOf(eb[m]?.[c] ?? []);
+					if (!close(k.a_mean, am) || !close(k.b_mean, bm) || !close(k.difference, am === null || bm === null ? null : bm - am)) return `per_class.${m}.${c} ${json(k)}`;
+					const pairs = [...stored[A].keys()].filter((n) => stored[B].has(n)).map((n) => [stored[A].get(n).per_class[m][c], stored[B].get(n).per_class[m][c]])
+						.filter(([x, y]) => x !== null && y !== null);
+					const md = pairs.length ? pairs.reduce((a, [x, y]) => a + y - x, 0) / pairs.length : null;
+					if (k.paired.count !== pairs.length || !close(k.paired.mean_difference, md)) return `per_class.${m}.${c}.paired ${json(k.paired)}, expected ${pairs.length} ${md}`;
+				}
+			}
+			return (json(Object.keys(b.metrics).sort()) === json(['dice', 'hausdorff95', 'iou', ALIAS].sort())) || json(Object.keys(b.metrics));
+		} });
+	await step({ name: 'multi-class runs: delete', method: 'DELETE', path: `/v1/runs/${B}`, status: 204 });
+}
+
+// ---- categorical maps: mask and errors as .npy, PNG and COCO RLE -------------------------
+//
+// The maps are decoded here (a .npy reader, a PNG reader for grey and palette images, COCO's
+// compressed counts) and compared pixel for pixel with what the test's own masks say they
+// must hold: the hard prediction, and each pixel's error class.
+
+// A .npy file's dtype, shape and values (uint8, uint16, int32, float32 little-endian, C order).
+function readNpy(buf) {
+	if (!buf.subarray(0, 6).equals(Buffer.from('\x93NUMPY', 'latin1'))) throw new Error('not a .npy file');
+	const hlen = buf[6] === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+	const start = buf[6] === 1 ? 10 : 12;
+	const header = buf.toString('latin1', start, start + hlen);
+	const descr = /'descr': '([^']+)'/.exec(header)[1];
+	const shape = /'shape': \(([^)]*)\)/.exec(header)[1].split(',').map((x) => x.trim()).filter(Boolean).map(Number);
+	if (/'fortran_order': True/.test(header)) throw new Error('Fortran order');
+	const data = buf.subarray(start + hlen);
+	const n = shape.reduce((a, b) => a * b, 1);
+	const read = { '|u1': (i) => data[i], '<u2': (i) => data.readUInt16LE(2 * i), '<i4': (i) => data.readInt32LE(4 * i), '<f4': (i) => data.readFloatLE(4 * i) }[descr];
+	if (!read) throw new Error(`dtype ${descr}`);
+	return { descr, shape, values: Array.from({ length: n }, (_, i) => read(i)) };
+}
+
+// A non-interlaced grey (8 or 16 bits) or palette (8 bits) PNG: its values, palette and alphas.
+function readPng(buf) {
+	if (!buf.subarray(0, 8).equals(PNG_SIG)) throw new Error('not a PNG');
+	let w = 0, h = 0, depth = 0, type = 0, palette = null, alpha = null;
+	const idat = [];
+	for (let at = 8; at + 12 <= buf.length;) {
+		const n = buf.readUInt32BE(at);
+		const t = buf.toString('latin1', at + 4, at + 8);
+		const d = buf.subarray(at + 8, at + 8 + n);
+		if (t === 'IHDR') {
+			[w, h, depth, type] = [d.readUInt32BE(0), d.readUInt32BE(4), d[8], d[9]];
+			if (d[12] !== 0) throw new Error('interlaced');
+		} else if (t === 'PLTE') palette = Array.from({ length: n / 3 }, (_, k) => [d[3 * k], d[3 * k + 1], d[3 * k + 2]]);
+		else if (t === 'tRNS') alpha = [...d];
+		else if (t === 'IDAT') idat.push(d);
+		at += 12 + n;
+	}
+	if (!((type === 0 && (depth === 8 || depth === 16)) || (type === 3 && depth === 8))) throw new Error(`colour type ${type}, depth ${depth}`);
+	const bpp = depth / 8;
+	const stride = w * bpp;
+	const raw = zlib.inflateSync(Buffer.concat(idat));
+	const out = Buffer.alloc(stride * h);
+	for (let y = 0; y < h; y++) {
+		const f = raw[y * (stride + 1)];
+		for (let i = 0; i < stride; i++) {
+			const x = raw[y * (stride + 1) + 1 + i];
+			const a = i >= bpp ? out[y * stride + i - bpp] : 0;
+			const b = y > 0 ? out[(y - 1) * stride + i] : 0;
+			const c = i >= bpp && y > 0 ? out[(y - 1) * stride + i - bpp] : 0;
+			const p = a + b - c;
+			const paeth = Math.abs(p - a) <= Math.abs(p - b) && Math.abs(p - a) <= Math.abs(p - c) ? a : Math.abs(p - b) <= Math.abs(p - c) ? b : c;
+			out[y * stride + i] = (x + [0, a, b, (a + b) >> 1, paeth][f]) & 255;
+		}
+	}
+	const values = Array.from({ length: w * h }, (_, i) => (bpp === 2 ? out.readUInt16BE(2 * i) : out[i]));
+	return { w, h, depth, type, palette, alpha, values };
+}
+
+// COCO RLE (cocoapi maskApi.c): the counts of the runs of a row-major 0/1 mask read in
+// column-major order, starting with 0s (rleEncode); their compressed string (rleToString)
+// and back (rleFrString); a mask from counts (rleDecode).
+function cocoCounts(m, w, h) {
+	const counts = [];
+	let cur = 0;
+	let run = 0;
+	for (let x = 0; x < w; x++) {
+		for (let y = 0; y < h; y++) {
+			const v = m[y * w + x] ? 1 : 0;
+			if (v !== cur) {
+				counts.push(run);
+				run = 0;
+				cur = v;
+			}
+			run++;
+		}
+	}
+	counts.push(run);
+	return counts;
+}
+function cocoString(cnts) {
+	let s = '';
+	cnts.forEach((cnt, i) => {
+		let x = i > 2 ? cnt - cnts[i - 2] : cnt;
+		for (let more = true; more;) {
+			let c = x & 0x1f;
+			x = Math.floor(x / 32);
+			more = c & 0x10 ? x !== -1 : x !== 0;
+			if (more) c |= 0x20;
+			s += String.fromCharCode(c + 48);
+		}
+	});
+	return s;
+}
+function cocoFromString(s) {
+	const cnts = [];
+	for (let p = 0; p < s.length;) {
+		let x = 0;
+		let k = 0;
+		let c = 0;
+		for (let more = true; more; p++, k++) {
+			c = s.charCodeAt(p) - 48;
+			x += (c & 0x1f) * 2 ** (5 * k);
+			more = (c & 0x20) !== 0;
+		}
+		if (c & 0x10) x -= 2 ** (5 * k);
+		if (cnts.length > 2) x += cnts[cnts.length - 2];
+		cnts.push(x);
+	}
+	return cnts;
+}
+function cocoMask(cnts, w, h) {
+	const m = new Array(w * h).fill(0);
+	let i = 0;
+	cnts.forEach((c, k) => {
+		for (let j = 0; j < c; j++, i++) if (k % 2) m[(i % h) * w + Math.floor(i / h)] = 1;
+	});
+	if (i !== w * h) throw new Error(`counts cover ${i} pixels, not ${w * h}`);
+	return m;
+}
+
+// The legends the spec gives (ErrorsLegend), value by value.
+const LEGEND_BINARY = [['true_negative', '#00000000'], ['true_positive', '#009e73ff'], ['false_positive', '#d55e00ff'], ['false_negative', '#0072b2ff']]
+	.map(([name, color], value) => ({ value, name, color }));
+const LEGEND_MULTI = [['background_right', '#00000000'], ['class_right', '#009e73ff'], ['predicted_on_background', '#d55e00ff'], ['wrong_class', '#0072b2ff'],
+	['ignored', '#999999a0']].map(([name, color], value) => ({ value, name, color }));
+
+// Checks one categorical map object against the values it must hold (row-major, w x h): .npy
+// and PNG pixel for pixel (a PNG mask of 0/1 values holds 0/255; an errors PNG is a palette
+// whose colours and alphas are the legend's), COCO RLE one mask per key of rleKeys (value -> key).
+// Returns true or what differs.
+function categoricalIs(m, want, w, h, { format, legend, rleKeys, dtype = 'uint8', grey255 = false }) {
+	const diff = (got) => {
+		const i = got.findIndex((v, k) => v !== want[k]);
+		return i < 0 ? null : `pixel (${i % w}, ${Math.floor(i / w)}) is ${got[i]}, expected ${want[i]}`;
+	};
+	if (m?.format !== format) return `format ${m?.format}, expected ${format}`;
+	if (json(m.legend) !== json(legend)) return `legend ${json(m.legend)}, expected ${json(legend)}`;
+	if (format === 'coco_rle') {
+		if (json(Object.keys(m.rle)) !== json(Object.values(rleKeys))) return `rle keys ${json(Object.keys(m.rle))}, expected ${json(Object.values(rleKeys))}`;
+		for (const [value, key] of Object.entries(rleKeys)) {
+			const r = m.rle[key];
+			if (json(r.size) !== json([h, w])) return `rle ${key} size ${json(r.size)}`;
+			const got = cocoMask(cocoFromString(r.counts), w, h);
+			const d = got.findIndex((v, k) => v !== (want[k] === Number(value) ? 1 : 0));
+			if (d >= 0) return `rle ${key}: pixel (${d % w}, ${Math.floor(d / w)}) is ${got[d]}`;
+			if (cocoString(cocoCounts(got, w, h)) !== r.counts) return `rle ${key}: counts ${r.counts} are not as pycocotools writes them`;
+		}
+		return true;
+	}
+	if (m.dtype !== dtype || json(m.shape) !== json([h, w])) return `dtype ${m.dtype}, shape ${json(m.shape)}, expected ${dtype} [${h}, ${w}]`;
+	const raw = Buffer.from(m.data, 'base64');
+	if (format === 'npy') {
+		const a = readNpy(raw);
+		if (a.descr !== (dtype === 'uint8' ? '|u1' : '<u2') || json(a.shape) !== json([h, w])) return `.npy ${a.descr} ${json(a.shape)}`;
+		return diff(a.values) ?? true;
+	}
+	const p = readPng(raw);
+	if (p.w !== w || p.h !== h || p.depth !== (dtype === 'uint8' ? 8 : 16)) return `PNG ${p.w}x${p.h} depth ${p.depth}`;
+	if (legend) {
+		if (p.type !== 3) return `errors PNG of colour type ${p.type}, not a palette`;
+		const colours = p.palette.map((rgb, k) => `#${[...rgb, p.alpha?.[k] ?? 255].map((v) => v.toString(16).padStart(2, '0')).join('')}`);
+		if (json(colours) !== json(legend.map((e) => e.color))) return `palette ${json(colours)}, expected the legend's ${json(legend.map((e) => e.color))}`;
+		return diff(p.values) ?? true;
+	}
+	if (p.type !== 0) return `mask PNG of colour type ${p.type}, not grey`;
+	return diff(grey255 ? p.values.map((v) => (v === 255 ? 1 : v === 0 ? 0 : -1)) : p.values) ?? true;
+}
+
+async function mapsPhase(port) {
+	const step = (c) => runCase(port, { method: 'POST', path: E, headers: JSON_T, status: 200, ...c });
+	// Binary: a rectangle target; a prediction whose values put the two thresholds in different places.
+	const inT = (x, y) => x >= 5 && x <= 14 && y >= 3 && y <= 10;
+	const prob = (x, y) => Math.fround(inT(x - 2, y) ? 0.45 + 0.1 * ((x + y) % 3) : (x + 2 * y) % 7 === 0 ? 0.35 : 0.05);
+	const P = grid(prob);
+	const Tb = grid((x, y) => (inT(x, y) ? 1 : 0));
+	const hard = (thr) => P.map((p) => (p >= Math.fround(thr) ? 1 : 0));
+	const errorsOf = (a) => a.map((v, i) => (v && Tb[i] ? 1 : v ? 2 : Tb[i] ? 3 : 0));
+	const body = (map_format) => json({ target: b64(greyPng(MC_W, MC_H, (x, y) => (inT(x, y) ? 255 : 0))), prediction: { npy: b64(npyArray('<f4', [MC_H, MC_W], P)) },
+		metrics: ['iou'], losses: [], maps: ['mask', 'errors', 'mask:threshold=0.3,as=mask03', { name: 'errors', threshold: 0.3, as: 'errors03' }], map_format });
+	for (const format of ['npy', 'png', 'coco_rle']) {
+		await step({ name: `binary maps mask and errors as ${format}, at two thresholds`, body: body(format), schema: true,
+			then: (b) => {
+				for (const [key, thr] of [['', 0.5], ['03', 0.3]]) {
+					const r1 = categoricalIs(b.maps[`mask${key}`], hard(thr), MC_W, MC_H, { format, rleKeys: { 1: 'mask' }, grey255: true });
+					if (r1 !== true) return `mask${key}: ${r1}`;
+					const r2 = categoricalIs(b.maps[`errors${key}`], errorsOf(hard(thr)), MC_W, MC_H,
+						{ format, legend: LEGEND_BINARY, rleKeys: { 1: 'true_positive', 2: 'false_positive', 3: 'false_negative' } });
+					if (r2 !== true) return `errors${key}: ${r2}`;
+				}
+				return json(hard(0.5)) !== json(hard(0.3)) || 'the two thresholds give one mask: the test proves nothing';
+			} });
+	}
+	// The PNG mask reads back as the same prediction (a hard mask, 0/255).
+	const maskPng = await step({ name: 'binary map mask as PNG', body: body('png') });
+	if (maskPng) {
+		await step({ name: 'binary map mask sent back as the prediction scores as the probabilities did', schema: true,
+			body: json({ target: b64(greyPng(MC_W, MC_H, (x, y) => (inT(x, y) ? 255 : 0))), prediction: maskPng.body.maps.mask.data, metrics: ['iou', 'dice'], losses: [] }),
+			then: (b) => (b.metrics.iou === maskPng.body.metrics.iou && b.warnings.length === 0) || `iou ${b.metrics.iou}, expected ${maskPng.body.metrics.iou}` });
+	}
+
+	// Multi-class: the hard prediction as class ids (uint8, and uint16 for ids over 255), the errors
+	// with the ignored pixels; from a label map and from per-class probabilities (their argmax).
+	const T = grid(mcT);
+	const Pm = grid(mcP);
+	const errorsMc = Pm.map((p, i) => (T[i] === IGN ? 4 : p === T[i] ? (T[i] === 0 ? 0 : 1) : T[i] === 0 ? 2 : 3));
+	const present = (v, keys) => Object.fromEntries([...new Set(v)].sort((a, b) => a - b).map((k) => [k, keys[k]]));
+	const mcBody = (extra) => json({ target: b64(greyPng(MC_W, MC_H, mcT)), prediction: b64(greyPng(MC_W, MC_H, mcP)), classes: NAMES, ignore_index: IGN,
+		metrics: ['iou'], losses: [], maps: ['mask', 'errors'], ...extra });
+	const MC_RLE_ERRORS = { 1: 'class_right', 2: 'predicted_on_background', 3: 'wrong_class', 4: 'ignored' };
+	for (const format of ['npy', 'png', 'coco_rle']) {
+		await step({ name: `multi-class maps mask and errors as ${format}`, body: mcBody({ map_format: format }), schema: true,
+			then: (b) => {
+				const r1 = categoricalIs(b.maps.mask, Pm, MC_W, MC_H, { format, rleKeys: present(Pm, NAMES) });
+				if (r1 !== true) return `mask: ${r1}`;
+				const r2 = categoricalIs(b.maps.errors, errorsMc, MC_W, MC_H, { format, legend: LEGEND_MULTI, rleKeys: MC_RLE_ERRORS });
+				return r2 === true || `errors: ${r2}`;
+			} });
+	}
+	await step({ name: 'multi-class map mask of per-class probabilities: their argmax', schema: true,
+		body: mcBody({ prediction: b64(npyArray('<f4', [3, MC_H, MC_W], chw(mcProbs(mcP)))), maps: [{ name: 'mask', as: 'argmax' }] }),
+		then: (b) => categoricalIs(b.maps.argmax, Pm, MC_W, MC_H, { format: 'npy' }) });
+	{
+		// Sparse ids: the mask holds the ids themselves, 16 bits wide when one is over 255.
+		const ids = [0, 7, 300];
+		const classes = ids.map((id, k) => ({ id, name: NAMES[k] }));
+		const byId = (f) => b64(npyArray('<i4', [MC_H, MC_W], grid((x, y) => (f(x, y) === IGN ? IGN : ids[f(x, y)]))));
+		const want = Pm.map((k) => ids[k]);
+		for (const format of ['npy', 'png', 'coco_rle']) {
+			await step({ name: `multi-class map mask of class ids up to 300 as ${format}`, schema: true,
+				body: mcBody({ target: { npy: byId(mcT) }, prediction: { npy: byId(mcP) }, classes, map_format: format, maps: ['mask'] }),
+				then: (b) => categoricalIs(b.maps.mask, want, MC_W, MC_H, { format, dtype: 'uint16', rleKeys: present(want, Object.fromEntries(ids.map((id, k) => [id, NAMES[k]]))) }) });
+		}
+	}
+	// The multipart form takes map_format coco_rle too.
+	{
+		const f = multipart([['target', greyPng(MC_W, MC_H, mcT)], ['prediction', greyPng(MC_W, MC_H, mcP)], ['classes', NAMES.join(',')], ['ignore_index', '255'],
+			['metrics', 'iou'], ['maps', 'errors'], ['map_format', 'coco_rle']]);
+		await step({ name: 'multi-class map errors as COCO RLE, multipart', headers: { 'Content-Type': f.type }, body: f.body,
+			then: (b) => categoricalIs(b.maps.errors, errorsMc, MC_W, MC_H, { format: 'coco_rle', legend: LEGEND_MULTI, rleKeys: MC_RLE_ERRORS }) });
+	}
+	// Without maps the answer has "maps": {} (the schema requires it); a batch item has none.
+	await step({ name: 'multi-class answer without maps: "maps": {}', body: mcBody({ maps: [] }), schema: true,
+		then: (b) => json(b.maps) === '{}' || json(b.maps) });
+
+	// The 422s.
+	const inv = (name, b, detail, schema) => step({ name: `maps 422: ${name}`, status: 422, body: json(b), schema, then: (r) => r.detail === detail || r.detail });
+	const bin = { target: b64(greyPng(MC_W, MC_H, (x, y) => (inT(x, y) ? 255 : 0))), prediction: { npy: b64(npyArray('<f4', [MC_H, MC_W], P)) }, metrics: ['iou'] };
+	await inv('a float map as COCO RLE', { ...bin, maps: ['mask', 'bce'], map_format: 'coco_rle' },
+		'map \'bce\' holds floats, which have no COCO RLE form: "map_format": "coco_rle" is for the maps mask and errors', false);
+	await inv('range on the mask map', { ...bin, maps: [{ name: 'mask', range: [0, 1] }], map_format: 'png' },
+		'map \'mask\' has no colour scale: "range" is for the float maps weight and bce', false);
+	await inv('range on the errors map (spec string)', { ...bin, maps: ['errors:range=[0,3]'], map_format: 'png' },
+		'map \'errors\' has no colour scale: "range" is for the float maps weight and bce', false);
+	await inv('an unknown map_format', { ...bin, maps: ['mask'], map_format: 'rle' }, 'map_format must be "npy", "png" or "coco_rle", got "rle"', false);
+	await inv('a float map in a multi-class request, as COCO RLE', JSON.parse(mcBody({ maps: ['bce'], map_format: 'coco_rle' })),
+		'map \'bce\' holds floats, which have no COCO RLE form: "map_format": "coco_rle" is for the maps mask and errors', false);
+	await inv('a map\'s threshold in a multi-class request (spec string)', JSON.parse(mcBody({ maps: ['errors:threshold=0.4'] })),
+		"parameter 'threshold' of map 'errors' applies to binary requests: a multi-class prediction's classes are its labels or the argmax of its scores", false);
+}
+
+// ---- annotation tools' exports as masks -------------------------------------------------------
+//
+// Each form is written here from the test's own label maps (COCO RLE as rleEncode and
+// rleToString write it, COCO polygons of rectangles, Label Studio brush streams packed as
+// @thi.ng/rle-pack does, CVAT points and XML attributes) and must evaluate exactly as the same
+// mask sent as a PNG: in JSON bodies, as multipart parts of JSON text, binary and multi-class
+// (classes matched by id and by name), and for weight maps.
+
+// A Label Studio brush result's rle: the W x H x 4 RGBA canvas (R = G = B = A = alpha) packed with
+// word size 8 and run sizes [3, 4, 8, 16], one repeat record per run, padded to a byte.
+function lsBrush(alpha, w, h) {
+	const bits = [];
+	const put = (v, n) => { for (let i = n - 1; i >= 0; i--) bits.push(Math.floor(v / 2 ** i) % 2); };
+	const sizes = [3, 4, 8, 16];
+	const bytes = alpha.flatMap((a) => [a, a, a, a]);
+	put(bytes.length, 32);
+	put(7, 5);
+	sizes.forEach((s) => put(s - 1, 4));
+	for (let i = 0; i < bytes.length;) {
+		let j = i;
+		while (j < bytes.length && bytes[j] === bytes[i] && j - i < 65536) j++;
+		const t = sizes.findIndex((s) => j - i - 1 < 2 ** s);
+		put(1, 1);
+		put(t, 2);
+		put(j - i - 1, sizes[t]);
+		put(bytes[i], 8);
+		i = j;
+	}
+	while (bits.length % 8) bits.push(0);
+	return Array.from({ length: bits.length / 8 }, (_, k) => bits.slice(8 * k, 8 * k + 8).reduce((a, b) => 2 * a + b, 0));
+}
+
+// CVAT mask shape points: row-major run lengths inside the tight box, starting with 0s, then
+// left, top, right, bottom (inclusive).
+function cvatBox(m, w, h) {
+	let [l, t, r, b] = [w, h, -1, -1];
+	m.forEach((v, i) => {
+		if (!v) return;
+		const x = i % w;
+		const y = Math.floor(i / w);
+		[l, t, r, b] = [Math.min(l, x), Math.min(t, y), Math.max(r, x), Math.max(b, y)];
+	});
+	const counts = [];
+	let cur = 0;
+	let run = 0;
+	for (let y = t; y <= b; y++) {
+		for (let x = l; x <= r; x++) {
+			const v = m[y * w + x] ? 1 : 0;
+			if (v !== cur) {
+				counts.push(run);
+				run = 0;
+				cur = v;
+			}
+			run++;
+		}
+	}
+	counts.push(run);
+	return { counts, l, t, r, b };
+}
+const cvatPoints = (m, w, h) => {
+	const { counts, l, t, r, b } = cvatBox(m, w, h);
+	return [...counts, l, t, r, b];
+};
+
+async function exportsPhase(port, limitsPort) {
+	const step = (c) => runCase(port, { method: 'POST', path: E, headers: JSON_T, status: 200, ...c });
+	const W_ = MC_W;
+	const H_ = MC_H;
+	const T0 = grid(mcT0); // tumour (1) and vessel (2) rectangles on background
+	const P = grid(mcP); // the prediction: both moved, a stray tumour pixel, a stray vessel block
+	const of = (v, k) => v.map((x) => (x === k ? 1 : 0));
+	const any = (v) => v.map((x) => (x ? 1 : 0));
+	// The rectangles of the target, as pixel boxes [x0, y0, x1, y1] inclusive.
+	const RECT = { 1: [3, 2, 10, 7], 2: [12, 9, 21, 13] };
+	const poly = ([x0, y0, x1, y1]) => [x0, y0, x1 + 1, y0, x1 + 1, y1 + 1, x0, y1 + 1];
+	const rleOf = (m, compressed = true) => ({ size: [H_, W_], counts: compressed ? cocoString(cocoCounts(m, W_, H_)) : cocoCounts(m, W_, H_) });
+	const lsResult = (m, name) => ({ id: `r${name}`, type: 'brushlabels', from_name: 'tag', to_name: 'image', original_width: W_, original_height: H_,
+		value: { format: 'rle', rle: lsBrush(m.map((v) => (v ? 255 : 0)), W_, H_), ...(name ? { brushlabels: [name] } : {}) } });
+	const cvatShape = (m, extra) => ({ type: 'mask', frame: 0, z_order: 0, points: cvatPoints(m, W_, H_), ...extra });
+	const cvat = (shapes) => ({ cvat: { width: W_, height: H_, shapes } });
+	const cvatXml = (m, extra) => {
+		const { counts, l, t, r, b } = cvatBox(m, W_, H_);
+		return { rle: counts.join(', '), left: String(l), top: String(t), width: String(r - l + 1), height: String(b - t + 1), ...extra };
+	};
+
+	// Binary: every form of the target (tumour and vessel, two objects) against the label PNG
+	// holding them as instances 1 and 2 (the default losses include shape_aware on those instances).
+	const pred = { npy: b64(npyArray('<f4', [H_, W_], grid((x, y) => Math.fround(mcP(x, y) ? 0.6 + 0.05 * (x % 5) : 0.1 + 0.02 * (y % 4))))) };
+	const binBase = { prediction: pred, metrics: ['iou', 'hausdorff95', 'surface_dice'] };
+	const ref = await step({ name: 'exports: binary reference, the target as a label PNG', body: json({ target: b64(greyPng(W_, H_, mcT0)), ...binBase }), schema: true });
+	const same = (r) => (b) => !r || withoutTiming(b) === withoutTiming(r.body) || `the answer differs from the PNG's: ${withoutTiming(b).slice(0, 300)}`;
+	const binaryForms = {
+		'coco_rle, one compressed RLE': { coco_rle: rleOf(any(T0)) },
+		'coco_rle, a list of uncompressed RLEs with width and height': { coco_rle: [rleOf(of(T0, 1), false), rleOf(of(T0, 2), false)], width: W_, height: H_ },
+		coco_polygons: { coco_polygons: [poly(RECT[1]), poly(RECT[2])], width: W_, height: H_ },
+		'coco, an RLE and a polygon annotation': { coco: { width: W_, height: H_, annotations: [
+			{ id: 1, image_id: 3, category_id: 1, iscrowd: 0, area: 48, bbox: [3, 2, 8, 6], segmentation: rleOf(of(T0, 1)) },
+			{ id: 2, image_id: 3, category_id: 2, iscrowd: false, segmentation: [poly(RECT[2])], score: 0.9 }] } },
+		'labelstudio, one result': { labelstudio: lsResult(any(T0), 'thing') },
+		'labelstudio, a list of results and a threshold': { labelstudio: [lsResult(of(T0, 1), 'tumour'), lsResult(of(T0, 2), 'vessel')], threshold: 200 },
+		'cvat, points': { cvat: { width: W_, height: H_, shapes: [cvatShape(of(T0, 1), { label: 'tumour' }), cvatShape(of(T0, 2), { label_id: 2, z_order: 1 })] } },
+		'cvat, XML attributes': { cvat: { width: W_, height: H_, shapes: [cvatXml(of(T0, 1), { label: 'tumour' }), cvatXml(of(T0, 2), { label: 'vessel' })] } },
+	};
+	for (const [form, mask] of Object.entries(binaryForms)) {
+		await step({ name: `exports: binary target, ${form}`, body: json({ target: mask, ...binBase }), schema: true, then: same(ref) });
+		const f = multipart([['target', { file: Buffer.from(json(mask)), type: form.startsWith('coco') ? 'application/json' : 'application/octet-stream' }],
+			['prediction', Buffer.from(pred.npy, 'base64')], ['metrics', binBase.metrics.join(',')]]);
+		await step({ name: `exports: binary target, ${form}, multipart`, headers: { 'Content-Type': f.type }, body: f.body, then: same(ref) });
+	}
+	await step({ name: 'exports: binary target, the JSON text in base64', body: json({ target: b64(Buffer.from(`\n ${json(binaryForms.coco_polygons)}`)), ...binBase }),
+		schema: true, then: same(ref) });
+	// Label Studio strokes have anti-aliased edges: a pixel is foreground where its alpha is at least
+	// the threshold (128 by default). The tumour at alpha 200 with a ring of alpha 100 around it.
+	{
+		const [x0, y0, x1, y1] = RECT[1];
+		const inRect = (x, y, d) => x >= x0 - d && x <= x1 + d && y >= y0 - d && y <= y1 + d;
+		const alpha = grid((x, y) => (inRect(x, y, 0) ? 200 : inRect(x, y, 1) ? 100 : 0));
+		const stroke = (extra) => ({ labelstudio: { type: 'brushlabels', original_width: W_, original_height: H_, value: { rle: lsBrush(alpha, W_, H_) } }, ...extra });
+		const base = { prediction: pred, metrics: ['iou', 'hausdorff95'], losses: ['dice'] };
+		for (const [what, extra, d] of [['the default threshold 128 keeps alpha 200', {}, 0], ['threshold 100 keeps the ring', { threshold: 100 }, 1]]) {
+			const r = await step({ name: `exports: Label Studio reference for ${what}`, body: json({ ...base, target: b64(greyPng(W_, H_, (x, y) => (inRect(x, y, d) ? 255 : 0))) }) });
+			await step({ name: `exports: Label Studio, ${what}`, schema: true, body: json({ ...base, target: stroke(extra) }), then: same(r) });
+		}
+		await step({ name: 'exports: Label Studio, a threshold above every alpha: an empty object, warned', schema: true,
+			body: json({ ...base, target: stroke({ threshold: 201 }) }),
+			then: (b) => b.warnings.includes(`target: labelstudio: all ${(x1 - x0 + 3) * (y1 - y0 + 3)} pixels with alpha above 0 are below threshold 201, so the object is empty`) ||
+				json(b.warnings) });
+	}
+
+	// The prediction as an export: the union of its objects, a hard mask (as a 0/255 PNG reads).
+	{
+		const base = { target: b64(greyPng(W_, H_, mcT0)), metrics: ['iou', 'dice', 'hausdorff'], losses: ['dice', 'bce'] };
+		const pref = await step({ name: 'exports: binary reference, the prediction as a 0/255 PNG', body: json({ ...base, prediction: b64(greyPng(W_, H_, (x, y) => (mcP(x, y) ? 255 : 0))) }) });
+		await step({ name: 'exports: binary prediction, labelstudio', schema: true,
+			body: json({ ...base, prediction: { labelstudio: [lsResult(of(P, 1), 'tumour'), lsResult(of(P, 2), 'vessel')] } }), then: same(pref) });
+		await step({ name: 'exports: binary prediction, coco_rle', schema: true, body: json({ ...base, prediction: { coco_rle: [rleOf(of(P, 1)), rleOf(of(P, 2))] } }), then: same(pref) });
+		await step({ name: 'exports: a batch of export pairs', schema: true,
+			body: json({ items: [{ target: binaryForms['cvat, points'], prediction: { coco_rle: rleOf(any(P)) }, item: 'a' }], metrics: base.metrics, losses: base.losses }),
+			then: (b) => !pref || json(b.items[0]) === json({ ...JSON.parse(withoutTiming(pref.body)), maps: undefined, item: 'a' }) || json(b.items[0]) });
+	}
+
+	// Multi-class: the categories are the classes, matched by id (COCO category_id, CVAT label_id),
+	// else by name (Label Studio brushlabels, CVAT label, a COCO category's name); the rest is
+	// background. Against the label PNGs.
+	const mcBase = { classes: NAMES, metrics: ['iou', 'dice', 'hausdorff95'], losses: ['cross_entropy', 'dice'], confusion: true };
+	const mref = await step({ name: 'exports: multi-class reference, label PNGs', schema: true,
+		body: json({ ...mcBase, target: b64(greyPng(W_, H_, mcT0)), prediction: b64(greyPng(W_, H_, mcP)) }) });
+	const perClass = (v, make) => [1, 2].map((k) => make(of(v, k), k, NAMES[k]));
+	const mcForms = {
+		'coco by category_id': (v) => ({ coco: { width: W_, height: H_, annotations: perClass(v, (m, k) => ({ image_id: 'a.png', category_id: k, segmentation: rleOf(m, k === 2) })) } }),
+		'coco by category name (ids no class has)': (v) => ({ coco: { width: W_, height: H_, categories: [{ id: 11, name: 'tumour', supercategory: 'x' }, { id: 12, name: 'vessel' }],
+			annotations: perClass(v, (m, k) => ({ category_id: 10 + k, segmentation: rleOf(m) })) } }),
+		'labelstudio by brushlabels': (v) => ({ labelstudio: perClass(v, (m, k, n) => lsResult(m, n)) }),
+		'cvat by label_id': (v) => ({ cvat: { width: W_, height: H_, shapes: perClass(v, (m, k) => cvatShape(m, { label_id: k })) } }),
+		'cvat by label': (v) => ({ cvat: { width: W_, height: H_, shapes: perClass(v, (m, k, n) => cvatXml(m, { label: n })) } }),
+	};
+	for (const [form, make] of Object.entries(mcForms)) {
+		await step({ name: `exports: multi-class target and prediction, ${form}`, schema: true, then: same(mref),
+			body: json({ ...mcBase, target: make(T0), prediction: make(P) }) });
+	}
+	// An id wins over a name: shapes whose labels name the other class are read by their label_id.
+	await step({ name: 'exports: multi-class, an id wins over a name', schema: true, then: same(mref),
+		body: json({ ...mcBase, target: { cvat: { width: W_, height: H_, shapes: perClass(T0, (m, k) => cvatShape(m, { label_id: k, label: NAMES[3 - k] })) } },
+			prediction: b64(greyPng(W_, H_, mcP)) }) });
+	{
+		const f = multipart([['target', { file: Buffer.from(json(mcForms['cvat by label_id'](T0))), type: 'application/json' }],
+			['prediction', Buffer.from(` ${json(mcForms['labelstudio by brushlabels'](P))}`)], ['classes', NAMES.join(',')],
+			['metrics', mcBase.metrics.join(',')], ['losses', mcBase.losses.join(',')], ['confusion', 'true']]);
+		await step({ name: 'exports: multi-class, CVAT and Label Studio parts', headers: { 'Content-Type': f.type }, body: f.body, then: same(mref) });
+	}
+	{
+		// Sparse class ids: COCO category ids 5 and 900 are the classes' ids.
+		const ids = [0, 5, 900];
+		const classes = ids.map((id, k) => ({ id, name: NAMES[k] }));
+		const byId = (f) => ({ npy: b64(npyArray('<i4', [H_, W_], grid((x, y) => ids[f(x, y)]))) });
+		const sref = await step({ name: 'exports: multi-class reference, sparse ids', schema: true, body: json({ ...mcBase, classes, target: byId(mcT0), prediction: byId(mcP) }) });
+		const coco = (v) => ({ coco: { width: W_, height: H_, annotations: perClass(v, (m, k) => ({ category_id: ids[k], segmentation: rleOf(m) })) } });
+		await step({ name: 'exports: multi-class, COCO category ids are class ids', schema: true, then: same(sref),
+			body: json({ ...mcBase, classes, target: coco(T0), prediction: coco(P) }) });
+	}
+
+	// Weight maps: the objects are the instances; with classes, their categories the classes.
+	{
+		const wm = (name, body, then) => runCase(port, { name: `exports: weight-map, ${name}`, method: 'POST', path: W, headers: JSON_T, body: json(body), status: 200, schema: true, then });
+		const wref = await wm('reference, a label PNG', { target: b64(greyPng(W_, H_, mcT0)) });
+		await wm('a COCO RLE list (each RLE an instance)', { target: { coco_rle: [rleOf(of(T0, 1)), rleOf(of(T0, 2))] } }, same(wref));
+		const cref = await wm('reference, a label map with classes', { target: b64(greyPng(W_, H_, mcT0)), classes: NAMES });
+		await wm('CVAT shapes with classes', { target: mcForms['cvat by label_id'](T0), classes: NAMES }, same(cref));
+		const f = multipart([['target', Buffer.from(json(mcForms['labelstudio by brushlabels'](T0)))], ['classes', NAMES.join(',')]]);
+		await runCase(port, { name: 'exports: weight-map, a Label Studio part with classes', method: 'POST', path: W, headers: { 'Content-Type': f.type }, body: f.body, status: 200,
+			then: same(cref) });
+		await runCase(port, { name: 'exports 422: weight-map, a category no class has', method: 'POST', path: W, headers: JSON_T, status: 422, schema: true,
+			body: json({ target: cvat([cvatShape(of(T0, 1), { label: 'cyst', label_id: 7 })]), classes: NAMES }),
+			then: (b) => b.detail === 'target: no class for category "cyst" (id 7)' || b.detail });
+	}
+
+	// Warnings the exports give: overlapping objects, results under min_score, empty objects.
+	await step({ name: 'exports: overlaps, dropped results and empty objects are warned', schema: true,
+		body: json({ target: { coco: { width: W_, height: H_, annotations: [
+			{ segmentation: rleOf(of(T0, 1)) }, { segmentation: [poly([3, 2, 4, 3])], score: 0.8 }, { segmentation: [poly([0, 0, 1, 1])], score: 0.2 },
+			{ segmentation: [[30, 30, 40, 30, 40, 40]] }] } }, prediction: pred, metrics: ['iou'], losses: [] }),
+		then: (b) => json(b.warnings) === json(['target: 4 pixels are covered by more than one object; each goes to the later annotation in the list',
+			'target: 1 annotations with a score below min_score were dropped', 'target: 1 object covers no pixel of the image (instance 3)']) || json(b.warnings) });
+
+	// The refusals.
+	const inv = (name, body, detail, schema, status = 422) => step({ name: `exports ${status}: ${name}`, status, body: json(body), schema,
+		then: (b) => b.detail === detail || b.detail });
+	const mc = { classes: NAMES, prediction: b64(greyPng(W_, H_, mcP)), metrics: ['iou'] };
+	await inv('a category no class has (name and id)', { ...mc, target: cvat([cvatShape(of(T0, 1), { label: 'cyst', label_id: 7 })]) }, 'target: no class for category "cyst" (id 7)', true);
+	await inv('a category no class has (name)', { ...mc, target: mcForms['labelstudio by brushlabels'](T0), prediction: { labelstudio: [lsResult(of(P, 1), 'tumor')] } },
+		'prediction: no class for category "tumor"', true);
+	await inv('a category id no class has', { ...mc, target: { coco: { width: W_, height: H_, annotations: [{ category_id: 7, segmentation: rleOf(of(T0, 1)) }] } } },
+		'target: no class for category id 7', true);
+	await inv('an object without a category, multi-class', { ...mc, target: { coco_rle: rleOf(of(T0, 1)) } }, 'target: an object has no category, so it has no class', true);
+	await inv('no background class', { ...mc, classes: [{ id: 1, name: 'tumour' }, { id: 2, name: 'vessel' }], target: mcForms['cvat by label_id'](T0) },
+		'target is an annotation, whose pixels outside every object need a background class: add {"id": 0, "name": "background"} to "classes", or set "background"', true);
+	await inv('"logits": true with an export prediction', { target: b64(greyPng(W_, H_, mcT0)), prediction: binaryForms.coco_polygons, logits: true },
+		'prediction is an annotation (hard shapes), not of kind logits', true);
+	{
+		const f = multipart([['target', greyPng(W_, H_, mcT0)], ['prediction', Buffer.from(json(binaryForms.coco_polygons))], ['prediction_kind', 'probability']]);
+		await step({ name: 'exports 422: an export part of kind probability', status: 422, headers: { 'Content-Type': f.type }, body: f.body,
+			then: (b) => b.detail === 'prediction is an annotation (hard shapes), not of kind probability' || b.detail });
+		const g = multipart([['target', Buffer.from('{"coco_rle": {"size": [16, 24], ')], ['prediction', greyPng(W_, H_, mcP)]]);
+		await step({ name: 'exports 400: a part whose JSON text does not parse', status: 400, headers: { 'Content-Type': g.type }, body: g.body,
+			then: (b) => b.detail === 'target: MASK is not valid JSON' || b.detail });
+	}
+	const t34 = b64(greyPng(4, 3, () => 0));
+	await inv('a kind beside the export', { target: { coco_rle: { size: [3, 4], counts: '32103' }, kind: 'mask' }, prediction: t34 },
+		'target: unknown key "kind" beside "coco_rle"', false);
+	await inv('two forms in one object', { target: { coco_rle: { size: [3, 4], counts: '32103' }, cvat: { width: 4, height: 3, shapes: [] } }, prediction: t34 },
+		'target: a MASK holds one format, but this one has both "coco_rle" and "cvat"', false);
+	await inv('counts that do not cover the image', { target: { coco_rle: { size: [3, 4], counts: [3, 2, 1, 2, 5] } }, prediction: t34 },
+		'target: coco_rle: counts sum to 13 but size [3, 4] has 12 pixels', true);
+	await inv('a swapped size', { target: { coco_rle: { size: [4, 3], counts: '32103' }, width: 4, height: 3 }, prediction: t34 },
+		'target: coco_rle.size is [4, 3] but width and height say 4x3 (size is [height, width])', true);
+	await inv('a polygon of 4 numbers', { target: { coco_polygons: [[0, 0, 4, 3]], width: 4, height: 3 }, prediction: t34 },
+		'target: coco_polygons[0]: polygon has 4 numbers, which pycocotools reads as a box [x, y, width, height], not as 2 points; send a box as its 4 corners', false);
+	await inv('a Label Studio stream cut short', { target: { labelstudio: { original_width: 3, original_height: 2, value: { rle: [0, 0, 0, 24, 57, 27, 252, 96, 19, 255, 206] } } },
+		prediction: b64(greyPng(3, 2, () => 0)) }, 'target: labelstudio.value.rle ends at bit 88 inside a record, with 12 of 24 values decoded', true, 400);
+	await inv('a CVAT shape whose counts overrun its box', { target: { cvat: { width: 4, height: 3, shapes: [{ points: [0, 5, 1, 1, 0, 2, 1] }] } }, prediction: t34 },
+		'target: cvat.shapes[0]: counts are longer than the box: points[0..1] already cover 5 pixels but the 2x2 box has 4', true);
+	await inv('a CVAT box outside the image', { target: { cvat: { width: 4, height: 3, shapes: [{ points: [0, 3, 1, 1, 0, 4, 1] }] } }, prediction: t34 },
+		'target: cvat.shapes[0]: box left 1, top 0, right 4, bottom 1 (inclusive) is not inside the 4x3 image', true);
+	await inv('sizes that differ', { target: binaryForms.coco_polygons, prediction: t34 }, 'prediction is 4x3 but target is 24x16', true);
+	// Over --max-pixels (1000 on the limits daemon): 413 naming it.
+	await runCase(limitsPort, { name: 'exports 413: an export over --max-pixels', method: 'POST', path: E, headers: JSON_T, status: 413,
+		body: json({ target: { coco_rle: { size: [40, 40], counts: [1600] } }, prediction: b64(greyPng(40, 40, () => 0)) }),
+		then: (b) => b.detail === 'target: coco_rle: the 40x40 image is over the limit of 1000 pixels' || b.detail });
+}
+
+// ---- float16 and quantised uint8 scores ------------------------------------------------------
+//
+// A float16 prediction must evaluate exactly as its float32 twin (every half is a float32); uint8
+// per-class probabilities are p = v/255 renormalised per pixel (p_c = v_c / Σv), so their answer is
+// the recomputation from those values and lies within 1/255 of the float32 probabilities they
+// quantise; a pixel whose values do not sum to 255 within C/2 is refused.
+
+// IEEE 754 binary16 bits of v (finite, |v| < 65504), rounded to nearest; and back.
+function toHalf(v) {
+	const sign = v < 0 || Object.is(v, -0) ? 0x8000 : 0;
+	const a = Math.abs(v);
+	if (a < 2 ** -14) return sign | Math.round(a / 2 ** -24);
+	let e = Math.floor(Math.log2(a));
+	let m = Math.round((a / 2 ** e - 1) * 1024);
+	if (m === 1024) {
+		m = 0;
+		e++;
+	}
+	return sign | ((e + 15) << 10) | m;
+}
+function fromHalf(h) {
+	const e = (h >> 10) & 0x1f;
+	const m = h & 0x3ff;
+	const v = e === 0 ? m * 2 ** -24 : (1 + m / 1024) * 2 ** (e - 15);
+	return h & 0x8000 ? -v : v;
+}
+function npyHalf(shape, values) {
+	const f32 = npyArray('<f4', shape, values.map(() => 0));
+	const head = f32.subarray(0, f32.length - 4 * values.length).toString('latin1').replace("'<f4'", "'<f2'");
+	const data = Buffer.alloc(2 * values.length);
+	values.forEach((v, i) => data.writeUInt16LE(toHalf(v), 2 * i));
+	return Buffer.concat([Buffer.from(head, 'latin1'), data]);
+}
+
+async function scoresPhase(port) {
+	const step = (c) => runCase(port, { method: 'POST', path: E, headers: JSON_T, status: 200, ...c });
+	const T = grid(mcT);
+	const P = grid(mcP);
+	// Binary: a float16 probability map and its float32 twin.
+	{
+		const p = grid((x, y) => 0.03 + 0.94 * (((7 * x + 5 * y) % 23) / 22) * (mcP(x, y) ? 1 : 0.6));
+		const twin = p.map((v) => fromHalf(toHalf(v)));
+		const base = { target: b64(greyPng(MC_W, MC_H, (x, y) => (mcT0(x, y) ? 255 : 0))), losses: ['bce', 'focal', 'dice', 'shape_aware'],
+			metrics: ['iou', 'hausdorff95'], maps: ['bce', 'mask'] };
+		const ref = await step({ name: 'scores: binary float32 reference', schema: true, body: json({ ...base, prediction: { npy: b64(npyArray('<f4', [MC_H, MC_W], twin)) } }) });
+		await step({ name: 'scores: a float16 binary prediction evaluates as its float32 twin', schema: true,
+			body: json({ ...base, prediction: b64(npyHalf([MC_H, MC_W], p)) }),
+			then: (b) => !ref || withoutTiming(b) === withoutTiming(ref.body) || `the answer differs: ${withoutTiming(b).slice(0, 300)}` });
+		const logits = p.map((v) => 8 * v - 4);
+		const lref = await step({ name: 'scores: binary float32 logits reference', schema: true,
+			body: json({ ...base, prediction: { npy: b64(npyArray('<f4', [MC_H, MC_W], logits.map((v) => fromHalf(toHalf(v))))), logits: true } }) });
+		await step({ name: 'scores: float16 logits evaluate as their float32 twin', schema: true,
+			body: json({ ...base, prediction: { npy: b64(npyHalf([MC_H, MC_W], logits)), logits: true } }),
+			then: (b) => !lref || withoutTiming(b) === withoutTiming(lref.body) || `the answer differs: ${withoutTiming(b).slice(0, 300)}` });
+	}
+	// Multi-class: float16 per-class probabilities (C, H, W) and their float32 twin.
+	const probs = mcProbs(mcP);
+	const half = probs.map((pl) => pl.map((v) => fromHalf(toHalf(v))));
+	const base = { target: b64(greyPng(MC_W, MC_H, mcT)), classes: NAMES, ignore_index: IGN, losses: ['cross_entropy', 'dice'], metrics: ['iou', 'dice'], confusion: true };
+	const ref16 = await step({ name: 'scores: multi-class float32 reference', schema: true, body: json({ ...base, prediction: b64(npyArray('<f4', [3, MC_H, MC_W], chw(half))) }) });
+	await step({ name: 'scores: float16 per-class probabilities evaluate as their float32 twin', schema: true,
+		body: json({ ...base, prediction: b64(npyHalf([3, MC_H, MC_W], chw(probs))) }),
+		then: (b) => !ref16 || withoutTiming(b) === withoutTiming(ref16.body) || `the answer differs: ${withoutTiming(b).slice(0, 300)}` });
+	// uint8 quantised probabilities: v = round(255 p); read as v/Σv (float32), recomputed here, and
+	// within 1/255 of the float32 probabilities' answer.
+	const q = probs.map((pl) => pl.map((v) => Math.round(255 * v)));
+	const deq = q.map((pl) => pl.map((v, i) => {
+		const sum = Math.fround(q.reduce((a, p2) => Math.fround(a + p2[i]), 0));
+		return Math.fround(v * Math.fround(1 / sum));
+	}));
+	const refF = await step({ name: 'scores: multi-class float32 probabilities', schema: true, body: json({ ...base, prediction: b64(npyArray('<f4', [3, MC_H, MC_W], chw(probs))) }) });
+	for (const [layout, data, axis] of [['(C, H, W)', chw(q), [3, MC_H, MC_W]], ['(H, W, C)', hwc(q), [MC_H, MC_W, 3]]]) {
+		await step({ name: `scores: uint8 quantised probabilities ${layout}`, schema: true, body: json({ ...base, prediction: b64(npyArray('|u1', axis, data)) }),
+			then: (b) => {
+				const r = mcCheck(b, { names: NAMES, M: confusionOf(T, P, 3), t: T, p: P, metrics: ['iou', 'dice'], confusion: true,
+					losses: { cross_entropy: crossEntropyOf(T, logClip(deq)), dice: diceLossOf(T, deq, [true, true, true]) } });
+				if (r !== true) return r;
+				if (!refF) return true;
+				for (const k of ['cross_entropy', 'dice']) if (!(Math.abs(b.losses[k] - refF.body.losses[k]) <= 1 / 255)) return `${k} ${b.losses[k]} is not within 1/255 of ${refF.body.losses[k]}`;
+				return json(b.confusion) === json(refF.body.confusion) || 'the argmax changed';
+			} });
+	}
+	// A pixel whose quantised values sum to 200: refused, naming it.
+	const bad = q.map((pl, c) => pl.map((v, i) => (i === 3 * MC_W + 5 ? [120, 50, 30][c] : v)));
+	await step({ name: 'scores 422: quantised probabilities that do not sum to 255', status: 422, schema: true,
+		body: json({ ...base, prediction: b64(npyArray('|u1', [3, MC_H, MC_W], chw(bad))) }),
+		then: (b) => b.detail === "prediction's quantised class probabilities sum to 200/255 at row 3, column 5; they must sum to 255/255 within 3 classes/2 = 1.5" || b.detail });
+	await step({ name: 'scores 422: quantised probabilities said to be logits', status: 422, schema: true,
+		body: json({ ...base, prediction: { npy: b64(npyArray('|u1', [3, MC_H, MC_W], chw(q))), kind: 'logits' } }),
+		then: (b) => b.detail === 'prediction: uint8 per-class scores are quantised probabilities, not logits' || b.detail });
 }
 
 // ---- jobs: submit, poll, replay, cancel ---------------------------------------
@@ -1793,6 +3177,8 @@ function noStoreCases() {
 		['GET', '/v1/runs'], ['HEAD', '/v1/runs'], ['GET', '/v1/runs/unet-v2'], ['HEAD', '/v1/runs/unet-v2'], ['DELETE', '/v1/runs/unet-v2'],
 		['GET', '/v1/runs/unet-v2/items?limit=5'], ['HEAD', '/v1/runs/unet-v2/items'], ['GET', '/v1/runs/a/compare/b'], ['HEAD', '/v1/runs/a/compare/b'],
 		['GET', job], ['HEAD', job], ['DELETE', job], ['GET', '/v1/jobs?status=done'], ['HEAD', '/v1/jobs'],
+		['GET', '/v1/runs/unet-v2/items/1/target'], ['HEAD', '/v1/runs/unet-v2/items/1/target'],
+		['GET', '/v1/runs/unet-v2/items/1/prediction'], ['HEAD', '/v1/runs/unet-v2/items/1/prediction'],
 	]) {
 		t.push({ name: `--db off: ${m} ${p}`, method: m, path: p, status: 503,
 			then: (b, r) => (m === 'HEAD' || NS.test(b.detail)) && r.headers['retry-after'] === '1' ? true : `${b.detail} / Retry-After ${r.headers['retry-after']}` });
@@ -1805,7 +3191,118 @@ function noStoreCases() {
 	t.push({ name: '--db off: batch without a run', method: 'POST', path: E, headers: JSON_T,
 		body: json({ items: [{ target: b64(blobsT), prediction: b64(blobsP) }] }), status: 200 });
 	t.push({ name: '--db off: /readyz', method: 'GET', path: '/readyz', status: 200, then: (b) => b.store === 'none' || json(b) });
+	// This instance also runs with --ui off: no page.
+	t.push({ name: '--ui off: GET / is a 404 that says why', method: 'GET', path: '/', status: 404,
+		then: (b) => b.detail === "no route for '/' (the web page is off: --ui off)" || b.detail });
+	t.push({ name: '--ui off: GET /ui/app.js is a 404', method: 'GET', path: '/ui/app.js', status: 404 });
+	t.push({ name: '--ui off: HEAD / is a 404', method: 'HEAD', path: '/', status: 404 });
 	return t;
+}
+
+// ---- the web page: GET / and /ui/{file} ------------------------------------------
+
+async function pagePhase(port) {
+	const file = (f) => fs.readFileSync(path.join(ROOT, 'ui', f));
+	const tag = (f) => `"${crypto.createHash('sha256').update(file(f)).digest('hex').slice(0, 16)}"`;
+	const rebuild = ': rebuild seglossd (make)';
+	const csp = (r) => /^default-src 'none';/.test(r.headers['content-security-policy'] ?? '') || `CSP ${r.headers['content-security-policy']}`;
+	await runCase(port, { name: 'GET / serves ui/index.html', method: 'GET', path: '/', status: 200,
+		then: (b, r) => (b === file('index.html').toString('utf8') && r.headers.etag === tag('index.html') && csp(r) === true) ||
+			`ETag ${r.headers.etag}, CSP ${r.headers['content-security-policy']}${rebuild}` });
+	await runCase(port, { name: 'HEAD /', method: 'HEAD', path: '/', status: 200,
+		then: (_, r) => Number(r.headers['content-length']) === file('index.html').length || `Content-Length ${r.headers['content-length']}` });
+	for (const m of ['GET', 'HEAD']) {
+		await runCase(port, { name: `${m} / with its ETag: 304`, method: m, path: '/', headers: { 'If-None-Match': tag('index.html') }, status: 304 });
+		await runCase(port, { name: `${m} /ui/app.js with its ETag: 304`, method: m, path: '/ui/app.js', headers: { 'If-None-Match': `W/"x", ${tag('app.js')}` }, status: 304 });
+	}
+	await runCase(port, { name: 'GET /ui/app.js', method: 'GET', path: '/ui/app.js', status: 200,
+		then: (b, r) => (b === file('app.js').toString('utf8') && r.headers['content-encoding'] === undefined && r.headers.vary === 'Accept-Encoding') ||
+			`encoding ${r.headers['content-encoding']}, vary ${r.headers.vary}${rebuild}` });
+	await runCase(port, { name: 'GET /ui/app.js, Accept-Encoding: gzip', method: 'GET', path: '/ui/app.js', headers: { 'Accept-Encoding': 'gzip' }, status: 200,
+		then: (_, r) => (r.headers['content-encoding'] === 'gzip' && r.headers.etag === tag('app.js').replace(/"$/, '-gz"') &&
+			zlib.gunzipSync(r.body).equals(file('app.js'))) || `encoding ${r.headers['content-encoding']}, ETag ${r.headers.etag}` });
+	await runCase(port, { name: 'GET /ui/app.js with the gzip form\'s ETag, not asking for gzip: 200', method: 'GET', path: '/ui/app.js',
+		headers: { 'If-None-Match': tag('app.js').replace(/"$/, '-gz"') }, status: 200 });
+	await runCase(port, { name: 'HEAD /ui/app.css', method: 'HEAD', path: '/ui/app.css', status: 200,
+		then: (_, r) => r.headers['content-type'] === 'text/css; charset=utf-8' || r.headers['content-type'] });
+	await runCase(port, { name: 'GET /ui/icon.svg', method: 'GET', path: '/ui/icon.svg', status: 200 });
+	await runCase(port, { name: 'GET /ui/index.html', method: 'GET', path: '/ui/index.html', status: 200 });
+	await runCase(port, { name: 'GET /ui/nope.js: 404', method: 'GET', path: '/ui/nope.js', status: 404 });
+	await runCase(port, { name: 'HEAD /ui/nope.js: 404', method: 'HEAD', path: '/ui/nope.js', status: 404 });
+	await runCase(port, { name: 'GET /?anything: the page ignores queries', method: 'GET', path: '/?run=unet', status: 200 });
+	for (const [m, p] of [['POST', '/'], ['DELETE', '/ui/app.js']]) {
+		await runCase(port, { name: `${m} ${p} -> 405`, method: m, path: p, status: 405, headers: m === 'POST' ? JSON_T : {}, body: m === 'POST' ? '{}' : undefined,
+			then: (_, r) => r.headers.allow === 'GET, HEAD' || `Allow: ${r.headers.allow}` });
+	}
+}
+
+// ---- keep_masks: an item's uploads, by its seq ----------------------------------
+
+async function keptPhase(port) {
+	const K = '/v1/runs/contract-kept/items';
+	const keep = (extra) => json({ target: b64(hand2T), prediction: b64(hand2P), run: 'contract-kept', keep_masks: true, ...extra });
+	await runCase(port, { name: 'keep_masks: JSON, an item named with a /', method: 'POST', path: E, headers: JSON_T,
+		body: keep({ item: 'scans/0001' }), status: 200, schema: true, then: (b) => (b.masks_kept === true && b.warnings.length === 0) || json(b) });
+	const f = multipart([['target', blobsT], ['prediction', blobsP], ['run', 'contract-kept'], ['item', 'form'], ['keep_masks', 'true']]);
+	await runCase(port, { name: 'keep_masks: multipart', method: 'POST', path: E, headers: { 'Content-Type': f.type }, body: f.body, status: 200,
+		then: (b) => b.masks_kept === true || json(b) });
+	const rle = { coco_rle: { size: [2, 2], counts: [1, 3] } };
+	await runCase(port, { name: 'keep_masks: an annotation export as the target', method: 'POST', path: E, headers: JSON_T,
+		body: keep({ target: rle, item: 'rle' }), status: 200, then: (b) => b.masks_kept === true || json(b) });
+	await runCase(port, { name: 'keep_masks: a batch', method: 'POST', path: E, headers: JSON_T, schema: true,
+		body: json({ items: [{ target: b64(hand2T), prediction: b64(hand2P), item: 'b1' }], run: 'contract-kept-batch', keep_masks: true }), status: 200,
+		then: (b) => b.items[0].masks_kept === true || json(b) });
+	await runCase(port, { name: 'keep_masks without a run: 422', method: 'POST', path: E, headers: JSON_T, status: 422,
+		body: json({ target: b64(hand2T), prediction: b64(hand2P), keep_masks: true }),
+		then: (b) => b.detail === '"keep_masks" needs a "run" to keep the masks in' || b.detail });
+	const same = (want) => (b) => Buffer.from(b).equals(want) || `got ${Buffer.from(b).length} bytes, want ${want.length}`;
+	const t1 = await runCase(port, { name: 'keep_masks: the target comes back as uploaded (.png)', method: 'GET', path: `${K}/1/target`, status: 200, then: same(hand2T) });
+	await runCase(port, { name: 'keep_masks: the prediction comes back as uploaded (.npy)', method: 'GET', path: `${K}/1/prediction`, status: 200, then: same(hand2P) });
+	await runCase(port, { name: 'keep_masks: multipart files come back', method: 'GET', path: `${K}/2/prediction`, status: 200, then: same(blobsP) });
+	await runCase(port, { name: 'keep_masks: an export comes back as its JSON', method: 'GET', path: `${K}/3/target`, status: 200,
+		then: (b) => json(b) === json(rle) || json(b) });
+	await runCase(port, { name: 'HEAD of a kept target', method: 'HEAD', path: `${K}/1/target`, status: 200 });
+	const etag = t1?.res.headers.etag;
+	for (const m of ['GET', 'HEAD']) {
+		await runCase(port, { name: `${m} a kept target with its ETag: 304`, method: m, path: `${K}/1/target`, headers: { 'If-None-Match': etag }, status: 304 });
+		const p = await runCase(port, { name: `${m} the prediction with the target's ETag: 200`, method: m, path: `${K}/1/prediction`,
+			headers: { 'If-None-Match': etag }, status: 200, then: (_, r) => r.headers.etag !== etag || 'the target and the prediction share an ETag' });
+		await runCase(port, { name: `${m} a kept prediction with its ETag: 304`, method: m, path: `${K}/1/prediction`,
+			headers: { 'If-None-Match': p?.res.headers.etag }, status: 304 });
+	}
+	await runCase(port, { name: 'keep_masks: a seq no item has: 404', method: 'GET', path: `${K}/99/target`, status: 404,
+		then: (b) => b.detail === "run 'contract-kept' has no item with seq 99 (an item posted again takes a new seq)" || b.detail });
+	await runCase(port, { name: 'an item recorded without keep_masks', method: 'POST', path: E, headers: JSON_T, status: 200,
+		body: json({ target: b64(hand2T), prediction: b64(hand2P), run: 'contract-kept', item: 'plain' }), then: (b) => b.masks_kept === undefined || json(b) });
+	await runCase(port, { name: 'keep_masks: an item kept without masks: 404', method: 'GET', path: `${K}/4/prediction`, status: 404,
+		then: (b) => b.detail === "item 'plain' (seq 4) of run 'contract-kept' was recorded without its masks (send \"keep_masks\": true)" || b.detail });
+	await runCase(port, { name: 'keep_masks: no such run: 404', method: 'HEAD', path: '/v1/runs/nothing-here/items/1/target', status: 404 });
+	await runCase(port, { name: 'keep_masks: seq not a number: 422', method: 'GET', path: `${K}/latest/target`, status: 422,
+		then: (b) => b.detail === "seq must be an item's sequence number (a positive integer), got 'latest'" || b.detail });
+	await runCase(port, { name: 'keep_masks: a query parameter: 422', method: 'HEAD', path: `${K}/1/prediction?x=1`, status: 422 });
+	await runCase(port, { name: 'keep_masks: a bad run name: 422', method: 'GET', path: '/v1/runs/a!b/items/1/target', status: 422 });
+	for (const which of ['target', 'prediction']) {
+		await runCase(port, { name: `keep_masks: POST on a kept ${which}: 405`, method: 'POST', path: `${K}/1/${which}`, headers: JSON_T, body: '{}', status: 405,
+			then: (_, r) => r.headers.allow === 'GET, HEAD' || `Allow: ${r.headers.allow}` });
+	}
+}
+
+// The work queue full (--workers 1 --queue 1): one request runs, one waits, the next is refused
+// with 503 and Retry-After; the two taken still finish. The daemon's own gauges say when each is
+// where it should be.
+async function queueFullPhase(port) {
+	const name = 'queue full';
+	const running = send(port, { method: 'POST', path: E, headers: JSON_T, body: json({ items: slowItems(2), losses: ['hausdorff_dt'], metrics: [] }) });
+	if (!(await waitGauge(port, name, 'workers_busy', (v) => v === 1))) return;
+	const waiting = send(port, { method: 'POST', path: E, headers: JSON_T, body: evalBody() });
+	if (!(await waitGauge(port, name, 'queue_depth', (v) => v === 1))) return;
+	await runCase(port, { name: `${name}: POST /v1/evaluate is refused`, method: 'POST', path: E, headers: JSON_T, body: evalBody(), status: 503,
+		then: (b, r) => (b.detail === 'the work queue is full; retry shortly' && r.headers['retry-after'] === '1') || `${b.detail}, Retry-After ${r.headers['retry-after']}` });
+	await runCase(port, { name: `${name}: GET /readyz is not ready`, method: 'GET', path: '/readyz', status: 503 });
+	for (const [what, pending] of [['the running request', running], ['the waiting request', waiting]]) {
+		const res = await pending;
+		if (validateResponse(`${name}: ${what}`, 'POST', E, res) !== null && check(`${name}: ${what}`, res.status === 200, `got ${res.status}`)) passed++;
+	}
 }
 
 // ---- checks of the spec itself ---------------------------------------------
@@ -1843,6 +3340,46 @@ function checkExamples() {
 	console.log(`${n} examples in the spec validated against their schemas`);
 }
 
+// Every problem example of the spec says what the server says: some answer of the run had the
+// example's status and its detail, word for word, numbers and 'quoted' names aside (an example's
+// sizes, pixels, ids and names stand for any). PROBLEM_EXAMPLES_NOT_SEEN lists the few that no
+// test can provoke.
+const PROBLEM_EXAMPLES_NOT_SEEN = {
+	'InternalError internal': 'an internal failure (a bug)',
+	'StoreUnavailable store-failed': 'a failing store (SQLite reporting the disk full)',
+};
+function checkProblemExamples() {
+	const before = failures.length;
+	const NUM = /-?\d+(?:\.\d+)?(?:e[-+]?\d+)?/;
+	const numbers = (t) => t.split(NUM).map(escRe).join(NUM.source);
+	const templ = (d) => new RegExp(`^${d.split(/'[^']*'/).map(numbers).join("'[^']*'")}$`);
+	const live = [...liveDetails].map((x) => ({ status: Number(x.slice(0, 3)), detail: x.slice(4) }));
+	let n = 0;
+	const visit = (where, resp) => {
+		for (const [k, ex] of Object.entries(resp?.content?.['application/problem+json']?.examples ?? {})) {
+			const key = `${where} ${k}`;
+			if (key in PROBLEM_EXAMPLES_NOT_SEEN) continue;
+			const re = templ(ex.value.detail);
+			n++;
+			check(`problem example ${key}`, live.some((l) => l.status === ex.value.status && re.test(l.detail)),
+				`no ${ex.value.status} of the run said ${json(ex.value.detail)}`);
+		}
+	};
+	for (const [name, resp] of Object.entries(spec.components.responses)) visit(name, resp);
+	for (const [p, item] of Object.entries(spec.paths)) {
+		for (const m of METHODS) {
+			for (const [status, resp] of Object.entries(item[m]?.responses ?? {})) if (!resp.$ref) visit(`${m.toUpperCase()} ${p} ${status}`, resp);
+		}
+	}
+	for (const key of Object.keys(PROBLEM_EXAMPLES_NOT_SEEN)) {
+		const [name, ex] = key.split(' ');
+		check('problem examples', spec.components.responses[name]?.content?.['application/problem+json']?.examples?.[ex],
+			`PROBLEM_EXAMPLES_NOT_SEEN lists ${key}, which the spec does not have`);
+	}
+	if (failures.length === before) passed++;
+	console.log(`${n} problem examples of the spec matched by the server's answers`);
+}
+
 // The names and parameters in GET /v1/losses against the spec's enums and spec objects.
 function checkCatalogue(cat) {
 	const before = failures.length;
@@ -1870,9 +3407,49 @@ function checkCatalogue(cat) {
 			}
 		}
 	}
-	check('catalogue defaults', json(cat.defaults) ===
-		json(spec.paths['/v1/losses'].get.responses['200'].content['application/json'].examples.excerpt.value.defaults),
-	`server defaults ${json(cat.defaults)} differ from the spec's example`);
+	// Which kind of request takes each function: the catalogue's `requests` against the spec's name
+	// enums (maps: every map is a binary request's; the categorical maps are also a multi-class
+	// request's, and the weight map a label map's, from POST /v1/weight-map with classes), and the
+	// request rules' string patterns against those enums.
+	const modes = {
+		losses: [S.BinaryLossName.enum, S.MulticlassLossName.enum],
+		metrics: [S.BinaryMetricName.enum, S.MulticlassMetricName.enum],
+		maps: [S.MapName.enum, ['weight', ...S.CategoricalMapName.enum]],
+	};
+	for (const list of ['losses', 'metrics', 'maps']) {
+		for (const entry of cat[list]) {
+			const want = [modes[list][0].includes(entry.name) && 'binary', modes[list][1].includes(entry.name) && 'multiclass'].filter(Boolean);
+			check(`catalogue ${list} ${entry.name}`, json(entry.requests) === json(want), `requests ${json(entry.requests)}, the spec says ${json(want)}`);
+			check(`catalogue ${list} ${entry.name}`, !('multiclass_formula' in entry) || want.length === 2,
+				`multiclass_formula on a function of ${json(want)} requests`);
+		}
+	}
+	const only = (a, b) => a.filter((n) => !b.includes(n));
+	for (const [rule, names, members] of [
+		['BinaryOnlyLoss', S.LossName.enum, only(modes.losses[0], modes.losses[1])],
+		['MulticlassOnlyLoss', S.LossName.enum, only(modes.losses[1], modes.losses[0])],
+		['MulticlassOnlyMetric', S.MetricName.enum, only(modes.metrics[1], modes.metrics[0])],
+		['CategoricalMapSpec', S.MapName.enum, S.CategoricalMapName.enum],
+	]) {
+		for (const n of names) {
+			for (const form of [n, `${n}:as=x`, { name: n }]) {
+				const matches = schemaErrors(ptr('components', 'schemas', rule), form) === null;
+				check(`request rules ${rule}`, matches === members.includes(n), `${json(form)} ${matches ? 'matches' : 'does not match'}`);
+			}
+		}
+	}
+	// The spec's excerpt is the server's catalogue, entry for entry: its defaults, its conventions,
+	// and each entry it shows.
+	const excerpt = spec.paths['/v1/losses'].get.responses['200'].content['application/json'].examples.excerpt.value;
+	check('catalogue defaults', json(cat.defaults) === json(excerpt.defaults), `server defaults ${json(cat.defaults)} differ from the spec's example`);
+	check('catalogue conventions', json(cat.conventions) === json(excerpt.conventions),
+		`server conventions ${json(cat.conventions)}\ndiffer from the spec's example ${json(excerpt.conventions)}`);
+	for (const list of ['losses', 'metrics', 'maps']) {
+		for (const e of excerpt[list]) {
+			const live = cat[list].find((x) => x.name === e.name);
+			check(`catalogue example ${list} ${e.name}`, json(live) === json(e), `the server says ${json(live)}`);
+		}
+	}
 	if (failures.length === before) passed++;
 }
 
@@ -2031,7 +3608,8 @@ function checkSecurity() {
 // ---- CORS: preflights and the grant, on a daemon with an allowed origin and a key ----
 
 const ORIGIN = 'https://app.example';
-const concretePath = (p) => p.replace('{run}', 'cors-run').replace('{id}', '0'.repeat(32)).replace('{a}', 'a').replace('{b}', 'b');
+const concretePath = (p) => p.replace('{run}', 'cors-run').replace('{id}', '0'.repeat(32)).replace('{a}', 'a').replace('{b}', 'b')
+	.replace('{seq}', '1').replace('{file}', 'app.js');
 
 async function corsPhase(d, plain) {
 	const port = d.port;
@@ -2106,7 +3684,8 @@ async function authPhase(d, keysPath) {
 	// The operations the spec leaves open (security: []) answer without a key, and ignore a wrong one.
 	// (Their OPTIONS, CORS preflights, are checked by corsPhase.)
 	for (const op of [...documented.keys()].filter((k) => k !== DEFAULT_KEY && !needsKey(k) && !k.startsWith('OPTIONS '))) {
-		const [m, p] = op.split(' ');
+		const [m, sp] = op.split(' ');
+		const p = concretePath(sp);
 		const ok = await runCase(port, { name: `keys: ${op} without a key`, method: m, path: p, status: 200 });
 		await runCase(port, { name: `keys: ${op} with a wrong key`, method: m, path: p, headers: { Authorization: `Bearer ${KEY_WRONG}` }, status: 200 });
 		if (ok) openWithoutKey.add(op);
@@ -2151,6 +3730,12 @@ async function authPhase(d, keysPath) {
 	await guarded('HEAD /v1/runs/{run}/items', { method: 'HEAD', path: '/v1/runs/auth-a/items' }, { status: 200 });
 	await guarded('GET /v1/runs/{a}/compare/{b}', { method: 'GET', path: '/v1/runs/auth-a/compare/auth-b' }, { status: 200 });
 	await guarded('HEAD /v1/runs/{a}/compare/{b}', { method: 'HEAD', path: '/v1/runs/auth-a/compare/auth-b' }, { status: 200 });
+	for (const which of ['target', 'prediction']) {
+		const kp = `/v1/runs/auth-a/items/1/${which}`;
+		await guarded(`GET /v1/runs/{run}/items/{seq}/${which}`, { method: 'GET', path: kp }, { status: 404,
+			then: (b) => /recorded without its masks/.test(b.detail) || b.detail });
+		await guarded(`HEAD /v1/runs/{run}/items/{seq}/${which}`, { method: 'HEAD', path: kp }, { status: 404 });
+	}
 	await guarded('GET /v1/jobs/{id}', { method: 'GET', path: J }, { status: 200, then: (b) => b.status === 'done' || `status ${b.status}` });
 	await guarded('GET /v1/jobs', { method: 'GET', path: '/v1/jobs' }, { status: 200,
 		then: (b) => (b.jobs.length === 1 && b.jobs[0].id === job?.body.id) || `a refused submission made a job: ${json(b.jobs)}` });
@@ -2158,6 +3743,8 @@ async function authPhase(d, keysPath) {
 	await guarded('HEAD /v1/jobs/{id}', { method: 'HEAD', path: J }, { status: 200 });
 	await guarded('GET /v1/losses', { method: 'GET', path: '/v1/losses' }, { status: 200 });
 	await guarded('HEAD /v1/losses', { method: 'HEAD', path: '/v1/losses' }, { status: 200 });
+	await guarded('GET /v1/profiles', { method: 'GET', path: '/v1/profiles' }, { status: 200 });
+	await guarded('HEAD /v1/profiles', { method: 'HEAD', path: '/v1/profiles' }, { status: 200 });
 	await guarded('GET /v1/openapi.yaml', { method: 'GET', path: '/v1/openapi.yaml' }, { status: 200 });
 	await guarded('HEAD /v1/openapi.yaml', { method: 'HEAD', path: '/v1/openapi.yaml' }, { status: 200 });
 
@@ -2265,7 +3852,7 @@ async function main() {
 	const mainDb = CONTRACT_DB ? ['--db', CONTRACT_DB, ...(CONTRACT_DB_FILE ? ['--db-file', CONTRACT_DB_FILE] : [])] : [];
 	const main = await startDaemon(`seglossd${CONTRACT_DB ? ' on PostgreSQL' : ''}`, mainDb);
 	const limits = await startDaemon('seglossd --max-body 4K --max-pixels 1000', ['--max-body', '4K', '--max-pixels', '1000']);
-	const nostore = await startDaemon('seglossd --db off', ['--db', 'off']);
+	const nostore = await startDaemon('seglossd --db off --ui off --workers 1 --queue 1', ['--db', 'off', '--ui', 'off', '--workers', '1', '--queue', '1']);
 	const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'segloss-contract-'));
 	const keysPath = path.join(keysDir, 'api-keys');
 	fs.writeFileSync(keysPath, keysFileText([KEY_FILE_1, KEY_FILE_2]));
@@ -2283,11 +3870,19 @@ async function main() {
 		for (const c of cases({ catalogue })) await runCase(main.port, c);
 		await emptyPostPhase(main.port);
 		await runsPhase(main.port);
+		await multiclassPhase(main.port, catalogue);
+		await multiclassRunPhase(main.port);
+		await mapsPhase(main.port);
+		await exportsPhase(main.port, limits.port);
+		await scoresPhase(main.port);
 		await jobsPhase(main.port);
+		await pagePhase(main.port);
+		await keptPhase(main.port);
 		for (const c of limitCases()) await runCase(limits.port, c);
 		await limitJobs(limits.port);
 		await stopDaemon(limits);
 		for (const c of noStoreCases()) await runCase(nostore.port, c);
+		await queueFullPhase(nostore.port);
 		await stopDaemon(nostore);
 		await storeDownPhase();
 		await corsPhase(cors, main);
@@ -2302,6 +3897,8 @@ async function main() {
 		for (const d of [main, limits, nostore, keyed, cors]) if (d && d.exited === null) d.child.kill('SIGKILL');
 		fs.rmSync(keysDir, { recursive: true, force: true });
 	}
+
+	checkProblemExamples();
 
 	// Coverage: every documented operation and status, seen or declared untestable.
 	for (const [op, statuses] of documented) {

@@ -3,7 +3,7 @@
 #
 #   sh tests/contract/run.sh          (from anywhere; CI calls it from the project root)
 #
-# Installs Node.js from Debian only when `node` is missing, runs `npm ci` only
+# Installs Node.js and npm from Debian when missing, runs `npm ci` only
 # when node_modules does not match package-lock.json, and builds seglossd
 # (which embeds api/openapi.yaml) unless SEGLOSSD_BIN names another binary.
 set -eu
@@ -14,12 +14,7 @@ cd "$root"
 
 export REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true NPM_CONFIG_UPDATE_NOTIFIER=false
 
-if ! command -v node >/dev/null 2>&1; then
-	echo "run.sh: installing nodejs and npm from Debian"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -qq
-	apt-get install -y -qq nodejs npm >/dev/null
-fi
+scripts/deps.sh node=nodejs npm=npm
 
 # npm ci wipes and reinstalls node_modules: do it only when the lockfile changed.
 lock_sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)

@@ -18,8 +18,10 @@ deps_debs() {
 	fi
 	export DEBIAN_FRONTEND=noninteractive
 	# The package lists may be missing on a fresh machine: refresh once if needed.
-	apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 ||
-		{ apt-get update -q >&2 && apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; }
+	# Another apt-get running is waited for, not a failure.
+	local lock=(-o DPkg::Lock::Timeout=600)
+	apt-get install "${lock[@]}" -y -q --no-install-recommends "${missing[@]}" >&2 ||
+		{ apt-get update "${lock[@]}" -q >&2 && apt-get install "${lock[@]}" -y -q --no-install-recommends "${missing[@]}" >&2; }
 }
 
 deps_npm() {

@@ -5,6 +5,8 @@
 #   make fuzz             build the targets with clang and libFuzzer and fuzz each one for
 #                         FUZZ_SECONDS (default 60) on a copy of its corpus; fails on a crash
 #   make fuzz FUZZ_TARGETS="fuzz_png fuzz_npy" FUZZ_SECONDS=600   some targets, longer
+#   make fuzz FUZZ_TOTAL_SECONDS=600   one budget shared by the targets (CI): each gets
+#                         FUZZ_TOTAL_SECONDS / (number of FUZZ_TARGETS), at least 1 s
 #   make fuzz-merge       add the inputs fuzzing found that reach new code to tests/fuzz/corpus
 #
 # The libFuzzer build is a second build of the whole project: every object
@@ -22,8 +24,16 @@ ifndef FUZZ_MK
 FUZZ_MK := $(lastword $(MAKEFILE_LIST))
 FUZZ_PARENT_MK := $(firstword $(MAKEFILE_LIST))
 
-FUZZ_TARGETS ?= fuzz_png fuzz_png_diff fuzz_npy fuzz_mask fuzz_b64 fuzz_json_request fuzz_multipart fuzz_spec
+FUZZ_TARGETS ?= fuzz_png fuzz_png_diff fuzz_npy fuzz_mask fuzz_b64 fuzz_json_request fuzz_multipart fuzz_spec fuzz_coco fuzz_coco_poly fuzz_lsbrush fuzz_cvat fuzz_annot
 FUZZ_SECONDS ?= 60
+# A total budget, when given, decides each target's share whatever FUZZ_SECONDS says.
+ifneq ($(FUZZ_TOTAL_SECONDS),)
+ifneq ($(shell expr "$(FUZZ_TOTAL_SECONDS)" : '[0-9][0-9]*$$'),0)
+override FUZZ_SECONDS := $(shell n=$$(($(FUZZ_TOTAL_SECONDS) / $(words $(FUZZ_TARGETS)))); [ $$n -ge 1 ] || n=1; echo $$n)
+else
+$(error FUZZ_TOTAL_SECONDS must be a number of seconds, not '$(FUZZ_TOTAL_SECONDS)')
+endif
+endif
 FUZZ_CC ?= clang
 FUZZ_SANITIZE := fuzzer-no-link,address,undefined
 

@@ -10,6 +10,7 @@
  * npy_encode_f32 it must decode to the very same floats.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codec/buf.h"
@@ -43,6 +44,61 @@ static void round_trip(const seg_pred *p)
 	fz_check_error(st, &e);
 	FZ_ASSERT(st == SEG_EINVAL);
 	buf_release(&npy);
+}
+
+/* Label values: exact where the target reading succeeds; refused for floats, as the target is. */
+static void check_values(const uint8_t *data, size_t size, seg_status st_t)
+{
+	uint32_t *v = NULL;
+	int w = 0, h = 0;
+	seg_error e;
+	seg_status st;
+
+	seg_error_clear(&e);
+	st = npy_decode_values(data, size, FZ_MAX_PIXELS, "target", &v, &w, &h, &e);
+	fz_check_error(st, &e);
+	if (st == SEG_OK) {
+		FZ_ASSERT(w >= 1 && h >= 1 && (uint64_t)w * (uint64_t)h <= FZ_MAX_PIXELS);
+		FZ_ASSERT(st_t == SEG_OK); /* every readable label map is a readable target */
+	} else {
+		FZ_ASSERT(v == NULL);
+	}
+	free(v);
+}
+
+/* Per-class scores with the class count read from the shape, both readings: probabilities obey their checks. */
+static void check_scores(const uint8_t *data, size_t size)
+{
+	npy_info info;
+	seg_error e;
+
+	seg_error_clear(&e);
+	if (npy_probe(data, size, &info, &e) != SEG_OK || info.ndim != 3 || info.shape[0] == 0 || info.shape[0] > 64)
+		return;
+	for (int logits = 0; logits <= 1; logits++) {
+		seg_scores sc;
+		seg_status st;
+		seg_error_clear(&e);
+		st = npy_decode_scores(data, size, FZ_MAX_PIXELS, (int)info.shape[0], NPY_AXIS_AUTO, logits, &sc, &e);
+		fz_check_error(st, &e);
+		if (st != SEG_OK) {
+			FZ_ASSERT(sc.v == NULL);
+			continue;
+		}
+		size_t n = (size_t)sc.width * (size_t)sc.height;
+		FZ_ASSERT(sc.classes == (int)info.shape[0] && n >= 1 && n <= FZ_MAX_PIXELS);
+		for (size_t i = 0; i < n; i++) {
+			double sum = 0.0;
+			for (int c = 0; c < sc.classes; c++) {
+				float x = sc.v[(size_t)c * n + i];
+				FZ_ASSERT(isfinite(x));
+				FZ_ASSERT(logits || (x >= 0.0f && x <= 1.0f));
+				sum += x;
+			}
+			FZ_ASSERT(logits || fabs(sum - 1.0) <= 1e-3 + 1e-5 * sc.classes);
+		}
+		seg_scores_release(&sc);
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -97,5 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	seg_target_release(&t);
 	seg_pred_release(&p);
 	seg_pred_release(&q);
+	check_values(data, size, st_t);
+	check_scores(data, size);
 	return 0;
 }

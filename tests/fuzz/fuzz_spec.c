@@ -59,7 +59,7 @@ static void parse_json(const cJSON *item)
 		seg_status st;
 
 		seg_error_clear(&e);
-		st = wire_parse_spec(item, kinds[k], &s, &e);
+		st = wire_parse_spec(item, kinds[k], NULL, &s, &e);
 		fz_check_error(st, &e);
 		FZ_ASSERT(st == SEG_OK || st == SEG_EINVAL);
 		if (st == SEG_OK) {

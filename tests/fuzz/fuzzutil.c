@@ -9,6 +9,8 @@
  */
 #include "fuzzutil.h"
 
+#include "service/inputs.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -169,40 +171,51 @@ void fz_check_spec(const spec *s, spec_kind kind)
 }
 
 /* Decodes one case's masks and checks them; the sizes may disagree (that is the evaluator's error). */
-static void decode_case(const req_case *c)
+/*
+ * Decodes a case through the kinds and classes of its request (what the
+ * service does) and checks what comes out: binary masks as the decoders
+ * promise, class maps within the classes.
+ */
+static void decode_case(const req_eval *r, const req_case *c)
 {
-	seg_target t;
-	seg_pred p;
+	inp_pair in;
 	seg_error e;
-	seg_status st_t;
-	seg_status st_p;
+	seg_status st;
+	inp_mask tm = {c->target.data, c->target.len, c->target.kind, c->target.channel_axis, c->target.annot};
+	inp_mask pm = {c->prediction.data, c->prediction.len, c->prediction.kind, c->prediction.channel_axis,
+		       c->prediction.annot};
 
-	FZ_ASSERT(c->target.data != NULL && c->target.len > 0);
-	FZ_ASSERT(c->prediction.data != NULL && c->prediction.len > 0);
+	FZ_ASSERT((c->target.data != NULL && c->target.len > 0) || c->target.annot != NULL);
+	FZ_ASSERT((c->prediction.data != NULL && c->prediction.len > 0) || c->prediction.annot != NULL);
 	FZ_ASSERT(c->logits == 0 || c->logits == 1);
+	FZ_ASSERT((unsigned)c->target.kind < INP_KIND_COUNT && (unsigned)c->prediction.kind < INP_KIND_COUNT);
+	FZ_ASSERT(!c->logits || c->prediction.kind == INP_LOGITS);
 
 	seg_error_clear(&e);
-	st_t = mask_decode_target(c->target.data, c->target.len, FZ_REQ_MAX_PIXELS, &t, &e);
-	fz_check_error(st_t, &e);
-	if (st_t == SEG_OK)
-		fz_check_target(&t, FZ_REQ_MAX_PIXELS);
-
-	seg_error_clear(&e);
-	st_p = mask_decode_pred(c->prediction.data, c->prediction.len, FZ_REQ_MAX_PIXELS, c->logits, &p, &e);
-	fz_check_error(st_p, &e);
-	if (st_p == SEG_OK)
-		fz_check_pred(&p, FZ_REQ_MAX_PIXELS);
-
-	if (st_t == SEG_OK && st_p == SEG_OK) {
-		seg_status st;
-
-		seg_error_clear(&e);
-		st = mask_check_sizes(&t, &p, &e);
-		fz_check_error(st, &e);
-		FZ_ASSERT((st == SEG_OK) == (t.width == p.width && t.height == p.height));
+	st = inp_decode_pair(&tm, &pm, r->mc.multi ? &r->mc.classes : NULL, FZ_REQ_MAX_PIXELS, &in, &e);
+	fz_check_error(st, &e);
+	if (st != SEG_OK) {
+		FZ_ASSERT(in.target.fg == NULL && in.pred.p == NULL && in.labels.cls == NULL && in.hard == NULL);
+		return;
 	}
-	seg_target_release(&t);
-	seg_pred_release(&p);
+	FZ_ASSERT(in.multi == r->mc.multi);
+	if (!in.multi) {
+		fz_check_target(&in.target, FZ_REQ_MAX_PIXELS);
+		fz_check_pred(&in.pred, FZ_REQ_MAX_PIXELS);
+		FZ_ASSERT(in.target.width == in.pred.width && in.target.height == in.pred.height);
+	} else {
+		size_t n = (size_t)in.labels.width * (size_t)in.labels.height;
+		int C = r->mc.classes.count;
+		FZ_ASSERT(n >= 1 && n <= FZ_REQ_MAX_PIXELS);
+		for (size_t i = 0; i < n; i++) {
+			FZ_ASSERT(in.labels.cls[i] < C || in.labels.cls[i] == SEG_IGNORE);
+			FZ_ASSERT(in.hard[i] < C);
+		}
+		if (in.scores.v)
+			FZ_ASSERT(in.scores.classes == C && in.scores.width == in.labels.width &&
+				  in.scores.height == in.labels.height);
+	}
+	inp_pair_release(&in);
 }
 
 void fz_check_eval(const req_eval *r)
@@ -214,7 +227,7 @@ void fz_check_eval(const req_eval *r)
 	FZ_ASSERT(r->nspecs >= 1 && r->nspecs <= REQ_MAX_SPECS);
 	FZ_ASSERT(r->nmaps <= REQ_MAX_MAPS);
 	FZ_ASSERT(!r->batch || r->nmaps == 0);
-	FZ_ASSERT(r->map_format == REQ_MAP_NPY || r->map_format == REQ_MAP_PNG);
+	FZ_ASSERT(r->map_format == REQ_MAP_NPY || r->map_format == REQ_MAP_PNG || r->map_format == REQ_MAP_COCO_RLE);
 	FZ_ASSERT(r->logits == 0 || r->logits == 1);
 	FZ_ASSERT(memchr(r->run, '\0', sizeof(r->run)) != NULL);
 	if (r->run[0] != '\0')
@@ -250,25 +263,33 @@ void fz_check_eval(const req_eval *r)
 			for (size_t j = 0; j < k; j++)
 				FZ_ASSERT(strcmp(r->cases[j].item, c->item) != 0);
 		}
-		decode_case(c);
+		decode_case(r, c);
 	}
 }
 
 void fz_check_wmap(const req_wmap *r)
 {
 	seg_target t;
+	uint16_t *cls = NULL;
 	seg_error e;
 	seg_status st;
+	inp_mask m = {r->target.data, r->target.len, r->target.kind, r->target.channel_axis, r->target.annot};
 
-	FZ_ASSERT(r->target.data != NULL && r->target.len > 0);
+	FZ_ASSERT((r->target.data != NULL && r->target.len > 0) || r->target.annot != NULL);
 	FZ_ASSERT(r->params.fn == FN_MAP_WEIGHT);
 	fz_check_spec(&r->params, SPEC_MAP);
 
+	/* Through kinds and classes, as the service decodes it. */
 	seg_error_clear(&e);
-	st = mask_decode_target(r->target.data, r->target.len, FZ_REQ_MAX_PIXELS, &t, &e);
+	st = inp_decode_target(&m, r->mc.multi ? &r->mc.classes : NULL, FZ_REQ_MAX_PIXELS, &t, &cls, &e);
 	fz_check_error(st, &e);
-	if (st == SEG_OK)
+	if (st == SEG_OK) {
 		fz_check_target(&t, FZ_REQ_MAX_PIXELS);
+		FZ_ASSERT((cls != NULL) == (r->mc.multi != 0));
+		for (size_t i = 0; cls && i < (size_t)t.width * (size_t)t.height; i++)
+			FZ_ASSERT(cls[i] < r->mc.classes.count || cls[i] == SEG_IGNORE);
+	}
+	free(cls);
 	seg_target_release(&t);
 }
 

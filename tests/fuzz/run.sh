@@ -85,4 +85,4 @@ if [ -n "$failed" ]; then
 	done
 	exit 1
 fi
-echo "fuzzing found nothing ($# targets, $seconds s each)"
+echo "fuzzing found nothing ($# targets, $seconds s each, $(($# * seconds)) s in all)"

@@ -14,6 +14,7 @@ build=${1:-build/release}
 secs=${2:-60}
 here=$(dirname "$0")
 . "$here/daemon.sh"
+scripts/deps.sh curl=curl
 loadgen="$build/tests/loadgen"
 tmp=$(mktemp -d)
 trap 'kill "$DAEMON_PID" 2>/dev/null || true; rm -rf "$tmp"' EXIT

@@ -9,12 +9,13 @@
 # record answer 503 naming the cause and are counted in
 # segloss_store_write_errors_total; requests that record nothing still
 # answer 200. When the fault is gone, recording resumes, and SQLite's
-# integrity check passes. Needs root (mount, setpriv) and Debian's sqlite3.
+# integrity check passes. Needs root (mount, setpriv); installs Debian's
+# sqlite3 and curl when missing.
 set -eu
 build=${1:-build/release}
 here=$(dirname "$0")
 . "$here/daemon.sh"
-command -v sqlite3 >/dev/null 2>&1 || scripts/deps.sh sqlite3=sqlite3
+scripts/deps.sh sqlite3=sqlite3 curl=curl setpriv=util-linux
 tmp=$(mktemp -d)
 chmod 0755 "$tmp"
 mnt="$tmp/mnt"
