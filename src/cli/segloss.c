@@ -121,14 +121,16 @@ out:
 	return st;
 }
 
-static seg_status write_file(const char *path, const void *data, size_t n, seg_error *err)
+/* Writes data (n bytes), then more (m bytes; may be NULL), to a new file at path. */
+static seg_status write_file(const char *path, const void *data, size_t n, const void *more, size_t m,
+			      seg_error *err)
 {
 	FILE *f = fopen(path, "wb");
 	int ok;
 
 	if (f == NULL)
 		return seg_fail(err, SEG_EIO, "cannot create '%s': %s", path, strerror(errno));
-	ok = fwrite(data, 1, n, f) == n;
+	ok = fwrite(data, 1, n, f) == n && (m == 0 || fwrite(more, 1, m, f) == m);
 	if (fclose(f) != 0)
 		ok = 0;
 	if (!ok)
@@ -286,8 +288,8 @@ static int cmd_eval(int argc, char **argv)
 	one.prediction.data = pdata;
 	one.prediction.len = plen;
 
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	px = par_new(cores > 1 ? (int)cores - 1 : 0, NULL);
+	int cpus = par_cpus();
+	px = par_new(cpus > 1 ? cpus - 1 : 0, NULL);
 	seg_par par = par_handle(px);
 	svc_ctx ctx = {{.max_pixels = max_px, .max_classes = (int)max_classes}, &par, NULL, NULL, NULL};
 	if (svc_eval_one(&ctx, &r, &out, &err) != SEG_OK)
@@ -349,6 +351,7 @@ static int cmd_weight_map(int argc, char **argv)
 	uint8_t *tdata = NULL;
 	size_t tlen = 0;
 	buf enc;
+	par_exec *px = NULL;
 	wmap_info info;
 	svc_timing tm = {0};
 	cJSON *out = NULL;
@@ -429,17 +432,29 @@ static int cmd_weight_map(int argc, char **argv)
 	}
 	r.target.data = tdata;
 	r.target.len = tlen;
-	svc_ctx ctx = {{.max_pixels = max_px, .max_classes = (int)max_classes}, NULL, NULL, NULL, NULL};
+	/* Both cores (or however many this process may use) share the bands. */
+	int cpus = par_cpus();
+	px = par_new(cpus > 1 ? cpus - 1 : 0, NULL);
+	seg_par par = par_handle(px);
+	svc_ctx ctx = {{.max_pixels = max_px, .max_classes = (int)max_classes}, &par, NULL, NULL, NULL};
 	if (svc_wmap_compute(&ctx, &r, &w, &t.width, &t.height, &info, &tm, &err) != SEG_OK)
 		goto out;
-	if (ends_with(output, ".npy"))
-		st = npy_encode_f32(w, t.width, t.height, &enc, &err);
-	else
+	size_t npx = (size_t)t.width * (size_t)t.height;
+	int raw = 0;
+	if (ends_with(output, ".npy")) {
+		/* The header, then the floats straight from the map: no second copy of it. */
+		st = npy_header_f32(t.width, t.height, &enc, &raw, &err);
+		if (st == SEG_OK && !raw) {
+			enc.len = 0;
+			st = npy_encode_f32(w, t.width, t.height, &enc, &err);
+		}
+	} else {
 		st = pngio_encode_heatmap(w, t.width, t.height, &enc, &err);
-	if (st != SEG_OK || write_file(output, enc.data, enc.len, &err) != SEG_OK)
+	}
+	if (st != SEG_OK ||
+	    write_file(output, enc.data, enc.len, raw ? w : NULL, raw ? npx * sizeof(*w) : 0, &err) != SEG_OK)
 		goto out;
 
-	size_t npx = (size_t)t.width * (size_t)t.height;
 	double lo = INFINITY, hi = -INFINITY, sum = 0.0;
 	for (size_t i = 0; i < npx; i++) {
 		lo = w[i] < lo ? w[i] : lo;
@@ -464,6 +479,7 @@ out:
 		fail(&err);
 	cJSON_Delete(out);
 	buf_release(&enc);
+	par_free(px);
 	free(w);
 	free(tdata);
 	mco_release(&r.mc);

@@ -924,10 +924,14 @@ out:
 /* ---- encoding ---------------------------------------------------------- */
 
 /* A version 1.0, little-endian, C-order (h, w) array of elements of size bytes (descr "<f4", "|u1", "<u2"). */
-static seg_status encode_array(const void *v, const char *descr, size_t size, int w, int h, buf *out, seg_error *err)
+/*
+ * Appends the header of a (h, w) array of descr to out, with room
+ * reserved for extra more bytes after it; *hsize receives its length.
+ */
+static seg_status encode_header(const char *descr, size_t size, int w, int h, size_t extra, buf *out, size_t *hsize,
+				seg_error *err)
 {
 	char dict[128];
-	size_t start = out->len;
 	size_t n;
 	size_t pad;
 	size_t hlen;
@@ -935,7 +939,7 @@ static seg_status encode_array(const void *v, const char *descr, size_t size, in
 	uint8_t pre[10];
 	seg_status st;
 
-	if (v == NULL || w < 1 || h < 1 || w > SEG_MAX_SIDE || h > SEG_MAX_SIDE)
+	if (w < 1 || h < 1 || w > SEG_MAX_SIDE || h > SEG_MAX_SIDE)
 		return seg_fail(err, SEG_EINVAL, "npy: cannot encode a %dx%d map", w, h);
 	count = (size_t)w * (size_t)h;
 	if (count > (SIZE_MAX - 4096) / size)
@@ -946,12 +950,9 @@ static seg_status encode_array(const void *v, const char *descr, size_t size, in
 	pad = (NPY_ALIGN - (sizeof(pre) + n + 1) % NPY_ALIGN) % NPY_ALIGN;
 	hlen = n + pad + 1;
 
-	st = buf_reserve(out, sizeof(pre) + hlen + count * size);
-	if (st != SEG_OK) {
-		st = seg_fail(err, st, "npy: no room for a %dx%d map (%zu bytes)", w, h,
-			      sizeof(pre) + hlen + count * size);
-		goto out;
-	}
+	st = buf_reserve(out, sizeof(pre) + hlen + extra);
+	if (st != SEG_OK)
+		return seg_fail(err, st, "npy: no room for a %dx%d map (%zu bytes)", w, h, sizeof(pre) + hlen + extra);
 	memcpy(pre, npy_magic, sizeof(npy_magic));
 	pre[6] = 1;
 	pre[7] = 0;
@@ -964,6 +965,21 @@ static seg_status encode_array(const void *v, const char *descr, size_t size, in
 	memset(out->data + out->len, ' ', pad);
 	out->len += pad;
 	out->data[out->len++] = '\n';
+	out->data[out->len] = '\0';
+	*hsize = sizeof(pre) + hlen;
+	return SEG_OK;
+}
+
+static seg_status encode_array(const void *v, const char *descr, size_t size, int w, int h, buf *out, seg_error *err)
+{
+	size_t count = (size_t)w * (size_t)h, hsize;
+	seg_status st;
+
+	if (v == NULL)
+		return seg_fail(err, SEG_EINVAL, "npy: cannot encode a %dx%d map", w, h);
+	st = encode_header(descr, size, w, h, w > 0 && h > 0 ? count * size : 0, out, &hsize, err);
+	if (st != SEG_OK)
+		return st;
 	if (!host_is_big_endian() || size == 1) {
 		memcpy(out->data + out->len, v, count * size);
 		out->len += count * size;
@@ -974,12 +990,15 @@ static seg_status encode_array(const void *v, const char *descr, size_t size, in
 				out->data[out->len++] = src[i * size + size - 1 - b];
 	}
 	out->data[out->len] = '\0';
-out:
-	if (st != SEG_OK && out->data != NULL) {
-		out->len = start;
-		out->data[start] = '\0';
-	}
-	return st;
+	return SEG_OK;
+}
+
+seg_status npy_header_f32(int w, int h, buf *out, int *raw, seg_error *err)
+{
+	size_t hsize;
+
+	*raw = !host_is_big_endian();
+	return encode_header("<f4", sizeof(float), w, h, 0, out, &hsize, err);
 }
 
 seg_status npy_encode_f32(const float *v, int w, int h, buf *out, seg_error *err)

@@ -13,6 +13,14 @@
  * as the bands are visited (d1 in the output buffer, d2 in one float
  * array), so time is O(N + sum of band areas) and memory O(N) plus the
  * largest band.
+ *
+ * Threads (seg_par): the rows of the map are cut among tasks; each task
+ * sweeps the columns of every band reaching its rows (a band cut by a
+ * task boundary has its column pass done by both tasks, the row pass and
+ * the folding only where each owns the rows), then turns its rows into
+ * weights. No pixel is written by two tasks, and the two smallest
+ * distances do not depend on the order they come in, so the map is the
+ * same bit for bit with any number of lanes.
  */
 #include "core/wmap.h"
 
@@ -21,6 +29,7 @@
 
 #include "core/edt.h"
 #include "core/label.h"
+#include "core/vmath.h"
 
 void wmap_params_default(wmap_params *p)
 {
@@ -77,66 +86,180 @@ typedef struct box {
 } box;
 
 /*
- * Visits instance k's band: column distances to its pixels, the row
- * envelope, then folds every background distance <= reach into (d1, d2).
+ * One map in progress. Row tasks own rows [H t / tasks, H (t+1) / tasks)
+ * of the output: each visits every band that reaches its rows and writes
+ * only there, so tasks never touch the same pixel and need no lock, and
+ * (d1, d2), the two smallest of a set of distances, do not depend on the
+ * order the bands come in: the same map with any number of tasks.
  */
-static void visit_band(const uint32_t *inst, const uint8_t *fg, int w, uint32_t k, box b,
-		       double reach2, int32_t *g, double *d2row, edt_scratch *s, float *d1,
-		       float *d2)
+typedef struct wjob {
+	const seg_target *t;
+	const wmap_params *p;
+	const float *cwp;     /* per-pixel class weights, or NULL */
+	const uint32_t *inst; /* compact labels 1..K, 0 off the instances */
+	const box *boxes;     /* 1..K: each band, clipped to the image */
+	uint32_t k_count;
+	int W, H;
+	double reach2;
+	double cw[2];
+	float *w;  /* d1 while the bands are visited, then the weight */
+	float *d2; /* second-nearest distances */
+	size_t tasks;
+	int failed;
+} wjob;
+
+/*
+ * Rows [a, e) of instance k's column distances inside band b, into g
+ * ((e - a) rows of the band's width): the rows from each pixel to the
+ * nearest pixel of k in its column within the band, EDT_FAR when none.
+ * The forward sweep starts at the band's top (rows above a only carry
+ * the running distance, in g's first row), the backward one at its
+ * bottom (its running distance in dn, band width). Branch-free selects,
+ * so both vectorise.
+ */
+SEG_CLONES static void band_columns(const uint32_t *inst, int W, uint32_t k, box b, int a, int e, int32_t *g,
+				    int32_t *dn)
 {
 	int bw = b.x1 - b.x0 + 1;
-	int bh = b.y1 - b.y0 + 1;
 
-	for (int y = 0; y < bh; y++) {
-		const uint32_t *src = inst + (size_t)(b.y0 + y) * w + b.x0;
-		int32_t *row = g + (size_t)y * bw;
-		const int32_t *up = y > 0 ? row - bw : NULL;
+	for (int x = 0; x < bw; x++)
+		g[x] = EDT_FAR;
+	for (int y = b.y0; y < e; y++) {
+		const uint32_t *src = inst + (size_t)y * W + b.x0;
+		const int32_t *up = g + (size_t)(y > a ? y - 1 - a : 0) * bw;
+		int32_t *row = g + (size_t)(y > a ? y - a : 0) * bw;
 		for (int x = 0; x < bw; x++) {
-			int32_t next = up ? up[x] + 1 : EDT_FAR;
-			if (next > EDT_FAR)
-				next = EDT_FAR;
+			int32_t next = up[x] + 1;
+			next = next > EDT_FAR ? EDT_FAR : next;
 			row[x] = src[x] == k ? 0 : next;
 		}
 	}
-	for (int y = bh - 2; y >= 0; y--) {
-		int32_t *row = g + (size_t)y * bw;
-		const int32_t *down = row + bw;
-		for (int x = 0; x < bw; x++)
-			if (down[x] + 1 < row[x])
-				row[x] = down[x] + 1;
-	}
-	for (int y = 0; y < bh; y++) {
-		size_t base = (size_t)(b.y0 + y) * w + b.x0;
-		edt_row(g + (size_t)y * bw, bw, 1.0, 1.0, d2row, s);
+	for (int x = 0; x < bw; x++)
+		dn[x] = EDT_FAR;
+	for (int y = b.y1; y >= a; y--) {
+		const uint32_t *src = inst + (size_t)y * W + b.x0;
 		for (int x = 0; x < bw; x++) {
-			if (d2row[x] > reach2 || fg[base + x])
-				continue;
-			float d = (float)sqrt(d2row[x]);
-			float *a = d1 + base + x, *c = d2 + base + x;
-			if (d < *a) {
-				*c = *a;
-				*a = d;
-			} else if (d < *c) {
-				*c = d;
-			}
+			int32_t next = dn[x] + 1;
+			next = next > EDT_FAR ? EDT_FAR : next;
+			dn[x] = src[x] == k ? 0 : next;
 		}
+		if (y >= e)
+			continue;
+		int32_t *row = g + (size_t)(y - a) * bw;
+		for (int x = 0; x < bw; x++)
+			row[x] = dn[x] < row[x] ? dn[x] : row[x];
 	}
 }
 
+/*
+ * Folds one band row of squared distances into (d1, d2): a background
+ * pixel within reach takes the distance as its nearest or second-nearest
+ * when it is smaller. Two loops of selects rather than branches, one on
+ * doubles and one on floats and bytes, so both vectorise; a pixel out of
+ * reach or on the foreground folds infinity, which changes nothing. d
+ * (n floats) is scratch.
+ */
+SEG_CLONES static void fold_row(const double *restrict d2row, const uint8_t *restrict fg, int n, double reach2,
+				float *restrict d, float *restrict d1, float *restrict d2)
+{
+	for (int x = 0; x < n; x++) {
+		float r = (float)sqrt(d2row[x]);
+		d[x] = d2row[x] > reach2 ? INFINITY : r;
+	}
+	for (int x = 0; x < n; x++) {
+		float v = fg[x] ? INFINITY : d[x];
+		float a = d1[x], c = d2[x];
+		float second = v < a ? a : v; /* v becomes the nearest (a the second) or a candidate second */
+		d2[x] = second < c ? second : c;
+		d1[x] = v < a ? v : a;
+	}
+}
+
+/* Rows [y0, y1): every band that reaches them, then the weights. */
+static void rows_task(void *arg, size_t t)
+{
+	wjob *j = arg;
+	const wmap_params *p = j->p;
+	int W = j->W;
+	int y0 = (int)((size_t)j->H * t / j->tasks), y1 = (int)((size_t)j->H * (t + 1) / j->tasks);
+	size_t need = 0;
+	int32_t *g = NULL, *dn = NULL;
+	float *dr = NULL;
+	double *d2row = NULL;
+	edt_scratch s = {0};
+
+	if (y0 == y1)
+		return;
+	for (size_t i = (size_t)y0 * W; i < (size_t)y1 * W; i++) {
+		j->w[i] = INFINITY;
+		j->d2[i] = INFINITY;
+	}
+	for (uint32_t k = 1; k <= j->k_count; k++) {
+		box b = j->boxes[k];
+		int a = b.y0 > y0 ? b.y0 : y0, e = b.y1 + 1 < y1 ? b.y1 + 1 : y1;
+		size_t area = a < e ? (size_t)(b.x1 - b.x0 + 1) * (size_t)(e - a) : 0;
+		need = area > need ? area : need;
+	}
+	if (need == 0)
+		goto weights;
+	g = malloc(need * sizeof(*g));
+	dn = malloc((size_t)W * sizeof(*dn));
+	dr = malloc((size_t)W * sizeof(*dr));
+	d2row = malloc((size_t)W * sizeof(*d2row));
+	if (g == NULL || dn == NULL || dr == NULL || d2row == NULL || edt_scratch_init(&s, W) != SEG_OK) {
+		j->failed = 1;
+		goto out;
+	}
+	for (uint32_t k = 1; k <= j->k_count; k++) {
+		box b = j->boxes[k];
+		int a = b.y0 > y0 ? b.y0 : y0, e = b.y1 + 1 < y1 ? b.y1 + 1 : y1;
+		int bw = b.x1 - b.x0 + 1;
+		if (a >= e)
+			continue;
+		band_columns(j->inst, W, k, b, a, e, g, dn);
+		for (int y = a; y < e; y++) {
+			size_t base = (size_t)y * W + (size_t)b.x0;
+			edt_row(g + (size_t)(y - a) * bw, bw, 1.0, 1.0, d2row, &s);
+			fold_row(d2row, j->t->fg + base, bw, j->reach2, dr, j->w + base, j->d2 + base);
+		}
+	}
+weights:
+	{
+		/* w holds d1; turn it into the weight. */
+		double inv = 1.0 / (2.0 * p->sigma * p->sigma);
+		const uint8_t *fg = j->t->fg;
+		for (size_t i = (size_t)y0 * W; i < (size_t)y1 * W; i++) {
+			if (fg[i]) {
+				j->w[i] = j->cwp ? j->cwp[i] : (float)j->cw[1];
+				continue;
+			}
+			double border = 0.0;
+			if (isfinite(j->d2[i])) {
+				double sum = (double)j->w[i] + (double)j->d2[i];
+				border = p->w0 * exp(-sum * sum * inv);
+			}
+			j->w[i] = (float)((j->cwp ? (double)j->cwp[i] : j->cw[0]) + border);
+		}
+	}
+out:
+	edt_scratch_release(&s);
+	free(d2row);
+	free(dr);
+	free(dn);
+	free(g);
+}
+
 /* The map, with w_c from p or, when cwp is not NULL, w_c(x) = cwp[x]. */
-static seg_status compute(const seg_target *t, const wmap_params *p, const float *cwp, float *w, wmap_info *info,
-			  seg_error *err)
+static seg_status compute(const seg_target *t, const wmap_params *p, const float *cwp, const seg_par *par, float *w,
+			  wmap_info *info, seg_error *err)
 {
 	int W = t->width, H = t->height;
 	size_t n = (size_t)W * (size_t)H;
-	size_t n_fg = 0, band_total = 0, band_max = 0;
+	size_t n_fg = 0, band_total = 0;
 	uint32_t *inst = NULL;
 	uint32_t k_count = 0;
 	box *boxes = NULL;
 	float *d2 = NULL;
-	int32_t *g = NULL;
-	double *d2row = NULL;
-	edt_scratch s = {0};
 	double cw[2];
 	double reach = 0.0;
 	seg_status st;
@@ -208,39 +331,22 @@ static seg_status compute(const seg_target *t, const wmap_params *p, const float
 		b->y0 = b->y0 - r < 0 ? 0 : b->y0 - r;
 		b->x1 = b->x1 + r >= W ? W - 1 : b->x1 + r;
 		b->y1 = b->y1 + r >= H ? H - 1 : b->y1 + r;
-		size_t area = (size_t)(b->x1 - b->x0 + 1) * (size_t)(b->y1 - b->y0 + 1);
-		band_total += area;
-		if (area > band_max)
-			band_max = area;
+		band_total += (size_t)(b->x1 - b->x0 + 1) * (size_t)(b->y1 - b->y0 + 1);
 	}
 
 	d2 = malloc(n * sizeof(*d2));
-	g = malloc(band_max * sizeof(*g));
-	d2row = malloc((size_t)W * sizeof(*d2row));
-	if (d2 == NULL || g == NULL || d2row == NULL || edt_scratch_init(&s, W) != SEG_OK) {
+	if (d2 == NULL) {
 		st = seg_fail(err, SEG_ENOMEM, "weight map: out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
-		w[i] = INFINITY;
-		d2[i] = INFINITY;
-	}
-	for (uint32_t k = 1; k <= k_count; k++)
-		visit_band(inst, t->fg, W, k, boxes[k], reach * reach, g, d2row, &s, w, d2);
-
-	/* w currently holds d1; turn it into the weight. */
-	double inv = 1.0 / (2.0 * p->sigma * p->sigma);
-	for (size_t i = 0; i < n; i++) {
-		if (t->fg[i]) {
-			w[i] = cwp ? cwp[i] : (float)cw[1];
-			continue;
-		}
-		double border = 0.0;
-		if (isfinite(d2[i])) {
-			double sum = (double)w[i] + (double)d2[i];
-			border = p->w0 * exp(-sum * sum * inv);
-		}
-		w[i] = (float)((cwp ? (double)cwp[i] : cw[0]) + border);
+	wjob j = {.t = t, .p = p, .cwp = cwp, .inst = inst, .boxes = boxes, .k_count = k_count, .W = W, .H = H,
+		  .reach2 = reach * reach, .cw = {cw[0], cw[1]}, .w = w, .d2 = d2};
+	/* Tasks of at least 64 rows, so a band is rarely split among many. */
+	j.tasks = seg_par_tasks(par, ((size_t)H + 63) / 64);
+	seg_par_for(par, j.tasks, rows_task, &j);
+	if (j.failed) {
+		st = seg_fail(err, SEG_ENOMEM, "weight map: out of memory");
+		goto out;
 	}
 done:
 	if (info) {
@@ -251,22 +357,25 @@ done:
 		info->band_pixels = band_total;
 	}
 out:
-	edt_scratch_release(&s);
-	free(d2row);
-	free(g);
 	free(d2);
 	free(boxes);
 	free(inst);
 	return st;
 }
 
+seg_status wmap_run(const seg_target *t, const wmap_params *p, const float *cw, const seg_par *par, float *w,
+		    wmap_info *info, seg_error *err)
+{
+	return compute(t, p, cw, par, w, info, err);
+}
+
 seg_status wmap_compute(const seg_target *t, const wmap_params *p, float *w, wmap_info *info, seg_error *err)
 {
-	return compute(t, p, NULL, w, info, err);
+	return compute(t, p, NULL, NULL, w, info, err);
 }
 
 seg_status wmap_compute_weighted(const seg_target *t, const wmap_params *p, const float *cw, float *w,
 				 wmap_info *info, seg_error *err)
 {
-	return compute(t, p, cw, w, info, err);
+	return compute(t, p, cw, NULL, w, info, err);
 }

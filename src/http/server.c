@@ -37,7 +37,6 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,42 +238,12 @@ static double now_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/*
- * The CPUs this process may really use: the online cores, narrowed by the
- * affinity mask and by a cgroup v2 CPU quota (a container's CPU limit),
- * so a pod limited to 2 CPUs on a 64-core node starts 2 workers.
- */
-static int usable_cpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	cpu_set_t set;
-	FILE *f;
-
-	if (n < 1)
-		n = 1;
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0 && CPU_COUNT(&set) < n)
-		n = CPU_COUNT(&set);
-	f = fopen("/sys/fs/cgroup/cpu.max", "r");
-	if (f) {
-		char quota[32];
-		long period;
-		if (fscanf(f, "%31s %ld", quota, &period) == 2 && strcmp(quota, "max") != 0 && period > 0) {
-			long q = atol(quota);
-			long cpus = (q + period - 1) / period;
-			if (cpus >= 1 && cpus < n)
-				n = cpus;
-		}
-		fclose(f);
-	}
-	return (int)n;
-}
-
 void http_config_default(http_config *cfg)
 {
 	*cfg = (http_config){0};
 	cfg->bind = "0.0.0.0";
 	cfg->port = 8080;
-	cfg->workers = usable_cpus();
+	cfg->workers = par_cpus();
 	cfg->queue = 64;
 	cfg->max_body = (size_t)64 << 20;
 	cfg->max_pixels = (uint64_t)64 << 20;
@@ -1060,7 +1029,7 @@ http_server *http_start(const http_config *cfg, seg_error *err)
 	s->svc.lim.keep_masks_item = cfg->keep_masks_item;
 	s->svc.lim.keep_masks_run = cfg->keep_masks_run;
 	/* Helpers for parallel loops: with the requesting worker, one lane per usable CPU. */
-	int cpus = usable_cpus();
+	int cpus = par_cpus();
 	s->par = par_new(cpus > 1 ? cpus - 1 : 0, err);
 	if (s->par == NULL)
 		goto fail;

@@ -15,11 +15,16 @@
  * could claim indices of loop G+1 (the counter was reset) and run G's
  * function on G's argument, which its caller had already freed.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "pool/par.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 struct par_exec {
 	pthread_mutex_t lock;
@@ -157,4 +162,29 @@ seg_par par_handle(par_exec *x)
 	seg_par p = {run, x, x ? x->nthreads + 1 : 1};
 
 	return p;
+}
+
+int par_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	FILE *f;
+
+	if (n < 1)
+		n = 1;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0 && CPU_COUNT(&set) < n)
+		n = CPU_COUNT(&set);
+	f = fopen("/sys/fs/cgroup/cpu.max", "r");
+	if (f) {
+		char quota[32];
+		long period;
+		if (fscanf(f, "%31s %ld", quota, &period) == 2 && strcmp(quota, "max") != 0 && period > 0) {
+			long q = atol(quota);
+			long cpus = (q + period - 1) / period;
+			if (cpus >= 1 && cpus < n)
+				n = cpus;
+		}
+		fclose(f);
+	}
+	return (int)n;
 }

@@ -620,9 +620,9 @@ seg_status svc_wmap_compute(const svc_ctx *ctx, const req_wmap *rq, float **out,
 		}
 		class_weight_map(cls, n, C, rq->mc.classes.background, &p, cw, counts);
 		p.instances = WMAP_INST_LABELS;
-		st = wmap_compute_weighted(&tgt, &p, cw, w, info, err);
+		st = wmap_run(&tgt, &p, cw, ctx->par, w, info, err);
 	} else {
-		st = wmap_compute(&tgt, &rq->params.par.wm, w, info, err);
+		st = wmap_run(&tgt, &rq->params.par.wm, NULL, ctx->par, w, info, err);
 	}
 	t->compute = now() - t2;
 	if (st == SEG_OK) {
