@@ -137,6 +137,46 @@ START_TEST(test_components_match_flood_fill)
 }
 END_TEST
 
+/*
+ * Labelling by runs: widths around the eight-byte steps, one row, one
+ * column, any non-zero byte as foreground, full and empty rows, long
+ * runs that touch several runs above: the flood fill's labels and order.
+ */
+START_TEST(test_components_runs_edges)
+{
+	static const int sizes[][2] = {{1, 1}, {1, 40}, {40, 1}, {7, 9}, {8, 8}, {9, 13}, {15, 6}, {16, 16},
+				       {17, 11}, {64, 5}, {100, 30}};
+
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		int w = sizes[s][0], h = sizes[s][1];
+		size_t n = (size_t)w * h;
+		uint8_t *fg = malloc(n);
+		uint32_t *a = malloc(n * sizeof(uint32_t)), *b = malloc(n * sizeof(uint32_t));
+		for (int trial = 0; trial < 12; trial++) {
+			for (size_t i = 0; i < n; i++) {
+				int y = (int)(i / (size_t)w);
+				double density = trial < 4 ? 0.1 * (trial + 1) : trial < 8 ? 0.9 : 0.5;
+				fg[i] = urand() < density ? (uint8_t)(1 + (int)(urand() * 255)) : 0;
+				if (trial == 8 && y % 3 == 0)
+					fg[i] = 1; /* full rows join everything around them */
+				if (trial == 9 && y % 2 == 0)
+					fg[i] = 0;
+			}
+			for (int conn = 4; conn <= 8; conn += 4) {
+				uint32_t ka, kb;
+				ck_assert_int_eq(label_components(fg, w, h, conn, a, &ka, NULL), SEG_OK);
+				kb = flood_label(fg, w, h, conn, b);
+				ck_assert_uint_eq(ka, kb);
+				ck_assert_mem_eq(a, b, sizeof(uint32_t) * n);
+			}
+		}
+		free(fg);
+		free(a);
+		free(b);
+	}
+}
+END_TEST
+
 START_TEST(test_compact_order)
 {
 	uint32_t raw[8] = {0, 70000, 5, 0, 5, 0xffffff, 70000, 0};
@@ -352,6 +392,7 @@ int main(void)
 
 	tcase_add_test(tc, test_components_connectivity);
 	tcase_add_test(tc, test_components_match_flood_fill);
+	tcase_add_test(tc, test_components_runs_edges);
 	tcase_add_test(tc, test_compact_order);
 	tcase_add_test(tc, test_two_pixels_by_hand);
 	tcase_add_test(tc, test_one_instance_has_no_border_term);
