@@ -104,6 +104,8 @@ $(BUILD)/src/core/pixstats.o $(BUILD)/src/core/edt.o $(BUILD)/src/core/metric.o 
 $(BUILD)/src/codec/pngfast.o $(BUILD)/src/codec/b64.o: EXTRA_CFLAGS = $(PNG_CFLAGS) $(DEFLATE_CFLAGS) $(VEC_CFLAGS)
 $(BUILD)/src/wire/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
 $(BUILD)/src/cli/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
+# The CLI's summary of a map: min and max in vector lanes.
+$(BUILD)/src/cli/segloss.o: EXTRA_CFLAGS = $(CJSON_CFLAGS) $(VEC_CFLAGS)
 $(BUILD)/src/service/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
 $(BUILD)/src/store/%.o: EXTRA_CFLAGS = $(SQLITE_CFLAGS)
 $(BUILD)/src/http/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS)

@@ -455,12 +455,17 @@ static int cmd_weight_map(int argc, char **argv)
 	    write_file(output, enc.data, enc.len, raw ? w : NULL, raw ? npx * sizeof(*w) : 0, &err) != SEG_OK)
 		goto out;
 
-	double lo = INFINITY, hi = -INFINITY, sum = 0.0;
+	/* Extremes in float lanes (exact); the sum in pixel order, as ever. */
+	float flo = INFINITY, fhi = -INFINITY;
+	double sum = 0.0;
+#pragma omp simd reduction(min : flo) reduction(max : fhi)
 	for (size_t i = 0; i < npx; i++) {
-		lo = w[i] < lo ? w[i] : lo;
-		hi = w[i] > hi ? w[i] : hi;
-		sum += w[i];
+		flo = w[i] < flo ? w[i] : flo;
+		fhi = w[i] > fhi ? w[i] : fhi;
 	}
+	for (size_t i = 0; i < npx; i++)
+		sum += w[i];
+	double lo = flo, hi = fhi;
 	out = cJSON_CreateObject();
 	if (out == NULL) {
 		seg_fail(&err, SEG_ENOMEM, "out of memory");

@@ -6,6 +6,7 @@
  * for why.
  */
 #include "codec/pngfast.h"
+#include "core/vmath.h"
 
 #include <libdeflate.h>
 #include <png.h>
@@ -435,13 +436,23 @@ static const uint8_t *samples8(const struct fastpng *f, const uint8_t *x, uint8_
 	}
 }
 
-/* Row x (unfiltered) of a 16-bit image as one sample per pixel (alpha dropped), into tmp. */
-static void samples16(const struct fastpng *f, const uint8_t *x, uint16_t *tmp)
+/*
+ * Row x (unfiltered) of a 16-bit image as one sample per pixel (alpha
+ * dropped), into tmp. Grey alone, the common case (label maps), has its
+ * own loop with a constant stride, which the compiler turns into byte
+ * shuffles.
+ */
+SEG_CLONES static void samples16(const struct fastpng *f, const uint8_t *restrict x, uint16_t *restrict tmp)
 {
-	size_t step = 2 * (size_t)f->channels;
+	uint32_t w = f->width;
 
-	for (uint32_t k = 0; k < f->width; k++)
-		tmp[k] = (uint16_t)sample16(x + step * k);
+	if (f->channels == 1) {
+		for (uint32_t k = 0; k < w; k++)
+			tmp[k] = (uint16_t)((unsigned)x[2 * (size_t)k] << 8 | x[2 * (size_t)k + 1]);
+		return;
+	}
+	for (uint32_t k = 0; k < w; k++)
+		tmp[k] = (uint16_t)sample16(x + 4 * (size_t)k);
 }
 
 #define BYTES_LOW7 UINT64_C(0x7f7f7f7f7f7f7f7f)
@@ -499,19 +510,33 @@ static void target_row8(const uint8_t *s, uint32_t n, uint8_t *fg, uint32_t *fir
 	}
 }
 
-static void target_row16(const uint16_t *s, uint32_t n, uint8_t *fg, uint32_t *first, int *many)
+/*
+ * The same for 16-bit samples: fg in one loop, then, until a second
+ * value has turned up, the first non-zero value (when none yet) and a
+ * count of non-zero samples that differ from it; loops without branches,
+ * so they vectorise.
+ */
+SEG_CLONES static void target_row16(const uint16_t *restrict s, uint32_t n, uint8_t *restrict fg, uint32_t *first,
+				    int *many)
 {
-	for (uint32_t k = 0; k < n; k++) {
-		uint32_t v = s[k];
+	uint32_t other = 0;
 
-		fg[k] = v != 0;
-		if (v != 0 && v != *first) {
-			if (*first == 0)
-				*first = v;
-			else
-				*many = 1;
-		}
+	for (uint32_t k = 0; k < n; k++)
+		fg[k] = s[k] != 0;
+	if (*many)
+		return;
+	if (*first == 0) {
+		uint32_t k = 0;
+		while (k < n && s[k] == 0)
+			k++;
+		if (k == n)
+			return;
+		*first = s[k];
 	}
+	uint16_t f = (uint16_t)*first;
+	for (uint32_t k = 0; k < n; k++)
+		other += (s[k] != 0) & (s[k] != f);
+	*many = other != 0;
 }
 
 /*
