@@ -140,6 +140,8 @@ static const route routes[] = {
 #define PARAM_MAX 520 /* a path parameter: a run name or a job id */
 #define LOG_DETAIL_MAX 120 /* bytes of a problem's detail in its access-log line */
 #define CLOSE_GRACE_S 5.0 /* http_free: how long answers already computed may take to leave */
+#define CONN_MEMORY ((size_t)256 << 10) /* MHD's memory per connection: its read buffer grows within it */
+#define CONN_INCREMENT ((size_t)64 << 10) /* how much the read buffer grows by */
 
 /* Matches path against pattern, copying "{}" segments into params; 1 on a match. */
 static int match_pattern(const char *pattern, const char *path, char params[2][PARAM_MAX])
@@ -214,6 +216,7 @@ typedef struct req {
 	double t_start;
 	double t_received;
 	size_t bytes_in;
+	size_t announced; /* Content-Length, once checked against the cap: the body's buffer is sized to it */
 	buf body;
 	int reject;           /* status to answer once the body is consumed (413) */
 	seg_error reject_err;
@@ -589,6 +592,15 @@ static enum MHD_Result respond_text(req *r, int status, const char *type, const 
 	return respond(r, status, &b, type, NULL, NULL);
 }
 
+/* svc_ctx.alone: this request is the only one a worker holds, and none waits. */
+static int pool_alone(void *arg)
+{
+	int queued, busy, workers, capacity;
+
+	pool_stats(arg, &queued, &busy, &workers, &capacity);
+	return busy <= 1 && queued == 0;
+}
+
 static int ready(http_server *s)
 {
 	return !atomic_load(&s->draining) && pool_has_room(s->pool);
@@ -685,6 +697,7 @@ static void work(void *arg)
 		.status = r->has_query[4] ? r->query[4] : NULL,
 		.body = r->body.data,
 		.body_len = r->body.len,
+		.body_rw = r->body.data, /* freed after the handler: it may decode masks in place */
 	};
 
 	r->timing.receive = r->t_received - r->t_start;
@@ -789,6 +802,8 @@ static void check_length(req *r)
 		r->reject = 413;
 		seg_fail(&r->reject_err, SEG_ETOOBIG, "request body of %llu bytes is over the limit of %zu bytes", n,
 			 r->srv->cfg.max_body);
+	} else if (end != cl) {
+		r->announced = (size_t)n;
 	}
 }
 
@@ -825,6 +840,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (*upload_data_size > 0) {
 		r->bytes_in += *upload_data_size;
+		/* One buffer of the announced size (within the cap, checked): no copies while it grows. */
+		if (r->body.cap == 0 && r->announced > 0 && r->reject == 0 && takes_body(r->route))
+			buf_reserve(&r->body, r->announced);
 		if (r->reject == 0 && takes_body(r->route) &&
 		    buf_append(&r->body, upload_data, *upload_data_size) != SEG_OK) {
 			r->reject = 413;
@@ -1035,6 +1053,8 @@ http_server *http_start(const http_config *cfg, seg_error *err)
 		goto fail;
 	s->par_handle = par_handle(s->par);
 	s->svc.par = &s->par_handle;
+	/* While other requests keep the workers busy, the lanes are taken: loops run in their own worker. */
+	par_gate(s->par, pool_alone, s->pool);
 	if (auth_new(cfg->api_keys_file, cfg->api_key, &s->auth, err) != SEG_OK)
 		goto fail;
 	if (cors_new(cfg->cors_origins, &s->cors, err) != SEG_OK)
@@ -1051,12 +1071,19 @@ http_server *http_start(const http_config *cfg, seg_error *err)
 		s->svc.job_queued_arg = s->jobs;
 	}
 
-	struct MHD_OptionItem opts[8];
+	struct MHD_OptionItem opts[10];
 	int k = 0;
 	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL};
 	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr};
 	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->timeout, NULL};
 	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+	/*
+	 * A connection's buffer, from which uploads are read: 256 KiB rather
+	 * than MHD's 32 KiB, so a 512x512 request arrives in a few reads and
+	 * callbacks, not dozens. Pages are touched only as a body needs them.
+	 */
+	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)CONN_MEMORY, NULL};
+	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (intptr_t)CONN_INCREMENT, NULL};
 	if (cfg->max_conns)
 		opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->max_conns, NULL};
 	if (cfg->max_conns_per_ip)

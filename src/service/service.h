@@ -54,6 +54,7 @@ typedef struct svc_request {
 	const char *after, *limit, *order_by, *order, *status; /* query arguments, NULL when absent */
 	const uint8_t *body;
 	size_t body_len;
+	uint8_t *body_rw; /* the same bytes when the handler may overwrite them (masks decoded in place), else NULL */
 } svc_request;
 
 typedef struct svc_reply {
