@@ -9,6 +9,10 @@
  * late finds the counter exhausted and goes back to sleep, so a slow
  * helper never delays the loop.
  *
+ * With a gate (par_gate), a loop asked for while the gate is closed (the
+ * daemon: other requests are being worked on, so every core already has
+ * a worker) runs in its caller alone, rather than adding a thread.
+ *
  * A helper copies the loop it joins under the mutex and counts itself in
  * `active`; a new loop is published only once `active` is zero. Without
  * that wait, a helper that copied loop G just as G's caller returned
@@ -41,6 +45,8 @@ struct par_exec {
 	atomic_size_t next;
 	atomic_size_t finished;
 	int active; /* helpers inside the current loop */
+	int (*gate)(void *arg); /* par_gate: helpers join only when it returns non-zero */
+	void *gate_arg;
 };
 
 /* Claims and runs indices of the current loop until none are left. */
@@ -84,7 +90,7 @@ static void run(void *ctx, size_t n, void (*fn)(void *arg, size_t i), void *arg)
 {
 	par_exec *x = ctx;
 
-	if (x == NULL || x->nthreads == 0 || pthread_mutex_trylock(&x->busy) != 0) {
+	if (x == NULL || x->nthreads == 0 || (x->gate && !x->gate(x->gate_arg)) || pthread_mutex_trylock(&x->busy) != 0) {
 		for (size_t i = 0; i < n; i++)
 			fn(arg, i);
 		return;
@@ -155,6 +161,12 @@ void par_free(par_exec *x)
 	pthread_mutex_destroy(&x->lock);
 	free(x->threads);
 	free(x);
+}
+
+void par_gate(par_exec *x, int (*open)(void *arg), void *arg)
+{
+	x->gate = open;
+	x->gate_arg = arg;
 }
 
 seg_par par_handle(par_exec *x)

@@ -29,6 +29,13 @@ void par_free(par_exec *x);
  */
 int par_cpus(void);
 
+/*
+ * Sets a gate on x (borrowed; before any loop runs): a loop asked for
+ * while open(arg) returns 0 runs in its caller alone. arg is borrowed
+ * and must outlive x.
+ */
+void par_gate(par_exec *x, int (*open)(void *arg), void *arg);
+
 /* A seg_par backed by x (x may be NULL: serial). */
 seg_par par_handle(par_exec *x);
 
