@@ -183,9 +183,10 @@ struct req_lift {
 	size_t n;
 };
 
+/* What cJSON skips between tokens: every byte up to the space, not only JSON's four. */
 static int json_ws(uint8_t c)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+	return c <= ' ';
 }
 
 /* The skeleton of body into skel (NUL-terminated) and the lifted strings into lf. SEG_ENOMEM only. */
@@ -393,7 +394,9 @@ static seg_status decode_b64_inplace(const cJSON *v, const struct req_lift *lf, 
 	if (lf && v->valueint > 0 && (size_t)v->valueint <= lf->n) {
 		const lift *l = &lf->v[v->valueint - 1];
 		text = (char *)lf->body + l->at + 1;
-		len = l->len;
+		/* A raw NUL ends the text, as it ends the C string cJSON would have made of it. */
+		const char *nul = memchr(text, '\0', l->len);
+		len = nul ? (size_t)(nul - text) : l->len;
 	} else {
 		len = strlen(text);
 	}
