@@ -491,7 +491,13 @@ static void pair_task(void *arg, size_t i)
 }
 
 seg_status inp_decode_pair(const inp_mask *target, const inp_mask *pred, const cls_table *classes,
-			   uint64_t max_pixels, const seg_par *par, inp_pair *out, seg_error *err)
+			   uint64_t max_pixels, inp_pair *out, seg_error *err)
+{
+	return inp_decode_pair_par(target, pred, classes, max_pixels, NULL, out, err);
+}
+
+seg_status inp_decode_pair_par(const inp_mask *target, const inp_mask *pred, const cls_table *classes,
+			       uint64_t max_pixels, const seg_par *par, inp_pair *out, seg_error *err)
 {
 	seg_status st;
 

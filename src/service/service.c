@@ -172,7 +172,8 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 
 	*obj = NULL;
 	/* Target and prediction side by side when the lanes are free (the daemon's par runs inline when busy). */
-	st = inp_decode_pair(&tm, &pm, rq->mc.multi ? &rq->mc.classes : NULL, ctx->lim.max_pixels, ctx->par, &in, err);
+	st = inp_decode_pair_par(&tm, &pm, rq->mc.multi ? &rq->mc.classes : NULL, ctx->lim.max_pixels, ctx->par, &in,
+				 err);
 	seg_target tgt = in.target;
 	seg_pred pred = in.pred;
 	double t2 = now();
