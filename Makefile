@@ -70,6 +70,8 @@ $(BUILD)/config.mk: scripts/deps.sh Makefile
 	  echo "CHECK_CFLAGS := $$(pkg-config --cflags check)"; \
 	  echo "CHECK_LIBS := $$(pkg-config --libs check)"; \
 	  echo "ZLIB_LIBS := $$(pkg-config --libs zlib)"; \
+	  echo "ZSTD_CFLAGS := $$(pkg-config --cflags libzstd)"; \
+	  echo "ZSTD_LIBS := $$(pkg-config --libs libzstd)"; \
 	  echo "DEFLATE_CFLAGS := $$(pkg-config --cflags libdeflate)"; \
 	  echo "DEFLATE_LIBS := $$(pkg-config --libs libdeflate)"; \
 	  echo "MHD_CFLAGS := $$(pkg-config --cflags libmicrohttpd)"; \
@@ -108,9 +110,9 @@ $(BUILD)/src/cli/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
 $(BUILD)/src/cli/segloss.o: EXTRA_CFLAGS = $(CJSON_CFLAGS) $(VEC_CFLAGS)
 $(BUILD)/src/service/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
 $(BUILD)/src/store/%.o: EXTRA_CFLAGS = $(SQLITE_CFLAGS)
-$(BUILD)/src/http/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS)
+$(BUILD)/src/http/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS) $(ZSTD_CFLAGS)
 $(BUILD)/src/main/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS)
-$(BUILD)/tests/%.o: EXTRA_CFLAGS = $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(PNG_CFLAGS) $(MHD_CFLAGS) $(SQLITE_CFLAGS) -Itests
+$(BUILD)/tests/%.o: EXTRA_CFLAGS = $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(PNG_CFLAGS) $(MHD_CFLAGS) $(SQLITE_CFLAGS) $(ZSTD_CFLAGS) -Itests
 $(BUILD)/bench/%.o: EXTRA_CFLAGS = $(PNG_CFLAGS)
 $(BUILD)/bench/bench_mclass.o: EXTRA_CFLAGS = $(VEC_CFLAGS)
 
@@ -179,7 +181,7 @@ ui-assets: $(BUILD)/gen/ui_data.c
 	 printf '%-16s %8d %8d   (budget %d bytes)\n' total $$total $$gztotal $(UI_BUDGET); \
 	 [ $$total -le $(UI_BUDGET) ] || { echo "ui/ is over its budget of $(UI_BUDGET) bytes"; exit 1; }
 
-DAEMON_LDLIBS = $(MHD_LIBS) $(SQLITE_LIBS) -pthread
+DAEMON_LDLIBS = $(MHD_LIBS) $(SQLITE_LIBS) $(ZSTD_LIBS) $(ZLIB_LIBS) -pthread
 
 $(SEGLOSSD): $(call obj,src/main/seglossd.c) $(DAEMON_LIB) $(APP_LIBS)
 	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(DAEMON_LDLIBS) $(APP_LDLIBS)
