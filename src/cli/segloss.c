@@ -326,6 +326,42 @@ static seg_status set_class_weights(spec *s, const char *arg, seg_error *err)
 	return spec_set_text(s, "class_weights", arg, err);
 }
 
+/* What is left once the map is computed: the file (task 0) and the map's summary (task 1). */
+typedef struct wm_out {
+	const char *path;
+	const buf *head;   /* the file, or its .npy header when more is the map */
+	const float *more; /* the map's floats after the header, or NULL */
+	size_t more_bytes;
+	const float *w;
+	size_t n;
+	seg_status st; /* task 0 */
+	seg_error err;
+	double lo, hi, sum; /* task 1 */
+} wm_out;
+
+static void wm_finish(void *arg, size_t i)
+{
+	wm_out *o = arg;
+
+	if (i == 0) {
+		o->st = write_file(o->path, o->head->data, o->head->len, o->more, o->more_bytes, &o->err);
+		return;
+	}
+	/* Extremes in float lanes (exact); the sum in pixel order, as ever. */
+	float flo = INFINITY, fhi = -INFINITY;
+	double sum = 0.0;
+#pragma omp simd reduction(min : flo) reduction(max : fhi)
+	for (size_t k = 0; k < o->n; k++) {
+		flo = o->w[k] < flo ? o->w[k] : flo;
+		fhi = o->w[k] > fhi ? o->w[k] : fhi;
+	}
+	for (size_t k = 0; k < o->n; k++)
+		sum += o->w[k];
+	o->lo = flo;
+	o->hi = fhi;
+	o->sum = sum;
+}
+
 static int cmd_weight_map(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -451,21 +487,16 @@ static int cmd_weight_map(int argc, char **argv)
 	} else {
 		st = pngio_encode_heatmap(w, t.width, t.height, &enc, &err);
 	}
-	if (st != SEG_OK ||
-	    write_file(output, enc.data, enc.len, raw ? w : NULL, raw ? npx * sizeof(*w) : 0, &err) != SEG_OK)
+	if (st != SEG_OK)
 		goto out;
-
-	/* Extremes in float lanes (exact); the sum in pixel order, as ever. */
-	float flo = INFINITY, fhi = -INFINITY;
-	double sum = 0.0;
-#pragma omp simd reduction(min : flo) reduction(max : fhi)
-	for (size_t i = 0; i < npx; i++) {
-		flo = w[i] < flo ? w[i] : flo;
-		fhi = w[i] > fhi ? w[i] : fhi;
+	/* Writing the file and summarising the map read the map alone: one lane each. */
+	wm_out wo = {output, &enc, raw ? w : NULL, raw ? npx * sizeof(*w) : 0, w, npx, SEG_OK, {SEG_OK, ""}, 0, 0, 0};
+	seg_par_for(&par, 2, wm_finish, &wo);
+	if (wo.st != SEG_OK) {
+		err = wo.err;
+		goto out;
 	}
-	for (size_t i = 0; i < npx; i++)
-		sum += w[i];
-	double lo = flo, hi = fhi;
+	double lo = wo.lo, hi = wo.hi, sum = wo.sum;
 	out = cJSON_CreateObject();
 	if (out == NULL) {
 		seg_fail(&err, SEG_ENOMEM, "out of memory");

@@ -310,6 +310,46 @@ static void unfilter_bpp1(uint8_t *x, const uint8_t *prev, size_t n, int ft)
 	}
 }
 
+/*
+ * The same for two bytes per pixel (16-bit grey: label maps): the two
+ * byte lanes are independent chains, each carried in registers as in
+ * unfilter_bpp1, so neither waits on a store-to-load round trip.
+ */
+static void unfilter_bpp2(uint8_t *x, const uint8_t *prev, size_t n, int ft)
+{
+	unsigned a0 = 0, a1 = 0; /* x[i - 2], x[i - 1] of the pixel to the left, unfiltered */
+	unsigned c0 = 0, c1 = 0; /* prev[i - 2], prev[i - 1] */
+	size_t i;
+
+	switch (ft) {
+	case 1:
+		for (i = 0; i + 1 < n; i += 2) {
+			x[i] = (uint8_t)(a0 = (x[i] + a0) & 0xff);
+			x[i + 1] = (uint8_t)(a1 = (x[i + 1] + a1) & 0xff);
+		}
+		break;
+	case 2:
+		for (i = 0; i < n; i++)
+			x[i] = (uint8_t)(x[i] + prev[i]);
+		break;
+	case 3:
+		for (i = 0; i + 1 < n; i += 2) {
+			x[i] = (uint8_t)(a0 = (x[i] + ((a0 + prev[i]) >> 1)) & 0xff);
+			x[i + 1] = (uint8_t)(a1 = (x[i + 1] + ((a1 + prev[i + 1]) >> 1)) & 0xff);
+		}
+		break;
+	default:
+		for (i = 0; i + 1 < n; i += 2) {
+			unsigned b0 = prev[i], b1 = prev[i + 1];
+			x[i] = (uint8_t)(a0 = (x[i] + paeth((int)a0, (int)b0, (int)c0)) & 0xff);
+			x[i + 1] = (uint8_t)(a1 = (x[i + 1] + paeth((int)a1, (int)b1, (int)c1)) & 0xff);
+			c0 = b0;
+			c1 = b1;
+		}
+		break;
+	}
+}
+
 /* The same for bpp bytes per pixel (2 or 4), reading the left pixel back from x. */
 static void unfilter_bytes(uint8_t *x, const uint8_t *prev, size_t n, size_t bpp, int ft)
 {
@@ -374,6 +414,8 @@ static int unfilter(uint8_t *img, uint32_t height, size_t rowbytes, size_t bpp, 
 			}
 			if (bpp == 1)
 				unfilter_bpp1(row + 1, prev, rowbytes, ft);
+			else if (bpp == 2 && rowbytes % 2 == 0)
+				unfilter_bpp2(row + 1, prev, rowbytes, ft);
 			else
 				unfilter_bytes(row + 1, prev, rowbytes, bpp, ft);
 		}

@@ -123,28 +123,39 @@ static int envelope(const int32_t *g, int n, double sy, double sx, edt_scratch *
 }
 
 /*
- * The squared distances of columns [x0, x1) from the envelope of the
- * columns [lo, hi) (lo <= x0, x1 <= hi), written to d2[x0..x1).
+ * The squared distances of columns [x0, x1) of a row from the envelope of
+ * cnt columns starting at column pos, whose column distances are gp[0..cnt)
+ * (the row's other columns take no part), written to d2[x0..x1).
  */
-static void segment(const int32_t *g, int lo, int hi, int x0, int x1, double sy, double sx, double *d2,
-		    edt_scratch *s)
+static void segment_at(const int32_t *gp, int cnt, int pos, int x0, int x1, double sy, double sx, double *d2,
+		       edt_scratch *s)
 {
-	if (envelope(g + lo, hi - lo, sy, sx, s) < 0) {
+	if (envelope(gp, cnt, sy, sx, s) < 0) {
 		for (int x = x0; x < x1; x++)
 			d2[x] = INFINITY;
 		return;
 	}
 	const double *v = s->v;
 	const double *z = s->z, *f = s->f;
-	double *out = d2 + lo;
-	double xd = (double)(x0 - lo); /* x as a double, counted rather than converted */
+	double *out = d2 + pos;
+	double xd = (double)(x0 - pos); /* x as a double, counted rather than converted */
 	int j = 0;
-	for (int x = x0 - lo; x < x1 - lo; x++, xd += 1.0) {
+	for (int x = x0 - pos; x < x1 - pos; x++, xd += 1.0) {
 		while (z[j + 1] < xd)
 			j++;
 		double dx = sx * (xd - v[j]);
 		out[x] = dx * dx + f[j];
 	}
+}
+
+/*
+ * The squared distances of columns [x0, x1) from the envelope of the
+ * columns [lo, hi) (lo <= x0, x1 <= hi), written to d2[x0..x1).
+ */
+static void segment(const int32_t *g, int lo, int hi, int x0, int x1, double sy, double sx, double *d2,
+		    edt_scratch *s)
+{
+	segment_at(g + lo, hi - lo, lo, x0, x1, sy, sx, d2, s);
 }
 
 /*
@@ -169,6 +180,24 @@ void edt_row(const int32_t *g, int n, double sy, double sx, double *d2, edt_scra
 			e++;
 		segment(g, x > 0 ? x - 1 : 0, e < n ? e + 1 : n, x, e, sy, sx, d2, s);
 		x = e;
+	}
+}
+
+void edt_row_span(const int32_t *g, int m, int off, int n, double sy, double sx, double *d2, edt_scratch *s)
+{
+	int prev = -1; /* the last zero column seen, relative to off; -1: none yet */
+
+	/* As edt_row, with the row's ends (no feature there) joining the first and the last stretch. */
+	for (int q = 0; q <= m; q++) {
+		if (q < m && g[q] != 0)
+			continue;
+		int e0 = prev < 0 ? 0 : off + prev + 1, e1 = q == m ? n : off + q;
+		int lo = prev < 0 ? 0 : prev, hi = q == m ? m : q + 1;
+		if (e0 < e1)
+			segment_at(g + lo, hi - lo, off + lo, e0, e1, sy, sx, d2, s);
+		if (q < m)
+			d2[off + q] = 0.0;
+		prev = q;
 	}
 }
 

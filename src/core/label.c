@@ -318,14 +318,21 @@ seg_status label_compact(const uint32_t *raw, size_t n, uint32_t *out, uint32_t 
 		st = seg_fail(err, SEG_ENOMEM, "label: out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n;) {
 		uint32_t v = raw[i];
 		if (v == 0) {
-			out[i] = 0;
+			/* Background, four pixels a step while it lasts. */
+			while (i + 4 <= n && (raw[i] | raw[i + 1] | raw[i + 2] | raw[i + 3]) == 0) {
+				out[i] = out[i + 1] = out[i + 2] = out[i + 3] = 0;
+				i += 4;
+			}
+			if (i < n && raw[i] == 0)
+				out[i++] = 0;
 			continue;
 		}
 		if (v == last_raw) { /* runs of one label are the common case */
-			out[i] = last_new;
+			while (i < n && raw[i] == v)
+				out[i++] = last_new;
 			continue;
 		}
 		size_t s = lmap_slot(&m, v);
@@ -342,7 +349,7 @@ seg_status label_compact(const uint32_t *raw, size_t n, uint32_t *out, uint32_t 
 		}
 		last_raw = v;
 		last_new = m.vals[s];
-		out[i] = last_new;
+		out[i++] = last_new;
 	}
 	*count = (uint32_t)m.used;
 out:

@@ -82,7 +82,8 @@ static void class_weights(const wmap_params *p, size_t n_fg, size_t n, double cw
 }
 
 typedef struct box {
-	int x0, y0, x1, y1; /* inclusive */
+	int x0, y0, x1, y1; /* the band, inclusive */
+	int ix0, ix1;       /* the instance's own columns, inclusive: the band's others hold none of it */
 } box;
 
 /*
@@ -110,7 +111,8 @@ typedef struct wjob {
 
 /*
  * Rows [a, e) of instance k's column distances inside band b, into g
- * ((e - a) rows of the band's width): the rows from each pixel to the
+ * ((e - a) rows of the instance's own columns, b.ix0..b.ix1; the band's
+ * other columns hold no pixel of k): the rows from each pixel to the
  * nearest pixel of k in its column within the band, EDT_FAR when none.
  * The forward sweep starts at the band's top (rows above a only carry
  * the running distance, in g's first row), the backward one at its
@@ -120,12 +122,12 @@ typedef struct wjob {
 SEG_CLONES static void band_columns(const uint32_t *inst, int W, uint32_t k, box b, int a, int e, int32_t *g,
 				    int32_t *dn)
 {
-	int bw = b.x1 - b.x0 + 1;
+	int bw = b.ix1 - b.ix0 + 1;
 
 	for (int x = 0; x < bw; x++)
 		g[x] = EDT_FAR;
 	for (int y = b.y0; y < e; y++) {
-		const uint32_t *src = inst + (size_t)y * W + b.x0;
+		const uint32_t *src = inst + (size_t)y * W + b.ix0;
 		const int32_t *up = g + (size_t)(y > a ? y - 1 - a : 0) * bw;
 		int32_t *row = g + (size_t)(y > a ? y - a : 0) * bw;
 		for (int x = 0; x < bw; x++) {
@@ -137,7 +139,7 @@ SEG_CLONES static void band_columns(const uint32_t *inst, int W, uint32_t k, box
 	for (int x = 0; x < bw; x++)
 		dn[x] = EDT_FAR;
 	for (int y = b.y1; y >= a; y--) {
-		const uint32_t *src = inst + (size_t)y * W + b.x0;
+		const uint32_t *src = inst + (size_t)y * W + b.ix0;
 		for (int x = 0; x < bw; x++) {
 			int32_t next = dn[x] + 1;
 			next = next > EDT_FAR ? EDT_FAR : next;
@@ -207,7 +209,7 @@ static void rows_task(void *arg, size_t t)
 	for (uint32_t k = 1; k <= j->k_count; k++) {
 		box b = j->boxes[k];
 		int a = b.y0 > y0 ? b.y0 : y0, e = b.y1 + 1 < y1 ? b.y1 + 1 : y1;
-		size_t area = a < e ? (size_t)(b.x1 - b.x0 + 1) * (size_t)(e - a) : 0;
+		size_t area = a < e ? (size_t)(b.ix1 - b.ix0 + 1) * (size_t)(e - a) : 0;
 		need = area > need ? area : need;
 	}
 	if (need == 0)
@@ -222,13 +224,13 @@ static void rows_task(void *arg, size_t t)
 	for (uint32_t k = 1; k <= j->k_count; k++) {
 		box b = j->boxes[k];
 		int a = b.y0 > y0 ? b.y0 : y0, e = b.y1 + 1 < y1 ? b.y1 + 1 : y1;
-		int bw = b.x1 - b.x0 + 1;
+		int bw = b.x1 - b.x0 + 1, iw = b.ix1 - b.ix0 + 1;
 		if (a >= e)
 			continue;
 		band_columns(j->inst, W, k, b, a, e, g, dn);
 		for (int y = a; y < e; y++) {
 			size_t base = (size_t)y * W + (size_t)b.x0;
-			edt_row(g + (size_t)(y - a) * bw, bw, 1.0, 1.0, d2row, &s);
+			edt_row_span(g + (size_t)(y - a) * iw, iw, b.ix0 - b.x0, bw, 1.0, 1.0, d2row, &s);
 			fold_row(d2row, bw, j->reach2, j->w + base, j->d2 + base);
 		}
 	}
@@ -321,7 +323,7 @@ static seg_status compute(const seg_target *t, const wmap_params *p, const float
 		goto out;
 	}
 	for (uint32_t k = 1; k <= k_count; k++)
-		boxes[k] = (box){W, H, -1, -1};
+		boxes[k] = (box){W, H, -1, -1, 0, 0};
 	/* A run of one label at a time; background four pixels a step. */
 	for (int y = 0; y < H; y++) {
 		const uint32_t *row = inst + (size_t)y * W;
@@ -353,6 +355,8 @@ static seg_status compute(const seg_target *t, const wmap_params *p, const float
 	int r = (int)ceil(reach);
 	for (uint32_t k = 1; k <= k_count; k++) {
 		box *b = &boxes[k];
+		b->ix0 = b->x0;
+		b->ix1 = b->x1;
 		b->x0 = b->x0 - r < 0 ? 0 : b->x0 - r;
 		b->y0 = b->y0 - r < 0 ? 0 : b->y0 - r;
 		b->x1 = b->x1 + r >= W ? W - 1 : b->x1 + r;
