@@ -554,23 +554,56 @@ static void finish_agg(store_agg *a, double m2, double *values)
 	}
 }
 
+/* One key's running aggregates while a run's scores are read (store_aggregates). */
+typedef struct agg_slot {
+	int kind;
+	char key[256];
+	store_agg a;
+	double m2;
+	double *values; /* for the percentiles */
+	size_t cap;
+} agg_slot;
+
+static uint64_t agg_hash(int kind, const char *key)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uint64_t)kind;
+
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h;
+}
+
+static int cmp_slot(const void *x, const void *y)
+{
+	const agg_slot *a = *(agg_slot *const *)x, *b = *(agg_slot *const *)y;
+
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	return strcmp(a->key, b->key);
+}
+
+/*
+ * A run's scores are read in the order the items' index gives them, each
+ * item's in key order, and gathered per key in a hash table: SQLite then
+ * sorts nothing (sorting every score of a run by key was most of the
+ * work), each key still sees its values in the same order as before
+ * (the sort was stable on that scan), and the keys come out sorted here.
+ */
 seg_status store_aggregates(store *s, const char *run, void (*fn)(void *ctx, const store_agg *a), void *ctx,
 			    seg_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	seg_status rc;
 	int r;
-	store_agg a = {0};
-	char key[256] = "";
-	double m2 = 0;
-	int have = 0;
-	double *values = NULL; /* this key's values, for the percentiles */
-	size_t cap = 0;
+	agg_slot *slots = NULL, **order = NULL;
+	size_t nslots = 0, slots_cap = 0;
+	uint32_t *table = NULL; /* slot index + 1, 0 empty */
+	size_t mask = 0;
 
 	pthread_mutex_lock(&s->lock);
 	rc = prepare(s,
 		     "SELECT s.kind, s.key, s.value FROM scores s JOIN items i ON i.id = s.item_id "
-		     "JOIN runs r ON r.id = i.run_id WHERE r.name = ?1 ORDER BY s.kind, s.key",
+		     "JOIN runs r ON r.id = i.run_id WHERE r.name = ?1",
 		     &st, err);
 	if (rc == SEG_OK)
 		sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
@@ -578,53 +611,97 @@ seg_status store_aggregates(store *s, const char *run, void (*fn)(void *ctx, con
 	while (rc == SEG_OK && (r = sqlite3_step(st)) == SQLITE_ROW) {
 		int kind = sqlite3_column_int(st, 0);
 		const char *k = (const char *)sqlite3_column_text(st, 1);
-		if (!have || kind != a.kind || strcmp(k, key) != 0) {
-			if (have) {
-				a.key = key;
-				finish_agg(&a, m2, values);
-				fn(ctx, &a);
+		if ((nslots + 1) * 2 > mask + 1) {
+			size_t size = mask ? (mask + 1) * 2 : 256;
+			uint32_t *t = calloc(size, sizeof(*t));
+			if (t == NULL) {
+				rc = seg_fail(err, SEG_ENOMEM, "out of memory for a run's aggregates");
+				break;
 			}
-			have = 1;
-			snprintf(key, sizeof(key), "%s", k);
-			a = (store_agg){kind, key, 0, NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0.0};
-			m2 = 0;
+			for (size_t i = 0; i < nslots; i++) {
+				size_t h = (size_t)agg_hash(slots[i].kind, slots[i].key) & (size - 1);
+				while (t[h])
+					h = (h + 1) & (size - 1);
+				t[h] = (uint32_t)i + 1;
+			}
+			free(table);
+			table = t;
+			mask = size - 1;
 		}
+		size_t h = (size_t)agg_hash(kind, k) & mask;
+		while (table[h] && (slots[table[h] - 1].kind != kind || strcmp(slots[table[h] - 1].key, k) != 0))
+			h = (h + 1) & mask;
+		if (table[h] == 0) {
+			if (nslots == slots_cap) {
+				size_t nc = slots_cap ? slots_cap * 2 : 64;
+				agg_slot *t = realloc(slots, nc * sizeof(*t));
+				if (t == NULL) {
+					rc = seg_fail(err, SEG_ENOMEM, "out of memory for a run's aggregates");
+					break;
+				}
+				slots = t;
+				slots_cap = nc;
+			}
+			agg_slot *n = &slots[nslots];
+			memset(n, 0, sizeof(*n));
+			n->kind = kind;
+			snprintf(n->key, sizeof(n->key), "%s", k);
+			n->a = (store_agg){kind, NULL, 0, NAN, NAN, NAN, NAN, NAN, NAN, NAN, 0.0};
+			table[h] = (uint32_t)++nslots;
+		}
+		agg_slot *g = &slots[table[h] - 1];
+		store_agg *a = &g->a;
 		if (sqlite3_column_type(st, 2) == SQLITE_NULL)
 			continue;
 		double v = sqlite3_column_double(st, 2);
-		if ((size_t)a.count == cap) {
-			size_t nc = cap ? cap * 2 : 256;
-			double *t = realloc(values, nc * sizeof(*values));
+		if ((size_t)a->count == g->cap) {
+			size_t nc = g->cap ? g->cap * 2 : 256;
+			double *t = realloc(g->values, nc * sizeof(*t));
 			if (t == NULL) {
-				rc = seg_fail(err, SEG_ENOMEM, "out of memory for the percentiles of '%s'", key);
+				rc = seg_fail(err, SEG_ENOMEM, "out of memory for the percentiles of '%s'", g->key);
 				break;
 			}
-			values = t;
-			cap = nc;
+			g->values = t;
+			g->cap = nc;
 		}
-		values[a.count] = v;
-		a.count++;
-		a.sum += v;
-		if (a.count == 1) {
-			a.mean = a.min = a.max = v;
+		g->values[a->count] = v;
+		a->count++;
+		a->sum += v;
+		if (a->count == 1) {
+			a->mean = a->min = a->max = v;
 			continue;
 		}
-		double d = v - a.mean;
-		a.mean += d / (double)a.count;
-		m2 += d * (v - a.mean);
-		a.min = v < a.min ? v : a.min;
-		a.max = v > a.max ? v : a.max;
+		double d = v - a->mean;
+		a->mean += d / (double)a->count;
+		g->m2 += d * (v - a->mean);
+		a->min = v < a->min ? v : a->min;
+		a->max = v > a->max ? v : a->max;
 	}
 	if (rc == SEG_OK && r != SQLITE_DONE)
 		rc = db_fail(s, 0, err);
-	if (rc == SEG_OK && have) {
-		a.key = key;
-		finish_agg(&a, m2, values);
-		fn(ctx, &a);
-	}
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->lock);
-	free(values);
+	if (rc == SEG_OK && nslots > 0) {
+		order = malloc(nslots * sizeof(*order));
+		if (order == NULL)
+			rc = seg_fail(err, SEG_ENOMEM, "out of memory for a run's aggregates");
+	}
+	if (rc == SEG_OK && nslots > 0) {
+		for (size_t i = 0; i < nslots; i++)
+			order[i] = &slots[i];
+		qsort(order, nslots, sizeof(*order), cmp_slot);
+		for (size_t i = 0; i < nslots; i++) {
+			agg_slot *g = order[i];
+			g->a.key = g->key;
+			finish_agg(&g->a, g->m2, g->values);
+			fn(ctx, &g->a);
+		}
+	}
+	for (size_t i = 0; i < nslots; i++)
+		free(slots[i].values);
+	free(order);
+	free(slots);
+	free(table);
 	return rc;
 }
 
