@@ -102,8 +102,8 @@ $(BUILD)/src/codec/%.o: EXTRA_CFLAGS = $(PNG_CFLAGS) $(DEFLATE_CFLAGS)
 # Per-pixel kernels: vectorised loops calling glibc's vector math (see src/core/vmath.h).
 VEC_CFLAGS = -ftree-vectorize -fopenmp-simd -fno-math-errno -fno-trapping-math
 $(BUILD)/src/core/pixstats.o $(BUILD)/src/core/edt.o $(BUILD)/src/core/metric.o $(BUILD)/src/core/mcloss.o $(BUILD)/src/core/mclass.o $(BUILD)/src/core/wmap.o: EXTRA_CFLAGS = $(VEC_CFLAGS)
-# Row unfiltering, level scaling and base64 are byte loops that GCC vectorises only when asked.
-$(BUILD)/src/codec/pngfast.o $(BUILD)/src/codec/b64.o: EXTRA_CFLAGS = $(PNG_CFLAGS) $(DEFLATE_CFLAGS) $(VEC_CFLAGS)
+# Row unfiltering, level scaling, base64 and .npy conversions are loops that GCC vectorises only when asked.
+$(BUILD)/src/codec/pngfast.o $(BUILD)/src/codec/b64.o $(BUILD)/src/codec/npy.o: EXTRA_CFLAGS = $(PNG_CFLAGS) $(DEFLATE_CFLAGS) $(VEC_CFLAGS)
 $(BUILD)/src/wire/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
 $(BUILD)/src/cli/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
 # The CLI's summary of a map: min and max in vector lanes.

@@ -21,6 +21,7 @@
  * value reported is the first in reading order.
  */
 #include "codec/npy.h"
+#include "core/vmath.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -435,6 +436,39 @@ static double half_to_double(uint16_t h)
 	else
 		v = ldexp((double)(m | 0x400), e - 25);
 	return sign ? -v : v;
+}
+
+/*
+ * n host-order halves at src (unaligned bytes) to floats: the half's
+ * exponent and mantissa moved into a float's place and scaled by 2^112
+ * (the difference of the biases), exact for normal and subnormal halves
+ * alike; infinities and NaNs get the float's all-ones exponent. Every
+ * half is a float, so this is half_to_double's value; the loop has no
+ * branch and vectorises.
+ */
+SEG_CLONES static void half_to_float(const uint8_t *restrict src, float *restrict dst, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint16_t h;
+		memcpy(&h, src + 2 * i, 2);
+		uint32_t em = (uint32_t)h & 0x7fffu, sign = ((uint32_t)h & 0x8000u) << 16;
+		uint32_t bits = em << 13;
+		float f;
+		memcpy(&f, &bits, 4);
+		f *= 0x1p112f;
+		uint32_t out;
+		memcpy(&out, &f, 4);
+		out = em >= 0x7c00u ? bits | 0x7f800000u : out;
+		out |= sign;
+		memcpy(&dst[i], &out, 4);
+	}
+}
+
+/* n bytes to floats (quantised probabilities, before the division by their sum). */
+SEG_CLONES static void u8_to_float(const uint8_t *restrict src, float *restrict dst, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (float)src[i];
 }
 
 static inline double load_float(const uint8_t *p, int size, int swap)
@@ -894,8 +928,14 @@ seg_status npy_decode_scores(const uint8_t *data, size_t len, uint64_t max_pixel
 		goto out;
 	}
 	const uint8_t *base = data + h.data_off;
-	if (axis == 0 && !h.fortran && h.dt.size == 4 && !h.dt.swap) {
+	if (axis == 0 && !h.fortran && h.dt.size == 4 && !h.dt.swap && !quantised) {
 		memcpy(s.v, base, n * C * sizeof(float)); /* (C, H, W) float32 in host order: the planes as they are */
+	} else if (axis == 0 && !h.fortran && (quantised || (h.dt.size == 2 && !h.dt.swap))) {
+		/* (C, H, W) uint8 or float16 in host order: one conversion loop over the planes. */
+		if (quantised)
+			u8_to_float(base, s.v, n * C);
+		else
+			half_to_float(base, s.v, n * C);
 	} else {
 		/* Element (i0, i1, i2) of shape (s0, s1, s2): C order ((i0 s1) + i1) s2 + i2, Fortran i0 + s0 (i1 + s1 i2). */
 		size_t s0 = (size_t)h.shape[0], s1 = (size_t)h.shape[1], s2 = (size_t)h.shape[2];
