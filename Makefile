@@ -306,10 +306,10 @@ bench-http: $(SEGLOSSD) $(GEN_MASKS)
 # make bench-compare: the core and the service beside NumPy/SciPy and a FastAPI peer, in one
 # run (installs its Debian packages); checks agreement first, writes docs/performance.md.
 COMPARE_DRIVER := $(BUILD)/bench/compare/driver
-$(COMPARE_DRIVER): $(call obj,bench/compare/driver.c) $(APP_LIBS)
-	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(APP_LDLIBS)
+$(COMPARE_DRIVER): $(call obj,bench/compare/driver.c) $(DAEMON_LIB) $(APP_LIBS)
+	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(DAEMON_LDLIBS) $(APP_LDLIBS)
 
-bench-compare: $(SEGLOSSD) $(COMPARE_DRIVER)
+bench-compare: $(SEGLOSSD) $(SEGLOSS) $(COMPARE_DRIVER) $(BUILD)/bench/bench_mclass
 	bench/compare/run.sh $(BUILD)
 
 BENCH_MCLASS := $(BUILD)/bench/bench_mclass
