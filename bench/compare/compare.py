@@ -33,6 +33,8 @@ wrk run, COMPARE_WRK_WARMUP [3], COMPARE_PY_WMAP_MAX [300] seconds: the
 per-instance SciPy weight map is skipped where its estimated time
 (K x one full EDT at that size) is longer, COMPARE_PY_SLOW [8] seconds:
 a Python computation slower than that is timed once (its checked run),
+COMPARE_RESUME=1 continues a run that stopped from the first stage it
+had not finished (the state is kept in WORK_DIR/state.pickle),
 COMPARE_PY_WMAP_BUDGET [480] seconds: after the cases the targets name
 (1024^2 with K = 100, and K = 1,000 binary), the cheapest weight maps are
 run on the Python side first, and each skipped when the time spent so far
@@ -46,6 +48,7 @@ import io
 import json
 import math
 import os
+import pickle
 import platform
 import re
 import signal
@@ -726,8 +729,8 @@ class Bench:
                 self.stop(proc, group=(server == "peer"))
         svc["runs"] = runs
         svc["answers"] = {"%s %d %s" % k: v for k, v in answers.items()}
-        self.json_512 = bodies[512]["json"]
-        self.json_1024 = bodies[1024]["json"]
+        self.json_512 = bodies[512]["json"][0]
+        self.json_1024 = bodies[1024]["json"][0]
 
     @staticmethod
     def post_raw(port, path, body, headers):
@@ -1388,16 +1391,24 @@ def main():
     os.makedirs(work, exist_ok=True)
     started = datetime.datetime.now(datetime.timezone.utc)
     b = Bench(build, work)
+    # After each stage the run's state is kept in WORK_DIR/state.pickle; COMPARE_RESUME=1 continues
+    # a run that stopped (a crash late in a 25-minute run) from the first stage it had not finished.
+    state = os.path.join(work, "state.pickle")
+    if os.environ.get("COMPARE_RESUME") == "1" and os.path.exists(state):
+        with open(state, "rb") as f:
+            b, started = pickle.load(f)
+        log("resuming after: %s" % ", ".join(b.done))
+    stages = ["stage_inputs", "stage_check_losses", "stage_check_edt", "stage_check_wmap", "stage_time_core",
+              "stage_process_wmap", "stage_mclass", "stage_service", "stage_service_extra"]
     try:
-        b.stage_inputs()
-        b.stage_check_losses()
-        b.stage_check_edt()
-        b.stage_check_wmap()
-        b.stage_time_core()
-        b.stage_process_wmap()
-        b.stage_mclass()
-        b.stage_service()
-        b.stage_service_extra()
+        for name in stages:
+            if name in getattr(b, "done", []):
+                continue
+            getattr(b, name)()
+            b.done = getattr(b, "done", []) + [name]
+            with open(state + ".tmp", "wb") as f:
+                pickle.dump((b, started), f)
+            os.replace(state + ".tmp", state)
     except Disagreement:
         return 1
     b.loads["at the end"] = os.getloadavg()
