@@ -17,13 +17,15 @@ FROM debian:bookworm-slim AS build
 
 # gcc, make, pkg-config and the -dev packages scripts/deps.sh asks for, plus
 # what `make test` runs: curl and promtool (metrics-lint), Node.js and npm
-# with CA certificates (contract). With these present, make installs nothing.
+# with CA certificates and zstd (contract), PostgreSQL 15 (check-pg, which
+# starts a throwaway server as the `postgres` user). With these present,
+# make installs nothing.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       gcc libc6-dev make pkg-config \
       libpng-dev check libmicrohttpd-dev libcjson-dev libsqlite3-dev \
-      libdeflate-dev zlib1g-dev \
-      ca-certificates curl prometheus nodejs npm \
+      libdeflate-dev zlib1g-dev libpq-dev libzstd-dev \
+      ca-certificates curl prometheus nodejs npm zstd postgresql-15 \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -60,8 +62,8 @@ LABEL org.opencontainers.image.title="segloss" \
 
 # Only the packages of the shared libraries the binaries need beyond libc6
 # (which has libm and libmvec), as the build stage found them: today libcjson1,
-# libdeflate0, libmicrohttpd12, libpng16-16 and libsqlite3-0; zlib1g,
-# libgnutls30 and the rest come in as their dependencies.
+# libdeflate0, libmicrohttpd12, libpng16-16, libpq5, libsqlite3-0, libzstd1
+# and zlib1g; libgnutls30 and the rest come in as their dependencies.
 # The list is COPYed, not bind-mounted: a COPY's content is part of the layer
 # cache key, so a new library in the link line is never served from a stale
 # layer that lacks its package.

@@ -72,6 +72,8 @@ $(BUILD)/config.mk: scripts/deps.sh Makefile
 	  echo "CHECK_CFLAGS := $$(pkg-config --cflags check)"; \
 	  echo "CHECK_LIBS := $$(pkg-config --libs check)"; \
 	  echo "ZLIB_LIBS := $$(pkg-config --libs zlib)"; \
+	  echo "ZSTD_CFLAGS := $$(pkg-config --cflags libzstd)"; \
+	  echo "ZSTD_LIBS := $$(pkg-config --libs libzstd)"; \
 	  echo "DEFLATE_CFLAGS := $$(pkg-config --cflags libdeflate)"; \
 	  echo "DEFLATE_LIBS := $$(pkg-config --libs libdeflate)"; \
 	  echo "MHD_CFLAGS := $$(pkg-config --cflags libmicrohttpd)"; \
@@ -103,16 +105,18 @@ DAEMON_LIB := $(BUILD)/libsegd.a
 $(BUILD)/src/codec/%.o: EXTRA_CFLAGS = $(PNG_CFLAGS) $(DEFLATE_CFLAGS)
 # Per-pixel kernels: vectorised loops calling glibc's vector math (see src/core/vmath.h).
 VEC_CFLAGS = -ftree-vectorize -fopenmp-simd -fno-math-errno -fno-trapping-math
-$(BUILD)/src/core/pixstats.o $(BUILD)/src/core/edt.o $(BUILD)/src/core/metric.o $(BUILD)/src/core/mcloss.o $(BUILD)/src/core/mclass.o: EXTRA_CFLAGS = $(VEC_CFLAGS)
-# Row unfiltering, level scaling and base64 are byte loops that GCC vectorises only when asked.
-$(BUILD)/src/codec/pngfast.o $(BUILD)/src/codec/b64.o: EXTRA_CFLAGS = $(PNG_CFLAGS) $(DEFLATE_CFLAGS) $(VEC_CFLAGS)
+$(BUILD)/src/core/pixstats.o $(BUILD)/src/core/edt.o $(BUILD)/src/core/metric.o $(BUILD)/src/core/mcloss.o $(BUILD)/src/core/mclass.o $(BUILD)/src/core/wmap.o: EXTRA_CFLAGS = $(VEC_CFLAGS)
+# Row unfiltering, level scaling, base64 and .npy conversions are loops that GCC vectorises only when asked.
+$(BUILD)/src/codec/pngfast.o $(BUILD)/src/codec/b64.o $(BUILD)/src/codec/npy.o: EXTRA_CFLAGS = $(PNG_CFLAGS) $(DEFLATE_CFLAGS) $(VEC_CFLAGS)
 $(BUILD)/src/wire/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
 $(BUILD)/src/cli/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
+# The CLI's summary of a map: min and max in vector lanes.
+$(BUILD)/src/cli/segloss.o: EXTRA_CFLAGS = $(CJSON_CFLAGS) $(VEC_CFLAGS)
 $(BUILD)/src/service/%.o: EXTRA_CFLAGS = $(CJSON_CFLAGS)
 $(BUILD)/src/store/%.o: EXTRA_CFLAGS = $(SQLITE_CFLAGS) $(PQ_CFLAGS)
-$(BUILD)/src/http/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS)
+$(BUILD)/src/http/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS) $(ZSTD_CFLAGS) $(DEFLATE_CFLAGS)
 $(BUILD)/src/main/%.o: EXTRA_CFLAGS = $(MHD_CFLAGS) $(CJSON_CFLAGS)
-$(BUILD)/tests/%.o: EXTRA_CFLAGS = $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(PNG_CFLAGS) $(MHD_CFLAGS) $(SQLITE_CFLAGS) $(PQ_CFLAGS) -Itests
+$(BUILD)/tests/%.o: EXTRA_CFLAGS = $(CHECK_CFLAGS) $(CJSON_CFLAGS) $(PNG_CFLAGS) $(MHD_CFLAGS) $(SQLITE_CFLAGS) $(PQ_CFLAGS) $(ZSTD_CFLAGS) -Itests
 $(BUILD)/bench/%.o: EXTRA_CFLAGS = $(PNG_CFLAGS)
 $(BUILD)/bench/bench_mclass.o: EXTRA_CFLAGS = $(VEC_CFLAGS)
 
@@ -181,7 +185,7 @@ ui-assets: $(BUILD)/gen/ui_data.c
 	 printf '%-16s %8d %8d   (budget %d bytes)\n' total $$total $$gztotal $(UI_BUDGET); \
 	 [ $$total -le $(UI_BUDGET) ] || { echo "ui/ is over its budget of $(UI_BUDGET) bytes"; exit 1; }
 
-DAEMON_LDLIBS = $(MHD_LIBS) $(SQLITE_LIBS) $(PQ_LIBS) -pthread
+DAEMON_LDLIBS = $(MHD_LIBS) $(SQLITE_LIBS) $(PQ_LIBS) $(ZSTD_LIBS) $(ZLIB_LIBS) -pthread
 
 $(SEGLOSSD): $(call obj,src/main/seglossd.c) $(DAEMON_LIB) $(APP_LIBS)
 	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(DAEMON_LDLIBS) $(APP_LDLIBS)
@@ -332,10 +336,10 @@ bench-store: $(SEGLOSSD) $(GEN_MASKS) $(STORE_BENCH)
 # make bench-compare: the core and the service beside NumPy/SciPy and a FastAPI peer, in one
 # run (installs its Debian packages); checks agreement first, writes docs/performance.md.
 COMPARE_DRIVER := $(BUILD)/bench/compare/driver
-$(COMPARE_DRIVER): $(call obj,bench/compare/driver.c) $(APP_LIBS)
-	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(APP_LDLIBS)
+$(COMPARE_DRIVER): $(call obj,bench/compare/driver.c) $(DAEMON_LIB) $(APP_LIBS)
+	$(CC) $(SEG_LDFLAGS) -o $@ $^ $(DAEMON_LDLIBS) $(APP_LDLIBS)
 
-bench-compare: $(SEGLOSSD) $(COMPARE_DRIVER)
+bench-compare: $(SEGLOSSD) $(SEGLOSS) $(COMPARE_DRIVER) $(BUILD)/bench/bench_mclass
 	bench/compare/run.sh $(BUILD)
 
 BENCH_MCLASS := $(BUILD)/bench/bench_mclass

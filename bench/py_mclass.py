@@ -12,7 +12,8 @@ softmax of bermanmaxim/LovaszSoftmax written in NumPy) and, when Debian's
 python3-torch is installed, PyTorch on the CPU (F.nll_loss of the log,
 Dice by tensor sums, the authors' lovasz_softmax_flat) -- checks that
 every number agrees with segloss's (1e-6 relative), and prints the
-figures side by side with the ratios. Medians of several runs.
+figures side by side with the ratios. Medians of several runs. The
+Python figures also go to DIR/py_mclass.json.
 """
 import json
 import sys
@@ -160,6 +161,12 @@ def main():
     print(f"{'work':44s} {'segloss (1 thread)':>18s}   {'other':28s} {'time':>10s} {'ratio':>8s}")
     for name, a, who, b in rows:
         print(f"{name:44s} {a * 1e3:15.2f} ms   {who:28s} {b * 1e3:7.1f} ms {b / a:7.1f}x")
+    # The same figures as JSON beside mclass.json, for make bench-compare.
+    out = {"numpy_region_s": t_np, "numpy_soft_s": t_soft, "numpy_lovasz_s": t_lov}
+    if torch is not None:
+        out.update(torch_threads=threads, torch_soft_s=rows[3][3], torch_lovasz_s=rows[4][3])
+    with open(f"{d}/py_mclass.json", "w") as f:
+        json.dump(out, f)
 
 
 if __name__ == "__main__":

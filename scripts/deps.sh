@@ -9,7 +9,7 @@
 set -eu
 
 # pkg-config module -> Debian package
-libs="libpng:libpng-dev check:check libmicrohttpd:libmicrohttpd-dev libcjson:libcjson-dev sqlite3:libsqlite3-dev libpq:libpq-dev libdeflate:libdeflate-dev zlib:zlib1g-dev"
+libs="libpng:libpng-dev check:check libmicrohttpd:libmicrohttpd-dev libcjson:libcjson-dev sqlite3:libsqlite3-dev libpq:libpq-dev libdeflate:libdeflate-dev zlib:zlib1g-dev libzstd:libzstd-dev"
 
 missing=""
 command -v pkg-config >/dev/null 2>&1 || missing="$missing pkg-config"

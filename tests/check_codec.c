@@ -2473,6 +2473,87 @@ START_TEST(npy_quantised_scores)
 }
 END_TEST
 
+/*
+ * (C, H, W) float16 and uint8 scores take a conversion loop of their own;
+ * (H, W, C) and Fortran order the general path. Both give the same
+ * floats bit for bit, and float16 gives exactly the float32 of the same
+ * values (every half is a float), subnormal halves included.
+ */
+START_TEST(npy_scores_fast_paths_agree)
+{
+	enum { C = 3, H = 5, W = 7, N = H * W };
+	uint16_t half_chw[C * N], half_hwc[C * N];
+	float f32_chw[C * N];
+	uint8_t u8_chw[C * N], u8_hwc[C * N];
+	uint64_t r = 5;
+
+	for (int i = 0; i < N; i++) {
+		/* Class 0 a multiple of 2^-10 or a subnormal half; class 1 a multiple of 1/8; class 2 the rest. */
+		r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+		uint16_t h0 = i % 4 == 0 ? (uint16_t)(1 + (r >> 60)) /* subnormal: k * 2^-24 */
+					 : (uint16_t)(0x1400 + ((r >> 40) & 0x3ff)); /* [2^-10, 2^-9) */
+		uint16_t h1 = (uint16_t)(0x3000 + (((r >> 20) & 7) << 7)); /* 1/8 .. 1/4 */
+		float f0, f1;
+		{
+			/* the halves' values, by the rule of the format */
+			int e0 = (h0 >> 10) & 0x1f, m0 = h0 & 0x3ff, e1 = (h1 >> 10) & 0x1f, m1 = h1 & 0x3ff;
+			f0 = e0 == 0 ? ldexpf((float)m0, -24) : ldexpf((float)(m0 | 0x400), e0 - 25);
+			f1 = ldexpf((float)(m1 | 0x400), e1 - 25);
+		}
+		float f2 = 1.0f - f0 - f1;
+		/* f2 as a half: round to 11 significant bits; the sum stays within 1e-3 of 1. */
+		int ex;
+		float fr = frexpf(f2, &ex);
+		float q = ldexpf(roundf(ldexpf(fr, 11)), ex - 11);
+		uint16_t h2 = (uint16_t)(((ex - 1 + 15) << 10) | ((uint32_t)ldexpf(q, 11 - ex) & 0x3ff));
+		uint16_t hv[C] = {h0, h1, h2};
+		float fv[C] = {f0, f1, q};
+		for (int c = 0; c < C; c++) {
+			half_chw[c * N + i] = hv[c];
+			half_hwc[i * C + c] = hv[c];
+			f32_chw[c * N + i] = fv[c];
+			u8_chw[c * N + i] = (uint8_t)(c == 2 ? 255 - (int)(i % 50) - 40 : c == 0 ? (int)(i % 50) : 40);
+			u8_hwc[i * C + c] = u8_chw[c * N + i];
+		}
+	}
+	struct {
+		const char *descr, *shape;
+		const void *a;
+		size_t na;
+		const char *shape_b;
+		const void *b;
+		size_t nb;
+	} cases[] = {
+		{"<f2", "(3, 5, 7)", half_chw, sizeof(half_chw), "(5, 7, 3)", half_hwc, sizeof(half_hwc)},
+		{"|u1", "(3, 5, 7)", u8_chw, sizeof(u8_chw), "(5, 7, 3)", u8_hwc, sizeof(u8_hwc)},
+	};
+	for (size_t k = 0; k < 2; k++) {
+		buf a, b, f;
+		seg_scores sa, sb, sf;
+		seg_error err;
+		buf_init(&a, 0);
+		buf_init(&b, 0);
+		make_npy(&a, cases[k].descr, 0, cases[k].shape, cases[k].a, cases[k].na);
+		make_npy(&b, cases[k].descr, 0, cases[k].shape_b, cases[k].b, cases[k].nb);
+		ck_assert_int_eq(npy_decode_scores(a.data, a.len, 1u << 20, C, NPY_AXIS_AUTO, 0, &sa, &err), SEG_OK);
+		ck_assert_int_eq(npy_decode_scores(b.data, b.len, 1u << 20, C, NPY_AXIS_AUTO, 0, &sb, &err), SEG_OK);
+		ck_assert(memcmp(sa.v, sb.v, sizeof(float) * C * N) == 0);
+		if (k == 0) {
+			buf_init(&f, 0);
+			make_npy(&f, "<f4", 0, "(3, 5, 7)", f32_chw, sizeof(f32_chw));
+			ck_assert_int_eq(npy_decode_scores(f.data, f.len, 1u << 20, C, NPY_AXIS_AUTO, 0, &sf, &err), SEG_OK);
+			ck_assert(memcmp(sa.v, sf.v, sizeof(float) * C * N) == 0);
+			seg_scores_release(&sf);
+			buf_release(&f);
+		}
+		seg_scores_release(&sa);
+		seg_scores_release(&sb);
+		buf_release(&a);
+		buf_release(&b);
+	}
+}
+END_TEST
+
 START_TEST(npy_bad_header)
 {
 	float v[6] = {0};
@@ -2969,6 +3050,7 @@ static Suite *codec_suite(void)
 			    (int)(sizeof(npy_good_headers) / sizeof(npy_good_headers[0])));
 	tcase_add_loop_test(tc, npy_bad_header, 0, (int)(sizeof(npy_bad_headers) / sizeof(npy_bad_headers[0])));
 	tcase_add_test(tc, npy_float16);
+	tcase_add_test(tc, npy_scores_fast_paths_agree);
 	tcase_add_test(tc, npy_quantised_scores);
 	tcase_add_test(tc, npy_preamble_errors);
 	tcase_add_test(tc, npy_data_length);

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/edt.h"
 
@@ -177,6 +178,75 @@ START_TEST(test_sample_equals_full)
 }
 END_TEST
 
+/* A seg_par that runs its tasks in reverse order in this thread, and claims four lanes. */
+static void run_reversed(void *ctx, size_t n, void (*fn)(void *arg, size_t i), void *arg)
+{
+	(void)ctx;
+	for (size_t i = n; i-- > 0;)
+		fn(arg, i);
+}
+
+/*
+ * With lanes to share, the transform works in strips of a few rows, each
+ * started from the nearest feature rows above and below it: the same
+ * values as one strip and as brute force, whatever order the strips run
+ * in, with strips and columns that hold no feature, features only at the
+ * top or the bottom, and anisotropic spacing.
+ */
+START_TEST(test_strips_in_any_order)
+{
+	static const double spacings[][2] = {{1, 1}, {0.5, 1.75}};
+	int sizes[][2] = {{23, 100}, {9, 64}, {70, 33}, {1, 90}};
+	seg_par par = {run_reversed, NULL, 4};
+
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		int w = sizes[s][0], h = sizes[s][1];
+		size_t n = (size_t)w * h;
+		uint8_t *m = malloc(n);
+		double *one = malloc(n * sizeof(double)), *got = malloc(n * sizeof(double));
+		double *ref = malloc(n * sizeof(double));
+		for (int layout = 0; layout < 5; layout++) {
+			for (size_t i = 0; i < n; i++) {
+				int y = (int)(i / (size_t)w);
+				double pfg = layout == 0 ? 0.01 : layout == 1 ? 0.3 : layout == 2 ? 0.97 : 0.2;
+				int keep = layout == 3 ? y < 3 : layout == 4 ? y >= h - 2 : 1;
+				m[i] = keep && urand() < pfg;
+			}
+			for (size_t k = 0; k < 2; k++)
+				for (int want = 0; want < 2; want++) {
+					ck_assert_int_eq(edt_dist(m, w, h, want, spacings[k], one, NULL, NULL), SEG_OK);
+					ck_assert_int_eq(edt_dist(m, w, h, want, spacings[k], got, &par, NULL), SEG_OK);
+					brute(m, w, h, want, spacings[k][0], spacings[k][1], ref);
+					/* edt_sample through strips: the full transform's values at every other pixel. */
+					uint8_t *at = malloc(n);
+					double *smp = malloc(n * sizeof(double));
+					for (size_t i = 0; i < n; i++)
+						at[i] = i % 2 == 0;
+					ck_assert_int_eq(edt_sample(m, w, h, want, spacings[k], at, smp, &par, NULL), SEG_OK);
+					for (size_t i = 0; i < n; i += 2)
+						ck_assert(memcmp(&smp[i / 2], &one[i], sizeof(double)) == 0);
+					free(at);
+					free(smp);
+					for (size_t i = 0; i < n; i++) {
+						ck_assert_msg(memcmp(&got[i], &one[i], sizeof(double)) == 0,
+							      "%dx%d layout %d pixel %zu: strips %.17g, one strip %.17g", w, h,
+							      layout, i, got[i], one[i]);
+						if (isinf(ref[i]))
+							ck_assert(isinf(got[i]));
+						else
+							ck_assert_msg(fabs(got[i] - ref[i]) <= 1e-12 * (1 + ref[i]),
+								      "%dx%d pixel %zu: %g vs %g", w, h, i, got[i], ref[i]);
+					}
+				}
+		}
+		free(m);
+		free(one);
+		free(got);
+		free(ref);
+	}
+}
+END_TEST
+
 START_TEST(test_bad_arguments)
 {
 	uint8_t m[1] = {0};
@@ -202,6 +272,7 @@ int main(void)
 	tcase_add_test(tc, test_no_feature_is_infinite);
 	tcase_add_test(tc, test_random_against_brute_force);
 	tcase_add_test(tc, test_sample_equals_full);
+	tcase_add_test(tc, test_strips_in_any_order);
 	tcase_add_test(tc, test_bad_arguments);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

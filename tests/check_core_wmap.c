@@ -137,6 +137,46 @@ START_TEST(test_components_match_flood_fill)
 }
 END_TEST
 
+/*
+ * Labelling by runs: widths around the eight-byte steps, one row, one
+ * column, any non-zero byte as foreground, full and empty rows, long
+ * runs that touch several runs above: the flood fill's labels and order.
+ */
+START_TEST(test_components_runs_edges)
+{
+	static const int sizes[][2] = {{1, 1}, {1, 40}, {40, 1}, {7, 9}, {8, 8}, {9, 13}, {15, 6}, {16, 16},
+				       {17, 11}, {64, 5}, {100, 30}};
+
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		int w = sizes[s][0], h = sizes[s][1];
+		size_t n = (size_t)w * h;
+		uint8_t *fg = malloc(n);
+		uint32_t *a = malloc(n * sizeof(uint32_t)), *b = malloc(n * sizeof(uint32_t));
+		for (int trial = 0; trial < 12; trial++) {
+			for (size_t i = 0; i < n; i++) {
+				int y = (int)(i / (size_t)w);
+				double density = trial < 4 ? 0.1 * (trial + 1) : trial < 8 ? 0.9 : 0.5;
+				fg[i] = urand() < density ? (uint8_t)(1 + (int)(urand() * 255)) : 0;
+				if (trial == 8 && y % 3 == 0)
+					fg[i] = 1; /* full rows join everything around them */
+				if (trial == 9 && y % 2 == 0)
+					fg[i] = 0;
+			}
+			for (int conn = 4; conn <= 8; conn += 4) {
+				uint32_t ka, kb;
+				ck_assert_int_eq(label_components(fg, w, h, conn, a, &ka, NULL), SEG_OK);
+				kb = flood_label(fg, w, h, conn, b);
+				ck_assert_uint_eq(ka, kb);
+				ck_assert_mem_eq(a, b, sizeof(uint32_t) * n);
+			}
+		}
+		free(fg);
+		free(a);
+		free(b);
+	}
+}
+END_TEST
+
 START_TEST(test_compact_order)
 {
 	uint32_t raw[8] = {0, 70000, 5, 0, 5, 0xffffff, 70000, 0};
@@ -266,6 +306,65 @@ START_TEST(test_random_against_brute_force)
 }
 END_TEST
 
+/* A seg_par that runs its tasks in reverse order in this thread, and claims four lanes. */
+static void run_reversed(void *ctx, size_t n, void (*fn)(void *arg, size_t i), void *arg)
+{
+	(void)ctx;
+	for (size_t i = n; i-- > 0;)
+		fn(arg, i);
+}
+
+/*
+ * Shared among lanes, rows of the map go to tasks that each visit the
+ * bands reaching them: the same map bit for bit as one task, for
+ * components and labels, class weights per pixel, and bands cut by
+ * several task boundaries.
+ */
+START_TEST(test_row_tasks_same_map)
+{
+	int w = 90, h = 333;
+	size_t n = (size_t)w * h;
+	uint8_t *fg = malloc(n);
+	uint32_t *labels = malloc(n * sizeof(uint32_t));
+	float *one = malloc(n * sizeof(float)), *got = malloc(n * sizeof(float)), *cw = malloc(n * sizeof(float));
+	seg_par par = {run_reversed, NULL, 4};
+
+	for (int trial = 0; trial < 6; trial++) {
+		memset(fg, 0, n);
+		memset(labels, 0, n * sizeof(uint32_t));
+		int discs = 3 + trial * 7;
+		for (int d = 0; d < discs; d++) {
+			double cx = urand() * w, cy = urand() * h, r = 2 + urand() * (trial == 0 ? 60 : 9);
+			for (int y = 0; y < h; y++)
+				for (int x = 0; x < w; x++)
+					if ((x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r) {
+						fg[y * w + x] = 1;
+						labels[y * w + x] = (uint32_t)(d + 1);
+					}
+		}
+		for (size_t i = 0; i < n; i++)
+			cw[i] = (float)(0.5 + urand());
+		wmap_params p;
+		wmap_params_default(&p);
+		seg_target t = {w, h, fg, trial % 2 ? labels : NULL, 0};
+		wmap_info a, b;
+		ck_assert_int_eq(wmap_compute(&t, &p, one, &a, NULL), SEG_OK);
+		ck_assert_int_eq(wmap_run(&t, &p, NULL, &par, got, &b, NULL), SEG_OK);
+		ck_assert_uint_eq(a.instances, b.instances);
+		ck_assert(trial == 0 || a.instances >= 2); /* large merging discs may make one */
+		ck_assert(memcmp(one, got, n * sizeof(float)) == 0);
+		ck_assert_int_eq(wmap_compute_weighted(&t, &p, cw, one, NULL, NULL), SEG_OK);
+		ck_assert_int_eq(wmap_run(&t, &p, cw, &par, got, NULL, NULL), SEG_OK);
+		ck_assert(memcmp(one, got, n * sizeof(float)) == 0);
+	}
+	free(fg);
+	free(labels);
+	free(one);
+	free(got);
+	free(cw);
+}
+END_TEST
+
 START_TEST(test_bad_parameters)
 {
 	wmap_params p;
@@ -293,11 +392,13 @@ int main(void)
 
 	tcase_add_test(tc, test_components_connectivity);
 	tcase_add_test(tc, test_components_match_flood_fill);
+	tcase_add_test(tc, test_components_runs_edges);
 	tcase_add_test(tc, test_compact_order);
 	tcase_add_test(tc, test_two_pixels_by_hand);
 	tcase_add_test(tc, test_one_instance_has_no_border_term);
 	tcase_add_test(tc, test_labels_mode_touching_instances);
 	tcase_add_test(tc, test_random_against_brute_force);
+	tcase_add_test(tc, test_row_tasks_same_map);
 	tcase_add_test(tc, test_bad_parameters);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);

@@ -10,9 +10,10 @@
 # (on the core and codec libraries) with make, and runs
 # bench/compare/compare.py (see its header for what is compared and the
 # COMPARE_* environment knobs). Everything it writes goes to
-# BUILD_DIR/bench-compare/ and docs/performance.md. Takes about 15-20
-# minutes on 2 cores; exits non-zero, leaving docs/performance.md as it
-# was, when segloss and the Python code disagree on any number.
+# BUILD_DIR/bench-compare/, docs/performance.md and the run's goals to
+# bench/compare/history.json. Takes about 20-25 minutes on 2 cores; exits
+# non-zero, leaving docs/performance.md as it was, when segloss and the
+# Python code disagree on any number.
 set -eu
 
 cd "$(dirname "$0")/../.."
@@ -25,13 +26,14 @@ missing=""
 [ -x "$py" ] || missing="$missing python3"
 for pair in numpy:python3-numpy scipy:python3-scipy skimage:python3-skimage PIL:python3-pil \
 	fastapi:python3-fastapi uvicorn:python3-uvicorn multipart:python3-multipart \
-	uvloop:python3-uvloop httptools:python3-httptools; do
+	uvloop:python3-uvloop httptools:python3-httptools torch:python3-torch; do
 	mod=${pair%%:*}
 	pkg=${pair#*:}
 	[ -x "$py" ] && "$py" -c "import $mod" 2>/dev/null || missing="$missing $pkg"
 done
 command -v wrk >/dev/null 2>&1 || missing="$missing wrk"
 command -v curl >/dev/null 2>&1 || missing="$missing curl"
+command -v zstd >/dev/null 2>&1 || missing="$missing zstd"
 if [ -n "$missing" ]; then
 	echo "bench-compare: installing missing Debian packages:$missing"
 	if [ "$(id -u)" -ne 0 ]; then
@@ -45,8 +47,8 @@ if [ -n "$missing" ]; then
 fi
 
 # ---- build -----------------------------------------------------------------
-echo "bench-compare: building seglossd and the driver (bench/compare/driver.c) in $build"
-make -s BUILD="$build" "$build/seglossd" "$build/bench/compare/driver"
+echo "bench-compare: building seglossd, segloss, bench_mclass and the driver (bench/compare/driver.c) in $build"
+make -s BUILD="$build" "$build/seglossd" "$build/segloss" "$build/bench/compare/driver" "$build/bench/bench_mclass"
 mkdir -p "$work"
 
 # ---- compare ---------------------------------------------------------------

@@ -121,14 +121,16 @@ out:
 	return st;
 }
 
-static seg_status write_file(const char *path, const void *data, size_t n, seg_error *err)
+/* Writes data (n bytes), then more (m bytes; may be NULL), to a new file at path. */
+static seg_status write_file(const char *path, const void *data, size_t n, const void *more, size_t m,
+			      seg_error *err)
 {
 	FILE *f = fopen(path, "wb");
 	int ok;
 
 	if (f == NULL)
 		return seg_fail(err, SEG_EIO, "cannot create '%s': %s", path, strerror(errno));
-	ok = fwrite(data, 1, n, f) == n;
+	ok = fwrite(data, 1, n, f) == n && (m == 0 || fwrite(more, 1, m, f) == m);
 	if (fclose(f) != 0)
 		ok = 0;
 	if (!ok)
@@ -286,8 +288,8 @@ static int cmd_eval(int argc, char **argv)
 	one.prediction.data = pdata;
 	one.prediction.len = plen;
 
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
-	px = par_new(cores > 1 ? (int)cores - 1 : 0, NULL);
+	int cpus = par_cpus();
+	px = par_new(cpus > 1 ? cpus - 1 : 0, NULL);
 	seg_par par = par_handle(px);
 	svc_ctx ctx = {{.max_pixels = max_px, .max_classes = (int)max_classes}, &par, NULL, NULL, NULL};
 	if (svc_eval_one(&ctx, &r, &out, &err) != SEG_OK)
@@ -324,6 +326,42 @@ static seg_status set_class_weights(spec *s, const char *arg, seg_error *err)
 	return spec_set_text(s, "class_weights", arg, err);
 }
 
+/* What is left once the map is computed: the file (task 0) and the map's summary (task 1). */
+typedef struct wm_out {
+	const char *path;
+	const buf *head;   /* the file, or its .npy header when more is the map */
+	const float *more; /* the map's floats after the header, or NULL */
+	size_t more_bytes;
+	const float *w;
+	size_t n;
+	seg_status st; /* task 0 */
+	seg_error err;
+	double lo, hi, sum; /* task 1 */
+} wm_out;
+
+static void wm_finish(void *arg, size_t i)
+{
+	wm_out *o = arg;
+
+	if (i == 0) {
+		o->st = write_file(o->path, o->head->data, o->head->len, o->more, o->more_bytes, &o->err);
+		return;
+	}
+	/* Extremes in float lanes (exact); the sum in pixel order, as ever. */
+	float flo = INFINITY, fhi = -INFINITY;
+	double sum = 0.0;
+#pragma omp simd reduction(min : flo) reduction(max : fhi)
+	for (size_t k = 0; k < o->n; k++) {
+		flo = o->w[k] < flo ? o->w[k] : flo;
+		fhi = o->w[k] > fhi ? o->w[k] : fhi;
+	}
+	for (size_t k = 0; k < o->n; k++)
+		sum += o->w[k];
+	o->lo = flo;
+	o->hi = fhi;
+	o->sum = sum;
+}
+
 static int cmd_weight_map(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -349,6 +387,7 @@ static int cmd_weight_map(int argc, char **argv)
 	uint8_t *tdata = NULL;
 	size_t tlen = 0;
 	buf enc;
+	par_exec *px = NULL;
 	wmap_info info;
 	svc_timing tm = {0};
 	cJSON *out = NULL;
@@ -429,23 +468,35 @@ static int cmd_weight_map(int argc, char **argv)
 	}
 	r.target.data = tdata;
 	r.target.len = tlen;
-	svc_ctx ctx = {{.max_pixels = max_px, .max_classes = (int)max_classes}, NULL, NULL, NULL, NULL};
+	/* Both cores (or however many this process may use) share the bands. */
+	int cpus = par_cpus();
+	px = par_new(cpus > 1 ? cpus - 1 : 0, NULL);
+	seg_par par = par_handle(px);
+	svc_ctx ctx = {{.max_pixels = max_px, .max_classes = (int)max_classes}, &par, NULL, NULL, NULL};
 	if (svc_wmap_compute(&ctx, &r, &w, &t.width, &t.height, &info, &tm, &err) != SEG_OK)
 		goto out;
-	if (ends_with(output, ".npy"))
-		st = npy_encode_f32(w, t.width, t.height, &enc, &err);
-	else
-		st = pngio_encode_heatmap(w, t.width, t.height, &enc, &err);
-	if (st != SEG_OK || write_file(output, enc.data, enc.len, &err) != SEG_OK)
-		goto out;
-
 	size_t npx = (size_t)t.width * (size_t)t.height;
-	double lo = INFINITY, hi = -INFINITY, sum = 0.0;
-	for (size_t i = 0; i < npx; i++) {
-		lo = w[i] < lo ? w[i] : lo;
-		hi = w[i] > hi ? w[i] : hi;
-		sum += w[i];
+	int raw = 0;
+	if (ends_with(output, ".npy")) {
+		/* The header, then the floats straight from the map: no second copy of it. */
+		st = npy_header_f32(t.width, t.height, &enc, &raw, &err);
+		if (st == SEG_OK && !raw) {
+			enc.len = 0;
+			st = npy_encode_f32(w, t.width, t.height, &enc, &err);
+		}
+	} else {
+		st = pngio_encode_heatmap(w, t.width, t.height, &enc, &err);
 	}
+	if (st != SEG_OK)
+		goto out;
+	/* Writing the file and summarising the map read the map alone: one lane each. */
+	wm_out wo = {output, &enc, raw ? w : NULL, raw ? npx * sizeof(*w) : 0, w, npx, SEG_OK, {SEG_OK, ""}, 0, 0, 0};
+	seg_par_for(&par, 2, wm_finish, &wo);
+	if (wo.st != SEG_OK) {
+		err = wo.err;
+		goto out;
+	}
+	double lo = wo.lo, hi = wo.hi, sum = wo.sum;
 	out = cJSON_CreateObject();
 	if (out == NULL) {
 		seg_fail(&err, SEG_ENOMEM, "out of memory");
@@ -464,6 +515,7 @@ out:
 		fail(&err);
 	cJSON_Delete(out);
 	buf_release(&enc);
+	par_free(px);
 	free(w);
 	free(tdata);
 	mco_release(&r.mc);

@@ -21,6 +21,7 @@
  * value reported is the first in reading order.
  */
 #include "codec/npy.h"
+#include "core/vmath.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -435,6 +436,39 @@ static double half_to_double(uint16_t h)
 	else
 		v = ldexp((double)(m | 0x400), e - 25);
 	return sign ? -v : v;
+}
+
+/*
+ * n host-order halves at src (unaligned bytes) to floats: the half's
+ * exponent and mantissa moved into a float's place and scaled by 2^112
+ * (the difference of the biases), exact for normal and subnormal halves
+ * alike; infinities and NaNs get the float's all-ones exponent. Every
+ * half is a float, so this is half_to_double's value; the loop has no
+ * branch and vectorises.
+ */
+SEG_CLONES static void half_to_float(const uint8_t *restrict src, float *restrict dst, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint16_t h;
+		memcpy(&h, src + 2 * i, 2);
+		uint32_t em = (uint32_t)h & 0x7fffu, sign = ((uint32_t)h & 0x8000u) << 16;
+		uint32_t bits = em << 13;
+		float f;
+		memcpy(&f, &bits, 4);
+		f *= 0x1p112f;
+		uint32_t out;
+		memcpy(&out, &f, 4);
+		out = em >= 0x7c00u ? bits | 0x7f800000u : out;
+		out |= sign;
+		memcpy(&dst[i], &out, 4);
+	}
+}
+
+/* n bytes to floats (quantised probabilities, before the division by their sum). */
+SEG_CLONES static void u8_to_float(const uint8_t *restrict src, float *restrict dst, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (float)src[i];
 }
 
 static inline double load_float(const uint8_t *p, int size, int swap)
@@ -894,8 +928,14 @@ seg_status npy_decode_scores(const uint8_t *data, size_t len, uint64_t max_pixel
 		goto out;
 	}
 	const uint8_t *base = data + h.data_off;
-	if (axis == 0 && !h.fortran && h.dt.size == 4 && !h.dt.swap) {
+	if (axis == 0 && !h.fortran && h.dt.size == 4 && !h.dt.swap && !quantised) {
 		memcpy(s.v, base, n * C * sizeof(float)); /* (C, H, W) float32 in host order: the planes as they are */
+	} else if (axis == 0 && !h.fortran && (quantised || (h.dt.size == 2 && !h.dt.swap))) {
+		/* (C, H, W) uint8 or float16 in host order: one conversion loop over the planes. */
+		if (quantised)
+			u8_to_float(base, s.v, n * C);
+		else
+			half_to_float(base, s.v, n * C);
 	} else {
 		/* Element (i0, i1, i2) of shape (s0, s1, s2): C order ((i0 s1) + i1) s2 + i2, Fortran i0 + s0 (i1 + s1 i2). */
 		size_t s0 = (size_t)h.shape[0], s1 = (size_t)h.shape[1], s2 = (size_t)h.shape[2];
@@ -924,10 +964,14 @@ out:
 /* ---- encoding ---------------------------------------------------------- */
 
 /* A version 1.0, little-endian, C-order (h, w) array of elements of size bytes (descr "<f4", "|u1", "<u2"). */
-static seg_status encode_array(const void *v, const char *descr, size_t size, int w, int h, buf *out, seg_error *err)
+/*
+ * Appends the header of a (h, w) array of descr to out, with room
+ * reserved for extra more bytes after it; *hsize receives its length.
+ */
+static seg_status encode_header(const char *descr, size_t size, int w, int h, size_t extra, buf *out, size_t *hsize,
+				seg_error *err)
 {
 	char dict[128];
-	size_t start = out->len;
 	size_t n;
 	size_t pad;
 	size_t hlen;
@@ -935,7 +979,7 @@ static seg_status encode_array(const void *v, const char *descr, size_t size, in
 	uint8_t pre[10];
 	seg_status st;
 
-	if (v == NULL || w < 1 || h < 1 || w > SEG_MAX_SIDE || h > SEG_MAX_SIDE)
+	if (w < 1 || h < 1 || w > SEG_MAX_SIDE || h > SEG_MAX_SIDE)
 		return seg_fail(err, SEG_EINVAL, "npy: cannot encode a %dx%d map", w, h);
 	count = (size_t)w * (size_t)h;
 	if (count > (SIZE_MAX - 4096) / size)
@@ -946,12 +990,9 @@ static seg_status encode_array(const void *v, const char *descr, size_t size, in
 	pad = (NPY_ALIGN - (sizeof(pre) + n + 1) % NPY_ALIGN) % NPY_ALIGN;
 	hlen = n + pad + 1;
 
-	st = buf_reserve(out, sizeof(pre) + hlen + count * size);
-	if (st != SEG_OK) {
-		st = seg_fail(err, st, "npy: no room for a %dx%d map (%zu bytes)", w, h,
-			      sizeof(pre) + hlen + count * size);
-		goto out;
-	}
+	st = buf_reserve(out, sizeof(pre) + hlen + extra);
+	if (st != SEG_OK)
+		return seg_fail(err, st, "npy: no room for a %dx%d map (%zu bytes)", w, h, sizeof(pre) + hlen + extra);
 	memcpy(pre, npy_magic, sizeof(npy_magic));
 	pre[6] = 1;
 	pre[7] = 0;
@@ -964,6 +1005,21 @@ static seg_status encode_array(const void *v, const char *descr, size_t size, in
 	memset(out->data + out->len, ' ', pad);
 	out->len += pad;
 	out->data[out->len++] = '\n';
+	out->data[out->len] = '\0';
+	*hsize = sizeof(pre) + hlen;
+	return SEG_OK;
+}
+
+static seg_status encode_array(const void *v, const char *descr, size_t size, int w, int h, buf *out, seg_error *err)
+{
+	size_t count = (size_t)w * (size_t)h, hsize;
+	seg_status st;
+
+	if (v == NULL)
+		return seg_fail(err, SEG_EINVAL, "npy: cannot encode a %dx%d map", w, h);
+	st = encode_header(descr, size, w, h, w > 0 && h > 0 ? count * size : 0, out, &hsize, err);
+	if (st != SEG_OK)
+		return st;
 	if (!host_is_big_endian() || size == 1) {
 		memcpy(out->data + out->len, v, count * size);
 		out->len += count * size;
@@ -974,12 +1030,15 @@ static seg_status encode_array(const void *v, const char *descr, size_t size, in
 				out->data[out->len++] = src[i * size + size - 1 - b];
 	}
 	out->data[out->len] = '\0';
-out:
-	if (st != SEG_OK && out->data != NULL) {
-		out->len = start;
-		out->data[start] = '\0';
-	}
-	return st;
+	return SEG_OK;
+}
+
+seg_status npy_header_f32(int w, int h, buf *out, int *raw, seg_error *err)
+{
+	size_t hsize;
+
+	*raw = !host_is_big_endian();
+	return encode_header("<f4", sizeof(float), w, h, 0, out, &hsize, err);
 }
 
 seg_status npy_encode_f32(const float *v, int w, int h, buf *out, seg_error *err)

@@ -82,6 +82,14 @@ seg_status npy_decode_scores(const uint8_t *data, size_t len, uint64_t max_pixel
 /* Appends a version 1.0, little-endian, C-order float32 (h, w) .npy of v (borrowed) to out. */
 seg_status npy_encode_f32(const float *v, int w, int h, buf *out, seg_error *err);
 
+/*
+ * Appends only the header of npy_encode_f32's file to out. *raw is 1 when
+ * this host stores floats little-endian: the file is then the header
+ * followed by v's bytes as they are in memory, which a caller can write
+ * without a copy; when 0 it must use npy_encode_f32.
+ */
+seg_status npy_header_f32(int w, int h, buf *out, int *raw, seg_error *err);
+
 /* The same for uint8 and uint16 maps (masks, class ids, error classes). */
 seg_status npy_encode_u8(const uint8_t *v, int w, int h, buf *out, seg_error *err);
 seg_status npy_encode_u16(const uint16_t *v, int w, int h, buf *out, seg_error *err);

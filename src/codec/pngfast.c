@@ -6,6 +6,7 @@
  * for why.
  */
 #include "codec/pngfast.h"
+#include "core/vmath.h"
 
 #include <libdeflate.h>
 #include <png.h>
@@ -309,6 +310,46 @@ static void unfilter_bpp1(uint8_t *x, const uint8_t *prev, size_t n, int ft)
 	}
 }
 
+/*
+ * The same for two bytes per pixel (16-bit grey: label maps): the two
+ * byte lanes are independent chains, each carried in registers as in
+ * unfilter_bpp1, so neither waits on a store-to-load round trip.
+ */
+static void unfilter_bpp2(uint8_t *x, const uint8_t *prev, size_t n, int ft)
+{
+	unsigned a0 = 0, a1 = 0; /* x[i - 2], x[i - 1] of the pixel to the left, unfiltered */
+	unsigned c0 = 0, c1 = 0; /* prev[i - 2], prev[i - 1] */
+	size_t i;
+
+	switch (ft) {
+	case 1:
+		for (i = 0; i + 1 < n; i += 2) {
+			x[i] = (uint8_t)(a0 = (x[i] + a0) & 0xff);
+			x[i + 1] = (uint8_t)(a1 = (x[i + 1] + a1) & 0xff);
+		}
+		break;
+	case 2:
+		for (i = 0; i < n; i++)
+			x[i] = (uint8_t)(x[i] + prev[i]);
+		break;
+	case 3:
+		for (i = 0; i + 1 < n; i += 2) {
+			x[i] = (uint8_t)(a0 = (x[i] + ((a0 + prev[i]) >> 1)) & 0xff);
+			x[i + 1] = (uint8_t)(a1 = (x[i + 1] + ((a1 + prev[i + 1]) >> 1)) & 0xff);
+		}
+		break;
+	default:
+		for (i = 0; i + 1 < n; i += 2) {
+			unsigned b0 = prev[i], b1 = prev[i + 1];
+			x[i] = (uint8_t)(a0 = (x[i] + paeth((int)a0, (int)b0, (int)c0)) & 0xff);
+			x[i + 1] = (uint8_t)(a1 = (x[i + 1] + paeth((int)a1, (int)b1, (int)c1)) & 0xff);
+			c0 = b0;
+			c1 = b1;
+		}
+		break;
+	}
+}
+
 /* The same for bpp bytes per pixel (2 or 4), reading the left pixel back from x. */
 static void unfilter_bytes(uint8_t *x, const uint8_t *prev, size_t n, size_t bpp, int ft)
 {
@@ -373,6 +414,8 @@ static int unfilter(uint8_t *img, uint32_t height, size_t rowbytes, size_t bpp, 
 			}
 			if (bpp == 1)
 				unfilter_bpp1(row + 1, prev, rowbytes, ft);
+			else if (bpp == 2 && rowbytes % 2 == 0)
+				unfilter_bpp2(row + 1, prev, rowbytes, ft);
 			else
 				unfilter_bytes(row + 1, prev, rowbytes, bpp, ft);
 		}
@@ -435,13 +478,23 @@ static const uint8_t *samples8(const struct fastpng *f, const uint8_t *x, uint8_
 	}
 }
 
-/* Row x (unfiltered) of a 16-bit image as one sample per pixel (alpha dropped), into tmp. */
-static void samples16(const struct fastpng *f, const uint8_t *x, uint16_t *tmp)
+/*
+ * Row x (unfiltered) of a 16-bit image as one sample per pixel (alpha
+ * dropped), into tmp. Grey alone, the common case (label maps), has its
+ * own loop with a constant stride, which the compiler turns into byte
+ * shuffles.
+ */
+SEG_CLONES static void samples16(const struct fastpng *f, const uint8_t *restrict x, uint16_t *restrict tmp)
 {
-	size_t step = 2 * (size_t)f->channels;
+	uint32_t w = f->width;
 
-	for (uint32_t k = 0; k < f->width; k++)
-		tmp[k] = (uint16_t)sample16(x + step * k);
+	if (f->channels == 1) {
+		for (uint32_t k = 0; k < w; k++)
+			tmp[k] = (uint16_t)((unsigned)x[2 * (size_t)k] << 8 | x[2 * (size_t)k + 1]);
+		return;
+	}
+	for (uint32_t k = 0; k < w; k++)
+		tmp[k] = (uint16_t)sample16(x + 4 * (size_t)k);
 }
 
 #define BYTES_LOW7 UINT64_C(0x7f7f7f7f7f7f7f7f)
@@ -499,19 +552,33 @@ static void target_row8(const uint8_t *s, uint32_t n, uint8_t *fg, uint32_t *fir
 	}
 }
 
-static void target_row16(const uint16_t *s, uint32_t n, uint8_t *fg, uint32_t *first, int *many)
+/*
+ * The same for 16-bit samples: fg in one loop, then, until a second
+ * value has turned up, the first non-zero value (when none yet) and a
+ * count of non-zero samples that differ from it; loops without branches,
+ * so they vectorise.
+ */
+SEG_CLONES static void target_row16(const uint16_t *restrict s, uint32_t n, uint8_t *restrict fg, uint32_t *first,
+				    int *many)
 {
-	for (uint32_t k = 0; k < n; k++) {
-		uint32_t v = s[k];
+	uint32_t other = 0;
 
-		fg[k] = v != 0;
-		if (v != 0 && v != *first) {
-			if (*first == 0)
-				*first = v;
-			else
-				*many = 1;
-		}
+	for (uint32_t k = 0; k < n; k++)
+		fg[k] = s[k] != 0;
+	if (*many)
+		return;
+	if (*first == 0) {
+		uint32_t k = 0;
+		while (k < n && s[k] == 0)
+			k++;
+		if (k == n)
+			return;
+		*first = s[k];
 	}
+	uint16_t f = (uint16_t)*first;
+	for (uint32_t k = 0; k < n; k++)
+		other += (s[k] != 0) & (s[k] != f);
+	*many = other != 0;
 }
 
 /*

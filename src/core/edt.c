@@ -5,6 +5,10 @@
  * sweep over whole rows give g, the row distance to the nearest feature
  * pixel in the same column. Sweeping rows rather than columns keeps the
  * access sequential and lets the compiler vectorise the min/+1 updates.
+ * The image is cut into strips of rows whose g fits in the core's cache:
+ * a cheap first pass finds each strip's nearest feature rows above and
+ * below, and each strip then runs its sweeps and its row pass on its own
+ * (in parallel when a seg_par is given), so g never goes to memory.
  *
  * Row pass (Felzenszwalb & Huttenlocher 2012, "Distance Transforms of
  * Sampled Functions"): each row is the lower envelope of parabolas
@@ -119,28 +123,39 @@ static int envelope(const int32_t *g, int n, double sy, double sx, edt_scratch *
 }
 
 /*
- * The squared distances of columns [x0, x1) from the envelope of the
- * columns [lo, hi) (lo <= x0, x1 <= hi), written to d2[x0..x1).
+ * The squared distances of columns [x0, x1) of a row from the envelope of
+ * cnt columns starting at column pos, whose column distances are gp[0..cnt)
+ * (the row's other columns take no part), written to d2[x0..x1).
  */
-static void segment(const int32_t *g, int lo, int hi, int x0, int x1, double sy, double sx, double *d2,
-		    edt_scratch *s)
+static void segment_at(const int32_t *gp, int cnt, int pos, int x0, int x1, double sy, double sx, double *d2,
+		       edt_scratch *s)
 {
-	if (envelope(g + lo, hi - lo, sy, sx, s) < 0) {
+	if (envelope(gp, cnt, sy, sx, s) < 0) {
 		for (int x = x0; x < x1; x++)
 			d2[x] = INFINITY;
 		return;
 	}
 	const double *v = s->v;
 	const double *z = s->z, *f = s->f;
-	double *out = d2 + lo;
-	double xd = (double)(x0 - lo); /* x as a double, counted rather than converted */
+	double *out = d2 + pos;
+	double xd = (double)(x0 - pos); /* x as a double, counted rather than converted */
 	int j = 0;
-	for (int x = x0 - lo; x < x1 - lo; x++, xd += 1.0) {
+	for (int x = x0 - pos; x < x1 - pos; x++, xd += 1.0) {
 		while (z[j + 1] < xd)
 			j++;
 		double dx = sx * (xd - v[j]);
 		out[x] = dx * dx + f[j];
 	}
+}
+
+/*
+ * The squared distances of columns [x0, x1) from the envelope of the
+ * columns [lo, hi) (lo <= x0, x1 <= hi), written to d2[x0..x1).
+ */
+static void segment(const int32_t *g, int lo, int hi, int x0, int x1, double sy, double sx, double *d2,
+		    edt_scratch *s)
+{
+	segment_at(g + lo, hi - lo, lo, x0, x1, sy, sx, d2, s);
 }
 
 /*
@@ -165,6 +180,24 @@ void edt_row(const int32_t *g, int n, double sy, double sx, double *d2, edt_scra
 			e++;
 		segment(g, x > 0 ? x - 1 : 0, e < n ? e + 1 : n, x, e, sy, sx, d2, s);
 		x = e;
+	}
+}
+
+void edt_row_span(const int32_t *g, int m, int off, int n, double sy, double sx, double *d2, edt_scratch *s)
+{
+	int prev = -1; /* the last zero column seen, relative to off; -1: none yet */
+
+	/* As edt_row, with the row's ends (no feature there) joining the first and the last stretch. */
+	for (int q = 0; q <= m; q++) {
+		if (q < m && g[q] != 0)
+			continue;
+		int e0 = prev < 0 ? 0 : off + prev + 1, e1 = q == m ? n : off + q;
+		int lo = prev < 0 ? 0 : prev, hi = q == m ? m : q + 1;
+		if (e0 < e1)
+			segment_at(g + lo, hi - lo, off + lo, e0, e1, sy, sx, d2, s);
+		if (q < m)
+			d2[off + q] = 0.0;
+		prev = q;
 	}
 }
 
@@ -248,136 +281,229 @@ static int edt_row_at(const int32_t *g, int n, double sy, double sx, const uint8
 }
 
 /*
- * g[i] = rows from i to the nearest feature pixel of its column, EDT_FAR
- * when none, for the columns [x0, x1). Columns are independent, so
- * stripes of them can run in parallel; within a stripe the sweeps go row
- * by row, which keeps memory access sequential and vectorisable. Both
- * sweeps are branch-free (a select, never a conditional store), so each
- * compiles to vector min/compare instructions.
+ * The column pass, by strips of rows. g[y][x], the rows from (x, y) to
+ * the nearest feature pixel of column x, needs what lies above and below
+ * the strip only through two numbers per column: the last feature row
+ * above the strip and the first one below it. A first pass over the mask
+ * finds, per strip and column, the first and last feature rows inside
+ * the strip (bounds_task); running prefixes over the strips turn those
+ * into the nearest feature rows above and below each strip. Each strip's
+ * g is then swept in a buffer of its own that stays in the core's cache,
+ * and its rows go straight through the row pass (strip_task): no
+ * width x height array of column distances is written to memory and read
+ * back, and strips are independent, so they run in parallel.
  */
-SEG_CLONES static void column_pass(const uint8_t *mask, int w, int h, int want, int32_t *g, int x0, int x1)
+#define NO_ABOVE (-EDT_FAR)             /* no feature above: y - NO_ABOVE >= EDT_FAR */
+#define NO_BELOW (EDT_FAR + SEG_MAX_SIDE) /* no feature below: NO_BELOW - y >= EDT_FAR */
+
+/* One transform in progress: inputs, the strip bounds, and what the strip tasks write. */
+typedef struct job {
+	const uint8_t *mask;
+	int w, h, want;
+	double sy, sx;
+	int rows;             /* rows per strip */
+	size_t strips;
+	int32_t *above;       /* strips * w: the last feature row above strip s (NO_ABOVE: none) */
+	int32_t *below;       /* strips * w: the first feature row below strip s (NO_BELOW: none) */
+	size_t tasks;         /* strip tasks: each takes a run of strips and one scratch buffer */
+	size_t col_tasks;     /* bounds tasks: stripes of columns */
+	double *out;          /* edt_dist: w*h distances */
+	const uint8_t *at;    /* edt_sample: where distances are wanted */
+	const size_t *offset; /* edt_sample: out index of each row's first wanted pixel (h + 1) */
+	int failed;           /* a strip task could not allocate its scratch */
+} job;
+
+/*
+ * For strip s and columns [x0, x1): the last feature row inside the
+ * strip into above[s] and the first into below[s] (NO_ABOVE, NO_BELOW
+ * when none). Branch-free selects, so the loops vectorise.
+ */
+SEG_CLONES static void strip_bounds(const uint8_t *mask, int w, int y0, int y1, int want, int32_t *last,
+				    int32_t *first, int x0, int x1)
 {
 	uint8_t hit = want ? 1 : 0;
 
-	for (int x = x0; x < x1; x++)
-		g[x] = ((mask[x] != 0) == hit) ? 0 : EDT_FAR;
-	for (int y = 1; y < h; y++) {
+	for (int x = x0; x < x1; x++) {
+		last[x] = NO_ABOVE;
+		first[x] = NO_BELOW;
+	}
+	for (int y = y0; y < y1; y++) {
 		const uint8_t *m = mask + (size_t)y * w;
+		for (int x = x0; x < x1; x++)
+			last[x] = ((m[x] != 0) == hit) ? y : last[x];
+	}
+	for (int y = y1 - 1; y >= y0; y--) {
+		const uint8_t *m = mask + (size_t)y * w;
+		for (int x = x0; x < x1; x++)
+			first[x] = ((m[x] != 0) == hit) ? y : first[x];
+	}
+}
+
+/* Columns [x0, x1) of every strip: bounds inside each strip, then the prefixes over strips. */
+static void bounds_task(void *arg, size_t t)
+{
+	job *j = arg;
+	int x0 = (int)((size_t)j->w * t / j->col_tasks), x1 = (int)((size_t)j->w * (t + 1) / j->col_tasks);
+	size_t w = (size_t)j->w;
+
+	for (size_t s = 0; s < j->strips; s++) {
+		int y0 = (int)s * j->rows, y1 = y0 + j->rows < j->h ? y0 + j->rows : j->h;
+		strip_bounds(j->mask, j->w, y0, y1, j->want, j->above + s * w, j->below + s * w, x0, x1);
+	}
+	/* above[s] <- the last feature row of strips before s; below[s] <- the first of strips after s. */
+	for (int x = x0; x < x1; x++) {
+		int32_t run = NO_ABOVE;
+		for (size_t s = 0; s < j->strips; s++) {
+			int32_t v = j->above[s * w + x];
+			j->above[s * w + x] = run;
+			run = v != NO_ABOVE ? v : run;
+		}
+		run = NO_BELOW;
+		for (size_t s = j->strips; s-- > 0;) {
+			int32_t v = j->below[s * w + x];
+			j->below[s * w + x] = run;
+			run = v != NO_BELOW ? v : run;
+		}
+	}
+}
+
+/*
+ * g for rows [y0, y1) (g holds (y1 - y0) rows of w): the forward sweep
+ * starts from the distance to the last feature row above, the backward
+ * sweep from the first one below; both clamp at EDT_FAR, as the distance
+ * to "no feature" is.
+ */
+SEG_CLONES static void strip_columns(const uint8_t *mask, int w, int y0, int y1, int want, const int32_t *above,
+				     const int32_t *below, int32_t *g)
+{
+	uint8_t hit = want ? 1 : 0;
+	int n = y1 - y0;
+
+	for (int x = 0; x < w; x++) {
+		int32_t d = y0 - above[x];
+		d = d > EDT_FAR ? EDT_FAR : d;
+		g[x] = ((mask[(size_t)y0 * w + x] != 0) == hit) ? 0 : d;
+	}
+	for (int y = 1; y < n; y++) {
+		const uint8_t *m = mask + (size_t)(y0 + y) * w;
 		const int32_t *up = g + (size_t)(y - 1) * w;
 		int32_t *row = g + (size_t)y * w;
-		for (int x = x0; x < x1; x++) {
+		for (int x = 0; x < w; x++) {
 			int32_t next = up[x] + 1;
 			next = next > EDT_FAR ? EDT_FAR : next;
 			row[x] = ((m[x] != 0) == hit) ? 0 : next;
 		}
 	}
-	for (int y = h - 2; y >= 0; y--) {
+	{
+		int32_t *row = g + (size_t)(n - 1) * w;
+		for (int x = 0; x < w; x++) {
+			int32_t d = below[x] - (y1 - 1), cur = row[x];
+			row[x] = d < cur ? d : cur;
+		}
+	}
+	for (int y = n - 2; y >= 0; y--) {
 		const int32_t *down = g + (size_t)(y + 1) * w;
 		int32_t *row = g + (size_t)y * w;
-		for (int x = x0; x < x1; x++) {
+		for (int x = 0; x < w; x++) {
 			int32_t next = down[x] + 1, cur = row[x];
 			row[x] = next < cur ? next : cur;
 		}
 	}
 }
 
-/* One transform in progress: inputs, the column distances, and what the row tasks write. */
-typedef struct job {
-	const uint8_t *mask;
-	int w, h, want;
-	double sy, sx;
-	int32_t *g;
-	size_t tasks;
-	double *out;          /* edt_dist: w*h distances */
-	const uint8_t *at;    /* edt_sample: where distances are wanted */
-	const size_t *offset; /* edt_sample: out index of each row's first wanted pixel (h + 1) */
-	int failed;           /* a row task could not allocate its scratch */
-} job;
-
-/*
- * Columns of one stripe that keep its g (h rows of them) within about
- * 256 KiB, so the backward sweep reads what the forward sweep left in
- * the core's cache rather than main memory; never fewer than 16 (one
- * 64-byte line of int32 per row).
- */
-static int cache_cols(int h)
-{
-	int c = (int)((256 * 1024 / sizeof(int32_t)) / (size_t)h);
-
-	c = c / 16 * 16;
-	return c < 16 ? 16 : c;
-}
-
-static void column_task(void *arg, size_t t)
+/* Strips [s0, s1) of task t: column distances in a scratch strip, then the row pass of each row. */
+static void strip_task(void *arg, size_t t)
 {
 	job *j = arg;
-	int x0 = (int)((size_t)j->w * t / j->tasks), x1 = (int)((size_t)j->w * (t + 1) / j->tasks);
-	int step = cache_cols(j->h);
-
-	for (int c = x0; c < x1; c += step)
-		column_pass(j->mask, j->w, j->h, j->want, j->g, c, x1 - c < step ? x1 : c + step);
-}
-
-/* Rows [y0, y1) of task t, with scratch of its own. */
-static void row_task(void *arg, size_t t)
-{
-	job *j = arg;
-	int y0 = (int)((size_t)j->h * t / j->tasks), y1 = (int)((size_t)j->h * (t + 1) / j->tasks);
+	size_t s0 = j->strips * t / j->tasks, s1 = j->strips * (t + 1) / j->tasks;
+	size_t w = (size_t)j->w;
+	int32_t *g = NULL;
 	edt_scratch s;
 	int searched = 1; /* the last sampled row's searches all ended within budget */
 
-	if (edt_scratch_init(&s, j->w) != SEG_OK) {
+	if (s0 == s1)
+		return;
+	g = malloc((size_t)j->rows * w * sizeof(*g));
+	if (g == NULL || edt_scratch_init(&s, j->w) != SEG_OK) {
+		free(g);
 		j->failed = 1;
 		return;
 	}
-	for (int y = y0; y < y1; y++) {
-		const int32_t *g = j->g + (size_t)y * j->w;
-		if (j->at == NULL) {
-			double *o = j->out + (size_t)y * j->w;
-			edt_row(g, j->w, j->sy, j->sx, o, &s);
-			for (int x = 0; x < j->w; x++)
-				o[x] = sqrt(o[x]);
-			continue;
+	for (size_t k = s0; k < s1; k++) {
+		int y0 = (int)k * j->rows, y1 = y0 + j->rows < j->h ? y0 + j->rows : j->h;
+		strip_columns(j->mask, j->w, y0, y1, j->want, j->above + k * w, j->below + k * w, g);
+		for (int y = y0; y < y1; y++) {
+			const int32_t *gr = g + (size_t)(y - y0) * w;
+			if (j->at == NULL) {
+				double *o = j->out + (size_t)y * w;
+				edt_row(gr, j->w, j->sy, j->sx, o, &s);
+				for (size_t x = 0; x < w; x++)
+					o[x] = sqrt(o[x]);
+				continue;
+			}
+			const uint8_t *a = j->at + (size_t)y * w;
+			if (j->offset[y + 1] > j->offset[y])
+				searched = edt_row_at(gr, j->w, j->sy, j->sx, a, j->out + j->offset[y],
+						      searched ? j->w : j->w / 8 + 1, &s);
 		}
-		const uint8_t *a = j->at + (size_t)y * j->w;
-		if (j->offset[y + 1] > j->offset[y])
-			searched = edt_row_at(g, j->w, j->sy, j->sx, a, j->out + j->offset[y],
-					      searched ? j->w : j->w / 8 + 1, &s);
 	}
 	edt_scratch_release(&s);
+	free(g);
 }
 
-/* Checks arguments, allocates g and runs the column pass. */
-static seg_status edt_begin(job *j, const double *spacing, const seg_par *par, seg_error *err)
+/*
+ * Rows per strip: a strip's g within about 256 KiB, so its sweeps and
+ * its row pass read what is in the core's cache; fewer rows when that
+ * leaves too few strips to share among the lanes; never fewer than 8.
+ */
+static int strip_rows(int w, int h, size_t lanes_tasks)
 {
+	int rows = (int)((256 * 1024 / sizeof(int32_t)) / (size_t)w);
+	int share = (int)(((size_t)h + lanes_tasks - 1) / lanes_tasks);
+
+	if (lanes_tasks > 1 && share < rows)
+		rows = share;
+	if (rows < 8)
+		rows = 8;
+	return rows > h ? h : rows;
+}
+
+/* Checks arguments, finds the strip bounds and runs every strip. */
+static seg_status edt_run(job *j, const double *spacing, const seg_par *par, seg_error *err)
+{
+	size_t w = (size_t)j->w;
+
 	j->sy = spacing ? spacing[0] : 1.0;
 	j->sx = spacing ? spacing[1] : 1.0;
-	j->g = NULL;
 	if (j->w <= 0 || j->h <= 0 || j->w > SEG_MAX_SIDE || j->h > SEG_MAX_SIDE)
 		return seg_fail(err, SEG_EINVAL, "edt: bad size %dx%d", j->w, j->h);
 	if (!(j->sy > 0) || !(j->sx > 0) || isinf(j->sy) || isinf(j->sx))
 		return seg_fail(err, SEG_EINVAL, "edt: spacing must be positive and finite");
-	j->g = malloc((size_t)j->w * (size_t)j->h * sizeof(*j->g));
-	if (j->g == NULL)
+	j->rows = strip_rows(j->w, j->h, seg_par_tasks(par, (size_t)j->h));
+	j->strips = ((size_t)j->h + (size_t)j->rows - 1) / (size_t)j->rows;
+	j->above = malloc(j->strips * w * sizeof(*j->above));
+	j->below = malloc(j->strips * w * sizeof(*j->below));
+	if (j->above == NULL || j->below == NULL) {
+		free(j->above);
+		free(j->below);
 		return seg_fail(err, SEG_ENOMEM, "edt: out of memory for %dx%d", j->w, j->h);
-	/* Stripes at least 64 columns wide keep the sweeps vectorised. */
-	j->tasks = seg_par_tasks(par, (size_t)(j->w + 63) / 64);
-	seg_par_for(par, j->tasks, column_task, j);
-	j->tasks = seg_par_tasks(par, (size_t)j->h);
-	return SEG_OK;
+	}
+	/* Stripes at least 64 columns wide keep the bounds loops vectorised. */
+	j->col_tasks = seg_par_tasks(par, (w + 63) / 64);
+	seg_par_for(par, j->col_tasks, bounds_task, j);
+	j->tasks = seg_par_tasks(par, j->strips);
+	seg_par_for(par, j->tasks, strip_task, j);
+	free(j->above);
+	free(j->below);
+	return j->failed ? seg_fail(err, SEG_ENOMEM, "edt: out of memory") : SEG_OK;
 }
 
 seg_status edt_dist(const uint8_t *mask, int w, int h, int want, const double *spacing, double *out,
 		    const seg_par *par, seg_error *err)
 {
 	job j = {.mask = mask, .w = w, .h = h, .want = want, .out = out};
-	seg_status st = edt_begin(&j, spacing, par, err);
 
-	if (st != SEG_OK)
-		return st;
-	seg_par_for(par, j.tasks, row_task, &j);
-	free(j.g);
-	return j.failed ? seg_fail(err, SEG_ENOMEM, "edt: out of memory") : SEG_OK;
+	return edt_run(&j, spacing, par, err);
 }
 
 seg_status edt_sample(const uint8_t *mask, int w, int h, int want, const double *spacing, const uint8_t *at,
@@ -402,13 +528,7 @@ seg_status edt_sample(const uint8_t *mask, int w, int h, int want, const double 
 	}
 	offset[h] = k;
 	j.offset = offset;
-	st = edt_begin(&j, spacing, par, err);
-	if (st == SEG_OK) {
-		seg_par_for(par, j.tasks, row_task, &j);
-		if (j.failed)
-			st = seg_fail(err, SEG_ENOMEM, "edt: out of memory");
-	}
-	free(j.g);
+	st = edt_run(&j, spacing, par, err);
 	free(offset);
 	return st;
 }

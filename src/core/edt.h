@@ -46,6 +46,15 @@ void edt_scratch_release(edt_scratch *s);
 void edt_row(const int32_t *g, int n, double sy, double sx, double *d2, edt_scratch *s);
 
 /*
+ * edt_row for a row of n columns whose only column distances other than
+ * EDT_FAR are among the m columns off..off+m-1, given as g[0..m)
+ * (borrowed): the same values in d2 (caller-owned, n doubles), while the
+ * work on the columns outside grows only with their count. For the weight
+ * map's bands, whose margins hold no pixel of their instance.
+ */
+void edt_row_span(const int32_t *g, int m, int off, int n, double sy, double sx, double *d2, edt_scratch *s);
+
+/*
  * Distance transform of a whole image. mask (borrowed, w*h) selects the
  * feature pixels: those with (mask[i] != 0) == (want != 0). out
  * (caller-owned, w*h doubles) receives, for each pixel, the Euclidean

@@ -164,7 +164,7 @@ static seg_status get_wmap(ctx *c, const wmap_params *wp, const float **out)
 	float *w = malloc(c->n * sizeof(*w));
 	if (w == NULL)
 		return seg_fail(c->err, SEG_ENOMEM, "weight map: out of memory");
-	st = wmap_compute(c->t, wp, w, NULL, c->err);
+	st = wmap_run(c->t, wp, NULL, c->par, w, NULL, c->err);
 	if (st != SEG_OK) {
 		free(w);
 		return st;

@@ -8,6 +8,12 @@
  * others with it. Roots are always the smaller label, so after path
  * compression the final numbering, assigned in increasing provisional
  * order, follows the raster order of each component's first pixel.
+ * A binary mask is labelled by runs instead (the run-based two-scan
+ * labelling of He, Chao and Suzuki, 2008): each row's runs of foreground
+ * are found a word at a time, each run is a node of the forest and joins
+ * the runs of the row above that it touches, and labels are written a
+ * run at a time. Runs come in raster order and roots are again the
+ * smaller label, so the numbering is the pixel version's.
  *
  * Compaction: an open-addressing hash map from value to new label,
  * sized to a power of two at least twice the number of distinct values
@@ -131,10 +137,121 @@ out:
 	return st;
 }
 
+/* A run of foreground pixels [x0, x1) of one row. */
+typedef struct run {
+	int x0, x1;
+} run;
+
+/* The first x in [x, w) whose byte is non-zero (want 1) or zero (want 0); w when none. Eight bytes a step. */
+static int scan_to(const uint8_t *m, int x, int w, int want)
+{
+	while (x + 8 <= w) {
+		uint64_t v;
+		memcpy(&v, m + x, 8);
+		/* 0x80 in each non-zero byte (no carry crosses a byte). */
+		uint64_t nz = (((v & UINT64_C(0x7f7f7f7f7f7f7f7f)) + UINT64_C(0x7f7f7f7f7f7f7f7f)) | v) &
+			      UINT64_C(0x8080808080808080);
+		if ((want ? nz : nz ^ UINT64_C(0x8080808080808080)) != 0)
+			break;
+		x += 8;
+	}
+	while (x < w && (m[x] != 0) != want)
+		x++;
+	return x;
+}
+
+/* Grows runs and parent (one node per run, plus node 0) to hold cap runs. */
+static seg_status grow_runs(run **runs, uint32_t **parent, size_t cap)
+{
+	run *r = realloc(*runs, cap * sizeof(**runs));
+
+	if (r == NULL)
+		return SEG_ENOMEM;
+	*runs = r;
+	uint32_t *p = realloc(*parent, (cap + 1) * sizeof(**parent));
+	if (p == NULL)
+		return SEG_ENOMEM;
+	*parent = p;
+	return SEG_OK;
+}
+
 seg_status label_components(const uint8_t *fg, int w, int h, int connectivity, uint32_t *labels, uint32_t *count,
 			    seg_error *err)
 {
-	return components(fg, NULL, 0, w, h, connectivity, labels, count, err);
+	size_t per_row = ((size_t)w + 1) / 2; /* the most runs one row can hold */
+	size_t have = 0, nr = 0;
+	run *runs = NULL;
+	uint32_t *parent = NULL; /* node i + 1 is run i */
+	size_t *first = NULL;    /* first[y]: row y's first run; first[h]: how many */
+	uint32_t k = 0;
+	/* A run of the row above touches [x0, x1) when it overlaps [x0 - d, x1 + d): d = 1 with diagonals. */
+	int d = connectivity == 8;
+	seg_status st = SEG_OK;
+
+	*count = 0;
+	if (connectivity != 4 && connectivity != 8)
+		return seg_fail(err, SEG_EINVAL, "connectivity must be 4 or 8, got %d", connectivity);
+	first = malloc(((size_t)h + 1) * sizeof(*first));
+	if (first == NULL || grow_runs(&runs, &parent, have = per_row * 4) != SEG_OK) {
+		st = seg_fail(err, SEG_ENOMEM, "label: out of memory");
+		goto out;
+	}
+	parent[0] = 0;
+	for (int y = 0; y < h; y++) {
+		const uint8_t *m = fg + (size_t)y * w;
+		size_t q = y > 0 ? first[y - 1] : 0, above_end = nr;
+		first[y] = nr;
+		if (have - nr < per_row) {
+			if (grow_runs(&runs, &parent, have *= 2) != SEG_OK) {
+				st = seg_fail(err, SEG_ENOMEM, "label: out of memory");
+				goto out;
+			}
+		}
+		for (int x = scan_to(m, 0, w, 1); x < w; x = scan_to(m, x, w, 1)) {
+			int e = scan_to(m, x, w, 0);
+			uint32_t me = (uint32_t)nr + 1;
+			parent[me] = me;
+			/* Runs above that end before this one's reach touch neither it nor any run after it. */
+			while (q < above_end && runs[q].x1 + d <= x)
+				q++;
+			for (size_t a = q; a < above_end && runs[a].x0 < e + d; a++)
+				uf_union(parent, (uint32_t)a + 1, me);
+			runs[nr++] = (run){x, e};
+			x = e;
+		}
+	}
+	first[h] = nr;
+	/*
+	 * A node's parent is never after it, so in node order each parent
+	 * already points at its root: one step each makes every node point at
+	 * its root. Then, in node order (raster order of first pixels), roots
+	 * take the next number and the others their root's, in place.
+	 */
+	for (size_t i = 1; i <= nr; i++)
+		parent[i] = parent[parent[i]];
+	for (size_t i = 1; i <= nr; i++) {
+		uint32_t r = parent[i];
+		parent[i] = r == i ? ++k : parent[r];
+	}
+	for (int y = 0; y < h; y++) {
+		uint32_t *row = labels + (size_t)y * w;
+		int at = 0;
+		for (size_t i = first[y]; i < first[y + 1]; i++) {
+			for (; at < runs[i].x0; at++)
+				row[at] = 0;
+			uint32_t l = parent[i + 1];
+			for (; at < runs[i].x1; at++)
+				row[at] = l;
+		}
+		for (; at < w; at++)
+			row[at] = 0;
+	}
+	*count = k;
+out:
+	free(runs);
+	free(parent);
+	free(first);
+	return st;
 }
 
 seg_status label_components_classes(const uint16_t *cls, uint16_t skip, int w, int h, int connectivity,
@@ -201,14 +318,21 @@ seg_status label_compact(const uint32_t *raw, size_t n, uint32_t *out, uint32_t 
 		st = seg_fail(err, SEG_ENOMEM, "label: out of memory");
 		goto out;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n;) {
 		uint32_t v = raw[i];
 		if (v == 0) {
-			out[i] = 0;
+			/* Background, four pixels a step while it lasts. */
+			while (i + 4 <= n && (raw[i] | raw[i + 1] | raw[i + 2] | raw[i + 3]) == 0) {
+				out[i] = out[i + 1] = out[i + 2] = out[i + 3] = 0;
+				i += 4;
+			}
+			if (i < n && raw[i] == 0)
+				out[i++] = 0;
 			continue;
 		}
 		if (v == last_raw) { /* runs of one label are the common case */
-			out[i] = last_new;
+			while (i < n && raw[i] == v)
+				out[i++] = last_new;
 			continue;
 		}
 		size_t s = lmap_slot(&m, v);
@@ -225,7 +349,7 @@ seg_status label_compact(const uint32_t *raw, size_t n, uint32_t *out, uint32_t 
 		}
 		last_raw = v;
 		last_new = m.vals[s];
-		out[i] = last_new;
+		out[i++] = last_new;
 	}
 	*count = (uint32_t)m.used;
 out:

@@ -47,6 +47,7 @@ typedef struct block {
 	double pc[BLK];    /* the current class's probability */
 	double pt[BLK];    /* the target class's probability */
 	double lpt[BLK];   /* logits: the target class's log-probability */
+	uint32_t *cnt;     /* per class: the block's pixels of that target class (zeroed after use) */
 } block;
 
 /* lse over classes for a block of logits; x points at pixel i0 of plane 0. */
@@ -185,10 +186,16 @@ SEG_CLONES static void block_target(block *b, const uint16_t *t, int logits, con
 			lp[k] = vm_log(p);
 		}
 	}
+	/*
+	 * The class counts are whole numbers, exact in a double whatever the
+	 * order they are added in: counted here in integers and added once per
+	 * block (the same totals), which takes one chain of dependent adds off
+	 * every pixel. The probability sums keep their pixel order.
+	 */
 	for (size_t k = 0; k < m; k++) {
 		if (t[k] == SEG_IGNORE)
 			continue;
-		s->g[t[k]] += 1.0;
+		b->cnt[t[k]]++;
 		s->i[t[k]] += b->pt[k];
 		s->nll[t[k]] -= lp[k];
 	}
@@ -268,15 +275,23 @@ seg_status mcl_sums_compute(const seg_scores *s, const uint16_t *t, const mcl_op
 		free(b);
 		return st;
 	}
+	b->cnt = calloc((size_t)C, sizeof(*b->cnt));
+	if (b->cnt == NULL) {
+		free(b);
+		mcl_sums_release(out);
+		return seg_fail(err, SEG_ENOMEM, "out of memory");
+	}
 	for (size_t i0 = 0; i0 < n; i0 += BLK) {
 		const uint16_t *tb = t + i0;
 		int masked = 0;
+		uint32_t valid = 0;
 		b->m = n - i0 < BLK ? n - i0 : BLK;
 		for (size_t k = 0; k < b->m; k++) {
 			b->vm[k] = tb[k] != SEG_IGNORE;
 			masked |= tb[k] == SEG_IGNORE;
-			out->n += b->vm[k];
+			valid += tb[k] != SEG_IGNORE;
 		}
+		out->n += (double)valid; /* a whole number: the same total as adding each pixel's 1 */
 		if (s->logits)
 			block_lse(b, s->v + i0, n, C);
 		for (int c = 0; c < C; c++) {
@@ -289,7 +304,12 @@ seg_status mcl_sums_compute(const seg_scores *s, const uint16_t *t, const mcl_op
 		}
 		block_gather(b, s->v + i0, n, tb, s->logits);
 		block_target(b, tb, s->logits, o, out);
+		for (int c = 0; c < C; c++) {
+			out->g[c] += (double)b->cnt[c];
+			b->cnt[c] = 0;
+		}
 	}
+	free(b->cnt);
 	free(b);
 	return SEG_OK;
 }

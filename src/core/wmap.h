@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/par.h"
 #include "core/seg.h"
 
 typedef enum wmap_class_mode {
@@ -71,6 +72,16 @@ seg_status wmap_compute(const seg_target *t, const wmap_params *p, float *w, wma
  */
 seg_status wmap_compute_weighted(const seg_target *t, const wmap_params *p, const float *cw, float *w,
 				 wmap_info *info, seg_error *err);
+
+/*
+ * Either of the above (cw may be NULL) with the bands' work shared among
+ * par's lanes (par may be NULL: this thread): rows of the map go to
+ * tasks that each visit the bands reaching them, so the map is the same
+ * with any number of lanes. Each running task holds scratch for its
+ * rows' part of the largest band.
+ */
+seg_status wmap_run(const seg_target *t, const wmap_params *p, const float *cw, const seg_par *par, float *w,
+		    wmap_info *info, seg_error *err);
 
 /* SEG_EINVAL with a message when p is out of range. */
 seg_status wmap_params_check(const wmap_params *p, seg_error *err);

@@ -37,7 +37,6 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +52,7 @@
 #include "codec/buf.h"
 #include "core/spec.h"
 #include "http/auth.h"
+#include "http/bodyenc.h"
 #include "http/cors.h"
 #include "http/metrics.h"
 #include "http/ui.h"
@@ -142,6 +142,8 @@ static const route routes[] = {
 #define PARAM_MAX 520 /* a path parameter: a run name or a job id */
 #define LOG_DETAIL_MAX 120 /* bytes of a problem's detail in its access-log line */
 #define CLOSE_GRACE_S 5.0 /* http_free: how long answers already computed may take to leave */
+#define CONN_MEMORY ((size_t)256 << 10) /* MHD's memory per connection: its read buffer grows within it */
+#define CONN_INCREMENT ((size_t)64 << 10) /* how much the read buffer grows by */
 
 /* Matches path against pattern, copying "{}" segments into params; 1 on a match. */
 static int match_pattern(const char *pattern, const char *path, char params[2][PARAM_MAX])
@@ -216,6 +218,8 @@ typedef struct req {
 	double t_start;
 	double t_received;
 	size_t bytes_in;
+	size_t announced; /* Content-Length, once checked against the cap: the body's buffer is sized to it */
+	bodyenc encoding; /* Content-Encoding: the worker inflates the body before the handler sees it */
 	buf body;
 	int reject;           /* status to answer once the body is consumed (413) */
 	seg_error reject_err;
@@ -240,42 +244,12 @@ static double now_mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-/*
- * The CPUs this process may really use: the online cores, narrowed by the
- * affinity mask and by a cgroup v2 CPU quota (a container's CPU limit),
- * so a pod limited to 2 CPUs on a 64-core node starts 2 workers.
- */
-static int usable_cpus(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	cpu_set_t set;
-	FILE *f;
-
-	if (n < 1)
-		n = 1;
-	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0 && CPU_COUNT(&set) < n)
-		n = CPU_COUNT(&set);
-	f = fopen("/sys/fs/cgroup/cpu.max", "r");
-	if (f) {
-		char quota[32];
-		long period;
-		if (fscanf(f, "%31s %ld", quota, &period) == 2 && strcmp(quota, "max") != 0 && period > 0) {
-			long q = atol(quota);
-			long cpus = (q + period - 1) / period;
-			if (cpus >= 1 && cpus < n)
-				n = cpus;
-		}
-		fclose(f);
-	}
-	return (int)n;
-}
-
 void http_config_default(http_config *cfg)
 {
 	*cfg = (http_config){0};
 	cfg->bind = "0.0.0.0";
 	cfg->port = 8080;
-	cfg->workers = usable_cpus();
+	cfg->workers = par_cpus();
 	cfg->queue = 64;
 	cfg->max_body = (size_t)64 << 20;
 	cfg->max_pixels = (uint64_t)64 << 20;
@@ -621,6 +595,15 @@ static enum MHD_Result respond_text(req *r, int status, const char *type, const 
 	return respond(r, status, &b, type, NULL, NULL);
 }
 
+/* svc_ctx.alone: this request is the only one a worker holds, and none waits. */
+static int pool_alone(void *arg)
+{
+	int queued, busy, workers, capacity;
+
+	pool_stats(arg, &queued, &busy, &workers, &capacity);
+	return busy <= 1 && queued == 0;
+}
+
 static int ready(http_server *s)
 {
 	return !atomic_load(&s->draining) && pool_has_room(s->pool);
@@ -759,10 +742,23 @@ static void work(void *arg)
 		.percentiles = r->has_query[5] ? r->query[5] : NULL,
 		.body = r->body.data,
 		.body_len = r->body.len,
+		.body_rw = r->body.data, /* freed after the handler: it may decode masks in place */
 	};
 
 	r->timing.receive = r->t_received - r->t_start;
-	r->st = r->route->handler(&s->svc, &rq, &r->reply, &r->timing, &r->err);
+	if (r->encoding != BODYENC_IDENTITY) {
+		/* Inflated here, off the event loop, and never past the body cap (a bomb is a 413). */
+		buf plain;
+		buf_init(&plain, 0);
+		r->st = bodyenc_decode(r->encoding, r->body.data, r->body.len, s->cfg.max_body, &plain, &r->err);
+		buf_release(&r->body);
+		r->body = plain;
+		rq.body = rq.body_rw = r->body.data;
+		rq.body_len = r->body.len;
+		r->timing.receive += now_mono() - t0;
+	}
+	if (r->st == SEG_OK)
+		r->st = r->route->handler(&s->svc, &rq, &r->reply, &r->timing, &r->err);
 	buf_release(&r->body); /* the reply no longer needs the upload */
 	metrics_compute(s->metrics, now_mono() - t0);
 	if (r->st != SEG_OK)
@@ -863,7 +859,19 @@ static void check_length(req *r)
 		r->reject = 413;
 		seg_fail(&r->reject_err, SEG_ETOOBIG, "request body of %llu bytes is over the limit of %zu bytes", n,
 			 r->srv->cfg.max_body);
+	} else if (end != cl) {
+		r->announced = (size_t)n;
 	}
+}
+
+/* Before any body byte: a Content-Encoding other than gzip, zstd or identity is a 415 naming it. */
+static void check_encoding(req *r)
+{
+	if (!takes_body(r->route))
+		return;
+	if (bodyenc_parse(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING),
+			  &r->encoding, &r->reject_err) != SEG_OK)
+		r->reject = 415;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -893,12 +901,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return respond_unauthorized(r);
 		}
 		check_length(r);
+		if (r->reject == 0)
+			check_encoding(r);
 		if (r->reject) /* answered before reading: MHD then closes the connection */
 			return respond_problem(r, r->reject, r->reject_err.msg, NULL, NULL);
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
 		r->bytes_in += *upload_data_size;
+		/* One buffer of the announced size (within the cap, checked): no copies while it grows. */
+		if (r->body.cap == 0 && r->announced > 0 && r->reject == 0 && takes_body(r->route))
+			buf_reserve(&r->body, r->announced);
 		if (r->reject == 0 && takes_body(r->route) &&
 		    buf_append(&r->body, upload_data, *upload_data_size) != SEG_OK) {
 			r->reject = 413;
@@ -1103,12 +1116,14 @@ http_server *http_start(const http_config *cfg, seg_error *err)
 	s->svc.lim.keep_masks_item = cfg->keep_masks_item;
 	s->svc.lim.keep_masks_run = cfg->keep_masks_run;
 	/* Helpers for parallel loops: with the requesting worker, one lane per usable CPU. */
-	int cpus = usable_cpus();
+	int cpus = par_cpus();
 	s->par = par_new(cpus > 1 ? cpus - 1 : 0, err);
 	if (s->par == NULL)
 		goto fail;
 	s->par_handle = par_handle(s->par);
 	s->svc.par = &s->par_handle;
+	/* While other requests keep the workers busy, the lanes are taken: loops run in their own worker. */
+	par_gate(s->par, pool_alone, s->pool);
 	if (auth_new(cfg->api_keys_file, cfg->api_key, &s->auth, err) != SEG_OK)
 		goto fail;
 	if (cors_new(cfg->cors_origins, &s->cors, err) != SEG_OK)
@@ -1133,12 +1148,19 @@ http_server *http_start(const http_config *cfg, seg_error *err)
 		s->svc.job_queued_arg = s->jobs;
 	}
 
-	struct MHD_OptionItem opts[8];
+	struct MHD_OptionItem opts[10];
 	int k = 0;
 	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, NULL};
 	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &addr};
 	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->timeout, NULL};
 	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, s};
+	/*
+	 * A connection's buffer, from which uploads are read: 256 KiB rather
+	 * than MHD's 32 KiB, so a 512x512 request arrives in a few reads and
+	 * callbacks, not dozens. Pages are touched only as a body needs them.
+	 */
+	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)CONN_MEMORY, NULL};
+	opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_INCREMENT, (intptr_t)CONN_INCREMENT, NULL};
 	if (cfg->max_conns)
 		opts[k++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->max_conns, NULL};
 	if (cfg->max_conns_per_ip)

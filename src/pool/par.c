@@ -9,17 +9,26 @@
  * late finds the counter exhausted and goes back to sleep, so a slow
  * helper never delays the loop.
  *
+ * With a gate (par_gate), a loop asked for while the gate is closed (the
+ * daemon: other requests are being worked on, so every core already has
+ * a worker) runs in its caller alone, rather than adding a thread.
+ *
  * A helper copies the loop it joins under the mutex and counts itself in
  * `active`; a new loop is published only once `active` is zero. Without
  * that wait, a helper that copied loop G just as G's caller returned
  * could claim indices of loop G+1 (the counter was reset) and run G's
  * function on G's argument, which its caller had already freed.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "pool/par.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 struct par_exec {
 	pthread_mutex_t lock;
@@ -36,6 +45,8 @@ struct par_exec {
 	atomic_size_t next;
 	atomic_size_t finished;
 	int active; /* helpers inside the current loop */
+	int (*gate)(void *arg); /* par_gate: helpers join only when it returns non-zero */
+	void *gate_arg;
 };
 
 /* Claims and runs indices of the current loop until none are left. */
@@ -79,7 +90,7 @@ static void run(void *ctx, size_t n, void (*fn)(void *arg, size_t i), void *arg)
 {
 	par_exec *x = ctx;
 
-	if (x == NULL || x->nthreads == 0 || pthread_mutex_trylock(&x->busy) != 0) {
+	if (x == NULL || x->nthreads == 0 || (x->gate && !x->gate(x->gate_arg)) || pthread_mutex_trylock(&x->busy) != 0) {
 		for (size_t i = 0; i < n; i++)
 			fn(arg, i);
 		return;
@@ -152,9 +163,40 @@ void par_free(par_exec *x)
 	free(x);
 }
 
+void par_gate(par_exec *x, int (*open)(void *arg), void *arg)
+{
+	x->gate = open;
+	x->gate_arg = arg;
+}
+
 seg_par par_handle(par_exec *x)
 {
 	seg_par p = {run, x, x ? x->nthreads + 1 : 1};
 
 	return p;
+}
+
+int par_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	cpu_set_t set;
+	FILE *f;
+
+	if (n < 1)
+		n = 1;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0 && CPU_COUNT(&set) < n)
+		n = CPU_COUNT(&set);
+	f = fopen("/sys/fs/cgroup/cpu.max", "r");
+	if (f) {
+		char quota[32];
+		long period;
+		if (fscanf(f, "%31s %ld", quota, &period) == 2 && strcmp(quota, "max") != 0 && period > 0) {
+			long q = atol(quota);
+			long cpus = (q + period - 1) / period;
+			if (cpus >= 1 && cpus < n)
+				n = cpus;
+		}
+		fclose(f);
+	}
+	return (int)n;
 }

@@ -22,6 +22,20 @@ typedef struct par_exec par_exec;
 par_exec *par_new(int helpers, seg_error *err);
 void par_free(par_exec *x);
 
+/*
+ * The CPUs this process may really use: the online cores, narrowed by the
+ * affinity mask and by a cgroup v2 CPU quota (a container's CPU limit),
+ * so a pod limited to 2 CPUs on a 64-core node starts 2 workers.
+ */
+int par_cpus(void);
+
+/*
+ * Sets a gate on x (borrowed; before any loop runs): a loop asked for
+ * while open(arg) returns 0 runs in its caller alone. arg is borrowed
+ * and must outlive x.
+ */
+void par_gate(par_exec *x, int (*open)(void *arg), void *arg);
+
 /* A seg_par backed by x (x may be NULL: serial). */
 seg_par par_handle(par_exec *x);
 

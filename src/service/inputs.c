@@ -471,8 +471,33 @@ static seg_status target_kind_check(const inp_mask *t, const cls_table *cl, seg_
 	return SEG_OK;
 }
 
+/* Target and prediction of a binary pair decoded side by side: task 0 the target, task 1 the prediction. */
+typedef struct pair_job {
+	const inp_mask *target, *pred;
+	uint64_t max_pixels;
+	inp_pair *out;
+	seg_status st[2];
+	seg_error err[2];
+} pair_job;
+
+static void pair_task(void *arg, size_t i)
+{
+	pair_job *j = arg;
+
+	if (i == 0)
+		j->st[0] = mask_decode_target(j->target->data, j->target->len, j->max_pixels, &j->out->target, &j->err[0]);
+	else
+		j->st[1] = binary_pred(j->pred, j->max_pixels, j->out, &j->err[1]);
+}
+
 seg_status inp_decode_pair(const inp_mask *target, const inp_mask *pred, const cls_table *classes,
 			   uint64_t max_pixels, inp_pair *out, seg_error *err)
+{
+	return inp_decode_pair_par(target, pred, classes, max_pixels, NULL, out, err);
+}
+
+seg_status inp_decode_pair_par(const inp_mask *target, const inp_mask *pred, const cls_table *classes,
+			       uint64_t max_pixels, const seg_par *par, inp_pair *out, seg_error *err)
 {
 	seg_status st;
 
@@ -480,7 +505,21 @@ seg_status inp_decode_pair(const inp_mask *target, const inp_mask *pred, const c
 	st = target_kind_check(target, classes, err);
 	if (st != SEG_OK)
 		return st;
-	if (classes == NULL) {
+	if (classes == NULL && par && par->width > 1 && !is_annot(target) && !is_annot(pred)) {
+		/*
+		 * Two lanes: the two decodes write apart (the target; the
+		 * prediction and its notes), and the target's error comes first,
+		 * as when they run one after the other.
+		 */
+		pair_job j = {target, pred, max_pixels, out, {SEG_OK, SEG_OK}, {{SEG_OK, ""}, {SEG_OK, ""}}};
+		seg_par_for(par, 2, pair_task, &j);
+		int k = j.st[0] != SEG_OK ? 0 : 1;
+		st = j.st[k];
+		if (st != SEG_OK && err)
+			*err = j.err[k];
+		if (st == SEG_OK)
+			st = mask_check_sizes(&out->target, &out->pred, err);
+	} else if (classes == NULL) {
 		st = is_annot(target) ? annot_target(target, max_pixels, out, &out->target, err)
 				      : mask_decode_target(target->data, target->len, max_pixels, &out->target, err);
 		if (st == SEG_OK)

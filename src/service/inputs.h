@@ -19,6 +19,7 @@
 
 #include "core/classes.h"
 #include "core/eval.h"
+#include "core/par.h"
 #include "core/seg.h"
 
 #include <cJSON.h>
@@ -75,10 +76,14 @@ void inp_pair_release(inp_pair *p);
  * NULL) or a multi-class one. Readings the rule chose that a user might
  * not expect are explained in out->notes, for the answer's warnings. Errors name
  * the role ("prediction: ...") and how to be explicit; *out owns what it
- * holds on success and is zeroed on error.
+ * holds on success and is zeroed on error. inp_decode_pair_par, with par
+ * (may be NULL) of two lanes or more, decodes a binary pair's target and
+ * prediction side by side: the same result and the same first error.
  */
 seg_status inp_decode_pair(const inp_mask *target, const inp_mask *pred, const cls_table *classes,
 			   uint64_t max_pixels, inp_pair *out, seg_error *err);
+seg_status inp_decode_pair_par(const inp_mask *target, const inp_mask *pred, const cls_table *classes,
+			       uint64_t max_pixels, const seg_par *par, inp_pair *out, seg_error *err);
 
 /*
  * Decodes a target alone for a weight map: a mask or instances as today,

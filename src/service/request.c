@@ -4,7 +4,9 @@
  * JSON: the body is parsed once with cJSON (whose nesting limit bounds
  * recursion); each mask's base64 text is decoded in place in the string
  * cJSON allocated, so the decoded bytes live as long as the parsed tree,
- * which the request owns. Unknown top-level fields are rejected with a
+ * which the request owns. When the caller lets the body be overwritten
+ * (req_parse_eval_inplace), long strings are lifted out before cJSON
+ * sees the body and masks are decoded in the body itself (see parse_json). Unknown top-level fields are rejected with a
  * suggestion, so a typo ("lossses") is an error and not a silent default.
  *
  * Multipart: the body is split by http/multipart.c; masks point straight
@@ -23,6 +25,7 @@
 #include <time.h>
 
 #include "codec/b64.h"
+#include "codec/buf.h"
 #include "codec/npy.h"
 #include "wire/annot.h"
 #include "http/multipart.h"
@@ -147,39 +150,257 @@ static int has_nul_escape(const uint8_t *body, size_t len)
 	return 0;
 }
 
-static seg_status parse_json(const uint8_t *body, size_t len, cJSON **out, seg_error *err)
-{
-	const char *end = NULL;
+/*
+ * Long strings lifted out of a writable JSON body. cJSON copies every
+ * string into a string of its own, and a request is mostly two strings of
+ * base64: hundreds of kilobytes copied byte by byte before they are even
+ * decoded. When the body may be overwritten, value strings of at least
+ * LIFT_MIN bytes without a backslash (their value is then exactly their
+ * bytes, which is all cJSON would make of them) are cut out of a copy of
+ * the body, the skeleton, leaving "" in their place, and cJSON parses the
+ * skeleton: a few hundred bytes. A walk of the tree in document order
+ * finds the value strings again by their rank among value strings; those
+ * where a mask goes (the "target" and "prediction" of the request or of
+ * an item, or their "png" and "npy") are marked with their place in the
+ * body (valueint, 0 in every string cJSON makes) and base64-decoded there
+ * in place, and every other one gets its text back, so the rest of the
+ * parser sees what it always saw. Lifting changes neither what parses nor
+ * where an error is: a lifted string holds no quote or backslash, and
+ * error offsets in the skeleton are mapped back to the body.
+ */
+#define LIFT_MIN 256
 
-	*out = NULL;
-	if (has_nul_escape(body, len))
-		return seg_fail(err, SEG_EINVAL, "JSON strings may not contain \\u0000");
-	*out = cJSON_ParseWithLengthOpts((const char *)body, len, &end, 0);
-	if (*out == NULL) {
-		size_t at = end && end >= (const char *)body ? (size_t)(end - (const char *)body) : 0;
-		const char *e = cJSON_GetErrorPtr();
-		if (e && e >= (const char *)body && e <= (const char *)body + len)
-			at = (size_t)(e - (const char *)body);
-		if (len == 0)
-			return seg_fail(err, SEG_EDECODE, "invalid JSON: the body is empty");
-		return seg_fail(err, SEG_EDECODE, "invalid JSON at byte %zu (or nested deeper than %d)", at,
-				CJSON_NESTING_LIMIT);
+typedef struct lift {
+	size_t skel;  /* offset of the opening quote in the skeleton */
+	size_t at;    /* offset of the opening quote in the body */
+	size_t len;   /* bytes between the quotes */
+	size_t value; /* rank among the document's value strings (keys not counted) */
+} lift;
+
+struct req_lift {
+	uint8_t *body;
+	lift *v;
+	size_t n;
+};
+
+/* What cJSON skips between tokens: every byte up to the space, not only JSON's four. */
+static int json_ws(uint8_t c)
+{
+	return c <= ' ';
+}
+
+/* The skeleton of body into skel (NUL-terminated) and the lifted strings into lf. SEG_ENOMEM only. */
+static seg_status lift_strings(uint8_t *body, size_t len, buf *skel, struct req_lift *lf)
+{
+	size_t i = 0, span = 0, values = 0, cap = 0;
+	seg_status st = buf_reserve(skel, 4096);
+
+	lf->body = body;
+	while (st == SEG_OK && i < len) {
+		const uint8_t *q = memchr(body + i, '"', len - i);
+		if (q == NULL)
+			break;
+		size_t open = (size_t)(q - body), j = open + 1, close;
+		int esc = 0;
+		for (;;) {
+			const uint8_t *c = memchr(body + j, '"', len - j);
+			if (c == NULL)
+				goto rest; /* unterminated: cJSON says where */
+			close = (size_t)(c - body);
+			size_t b = close;
+			while (b > open + 1 && body[b - 1] == '\\')
+				b--;
+			if ((close - b) % 2 == 0)
+				break;
+			esc = 1; /* an escaped quote */
+			j = close + 1;
+		}
+		size_t n = close - open - 1, k = close + 1;
+		while (k < len && json_ws(body[k]))
+			k++;
+		if (k < len && body[k] == ':') { /* a key */
+			i = close + 1;
+			continue;
+		}
+		if (n >= LIFT_MIN && !esc && memchr(body + open + 1, '\\', n) == NULL) {
+			if (lf->n == cap) {
+				size_t more = cap ? cap * 2 : 8;
+				lift *v = realloc(lf->v, more * sizeof(*v));
+				if (v == NULL)
+					return SEG_ENOMEM;
+				lf->v = v;
+				cap = more;
+			}
+			st = buf_append(skel, body + span, open + 1 - span);
+			lf->v[lf->n++] = (lift){skel->len - 1, open, n, values};
+			span = close;
+		}
+		values++;
+		i = close + 1;
 	}
-	if (!cJSON_IsObject(*out)) {
-		cJSON_Delete(*out);
-		*out = NULL;
-		return seg_fail(err, SEG_EINVAL, "the request body must be a JSON object");
+rest:
+	if (st == SEG_OK)
+		st = buf_append(skel, body + span, len - span);
+	return st;
+}
+
+/* A skeleton offset as an offset into the body. */
+static size_t lift_offset(const struct req_lift *lf, size_t at)
+{
+	size_t shift = 0;
+
+	for (size_t k = 0; k < lf->n && lf->v[k].skel < at; k++)
+		shift = lf->v[k].at - lf->v[k].skel + lf->v[k].len;
+	return at + shift;
+}
+
+/* Where a value string sits: a mask's base64 or anything else. */
+typedef enum lift_where {
+	LW_ROOT,
+	LW_ITEMS,   /* the batch's "items" */
+	LW_ITEM,    /* one item */
+	LW_MASKOBJ, /* {"png": ..., "npy": ...} */
+	LW_MASK,    /* a mask's base64 text */
+	LW_OTHER,
+} lift_where;
+
+typedef struct lift_walk {
+	const struct req_lift *lf;
+	size_t value, next;
+	int items; /* the batch form exists (evaluations) */
+	int prediction;
+} lift_walk;
+
+static int mask_key(const lift_walk *w, const char *k)
+{
+	return k && (strcmp(k, "target") == 0 || (w->prediction && strcmp(k, "prediction") == 0));
+}
+
+static seg_status lift_visit(cJSON *node, lift_where where, lift_walk *w)
+{
+	if (cJSON_IsString(node)) {
+		size_t rank = w->value++;
+		if (w->next < w->lf->n && w->lf->v[w->next].value == rank) {
+			const lift *l = &w->lf->v[w->next];
+			if (where == LW_MASK) {
+				node->valueint = (int)(w->next + 1);
+			} else {
+				char *text = cJSON_malloc(l->len + 1);
+				if (text == NULL)
+					return SEG_ENOMEM;
+				memcpy(text, w->lf->body + l->at + 1, l->len);
+				text[l->len] = '\0';
+				cJSON_free(node->valuestring);
+				node->valuestring = text;
+			}
+			w->next++;
+		}
+		return SEG_OK;
+	}
+	cJSON *c;
+	cJSON_ArrayForEach(c, node)
+	{
+		lift_where cw = LW_OTHER;
+		if ((where == LW_ROOT || where == LW_ITEM) && mask_key(w, c->string))
+			cw = cJSON_IsObject(c) ? LW_MASKOBJ : LW_MASK;
+		else if (where == LW_ROOT && w->items && c->string && strcmp(c->string, "items") == 0)
+			cw = LW_ITEMS;
+		else if (where == LW_ITEMS)
+			cw = LW_ITEM;
+		else if (where == LW_MASKOBJ && c->string && (strcmp(c->string, "png") == 0 || strcmp(c->string, "npy") == 0))
+			cw = LW_MASK;
+		seg_status st = lift_visit(c, cw, w);
+		if (st != SEG_OK)
+			return st;
 	}
 	return SEG_OK;
 }
 
-/* Decodes base64 text in place; the decoded bytes replace the text. */
-static seg_status decode_b64_inplace(char *text, const char *role, req_mask *out, double *seconds,
-				     seg_error *err)
+/*
+ * Parses a JSON body; with lf (the body then writable), long value strings
+ * are lifted out first (see above). items and prediction: whether the
+ * batch form and a prediction are masks of this request.
+ */
+static seg_status parse_json(const uint8_t *body, size_t len, struct req_lift *lf, int items, int prediction,
+			     cJSON **out, seg_error *err)
+{
+	const char *end = NULL;
+	const char *text = (const char *)body;
+	size_t tlen = len;
+	buf skel;
+	seg_status st = SEG_OK;
+
+	*out = NULL;
+	buf_init(&skel, 0);
+	if (has_nul_escape(body, len))
+		return seg_fail(err, SEG_EINVAL, "JSON strings may not contain \\u0000");
+	if (lf) {
+		if (lift_strings((uint8_t *)body, len, &skel, lf) != SEG_OK) {
+			st = seg_fail(err, SEG_ENOMEM, "out of memory");
+			goto out;
+		}
+		if (lf->n > 0) {
+			text = (const char *)skel.data;
+			tlen = skel.len;
+		}
+	}
+	*out = cJSON_ParseWithLengthOpts(text, tlen, &end, 0);
+	if (*out == NULL) {
+		size_t at = end && end >= text ? (size_t)(end - text) : 0;
+		const char *e = cJSON_GetErrorPtr();
+		if (e && e >= text && e <= text + tlen)
+			at = (size_t)(e - text);
+		if (text != (const char *)body)
+			at = lift_offset(lf, at);
+		if (len == 0)
+			st = seg_fail(err, SEG_EDECODE, "invalid JSON: the body is empty");
+		else
+			st = seg_fail(err, SEG_EDECODE, "invalid JSON at byte %zu (or nested deeper than %d)", at,
+				      CJSON_NESTING_LIMIT);
+		goto out;
+	}
+	if (!cJSON_IsObject(*out)) {
+		cJSON_Delete(*out);
+		*out = NULL;
+		st = seg_fail(err, SEG_EINVAL, "the request body must be a JSON object");
+		goto out;
+	}
+	if (lf && lf->n > 0) {
+		lift_walk w = {lf, 0, 0, items, prediction};
+		if (lift_visit(*out, LW_ROOT, &w) != SEG_OK) {
+			cJSON_Delete(*out);
+			*out = NULL;
+			st = seg_fail(err, SEG_ENOMEM, "out of memory");
+		}
+	}
+out:
+	buf_release(&skel);
+	return st;
+}
+
+/*
+ * Decodes a mask's base64 string in place: in the string cJSON made, or,
+ * for a string lifted out of the body (lf), in the body where its text
+ * was. The decoded bytes replace the text.
+ */
+static seg_status decode_b64_inplace(const cJSON *v, const struct req_lift *lf, const char *role, req_mask *out,
+				     double *seconds, seg_error *err)
 {
 	size_t n = 0;
+	char *text = v->valuestring;
+	size_t len;
 	double t0 = now();
-	seg_status st = b64_decode(text, strlen(text), (uint8_t *)text, &n, err);
+
+	if (lf && v->valueint > 0 && (size_t)v->valueint <= lf->n) {
+		const lift *l = &lf->v[v->valueint - 1];
+		text = (char *)lf->body + l->at + 1;
+		/* A raw NUL ends the text, as it ends the C string cJSON would have made of it. */
+		const char *nul = memchr(text, '\0', l->len);
+		len = nul ? (size_t)(nul - text) : l->len;
+	} else {
+		len = strlen(text);
+	}
+	seg_status st = b64_decode(text, len, (uint8_t *)text, &n, err);
 
 	*seconds += now() - t0;
 	if (st != SEG_OK) {
@@ -208,11 +429,11 @@ static seg_status parse_axis(const cJSON *v, const char *role, int *out, seg_err
  * b64} with optional "kind" and, for a prediction, "channel_axis" and
  * "logits".
  */
-static seg_status parse_mask(cJSON *v, const char *role, int is_target, req_mask *out, int *logits,
-			     double *seconds, seg_error *err)
+static seg_status parse_mask(cJSON *v, const struct req_lift *lf, const char *role, int is_target, req_mask *out,
+			     int *logits, double *seconds, seg_error *err)
 {
 	cJSON *field;
-	char *text = NULL;
+	cJSON *text = NULL;
 	seg_status st;
 
 	out->kind = INP_AUTO;
@@ -221,7 +442,7 @@ static seg_status parse_mask(cJSON *v, const char *role, int is_target, req_mask
 	if (v == NULL)
 		return seg_fail(err, SEG_EINVAL, "missing \"%s\"", role);
 	if (cJSON_IsString(v))
-		return decode_b64_inplace(v->valuestring, role, out, seconds, err);
+		return decode_b64_inplace(v, lf, role, out, seconds, err);
 	if (annot_is_mask(v)) {
 		/* An annotation tool's export: read when the classes are known (service/inputs.c). */
 		out->annot = v;
@@ -240,7 +461,7 @@ static seg_status parse_mask(cJSON *v, const char *role, int is_target, req_mask
 			if (text)
 				return seg_fail(err, SEG_EINVAL, "\"%s\" must hold one of \"png\" or \"npy\", not both",
 						role);
-			text = field->valuestring;
+			text = field;
 		} else if (strcmp(field->string, "kind") == 0) {
 			if (!cJSON_IsString(field))
 				return seg_fail(err, SEG_EINVAL, "\"%s.kind\" must be a string", role);
@@ -262,7 +483,7 @@ static seg_status parse_mask(cJSON *v, const char *role, int is_target, req_mask
 	}
 	if (text == NULL)
 		return seg_fail(err, SEG_EINVAL, "\"%s\" needs \"png\" or \"npy\"", role);
-	return decode_b64_inplace(text, role, out, seconds, err);
+	return decode_b64_inplace(text, lf, role, out, seconds, err);
 }
 
 /* "logits": true means kind logits: refuse the two when they disagree. */
@@ -613,13 +834,13 @@ static seg_status parse_case(cJSON *obj, const char *where, req_eval *r, req_cas
 
 	c->logits = r->logits;
 	snprintf(role, sizeof(role), "%starget", where);
-	st = parse_mask(cJSON_GetObjectItemCaseSensitive(obj, "target"), role, 1, &c->target, NULL,
+	st = parse_mask(cJSON_GetObjectItemCaseSensitive(obj, "target"), r->lift, role, 1, &c->target, NULL,
 			&r->base64_seconds, err);
 	if (st != SEG_OK)
 		return st;
 	snprintf(role, sizeof(role), "%sprediction", where);
-	st = parse_mask(cJSON_GetObjectItemCaseSensitive(obj, "prediction"), role, 0, &c->prediction, &c->logits,
-			&r->base64_seconds, err);
+	st = parse_mask(cJSON_GetObjectItemCaseSensitive(obj, "prediction"), r->lift, role, 0, &c->prediction,
+			&c->logits, &r->base64_seconds, err);
 	if (st == SEG_OK)
 		st = apply_logits(&c->prediction, c->logits, role, err);
 	if (st != SEG_OK)
@@ -932,8 +1153,9 @@ seg_status req_parse_eval(const char *content_type, const uint8_t *body, size_t 
 	return req_parse_eval_capped(content_type, body, len, MCO_DEFAULT_MAX_CLASSES, out, err);
 }
 
-seg_status req_parse_eval_capped(const char *content_type, const uint8_t *body, size_t len, int max_classes,
-				 req_eval *out, seg_error *err)
+/* Either form; lf (not NULL) lifts a JSON body's long strings, decoding masks in place in the body. */
+static seg_status parse_eval(const char *content_type, const uint8_t *body, size_t len, int max_classes,
+			     struct req_lift *lf, req_eval *out, seg_error *err)
 {
 	body_kind kind;
 	mp_form *form = NULL;
@@ -945,9 +1167,11 @@ seg_status req_parse_eval_capped(const char *content_type, const uint8_t *body, 
 	if (st != SEG_OK)
 		return st;
 	if (kind == BODY_JSON) {
-		st = parse_json(body, len, &out->json, err);
+		st = parse_json(body, len, lf, 1, 1, &out->json, err);
+		out->lift = lf;
 		if (st == SEG_OK)
 			st = eval_from_json(out->json, out, err);
+		out->lift = NULL;
 	} else {
 		st = split_form(content_type, body, len, &form, err);
 		if (st == SEG_OK)
@@ -956,6 +1180,22 @@ seg_status req_parse_eval_capped(const char *content_type, const uint8_t *body, 
 	}
 	if (st != SEG_OK)
 		req_eval_release(out);
+	return st;
+}
+
+seg_status req_parse_eval_capped(const char *content_type, const uint8_t *body, size_t len, int max_classes,
+				 req_eval *out, seg_error *err)
+{
+	return parse_eval(content_type, body, len, max_classes, NULL, out, err);
+}
+
+seg_status req_parse_eval_inplace(const char *content_type, uint8_t *body, size_t len, int max_classes,
+				  req_eval *out, seg_error *err)
+{
+	struct req_lift lf = {0};
+	seg_status st = parse_eval(content_type, body, len, max_classes, &lf, out, err);
+
+	free(lf.v);
 	return st;
 }
 
@@ -989,8 +1229,8 @@ static int wmap_mco_field(const char *name)
 	return strcmp(name, "classes") == 0 || strcmp(name, "ignore_index") == 0 || strcmp(name, "background") == 0;
 }
 
-seg_status req_parse_wmap_capped(const char *content_type, const uint8_t *body, size_t len, int max_classes,
-				 req_wmap *out, seg_error *err)
+static seg_status parse_wmap(const char *content_type, const uint8_t *body, size_t len, int max_classes,
+			     struct req_lift *lf, req_wmap *out, seg_error *err)
 {
 	body_kind kind;
 	mp_form *form = NULL;
@@ -1004,9 +1244,10 @@ seg_status req_parse_wmap_capped(const char *content_type, const uint8_t *body, 
 		return st;
 	if (kind == BODY_JSON) {
 		cJSON *field;
-		st = parse_json(body, len, &out->json, err);
+		st = parse_json(body, len, lf, 0, 0, &out->json, err);
 		if (st != SEG_OK)
 			goto out;
+		out->lift = lf;
 		cJSON_ArrayForEach(field, out->json)
 		{
 			if (strcmp(field->string, "target") == 0)
@@ -1022,8 +1263,8 @@ seg_status req_parse_wmap_capped(const char *content_type, const uint8_t *body, 
 			if (st != SEG_OK)
 				goto out;
 		}
-		st = parse_mask(cJSON_GetObjectItemCaseSensitive(out->json, "target"), "target", 1, &out->target, NULL,
-				&out->base64_seconds, err);
+		st = parse_mask(cJSON_GetObjectItemCaseSensitive(out->json, "target"), out->lift, "target", 1, &out->target,
+				NULL, &out->base64_seconds, err);
 	} else {
 		st = split_form(content_type, body, len, &form, err);
 		if (st != SEG_OK)
@@ -1057,8 +1298,25 @@ seg_status req_parse_wmap_capped(const char *content_type, const uint8_t *body, 
 		st = seg_fail(err, SEG_EINVAL, "with \"classes\" the instances are each class's connected components: "
 			      "\"instances\" must be auto or components");
 out:
+	out->lift = NULL;
 	free(form);
 	if (st != SEG_OK)
 		req_wmap_release(out);
+	return st;
+}
+
+seg_status req_parse_wmap_capped(const char *content_type, const uint8_t *body, size_t len, int max_classes,
+				 req_wmap *out, seg_error *err)
+{
+	return parse_wmap(content_type, body, len, max_classes, NULL, out, err);
+}
+
+seg_status req_parse_wmap_inplace(const char *content_type, uint8_t *body, size_t len, int max_classes,
+				  req_wmap *out, seg_error *err)
+{
+	struct req_lift lf = {0};
+	seg_status st = parse_wmap(content_type, body, len, max_classes, &lf, out, err);
+
+	free(lf.v);
 	return st;
 }

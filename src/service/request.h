@@ -71,6 +71,7 @@ typedef struct req_eval {
 	mco_opts mc;           /* classes, ignore label, averages, profile (owned) */
 	double base64_seconds; /* time spent decoding base64 */
 	cJSON *json;           /* owned: the parsed body, whose strings hold decoded masks */
+	const struct req_lift *lift; /* while parsing in place: strings lifted out of the body (request.c) */
 } req_eval;
 
 typedef struct req_wmap {
@@ -81,6 +82,7 @@ typedef struct req_wmap {
 	mco_opts mc; /* classes and class weights, for a label-map target (owned) */
 	double base64_seconds;
 	cJSON *json; /* owned */
+	const struct req_lift *lift; /* while parsing in place (request.c) */
 } req_wmap;
 
 /* SEG_EINVAL unless name is 1..128 characters of A-Za-z0-9._- . */
@@ -115,6 +117,15 @@ seg_status req_parse_eval(const char *content_type, const uint8_t *body, size_t 
 			  seg_error *err);
 
 /*
+ * The same, for a body the caller lets the parser overwrite: a JSON
+ * body's masks are base64-decoded where their text was in body (which
+ * must then outlive *out, as a multipart body does), without cJSON
+ * copying the text first. Same answers and errors as req_parse_eval_capped.
+ */
+seg_status req_parse_eval_inplace(const char *content_type, uint8_t *body, size_t len, int max_classes,
+				  req_eval *out, seg_error *err);
+
+/*
  * Completes a request built field by field (the command line): default
  * specs, the profile's defaults and the multi-class checks, unique keys.
  */
@@ -129,5 +140,7 @@ seg_status req_parse_wmap(const char *content_type, const uint8_t *body, size_t 
 			  seg_error *err);
 seg_status req_parse_wmap_capped(const char *content_type, const uint8_t *body, size_t len, int max_classes,
 				 req_wmap *out, seg_error *err);
+seg_status req_parse_wmap_inplace(const char *content_type, uint8_t *body, size_t len, int max_classes,
+				  req_wmap *out, seg_error *err);
 
 #endif

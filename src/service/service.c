@@ -171,7 +171,9 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 	double t1 = now();
 
 	*obj = NULL;
-	st = inp_decode_pair(&tm, &pm, rq->mc.multi ? &rq->mc.classes : NULL, ctx->lim.max_pixels, &in, err);
+	/* Target and prediction side by side when the lanes are free (the daemon's par runs inline when busy). */
+	st = inp_decode_pair_par(&tm, &pm, rq->mc.multi ? &rq->mc.classes : NULL, ctx->lim.max_pixels, ctx->par, &in,
+				 err);
 	seg_target tgt = in.target;
 	seg_pred pred = in.pred;
 	double t2 = now();
@@ -451,7 +453,10 @@ seg_status svc_evaluate(const svc_ctx *ctx, const svc_request *rq, svc_reply *ou
 	double t0 = now();
 
 	reply_init(out);
-	st = req_parse_eval_capped(rq->content_type, rq->body, rq->body_len, ctx->lim.max_classes, &req, err);
+	if (rq->body_rw)
+		st = req_parse_eval_inplace(rq->content_type, rq->body_rw, rq->body_len, ctx->lim.max_classes, &req, err);
+	else
+		st = req_parse_eval_capped(rq->content_type, rq->body, rq->body_len, ctx->lim.max_classes, &req, err);
 	t->base64 = now() - t0;
 	if (st == SEG_OK)
 		st = eval_request(ctx, &req, rq->request_id, NULL, NULL, &result, NULL, t, err);
@@ -620,9 +625,9 @@ seg_status svc_wmap_compute(const svc_ctx *ctx, const req_wmap *rq, float **out,
 		}
 		class_weight_map(cls, n, C, rq->mc.classes.background, &p, cw, counts);
 		p.instances = WMAP_INST_LABELS;
-		st = wmap_compute_weighted(&tgt, &p, cw, w, info, err);
+		st = wmap_run(&tgt, &p, cw, ctx->par, w, info, err);
 	} else {
-		st = wmap_compute(&tgt, &rq->params.par.wm, w, info, err);
+		st = wmap_run(&tgt, &rq->params.par.wm, NULL, ctx->par, w, info, err);
 	}
 	t->compute = now() - t2;
 	if (st == SEG_OK) {
@@ -656,7 +661,10 @@ seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 	if (type == NULL) /* the HTTP layer has answered 406 before: this is for other callers */
 		type = "application/json";
 	buf_init(&raw, 0);
-	st = req_parse_wmap_capped(rq->content_type, rq->body, rq->body_len, ctx->lim.max_classes, &req, err);
+	if (rq->body_rw)
+		st = req_parse_wmap_inplace(rq->content_type, rq->body_rw, rq->body_len, ctx->lim.max_classes, &req, err);
+	else
+		st = req_parse_wmap_capped(rq->content_type, rq->body, rq->body_len, ctx->lim.max_classes, &req, err);
 	t->base64 = now() - t0;
 	if (st == SEG_OK && req.has_range && strcmp(type, "image/png") != 0)
 		st = seg_fail(err, SEG_EINVAL,

@@ -55,6 +55,7 @@ typedef struct svc_request {
 	const char *percentiles; /* GET /v1/runs/{run}: "false" leaves them out */
 	const uint8_t *body;
 	size_t body_len;
+	uint8_t *body_rw; /* the same bytes when the handler may overwrite them (masks decoded in place), else NULL */
 } svc_request;
 
 typedef struct svc_reply {

@@ -21,7 +21,7 @@
 // with CONTRACT_DB_FILE its password file (the daemon then gets no
 // PGPASSWORD, so the file is what lets it in).
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -1116,10 +1116,52 @@ async function emptyPostPhase(port) {
 	}
 }
 
+// A body compressed by the zstd command (installed by run.sh): Node 20's zlib has no zstd.
+const zstdOf = (buf) => execFileSync('zstd', ['-q', '-c'], { input: buf, maxBuffer: 1 << 28 });
+
+// Compressed bodies (Content-Encoding): the same answers as the plain body; other codings, corrupt data.
+async function encodingPhase(port) {
+	const body = Buffer.from(evalBody({ losses: ['bce', 'dice'], metrics: ['iou'] }));
+	const plain = await runCase(port, { name: 'encoding: plain body', method: 'POST', path: E, headers: JSON_T, body, status: 200 });
+	const same = (b) => (plain && JSON.stringify(b.losses) === JSON.stringify(plain.body.losses) &&
+		JSON.stringify(b.metrics) === JSON.stringify(plain.body.metrics)) || json(b);
+	for (const [enc, packed] of [['gzip', zlib.gzipSync(body)], ['x-gzip', zlib.gzipSync(body)], ['zstd', zstdOf(body)],
+		['GZIP', Buffer.concat([zlib.gzipSync(body.subarray(0, 1000)), zlib.gzipSync(body.subarray(1000))])]]) {
+		await runCase(port, { name: `encoding: evaluate, Content-Encoding ${enc}`, method: 'POST', path: E,
+			headers: { ...JSON_T, 'Content-Encoding': enc }, body: packed, status: 200, then: same });
+	}
+	await runCase(port, { name: 'encoding: identity', method: 'POST', path: E, headers: { ...JSON_T, 'Content-Encoding': 'identity' },
+		body, status: 200, then: same });
+	const f = multipart([['target', blobsT], ['prediction', blobsP], ['losses', 'bce,dice'], ['metrics', 'iou']]);
+	await runCase(port, { name: 'encoding: multipart, zstd', method: 'POST', path: E,
+		headers: { 'Content-Type': f.type, 'Content-Encoding': 'zstd' }, body: zstdOf(f.body), status: 200, then: same });
+	await runCase(port, { name: 'encoding: weight map, gzip', method: 'POST', path: W, headers: { ...JSON_T, 'Content-Encoding': 'gzip' },
+		body: zlib.gzipSync(json({ target: b64(blobsT) })), status: 200 });
+	await runCase(port, { name: 'encoding: job, zstd', method: 'POST', path: '/v1/jobs', headers: { ...JSON_T, 'Content-Encoding': 'zstd' },
+		body: zstdOf(body), status: 202 });
+	for (const enc of ['br', 'deflate', 'gzip, zstd']) {
+		await runCase(port, { name: `encoding: Content-Encoding ${enc}`, method: 'POST', path: E, headers: { ...JSON_T, 'Content-Encoding': enc },
+			body, status: 415, then: (b) => b.detail === `unsupported Content-Encoding '${enc}': send the body as gzip, zstd or identity` || b.detail });
+	}
+	const gz = zlib.gzipSync(body);
+	await runCase(port, { name: 'encoding: gzip cut short', method: 'POST', path: E, headers: { ...JSON_T, 'Content-Encoding': 'gzip' },
+		body: gz.subarray(0, gz.length - 10), status: 400, then: (b) => /^gzip: the stream ends early/.test(b.detail) || b.detail });
+	await runCase(port, { name: 'encoding: zstd label on gzip data', method: 'POST', path: E, headers: { ...JSON_T, 'Content-Encoding': 'zstd' },
+		body: gz, status: 400, then: (b) => /^zstd: /.test(b.detail) || b.detail });
+	await runCase(port, { name: 'encoding: gzip label on a plain body', method: 'POST', path: E, headers: { ...JSON_T, 'Content-Encoding': 'gzip' },
+		body, status: 400, then: (b) => /^gzip: invalid data at byte \d+ /.test(b.detail) || b.detail });
+}
+
 // Cases for a daemon started with --max-body 4K --max-pixels 1000.
 function limitCases() {
 	const big = json({ target: 'A'.repeat(9000), prediction: 'A' });
+	const zeros = Buffer.alloc(1 << 20, 0x20); /* 1 MiB of spaces: a few hundred bytes compressed */
 	return [
+		{ name: 'evaluate: gzip body inflating past --max-body', method: 'POST', path: E, headers: { ...JSON_T, 'Content-Encoding': 'gzip' },
+			body: zlib.gzipSync(zeros), status: 413,
+			then: (b) => b.detail === 'the gzip body inflates past the limit of 4096 bytes' || b.detail },
+		{ name: 'evaluate: zstd body inflating past --max-body', method: 'POST', path: E, headers: { ...JSON_T, 'Content-Encoding': 'zstd' },
+			body: zstdOf(zeros), status: 413, then: (b) => /past the limit of 4096 bytes$/.test(b.detail) || b.detail },
 		{ name: 'evaluate: body over --max-body (Content-Length)', method: 'POST', path: E, headers: JSON_T, body: big, status: 413,
 			then: (b) => /^request body of 9\d{3} bytes is over the limit of 4096 bytes$/.test(b.detail) || b.detail },
 		{ name: 'evaluate: body over --max-body (chunked): 411, not read', method: 'POST', path: E, headers: JSON_T, body: big, chunked: true, status: 411 },
@@ -3868,6 +3910,7 @@ async function main() {
 		checkCatalogue(catalogue);
 
 		for (const c of cases({ catalogue })) await runCase(main.port, c);
+		await encodingPhase(main.port);
 		await emptyPostPhase(main.port);
 		await runsPhase(main.port);
 		await multiclassPhase(main.port, catalogue);

@@ -24,7 +24,7 @@ ifndef FUZZ_MK
 FUZZ_MK := $(lastword $(MAKEFILE_LIST))
 FUZZ_PARENT_MK := $(firstword $(MAKEFILE_LIST))
 
-FUZZ_TARGETS ?= fuzz_png fuzz_png_diff fuzz_npy fuzz_mask fuzz_b64 fuzz_json_request fuzz_multipart fuzz_spec fuzz_coco fuzz_coco_poly fuzz_lsbrush fuzz_cvat fuzz_annot
+FUZZ_TARGETS ?= fuzz_png fuzz_png_diff fuzz_npy fuzz_mask fuzz_b64 fuzz_json_request fuzz_multipart fuzz_spec fuzz_coco fuzz_coco_poly fuzz_lsbrush fuzz_cvat fuzz_annot fuzz_bodyenc
 FUZZ_SECONDS ?= 60
 # A total budget, when given, decides each target's share whatever FUZZ_SECONDS says.
 ifneq ($(FUZZ_TOTAL_SECONDS),)
