@@ -12,6 +12,10 @@
  * Each stage is timed so responses can say where their time went
  * (timing_ms) and the metrics can show it. Responses are built with
  * cJSON; maps are float32 .npy or heatmap PNG files in base64.
+ *
+ * This file holds evaluation and weight maps, and the reply helpers the
+ * route files share (svc_int.h); the run routes are in svc_runs.c, the
+ * job routes in svc_jobs.c.
  */
 #include "service/service.h"
 
@@ -20,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include <cJSON.h>
@@ -37,11 +40,11 @@
 #include "service/kept.h"
 #include "service/maps.h"
 #include "service/request.h"
-#include "service/runagg.h"
+#include "service/svc_int.h"
 #include "wire/problem.h"
 #include "wire/wire.h"
 
-static double now(void)
+double svc_now(void)
 {
 	struct timespec ts;
 
@@ -49,7 +52,7 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int64_t now_ms(void)
+int64_t svc_now_ms(void)
 {
 	struct timespec ts;
 
@@ -97,7 +100,7 @@ static void add_timing(cJSON *root, const svc_timing *t)
 }
 
 /* Serialises root into out->body as JSON with the given status. */
-static seg_status reply_json(cJSON *root, int status, svc_reply *out, seg_error *err)
+seg_status svc_reply_json(cJSON *root, int status, svc_reply *out, seg_error *err)
 {
 	char *text = cJSON_PrintUnformatted(root);
 	seg_status st;
@@ -113,7 +116,7 @@ static seg_status reply_json(cJSON *root, int status, svc_reply *out, seg_error 
 	return st == SEG_OK ? SEG_OK : seg_fail(err, st, "out of memory writing the response");
 }
 
-static void reply_init(svc_reply *out)
+void svc_reply_init(svc_reply *out)
 {
 	memset(out, 0, sizeof(*out));
 	buf_init(&out->body, 0);
@@ -168,7 +171,7 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 	eval_warnings *warn = NULL;
 	cJSON *root = NULL, *maps = NULL;
 	seg_status st;
-	double t1 = now();
+	double t1 = svc_now();
 
 	*obj = NULL;
 	/* Target and prediction side by side when the lanes are free (the daemon's par runs inline when busy). */
@@ -176,7 +179,7 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 				 err);
 	seg_target tgt = in.target;
 	seg_pred pred = in.pred;
-	double t2 = now();
+	double t2 = svc_now();
 	t->decode += t2 - t1;
 	if (st != SEG_OK) {
 		if (where[0]) {
@@ -194,7 +197,7 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 	}
 	if (in.multi) {
 		st = eval_multi(ctx, rq, &in, root, values, res, err);
-		t->compute += now() - t2;
+		t->compute += svc_now() - t2;
 		if (st == SEG_OK && !rq->batch) {
 			maps = cJSON_CreateObject();
 			st = maps == NULL ? seg_fail(err, SEG_ENOMEM, "out of memory") : maps_add(rq, &in, maps, t, err);
@@ -210,7 +213,7 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 		goto out;
 	}
 	st = eval_run(&tgt, &pred, rq->specs, rq->nspecs, values, warn, ctx->par, err);
-	t->compute += now() - t2;
+	t->compute += svc_now() - t2;
 	if (st != SEG_OK)
 		goto out;
 	for (int i = 0; i < in.nnotes; i++)
@@ -221,7 +224,7 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 		if (st != SEG_OK)
 			goto out;
 	}
-	double t4 = now();
+	double t4 = svc_now();
 	cJSON_AddNumberToObject(root, "width", tgt.width);
 	cJSON_AddNumberToObject(root, "height", tgt.height);
 	st = wire_add_results(root, rq->specs, values, rq->nspecs, warn);
@@ -235,7 +238,7 @@ static seg_status eval_case(const svc_ctx *ctx, const req_eval *rq, const req_ca
 		cJSON_AddItemToObject(root, "maps", maps);
 		maps = NULL;
 	}
-	t->encode += now() - t4;
+	t->encode += svc_now() - t4;
 	*obj = root;
 	root = NULL;
 out:
@@ -263,7 +266,7 @@ static seg_status record_case(const svc_ctx *ctx, const req_eval *rq, const req_
 	size_t cap = rq->nspecs * (size_t)(1 + C) + 3 * (size_t)C + 1, n = 0;
 	store_score *scores = malloc(cap * sizeof(*scores));
 	score_key *keys = C ? malloc(cap * sizeof(*keys)) : NULL;
-	double t0 = now();
+	double t0 = svc_now();
 	seg_status st;
 
 	if (scores == NULL || (C && keys == NULL)) {
@@ -304,10 +307,10 @@ static seg_status record_case(const svc_ctx *ctx, const req_eval *rq, const req_
 		}
 		scores[n++] = (store_score){STORE_COUNTS, "valid", valid};
 	}
-	st = kept_record(ctx, rq, c, item, now_ms(), cJSON_GetObjectItem(obj, "width")->valueint,
+	st = kept_record(ctx, rq, c, item, svc_now_ms(), cJSON_GetObjectItem(obj, "width")->valueint,
 			 cJSON_GetObjectItem(obj, "height")->valueint, scores, n, obj, err);
 out:
-	t->store += now() - t0;
+	t->store += svc_now() - t0;
 	free(scores);
 	free(keys);
 	return st;
@@ -450,21 +453,21 @@ seg_status svc_evaluate(const svc_ctx *ctx, const svc_request *rq, svc_reply *ou
 	req_eval req;
 	cJSON *result = NULL;
 	seg_status st;
-	double t0 = now();
+	double t0 = svc_now();
 
-	reply_init(out);
+	svc_reply_init(out);
 	if (rq->body_rw)
 		st = req_parse_eval_inplace(rq->content_type, rq->body_rw, rq->body_len, ctx->lim.max_classes, &req, err);
 	else
 		st = req_parse_eval_capped(rq->content_type, rq->body, rq->body_len, ctx->lim.max_classes, &req, err);
-	t->base64 = now() - t0;
+	t->base64 = svc_now() - t0;
 	if (st == SEG_OK)
 		st = eval_request(ctx, &req, rq->request_id, NULL, NULL, &result, NULL, t, err);
 	if (st == SEG_OK) {
-		double t5 = now();
+		double t5 = svc_now();
 		add_timing(result, t);
-		st = reply_json(result, 200, out, err);
-		t->encode += now() - t5;
+		st = svc_reply_json(result, 200, out, err);
+		t->encode += svc_now() - t5;
 	}
 	cJSON_Delete(result);
 	req_eval_release(&req);
@@ -600,11 +603,11 @@ seg_status svc_wmap_compute(const svc_ctx *ctx, const req_wmap *rq, float **out,
 	double *counts = NULL;
 	inp_mask m = {rq->target.data, rq->target.len, rq->target.kind, NPY_AXIS_AUTO, rq->target.annot};
 	seg_status st;
-	double t1 = now();
+	double t1 = svc_now();
 
 	*out = NULL;
 	st = inp_decode_target(&m, rq->mc.multi ? &rq->mc.classes : NULL, ctx->lim.max_pixels, &tgt, &cls, err);
-	double t2 = now();
+	double t2 = svc_now();
 	t->decode = t2 - t1;
 	if (st != SEG_OK)
 		goto out;
@@ -629,7 +632,7 @@ seg_status svc_wmap_compute(const svc_ctx *ctx, const req_wmap *rq, float **out,
 	} else {
 		st = wmap_run(&tgt, &rq->params.par.wm, NULL, ctx->par, w, info, err);
 	}
-	t->compute = now() - t2;
+	t->compute = svc_now() - t2;
 	if (st == SEG_OK) {
 		*out = w;
 		w = NULL;
@@ -655,9 +658,9 @@ seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 	const char *type = svc_negotiate_wmap(rq->accept);
 	wmap_info info;
 	seg_status st;
-	double t0 = now();
+	double t0 = svc_now();
 
-	reply_init(out);
+	svc_reply_init(out);
 	if (type == NULL) /* the HTTP layer has answered 406 before: this is for other callers */
 		type = "application/json";
 	buf_init(&raw, 0);
@@ -665,7 +668,7 @@ seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 		st = req_parse_wmap_inplace(rq->content_type, rq->body_rw, rq->body_len, ctx->lim.max_classes, &req, err);
 	else
 		st = req_parse_wmap_capped(rq->content_type, rq->body, rq->body_len, ctx->lim.max_classes, &req, err);
-	t->base64 = now() - t0;
+	t->base64 = svc_now() - t0;
 	if (st == SEG_OK && req.has_range && strcmp(type, "image/png") != 0)
 		st = seg_fail(err, SEG_EINVAL,
 			      "\"range\" sets the colour scale of a heatmap: ask for one with Accept: image/png (this "
@@ -673,7 +676,7 @@ seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 			      type);
 	if (st == SEG_OK)
 		st = svc_wmap_compute(ctx, &req, &w, &tgt.width, &tgt.height, &info, t, err);
-	double t3 = now();
+	double t3 = svc_now();
 	if (st != SEG_OK)
 		goto out;
 	size_t n = (size_t)tgt.width * (size_t)tgt.height;
@@ -714,11 +717,11 @@ seg_status svc_weight_map(const svc_ctx *ctx, const svc_request *rq, svc_reply *
 		int shape[2] = {tgt.height, tgt.width};
 		cJSON_AddItemToObject(root, "shape", cJSON_CreateIntArray(shape, 2));
 		cJSON_AddItemToObject(root, "data", data);
-		t->encode = now() - t3;
+		t->encode = svc_now() - t3;
 		add_timing(root, t);
-		st = reply_json(root, 200, out, err);
+		st = svc_reply_json(root, 200, out, err);
 	}
-	t->encode = now() - t3;
+	t->encode = svc_now() - t3;
 out:
 	cJSON_Delete(root);
 	buf_release(&raw);
@@ -727,838 +730,5 @@ out:
 	req_wmap_release(&req);
 	if (st != SEG_OK)
 		buf_release(&out->body);
-	return st;
-}
-
-/* ---- runs ----------------------------------------------------------------------------- */
-
-static seg_status need_store(const svc_ctx *ctx, seg_error *err)
-{
-	if (ctx->store == NULL)
-		return seg_fail(err, SEG_ESTORE, "runs and jobs are not available: the daemon has no store");
-	return SEG_OK;
-}
-
-/* 64-bit FNV-1a, for ETags and body fingerprints (not a security boundary). */
-static uint64_t fnv1a(uint64_t h, const void *data, size_t n)
-{
-	const unsigned char *p = data;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-static uint64_t fnv_str(uint64_t h, const char *s)
-{
-	return s ? fnv1a(h, s, strlen(s) + 1) : fnv1a(h, "", 1);
-}
-
-/*
- * Sets the reply's ETag from a data version and the request's query; when
- * the client's If-None-Match names it, the reply is 304 and *fresh is 1.
- */
-static void set_etag(const svc_request *rq, int64_t version, svc_reply *out, int *fresh)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-
-	h = fnv_str(h, rq->param[0]);
-	h = fnv_str(h, rq->param[1]);
-	h = fnv_str(h, rq->after);
-	h = fnv_str(h, rq->limit);
-	h = fnv_str(h, rq->order_by);
-	h = fnv_str(h, rq->order);
-	h = fnv_str(h, rq->percentiles);
-	snprintf(out->etag, sizeof(out->etag), "W/\"%lld-%08x\"", (long long)version, (unsigned)(h ^ (h >> 32)));
-	*fresh = 0;
-	if (rq->if_none_match && (strstr(rq->if_none_match, out->etag) || strcmp(rq->if_none_match, "*") == 0)) {
-		out->status = 304;
-		*fresh = 1;
-	}
-}
-
-static void run_json(cJSON *o, const store_run *r)
-{
-	cJSON_AddStringToObject(o, "name", r->name);
-	cJSON_AddNumberToObject(o, "count", (double)r->count);
-	wire_add_time(o, "created", r->created);
-	wire_add_time(o, "updated", r->updated);
-}
-
-static void add_run(void *ctx, const store_run *r)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	run_json(o, r);
-	cJSON_AddItemToArray(ctx, o);
-}
-
-seg_status svc_runs_list(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
-{
-	int64_t version;
-	int fresh;
-	cJSON *root;
-	seg_status st;
-
-	(void)t;
-	reply_init(out);
-	st = need_store(ctx, err);
-	if (st == SEG_OK)
-		st = store_version(ctx->store, NULL, &version, err);
-	if (st != SEG_OK)
-		return st;
-	set_etag(rq, version, out, &fresh);
-	if (fresh)
-		return SEG_OK;
-	root = cJSON_CreateObject();
-	cJSON *runs = cJSON_AddArrayToObject(root, "runs");
-	st = store_list_runs(ctx->store, add_run, runs, err);
-	if (st == SEG_OK)
-		st = reply_json(root, 200, out, err);
-	cJSON_Delete(root);
-	return st;
-}
-
-static seg_status check_run_param(const svc_request *rq, int i, seg_error *err)
-{
-	return req_check_run(rq->param[i], err);
-}
-
-typedef struct agg_ctx {
-	cJSON *losses, *metrics;
-	ragg *mc; /* per-class and pooled aggregates of multi-class runs */
-	int percentiles;
-} agg_ctx;
-
-static void add_agg(void *opaque, const store_agg *a)
-{
-	agg_ctx *c = opaque;
-
-	if (a->kind != STORE_LOSS && a->kind != STORE_METRIC) {
-		ragg_add(c->mc, a);
-		return;
-	}
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(o, "count", (double)a->count);
-	cJSON_AddItemToObject(o, "mean", wire_number(a->mean));
-	cJSON_AddItemToObject(o, "std", wire_number(a->std));
-	cJSON_AddItemToObject(o, "min", wire_number(a->min));
-	cJSON_AddItemToObject(o, "max", wire_number(a->max));
-	if (c->percentiles) {
-		cJSON_AddItemToObject(o, "median", wire_number(a->median));
-		cJSON_AddItemToObject(o, "p05", wire_number(a->p05));
-		cJSON_AddItemToObject(o, "p95", wire_number(a->p95));
-	}
-	cJSON_AddItemToObject(a->kind == 0 ? c->losses : c->metrics, a->key, o);
-}
-
-seg_status svc_run_get(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
-{
-	store_run run;
-	int64_t version;
-	int fresh;
-	cJSON *root = NULL;
-	seg_status st;
-
-	(void)t;
-	reply_init(out);
-	/* percentiles=false: what the store keeps as items are written, in constant time per key. */
-	int percentiles = rq->percentiles == NULL || strcmp(rq->percentiles, "true") == 0;
-	st = need_store(ctx, err);
-	if (st == SEG_OK)
-		st = check_run_param(rq, 0, err);
-	if (st == SEG_OK && !percentiles && strcmp(rq->percentiles, "false") != 0)
-		st = seg_fail(err, SEG_EINVAL, "percentiles must be true or false, got '%.16s'", rq->percentiles);
-	if (st == SEG_OK)
-		st = store_version(ctx->store, rq->param[0], &version, err);
-	if (st != SEG_OK)
-		return st;
-	if (version == 0)
-		return seg_fail(err, SEG_ENOTFOUND, "no run '%s'", rq->param[0]);
-	set_etag(rq, version, out, &fresh);
-	if (fresh)
-		return SEG_OK;
-	st = store_get_run(ctx->store, rq->param[0], &run, err);
-	if (st != SEG_OK)
-		return st;
-	root = cJSON_CreateObject();
-	run_json(root, &run);
-	agg_ctx ac = {cJSON_AddObjectToObject(root, "losses"), cJSON_AddObjectToObject(root, "metrics"), ragg_new(),
-		      percentiles};
-	if (ac.mc == NULL)
-		st = seg_fail(err, SEG_ENOMEM, "out of memory");
-	if (st == SEG_OK)
-		st = percentiles ? store_aggregates(ctx->store, rq->param[0], add_agg, &ac, err)
-				 : store_aggregates_kept(ctx->store, rq->param[0], add_agg, &ac, err);
-	if (st == SEG_OK && ragg_json(ac.mc, root) != SEG_OK)
-		st = seg_fail(err, SEG_ENOMEM, "out of memory");
-	if (st == SEG_OK)
-		st = reply_json(root, 200, out, err);
-	ragg_free(ac.mc);
-	cJSON_Delete(root);
-	return st;
-}
-
-static void scores_json(cJSON *o, const store_score *s, size_t n)
-{
-	cJSON *losses = cJSON_AddObjectToObject(o, "losses");
-	cJSON *metrics = cJSON_AddObjectToObject(o, "metrics");
-
-	for (size_t i = 0; i < n; i++)
-		if (s[i].kind == STORE_LOSS || s[i].kind == STORE_METRIC)
-			cJSON_AddItemToObject(s[i].kind == STORE_LOSS ? losses : metrics, s[i].key, wire_number(s[i].value));
-	ragg_item_json(o, s, n);
-}
-
-static void add_item(void *ctx, const store_item *it)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	cJSON_AddNumberToObject(o, "seq", (double)it->seq);
-	cJSON_AddStringToObject(o, "item", it->item);
-	wire_add_time(o, "time", it->time);
-	cJSON_AddNumberToObject(o, "width", it->width);
-	cJSON_AddNumberToObject(o, "height", it->height);
-	scores_json(o, it->scores, it->nscores);
-	cJSON_AddItemToArray(ctx, o);
-}
-
-static seg_status parse_long(const char *name, const char *v, long long lo, long long hi, long long *out,
-			     seg_error *err)
-{
-	char *end = NULL;
-	long long n = strtoll(v, &end, 10);
-
-	if (end == v || *end != '\0' || n < lo || n > hi)
-		return seg_fail(err, SEG_EINVAL, "query argument '%s' must be an integer in [%lld, %lld], got '%.32s'", name,
-				lo, hi, v);
-	*out = n;
-	return SEG_OK;
-}
-
-/*
- * What order_by asks for against the run's keys: whether it is there, the
- * closest (edit distance of the key, plus one across kinds, at most 2),
- * and the keys to list when it is not.
- */
-typedef struct order_keys {
-	int kind;
-	const char *key;
-	int found;
-	int best_d;
-	char best[SPEC_KEY_MAX + CLS_KEY_MAX + 16];
-	char list[112];
-	int more;
-} order_keys;
-
-static void on_order_key(void *opaque, int kind, const char *key)
-{
-	order_keys *o = opaque;
-	char full[SPEC_KEY_MAX + CLS_KEY_MAX + 16];
-	int d = spec_edit_distance(o->key, key) + (kind != o->kind);
-	size_t n = strlen(o->list);
-
-	if (kind == STORE_COUNTS) /* class counts feed the pooled scores; items are not sorted by them */
-		return;
-	snprintf(full, sizeof(full), "%s.%s", kind == STORE_LOSS ? "losses" : kind == STORE_METRIC ? "metrics" : "per_class",
-		 key);
-	if (kind == o->kind && strcmp(key, o->key) == 0)
-		o->found = 1;
-	if (d < o->best_d) {
-		o->best_d = d;
-		snprintf(o->best, sizeof(o->best), "%s", full);
-	}
-	if (n + strlen(full) + 3 < sizeof(o->list))
-		snprintf(o->list + n, sizeof(o->list) - n, "%s%s", n ? ", " : "", full);
-	else
-		o->more++;
-}
-
-/* SEG_EINVAL unless the run has a score named by order_by: a typo should not sort by nothing. */
-static seg_status check_order_key(const svc_ctx *ctx, const svc_request *rq, int kind, const char *key,
-				  seg_error *err)
-{
-	order_keys o = {kind, key, 0, 3, "", "", 0};
-	char hint[SPEC_KEY_MAX + CLS_KEY_MAX + 48] = "", more[32] = "";
-	seg_status st = store_run_keys(ctx->store, rq->param[0], on_order_key, &o, err);
-
-	if (st != SEG_OK || o.found)
-		return st;
-	if (o.best[0])
-		snprintf(hint, sizeof(hint), " (did you mean '%s'?)", o.best);
-	if (o.more)
-		snprintf(more, sizeof(more), " and %d more", o.more);
-	return seg_fail(err, SEG_EINVAL, "order_by '%.72s' names no score of this run%s; it has %s%s", rq->order_by, hint,
-			o.list[0] ? o.list : "none", more);
-}
-
-seg_status svc_run_items(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
-{
-	store_items_query q = {0, 100, 0, NULL, 0};
-	char order_key[SPEC_KEY_MAX + CLS_KEY_MAX + 2];
-	long long v;
-	int64_t version, next = 0;
-	int fresh;
-	cJSON *root = NULL;
-	seg_status st;
-
-	(void)t;
-	reply_init(out);
-	st = need_store(ctx, err);
-	if (st == SEG_OK)
-		st = check_run_param(rq, 0, err);
-	if (st == SEG_OK && rq->after && (st = parse_long("after", rq->after, 0, INT64_MAX, &v, err)) == SEG_OK)
-		q.after = v;
-	if (st == SEG_OK && rq->limit && (st = parse_long("limit", rq->limit, 1, 1000, &v, err)) == SEG_OK)
-		q.limit = (int)v;
-	if (st == SEG_OK && rq->order_by) {
-		const char *dot = strchr(rq->order_by, '.');
-		size_t klen = dot ? strlen(dot + 1) : 0;
-		if (dot && (size_t)(dot - rq->order_by) == 6 && strncmp(rq->order_by, "losses", 6) == 0)
-			q.order_kind = STORE_LOSS;
-		else if (dot && (size_t)(dot - rq->order_by) == 7 && strncmp(rq->order_by, "metrics", 7) == 0)
-			q.order_kind = STORE_METRIC;
-		else if (dot && (size_t)(dot - rq->order_by) == 9 && strncmp(rq->order_by, "per_class", 9) == 0 &&
-			 strchr(dot + 1, '.'))
-			q.order_kind = STORE_PER_CLASS; /* per_class.METRIC.CLASS, stored as "METRIC.CLASS" */
-		else
-			st = seg_fail(err, SEG_EINVAL,
-				      "order_by must be losses.KEY, metrics.KEY or per_class.METRIC.CLASS, got '%.64s'",
-				      rq->order_by);
-		if (st == SEG_OK && (klen == 0 || klen >= sizeof(order_key)))
-			st = seg_fail(err, SEG_EINVAL, "order_by names no key");
-		if (st == SEG_OK) {
-			memcpy(order_key, dot + 1, klen + 1);
-			q.order_key = order_key;
-		}
-	}
-	if (st == SEG_OK && rq->order) {
-		if (strcmp(rq->order, "desc") == 0)
-			q.desc = 1;
-		else if (strcmp(rq->order, "asc") != 0)
-			st = seg_fail(err, SEG_EINVAL, "order must be asc or desc, got '%.16s'", rq->order);
-	}
-	if (st == SEG_OK)
-		st = store_version(ctx->store, rq->param[0], &version, err);
-	if (st != SEG_OK)
-		return st;
-	if (version == 0)
-		return seg_fail(err, SEG_ENOTFOUND, "no run '%s'", rq->param[0]);
-	if (q.order_key) {
-		st = check_order_key(ctx, rq, q.order_kind, q.order_key, err);
-		if (st != SEG_OK)
-			return st;
-	}
-	set_etag(rq, version, out, &fresh);
-	if (fresh)
-		return SEG_OK;
-	root = cJSON_CreateObject();
-	cJSON *items = cJSON_AddArrayToObject(root, "items");
-	st = store_items(ctx->store, rq->param[0], &q, add_item, items, &next, err);
-	cJSON_AddNumberToObject(root, "next", (double)next);
-	if (st == SEG_OK)
-		st = reply_json(root, 200, out, err);
-	cJSON_Delete(root);
-	return st;
-}
-
-/* Comparison: per (kind, key), both means and the paired differences of items present in both runs. */
-typedef struct cmp_change {
-	char item[REQ_ITEM_MAX + 1];
-	double a, b, d; /* d = b - a */
-} cmp_change;
-
-typedef struct cmp_key {
-	int kind;
-	char key[SPEC_KEY_MAX + CLS_KEY_MAX + 2]; /* "metric.class" for a per-class key */
-	int64_t n;         /* paired items with both values */
-	double sum;        /* of b - a */
-	cmp_change top[10]; /* largest |b - a| */
-	int ntop;
-} cmp_key;
-
-typedef struct cmp_ctx {
-	cmp_key *keys;
-	size_t n, cap;
-	int oom;
-} cmp_ctx;
-
-static cmp_key *cmp_find(cmp_ctx *c, int kind, const char *key)
-{
-	for (size_t i = 0; i < c->n; i++)
-		if (c->keys[i].kind == kind && strcmp(c->keys[i].key, key) == 0)
-			return &c->keys[i];
-	if (c->n == c->cap) {
-		size_t nc = c->cap ? c->cap * 2 : 16;
-		cmp_key *t = realloc(c->keys, nc * sizeof(*t));
-		if (t == NULL) {
-			c->oom = 1;
-			return NULL;
-		}
-		c->keys = t;
-		c->cap = nc;
-	}
-	cmp_key *k = &c->keys[c->n++];
-	memset(k, 0, sizeof(*k));
-	k->kind = kind;
-	snprintf(k->key, sizeof(k->key), "%s", key);
-	return k;
-}
-
-static void add_pair(void *opaque, const store_pair *p)
-{
-	cmp_ctx *c = opaque;
-	cmp_key *k = p->kind == STORE_COUNTS ? NULL : cmp_find(c, p->kind, p->key);
-
-	if (k == NULL || !isfinite(p->a) || !isfinite(p->b))
-		return;
-	double d = p->b - p->a;
-	k->n++;
-	k->sum += d;
-	/* Keep the ten largest |d|: replace the smallest kept when this one is larger. */
-	int slot = k->ntop < 10 ? k->ntop++ : -1;
-	if (slot < 0) {
-		int min = 0;
-		for (int i = 1; i < 10; i++)
-			if (fabs(k->top[i].d) < fabs(k->top[min].d))
-				min = i;
-		if (fabs(d) <= fabs(k->top[min].d))
-			return;
-		slot = min;
-	}
-	snprintf(k->top[slot].item, sizeof(k->top[slot].item), "%s", p->item);
-	k->top[slot].a = p->a;
-	k->top[slot].b = p->b;
-	k->top[slot].d = d;
-}
-
-static void add_agg_key(void *opaque, const store_agg *a)
-{
-	if (a->kind != STORE_COUNTS)
-		cmp_find(opaque, a->kind, a->key);
-}
-
-/* Where a compared key goes: losses, metrics, or per_class → metric → class (split at the last '.'). */
-static void add_compared(cJSON *const sec[3], const cmp_key *k, cJSON *o)
-{
-	const char *dot = strrchr(k->key, '.');
-	char metric[SPEC_KEY_MAX];
-
-	if (k->kind != STORE_PER_CLASS || dot == NULL || (size_t)(dot - k->key) >= sizeof(metric)) {
-		cJSON_AddItemToObject(sec[k->kind == STORE_LOSS ? 0 : 1], k->key, o);
-		return;
-	}
-	memcpy(metric, k->key, (size_t)(dot - k->key));
-	metric[dot - k->key] = '\0';
-	cJSON *m = cJSON_GetObjectItemCaseSensitive(sec[2], metric);
-	if (m == NULL)
-		m = cJSON_AddObjectToObject(sec[2], metric);
-	cJSON_AddItemToObject(m, dot + 1, o);
-}
-
-/* Largest |difference| first. */
-static int cmp_top(const void *x, const void *y)
-{
-	double a = fabs(((const cmp_change *)x)->d), b = fabs(((const cmp_change *)y)->d);
-
-	return (a < b) - (a > b);
-}
-
-/*
- * GET /v1/runs/{run}/items/{seq}/target and .../prediction: what the item
- * kept (keep_masks), by its current sequence number (names may hold '/').
- * The ETag follows the run's version, as for the run's other routes.
- */
-static seg_status run_item_mask(const svc_ctx *ctx, const svc_request *rq, int which, svc_reply *out, seg_error *err)
-{
-	const char *p = rq->param[1];
-	svc_request tagged = *rq;
-	long long seq = 0;
-	int64_t version;
-	int fresh;
-	seg_status st;
-
-	reply_init(out);
-	st = need_store(ctx, err);
-	if (st == SEG_OK)
-		st = check_run_param(rq, 0, err);
-	if (st == SEG_OK && (p[0] < '1' || p[0] > '9' || strspn(p, "0123456789") != strlen(p) || strlen(p) > 18))
-		st = seg_fail(err, SEG_EINVAL, "seq must be an item's sequence number (a positive integer), got '%.32s'", p);
-	if (st == SEG_OK)
-		seq = strtoll(p, NULL, 10);
-	if (st == SEG_OK)
-		st = store_version(ctx->store, rq->param[0], &version, err);
-	if (st != SEG_OK)
-		return st;
-	/* The target and the prediction of one item are two resources: their ETags differ. */
-	tagged.order = which ? "prediction" : "target";
-	set_etag(&tagged, version, out, &fresh);
-	if (fresh && version > 0)
-		return SEG_OK;
-	out->status = 200;
-	return kept_reply(ctx->store, rq->param[0], (int64_t)seq, which, out, err);
-}
-
-seg_status svc_run_item_target(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
-			       seg_error *err)
-{
-	(void)t;
-	return run_item_mask(ctx, rq, 0, out, err);
-}
-
-seg_status svc_run_item_prediction(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
-				   seg_error *err)
-{
-	(void)t;
-	return run_item_mask(ctx, rq, 1, out, err);
-}
-
-
-seg_status svc_run_compare(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
-			   seg_error *err)
-{
-	int64_t va, vb;
-	int fresh;
-	cmp_ctx c = {NULL, 0, 0, 0};
-	cJSON *root = NULL;
-	seg_status st;
-
-	(void)t;
-	reply_init(out);
-	st = need_store(ctx, err);
-	if (st == SEG_OK)
-		st = check_run_param(rq, 0, err);
-	if (st == SEG_OK)
-		st = check_run_param(rq, 1, err);
-	if (st == SEG_OK)
-		st = store_version(ctx->store, rq->param[0], &va, err);
-	if (st == SEG_OK)
-		st = store_version(ctx->store, rq->param[1], &vb, err);
-	if (st != SEG_OK)
-		return st;
-	if (va == 0 || vb == 0)
-		return seg_fail(err, SEG_ENOTFOUND, "no run '%s'", va == 0 ? rq->param[0] : rq->param[1]);
-	/* Each run's version grows with its every change (never in step with the other's on PostgreSQL): the sum does too. */
-	set_etag(rq, va + vb, out, &fresh);
-	if (fresh)
-		return SEG_OK;
-	/* Every key either run has, then the pairs. */
-	st = store_aggregates(ctx->store, rq->param[0], add_agg_key, &c, err);
-	if (st == SEG_OK)
-		st = store_aggregates(ctx->store, rq->param[1], add_agg_key, &c, err);
-	if (st == SEG_OK)
-		st = store_compare(ctx->store, rq->param[0], rq->param[1], add_pair, &c, err);
-	if (st == SEG_OK && c.oom)
-		st = seg_fail(err, SEG_ENOMEM, "out of memory");
-	if (st != SEG_OK)
-		goto out;
-	root = cJSON_CreateObject();
-	cJSON_AddStringToObject(root, "a", rq->param[0]);
-	cJSON_AddStringToObject(root, "b", rq->param[1]);
-	cJSON *sec[3] = {cJSON_AddObjectToObject(root, "losses"), cJSON_AddObjectToObject(root, "metrics"),
-			 cJSON_CreateObject()};
-	for (size_t i = 0; i < c.n && st == SEG_OK; i++) {
-		cmp_key *k = &c.keys[i];
-		double ma, mb;
-		int64_t na, nb;
-		st = store_key_mean(ctx->store, rq->param[0], k->kind, k->key, &ma, &na, err);
-		if (st == SEG_OK)
-			st = store_key_mean(ctx->store, rq->param[1], k->kind, k->key, &mb, &nb, err);
-		if (st != SEG_OK)
-			break;
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddItemToObject(o, "a_mean", wire_number(ma));
-		cJSON_AddItemToObject(o, "b_mean", wire_number(mb));
-		cJSON_AddItemToObject(o, "difference", wire_number(mb - ma));
-		cJSON *paired = cJSON_AddObjectToObject(o, "paired");
-		cJSON_AddNumberToObject(paired, "count", (double)k->n);
-		cJSON_AddItemToObject(paired, "mean_difference", wire_number(k->n ? k->sum / (double)k->n : NAN));
-		qsort(k->top, (size_t)k->ntop, sizeof(k->top[0]), cmp_top);
-		cJSON *changed = cJSON_AddArrayToObject(paired, "most_changed");
-		for (int j = 0; j < k->ntop; j++) {
-			cJSON *e = cJSON_CreateObject();
-			cJSON_AddStringToObject(e, "item", k->top[j].item);
-			cJSON_AddNumberToObject(e, "a", k->top[j].a);
-			cJSON_AddNumberToObject(e, "b", k->top[j].b);
-			cJSON_AddNumberToObject(e, "difference", k->top[j].d);
-			cJSON_AddItemToArray(changed, e);
-		}
-		add_compared(sec, k, o);
-	}
-	if (cJSON_GetArraySize(sec[2]) > 0) {
-		cJSON_AddItemToObject(root, "per_class", sec[2]);
-		sec[2] = NULL;
-	}
-	cJSON_Delete(sec[2]);
-	if (st == SEG_OK)
-		st = reply_json(root, 200, out, err);
-out:
-	cJSON_Delete(root);
-	free(c.keys);
-	return st;
-}
-
-seg_status svc_run_delete(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
-{
-	seg_status st;
-
-	(void)t;
-	reply_init(out);
-	st = need_store(ctx, err);
-	if (st == SEG_OK)
-		st = check_run_param(rq, 0, err);
-	if (st == SEG_OK)
-		st = store_delete_run(ctx->store, rq->param[0], err);
-	if (st == SEG_OK) {
-		out->status = 204;
-		out->content_type = "application/json";
-	}
-	return st;
-}
-
-/* ---- jobs ------------------------------------------------------------------------------ */
-
-/* A job as JSON; without its result in a listing (GET /v1/jobs/{id} has it). */
-static void job_json(cJSON *o, const store_job *j, int with_result)
-{
-	cJSON_AddStringToObject(o, "id", j->id);
-	cJSON_AddStringToObject(o, "status", store_job_status_name(j->status));
-	cJSON *p = cJSON_AddObjectToObject(o, "progress");
-	cJSON_AddNumberToObject(p, "done", j->done);
-	cJSON_AddNumberToObject(p, "total", j->total);
-	wire_add_time(o, "created", j->created);
-	if (j->started)
-		wire_add_time(o, "started", j->started);
-	if (j->finished)
-		wire_add_time(o, "finished", j->finished);
-	if (with_result && j->status == JOB_DONE && j->result)
-		cJSON_AddItemToObject(o, "result", cJSON_CreateRaw(j->result));
-	if (j->status == JOB_FAILED) {
-		cJSON *e = cJSON_AddObjectToObject(o, "error");
-		cJSON_AddNumberToObject(e, "status", j->error_status);
-		cJSON_AddStringToObject(e, "detail", j->error ? j->error : "");
-	}
-}
-
-static void job_to_json(void *ctx, const store_job *j)
-{
-	job_json(ctx, j, 1);
-}
-
-static void job_to_list(void *ctx, const store_job *j)
-{
-	cJSON *o = cJSON_CreateObject();
-
-	job_json(o, j, 0);
-	cJSON_AddItemToArray(ctx, o);
-}
-
-/* The status filter of GET /v1/jobs: comma-separated status names into a bit mask. */
-static seg_status parse_statuses(const char *v, unsigned *mask, seg_error *err)
-{
-	const char *p = v;
-
-	*mask = 0;
-	for (;;) {
-		size_t n = strcspn(p, ",");
-		int k;
-		for (k = 0; k < JOB_STATUS_COUNT; k++)
-			if (strlen(store_job_status_name((store_job_status)k)) == n &&
-			    strncmp(p, store_job_status_name((store_job_status)k), n) == 0)
-				break;
-		if (k == JOB_STATUS_COUNT) {
-			char word[40], hint[48] = "";
-			int best_d = 3;
-			snprintf(word, sizeof(word), "%.*s", (int)(n < 32 ? n : 32), p);
-			for (int i = 0; i < JOB_STATUS_COUNT; i++) {
-				int d = spec_edit_distance(word, store_job_status_name((store_job_status)i));
-				if (d < best_d) {
-					best_d = d;
-					snprintf(hint, sizeof(hint), " (did you mean '%s'?)",
-						 store_job_status_name((store_job_status)i));
-				}
-			}
-			return seg_fail(err, SEG_EINVAL,
-					"status must be queued, running, done, failed or canceled, or several of them "
-					"comma-separated, got '%s'%s",
-					word, hint);
-		}
-		*mask |= 1u << k;
-		if (p[n] == '\0')
-			return SEG_OK;
-		p += n + 1;
-	}
-}
-
-seg_status svc_jobs_list(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
-{
-	store_jobs_query q = {(1u << JOB_STATUS_COUNT) - 1, 0, 100};
-	int64_t next = 0;
-	long long v;
-	cJSON *root;
-	seg_status st;
-
-	(void)t;
-	reply_init(out);
-	st = need_store(ctx, err);
-	if (st == SEG_OK && rq->status)
-		st = parse_statuses(rq->status, &q.status_mask, err);
-	if (st == SEG_OK && rq->after && (st = parse_long("after", rq->after, 0, INT64_MAX, &v, err)) == SEG_OK)
-		q.before = v;
-	if (st == SEG_OK && rq->limit && (st = parse_long("limit", rq->limit, 1, 1000, &v, err)) == SEG_OK)
-		q.limit = (int)v;
-	if (st != SEG_OK)
-		return st;
-	root = cJSON_CreateObject();
-	cJSON *jobs = cJSON_AddArrayToObject(root, "jobs");
-	st = store_jobs_list(ctx->store, &q, job_to_list, jobs, &next, err);
-	cJSON_AddItemToObject(root, "next", next ? cJSON_CreateNumber((double)next) : cJSON_CreateNull());
-	if (st == SEG_OK)
-		st = reply_json(root, 200, out, err);
-	cJSON_Delete(root);
-	return st;
-}
-
-/* A fingerprint of what a job was asked to do: content type and body. */
-static void body_hash(const svc_request *rq, char out[40])
-{
-	uint64_t a = fnv1a(fnv_str(0xcbf29ce484222325ULL, rq->content_type), rq->body, rq->body_len);
-	uint64_t b = fnv1a(fnv_str(0x84222325cbf29ce4ULL, rq->content_type), rq->body, rq->body_len);
-
-	snprintf(out, 40, "%016llx%016llx", (unsigned long long)a, (unsigned long long)(b * 0x9e3779b97f4a7c15ULL));
-}
-
-static seg_status check_idem_key(const char *k, seg_error *err)
-{
-	size_t n = strlen(k);
-
-	if (n == 0 || n > 255)
-		return seg_fail(err, SEG_EINVAL, "Idempotency-Key must be 1 to 255 characters");
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)k[i] < 0x21 || (unsigned char)k[i] > 0x7e)
-			return seg_fail(err, SEG_EINVAL, "Idempotency-Key must be printable ASCII without spaces");
-	return SEG_OK;
-}
-
-seg_status svc_job_submit(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
-{
-	req_eval req;
-	store_job j;
-	char hash[40], existing[40];
-	int same = 0;
-	uint8_t rnd[16];
-	seg_status st;
-	double t0 = now();
-
-	reply_init(out);
-	st = need_store(ctx, err);
-	if (st == SEG_OK && rq->idempotency_key)
-		st = check_idem_key(rq->idempotency_key, err);
-	if (st != SEG_OK)
-		return st;
-	/* Refuse what could never run now, not later: parse (no decoding) before accepting. */
-	st = req_parse_eval_capped(rq->content_type, rq->body, rq->body_len, ctx->lim.max_classes, &req, err);
-	t->base64 = now() - t0;
-	if (st != SEG_OK)
-		return st;
-	memset(&j, 0, sizeof(j));
-	j.total = (int)req.ncases;
-	req_eval_release(&req);
-	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		return seg_fail(err, SEG_EINTERNAL, "no randomness for a job id");
-	for (int i = 0; i < 16; i++)
-		snprintf(j.id + 2 * i, 3, "%02x", rnd[i]);
-	j.created = now_ms();
-	j.content_type = rq->content_type;
-	j.body = rq->body;
-	j.body_len = rq->body_len;
-	body_hash(rq, hash);
-	double t1 = now();
-	st = store_job_insert(ctx->store, &j, rq->idempotency_key, hash, existing, &same, err);
-	t->store = now() - t1;
-	if (st != SEG_OK)
-		return st;
-	if (existing[0] && !same)
-		return seg_fail(err, SEG_EINVAL, "Idempotency-Key '%.64s' was already used with a different body",
-				rq->idempotency_key);
-	cJSON *root = cJSON_CreateObject();
-	if (existing[0]) {
-		st = store_job_get(ctx->store, existing, 0, job_to_json, root, err);
-	} else {
-		cJSON_AddStringToObject(root, "id", j.id);
-		cJSON_AddStringToObject(root, "status", "queued");
-		if (ctx->job_queued)
-			ctx->job_queued(ctx->job_queued_arg);
-	}
-	if (st == SEG_OK)
-		st = reply_json(root, 202, out, err);
-	snprintf(out->location, sizeof(out->location), "/v1/jobs/%s", existing[0] ? existing : j.id);
-	out->retry_after = 1;
-	cJSON_Delete(root);
-	return st;
-}
-
-static seg_status check_job_id(const char *id, seg_error *err)
-{
-	size_t n = strlen(id);
-
-	for (size_t i = 0; i < n; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
-			n = 0;
-	if (n != 32)
-		return seg_fail(err, SEG_ENOTFOUND, "no job '%.40s'", id);
-	return SEG_OK;
-}
-
-seg_status svc_job_get(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err)
-{
-	cJSON *root;
-	seg_status st;
-
-	(void)t;
-	reply_init(out);
-	st = need_store(ctx, err);
-	if (st == SEG_OK)
-		st = check_job_id(rq->param[0], err);
-	if (st != SEG_OK)
-		return st;
-	root = cJSON_CreateObject();
-	st = store_job_get(ctx->store, rq->param[0], 0, job_to_json, root, err);
-	if (st == SEG_OK) {
-		const char *status = cJSON_GetStringValue(cJSON_GetObjectItem(root, "status"));
-		if (status && (strcmp(status, "queued") == 0 || strcmp(status, "running") == 0))
-			out->retry_after = 1;
-		st = reply_json(root, 200, out, err);
-	}
-	cJSON_Delete(root);
-	return st;
-}
-
-seg_status svc_job_cancel(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
-			  seg_error *err)
-{
-	store_job_status was;
-	seg_status st;
-
-	(void)t;
-	reply_init(out);
-	st = need_store(ctx, err);
-	if (st == SEG_OK)
-		st = check_job_id(rq->param[0], err);
-	if (st == SEG_OK)
-		st = store_job_cancel(ctx->store, rq->param[0], &was, err);
-	if (st != SEG_OK)
-		return st;
-	if (was != JOB_QUEUED && was != JOB_RUNNING)
-		return seg_fail(err, SEG_ECONFLICT, "job '%s' is already %s", rq->param[0], store_job_status_name(was));
-	cJSON *root = cJSON_CreateObject();
-	cJSON_AddStringToObject(root, "id", rq->param[0]);
-	/* A queued job is canceled at once; a running one stops after its current item. */
-	cJSON_AddStringToObject(root, "status", was == JOB_QUEUED ? "canceled" : "canceling");
-	st = reply_json(root, was == JOB_QUEUED ? 200 : 202, out, err);
-	cJSON_Delete(root);
 	return st;
 }
