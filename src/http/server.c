@@ -1,6 +1,6 @@
 /*
- * server.c — libmicrohttpd glue: routing, bodies, suspend/resume, access
- * logs and metrics.
+ * server.c — libmicrohttpd glue: bodies, responses, suspend/resume,
+ * access logs and metrics. Which route a request takes is routes.c's.
  *
  * Threading. One MHD polling thread (epoll where available) runs every
  * callback below. A request's context (struct req) is created on the
@@ -55,6 +55,7 @@
 #include "http/bodyenc.h"
 #include "http/cors.h"
 #include "http/metrics.h"
+#include "http/routes.h"
 #include "http/ui.h"
 #include "wire/problem.h"
 #include "log/log.h"
@@ -68,107 +69,10 @@
 extern const unsigned char openapi_yaml[];
 extern const size_t openapi_yaml_len;
 
-/* ---- routes -------------------------------------------------------------- */
-
-typedef enum route_id {
-	R_EVALUATE,
-	R_WEIGHT_MAP,
-	R_LOSSES,
-	R_PROFILES,
-	R_OPENAPI,
-	R_HEALTHZ,
-	R_READYZ,
-	R_METRICS,
-	R_RUNS,
-	R_RUN,
-	R_RUN_ITEMS,
-	R_RUN_COMPARE,
-	R_RUN_ITEM_MASK, /* keep_masks: an item's target or prediction */
-	R_JOBS,
-	R_JOB,
-	R_UI,        /* the web page: GET / and /ui/{file} (http/ui.c) */
-	R_NOT_FOUND, /* no route: also the metrics label for 404 and 405 */
-	R_COUNT
-} route_id;
-
-static const char *const route_names[R_COUNT] = {
-	"evaluate", "weight_map", "losses", "profiles", "openapi", "healthz", "readyz", "metrics",
-	"runs",     "run",        "run_items", "run_compare", "run_item_mask", "jobs", "job", "ui", "other",
-};
-
-/*
- * The route table. A "{}" segment matches any one non-empty segment and is
- * passed to the handler as a path parameter. Routes with a handler run on
- * a worker; the others are answered on the polling thread. query lists
- * the query parameters a /v1 route reads (NULL: none); any other is a 422.
- */
-typedef struct route {
-	const char *method;
-	const char *pattern;
-	route_id id;
-	svc_handler handler;
-	const char *const *query;
-} route;
-
-static const char *const items_query[] = {"after", "limit", "order_by", "order", NULL};
-static const char *const jobs_query[] = {"status", "after", "limit", NULL};
-static const char *const run_query[] = {"percentiles", NULL};
-
-static const route routes[] = {
-	{"POST", "/v1/evaluate", R_EVALUATE, svc_evaluate, NULL},
-	{"POST", "/v1/weight-map", R_WEIGHT_MAP, svc_weight_map, NULL},
-	{"GET", "/v1/losses", R_LOSSES, NULL, NULL},
-	{"GET", "/v1/profiles", R_PROFILES, NULL, NULL},
-	{"GET", "/v1/openapi.yaml", R_OPENAPI, NULL, NULL},
-	{"GET", "/healthz", R_HEALTHZ, NULL, NULL},
-	{"GET", "/readyz", R_READYZ, NULL, NULL},
-	{"GET", "/metrics", R_METRICS, NULL, NULL},
-	{"GET", "/v1/runs", R_RUNS, svc_runs_list, NULL},
-	{"GET", "/v1/runs/{}", R_RUN, svc_run_get, run_query},
-	{"DELETE", "/v1/runs/{}", R_RUN, svc_run_delete, NULL},
-	{"GET", "/v1/runs/{}/items", R_RUN_ITEMS, svc_run_items, items_query},
-	{"GET", "/v1/runs/{}/compare/{}", R_RUN_COMPARE, svc_run_compare, NULL},
-	{"GET", "/v1/runs/{}/items/{}/target", R_RUN_ITEM_MASK, svc_run_item_target, NULL},
-	{"GET", "/v1/runs/{}/items/{}/prediction", R_RUN_ITEM_MASK, svc_run_item_prediction, NULL},
-	{"GET", "/v1/jobs", R_JOBS, svc_jobs_list, jobs_query},
-	{"POST", "/v1/jobs", R_JOBS, svc_job_submit, NULL},
-	{"GET", "/v1/jobs/{}", R_JOB, svc_job_get, NULL},
-	{"DELETE", "/v1/jobs/{}", R_JOB, svc_job_cancel, NULL},
-	{"GET", "/", R_UI, NULL, NULL},
-	{"GET", "/ui/{}", R_UI, NULL, NULL},
-};
-#define NROUTES ((int)(sizeof(routes) / sizeof(routes[0])))
-
-#define PARAM_MAX 520 /* a path parameter: a run name or a job id */
 #define LOG_DETAIL_MAX 120 /* bytes of a problem's detail in its access-log line */
 #define CLOSE_GRACE_S 5.0 /* http_free: how long answers already computed may take to leave */
 #define CONN_MEMORY ((size_t)256 << 10) /* MHD's memory per connection: its read buffer grows within it */
 #define CONN_INCREMENT ((size_t)64 << 10) /* how much the read buffer grows by */
-
-/* Matches path against pattern, copying "{}" segments into params; 1 on a match. */
-static int match_pattern(const char *pattern, const char *path, char params[2][PARAM_MAX])
-{
-	int np = 0;
-
-	while (*pattern && *path) {
-		if (pattern[0] == '{' && pattern[1] == '}') {
-			size_t n = strcspn(path, "/");
-			if (n == 0 || n >= PARAM_MAX || np == 2)
-				return 0;
-			memcpy(params[np], path, n);
-			params[np][n] = '\0';
-			np++;
-			pattern += 2;
-			path += n;
-			continue;
-		}
-		if (*pattern != *path)
-			return 0;
-		pattern++;
-		path++;
-	}
-	return *pattern == '\0' && *path == '\0';
-}
 
 /* ---- server and request state ------------------------------------------- */
 
@@ -205,7 +109,7 @@ typedef struct req {
 	route_id metric_id;  /* label for metrics */
 	char method[8];
 	char path[256];
-	char params[2][PARAM_MAX];
+	char params[2][RT_PARAM_MAX];
 	char request_id[72];
 	const char *allow_origin; /* Access-Control-Allow-Origin, or NULL; borrows from srv->cors or MHD */
 	int preflight;            /* a CORS preflight, answered by respond_preflight */
@@ -295,45 +199,6 @@ static void copy_header(struct MHD_Connection *c, const char *name, char *out, s
 	snprintf(out, cap, "%s", v ? v : "");
 }
 
-/*
- * Finds the route for method and path, filling params; *path_known says
- * whether any method serves the path (for 405 against 404).
- */
-static const route *find_route(const char *method, const char *path, char params[2][PARAM_MAX], int *path_known)
-{
-	char scratch[2][PARAM_MAX];
-
-	/* Unused parameter slots stay empty: handlers and ETags read both. */
-	memset(scratch, 0, sizeof(scratch));
-	*path_known = 0;
-	for (int i = 0; i < NROUTES; i++) {
-		if (!match_pattern(routes[i].pattern, path, scratch))
-			continue;
-		*path_known = 1;
-		if (strcmp(routes[i].method, method) == 0 ||
-		    (strcmp(method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
-			memcpy(params, scratch, sizeof(scratch));
-			return &routes[i];
-		}
-	}
-	return NULL;
-}
-
-/* "GET, HEAD, DELETE" style list of the methods a path accepts. */
-static void allowed_methods(const char *path, char *out, size_t cap)
-{
-	char scratch[2][PARAM_MAX];
-
-	out[0] = '\0';
-	for (int i = 0; i < NROUTES; i++) {
-		if (!match_pattern(routes[i].pattern, path, scratch))
-			continue;
-		size_t n = strlen(out);
-		snprintf(out + n, cap - n, "%s%s%s", n ? ", " : "", routes[i].method,
-			 strcmp(routes[i].method, "GET") == 0 ? ", HEAD" : "");
-	}
-}
-
 /* Query parameters a route does not read, gathered by MHD_get_connection_values. */
 typedef struct unknown_args {
 	const char *const *known;
@@ -392,12 +257,6 @@ static int unknown_query(req *r, char *out, size_t cap)
 	snprintf(out, cap, "unknown query parameter%s %s%s: %s %.150s takes %s", u.count > 1 ? "s" : "", u.names, hint,
 		 r->method, r->path, takes[0] ? takes : "none");
 	return 1;
-}
-
-/* Routes whose request carries a body. */
-static int takes_body(const route *rt)
-{
-	return rt != NULL && strcmp(rt->method, "POST") == 0;
 }
 
 /* ---- responses ------------------------------------------------------------ */
@@ -560,7 +419,7 @@ static enum MHD_Result respond_preflight(req *r)
 	char allow[64], detail[400];
 	struct MHD_Response *resp;
 
-	allowed_methods(r->path, allow, sizeof(allow));
+	rt_allowed(r->path, allow, sizeof(allow));
 	if (allow[0] == '\0') {
 		snprintf(detail, sizeof(detail), "no route for '%.256s'", r->path);
 		return respond_problem(r, 404, detail, NULL, NULL);
@@ -807,7 +666,7 @@ static req *req_new(http_server *s, struct MHD_Connection *conn, const char *url
 	r->t_start = now_mono();
 	snprintf(r->method, sizeof(r->method), "%s", method);
 	snprintf(r->path, sizeof(r->path), "%s", url);
-	r->route = find_route(method, url, r->params, &path_known);
+	r->route = rt_find(method, url, r->params, &path_known);
 	r->metric_id = r->route ? r->route->id : R_NOT_FOUND;
 	set_request_id(s, r, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Request-Id"));
 	r->allow_origin = cors_allow(s->cors, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Origin"));
@@ -844,7 +703,7 @@ static void check_length(req *r)
 	unsigned long long n;
 	char *end = NULL;
 
-	if (!takes_body(r->route))
+	if (!rt_takes_body(r->route))
 		return;
 	if (cl == NULL && te == NULL)
 		return;
@@ -867,7 +726,7 @@ static void check_length(req *r)
 /* Before any body byte: a Content-Encoding other than gzip, zstd or identity is a 415 naming it. */
 static void check_encoding(req *r)
 {
-	if (!takes_body(r->route))
+	if (!rt_takes_body(r->route))
 		return;
 	if (bodyenc_parse(MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_ENCODING),
 			  &r->encoding, &r->reject_err) != SEG_OK)
@@ -910,9 +769,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (*upload_data_size > 0) {
 		r->bytes_in += *upload_data_size;
 		/* One buffer of the announced size (within the cap, checked): no copies while it grows. */
-		if (r->body.cap == 0 && r->announced > 0 && r->reject == 0 && takes_body(r->route))
+		if (r->body.cap == 0 && r->announced > 0 && r->reject == 0 && rt_takes_body(r->route))
 			buf_reserve(&r->body, r->announced);
-		if (r->reject == 0 && takes_body(r->route) &&
+		if (r->reject == 0 && rt_takes_body(r->route) &&
 		    buf_append(&r->body, upload_data, *upload_data_size) != SEG_OK) {
 			r->reject = 413;
 			seg_fail(&r->reject_err, SEG_ETOOBIG, "request body is over the limit of %zu bytes",
@@ -936,14 +795,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (r->route == NULL) {
 		int known;
 		char allow[64];
-		char scratch[2][PARAM_MAX];
-		find_route(method, url, scratch, &known);
+		char scratch[2][RT_PARAM_MAX];
+		rt_find(method, url, scratch, &known);
 		if (!known) {
 			char detail[320];
 			snprintf(detail, sizeof(detail), "no route for '%.256s'", url);
 			return respond_problem(r, 404, detail, NULL, NULL);
 		}
-		allowed_methods(url, allow, sizeof(allow));
+		rt_allowed(url, allow, sizeof(allow));
 		char detail[320];
 		snprintf(detail, sizeof(detail), "%s is not allowed on '%.200s' (allowed: %s)", method, url, allow);
 		return respond_problem(r, 405, detail, allow, NULL);
@@ -953,7 +812,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (unknown_query(r, detail, sizeof(detail)))
 			return respond_problem(r, 422, detail, NULL, NULL);
 	}
-	if (takes_body(r->route) && r->bytes_in == 0) {
+	if (rt_takes_body(r->route) && r->bytes_in == 0) {
 		char detail[160];
 		snprintf(detail, sizeof(detail),
 			 "empty body: %s %s needs a JSON (application/json) or multipart/form-data body", method,
@@ -1104,7 +963,7 @@ http_server *http_start(const http_config *cfg, seg_error *err)
 		addrlen = sizeof(*a4);
 	}
 	(void)addrlen;
-	s->metrics = metrics_new(route_names, R_COUNT);
+	s->metrics = metrics_new(rt_names, R_COUNT);
 	s->pool = pool_new(cfg->workers, cfg->queue, err);
 	if (s->metrics == NULL || s->pool == NULL || build_catalogue(s, err) != SEG_OK) {
 		if (s->metrics == NULL)
