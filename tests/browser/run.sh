@@ -6,7 +6,8 @@
 # Serves tests/browser/page.html and a fixture's target and prediction PNGs
 # from a static server on one loopback port, starts seglossd on another
 # with --cors-origins naming the page's origin and an API key, and loads
-# the page in headless Chromium. The page evaluates by multipart and by
+# the page in headless Chromium (load.mjs, playwright-core: it waits until
+# the page says it has finished, not for a set time). The page evaluates by multipart and by
 # JSON (each after a preflight), reads a problem+json error, polls a run
 # with its ETag, and calls without the key; check.py compares what it
 # read with `segloss eval` on the same files. The same page loaded from
@@ -22,6 +23,8 @@ trap 'kill $web_pids "${DAEMON_PID:-}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 # Debian's python3 by its path: a python3 earlier on PATH (pyenv) does not count.
 scripts/deps.sh chromium=chromium /usr/bin/python3=python3
+root=$(pwd)
+. tests/ui/npm.sh
 browser=$(command -v chromium)
 
 mkdir "$tmp/site"
@@ -51,9 +54,7 @@ api="http://127.0.0.1:$DAEMON_PORT"
 
 # load ORIGIN OUT: the page from ORIGIN, its #out text in OUT.
 load() {
-	timeout 120 "$browser" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
-		--user-data-dir="$tmp/profile" --virtual-time-budget=30000 \
-		--dump-dom "$1/page.html?api=$api&key=$key&run=browser" >"$2.html" 2>"$2.err" || {
+	CHROMIUM_BIN=$browser node "$here/load.mjs" "$1/page.html?api=$api&key=$key&run=browser" "$2.html" 2>"$2.err" || {
 		echo "chromium failed:"; tail -20 "$2.err"; exit 1; }
 }
 

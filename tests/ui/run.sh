@@ -16,21 +16,7 @@ dir=$root/tests/ui
 cd "$root"
 
 scripts/deps.sh chromium=chromium
-if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
-	echo "run.sh: installing nodejs and npm from Debian"
-	export DEBIAN_FRONTEND=noninteractive
-	apt-get install -y -qq nodejs npm >/dev/null ||
-		{ apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
-fi
-
-export NPM_CONFIG_UPDATE_NOTIFIER=false
-# npm ci wipes and reinstalls node_modules: only when the lockfile changed.
-lock_sum=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
-stamp=$dir/node_modules/.ui-lock.sha256
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_sum" ]; then
-	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-	echo "$lock_sum" >"$stamp"
-fi
+. "$dir/npm.sh"
 
 mkdir -p "$build/ui-test"
 SEGLOSSD_BIN="$build/seglossd" SEGLOSS_BIN="$build/segloss" UI_OUT="$build/ui-test" \
