@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -594,6 +595,77 @@ START_TEST(test_drain_deadline)
 }
 END_TEST
 
+/*
+ * Readiness and Connection: close agree however SIGTERM falls: a keep-alive
+ * connection polls /readyz while the signal arrives, over many rounds (each
+ * a new daemon, the signal sent a different number of answers in, from
+ * another thread, so it lands at every point of a request's handling). A
+ * "ready" answer keeps its connection (a client may reuse it) and a
+ * "draining" one carries Connection: close. Nothing here waits for time:
+ * what varies is only where the signal lands.
+ */
+typedef struct killer {
+	pid_t pid;
+} killer;
+
+static void *killer_main(void *opaque)
+{
+	kill(((killer *)opaque)->pid, SIGTERM);
+	return NULL;
+}
+
+START_TEST(test_readyz_and_close_agree_while_draining)
+{
+	enum { ROUNDS = 150 };
+	int drained = 0;
+
+	for (int round = 0; round < ROUNDS; round++) {
+		daemon_proc d;
+		killer k;
+		pthread_t th;
+		int fd, started = 0, signal_after = 1 + round % 16;
+
+		daemon_start(&d, "1", "16");
+		k.pid = d.pid;
+		fd = hc_open(d.port);
+		ck_assert_int_ge(fd, 0);
+		for (int n = 1;; n++) {
+			hc_response r;
+			char conn[32] = "";
+			if (hc_exchange(fd, "GET", "/readyz", &r) != 0)
+				break; /* idle when the daemon stopped: closed with it */
+			hc_header(&r, "Connection", conn, sizeof(conn));
+			if (r.status == 200) {
+				ck_assert_msg(strcasecmp(conn, "close") != 0,
+					      "round %d: /readyz answered 200 ready with Connection: close", round);
+			} else {
+				ck_assert_msg(r.status == 503 && strstr(r.body, "draining: shutting down"),
+					      "round %d: /readyz answered %d %s", round, r.status, r.body);
+				ck_assert_msg(strcasecmp(conn, "close") == 0,
+					      "round %d: /readyz answered 503 draining without Connection: close", round);
+				drained++;
+				hc_free(&r);
+				break;
+			}
+			hc_free(&r);
+			if (n == signal_after) {
+				pthread_create(&th, NULL, killer_main, &k);
+				started = 1;
+			}
+		}
+		close(fd);
+		ck_assert(started);
+		pthread_join(th, NULL);
+		int status;
+		ck_assert_int_eq(waitpid(d.pid, &status, 0), d.pid);
+		ck_assert_int_eq(WEXITSTATUS(status), 0);
+		unlink(d.log);
+	}
+	/* The rounds did reach the draining answer, not only the closed socket. */
+	ck_assert_msg(drained > 0, "no round saw /readyz answer 503 draining");
+}
+END_TEST
+
 /* A 4xx or 5xx is logged with its problem type and the start of its detail; nothing of the body. */
 START_TEST(test_access_log_says_why)
 {
@@ -688,6 +760,7 @@ int main(void)
 	tcase_add_test(tc, test_sighup_reloads_keys);
 	tcase_add_test(tc, test_shutdown_delay);
 	tcase_add_test(tc, test_drain_deadline);
+	tcase_add_test(tc, test_readyz_and_close_agree_while_draining);
 	tcase_add_test(tc, test_service_link_port_is_ignored);
 	tcase_add_test(tc, test_access_log_says_why);
 	tcase_set_timeout(tc, 180);

@@ -3,6 +3,7 @@
  * splits headers from body; chunked responses are not expected (the
  * daemon always sends Content-Length).
  */
+#define _GNU_SOURCE /* strcasestr */
 #include "httpclient.h"
 
 #include <arpa/inet.h>
@@ -132,4 +133,68 @@ void hc_free(hc_response *r)
 	free(r->headers);
 	free(r->body);
 	memset(r, 0, sizeof(*r));
+}
+
+int hc_open(int port)
+{
+	struct sockaddr_in a = {0};
+	struct timeval tv = {60, 0};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((unsigned short)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int hc_exchange(int fd, const char *method, const char *path, hc_response *r)
+{
+	char buf[16384];
+	size_t len = 0, want = 0;
+	char *end = NULL;
+
+	memset(r, 0, sizeof(*r));
+	int n = snprintf(buf, sizeof(buf), "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", method, path);
+	if (send_all(fd, buf, (size_t)n) != 0) {
+		snprintf(r->error, sizeof(r->error), "send: %s", strerror(errno));
+		return -1;
+	}
+	buf[0] = '\0';
+	for (;;) {
+		if (end == NULL && (end = strstr(buf, "\r\n\r\n")) != NULL) {
+			*end = '\0';
+			const char *cl = strcasestr(buf, "\r\nContent-Length:");
+			want = (size_t)(end + 4 - buf) + (cl ? strtoul(cl + 17, NULL, 10) : 0);
+		}
+		if (end && len >= want)
+			break;
+		if (len + 1 >= sizeof(buf)) {
+			snprintf(r->error, sizeof(r->error), "a response over %zu bytes", sizeof(buf));
+			return -1;
+		}
+		ssize_t k = recv(fd, buf + len, sizeof(buf) - len - 1, 0);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			snprintf(r->error, sizeof(r->error), "closed after %zu bytes%s%s", len, k < 0 ? ": " : "",
+				 k < 0 ? strerror(errno) : "");
+			return -1;
+		}
+		len += (size_t)k;
+		buf[len] = '\0';
+	}
+	r->status = atoi(buf + 9);
+	r->headers = strdup(buf);
+	r->body_len = want - (size_t)(end + 4 - buf);
+	r->body = malloc(r->body_len + 1);
+	memcpy(r->body, end + 4, r->body_len);
+	r->body[r->body_len] = '\0';
+	return 0;
 }

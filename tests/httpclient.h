@@ -1,6 +1,7 @@
 /*
  * httpclient.h — a minimal blocking HTTP/1.1 client for tests: one
- * request per connection (Connection: close), the whole response read.
+ * request per connection (Connection: close), the whole response read;
+ * or requests one after another on a kept-alive connection (hc_open).
  */
 #ifndef HTTPCLIENT_H
 #define HTTPCLIENT_H
@@ -27,5 +28,16 @@ int hc_request(int port, const char *method, const char *path, const char *extra
 int hc_header(const hc_response *r, const char *name, char *out, size_t cap);
 
 void hc_free(hc_response *r);
+
+/* A connection to 127.0.0.1:port for hc_exchange: its descriptor (close it), or -1. */
+int hc_open(int port);
+
+/*
+ * Sends method path without a body on the kept-alive connection fd and
+ * reads one response (by its Content-Length). Returns 0 when a whole
+ * response was read; otherwise r->error says what happened (the server
+ * closing the connection before answering is "closed after N bytes").
+ */
+int hc_exchange(int fd, const char *method, const char *path, hc_response *r);
 
 #endif

@@ -23,6 +23,11 @@
  * already on its way would meet a closed socket): it is kept, its next
  * request is answered (503 for work, the probes as usual) and then it is
  * closed, so a client's pooled connections each end after an answer.
+ * Whether a request meets a draining daemon is read once, when its
+ * answer is decided (req.drained), and the Connection header follows
+ * that read: a /readyz answered "ready" an instant before the signal
+ * keeps its connection (a client would otherwise reuse a socket the
+ * server is closing), and one answered 503 closes it.
  * Idle connections are not counted as work: those still idle when the
  * last request is answered are closed by MHD_stop_daemon. MHD must not
  * be stopped while a connection is suspended, so the pool is
@@ -128,6 +133,12 @@ typedef struct req {
 	int reject;           /* status to answer once the body is consumed (413) */
 	seg_error reject_err;
 	atomic_int state;
+	/*
+	 * -1 until the answer is decided; then whether the daemon was draining
+	 * when it was. The Connection: close of queue() follows the same read,
+	 * so "ready" is never answered with a close and a 503 never without.
+	 */
+	int drained;
 	/* Written by the worker before state becomes ST_DONE. */
 	seg_status st;
 	seg_error err;
@@ -261,6 +272,14 @@ static int unknown_query(req *r, char *out, size_t cap)
 
 /* ---- responses ------------------------------------------------------------ */
 
+/* Decides, once, whether this request meets a draining daemon (see req.drained). */
+static int draining_for(req *r)
+{
+	if (r->drained < 0)
+		r->drained = atomic_load(&r->srv->draining);
+	return r->drained;
+}
+
 /*
  * Every answer leaves through here: the CORS headers when the request's
  * Origin is allowed, Connection: close once the daemon drains, then
@@ -271,7 +290,7 @@ static enum MHD_Result queue(req *r, int status, struct MHD_Response *resp)
 	enum MHD_Result ret;
 
 	/* Draining: whatever the answer, the connection ends with it (see the design note on shutdown). */
-	if (atomic_load(&r->srv->draining))
+	if (draining_for(r))
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	if (cors_varies(r->srv->cors))
 		MHD_add_response_header(resp, "Vary", "Origin");
@@ -463,11 +482,6 @@ static int pool_alone(void *arg)
 	return busy <= 1 && queued == 0;
 }
 
-static int ready(http_server *s)
-{
-	return !atomic_load(&s->draining) && pool_has_room(s->pool);
-}
-
 /*
  * GET /readyz when ready: the store's state in the body. A store that
  * cannot be reached does not make the daemon unready: every replica
@@ -533,12 +547,11 @@ static enum MHD_Result serve_direct(req *r)
 	case R_HEALTHZ:
 		return respond_text(r, 200, "application/json", "{\"status\":\"ok\"}", 15);
 	case R_READYZ:
-		if (ready(s))
-			return respond_ready(r);
-		return respond_problem(r, 503,
-				       atomic_load(&s->draining) ? "draining: shutting down"
-								 : "the work queue is full",
-				       NULL, "1");
+		if (draining_for(r))
+			return respond_problem(r, 503, "draining: shutting down", NULL, "1");
+		if (!pool_has_room(s->pool))
+			return respond_problem(r, 503, "the work queue is full", NULL, "1");
+		return respond_ready(r);
 	case R_LOSSES:
 		return respond_text(r, 200, "application/json", s->catalogue, s->catalogue_len);
 	case R_PROFILES:
@@ -550,7 +563,7 @@ static enum MHD_Result serve_direct(req *r)
 		buf b;
 		pool_stats(s->pool, &g.queue_depth, &g.workers_busy, &g.workers, &g.queue_capacity);
 		g.inflight = atomic_load(&s->inflight);
-		g.draining = atomic_load(&s->draining);
+		g.draining = draining_for(r);
 		if (s->svc.store) {
 			/* Sampled by the store (PostgreSQL: every few seconds): /metrics never waits on a database. */
 			store_health h;
@@ -663,6 +676,7 @@ static req *req_new(http_server *s, struct MHD_Connection *conn, const char *url
 		return NULL;
 	r->srv = s;
 	r->conn = conn;
+	r->drained = -1;
 	r->t_start = now_mono();
 	snprintf(r->method, sizeof(r->method), "%s", method);
 	snprintf(r->path, sizeof(r->path), "%s", url);
@@ -827,8 +841,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r->route->handler == NULL)
 		return serve_direct(r);
-	if (atomic_load(&s->draining))
+	if (draining_for(r))
 		return respond_problem(r, 503, "draining: shutting down", NULL, "1");
+	r->drained = -1; /* decided again when the work is answered */
 	atomic_store(&r->state, ST_WORKING);
 	MHD_suspend_connection(conn);
 	if (pool_submit(s->pool, work, r) != SEG_OK) {

@@ -591,12 +591,14 @@ async function idleConnections(port, n, label, headers = {}) {
 }
 
 // Readiness fails once draining has begun: polls GET /readyz on a keep-alive connection (kept
-// while the answer is 200) until it does, for at most 30 s; returns the last answer.
-async function untilDraining(conn) {
+// while the answer is 200: a "ready" answer never closes its connection, however the signal
+// falls) until it does, for at most 30 s; returns the last answer.
+async function untilDraining(conn, label) {
 	const until = Date.now() + 30000;
 	for (;;) {
 		const r = await conn.request('GET', '/readyz');
 		if (r.status !== 200 || Date.now() > until) return r;
+		if (!check(label, r.headers.connection !== 'close', 'GET /readyz answered 200 ready with Connection: close')) return r;
 		await sleep(20);
 	}
 }
@@ -3556,7 +3558,7 @@ async function drainPhase(d) {
 	d.child.kill('SIGTERM');
 
 	const D = /^draining: shutting down$/;
-	await drainedAnswer(`${name}: GET /readyz`, 'GET', '/readyz', idle[0], await untilDraining(idle[0]), 503, D);
+	await drainedAnswer(`${name}: GET /readyz`, 'GET', '/readyz', idle[0], await untilDraining(idle[0], name), 503, D);
 	await drainedAnswer(`${name}: HEAD /readyz`, 'HEAD', '/readyz', idle[1], await idle[1].request('HEAD', '/readyz'), 503);
 	await drainedAnswer(`${name}: POST /v1/evaluate`, 'POST', E, idle[2], await idle[2].request('POST', E, JSON_T, evalBody()), 503, D);
 	await drainedAnswer(`${name}: POST /v1/weight-map`, 'POST', W, idle[3], await idle[3].request('POST', W, JSON_T, json({ target: b64(instT) })), 503, D);
@@ -3700,7 +3702,7 @@ async function corsPhase(d, plain) {
 	const upload = idle && (await partialUpload(d, name, { Authorization: `Bearer ${KEY_ENV}` }));
 	if (!upload) return;
 	d.child.kill('SIGTERM');
-	await drainedAnswer(`${name}: GET /readyz`, 'GET', '/readyz', idle[0], await untilDraining(idle[0]), 503, /^draining/);
+	await drainedAnswer(`${name}: GET /readyz`, 'GET', '/readyz', idle[0], await untilDraining(idle[0], name), 503, /^draining/);
 	const pre = await idle[1].request('OPTIONS', E, { Origin: ORIGIN, 'Access-Control-Request-Method': 'POST' });
 	await drainedAnswer(`${name}: preflight`, 'OPTIONS', E, idle[1], pre, 204);
 	await drainedAnswer(`${name}: the upload in flight`, 'POST', E, upload.conn, await upload.finish(), 503, /^draining/);
