@@ -1,19 +1,18 @@
 /*
- * request.c — JSON and multipart request bodies into request structs.
+ * request.c — request bodies into request structs: the JSON form, and
+ * what each field means in either form.
  *
  * JSON: the body is parsed once with cJSON (whose nesting limit bounds
  * recursion); each mask's base64 text is decoded in place in the string
  * cJSON allocated, so the decoded bytes live as long as the parsed tree,
  * which the request owns. When the caller lets the body be overwritten
  * (req_parse_eval_inplace), long strings are lifted out before cJSON
- * sees the body and masks are decoded in the body itself (see parse_json). Unknown top-level fields are rejected with a
- * suggestion, so a typo ("lossses") is an error and not a silent default.
+ * sees the body and masks are decoded in the body itself (jsonlift.h).
+ * Unknown top-level fields are rejected with a suggestion, so a typo
+ * ("lossses") is an error and not a silent default.
  *
- * Multipart: the body is split by http/multipart.c; masks point straight
- * into the body. Text fields take the forms a shell user types: a JSON
- * array, or comma-separated specs ("dice,focal:alpha=0.5,gamma=3" — a
- * piece with '=' and no ':' continues the spec before it; commas inside
- * [...] belong to a list value, "hausdorff95:spacing=[0.5,0.5]").
+ * Multipart bodies are reqform.c's; the meaning of each field (a spec, a
+ * map, a run's name, ...) is here, shared with it through req_int.h.
  */
 #include "service/request.h"
 
@@ -28,7 +27,8 @@
 #include "codec/buf.h"
 #include "codec/npy.h"
 #include "wire/annot.h"
-#include "http/multipart.h"
+#include "service/jsonlift.h"
+#include "service/req_int.h"
 #include "wire/wire.h"
 
 static double now(void)
@@ -128,278 +128,17 @@ static seg_status body_kind_of(const char *ct, body_kind *kind, seg_error *err)
 			(int)(n < 80 ? n : 80), ct);
 }
 
-/* A \u0000 escape would end a C string early and silently shorten a name: refuse it. */
-static int has_nul_escape(const uint8_t *body, size_t len)
-{
-	const uint8_t *p = body, *end = body + len;
-
-	/* memchr to each backslash: a body of base64 has almost none, so this costs next to nothing. */
-	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
-		size_t i = (size_t)(p++ - body);
-		if (i + 6 > len)
-			break;
-		if ((body[i + 1] == 'u' || body[i + 1] == 'U') && memcmp(body + i + 2, "0000", 4) == 0) {
-			/* Count the backslashes before it: an even number means this one is escaped itself. */
-			size_t k = i;
-			while (k > 0 && body[k - 1] == '\\')
-				k--;
-			if ((i - k) % 2 == 0)
-				return 1;
-		}
-	}
-	return 0;
-}
-
-/*
- * Long strings lifted out of a writable JSON body. cJSON copies every
- * string into a string of its own, and a request is mostly two strings of
- * base64: hundreds of kilobytes copied byte by byte before they are even
- * decoded. When the body may be overwritten, value strings of at least
- * LIFT_MIN bytes without a backslash (their value is then exactly their
- * bytes, which is all cJSON would make of them) are cut out of a copy of
- * the body, the skeleton, leaving "" in their place, and cJSON parses the
- * skeleton: a few hundred bytes. A walk of the tree in document order
- * finds the value strings again by their rank among value strings; those
- * where a mask goes (the "target" and "prediction" of the request or of
- * an item, or their "png" and "npy") are marked with their place in the
- * body (valueint, 0 in every string cJSON makes) and base64-decoded there
- * in place, and every other one gets its text back, so the rest of the
- * parser sees what it always saw. Lifting changes neither what parses nor
- * where an error is: a lifted string holds no quote or backslash, and
- * error offsets in the skeleton are mapped back to the body.
- */
-#define LIFT_MIN 256
-
-typedef struct lift {
-	size_t skel;  /* offset of the opening quote in the skeleton */
-	size_t at;    /* offset of the opening quote in the body */
-	size_t len;   /* bytes between the quotes */
-	size_t value; /* rank among the document's value strings (keys not counted) */
-} lift;
-
-struct req_lift {
-	uint8_t *body;
-	lift *v;
-	size_t n;
-};
-
-/* What cJSON skips between tokens: every byte up to the space, not only JSON's four. */
-static int json_ws(uint8_t c)
-{
-	return c <= ' ';
-}
-
-/* The skeleton of body into skel (NUL-terminated) and the lifted strings into lf. SEG_ENOMEM only. */
-static seg_status lift_strings(uint8_t *body, size_t len, buf *skel, struct req_lift *lf)
-{
-	size_t i = 0, span = 0, values = 0, cap = 0;
-	seg_status st = buf_reserve(skel, 4096);
-
-	lf->body = body;
-	while (st == SEG_OK && i < len) {
-		const uint8_t *q = memchr(body + i, '"', len - i);
-		if (q == NULL)
-			break;
-		size_t open = (size_t)(q - body), j = open + 1, close;
-		int esc = 0;
-		for (;;) {
-			const uint8_t *c = memchr(body + j, '"', len - j);
-			if (c == NULL)
-				goto rest; /* unterminated: cJSON says where */
-			close = (size_t)(c - body);
-			size_t b = close;
-			while (b > open + 1 && body[b - 1] == '\\')
-				b--;
-			if ((close - b) % 2 == 0)
-				break;
-			esc = 1; /* an escaped quote */
-			j = close + 1;
-		}
-		size_t n = close - open - 1, k = close + 1;
-		while (k < len && json_ws(body[k]))
-			k++;
-		if (k < len && body[k] == ':') { /* a key */
-			i = close + 1;
-			continue;
-		}
-		if (n >= LIFT_MIN && !esc && memchr(body + open + 1, '\\', n) == NULL) {
-			if (lf->n == cap) {
-				size_t more = cap ? cap * 2 : 8;
-				lift *v = realloc(lf->v, more * sizeof(*v));
-				if (v == NULL)
-					return SEG_ENOMEM;
-				lf->v = v;
-				cap = more;
-			}
-			st = buf_append(skel, body + span, open + 1 - span);
-			lf->v[lf->n++] = (lift){skel->len - 1, open, n, values};
-			span = close;
-		}
-		values++;
-		i = close + 1;
-	}
-rest:
-	if (st == SEG_OK)
-		st = buf_append(skel, body + span, len - span);
-	return st;
-}
-
-/* A skeleton offset as an offset into the body. */
-static size_t lift_offset(const struct req_lift *lf, size_t at)
-{
-	size_t shift = 0;
-
-	for (size_t k = 0; k < lf->n && lf->v[k].skel < at; k++)
-		shift = lf->v[k].at - lf->v[k].skel + lf->v[k].len;
-	return at + shift;
-}
-
-/* Where a value string sits: a mask's base64 or anything else. */
-typedef enum lift_where {
-	LW_ROOT,
-	LW_ITEMS,   /* the batch's "items" */
-	LW_ITEM,    /* one item */
-	LW_MASKOBJ, /* {"png": ..., "npy": ...} */
-	LW_MASK,    /* a mask's base64 text */
-	LW_OTHER,
-} lift_where;
-
-typedef struct lift_walk {
-	const struct req_lift *lf;
-	size_t value, next;
-	int items; /* the batch form exists (evaluations) */
-	int prediction;
-} lift_walk;
-
-static int mask_key(const lift_walk *w, const char *k)
-{
-	return k && (strcmp(k, "target") == 0 || (w->prediction && strcmp(k, "prediction") == 0));
-}
-
-static seg_status lift_visit(cJSON *node, lift_where where, lift_walk *w)
-{
-	if (cJSON_IsString(node)) {
-		size_t rank = w->value++;
-		if (w->next < w->lf->n && w->lf->v[w->next].value == rank) {
-			const lift *l = &w->lf->v[w->next];
-			if (where == LW_MASK) {
-				node->valueint = (int)(w->next + 1);
-			} else {
-				char *text = cJSON_malloc(l->len + 1);
-				if (text == NULL)
-					return SEG_ENOMEM;
-				memcpy(text, w->lf->body + l->at + 1, l->len);
-				text[l->len] = '\0';
-				cJSON_free(node->valuestring);
-				node->valuestring = text;
-			}
-			w->next++;
-		}
-		return SEG_OK;
-	}
-	cJSON *c;
-	cJSON_ArrayForEach(c, node)
-	{
-		lift_where cw = LW_OTHER;
-		if ((where == LW_ROOT || where == LW_ITEM) && mask_key(w, c->string))
-			cw = cJSON_IsObject(c) ? LW_MASKOBJ : LW_MASK;
-		else if (where == LW_ROOT && w->items && c->string && strcmp(c->string, "items") == 0)
-			cw = LW_ITEMS;
-		else if (where == LW_ITEMS)
-			cw = LW_ITEM;
-		else if (where == LW_MASKOBJ && c->string && (strcmp(c->string, "png") == 0 || strcmp(c->string, "npy") == 0))
-			cw = LW_MASK;
-		seg_status st = lift_visit(c, cw, w);
-		if (st != SEG_OK)
-			return st;
-	}
-	return SEG_OK;
-}
-
-/*
- * Parses a JSON body; with lf (the body then writable), long value strings
- * are lifted out first (see above). items and prediction: whether the
- * batch form and a prediction are masks of this request.
- */
-static seg_status parse_json(const uint8_t *body, size_t len, struct req_lift *lf, int items, int prediction,
-			     cJSON **out, seg_error *err)
-{
-	const char *end = NULL;
-	const char *text = (const char *)body;
-	size_t tlen = len;
-	buf skel;
-	seg_status st = SEG_OK;
-
-	*out = NULL;
-	buf_init(&skel, 0);
-	if (has_nul_escape(body, len))
-		return seg_fail(err, SEG_EINVAL, "JSON strings may not contain \\u0000");
-	if (lf) {
-		if (lift_strings((uint8_t *)body, len, &skel, lf) != SEG_OK) {
-			st = seg_fail(err, SEG_ENOMEM, "out of memory");
-			goto out;
-		}
-		if (lf->n > 0) {
-			text = (const char *)skel.data;
-			tlen = skel.len;
-		}
-	}
-	*out = cJSON_ParseWithLengthOpts(text, tlen, &end, 0);
-	if (*out == NULL) {
-		size_t at = end && end >= text ? (size_t)(end - text) : 0;
-		const char *e = cJSON_GetErrorPtr();
-		if (e && e >= text && e <= text + tlen)
-			at = (size_t)(e - text);
-		if (text != (const char *)body)
-			at = lift_offset(lf, at);
-		if (len == 0)
-			st = seg_fail(err, SEG_EDECODE, "invalid JSON: the body is empty");
-		else
-			st = seg_fail(err, SEG_EDECODE, "invalid JSON at byte %zu (or nested deeper than %d)", at,
-				      CJSON_NESTING_LIMIT);
-		goto out;
-	}
-	if (!cJSON_IsObject(*out)) {
-		cJSON_Delete(*out);
-		*out = NULL;
-		st = seg_fail(err, SEG_EINVAL, "the request body must be a JSON object");
-		goto out;
-	}
-	if (lf && lf->n > 0) {
-		lift_walk w = {lf, 0, 0, items, prediction};
-		if (lift_visit(*out, LW_ROOT, &w) != SEG_OK) {
-			cJSON_Delete(*out);
-			*out = NULL;
-			st = seg_fail(err, SEG_ENOMEM, "out of memory");
-		}
-	}
-out:
-	buf_release(&skel);
-	return st;
-}
-
 /*
  * Decodes a mask's base64 string in place: in the string cJSON made, or,
  * for a string lifted out of the body (lf), in the body where its text
  * was. The decoded bytes replace the text.
  */
-static seg_status decode_b64_inplace(const cJSON *v, const struct req_lift *lf, const char *role, req_mask *out,
+static seg_status decode_b64_inplace(const cJSON *v, const jl_lifted *lf, const char *role, req_mask *out,
 				     double *seconds, seg_error *err)
 {
-	size_t n = 0;
-	char *text = v->valuestring;
-	size_t len;
+	size_t n = 0, len;
+	char *text = jl_text(v, lf, &len);
 	double t0 = now();
-
-	if (lf && v->valueint > 0 && (size_t)v->valueint <= lf->n) {
-		const lift *l = &lf->v[v->valueint - 1];
-		text = (char *)lf->body + l->at + 1;
-		/* A raw NUL ends the text, as it ends the C string cJSON would have made of it. */
-		const char *nul = memchr(text, '\0', l->len);
-		len = nul ? (size_t)(nul - text) : l->len;
-	} else {
-		len = strlen(text);
-	}
 	seg_status st = b64_decode(text, len, (uint8_t *)text, &n, err);
 
 	*seconds += now() - t0;
@@ -429,7 +168,7 @@ static seg_status parse_axis(const cJSON *v, const char *role, int *out, seg_err
  * b64} with optional "kind" and, for a prediction, "channel_axis" and
  * "logits".
  */
-static seg_status parse_mask(cJSON *v, const struct req_lift *lf, const char *role, int is_target, req_mask *out,
+static seg_status parse_mask(cJSON *v, const jl_lifted *lf, const char *role, int is_target, req_mask *out,
 			     int *logits, double *seconds, seg_error *err)
 {
 	cJSON *field;
@@ -487,7 +226,7 @@ static seg_status parse_mask(cJSON *v, const struct req_lift *lf, const char *ro
 }
 
 /* "logits": true means kind logits: refuse the two when they disagree. */
-static seg_status apply_logits(req_mask *pred, int logits, const char *role, seg_error *err)
+seg_status req_apply_logits(req_mask *pred, int logits, const char *role, seg_error *err)
 {
 	if (!logits)
 		return SEG_OK;
@@ -499,7 +238,7 @@ static seg_status apply_logits(req_mask *pred, int logits, const char *role, seg
 	return SEG_OK;
 }
 
-static seg_status add_spec(req_eval *r, const cJSON *item, spec_kind kind, seg_error *err)
+seg_status req_add_spec(req_eval *r, const cJSON *item, spec_kind kind, seg_error *err)
 {
 	if (r->nspecs == REQ_MAX_SPECS)
 		return seg_fail(err, SEG_EINVAL, "at most %d losses and metrics per request", REQ_MAX_SPECS);
@@ -531,7 +270,7 @@ static seg_status range_from_json(const cJSON *v, const char *what, double out[2
 }
 
 /* "[low,high]" as typed in a form field or a spec string. */
-static seg_status range_from_text(const char *text, const char *what, double out[2], seg_error *err)
+seg_status req_range_from_text(const char *text, const char *what, double out[2], seg_error *err)
 {
 	char *end = NULL;
 	const char *p = text + strspn(text, " ");
@@ -588,7 +327,7 @@ static seg_status split_range(const char *text, char *rest, size_t cap, double r
 		if (n > 6 && strncmp(p, "range=", 6) == 0) {
 			char value[96];
 			snprintf(value, sizeof(value), "%.*s", (int)(n - 6 < 95 ? n - 6 : 95), p + 6);
-			seg_status st = range_from_text(value, "\"range\"", range, err);
+			seg_status st = req_range_from_text(value, "\"range\"", range, err);
 			if (st != SEG_OK)
 				return st;
 			*has = 1;
@@ -601,7 +340,7 @@ static seg_status split_range(const char *text, char *rest, size_t cap, double r
 	return SEG_OK;
 }
 
-static seg_status add_map(req_eval *r, const cJSON *item, seg_error *err)
+seg_status req_add_map(req_eval *r, const cJSON *item, seg_error *err)
 {
 	cJSON *copy = NULL;
 	double *range = r->map_range[r->nmaps];
@@ -634,7 +373,7 @@ static seg_status add_map(req_eval *r, const cJSON *item, seg_error *err)
 	return st;
 }
 
-static seg_status parse_map_format(const char *v, req_eval *r, seg_error *err)
+seg_status req_parse_map_format(const char *v, req_eval *r, seg_error *err)
 {
 	if (strcmp(v, "npy") == 0)
 		r->map_format = REQ_MAP_NPY;
@@ -648,7 +387,7 @@ static seg_status parse_map_format(const char *v, req_eval *r, seg_error *err)
 }
 
 /* Rejects a field not in known[], suggesting the closest. */
-static seg_status unknown_field(const char *name, const char *const *known, seg_error *err)
+seg_status req_unknown_field(const char *name, const char *const *known, seg_error *err)
 {
 	const char *best = NULL;
 	int best_d = 3;
@@ -708,7 +447,7 @@ seg_status req_eval_finish(req_eval *r, seg_error *err)
 }
 
 /* Sets r->run from a JSON value (string). */
-static seg_status set_run(req_eval *r, const char *v, seg_error *err)
+seg_status req_set_run(req_eval *r, const char *v, seg_error *err)
 {
 	seg_status st = req_check_run(v, err);
 
@@ -717,7 +456,7 @@ static seg_status set_run(req_eval *r, const char *v, seg_error *err)
 	return st;
 }
 
-static seg_status set_item(req_case *c, const char *v, size_t len, seg_error *err)
+seg_status req_set_item(req_case *c, const char *v, size_t len, seg_error *err)
 {
 	seg_status st = req_check_item(v, len, err);
 
@@ -728,7 +467,7 @@ static seg_status set_item(req_case *c, const char *v, size_t len, seg_error *er
 	return st;
 }
 
-static seg_status alloc_cases(req_eval *r, size_t n, seg_error *err)
+seg_status req_alloc_cases(req_eval *r, size_t n, seg_error *err)
 {
 	r->cases = calloc(n, sizeof(*r->cases));
 	if (r->cases == NULL)
@@ -738,7 +477,7 @@ static seg_status alloc_cases(req_eval *r, size_t n, seg_error *err)
 }
 
 /* keep_masks keeps an item's masks in its run: there must be one. */
-static seg_status keep_needs_run(const req_eval *r, seg_error *err)
+seg_status req_keep_needs_run(const req_eval *r, seg_error *err)
 {
 	if (r->keep_masks && r->run[0] == '\0')
 		return seg_fail(err, SEG_EINVAL, "\"keep_masks\" needs a \"run\" to keep the masks in");
@@ -774,7 +513,7 @@ static seg_status parse_lists(cJSON *root, req_eval *r, int batch, seg_error *er
 			return seg_fail(err, SEG_EINVAL, "\"%s\" must be an array of names or objects", lists[l].field);
 		cJSON_ArrayForEach(item, field)
 		{
-			st = lists[l].kind == SPEC_MAP ? add_map(r, item, err) : add_spec(r, item, lists[l].kind, err);
+			st = lists[l].kind == SPEC_MAP ? req_add_map(r, item, err) : req_add_spec(r, item, lists[l].kind, err);
 			if (st != SEG_OK)
 				return st;
 		}
@@ -783,7 +522,7 @@ static seg_status parse_lists(cJSON *root, req_eval *r, int batch, seg_error *er
 	if (field) {
 		if (!cJSON_IsString(field))
 			return seg_fail(err, SEG_EINVAL, "map_format must be \"npy\", \"png\" or \"coco_rle\"");
-		st = parse_map_format(field->valuestring, r, err);
+		st = req_parse_map_format(field->valuestring, r, err);
 		if (st != SEG_OK)
 			return st;
 	}
@@ -797,7 +536,7 @@ static seg_status parse_lists(cJSON *root, req_eval *r, int batch, seg_error *er
 	if (field) {
 		if (!cJSON_IsString(field))
 			return seg_fail(err, SEG_EINVAL, "\"run\" must be a string");
-		st = set_run(r, field->valuestring, err);
+		st = req_set_run(r, field->valuestring, err);
 		if (st != SEG_OK)
 			return st;
 	}
@@ -807,7 +546,7 @@ static seg_status parse_lists(cJSON *root, req_eval *r, int batch, seg_error *er
 			return seg_fail(err, SEG_EINVAL, "\"keep_masks\" must be true or false");
 		r->keep_masks = cJSON_IsTrue(field);
 	}
-	return keep_needs_run(r, err);
+	return req_keep_needs_run(r, err);
 }
 
 static seg_status reject_unknown(cJSON *obj, const char *const *known, seg_error *err)
@@ -820,7 +559,7 @@ static seg_status reject_unknown(cJSON *obj, const char *const *known, seg_error
 		for (i = 0; known[i] && strcmp(known[i], field->string) != 0; i++)
 			;
 		if (known[i] == NULL)
-			return unknown_field(field->string, known, err);
+			return req_unknown_field(field->string, known, err);
 	}
 	return SEG_OK;
 }
@@ -842,13 +581,13 @@ static seg_status parse_case(cJSON *obj, const char *where, req_eval *r, req_cas
 	st = parse_mask(cJSON_GetObjectItemCaseSensitive(obj, "prediction"), r->lift, role, 0, &c->prediction,
 			&c->logits, &r->base64_seconds, err);
 	if (st == SEG_OK)
-		st = apply_logits(&c->prediction, c->logits, role, err);
+		st = req_apply_logits(&c->prediction, c->logits, role, err);
 	if (st != SEG_OK)
 		return st;
 	if (item) {
 		if (!cJSON_IsString(item))
 			return seg_fail(err, SEG_EINVAL, "%s\"item\" must be a string", where);
-		st = set_item(c, item->valuestring, strlen(item->valuestring), err);
+		st = req_set_item(c, item->valuestring, strlen(item->valuestring), err);
 	}
 	return st;
 }
@@ -869,7 +608,7 @@ static seg_status eval_from_json(cJSON *root, req_eval *r, seg_error *err)
 	if (st != SEG_OK)
 		return st;
 	if (!r->batch) {
-		st = alloc_cases(r, 1, err);
+		st = req_alloc_cases(r, 1, err);
 		if (st == SEG_OK)
 			st = parse_case(root, "", r, &r->cases[0], err);
 		if (st == SEG_OK && r->run[0] == '\0' && r->cases[0].item[0])
@@ -881,7 +620,7 @@ static seg_status eval_from_json(cJSON *root, req_eval *r, seg_error *err)
 	if (cJSON_GetArraySize(items) > REQ_MAX_ITEMS)
 		return seg_fail(err, SEG_EINVAL, "at most %d items per batch, got %d", REQ_MAX_ITEMS,
 				cJSON_GetArraySize(items));
-	st = alloc_cases(r, (size_t)cJSON_GetArraySize(items), err);
+	st = req_alloc_cases(r, (size_t)cJSON_GetArraySize(items), err);
 	size_t k = 0;
 	cJSON_ArrayForEach(it, items)
 	{
@@ -906,246 +645,14 @@ static seg_status eval_from_json(cJSON *root, req_eval *r, seg_error *err)
 	return st == SEG_OK ? req_eval_finish(r, err) : st;
 }
 
-/* Copies a text part into a NUL-terminated buffer without trailing whitespace. */
-static seg_status part_text(const mp_part *p, char *out, size_t cap, seg_error *err)
-{
-	size_t n = p->len;
 
-	if (n >= cap)
-		return seg_fail(err, SEG_EINVAL, "form field \"%s\" is longer than %zu bytes", p->name, cap - 1);
-	memcpy(out, p->data, n);
-	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' ' || out[n - 1] == '\t'))
-		n--;
-	out[n] = '\0';
-	return SEG_OK;
-}
 
-/*
- * The next comma-separated piece of the text at *rest, cut in place; a
- * comma inside [...] belongs to a list value ("spacing=[0.5,0.5]"), as on
- * the command line. NULL once the text is used up.
- */
-static char *next_piece(char **rest)
-{
-	char *start = *rest, *q;
-	int depth = 0;
 
-	if (start == NULL)
-		return NULL;
-	for (q = start; *q && (depth > 0 || *q != ','); q++) {
-		if (*q == '[')
-			depth++;
-		else if (*q == ']' && depth > 0)
-			depth--;
-	}
-	*rest = *q == ',' ? q + 1 : NULL;
-	*q = '\0';
-	return start;
-}
 
-/*
- * A list field: a JSON array, or comma-separated specs where a piece with
- * '=' and no ':' continues the previous spec's parameters.
- */
-static seg_status parse_list_field(req_eval *r, const mp_part *p, spec_kind kind, seg_error *err)
-{
-	char text[8192];
-	seg_status st = part_text(p, text, sizeof(text), err);
 
-	if (st != SEG_OK)
-		return st;
-	if (text[0] == '[') {
-		cJSON *arr = cJSON_Parse(text), *item;
-		if (!cJSON_IsArray(arr)) {
-			cJSON_Delete(arr);
-			return seg_fail(err, SEG_EDECODE, "form field \"%s\" is not a valid JSON array", p->name);
-		}
-		cJSON_ArrayForEach(item, arr)
-		{
-			st = kind == SPEC_MAP ? add_map(r, item, err) : add_spec(r, item, kind, err);
-			if (st != SEG_OK)
-				break;
-		}
-		cJSON_Delete(arr);
-		return st;
-	}
-	/* Comma-separated: rebuild whole specs, then parse each. */
-	char specbuf[1024] = "";
-	char *rest = text;
-	for (char *tok = next_piece(&rest);; tok = next_piece(&rest)) {
-		while (tok && (*tok == ' ' || *tok == '\t'))
-			tok++;
-		int continues = tok && strchr(tok, '=') && !strchr(tok, ':');
-		if (continues && specbuf[0]) {
-			size_t used = strlen(specbuf);
-			if (used + strlen(tok) + 2 > sizeof(specbuf))
-				return seg_fail(err, SEG_EINVAL, "form field \"%s\": a spec is too long", p->name);
-			specbuf[used] = ',';
-			strcpy(specbuf + used + 1, tok);
-			continue;
-		}
-		if (specbuf[0]) {
-			cJSON *s = cJSON_CreateString(specbuf);
-			if (s == NULL)
-				return seg_fail(err, SEG_ENOMEM, "out of memory");
-			st = kind == SPEC_MAP ? add_map(r, s, err) : add_spec(r, s, kind, err);
-			cJSON_Delete(s);
-			if (st != SEG_OK)
-				return st;
-			specbuf[0] = '\0';
-		}
-		if (tok == NULL)
-			break;
-		if (*tok == '\0')
-			continue;
-		if (strlen(tok) >= sizeof(specbuf))
-			return seg_fail(err, SEG_EINVAL, "form field \"%s\": a spec is too long", p->name);
-		strcpy(specbuf, tok);
-	}
-	return SEG_OK;
-}
 
-static seg_status parse_bool_text(const mp_part *p, int *out, seg_error *err)
-{
-	char text[16];
-	seg_status st = part_text(p, text, sizeof(text), err);
 
-	if (st != SEG_OK)
-		return st;
-	if (strcmp(text, "true") == 0 || strcmp(text, "1") == 0)
-		*out = 1;
-	else if (strcmp(text, "false") == 0 || strcmp(text, "0") == 0)
-		*out = 0;
-	else
-		return seg_fail(err, SEG_EINVAL, "form field \"%s\" must be true or false", p->name);
-	return SEG_OK;
-}
 
-/* A mask part: the PNG or .npy bytes themselves (told by content later). */
-static seg_status mask_part(const mp_part *p, const char *role, req_mask *out, seg_error *err)
-{
-	if (p == NULL)
-		return seg_fail(err, SEG_EINVAL, "missing form field \"%s\"", role);
-	if (p->len == 0)
-		return seg_fail(err, SEG_EINVAL, "form field \"%s\" is empty", role);
-	out->data = p->data;
-	out->len = p->len;
-	out->kind = INP_AUTO;
-	out->channel_axis = NPY_AXIS_AUTO;
-	out->annot = NULL;
-	return SEG_OK;
-}
-
-static seg_status split_form(const char *ct, const uint8_t *body, size_t len, mp_form **form, seg_error *err)
-{
-	char boundary[80];
-	seg_status st = mp_boundary(ct, boundary, sizeof(boundary), err);
-
-	if (st != SEG_OK)
-		return st;
-	*form = malloc(sizeof(**form));
-	if (*form == NULL)
-		return seg_fail(err, SEG_ENOMEM, "out of memory");
-	st = mp_parse(body, len, boundary, *form, err);
-	if (st != SEG_OK) {
-		free(*form);
-		*form = NULL;
-	}
-	return st;
-}
-
-/* A mask part's kind from its form field (target_kind, prediction_kind). */
-static seg_status kind_field(const mp_part *p, int is_target, req_mask *m, seg_error *err)
-{
-	char text[32];
-	seg_status st = part_text(p, text, sizeof(text), err);
-
-	return st == SEG_OK ? inp_kind_parse(text, is_target, &m->kind, err) : st;
-}
-
-/* A multi-class field given as text (classes, ignore_index, ...). */
-static seg_status mco_field(mco_opts *o, const mp_part *p, seg_error *err)
-{
-	char text[8192];
-	seg_status st = part_text(p, text, sizeof(text), err);
-
-	return st == SEG_OK ? mco_set_text(o, p->name, text, err) : st;
-}
-
-static seg_status eval_from_form(const mp_form *f, req_eval *r, seg_error *err)
-{
-	static const char *const known[] = {"target", "prediction", "losses", "metrics", "maps", "map_format",
-					    "logits", "run", "item", "target_kind", "prediction_kind", "channel_axis",
-					    "keep_masks", MCO_FIELDS, NULL};
-	seg_status st;
-
-	st = alloc_cases(r, 1, err);
-	if (st != SEG_OK)
-		return st;
-	for (int i = 0; i < f->count; i++) {
-		int k;
-		for (k = 0; known[k] && strcmp(known[k], f->parts[i].name) != 0; k++)
-			;
-		if (known[k] == NULL)
-			return unknown_field(f->parts[i].name, known, err);
-	}
-	st = mask_part(mp_find(f, "target"), "target", &r->cases[0].target, err);
-	if (st == SEG_OK)
-		st = mask_part(mp_find(f, "prediction"), "prediction", &r->cases[0].prediction, err);
-	/* The multi-class fields first: a spec's errors name the profile in force. */
-	for (int i = 0; i < f->count && st == SEG_OK; i++)
-		if (mco_owns(f->parts[i].name))
-			st = mco_field(&r->mc, &f->parts[i], err);
-	for (int i = 0; i < f->count && st == SEG_OK; i++) {
-		const mp_part *p = &f->parts[i];
-		if (mco_owns(p->name))
-			continue;
-		if (strcmp(p->name, "target_kind") == 0)
-			st = kind_field(p, 1, &r->cases[0].target, err);
-		else if (strcmp(p->name, "prediction_kind") == 0)
-			st = kind_field(p, 0, &r->cases[0].prediction, err);
-		else if (strcmp(p->name, "channel_axis") == 0) {
-			char text[8];
-			st = part_text(p, text, sizeof(text), err);
-			if (st == SEG_OK && strcmp(text, "0") != 0 && strcmp(text, "-1") != 0 && strcmp(text, "2") != 0)
-				st = seg_fail(err, SEG_EINVAL, "form field \"channel_axis\" must be 0 (C, H, W) or -1 (H, W, C)");
-			if (st == SEG_OK)
-				r->cases[0].prediction.channel_axis = strcmp(text, "0") == 0 ? 0 : 2;
-		} else if (strcmp(p->name, "losses") == 0)
-			st = parse_list_field(r, p, SPEC_LOSS, err);
-		else if (strcmp(p->name, "metrics") == 0)
-			st = parse_list_field(r, p, SPEC_METRIC, err);
-		else if (strcmp(p->name, "maps") == 0)
-			st = parse_list_field(r, p, SPEC_MAP, err);
-		else if (strcmp(p->name, "logits") == 0)
-			st = parse_bool_text(p, &r->logits, err);
-		else if (strcmp(p->name, "keep_masks") == 0)
-			st = parse_bool_text(p, &r->keep_masks, err);
-		else if (strcmp(p->name, "map_format") == 0) {
-			char text[16];
-			st = part_text(p, text, sizeof(text), err);
-			if (st == SEG_OK)
-				st = parse_map_format(text, r, err);
-		} else if (strcmp(p->name, "run") == 0) {
-			char text[REQ_RUN_MAX + 2];
-			st = part_text(p, text, sizeof(text), err);
-			if (st == SEG_OK)
-				st = set_run(r, text, err);
-		} else if (strcmp(p->name, "item") == 0) {
-			st = set_item(&r->cases[0], (const char *)p->data, p->len, err);
-		}
-	}
-	if (st != SEG_OK)
-		return st;
-	r->cases[0].logits = r->logits;
-	st = apply_logits(&r->cases[0].prediction, r->logits, "prediction", err);
-	if (st != SEG_OK)
-		return st;
-	if (r->run[0] == '\0' && r->cases[0].item[0])
-		return seg_fail(err, SEG_EINVAL, "\"item\" needs a \"run\" to record it in");
-	st = keep_needs_run(r, err);
-	return st == SEG_OK ? req_eval_finish(r, err) : st;
-}
 
 seg_status req_parse_eval(const char *content_type, const uint8_t *body, size_t len, req_eval *out,
 			  seg_error *err)
@@ -1155,10 +662,9 @@ seg_status req_parse_eval(const char *content_type, const uint8_t *body, size_t 
 
 /* Either form; lf (not NULL) lifts a JSON body's long strings, decoding masks in place in the body. */
 static seg_status parse_eval(const char *content_type, const uint8_t *body, size_t len, int max_classes,
-			     struct req_lift *lf, req_eval *out, seg_error *err)
+			     jl_lifted *lf, req_eval *out, seg_error *err)
 {
 	body_kind kind;
-	mp_form *form = NULL;
 	seg_status st;
 
 	memset(out, 0, sizeof(*out));
@@ -1167,16 +673,13 @@ static seg_status parse_eval(const char *content_type, const uint8_t *body, size
 	if (st != SEG_OK)
 		return st;
 	if (kind == BODY_JSON) {
-		st = parse_json(body, len, lf, 1, 1, &out->json, err);
+		st = jl_parse(body, len, lf, 1, 1, &out->json, err);
 		out->lift = lf;
 		if (st == SEG_OK)
 			st = eval_from_json(out->json, out, err);
 		out->lift = NULL;
 	} else {
-		st = split_form(content_type, body, len, &form, err);
-		if (st == SEG_OK)
-			st = eval_from_form(form, out, err);
-		free(form);
+		st = reqform_eval(content_type, body, len, out, err);
 	}
 	if (st != SEG_OK)
 		req_eval_release(out);
@@ -1192,10 +695,10 @@ seg_status req_parse_eval_capped(const char *content_type, const uint8_t *body, 
 seg_status req_parse_eval_inplace(const char *content_type, uint8_t *body, size_t len, int max_classes,
 				  req_eval *out, seg_error *err)
 {
-	struct req_lift lf = {0};
+	jl_lifted lf = {0};
 	seg_status st = parse_eval(content_type, body, len, max_classes, &lf, out, err);
 
-	free(lf.v);
+	jl_release(&lf);
 	return st;
 }
 
@@ -1224,16 +727,15 @@ seg_status req_parse_wmap(const char *content_type, const uint8_t *body, size_t 
 }
 
 /* The multi-class fields a weight map takes (its class_weights stay the map's own parameter). */
-static int wmap_mco_field(const char *name)
+int req_wmap_mco_field(const char *name)
 {
 	return strcmp(name, "classes") == 0 || strcmp(name, "ignore_index") == 0 || strcmp(name, "background") == 0;
 }
 
 static seg_status parse_wmap(const char *content_type, const uint8_t *body, size_t len, int max_classes,
-			     struct req_lift *lf, req_wmap *out, seg_error *err)
+			     jl_lifted *lf, req_wmap *out, seg_error *err)
 {
 	body_kind kind;
-	mp_form *form = NULL;
 	seg_status st;
 
 	memset(out, 0, sizeof(*out));
@@ -1244,7 +746,7 @@ static seg_status parse_wmap(const char *content_type, const uint8_t *body, size
 		return st;
 	if (kind == BODY_JSON) {
 		cJSON *field;
-		st = parse_json(body, len, lf, 0, 0, &out->json, err);
+		st = jl_parse(body, len, lf, 0, 0, &out->json, err);
 		if (st != SEG_OK)
 			goto out;
 		out->lift = lf;
@@ -1255,7 +757,7 @@ static seg_status parse_wmap(const char *content_type, const uint8_t *body, size
 			if (strcmp(field->string, "range") == 0) {
 				st = range_from_json(field, "\"range\"", out->range, err);
 				out->has_range = 1;
-			} else if (wmap_mco_field(field->string)) {
+			} else if (req_wmap_mco_field(field->string)) {
 				st = mco_set(&out->mc, field->string, field, err);
 			} else {
 				st = wmap_param_json(&out->params, field, err);
@@ -1266,31 +768,7 @@ static seg_status parse_wmap(const char *content_type, const uint8_t *body, size
 		st = parse_mask(cJSON_GetObjectItemCaseSensitive(out->json, "target"), out->lift, "target", 1, &out->target,
 				NULL, &out->base64_seconds, err);
 	} else {
-		st = split_form(content_type, body, len, &form, err);
-		if (st != SEG_OK)
-			goto out;
-		st = mask_part(mp_find(form, "target"), "target", &out->target, err);
-		for (int i = 0; i < form->count && st == SEG_OK; i++) {
-			const mp_part *p = &form->parts[i];
-			char text[128];
-			if (strcmp(p->name, "target") == 0)
-				continue;
-			if (wmap_mco_field(p->name)) {
-				st = mco_field(&out->mc, p, err);
-				continue;
-			}
-			if (strcmp(p->name, "target_kind") == 0) {
-				st = kind_field(p, 1, &out->target, err);
-				continue;
-			}
-			st = part_text(p, text, sizeof(text), err);
-			if (st == SEG_OK && strcmp(p->name, "range") == 0) {
-				st = range_from_text(text, "form field \"range\"", out->range, err);
-				out->has_range = 1;
-			} else if (st == SEG_OK) {
-				st = spec_set_text(&out->params, p->name, text, err);
-			}
-		}
+		st = reqform_wmap(content_type, body, len, out, err);
 	}
 	if (st == SEG_OK)
 		st = mco_finish(&out->mc, NULL, 0, err);
@@ -1299,7 +777,6 @@ static seg_status parse_wmap(const char *content_type, const uint8_t *body, size
 			      "\"instances\" must be auto or components");
 out:
 	out->lift = NULL;
-	free(form);
 	if (st != SEG_OK)
 		req_wmap_release(out);
 	return st;
@@ -1314,9 +791,9 @@ seg_status req_parse_wmap_capped(const char *content_type, const uint8_t *body, 
 seg_status req_parse_wmap_inplace(const char *content_type, uint8_t *body, size_t len, int max_classes,
 				  req_wmap *out, seg_error *err)
 {
-	struct req_lift lf = {0};
+	jl_lifted lf = {0};
 	seg_status st = parse_wmap(content_type, body, len, max_classes, &lf, out, err);
 
-	free(lf.v);
+	jl_release(&lf);
 	return st;
 }

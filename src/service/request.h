@@ -71,7 +71,7 @@ typedef struct req_eval {
 	mco_opts mc;           /* classes, ignore label, averages, profile (owned) */
 	double base64_seconds; /* time spent decoding base64 */
 	cJSON *json;           /* owned: the parsed body, whose strings hold decoded masks */
-	const struct req_lift *lift; /* while parsing in place: strings lifted out of the body (request.c) */
+	const struct jl_lifted *lift; /* while parsing in place: strings lifted out of the body (jsonlift.h) */
 } req_eval;
 
 typedef struct req_wmap {
@@ -82,7 +82,7 @@ typedef struct req_wmap {
 	mco_opts mc; /* classes and class weights, for a label-map target (owned) */
 	double base64_seconds;
 	cJSON *json; /* owned */
-	const struct req_lift *lift; /* while parsing in place (request.c) */
+	const struct jl_lifted *lift; /* while parsing in place (jsonlift.h) */
 } req_wmap;
 
 /* SEG_EINVAL unless name is 1..128 characters of A-Za-z0-9._- . */
