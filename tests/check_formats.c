@@ -1,6 +1,6 @@
 /*
  * check_formats.c — the annotation-tool mask decoders (src/codec/coco.c,
- * lsbrush.c, cvat.c) and their JSON forms (src/wire/annot.c).
+ * lsbrush.c, cvat.c) and their JSON forms (src/wire/annot*.c).
  *
  * Three kinds of checks. Vectors: small masks with their encodings
  * worked out by hand or taken from the formats' own sources (the COCO
