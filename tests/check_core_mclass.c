@@ -376,6 +376,47 @@ START_TEST(test_lovasz)
 }
 END_TEST
 
+/*
+ * The confusion matrix equals a count made pixel by pixel, for class
+ * counts on both sides of the four-table path (32), with runs of one
+ * class (as label maps have), ignored pixels, and sizes that are not a
+ * multiple of four.
+ */
+START_TEST(test_confusion_equals_naive_count)
+{
+	static const int classes[] = {1, 2, 19, 32, 33, 300};
+	static const size_t sizes[] = {0, 1, 3, 4, 7, 4099};
+
+	for (size_t a = 0; a < sizeof(classes) / sizeof(*classes); a++) {
+		int C = classes[a];
+		for (size_t b = 0; b < sizeof(sizes) / sizeof(*sizes); b++) {
+			size_t n = sizes[b], cc = (size_t)C * C;
+			uint16_t *t = malloc((n ? n : 1) * sizeof(*t)), *p = malloc((n ? n : 1) * sizeof(*p));
+			int64_t *m = malloc(cc * sizeof(*m)), *want = calloc(cc, sizeof(*want));
+			uint16_t run = 0;
+			for (size_t i = 0; i < n; i++) {
+				if (urand() < 0.2)
+					run = (uint16_t)(urand() * C);
+				t[i] = urand() < 0.07 ? SEG_IGNORE : run;
+				p[i] = urand() < 0.8 ? run : (uint16_t)(urand() * C);
+				if (t[i] != SEG_IGNORE)
+					want[(size_t)t[i] * C + p[i]]++;
+			}
+			for (size_t k = 0; k < cc; k++)
+				m[k] = -1;
+			mc_confusion(t, p, n, C, m);
+			for (size_t k = 0; k < cc; k++)
+				ck_assert_msg(m[k] == want[k], "C=%d n=%zu: cell (%zu, %zu) is %lld, counted %lld", C, n,
+					      k / C, k % C, (long long)m[k], (long long)want[k]);
+			free(t);
+			free(p);
+			free(m);
+			free(want);
+		}
+	}
+}
+END_TEST
+
 /* Sums of a hard prediction read off its confusion matrix equal the pass over its one-hot. */
 START_TEST(test_hard_sums_equal_one_hot)
 {
@@ -567,6 +608,7 @@ int main(void)
 	tcase_add_test(tc, test_profile_rules_by_hand);
 	tcase_add_test(tc, test_losses_against_loops);
 	tcase_add_test(tc, test_lovasz);
+	tcase_add_test(tc, test_confusion_equals_naive_count);
 	tcase_add_test(tc, test_hard_sums_equal_one_hot);
 	tcase_add_test(tc, test_two_classes_are_binary);
 	tcase_add_test(tc, test_surface_box_equals_full);
