@@ -1,6 +1,7 @@
 /*
- * server.c — libmicrohttpd glue: bodies, responses, suspend/resume,
- * access logs and metrics. Which route a request takes is routes.c's.
+ * server.c — libmicrohttpd glue: bodies, suspend/resume, access logs
+ * and metrics, start and drain. Which route a request takes is
+ * routes.c's; how each answer is made and leaves is respond.c's.
  *
  * Threading. One MHD polling thread (epoll where available) runs every
  * callback below. A request's context (struct req) is created on the
@@ -16,8 +17,8 @@
  * Shutdown (http_drain). Readiness fails first, MHD stops accepting
  * (MHD_quiesce_daemon), and the caller waits until every received
  * request has completed. From the moment draining starts, every answer,
- * whatever path it leaves by (queue), carries Connection: close and ends
- * its connection, as nginx and Go's http.Server end the connections they
+ * whatever path it leaves by (resp_queue), carries Connection: close and
+ * ends its connection, as nginx and Go's http.Server end the connections they
  * answer on when shutting down. Unlike them, a keep-alive connection
  * that is idle when the signal comes is not cut at once (a request
  * already on its way would meet a closed socket): it is kept, its next
@@ -61,6 +62,7 @@
 #include "http/cors.h"
 #include "http/metrics.h"
 #include "http/routes.h"
+#include "http/server_int.h"
 #include "http/ui.h"
 #include "wire/problem.h"
 #include "log/log.h"
@@ -71,85 +73,9 @@
 #include "store/store.h"
 #include "wire/wire.h"
 
-extern const unsigned char openapi_yaml[];
-extern const size_t openapi_yaml_len;
-
-#define LOG_DETAIL_MAX 120 /* bytes of a problem's detail in its access-log line */
 #define CLOSE_GRACE_S 5.0 /* http_free: how long answers already computed may take to leave */
 #define CONN_MEMORY ((size_t)256 << 10) /* MHD's memory per connection: its read buffer grows within it */
 #define CONN_INCREMENT ((size_t)64 << 10) /* how much the read buffer grows by */
-
-/* ---- server and request state ------------------------------------------- */
-
-struct http_server {
-	http_config cfg;
-	struct MHD_Daemon *mhd;
-	pool *pool;
-	svc_ctx svc;
-	par_exec *par;
-	seg_par par_handle;
-	jobs *jobs;
-	auth *auth; /* NULL: no API keys, /v1 is open */
-	cors *cors; /* NULL: no CORS headers, browsers keep other origins out */
-	metrics *metrics;
-	int port;
-	char *catalogue; /* GET /v1/losses body, built once */
-	size_t catalogue_len;
-	char *profiles; /* GET /v1/profiles body, built once */
-	size_t profiles_len;
-	atomic_int draining;
-	atomic_int inflight;
-	atomic_ullong next_id;
-	uint64_t id_seed;
-	pthread_mutex_t lock; /* with idle: http_drain waits for inflight to reach 0 */
-	pthread_cond_t idle;
-};
-
-enum { ST_RECEIVING, ST_WORKING, ST_DONE };
-
-typedef struct req {
-	http_server *srv;
-	struct MHD_Connection *conn;
-	const route *route;  /* NULL: no route for this path and method */
-	route_id metric_id;  /* label for metrics */
-	char method[8];
-	char path[256];
-	char params[2][RT_PARAM_MAX];
-	char request_id[72];
-	const char *allow_origin; /* Access-Control-Allow-Origin, or NULL; borrows from srv->cors or MHD */
-	int preflight;            /* a CORS preflight, answered by respond_preflight */
-	char content_type[256];
-	char accept[256];
-	char if_none_match[1024];
-	char idempotency_key[300]; /* longer than any valid key, so an over-long one stays over-long */
-	char query[6][160]; /* after, limit, order_by (per_class.METRIC.CLASS: up to 137 bytes), order, status, percentiles */
-	int has_query[6];
-	double t_start;
-	double t_received;
-	size_t bytes_in;
-	size_t announced; /* Content-Length, once checked against the cap: the body's buffer is sized to it */
-	bodyenc encoding; /* Content-Encoding: the worker inflates the body before the handler sees it */
-	buf body;
-	int reject;           /* status to answer once the body is consumed (413) */
-	seg_error reject_err;
-	atomic_int state;
-	/*
-	 * -1 until the answer is decided; then whether the daemon was draining
-	 * when it was. The Connection: close of queue() follows the same read,
-	 * so "ready" is never answered with a close and a 503 never without.
-	 */
-	int drained;
-	/* Written by the worker before state becomes ST_DONE. */
-	seg_status st;
-	seg_error err;
-	svc_reply reply;
-	svc_timing timing;
-	/* The answer, for the access log. */
-	int status;
-	size_t bytes_out;
-	const char *problem;           /* a problem's type (static), NULL for other answers */
-	char detail[LOG_DETAIL_MAX + 4]; /* the start of its detail, "..." when cut */
-} req;
 
 static double now_mono(void)
 {
@@ -270,209 +196,6 @@ static int unknown_query(req *r, char *out, size_t cap)
 	return 1;
 }
 
-/* ---- responses ------------------------------------------------------------ */
-
-/* Decides, once, whether this request meets a draining daemon (see req.drained). */
-static int draining_for(req *r)
-{
-	if (r->drained < 0)
-		r->drained = atomic_load(&r->srv->draining);
-	return r->drained;
-}
-
-/*
- * Every answer leaves through here: the CORS headers when the request's
- * Origin is allowed, Connection: close once the daemon drains, then
- * MHD_queue_response. resp is destroyed (MHD keeps its own reference).
- */
-static enum MHD_Result queue(req *r, int status, struct MHD_Response *resp)
-{
-	enum MHD_Result ret;
-
-	/* Draining: whatever the answer, the connection ends with it (see the design note on shutdown). */
-	if (draining_for(r))
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
-	if (cors_varies(r->srv->cors))
-		MHD_add_response_header(resp, "Vary", "Origin");
-	if (r->allow_origin) {
-		MHD_add_response_header(resp, "Access-Control-Allow-Origin", r->allow_origin);
-		MHD_add_response_header(resp, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
-	}
-	r->status = status;
-	ret = MHD_queue_response(r->conn, (unsigned int)status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-/*
- * Queues body (ownership taken: freed by MHD) with the common headers,
- * and the reply's ETag, Location and Retry-After when extra is not NULL.
- */
-static enum MHD_Result respond_full(req *r, int status, buf *body, const char *type, const char *allow,
-				    const char *retry_after, const svc_reply *extra)
-{
-	size_t len = 0;
-	uint8_t *data = buf_detach(body, &len);
-	struct MHD_Response *resp;
-	char retry[16];
-
-	resp = MHD_create_response_from_buffer_with_free_callback(len, data ? data : (uint8_t *)"",
-								   data ? free : NULL);
-	if (resp == NULL) {
-		free(data);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	if (allow)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
-	if (retry_after)
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
-	if (extra && extra->etag[0]) {
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, extra->etag);
-		/* Revalidate on every poll: the ETag makes that nearly free. */
-		MHD_del_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
-	}
-	if (extra && extra->location[0])
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, extra->location);
-	if (extra && extra->map_min[0]) {
-		MHD_add_response_header(resp, "X-Map-Min", extra->map_min);
-		MHD_add_response_header(resp, "X-Map-Max", extra->map_max);
-	}
-	if (extra && extra->retry_after) {
-		snprintf(retry, sizeof(retry), "%d", extra->retry_after);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
-	}
-	r->bytes_out = len;
-	return queue(r, status, resp);
-}
-
-static enum MHD_Result respond(req *r, int status, buf *body, const char *type, const char *allow,
-			       const char *retry_after)
-{
-	return respond_full(r, status, body, type, allow, retry_after, NULL);
-}
-
-static enum MHD_Result respond_headers(req *r, int status, buf *body, const char *type, const svc_reply *extra)
-{
-	return respond_full(r, status, body, type, NULL, NULL, extra);
-}
-
-/*
- * Keeps a problem's type and the start of its detail for the access log:
- * at most LOG_DETAIL_MAX bytes, cut between UTF-8 characters. Details
- * name what was wrong (a field, a value, a size), never a key or a body.
- */
-static void note_problem(req *r, int status, const char *detail)
-{
-	size_t n = strlen(detail);
-
-	r->problem = problem_type(status);
-	if (n <= LOG_DETAIL_MAX) {
-		memcpy(r->detail, detail, n + 1);
-		return;
-	}
-	n = LOG_DETAIL_MAX;
-	while (n > 0 && ((unsigned char)detail[n] & 0xc0) == 0x80)
-		n--;
-	memcpy(r->detail, detail, n);
-	memcpy(r->detail + n, "...", 4);
-}
-
-static enum MHD_Result respond_problem(req *r, int status, const char *detail, const char *allow,
-				       const char *retry_after)
-{
-	buf b;
-
-	note_problem(r, status, detail && *detail ? detail : problem_reason(status));
-	buf_init(&b, 0);
-	if (problem_json(status, detail, r->request_id, &b) != SEG_OK)
-		return MHD_NO;
-	return respond(r, status, &b, "application/problem+json", allow, retry_after);
-}
-
-/*
- * 401 with a bearer challenge (RFC 6750 §3): error="invalid_token" only
- * when a bearer token was presented and is wrong; a request without one,
- * or with another scheme, is told that a key is needed.
- */
-static enum MHD_Result respond_unauthorized(req *r)
-{
-	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-	int given = h && strncasecmp(h, "Bearer ", 7) == 0 && h[7 + strspn(h + 7, " ")] != '\0';
-	const char *detail = given ? "the bearer token is not a valid API key"
-				   : "an API key is required: send Authorization: Bearer <key>";
-	buf b;
-	struct MHD_Response *resp;
-	size_t len;
-	uint8_t *data;
-
-	note_problem(r, 401, detail);
-	buf_init(&b, 0);
-	if (problem_json(401, detail, r->request_id, &b) != SEG_OK)
-		return MHD_NO;
-	data = buf_detach(&b, &len);
-	resp = MHD_create_response_from_buffer_with_free_callback(len, data, free);
-	if (resp == NULL) {
-		free(data);
-		return MHD_NO;
-	}
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/problem+json");
-	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-				given ? "Bearer realm=\"segloss\", error=\"invalid_token\"" : "Bearer realm=\"segloss\"");
-	r->bytes_out = len;
-	return queue(r, 401, resp);
-}
-
-/*
- * A CORS preflight (OPTIONS with Access-Control-Request-Method), answered
- * before any key check: 204 with what the path allows when the Origin is
- * allowed, 403 naming the setting when it is not, 404 for unknown paths.
- */
-static enum MHD_Result respond_preflight(req *r)
-{
-	char allow[64], detail[400];
-	struct MHD_Response *resp;
-
-	rt_allowed(r->path, allow, sizeof(allow));
-	if (allow[0] == '\0') {
-		snprintf(detail, sizeof(detail), "no route for '%.256s'", r->path);
-		return respond_problem(r, 404, detail, NULL, NULL);
-	}
-	if (r->allow_origin == NULL) {
-		const char *origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
-		snprintf(detail, sizeof(detail),
-			 "origin '%.200s' may not call this API from a browser: it is not in SEGLOSS_CORS_ORIGINS",
-			 origin ? origin : "(none)");
-		return respond_problem(r, 403, detail, NULL, NULL);
-	}
-	resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL)
-		return MHD_NO;
-	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-	MHD_add_response_header(resp, "Access-Control-Allow-Methods", allow);
-	MHD_add_response_header(resp, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
-	MHD_add_response_header(resp, "Access-Control-Max-Age", CORS_MAX_AGE);
-	r->bytes_out = 0;
-	return queue(r, 204, resp);
-}
-
-static enum MHD_Result respond_text(req *r, int status, const char *type, const void *data, size_t len)
-{
-	buf b;
-
-	buf_init(&b, 0);
-	if (buf_append(&b, data, len) != SEG_OK) {
-		buf_release(&b);
-		return respond_problem(r, 503, "out of memory", NULL, "1");
-	}
-	return respond(r, status, &b, type, NULL, NULL);
-}
-
 /* svc_ctx.alone: this request is the only one a worker holds, and none waits. */
 static int pool_alone(void *arg)
 {
@@ -480,116 +203,6 @@ static int pool_alone(void *arg)
 
 	pool_stats(arg, &queued, &busy, &workers, &capacity);
 	return busy <= 1 && queued == 0;
-}
-
-/*
- * GET /readyz when ready: the store's state in the body. A store that
- * cannot be reached does not make the daemon unready: every replica
- * shares it, so failing readiness would take them all out of the Service
- * at once, while evaluations without a run still work and the rest get
- * 503 with Retry-After.
- */
-static enum MHD_Result respond_ready(req *r)
-{
-	http_server *s = r->srv;
-	cJSON *o = cJSON_CreateObject();
-	char *text;
-	enum MHD_Result ret;
-
-	cJSON_AddStringToObject(o, "status", "ready");
-	if (s->svc.store) {
-		store_health h;
-		store_health_of(s->svc.store, &h);
-		cJSON_AddStringToObject(o, "store", h.up ? "up" : "down");
-		cJSON_AddStringToObject(o, "store_backend", store_backend(s->svc.store));
-		if (!h.up)
-			cJSON_AddStringToObject(o, "store_detail", h.detail);
-	} else {
-		cJSON_AddStringToObject(o, "store", "none");
-	}
-	text = cJSON_PrintUnformatted(o);
-	cJSON_Delete(o);
-	if (text == NULL)
-		return respond_problem(r, 503, "out of memory", NULL, "1");
-	ret = respond_text(r, 200, "application/json", text, strlen(text));
-	cJSON_free(text);
-	return ret;
-}
-
-/* The web page's files (http/ui.c), unless the daemon was started with --ui off. */
-static enum MHD_Result serve_ui(req *r)
-{
-	const ui_asset *a = r->srv->cfg.ui ? ui_find(r->path) : NULL;
-	struct MHD_Response *resp;
-	char detail[320];
-	int status;
-
-	if (a == NULL) {
-		snprintf(detail, sizeof(detail), "no route for '%.200s'%s", r->path,
-			 r->srv->cfg.ui ? "" : " (the web page is off: --ui off)");
-		return respond_problem(r, 404, detail, NULL, NULL);
-	}
-	resp = ui_response(a, MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING),
-			   MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH),
-			   &status, &r->bytes_out);
-	if (resp == NULL)
-		return MHD_NO;
-	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-	return queue(r, status, resp);
-}
-
-/* GET routes, answered on the polling thread. */
-static enum MHD_Result serve_direct(req *r)
-{
-	http_server *s = r->srv;
-
-	switch (r->route->id) {
-	case R_HEALTHZ:
-		return respond_text(r, 200, "application/json", "{\"status\":\"ok\"}", 15);
-	case R_READYZ:
-		if (draining_for(r))
-			return respond_problem(r, 503, "draining: shutting down", NULL, "1");
-		if (!pool_has_room(s->pool))
-			return respond_problem(r, 503, "the work queue is full", NULL, "1");
-		return respond_ready(r);
-	case R_LOSSES:
-		return respond_text(r, 200, "application/json", s->catalogue, s->catalogue_len);
-	case R_PROFILES:
-		return respond_text(r, 200, "application/json", s->profiles, s->profiles_len);
-	case R_OPENAPI:
-		return respond_text(r, 200, "application/yaml", openapi_yaml, openapi_yaml_len);
-	case R_METRICS: {
-		metrics_gauges g = {0};
-		buf b;
-		pool_stats(s->pool, &g.queue_depth, &g.workers_busy, &g.workers, &g.queue_capacity);
-		g.inflight = atomic_load(&s->inflight);
-		g.draining = draining_for(r);
-		if (s->svc.store) {
-			/* Sampled by the store (PostgreSQL: every few seconds): /metrics never waits on a database. */
-			store_health h;
-			store_health_of(s->svc.store, &h);
-			g.has_store = 1;
-			g.store_ok = h.jobs_known;
-			memcpy(g.jobs, h.jobs, sizeof(g.jobs));
-			g.db_bytes = h.size_bytes;
-			g.store_write_errors = h.write_errors;
-			g.store_backend = store_backend(s->svc.store);
-			g.store_up = h.up;
-			g.store_errors = h.errors;
-			g.store_reconnects = h.reconnects;
-		}
-		buf_init(&b, 0);
-		if (metrics_render(s->metrics, &g, &b) != SEG_OK) {
-			buf_release(&b);
-			return respond_problem(r, 503, "out of memory", NULL, "1");
-		}
-		return respond(r, 200, &b, "text/plain; version=0.0.4; charset=utf-8", NULL, NULL);
-	}
-	case R_UI:
-		return serve_ui(r);
-	default:
-		return respond_problem(r, 500, "route without a handler", NULL, NULL);
-	}
 }
 
 /* ---- the worker side ------------------------------------------------------- */
@@ -637,32 +250,6 @@ static void work(void *arg)
 		metrics_decode_error(s->metrics, svc_decode_error_kind(&r->err));
 	atomic_store_explicit(&r->state, ST_DONE, memory_order_release);
 	MHD_resume_connection(r->conn);
-}
-
-static enum MHD_Result answer_worker(req *r)
-{
-	char retry[16];
-	struct MHD_Response *resp;
-
-	if (r->st != SEG_OK) {
-		int status = problem_status_of(r->st);
-		return respond_problem(r, status, r->err.msg, NULL, status == 503 ? "1" : NULL);
-	}
-	if (r->reply.status != 204 && r->reply.status != 304)
-		return respond_headers(r, r->reply.status, &r->reply.body, r->reply.content_type, &r->reply);
-	/* No body: 204 after a delete, 304 for a fresh ETag. */
-	resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-	if (resp == NULL)
-		return MHD_NO;
-	MHD_add_response_header(resp, "X-Request-Id", r->request_id);
-	if (r->reply.etag[0])
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, r->reply.etag);
-	if (r->reply.retry_after) {
-		snprintf(retry, sizeof(retry), "%d", r->reply.retry_after);
-		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
-	}
-	r->bytes_out = 0;
-	return queue(r, r->reply.status, resp);
 }
 
 /* ---- MHD callbacks ----------------------------------------------------------- */
@@ -771,13 +358,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (s->auth && strncmp(url, "/v1/", 4) == 0 &&
 		    !auth_check(s->auth, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))) {
 			r->reject = 401;
-			return respond_unauthorized(r);
+			return resp_unauthorized(r);
 		}
 		check_length(r);
 		if (r->reject == 0)
 			check_encoding(r);
 		if (r->reject) /* answered before reading: MHD then closes the connection */
-			return respond_problem(r, r->reject, r->reject_err.msg, NULL, NULL);
+			return resp_problem(r, r->reject, r->reject_err.msg, NULL, NULL);
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
@@ -798,14 +385,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (r->status != 0) /* already answered (early 413) */
 		return MHD_YES;
 	if (atomic_load_explicit(&r->state, memory_order_acquire) == ST_DONE)
-		return answer_worker(r);
+		return resp_worker(r);
 
 	/* The whole request is here. */
 	r->t_received = now_mono();
 	if (r->preflight)
-		return respond_preflight(r);
+		return resp_preflight(r);
 	if (r->reject)
-		return respond_problem(r, r->reject, r->reject_err.msg, NULL, NULL);
+		return resp_problem(r, r->reject, r->reject_err.msg, NULL, NULL);
 	if (r->route == NULL) {
 		int known;
 		char allow[64];
@@ -814,42 +401,42 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (!known) {
 			char detail[320];
 			snprintf(detail, sizeof(detail), "no route for '%.256s'", url);
-			return respond_problem(r, 404, detail, NULL, NULL);
+			return resp_problem(r, 404, detail, NULL, NULL);
 		}
 		rt_allowed(url, allow, sizeof(allow));
 		char detail[320];
 		snprintf(detail, sizeof(detail), "%s is not allowed on '%.200s' (allowed: %s)", method, url, allow);
-		return respond_problem(r, 405, detail, allow, NULL);
+		return resp_problem(r, 405, detail, allow, NULL);
 	}
 	{
 		char detail[512];
 		if (unknown_query(r, detail, sizeof(detail)))
-			return respond_problem(r, 422, detail, NULL, NULL);
+			return resp_problem(r, 422, detail, NULL, NULL);
 	}
 	if (rt_takes_body(r->route) && r->bytes_in == 0) {
 		char detail[160];
 		snprintf(detail, sizeof(detail),
 			 "empty body: %s %s needs a JSON (application/json) or multipart/form-data body", method,
 			 r->route->pattern);
-		return respond_problem(r, 400, detail, NULL, NULL);
+		return resp_problem(r, 400, detail, NULL, NULL);
 	}
 	if (r->route->id == R_WEIGHT_MAP && svc_negotiate_wmap(r->accept) == NULL) {
 		char detail[400];
 		snprintf(detail, sizeof(detail), "cannot answer in any type of Accept '%.200s': %s %s answers %s", r->accept,
 			 method, r->route->pattern, SVC_WMAP_TYPES);
-		return respond_problem(r, 406, detail, NULL, NULL);
+		return resp_problem(r, 406, detail, NULL, NULL);
 	}
 	if (r->route->handler == NULL)
-		return serve_direct(r);
-	if (draining_for(r))
-		return respond_problem(r, 503, "draining: shutting down", NULL, "1");
+		return resp_direct(r);
+	if (resp_draining(r))
+		return resp_problem(r, 503, "draining: shutting down", NULL, "1");
 	r->drained = -1; /* decided again when the work is answered */
 	atomic_store(&r->state, ST_WORKING);
 	MHD_suspend_connection(conn);
 	if (pool_submit(s->pool, work, r) != SEG_OK) {
 		MHD_resume_connection(conn);
 		atomic_store(&r->state, ST_RECEIVING);
-		return respond_problem(r, 503, "the work queue is full; retry shortly", NULL, "1");
+		return resp_problem(r, 503, "the work queue is full; retry shortly", NULL, "1");
 	}
 	return MHD_YES;
 }
