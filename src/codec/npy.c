@@ -8,19 +8,21 @@
  * with spaces and ended by '\n' so the data starts at a multiple of 64;
  * then the raw array.
  *
- * The header is parsed by a small recursive-descent reader over a bounded
- * (NPY_HEADER_MAX) string: whitespace anywhere between tokens, either
- * quote style (no escapes: no valid key or descr needs one), trailing
- * commas, True/False, and integer tuples, including Python 2's "3L". It
- * never allocates. The dtype, the shape and the pixel cap are all checked
- * and the data length is compared with the shape's exact need before the
- * output arrays are allocated; then one pass converts every element,
+ * The header is read by npyhdr.c: a small recursive-descent reader over
+ * a bounded (NPY_HEADER_MAX) string that accepts whitespace anywhere
+ * between tokens, either quote style (no escapes: no valid key or descr
+ * needs one), trailing commas, True/False, and integer tuples, including
+ * Python 2's "3L", and never allocates. The dtype, the shape and the
+ * pixel cap are all checked and the data length is compared with the
+ * shape's exact need before the output arrays are allocated; then one
+ * pass converts every element,
  * reading it with memcpy (the data need not be aligned) and swapping
  * bytes when the file's order is not the host's. Elements are visited in
  * row-major output order, C or Fortran layout alike, so the first bad
  * value reported is the first in reading order.
  */
 #include "codec/npy.h"
+#include "codec/npy_int.h"
 #include "core/vmath.h"
 
 #include <math.h>
@@ -28,371 +30,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define NPY_HEADER_MAX (64u << 10) /* NumPy itself refuses headers over 10000 bytes */
-#define NPY_MAX_DIMS 32            /* NumPy allows 64; a mask has 2 or 3 */
-#define NPY_ALIGN 64               /* data offset alignment written by NumPy */
-#define NPY_SUM_TOLERANCE 1e-3f    /* per-class probabilities must sum to 1 within this */
-
-static const uint8_t npy_magic[6] = {0x93, 'N', 'U', 'M', 'P', 'Y'};
+#define NPY_ALIGN 64            /* data offset alignment written by NumPy */
+#define NPY_SUM_TOLERANCE 1e-3f /* per-class probabilities must sum to 1 within this */
 
 int npy_is_npy(const uint8_t *data, size_t len)
 {
-	return len >= sizeof(npy_magic) && memcmp(data, npy_magic, sizeof(npy_magic)) == 0;
-}
-
-static int host_is_big_endian(void)
-{
-	const uint16_t probe = 1;
-	uint8_t first;
-
-	memcpy(&first, &probe, 1);
-	return first == 0;
-}
-
-/* ---- dtype ------------------------------------------------------------- */
-
-struct npy_dtype {
-	char kind;        /* 'b' bool, 'u' unsigned, 'i' signed, 'f' float */
-	int size;         /* bytes per element */
-	int swap;         /* the file's byte order is not the host's */
-	const char *name; /* NumPy's name, for messages */
-};
-
-static const struct npy_dtype npy_dtypes[] = {
-	{'b', 1, 0, "bool"},   {'u', 1, 0, "uint8"},  {'i', 1, 0, "int8"},
-	{'u', 2, 0, "uint16"}, {'i', 2, 0, "int16"},  {'u', 4, 0, "uint32"},
-	{'i', 4, 0, "int32"},  {'u', 8, 0, "uint64"}, {'i', 8, 0, "int64"},
-	{'f', 2, 0, "float16"}, {'f', 4, 0, "float32"}, {'f', 8, 0, "float64"},
-};
-
-/* Looks descr ("<f4", "|u1", "=i8", ...) up; 0 on success. */
-static int dtype_of(const char *descr, struct npy_dtype *dt)
-{
-	char order;
-	int size;
-	int big;
-
-	if (strlen(descr) != 3 || descr[2] < '1' || descr[2] > '9')
-		return -1;
-	order = descr[0];
-	size = descr[2] - '0';
-	if (order == '|' && size != 1)
-		return -1;
-	if (order == '<' || order == '|')
-		big = 0;
-	else if (order == '>')
-		big = 1;
-	else if (order == '=')
-		big = host_is_big_endian();
-	else
-		return -1;
-	for (size_t k = 0; k < sizeof(npy_dtypes) / sizeof(npy_dtypes[0]); k++) {
-		if (npy_dtypes[k].kind == descr[1] && npy_dtypes[k].size == size) {
-			*dt = npy_dtypes[k];
-			dt->swap = size > 1 && big != host_is_big_endian();
-			return 0;
-		}
-	}
-	return -1;
-}
-
-/* ---- header ------------------------------------------------------------ */
-
-struct npy_header {
-	char descr[16];
-	struct npy_dtype dt;
-	int fortran;
-	int ndim;
-	uint64_t shape[NPY_MAX_DIMS];
-	char shape_text[96]; /* "(10, 20)", for messages */
-	uint64_t height;
-	uint64_t width;
-	size_t data_off;
-};
-
-struct cursor {
-	const char *s;
-	size_t n;
-	size_t i;
-};
-
-static void skip_ws(struct cursor *c)
-{
-	while (c->i < c->n && (c->s[c->i] == ' ' || c->s[c->i] == '\t' || c->s[c->i] == '\n' ||
-			       c->s[c->i] == '\r' || c->s[c->i] == '\f' || c->s[c->i] == '\v'))
-		c->i++;
-}
-
-/* Consumes ch after optional whitespace; 1 if it was there. */
-static int accept(struct cursor *c, char ch)
-{
-	skip_ws(c);
-	if (c->i < c->n && c->s[c->i] == ch) {
-		c->i++;
-		return 1;
-	}
-	return 0;
-}
-
-static seg_status malformed(seg_error *err, const struct cursor *c, const char *what)
-{
-	return seg_fail(err, SEG_EDECODE, "npy: malformed header at byte %zu: expected %s", c->i, what);
-}
-
-/* A quoted string without escapes into out (size outsz, truncated); -1 if unterminated or escaped. */
-static int parse_string(struct cursor *c, char *out, size_t outsz, int *too_long)
-{
-	char quote;
-	size_t k = 0;
-
-	*too_long = 0;
-	skip_ws(c);
-	if (c->i >= c->n || (c->s[c->i] != '\'' && c->s[c->i] != '"'))
-		return -1;
-	quote = c->s[c->i++];
-	while (c->i < c->n && c->s[c->i] != quote) {
-		char ch = c->s[c->i++];
-
-		if (ch == '\\' || ch == '\n' || ch == '\0')
-			return -1;
-		if (k + 1 < outsz)
-			out[k++] = ch;
-		else
-			*too_long = 1;
-	}
-	if (c->i >= c->n)
-		return -1;
-	c->i++;
-	out[k] = '\0';
-	return 0;
-}
-
-static int accept_word(struct cursor *c, const char *word)
-{
-	size_t len = strlen(word);
-
-	skip_ws(c);
-	if (c->n - c->i >= len && memcmp(c->s + c->i, word, len) == 0) {
-		c->i += len;
-		return 1;
-	}
-	return 0;
-}
-
-/* Writes "(a, b)" or "(a,)" into h->shape_text. */
-static void format_shape(struct npy_header *h)
-{
-	size_t off = 0;
-	size_t cap = sizeof(h->shape_text);
-
-	off += (size_t)snprintf(h->shape_text, cap, "(");
-	for (int k = 0; k < h->ndim && off < cap; k++)
-		off += (size_t)snprintf(h->shape_text + off, cap - off, "%s%llu", k > 0 ? ", " : "",
-					(unsigned long long)h->shape[k]);
-	if (off < cap)
-		snprintf(h->shape_text + off, cap - off, "%s)", h->ndim == 1 ? "," : "");
-}
-
-/* A tuple of non-negative integers: "()", "(3,)", "(3, 4)", "(3, 4,)". */
-static seg_status parse_shape(struct cursor *c, struct npy_header *h, seg_error *err)
-{
-	int trailing_comma = 0;
-
-	if (!accept(c, '('))
-		return malformed(err, c, "a shape tuple");
-	h->ndim = 0;
-	for (;;) {
-		uint64_t v = 0;
-		size_t digits = 0;
-
-		if (accept(c, ')'))
-			break;
-		if (h->ndim > 0 && !trailing_comma)
-			return malformed(err, c, "',' or ')' in the shape");
-		if (h->ndim == NPY_MAX_DIMS)
-			return seg_fail(err, SEG_EINVAL, "npy: shape has more than %d dimensions",
-					NPY_MAX_DIMS);
-		skip_ws(c);
-		while (c->i < c->n && c->s[c->i] >= '0' && c->s[c->i] <= '9') {
-			if (v > (UINT64_MAX - 9) / 10)
-				return seg_fail(err, SEG_ETOOBIG, "npy: shape dimension at byte %zu is too large",
-						c->i);
-			v = v * 10 + (uint64_t)(c->s[c->i] - '0');
-			c->i++;
-			digits++;
-		}
-		if (digits == 0)
-			return malformed(err, c, "a non-negative integer in the shape");
-		if (c->i < c->n && (c->s[c->i] == 'L' || c->s[c->i] == 'l'))
-			c->i++; /* Python 2 long */
-		h->shape[h->ndim++] = v;
-		trailing_comma = accept(c, ',');
-	}
-	if (h->ndim == 1 && !trailing_comma)
-		return seg_fail(err, SEG_EDECODE, "npy: shape is not a tuple (a 1-tuple needs a comma)");
-	format_shape(h);
-	return SEG_OK;
-}
-
-/* Parses the dict in text[0..n) into h->descr, h->fortran and h->shape. */
-static seg_status parse_dict(const char *text, size_t n, struct npy_header *h, seg_error *err)
-{
-	struct cursor c = {text, n, 0};
-	int have_descr = 0;
-	int have_fortran = 0;
-	int have_shape = 0;
-	seg_status st;
-
-	if (!accept(&c, '{'))
-		return seg_fail(err, SEG_EDECODE, "npy: header is not a dict");
-	for (;;) {
-		char key[32];
-		int too_long;
-
-		if (accept(&c, '}'))
-			break;
-		if (parse_string(&c, key, sizeof(key), &too_long) != 0)
-			return malformed(err, &c, "a quoted key or '}'");
-		if (!accept(&c, ':'))
-			return malformed(err, &c, "':'");
-		if (!too_long && strcmp(key, "descr") == 0) {
-			if (have_descr++)
-				return seg_fail(err, SEG_EDECODE, "npy: duplicate key 'descr' in header");
-			skip_ws(&c);
-			if (c.i < c.n && c.s[c.i] == '[')
-				return seg_fail(err, SEG_EINVAL, "npy: structured dtypes are not supported");
-			if (parse_string(&c, h->descr, sizeof(h->descr), &too_long) != 0)
-				return malformed(err, &c, "a quoted descr");
-			if (too_long || dtype_of(h->descr, &h->dt) != 0)
-				return seg_fail(err, SEG_EINVAL, "npy: unsupported dtype '%s%s'", h->descr,
-						too_long ? "..." : "");
-		} else if (!too_long && strcmp(key, "fortran_order") == 0) {
-			if (have_fortran++)
-				return seg_fail(err, SEG_EDECODE, "npy: duplicate key 'fortran_order' in header");
-			if (accept_word(&c, "True"))
-				h->fortran = 1;
-			else if (accept_word(&c, "False"))
-				h->fortran = 0;
-			else
-				return malformed(err, &c, "True or False");
-		} else if (!too_long && strcmp(key, "shape") == 0) {
-			if (have_shape++)
-				return seg_fail(err, SEG_EDECODE, "npy: duplicate key 'shape' in header");
-			st = parse_shape(&c, h, err);
-			if (st != SEG_OK)
-				return st;
-		} else {
-			return seg_fail(err, SEG_EDECODE, "npy: unknown key '%s%s' in header", key,
-					too_long ? "..." : "");
-		}
-		if (!accept(&c, ',')) {
-			if (!accept(&c, '}'))
-				return malformed(err, &c, "',' or '}'");
-			break;
-		}
-	}
-	skip_ws(&c);
-	if (c.i < c.n)
-		return seg_fail(err, SEG_EDECODE, "npy: unexpected bytes after the header dict at byte %zu",
-				c.i);
-	if (!have_descr)
-		return seg_fail(err, SEG_EDECODE, "npy: header has no 'descr'");
-	if (!have_fortran)
-		return seg_fail(err, SEG_EDECODE, "npy: header has no 'fortran_order'");
-	if (!have_shape)
-		return seg_fail(err, SEG_EDECODE, "npy: header has no 'shape'");
-	return SEG_OK;
-}
-
-/* Reads the preamble and the header dict of data[0..len). */
-static seg_status read_header(const uint8_t *data, size_t len, struct npy_header *h, seg_error *err)
-{
-	size_t start;
-	uint32_t hlen;
-	seg_status st;
-
-	memset(h, 0, sizeof(*h));
-	if (!npy_is_npy(data, len)) {
-		if (len < sizeof(npy_magic) && (len == 0 || memcmp(data, npy_magic, len) == 0))
-			return seg_fail(err, SEG_EDECODE, "npy: truncated file (%zu bytes)", len);
-		return seg_fail(err, SEG_EDECODE, "npy: not a .npy file (bad magic)");
-	}
-	if (len < 8)
-		return seg_fail(err, SEG_EDECODE, "npy: truncated file (%zu bytes)", len);
-	if (data[6] < 1 || data[6] > 3 || data[7] != 0)
-		return seg_fail(err, SEG_EDECODE, "npy: unsupported format version %u.%u", data[6], data[7]);
-	start = data[6] == 1 ? 10 : 12;
-	if (len < start)
-		return seg_fail(err, SEG_EDECODE, "npy: truncated file (%zu bytes)", len);
-	hlen = (uint32_t)data[8] | (uint32_t)data[9] << 8;
-	if (data[6] > 1)
-		hlen |= (uint32_t)data[10] << 16 | (uint32_t)data[11] << 24;
-	if (hlen > NPY_HEADER_MAX)
-		return seg_fail(err, SEG_EDECODE, "npy: header length %lu is over the limit of %u",
-				(unsigned long)hlen, NPY_HEADER_MAX);
-	if (len - start < hlen)
-		return seg_fail(err, SEG_EDECODE, "npy: truncated header (%zu of %lu bytes)", len - start,
-				(unsigned long)hlen);
-	st = parse_dict((const char *)data + start, hlen, h, err);
-	if (st != SEG_OK)
-		return st;
-	h->data_off = start + hlen;
-	return SEG_OK;
-}
-
-/* Reads the header and checks the shape is a 2-D mask. */
-static seg_status parse_header(const uint8_t *data, size_t len, struct npy_header *h, seg_error *err)
-{
-	seg_status st = read_header(data, len, h, err);
-
-	if (st != SEG_OK)
-		return st;
-	if (h->ndim == 2) {
-		h->height = h->shape[0];
-		h->width = h->shape[1];
-	} else if (h->ndim == 3 && h->shape[0] == 1) {
-		h->height = h->shape[1];
-		h->width = h->shape[2];
-	} else if (h->ndim == 3 && h->shape[2] == 1) {
-		h->height = h->shape[0];
-		h->width = h->shape[1];
-	} else {
-		return seg_fail(err, SEG_EINVAL,
-				"npy: shape %s is not a mask; expected (H, W), (1, H, W) or (H, W, 1)",
-				h->shape_text);
-	}
-	return SEG_OK;
-}
-
-/*
- * Checks size caps and the exact data length for height*width pixels of
- * per elements each (1 for a mask, the class count for per-class scores).
- */
-static seg_status check_data_elems(size_t len, uint64_t max_pixels, const struct npy_header *h, uint64_t per,
-				   seg_error *err)
-{
-	uint64_t npix;
-	uint64_t need;
-
-	if (h->height == 0 || h->width == 0)
-		return seg_fail(err, SEG_EINVAL, "npy: shape %s has no pixels", h->shape_text);
-	if (h->height > SEG_MAX_SIDE || h->width > SEG_MAX_SIDE)
-		return seg_fail(err, SEG_ETOOBIG, "npy: shape %s is over the limit of %d pixels a side",
-				h->shape_text, SEG_MAX_SIDE);
-	npix = h->height * h->width;
-	if (npix > max_pixels)
-		return seg_fail(err, SEG_ETOOBIG, "npy: shape %s has %llu pixels, over the limit of %llu",
-				h->shape_text, (unsigned long long)npix, (unsigned long long)max_pixels);
-	need = npix * per * (uint64_t)h->dt.size; /* npix <= 2^40 and per < 2^16: no overflow */
-	if ((uint64_t)(len - h->data_off) != need || need > SIZE_MAX)
-		return seg_fail(err, SEG_EDECODE, "npy: data is %zu bytes but shape %s of %s needs %llu",
-				len - h->data_off, h->shape_text, h->dt.name, (unsigned long long)need);
-	return SEG_OK;
-}
-
-static seg_status check_data(size_t len, uint64_t max_pixels, const struct npy_header *h, seg_error *err)
-{
-	return check_data_elems(len, max_pixels, h, 1, err);
+	return len >= sizeof(npyh_magic) && memcmp(data, npyh_magic, sizeof(npyh_magic)) == 0;
 }
 
 /* ---- elements ---------------------------------------------------------- */
@@ -571,14 +214,14 @@ seg_status npy_decode_target(const uint8_t *data, size_t len, uint64_t max_pixel
 	seg_status st;
 
 	memset(out, 0, sizeof(*out));
-	st = parse_header(data, len, &h, err);
+	st = npyh_read_mask(data, len, &h, err);
 	if (st != SEG_OK)
 		goto out;
 	if (h.dt.kind == 'f') {
 		st = seg_fail(err, SEG_EINVAL, "target .npy must be bool or integer, got %s", h.dt.name);
 		goto out;
 	}
-	st = check_data(len, max_pixels, &h, err);
+	st = npyh_check_data(len, max_pixels, &h, 1, err);
 	if (st != SEG_OK)
 		goto out;
 	t.width = (int)h.width;
@@ -655,7 +298,7 @@ seg_status npy_decode_pred(const uint8_t *data, size_t len, uint64_t max_pixels,
 	seg_status st;
 
 	memset(out, 0, sizeof(*out));
-	st = parse_header(data, len, &h, err);
+	st = npyh_read_mask(data, len, &h, err);
 	if (st != SEG_OK)
 		goto out;
 	if (h.dt.kind != 'f') {
@@ -663,7 +306,7 @@ seg_status npy_decode_pred(const uint8_t *data, size_t len, uint64_t max_pixels,
 			      h.dt.name);
 		goto out;
 	}
-	st = check_data(len, max_pixels, &h, err);
+	st = npyh_check_data(len, max_pixels, &h, 1, err);
 	if (st != SEG_OK)
 		goto out;
 	p.width = (int)h.width;
@@ -706,7 +349,7 @@ out:
 seg_status npy_probe(const uint8_t *data, size_t len, npy_info *out, seg_error *err)
 {
 	struct npy_header h;
-	seg_status st = read_header(data, len, &h, err);
+	seg_status st = npyh_read(data, len, &h, err);
 
 	memset(out, 0, sizeof(*out));
 	if (st != SEG_OK)
@@ -730,14 +373,14 @@ seg_status npy_decode_values(const uint8_t *data, size_t len, uint64_t max_pixel
 	seg_status st;
 
 	*values = NULL;
-	st = parse_header(data, len, &h, err);
+	st = npyh_read_mask(data, len, &h, err);
 	if (st != SEG_OK)
 		goto out;
 	if (h.dt.kind == 'f') {
 		st = seg_fail(err, SEG_EINVAL, "%s .npy of labels must be bool or integer, got %s", role, h.dt.name);
 		goto out;
 	}
-	st = check_data(len, max_pixels, &h, err);
+	st = npyh_check_data(len, max_pixels, &h, 1, err);
 	if (st != SEG_OK)
 		goto out;
 	v = malloc((size_t)(h.height * h.width) * sizeof(*v));
@@ -886,7 +529,7 @@ seg_status npy_decode_scores(const uint8_t *data, size_t len, uint64_t max_pixel
 	seg_status st;
 
 	memset(out, 0, sizeof(*out));
-	st = read_header(data, len, &h, err);
+	st = npyh_read(data, len, &h, err);
 	if (st != SEG_OK)
 		goto out;
 	/* uint8 is quantised probabilities: v/255, the pixel's values renormalised (checked below). */
@@ -912,7 +555,7 @@ seg_status npy_decode_scores(const uint8_t *data, size_t len, uint64_t max_pixel
 		goto out;
 	h.height = axis == 0 ? h.shape[1] : h.shape[0];
 	h.width = axis == 0 ? h.shape[2] : h.shape[1];
-	st = check_data_elems(len, max_pixels, &h, (uint64_t)classes, err);
+	st = npyh_check_data(len, max_pixels, &h, (uint64_t)classes, err);
 	if (st != SEG_OK)
 		goto out;
 	size_t n = (size_t)(h.height * h.width), C = (size_t)classes;
@@ -993,7 +636,7 @@ static seg_status encode_header(const char *descr, size_t size, int w, int h, si
 	st = buf_reserve(out, sizeof(pre) + hlen + extra);
 	if (st != SEG_OK)
 		return seg_fail(err, st, "npy: no room for a %dx%d map (%zu bytes)", w, h, sizeof(pre) + hlen + extra);
-	memcpy(pre, npy_magic, sizeof(npy_magic));
+	memcpy(pre, npyh_magic, sizeof(npyh_magic));
 	pre[6] = 1;
 	pre[7] = 0;
 	pre[8] = (uint8_t)(hlen & 0xff);
@@ -1020,7 +663,7 @@ static seg_status encode_array(const void *v, const char *descr, size_t size, in
 	st = encode_header(descr, size, w, h, w > 0 && h > 0 ? count * size : 0, out, &hsize, err);
 	if (st != SEG_OK)
 		return st;
-	if (!host_is_big_endian() || size == 1) {
+	if (!npyh_host_big_endian() || size == 1) {
 		memcpy(out->data + out->len, v, count * size);
 		out->len += count * size;
 	} else {
@@ -1037,7 +680,7 @@ seg_status npy_header_f32(int w, int h, buf *out, int *raw, seg_error *err)
 {
 	size_t hsize;
 
-	*raw = !host_is_big_endian();
+	*raw = !npyh_host_big_endian();
 	return encode_header("<f4", sizeof(float), w, h, 0, out, &hsize, err);
 }
 
