@@ -47,7 +47,6 @@ typedef struct block {
 	double pc[BLK];    /* the current class's probability */
 	double pt[BLK];    /* the target class's probability */
 	double lpt[BLK];   /* logits: the target class's log-probability */
-	uint32_t *cnt;     /* per class: the block's pixels of that target class (zeroed after use) */
 } block;
 
 /* lse over classes for a block of logits; x points at pixel i0 of plane 0. */
@@ -169,11 +168,61 @@ static void block_gather(block *b, const float *x, size_t plane, const uint16_t 
 	}
 }
 
-/* The target class's terms of one block: nll, focal and counts per class. */
+/*
+ * Adds one run of pixels of class c (n pixels, their Σ P_c, Σ −ln P_c
+ * and focal terms) to the class's totals.
+ */
+static void add_run(mcl_sums *s, int c, double n, double ai, double an, double af)
+{
+	s->g[c] += n; /* a whole number: exact in any order */
+	s->i[c] += ai;
+	s->nll[c] += an;
+	s->foc[c] += af;
+}
+
+/*
+ * The runs of one block's valid pixels into the totals; fl (NULL: no
+ * focal terms) the per-pixel focal terms. Inlined with fl known, so the
+ * loop without focal terms carries none.
+ */
+static inline __attribute__((always_inline)) void add_runs(const uint16_t *t, size_t m, const double *pt,
+							  const double *lp, const double *fl, mcl_sums *s)
+{
+	int cur = -1;
+	double n = 0.0, ai = 0.0, an = 0.0, af = 0.0;
+
+	for (size_t k = 0; k < m; k++) {
+		int y = t[k];
+		if (y == SEG_IGNORE)
+			continue;
+		if (y != cur) {
+			if (cur >= 0)
+				add_run(s, cur, n, ai, an, af);
+			cur = y;
+			n = ai = an = af = 0.0;
+		}
+		n += 1.0;
+		ai += pt[k];
+		an -= lp[k];
+		if (fl)
+			af += fl[k];
+	}
+	if (cur >= 0)
+		add_run(s, cur, n, ai, an, af);
+}
+
+/*
+ * The target class's terms of one block: counts, Σ P_y, nll and focal
+ * per class. Neighbouring pixels mostly share a class, and adding each
+ * pixel into its class's totals would make every add wait on the one
+ * before it through memory; a run of one class is summed in registers
+ * and added to the totals when the class changes (add_runs). The order
+ * of the additions depends on the input alone.
+ */
 SEG_CLONES static void block_target(block *b, const uint16_t *t, int logits, const mcl_opts *o, mcl_sums *s)
 {
 	size_t m = b->m;
-	double lp[BLK];
+	double lp[BLK], fl[BLK];
 
 	/* Ignored pixels have pt = 1 and lpt = 0 (block_gather), and are skipped below. */
 	if (logits) {
@@ -186,28 +235,15 @@ SEG_CLONES static void block_target(block *b, const uint16_t *t, int logits, con
 			lp[k] = vm_log(p);
 		}
 	}
-	/*
-	 * The class counts are whole numbers, exact in a double whatever the
-	 * order they are added in: counted here in integers and added once per
-	 * block (the same totals), which takes one chain of dependent adds off
-	 * every pixel. The probability sums keep their pixel order.
-	 */
-	for (size_t k = 0; k < m; k++) {
-		if (t[k] == SEG_IGNORE)
-			continue;
-		b->cnt[t[k]]++;
-		s->i[t[k]] += b->pt[k];
-		s->nll[t[k]] -= lp[k];
-	}
-	if (isnan(o->focal_gamma))
+	if (isnan(o->focal_gamma)) {
+		add_runs(t, m, b->pt, lp, NULL, s);
 		return;
-	for (size_t k = 0; k < m; k++) {
-		if (t[k] == SEG_IGNORE)
-			continue;
-		double p = logits ? b->pt[k] : clip(b->pt[k], o->eps);
-		double f = o->focal_gamma == 2.0 ? (1.0 - p) * (1.0 - p) : pow(1.0 - p, o->focal_gamma);
-		s->foc[t[k]] += f * -lp[k];
 	}
+	for (size_t k = 0; k < m; k++) {
+		double p = logits ? b->pt[k] : clip(b->pt[k], o->eps), g = o->focal_gamma;
+		fl[k] = (g == 2.0 ? (1.0 - p) * (1.0 - p) : pow(1.0 - p, g)) * -lp[k];
+	}
+	add_runs(t, m, b->pt, lp, fl, s);
 }
 
 /* Zeroed per-class arrays for C classes, in one allocation. */
@@ -275,12 +311,6 @@ seg_status mcl_sums_compute(const seg_scores *s, const uint16_t *t, const mcl_op
 		free(b);
 		return st;
 	}
-	b->cnt = calloc((size_t)C, sizeof(*b->cnt));
-	if (b->cnt == NULL) {
-		free(b);
-		mcl_sums_release(out);
-		return seg_fail(err, SEG_ENOMEM, "out of memory");
-	}
 	for (size_t i0 = 0; i0 < n; i0 += BLK) {
 		const uint16_t *tb = t + i0;
 		int masked = 0;
@@ -304,12 +334,7 @@ seg_status mcl_sums_compute(const seg_scores *s, const uint16_t *t, const mcl_op
 		}
 		block_gather(b, s->v + i0, n, tb, s->logits);
 		block_target(b, tb, s->logits, o, out);
-		for (int c = 0; c < C; c++) {
-			out->g[c] += (double)b->cnt[c];
-			b->cnt[c] = 0;
-		}
 	}
-	free(b->cnt);
 	free(b);
 	return SEG_OK;
 }
