@@ -247,12 +247,13 @@ tsan:
 
 tsan-run: $(addprefix $(BUILD)/tests/,$(TSAN_SUITES)) $(SEGLOSS) $(SEGLOSSD)
 	@rm -rf $(BUILD)/tsan && mkdir -p $(BUILD)/tsan
-	@set -e; for t in $(TSAN_SUITES); do \
+	@failed=""; for t in $(TSAN_SUITES); do \
 	  echo "== $$t (ThreadSanitizer)"; \
 	  TSAN_OPTIONS="log_path=$(CURDIR)/$(BUILD)/tsan/report exitcode=66" \
-	    SEGLOSS_BIN=$(SEGLOSS) SEGLOSSD_BIN=$(SEGLOSSD) $(BUILD)/tests/$$t; \
-	done
-	@if ls $(BUILD)/tsan/report* >/dev/null 2>&1; then cat $(BUILD)/tsan/report*; echo "ThreadSanitizer reported races"; exit 1; fi
+	    SEGLOSS_BIN=$(SEGLOSS) SEGLOSSD_BIN=$(SEGLOSSD) $(BUILD)/tests/$$t || failed="$$failed $$t"; \
+	done; \
+	if ls $(BUILD)/tsan/report* >/dev/null 2>&1; then cat $(BUILD)/tsan/report*; echo "ThreadSanitizer reported races"; exit 1; fi; \
+	if [ -n "$$failed" ]; then echo "failed under ThreadSanitizer:$$failed"; exit 1; fi
 	@echo "ThreadSanitizer: no reports"
 
 # ---- load and fault tests (CI) -----------------------------------------------

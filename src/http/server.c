@@ -542,6 +542,7 @@ http_server *http_start(const http_config *cfg, seg_error *err)
 	}
 	s->cfg = *cfg;
 	s->cfg.bind = NULL; /* borrowed only for this call */
+	s->listen_fd = -1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->idle, NULL);
 	if (getrandom(&s->id_seed, sizeof(s->id_seed), 0) != sizeof(s->id_seed))
@@ -704,10 +705,18 @@ int http_drain(http_server *s, double delay, double timeout)
 		while (nanosleep(&ts, &ts) != 0)
 			;
 	}
-	if (s->mhd) {
+	if (s->mhd && s->listen_fd < 0) {
+		/*
+		 * MHD's own thread may still touch the quiesced listener (it
+		 * takes it out of its epoll set), so it is closed only after
+		 * MHD_stop_daemon (microhttpd.h, MHD_quiesce_daemon). shutdown()
+		 * stops the listening now: new connections are refused.
+		 */
 		MHD_socket fd = MHD_quiesce_daemon(s->mhd);
-		if (fd != MHD_INVALID_SOCKET)
-			close(fd);
+		if (fd != MHD_INVALID_SOCKET) {
+			shutdown(fd, SHUT_RDWR);
+			s->listen_fd = fd;
+		}
 	}
 	left = wait_idle(s, timeout);
 	if (left > 0 && s->pool) {
@@ -736,6 +745,8 @@ void http_free(http_server *s)
 		wait_idle(s, CLOSE_GRACE_S);
 		MHD_stop_daemon(s->mhd);
 	}
+	if (s->listen_fd >= 0)
+		close(s->listen_fd);
 	/* A job in progress goes back to the queue for the next start. */
 	jobs_stop(s->jobs);
 	par_free(s->par);

@@ -38,6 +38,7 @@ struct http_server {
 	cors *cors; /* NULL: no CORS headers, browsers keep other origins out */
 	metrics *metrics;
 	int port;
+	int listen_fd; /* -1, or the quiesced listener: closed only after MHD_stop_daemon */
 	char *catalogue; /* GET /v1/losses body, built once */
 	size_t catalogue_len;
 	char *profiles; /* GET /v1/profiles body, built once */
