@@ -377,6 +377,35 @@ START_TEST(test_lovasz)
 END_TEST
 
 /*
+ * Probabilities on a grid of eighths: many pixels of the class and of the
+ * background share an error (a foreground 0.75 and a background 0.25 both
+ * miss by 0.25), so the merge of the two sorted sides meets ties across
+ * them. A value outside [0, 1] (never from the decoders) takes the sort of
+ * the double errors instead; both agree with the comparison sort.
+ */
+START_TEST(test_lovasz_ties_and_fallback)
+{
+	int w = 37, h = 23, C = 3;
+	size_t n = (size_t)w * h;
+	uint16_t *t = malloc(n * sizeof(*t));
+	float *lg = malloc(n * C * sizeof(float)), *pr = malloc(n * C * sizeof(float));
+	random_case(w, h, C, 0.1, t, lg, pr);
+	for (size_t i = 0; i < n * C; i++)
+		pr[i] = (float)(floor(pr[i] * 8.0) / 8.0);
+	seg_scores s = {w, h, C, 0, pr};
+	double want = ref_lovasz(t, pr, n, C);
+
+	ck_assert(want > 0.0);
+	close_rel(lovasz_mean(&s, t), want, 1e-12);
+	pr[(size_t)1 * n + 5] = 1.5f;
+	close_rel(lovasz_mean(&s, t), ref_lovasz(t, pr, n, C), 1e-12);
+	free(t);
+	free(lg);
+	free(pr);
+}
+END_TEST
+
+/*
  * The confusion matrix equals a count made pixel by pixel, for class
  * counts on both sides of the four-table path (32), with runs of one
  * class (as label maps have), ignored pixels, and sizes that are not a
@@ -608,6 +637,7 @@ int main(void)
 	tcase_add_test(tc, test_profile_rules_by_hand);
 	tcase_add_test(tc, test_losses_against_loops);
 	tcase_add_test(tc, test_lovasz);
+	tcase_add_test(tc, test_lovasz_ties_and_fallback);
 	tcase_add_test(tc, test_confusion_equals_naive_count);
 	tcase_add_test(tc, test_hard_sums_equal_one_hot);
 	tcase_add_test(tc, test_two_classes_are_binary);

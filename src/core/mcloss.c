@@ -12,9 +12,13 @@
  * the per-class totals in class order, so results do not depend on
  * anything but the input.
  *
- * The Lovász-softmax sorts each present class's errors: non-negative
- * doubles, whose bit patterns sort as unsigned integers, so an LSD radix
- * sort (six passes of 11 bits) replaces a comparison sort.
+ * The Lovász-softmax sorts each present class's errors. From
+ * probabilities (float32 in [0, 1]) the errors are p at background pixels
+ * and 1 − p at the class's own: each side is sorted on the float's bits
+ * (one pass into buckets by the top 11 bits, then each bucket in cache)
+ * and the two merged. From logits the errors are non-negative doubles,
+ * whose bit patterns sort as unsigned integers: an LSD radix sort (six
+ * passes of 11 bits) replaces a comparison sort.
  */
 #include "core/mcloss.h"
 
@@ -445,6 +449,137 @@ double mcl_generalized_dice(const mcl_sums *s, const uint8_t *include, double sm
 	return one_minus(2.0 * num + smooth, den + smooth);
 }
 
+/* Sorts a[0..m) ascending on the bits below bit 21, through tmp: two LSD passes of 11 and 10 bits. */
+static void sort_low21(uint32_t *a, uint32_t *tmp, size_t m)
+{
+	size_t lo[2048], hi[1024], sum;
+
+	if (m <= 32) {
+		for (size_t i = 1; i < m; i++) {
+			uint32_t k = a[i];
+			size_t j = i;
+			for (; j > 0 && a[j - 1] > k; j--)
+				a[j] = a[j - 1];
+			a[j] = k;
+		}
+		return;
+	}
+	memset(lo, 0, sizeof(lo));
+	memset(hi, 0, sizeof(hi));
+	for (size_t i = 0; i < m; i++) {
+		lo[a[i] & 2047]++;
+		hi[(a[i] >> 11) & 1023]++;
+	}
+	sum = 0;
+	for (size_t d = 0; d < 2048; d++) {
+		size_t c = lo[d];
+		lo[d] = sum;
+		sum += c;
+	}
+	for (size_t i = 0; i < m; i++)
+		tmp[lo[a[i] & 2047]++] = a[i];
+	sum = 0;
+	for (size_t d = 0; d < 1024; d++) {
+		size_t c = hi[d];
+		hi[d] = sum;
+		sum += c;
+	}
+	for (size_t i = 0; i < m; i++)
+		a[hi[(tmp[i] >> 11) & 1023]++] = tmp[i];
+}
+
+/*
+ * Sorts n 32-bit keys ascending; returns the buffer (key or k2) that holds
+ * them. One pass spreads the keys into 2048 buckets by their top 11 bits
+ * (for a float: sign, exponent and two bits of mantissa), then each
+ * bucket, small enough to stay in the core's cache, is sorted on its own
+ * on the low 21 bits: one pass over memory rather than three.
+ */
+static uint32_t *radix_sort32(uint32_t *key, uint32_t *k2, size_t n)
+{
+	size_t start[2049], at[2048], sum = 0;
+
+	memset(at, 0, sizeof(at));
+	for (size_t i = 0; i < n; i++)
+		at[key[i] >> 21]++;
+	for (size_t d = 0; d < 2048; d++) {
+		start[d] = sum;
+		sum += at[d];
+		at[d] = start[d];
+	}
+	start[2048] = n;
+	for (size_t i = 0; i < n; i++)
+		k2[at[key[i] >> 21]++] = key[i];
+	for (size_t d = 0; d < 2048; d++)
+		if (start[d + 1] - start[d] > 1)
+			sort_low21(k2 + start[d], key + start[d], start[d + 1] - start[d]);
+	return k2;
+}
+
+/*
+ * One class's Lovász hinge from probabilities in [0, 1] (float32): the
+ * errors are p at background pixels and 1 − p at the class's own, so the
+ * descending order of errors is the background's p descending merged with
+ * the foreground's p ascending. Each side is sorted on the float's bit
+ * pattern (non-negative floats order as their bits, −0 made +0 first):
+ * half the passes over half the bytes of a sort of the double errors.
+ * The merge compares the errors in double, where 1 − p is exact. Pixels
+ * of equal error may come in another order than a sort of the errors
+ * would give; the loss is the same sum (the Jaccard steps across a tie
+ * telescope), up to rounding. Returns 0 when a value is outside [0, 1]
+ * (the caller then sorts the double errors).
+ */
+static int lovasz_class_prob(const float *v, const uint16_t *t, size_t n, int c, double gts, uint32_t *fk,
+			     uint32_t *bk, uint32_t *tmp, double *loss_out)
+{
+	size_t nf = 0, nb = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (t[i] == SEG_IGNORE)
+			continue;
+		float p = v[i] + 0.0f; /* + 0.0f: no negative zero */
+		uint32_t bits;
+		if (!(p >= 0.0f && p <= 1.0f))
+			return 0;
+		memcpy(&bits, &p, sizeof(bits));
+		if (t[i] == c)
+			fk[nf++] = bits;
+		else
+			bk[nb++] = bits;
+	}
+	const uint32_t *f = radix_sort32(fk, tmp, nf);
+	const uint32_t *b = radix_sort32(bk, f == fk ? tmp : fk, nb);
+	size_t i = 0, j = nb;
+	double cum_fg = 0.0, cum_bg = 0.0, prev = 0.0, loss = 0.0;
+
+	while (i < nf || j > 0) {
+		float pf, pb;
+		double ef = -1.0, eb = -1.0, e; /* −1: that side is exhausted */
+		if (i < nf) {
+			memcpy(&pf, &f[i], sizeof(pf));
+			ef = 1.0 - (double)pf;
+		}
+		if (j > 0) {
+			memcpy(&pb, &b[j - 1], sizeof(pb));
+			eb = (double)pb;
+		}
+		if (ef >= eb) {
+			e = ef;
+			cum_fg += 1.0;
+			i++;
+		} else {
+			e = eb;
+			cum_bg += 1.0;
+			j--;
+		}
+		double jac = 1.0 - (gts - cum_fg) / (gts + cum_bg);
+		loss += e * (jac - prev);
+		prev = jac;
+	}
+	*loss_out = loss;
+	return 1;
+}
+
 /* Stable LSD radix sort of n keys (and their flags) ascending: six passes of 11 bits. */
 static void radix_sort(uint64_t *key, uint8_t *flag, uint64_t *k2, uint8_t *f2, size_t n)
 {
@@ -476,12 +611,45 @@ static void radix_sort(uint64_t *key, uint8_t *flag, uint64_t *k2, uint8_t *f2, 
 	/* An even number of passes: the sorted data is back in the caller's first buffers. */
 }
 
+/* One class's Lovász hinge from the double errors (logits, or a value outside [0, 1]). */
+static double lovasz_class_sorted(const seg_scores *s, const uint16_t *t, const double *lse, int c, double gts,
+				  uint64_t *key, uint8_t *flag, uint64_t *k2, uint8_t *f2, size_t nv)
+{
+	size_t n = (size_t)s->width * (size_t)s->height, j = 0;
+	const float *v = s->v + (size_t)c * n;
+
+	for (size_t i = 0; i < n; i++) {
+		if (t[i] == SEG_IGNORE)
+			continue;
+		double p = s->logits ? exp((double)v[i] - lse[i]) : (double)v[i];
+		uint8_t fg = t[i] == c;
+		double e = fabs((double)fg - p) + 0.0; /* + 0.0: no negative zero among the keys */
+		memcpy(&key[j], &e, sizeof(e));
+		flag[j++] = fg;
+	}
+	/* Non-negative doubles order as their bit patterns do. */
+	radix_sort(key, flag, k2, f2, nv);
+	/* Descending errors: walk the ascending order backwards. */
+	double cum_fg = 0.0, cum_bg = 0.0, prev = 0.0, loss = 0.0;
+	for (size_t r = nv; r-- > 0;) {
+		double e;
+		memcpy(&e, &key[r], sizeof(e));
+		cum_fg += flag[r];
+		cum_bg += 1 - flag[r];
+		double jac = 1.0 - (gts - cum_fg) / (gts + cum_bg);
+		loss += e * (jac - prev);
+		prev = jac;
+	}
+	return loss;
+}
+
 seg_status mcl_lovasz(const seg_scores *s, const uint16_t *t, const uint8_t *include, double *per, seg_error *err)
 {
-	size_t n = (size_t)s->width * (size_t)s->height, nv = 0;
+	size_t n = (size_t)s->width * (size_t)s->height, nv = 0, cap;
 	int C = s->classes;
 	uint64_t *key = NULL, *k2 = NULL;
 	uint8_t *flag = NULL, *f2 = NULL;
+	uint32_t *fk = NULL, *bk = NULL, *tmp = NULL;
 	double *lse = NULL, *gsum = NULL;
 	seg_status st = SEG_OK;
 
@@ -489,14 +657,16 @@ seg_status mcl_lovasz(const seg_scores *s, const uint16_t *t, const uint8_t *inc
 		per[c] = NAN;
 	for (size_t i = 0; i < n; i++)
 		nv += t[i] != SEG_IGNORE;
+	cap = nv ? nv : 1;
 	gsum = calloc((size_t)C, sizeof(*gsum));
-	key = malloc((nv ? nv : 1) * sizeof(*key));
-	k2 = malloc((nv ? nv : 1) * sizeof(*k2));
-	flag = malloc(nv ? nv : 1);
-	f2 = malloc(nv ? nv : 1);
-	if (s->logits)
+	if (s->logits) {
 		lse = malloc(n * sizeof(*lse));
-	if (gsum == NULL || key == NULL || k2 == NULL || flag == NULL || f2 == NULL || (s->logits && lse == NULL)) {
+	} else {
+		fk = malloc(cap * sizeof(*fk));
+		bk = malloc(cap * sizeof(*bk));
+		tmp = malloc(cap * sizeof(*tmp));
+	}
+	if (gsum == NULL || (s->logits && lse == NULL) || (!s->logits && (fk == NULL || bk == NULL || tmp == NULL))) {
 		st = seg_fail(err, SEG_ENOMEM, "lovasz_softmax: out of memory");
 		goto out;
 	}
@@ -514,31 +684,20 @@ seg_status mcl_lovasz(const seg_scores *s, const uint16_t *t, const uint8_t *inc
 	for (int c = 0; c < C; c++) {
 		if ((include && !include[c]) || gsum[c] == 0.0)
 			continue;
-		const float *v = s->v + (size_t)c * n;
-		size_t j = 0;
-		for (size_t i = 0; i < n; i++) {
-			if (t[i] == SEG_IGNORE)
-				continue;
-			double p = s->logits ? exp((double)v[i] - lse[i]) : (double)v[i];
-			uint8_t fg = t[i] == c;
-			double e = fabs((double)fg - p) + 0.0; /* + 0.0: no negative zero among the keys */
-			memcpy(&key[j], &e, sizeof(e));
-			flag[j++] = fg;
+		if (!s->logits &&
+		    lovasz_class_prob(s->v + (size_t)c * n, t, n, c, gsum[c], fk, bk, tmp, &per[c]))
+			continue;
+		if (key == NULL) {
+			key = malloc(cap * sizeof(*key));
+			k2 = malloc(cap * sizeof(*k2));
+			flag = malloc(cap);
+			f2 = malloc(cap);
+			if (key == NULL || k2 == NULL || flag == NULL || f2 == NULL) {
+				st = seg_fail(err, SEG_ENOMEM, "lovasz_softmax: out of memory");
+				goto out;
+			}
 		}
-		/* Non-negative doubles order as their bit patterns do. */
-		radix_sort(key, flag, k2, f2, nv);
-		/* Descending errors: walk the ascending order backwards. */
-		double gts = gsum[c], cum_fg = 0.0, cum_bg = 0.0, prev = 0.0, loss = 0.0;
-		for (size_t r = nv; r-- > 0;) {
-			double e;
-			memcpy(&e, &key[r], sizeof(e));
-			cum_fg += flag[r];
-			cum_bg += 1 - flag[r];
-			double jac = 1.0 - (gts - cum_fg) / (gts + cum_bg);
-			loss += e * (jac - prev);
-			prev = jac;
-		}
-		per[c] = loss;
+		per[c] = lovasz_class_sorted(s, t, lse, c, gsum[c], key, flag, k2, f2, nv);
 	}
 out:
 	free(gsum);
@@ -546,6 +705,9 @@ out:
 	free(k2);
 	free(flag);
 	free(f2);
+	free(fk);
+	free(bk);
+	free(tmp);
 	free(lse);
 	return st;
 }
