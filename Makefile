@@ -344,8 +344,8 @@ bench-compare: $(SEGLOSSD) $(SEGLOSS) $(COMPARE_DRIVER) $(BUILD)/bench/bench_mcl
 	bench/compare/run.sh $(BUILD)
 
 BENCH_MCLASS := $(BUILD)/bench/bench_mclass
-$(BENCH_MCLASS): $(call obj,bench/bench_mclass.c) $(CORE_LIB)
-	$(CC) $(SEG_LDFLAGS) -o $@ $^ -lm
+$(BENCH_MCLASS): $(call obj,bench/bench_mclass.c) $(DAEMON_LIB) $(CORE_LIB)
+	$(CC) $(SEG_LDFLAGS) -o $@ $^ -pthread -lm
 
 bench: $(BENCH) $(BENCH_MCLASS)
 	$(BENCH) --dir $(BENCH_DIR)

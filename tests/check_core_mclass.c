@@ -54,7 +54,7 @@ START_TEST(test_confusion_by_hand)
 	int64_t want[9] = {2, 1, 0, 1, 2, 0, 0, 0, 2};
 	metric_counts c;
 
-	mc_confusion(hand_t, hand_p, 9, 3, m);
+	mc_confusion(hand_t, hand_p, 9, 3, NULL, m);
 	for (int i = 0; i < 9; i++)
 		ck_assert_int_eq(m[i], want[i]);
 	mc_class_counts(m, 3, 1, &c);
@@ -243,7 +243,7 @@ START_TEST(test_losses_against_loops)
 		mcl_opts o = {1e-7, 2.0, 3.0, 1};
 		mcl_sums sums;
 		seg_error err;
-		ck_assert_int_eq(mcl_sums_compute(&s, t, &o, &sums, &err), SEG_OK);
+		ck_assert_int_eq(mcl_sums_compute(&s, t, &o, NULL, &sums, &err), SEG_OK);
 
 		double ce_num = 0, ce_den = 0, ls = 0, foc = 0, nv = 0;
 		double I[5] = {0}, P1[5] = {0}, P2[5] = {0}, PG[5] = {0}, G[5] = {0};
@@ -405,6 +405,14 @@ START_TEST(test_lovasz_ties_and_fallback)
 }
 END_TEST
 
+/* A seg_par that runs the tasks in this thread, last first. */
+static void run_backwards(void *ctx, size_t n, void (*fn)(void *arg, size_t i), void *arg)
+{
+	(void)ctx;
+	for (size_t i = n; i-- > 0;)
+		fn(arg, i);
+}
+
 /*
  * The confusion matrix equals a count made pixel by pixel, for class
  * counts on both sides of the four-table path (32), with runs of one
@@ -414,7 +422,8 @@ END_TEST
 START_TEST(test_confusion_equals_naive_count)
 {
 	static const int classes[] = {1, 2, 19, 32, 33, 300};
-	static const size_t sizes[] = {0, 1, 3, 4, 7, 4099};
+	static const size_t sizes[] = {0, 1, 3, 4, 7, 4099, 200003};
+	seg_par par = {run_backwards, NULL, 2};
 
 	for (size_t a = 0; a < sizeof(classes) / sizeof(*classes); a++) {
 		int C = classes[a];
@@ -431,18 +440,63 @@ START_TEST(test_confusion_equals_naive_count)
 				if (t[i] != SEG_IGNORE)
 					want[(size_t)t[i] * C + p[i]]++;
 			}
-			for (size_t k = 0; k < cc; k++)
-				m[k] = -1;
-			mc_confusion(t, p, n, C, m);
-			for (size_t k = 0; k < cc; k++)
-				ck_assert_msg(m[k] == want[k], "C=%d n=%zu: cell (%zu, %zu) is %lld, counted %lld", C, n,
-					      k / C, k % C, (long long)m[k], (long long)want[k]);
+			for (int split = 0; split < 2; split++) { /* then in stripes, through a seg_par */
+				for (size_t k = 0; k < cc; k++)
+					m[k] = -1;
+				mc_confusion(t, p, n, C, split ? &par : NULL, m);
+				for (size_t k = 0; k < cc; k++)
+					ck_assert_msg(m[k] == want[k], "C=%d n=%zu split=%d: cell (%zu, %zu) is %lld, counted %lld",
+						      C, n, split, k / C, k % C, (long long)m[k], (long long)want[k]);
+			}
 			free(t);
 			free(p);
 			free(m);
 			free(want);
 		}
 	}
+}
+END_TEST
+
+/*
+ * The pass split into tasks (run here in reverse order) gives the very
+ * sums of the pass in one thread: the chunks follow from the input, not
+ * from the tasks. 300x250 pixels make three chunks of 32768; logits, an
+ * ignored share, focal, power and label-smoothing terms all on.
+ */
+START_TEST(test_sums_same_with_par)
+{
+	int w = 300, h = 250, C = 5;
+	size_t n = (size_t)w * h;
+	uint16_t *t = malloc(n * sizeof(*t));
+	float *lg = malloc(n * C * sizeof(float)), *pr = malloc(n * C * sizeof(float));
+	seg_par par = {run_backwards, NULL, 2};
+	mcl_opts o = {1e-4, 2.0, 1.5, 1};
+	seg_error err;
+
+	random_case(w, h, C, 0.05, t, lg, pr);
+	for (int logits = 0; logits < 2; logits++) {
+		seg_scores s = {w, h, C, logits, logits ? lg : pr};
+		mcl_sums a, b;
+		ck_assert_int_eq(mcl_sums_compute(&s, t, &o, NULL, &a, &err), SEG_OK);
+		ck_assert_int_eq(mcl_sums_compute(&s, t, &o, &par, &b, &err), SEG_OK);
+		ck_assert(a.n > 0.9 * (double)n && a.n == b.n);
+		for (int c = 0; c < C; c++) {
+			ck_assert(a.p1[c] > 0.0 && a.nll[c] > 0.0);
+			ck_assert(memcmp(&a.g[c], &b.g[c], sizeof(double)) == 0);
+			ck_assert(memcmp(&a.i[c], &b.i[c], sizeof(double)) == 0);
+			ck_assert(memcmp(&a.p1[c], &b.p1[c], sizeof(double)) == 0);
+			ck_assert(memcmp(&a.p2[c], &b.p2[c], sizeof(double)) == 0);
+			ck_assert(memcmp(&a.pg[c], &b.pg[c], sizeof(double)) == 0);
+			ck_assert(memcmp(&a.nll[c], &b.nll[c], sizeof(double)) == 0);
+			ck_assert(memcmp(&a.foc[c], &b.foc[c], sizeof(double)) == 0);
+			ck_assert(memcmp(&a.lsum[c], &b.lsum[c], sizeof(double)) == 0);
+		}
+		mcl_sums_release(&a);
+		mcl_sums_release(&b);
+	}
+	free(t);
+	free(lg);
+	free(pr);
 }
 END_TEST
 
@@ -459,12 +513,12 @@ START_TEST(test_hard_sums_equal_one_hot)
 		p[i] = (uint16_t)(urand() * C);
 		oh[(size_t)p[i] * n + i] = 1.0f;
 	}
-	mc_confusion(t, p, n, C, m);
+	mc_confusion(t, p, n, C, NULL, m);
 	seg_scores s = {w, h, C, 0, oh};
 	mcl_opts o = {1e-4, 2.0, 1.5, 1};
 	mcl_sums a, b;
 	seg_error err;
-	ck_assert_int_eq(mcl_sums_compute(&s, t, &o, &a, &err), SEG_OK);
+	ck_assert_int_eq(mcl_sums_compute(&s, t, &o, NULL, &a, &err), SEG_OK);
 	ck_assert_int_eq(mcl_sums_from_confusion(m, C, &o, &b, &err), SEG_OK);
 	for (int c = 0; c < C; c++) {
 		close_rel(b.g[c], a.g[c], 0);
@@ -553,7 +607,7 @@ START_TEST(test_two_classes_are_binary)
 	mcl_sums sums;
 	double per[2];
 	spec dl = make(SPEC_LOSS, "dice");
-	ck_assert_int_eq(mcl_sums_compute(&s, t, &mo, &sums, &err), SEG_OK);
+	ck_assert_int_eq(mcl_sums_compute(&s, t, &mo, NULL, &sums, &err), SEG_OK);
 	mcl_region_per_class(&sums, MCL_DICE, MCL_POW2, 1e-6, 1e-6, 0, 0, per);
 	ck_assert_int_eq(eval_run(&bt, &bp, &dl, 1, &vb, &ew, NULL, &err), SEG_OK);
 	close_rel(per[1], vb, 1e-9);
@@ -637,6 +691,7 @@ int main(void)
 	tcase_add_test(tc, test_profile_rules_by_hand);
 	tcase_add_test(tc, test_losses_against_loops);
 	tcase_add_test(tc, test_lovasz);
+	tcase_add_test(tc, test_sums_same_with_par);
 	tcase_add_test(tc, test_lovasz_ties_and_fallback);
 	tcase_add_test(tc, test_confusion_equals_naive_count);
 	tcase_add_test(tc, test_hard_sums_equal_one_hot);

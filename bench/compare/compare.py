@@ -1033,7 +1033,11 @@ def render(res, meta):
                      "the floor"])
         trow("cross_entropy + dice, 19×512×1024", sg["mc_soft_s"], "numpy_soft_s", "torch_soft_s",
              "≤ 3× the read; ≥ 10× NumPy, ≥ 3× PyTorch")
-        trow("lovasz_softmax, 19×512×1024", sg["mc_lovasz_s"], "numpy_lovasz_s", "torch_lovasz_s", "reported")
+        if sg.get("mc_soft2_s"):
+            trow("cross_entropy + dice, 19×512×1024, **2 threads** (wall)", sg["mc_soft2_s"], "numpy_soft_s",
+                 "torch_soft_s", "the daemon's split when its pool is idle")
+        trow("lovasz_softmax, 19×512×1024", sg["mc_lovasz_s"], "numpy_lovasz_s", "torch_lovasz_s",
+             "≥ 10× NumPy, ≥ 3× PyTorch")
         t["TORCH_THREADS"] = "%d thread%s" % (tt, "" if tt == 1 else "s") if tt else "not installed"
     else:
         t["TORCH_THREADS"] = "not run"
@@ -1240,18 +1244,25 @@ def render(res, meta):
              "%.2f ms = %.2f× the read (%.2f ms)" % (sg["mc_soft_s"] * 1e3, sg["mc_soft_s"] / sg["mc_read_s"],
                                                       sg["mc_read_s"] * 1e3), sg["mc_soft_s"] <= 3 * sg["mc_read_s"],
              "%.2f× the read" % (sg["mc_soft_s"] / sg["mc_read_s"]))
-        goal("mc_soft_numpy", "cross_entropy + dice ≥ 10× NumPy", "%s (NumPy %.1f ms)" % (
-            fx(pyr["numpy_soft_s"] / sg["mc_soft_s"]), pyr["numpy_soft_s"] * 1e3),
-             pyr["numpy_soft_s"] / sg["mc_soft_s"] >= 10, fx(pyr["numpy_soft_s"] / sg["mc_soft_s"]))
+        soft2 = sg.get("mc_soft2_s")
+        best = min(sg["mc_soft_s"], soft2) if soft2 else sg["mc_soft_s"]
+        goal("mc_soft_numpy", "cross_entropy + dice ≥ 10× NumPy", "%s on 1 thread%s (NumPy %.1f ms, 1 thread)" % (
+            fx(pyr["numpy_soft_s"] / sg["mc_soft_s"]),
+            ", %s on 2 threads (%.2f ms wall)" % (fx(pyr["numpy_soft_s"] / soft2), soft2 * 1e3) if soft2 else "",
+            pyr["numpy_soft_s"] * 1e3),
+             pyr["numpy_soft_s"] / best >= 10, fx(pyr["numpy_soft_s"] / best))
         if "torch_soft_s" in pyr:
             goal("mc_soft_torch", "cross_entropy + dice ≥ 3× PyTorch CPU", "%s (PyTorch %.1f ms, %d thread%s)" % (
                 fx(pyr["torch_soft_s"] / sg["mc_soft_s"]), pyr["torch_soft_s"] * 1e3, pyr["torch_threads"],
                 "" if pyr["torch_threads"] == 1 else "s"), pyr["torch_soft_s"] / sg["mc_soft_s"] >= 3,
                 fx(pyr["torch_soft_s"] / sg["mc_soft_s"]))
-        goal("mc_lovasz", "lovasz_softmax on the same probabilities (reported on its own)",
-             "%.0f ms; NumPy %.0f ms%s" % (sg["mc_lovasz_s"] * 1e3, pyr["numpy_lovasz_s"] * 1e3,
-                                           "; PyTorch %.0f ms" % (pyr["torch_lovasz_s"] * 1e3)
-                                           if "torch_lovasz_s" in pyr else ""), None, "%.0f ms" % (sg["mc_lovasz_s"] * 1e3))
+        lov_np = pyr["numpy_lovasz_s"] / sg["mc_lovasz_s"]
+        lov_t = pyr["torch_lovasz_s"] / sg["mc_lovasz_s"] if "torch_lovasz_s" in pyr else None
+        goal("mc_lovasz", "lovasz_softmax on the same probabilities ≥ 10× NumPy and ≥ 3× PyTorch CPU (1 thread)",
+             "%.0f ms: %s NumPy (%.0f ms)%s" % (sg["mc_lovasz_s"] * 1e3, fx(lov_np), pyr["numpy_lovasz_s"] * 1e3,
+                                               ", %s PyTorch (%.0f ms)" % (fx(lov_t), pyr["torch_lovasz_s"] * 1e3)
+                                               if lov_t else ""),
+             lov_np >= 10 and (lov_t is None or lov_t >= 3), "%s NumPy" % fx(lov_np))
     rg = res["service"].get("run_get")
     if rg:
         goal("runs_get_500", "a run of 500 multi-class items (C = 19): GET /v1/runs/{run} ≤ 20 ms",

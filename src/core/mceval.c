@@ -218,7 +218,7 @@ static seg_status run_plans(ctx *c)
 		seg_status st;
 		if (isnan(p->o.eps))
 			p->o.eps = 1e-7; /* no log term reads it */
-		st = c->soft ? mcl_sums_compute(c->soft, c->t->cls, &p->o, &p->sums, c->err)
+		st = c->soft ? mcl_sums_compute(c->soft, c->t->cls, &p->o, c->par, &p->sums, c->err)
 			     : mcl_sums_from_confusion(c->r->confusion, c->C, &p->o, &p->sums, c->err);
 		if (st != SEG_OK)
 			return st;
@@ -688,7 +688,7 @@ seg_status mce_run(const seg_labels *t, const uint16_t *hard, const seg_scores *
 		st = seg_fail(err, SEG_ENOMEM, "out of memory");
 		goto out;
 	}
-	mc_confusion(t->cls, hard, c.n, c.C, r->confusion);
+	mc_confusion(t->cls, hard, c.n, c.C, c.par, r->confusion);
 	for (int k = 0; k < c.C; k++) {
 		mc_class_counts(r->confusion, c.C, k, &c.counts[k]);
 		c.valid += c.counts[k].tp + c.counts[k].fn;

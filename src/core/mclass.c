@@ -26,11 +26,11 @@
 #define CONF_SMALL 32                /* classes up to this use the tables: 4 × 1,025 counts, 16 KiB on the stack */
 #define CONF_CHUNK ((size_t)1 << 31) /* pixels per flush, so a 32-bit count cannot overflow */
 
-void mc_confusion(const uint16_t *t, const uint16_t *p, size_t n, int classes, int64_t *m)
+/* Pixels [0, n) of t and p added into m. */
+static void confusion_add(const uint16_t *t, const uint16_t *p, size_t n, int classes, int64_t *m)
 {
 	size_t cc = (size_t)classes * (size_t)classes;
 
-	memset(m, 0, cc * sizeof(*m));
 	if (classes > CONF_SMALL) {
 		for (size_t i = 0; i < n; i++) {
 			uint16_t a = t[i];
@@ -56,6 +56,49 @@ void mc_confusion(const uint16_t *t, const uint16_t *p, size_t n, int classes, i
 		for (size_t k = 0; k < cc; k++)
 			m[k] += (int64_t)h[0][k] + h[1][k] + h[2][k] + h[3][k];
 	}
+}
+
+/*
+ * With a seg_par, stripes of pixels are counted in tables of their own
+ * (CONF_PAR_PIXELS at least each, and only for classes² up to
+ * CONF_PAR_CELLS, so the tables stay small) and the tables added: the
+ * counts are whole numbers, the same in any order.
+ */
+#define CONF_PAR_PIXELS ((size_t)1 << 16)
+#define CONF_PAR_CELLS ((size_t)1 << 16)
+
+typedef struct conf_job {
+	const uint16_t *t, *p;
+	size_t n, tasks, cc;
+	int classes;
+	int64_t *part; /* tasks tables of cc counts */
+} conf_job;
+
+static void conf_task(void *arg, size_t k)
+{
+	conf_job *j = arg;
+	size_t a = j->n * k / j->tasks, e = j->n * (k + 1) / j->tasks;
+
+	confusion_add(j->t + a, j->p + a, e - a, j->classes, j->part + k * j->cc);
+}
+
+void mc_confusion(const uint16_t *t, const uint16_t *p, size_t n, int classes, const seg_par *par, int64_t *m)
+{
+	conf_job j = {t, p, n, seg_par_tasks(par, n / CONF_PAR_PIXELS), (size_t)classes * (size_t)classes, classes,
+		      NULL};
+
+	memset(m, 0, j.cc * sizeof(*m));
+	if (j.tasks > 1 && j.cc <= CONF_PAR_CELLS)
+		j.part = calloc(j.tasks * j.cc, sizeof(*j.part));
+	if (j.part == NULL) { /* one task, or no memory for the tables: count here */
+		confusion_add(t, p, n, classes, m);
+		return;
+	}
+	seg_par_for(par, j.tasks, conf_task, &j);
+	for (size_t k = 0; k < j.tasks; k++)
+		for (size_t c = 0; c < j.cc; c++)
+			m[c] += j.part[k * j.cc + c];
+	free(j.part);
 }
 
 void mc_class_counts(const int64_t *m, int classes, int c, metric_counts *out)

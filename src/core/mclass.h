@@ -22,8 +22,9 @@
  * (scikit-learn's orientation), over pixels whose target is not
  * SEG_IGNORE. t, p borrowed (n); every p[i] < classes and every t[i] <
  * classes or SEG_IGNORE. m caller-owned, classes² entries, overwritten.
+ * Split into tasks through par (borrowed; NULL: this thread).
  */
-void mc_confusion(const uint16_t *t, const uint16_t *p, size_t n, int classes, int64_t *m);
+void mc_confusion(const uint16_t *t, const uint16_t *p, size_t n, int classes, const seg_par *par, int64_t *m);
 
 /*
  * Class c's one-vs-rest counts from the matrix m (borrowed): TP = m[c][c],

@@ -12,6 +12,10 @@
  * the per-class totals in class order, so results do not depend on
  * anything but the input.
  *
+ * The pass runs in chunks of pixels fixed by the input, each summed from
+ * zero and added in order at the end, so that a seg_par can share the
+ * chunks among threads without changing a bit of the result.
+ *
  * The Lovász-softmax sorts each present class's errors. From
  * probabilities (float32 in [0, 1]) the errors are p at background pixels
  * and 1 − p at the class's own: each side is sorted on the float's bits
@@ -250,14 +254,9 @@ SEG_CLONES static void block_target(block *b, const uint16_t *t, int logits, con
 	add_runs(t, m, b->pt, lp, fl, s);
 }
 
-/* Zeroed per-class arrays for C classes, in one allocation. */
-static seg_status sums_alloc(mcl_sums *out, int C, seg_error *err)
+/* out's per-class arrays as views of mem (8 C doubles); out->n is left as it is. */
+static void sums_view(double *mem, int C, mcl_sums *out)
 {
-	double *mem = calloc((size_t)C * 8, sizeof(double));
-
-	memset(out, 0, sizeof(*out));
-	if (mem == NULL)
-		return seg_fail(err, SEG_ENOMEM, "out of memory for %d classes' sums", C);
 	out->classes = C;
 	out->g = mem;
 	out->i = mem + C;
@@ -267,6 +266,17 @@ static seg_status sums_alloc(mcl_sums *out, int C, seg_error *err)
 	out->nll = mem + 5 * (size_t)C;
 	out->foc = mem + 6 * (size_t)C;
 	out->lsum = mem + 7 * (size_t)C;
+}
+
+/* Zeroed per-class arrays for C classes, in one allocation. */
+static seg_status sums_alloc(mcl_sums *out, int C, seg_error *err)
+{
+	double *mem = calloc((size_t)C * 8, sizeof(double));
+
+	memset(out, 0, sizeof(*out));
+	if (mem == NULL)
+		return seg_fail(err, SEG_ENOMEM, "out of memory for %d classes' sums", C);
+	sums_view(mem, C, out);
 	return SEG_OK;
 }
 
@@ -300,26 +310,18 @@ seg_status mcl_sums_from_confusion(const int64_t *m, int classes, const mcl_opts
 	return SEG_OK;
 }
 
-seg_status mcl_sums_compute(const seg_scores *s, const uint16_t *t, const mcl_opts *o, mcl_sums *out,
-			    seg_error *err)
+/* Pixels [a, e) into out, block by block; b is the caller's scratch. */
+static void sums_range(block *b, const seg_scores *s, const uint16_t *t, const mcl_opts *o, size_t a, size_t e,
+		       mcl_sums *out)
 {
 	int C = s->classes;
 	size_t n = (size_t)s->width * (size_t)s->height;
-	block *b = malloc(sizeof(*b));
-	seg_status st;
 
-	if (b == NULL)
-		return seg_fail(err, SEG_ENOMEM, "out of memory");
-	st = sums_alloc(out, C, err);
-	if (st != SEG_OK) {
-		free(b);
-		return st;
-	}
-	for (size_t i0 = 0; i0 < n; i0 += BLK) {
+	for (size_t i0 = a; i0 < e; i0 += BLK) {
 		const uint16_t *tb = t + i0;
 		int masked = 0;
 		uint32_t valid = 0;
-		b->m = n - i0 < BLK ? n - i0 : BLK;
+		b->m = e - i0 < BLK ? e - i0 : BLK;
 		for (size_t k = 0; k < b->m; k++) {
 			b->vm[k] = tb[k] != SEG_IGNORE;
 			masked |= tb[k] == SEG_IGNORE;
@@ -339,7 +341,90 @@ seg_status mcl_sums_compute(const seg_scores *s, const uint16_t *t, const mcl_op
 		block_gather(b, s->v + i0, n, tb, s->logits);
 		block_target(b, tb, s->logits, o, out);
 	}
+}
+
+/*
+ * The pass in chunks: each chunk's sums start from zero in a row of part
+ * (8 C + 1 doubles, the last one its count of valid pixels), and the rows
+ * are added in chunk order at the end. The chunks follow from the input
+ * alone (CHUNK pixels, more when the rows would pass PART_MAX doubles),
+ * never from the threads, so the sums are the same with or without a
+ * seg_par; tasks take runs of chunks.
+ */
+#define CHUNK (64 * BLK)
+#define PART_MAX ((size_t)1 << 20)
+
+typedef struct sums_job {
+	const seg_scores *s;
+	const uint16_t *t;
+	const mcl_opts *o;
+	size_t n, chunk, chunks, tasks, row;
+	double *part;
+	int failed;
+} sums_job;
+
+static void sums_task(void *arg, size_t k)
+{
+	sums_job *j = arg;
+	size_t c0 = j->chunks * k / j->tasks, c1 = j->chunks * (k + 1) / j->tasks;
+	block *b;
+
+	if (c0 == c1)
+		return;
+	b = malloc(sizeof(*b));
+	if (b == NULL) {
+		j->failed = 1;
+		return;
+	}
+	for (size_t ch = c0; ch < c1; ch++) {
+		double *row = j->part + ch * j->row;
+		size_t a = ch * j->chunk, e = a + j->chunk < j->n ? a + j->chunk : j->n;
+		mcl_sums v;
+		sums_view(row, j->s->classes, &v);
+		v.n = 0.0;
+		sums_range(b, j->s, j->t, j->o, a, e, &v);
+		row[j->row - 1] = v.n;
+	}
 	free(b);
+}
+
+seg_status mcl_sums_compute(const seg_scores *s, const uint16_t *t, const mcl_opts *o, const seg_par *par,
+			    mcl_sums *out, seg_error *err)
+{
+	int C = s->classes;
+	sums_job j = {.s = s, .t = t, .o = o, .row = (size_t)C * 8 + 1};
+	seg_status st;
+
+	j.n = (size_t)s->width * (size_t)s->height;
+	j.chunk = CHUNK;
+	if ((j.n + j.chunk - 1) / j.chunk * j.row > PART_MAX) {
+		size_t most = PART_MAX / j.row > 0 ? PART_MAX / j.row : 1; /* chunks that fit */
+		j.chunk = ((j.n + most - 1) / most + BLK - 1) / BLK * BLK;
+	}
+	j.chunks = j.n ? (j.n + j.chunk - 1) / j.chunk : 0;
+	st = sums_alloc(out, C, err);
+	if (st != SEG_OK)
+		return st;
+	j.part = calloc(j.chunks ? j.chunks * j.row : 1, sizeof(double));
+	if (j.part == NULL) {
+		mcl_sums_release(out);
+		return seg_fail(err, SEG_ENOMEM, "out of memory for the sums of %zu chunks", j.chunks);
+	}
+	j.tasks = seg_par_tasks(par, j.chunks);
+	seg_par_for(par, j.chunks ? j.tasks : 0, sums_task, &j);
+	if (j.failed) {
+		free(j.part);
+		mcl_sums_release(out);
+		return seg_fail(err, SEG_ENOMEM, "out of memory");
+	}
+	for (size_t ch = 0; ch < j.chunks; ch++) {
+		const double *row = j.part + ch * j.row;
+		/* out's 8 C doubles are one array from out->g on (sums_alloc). */
+		for (size_t k = 0; k + 1 < j.row; k++)
+			out->g[k] += row[k];
+		out->n += row[j.row - 1];
+	}
+	free(j.part);
 	return SEG_OK;
 }
 

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/par.h"
 #include "core/seg.h"
 
 /* What the fused pass gathers besides the sums every loss reads. */
@@ -42,11 +43,12 @@ typedef struct mcl_sums {
 
 /*
  * The fused pass over s (borrowed) and the target classes t (borrowed,
- * width*height, every value < classes or SEG_IGNORE). *out owns its
- * arrays on success: mcl_sums_release. SEG_ENOMEM.
+ * width*height, every value < classes or SEG_IGNORE), split into tasks
+ * through par (borrowed; NULL: this thread). The sums do not depend on
+ * par. *out owns its arrays on success: mcl_sums_release. SEG_ENOMEM.
  */
-seg_status mcl_sums_compute(const seg_scores *s, const uint16_t *t, const mcl_opts *o, mcl_sums *out,
-			    seg_error *err);
+seg_status mcl_sums_compute(const seg_scores *s, const uint16_t *t, const mcl_opts *o, const seg_par *par,
+			    mcl_sums *out, seg_error *err);
 
 void mcl_sums_release(mcl_sums *s);
 

@@ -2,7 +2,8 @@
  * par.h — how the core asks for parallel work without knowing threads.
  *
  * A caller that owns threads passes a seg_par; core loops that split well
- * (the distance transform's column and row passes) hand it their tasks.
+ * (the distance transform's column and row passes, the multi-class sums
+ * pass) hand it their tasks.
  * With a NULL seg_par everything runs in the calling thread, in order.
  */
 #ifndef PAR_H
