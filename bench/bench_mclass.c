@@ -240,7 +240,7 @@ int main(int argc, char **argv)
 	make_probs(pt, v, pn);
 	seg_scores sc = {pw, ph, C, 0, v};
 	seg_labels ptl = {pw, ph, pt};
-	mc_argmax(&sc, hard);
+	mc_argmax(&sc, NULL, hard);
 	spec soft[2] = {parse(SPEC_LOSS, "cross_entropy"), parse(SPEC_LOSS, "dice")};
 	spec lov = parse(SPEC_LOSS, "lovasz_softmax");
 	volatile double sink = 0;
@@ -261,7 +261,7 @@ int main(int argc, char **argv)
 	double t_lov = TIME_MEDIAN(quick ? 1 : 3, mce_run(&ptl, hard, &sc, &lov, 1, &o, &r, NULL, &err));
 	double lv = r.value[0];
 	mce_result_release(&r);
-	double t_argmax = TIME_MEDIAN(reps, mc_argmax(&sc, hard));
+	double t_argmax = TIME_MEDIAN(reps, mc_argmax(&sc, NULL, hard));
 	printf("probabilities 19x512x1024 float32, 40 MB (1 thread)\n");
 	printf("  one vectorised read of the array        %8.2f ms\n", t_read * 1e3);
 	printf("  cross_entropy + dice                    %8.2f ms   %.2fx the read (goal <= 3x)  ce %.6f dice %.6f\n",

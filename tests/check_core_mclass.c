@@ -414,6 +414,46 @@ static void run_backwards(void *ctx, size_t n, void (*fn)(void *arg, size_t i), 
 }
 
 /*
+ * The argmax is the class of the largest score, the lowest on a tie
+ * (scores on a grid of quarters tie often), in one thread and through a
+ * seg_par (300x250: 74 blocks in four tasks, the last one short).
+ */
+START_TEST(test_argmax_lowest_on_ties)
+{
+	int w = 300, h = 250, C = 5;
+	size_t n = (size_t)w * h;
+	float *v = malloc(n * C * sizeof(float));
+	uint16_t *want = malloc(n * sizeof(*want)), *got = malloc(n * sizeof(*got));
+	seg_par par = {run_backwards, NULL, 2};
+	size_t ties = 0;
+
+	for (size_t i = 0; i < n * C; i++)
+		v[i] = (float)(floor(urand() * 4.0) / 4.0);
+	for (size_t i = 0; i < n; i++) {
+		int b = 0, tied = 0;
+		for (int c = 1; c < C; c++) {
+			tied |= v[(size_t)c * n + i] == v[(size_t)b * n + i];
+			if (v[(size_t)c * n + i] > v[(size_t)b * n + i])
+				b = c;
+		}
+		want[i] = (uint16_t)b;
+		ties += tied;
+	}
+	ck_assert(ties > n / 4);
+	seg_scores s = {w, h, C, 0, v};
+	for (int split = 0; split < 2; split++) {
+		memset(got, 0xff, n * sizeof(*got));
+		mc_argmax(&s, split ? &par : NULL, got);
+		for (size_t i = 0; i < n; i++)
+			ck_assert_msg(got[i] == want[i], "split=%d pixel %zu: class %d, want %d", split, i, got[i], want[i]);
+	}
+	free(v);
+	free(want);
+	free(got);
+}
+END_TEST
+
+/*
  * The confusion matrix equals a count made pixel by pixel, for class
  * counts on both sides of the four-table path (32), with runs of one
  * class (as label maps have), ignored pixels, and sizes that are not a
@@ -576,7 +616,7 @@ START_TEST(test_two_classes_are_binary)
 	seg_target bt = {w, h, y, NULL, 0};
 	seg_pred bp = {w, h, p};
 	seg_labels tl = {w, h, t};
-	mc_argmax(&s, hard);
+	mc_argmax(&s, NULL, hard);
 	const char *texts[] = {"dice", "iou", "precision", "recall", "specificity", "accuracy",
 			       "hausdorff", "hausdorff95", "assd", "surface_dice:tolerance=2"};
 	enum { NM = 10 };
@@ -691,6 +731,7 @@ int main(void)
 	tcase_add_test(tc, test_profile_rules_by_hand);
 	tcase_add_test(tc, test_losses_against_loops);
 	tcase_add_test(tc, test_lovasz);
+	tcase_add_test(tc, test_argmax_lowest_on_ties);
 	tcase_add_test(tc, test_sums_same_with_par);
 	tcase_add_test(tc, test_lovasz_ties_and_fallback);
 	tcase_add_test(tc, test_confusion_equals_naive_count);

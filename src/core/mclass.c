@@ -117,15 +117,18 @@ void mc_class_counts(const int64_t *m, int classes, int c, metric_counts *out)
 	out->tn = (double)(all - row - col + tp);
 }
 
-void mc_argmax(const seg_scores *s, uint16_t *out)
+#define ARGMAX_BLOCK 1024
+
+/* Blocks [b0, b1) of ARGMAX_BLOCK pixels. */
+static void argmax_blocks(const seg_scores *s, size_t b0, size_t b1, uint16_t *out)
 {
 	size_t n = (size_t)s->width * (size_t)s->height;
-	float best[1024];
-	int32_t idx[1024];
+	float best[ARGMAX_BLOCK];
+	int32_t idx[ARGMAX_BLOCK];
 
 	/* Class by class over a block of pixels: each plane is read in order, and the compare vectorises. */
-	for (size_t i0 = 0; i0 < n; i0 += 1024) {
-		size_t m = n - i0 < 1024 ? n - i0 : 1024;
+	for (size_t i0 = b0 * ARGMAX_BLOCK; i0 < n && i0 < b1 * ARGMAX_BLOCK; i0 += ARGMAX_BLOCK) {
+		size_t m = n - i0 < ARGMAX_BLOCK ? n - i0 : ARGMAX_BLOCK;
 		memcpy(best, s->v + i0, m * sizeof(float));
 		memset(idx, 0, m * sizeof(int32_t));
 		for (int c = 1; c < s->classes; c++) {
@@ -142,6 +145,29 @@ void mc_argmax(const seg_scores *s, uint16_t *out)
 		for (size_t k = 0; k < m; k++)
 			out[i0 + k] = (uint16_t)idx[k];
 	}
+}
+
+typedef struct argmax_job {
+	const seg_scores *s;
+	uint16_t *out;
+	size_t blocks, tasks;
+} argmax_job;
+
+static void argmax_task(void *arg, size_t k)
+{
+	argmax_job *j = arg;
+
+	argmax_blocks(j->s, j->blocks * k / j->tasks, j->blocks * (k + 1) / j->tasks, j->out);
+}
+
+void mc_argmax(const seg_scores *s, const seg_par *par, uint16_t *out)
+{
+	size_t n = (size_t)s->width * (size_t)s->height;
+	argmax_job j = {s, out, (n + ARGMAX_BLOCK - 1) / ARGMAX_BLOCK, 1};
+
+	/* Each pixel's class is its own: any split writes the same map. */
+	j.tasks = seg_par_tasks(par, j.blocks / 16);
+	seg_par_for(par, j.tasks, argmax_task, &j);
 }
 
 void mc_tie_counts(const seg_scores *s, const uint16_t *t, metric_counts *out)

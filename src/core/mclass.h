@@ -36,9 +36,10 @@ void mc_class_counts(const int64_t *m, int classes, int c, metric_counts *out);
  * The hard prediction: out[i] = the class with the largest score at
  * pixel i, the lowest index on ties (NumPy's and PyTorch's argmax). The
  * softmax is monotone, so logits and probabilities give the same map.
- * s borrowed; out caller-owned (width*height).
+ * s borrowed; out caller-owned (width*height). Split into tasks through
+ * par (borrowed; NULL: this thread).
  */
-void mc_argmax(const seg_scores *s, uint16_t *out);
+void mc_argmax(const seg_scores *s, const seg_par *par, uint16_t *out);
 
 /*
  * One-vs-rest counts (out, classes entries) when every class whose score

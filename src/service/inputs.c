@@ -392,9 +392,12 @@ out:
 	return st;
 }
 
-/* The prediction of a multi-class request, its size checked against the target's (tw x th). */
+/*
+ * The prediction of a multi-class request, its size checked against the
+ * target's (tw x th); the argmax of scores split through par (borrowed).
+ */
 static seg_status multi_pred(const inp_mask *m, const cls_table *cl, uint64_t max_pixels, int tw, int th,
-			     inp_pair *p, seg_error *err)
+			     const seg_par *par, inp_pair *p, seg_error *err)
 {
 	int pw = 0, ph = 0;
 	mask_probe pr;
@@ -451,7 +454,7 @@ static seg_status multi_pred(const inp_mask *m, const cls_table *cl, uint64_t ma
 	p->hard = malloc(n * sizeof(*p->hard));
 	if (p->hard == NULL)
 		return seg_fail(err, SEG_ENOMEM, "out of memory");
-	mc_argmax(&p->scores, p->hard);
+	mc_argmax(&p->scores, par, p->hard);
 	pw = p->scores.width;
 	ph = p->scores.height;
 sizes:
@@ -537,7 +540,8 @@ seg_status inp_decode_pair_par(const inp_mask *target, const inp_mask *pred, con
 				st = decode_classes(target, &pr, classes, max_pixels, "target", 1, &out->labels, err);
 		}
 		if (st == SEG_OK)
-			st = multi_pred(pred, classes, max_pixels, out->labels.width, out->labels.height, out, err);
+			st = multi_pred(pred, classes, max_pixels, out->labels.width, out->labels.height, par, out,
+					err);
 	}
 	if (st != SEG_OK)
 		inp_pair_release(out);
