@@ -16,7 +16,7 @@
 /* ---- request.c: one field's meaning, whichever form carried it ---- */
 
 /* "logits": true means kind logits for pred; SEG_EINVAL when its kind says otherwise. role names it. */
-seg_status req_apply_logits(req_mask *pred, int logits, const char *role, seg_error *err);
+seg_status req_apply_logits(req_mask *pred, int logits, int logits_set, const char *role, seg_error *err);
 
 /* Appends a loss or metric spec (item borrowed: a string or an object) to r. */
 seg_status req_add_spec(req_eval *r, const cJSON *item, spec_kind kind, seg_error *err);

@@ -229,8 +229,10 @@ static seg_status eval_from_form(const mp_form *f, req_eval *r, seg_error *err)
 			st = parse_list_field(r, p, SPEC_METRIC, err);
 		else if (strcmp(p->name, "maps") == 0)
 			st = parse_list_field(r, p, SPEC_MAP, err);
-		else if (strcmp(p->name, "logits") == 0)
+		else if (strcmp(p->name, "logits") == 0) {
 			st = parse_bool_text(p, &r->logits, err);
+			r->logits_set = 1;
+		}
 		else if (strcmp(p->name, "keep_masks") == 0)
 			st = parse_bool_text(p, &r->keep_masks, err);
 		else if (strcmp(p->name, "map_format") == 0) {
@@ -250,7 +252,8 @@ static seg_status eval_from_form(const mp_form *f, req_eval *r, seg_error *err)
 	if (st != SEG_OK)
 		return st;
 	r->cases[0].logits = r->logits;
-	st = req_apply_logits(&r->cases[0].prediction, r->logits, "prediction", err);
+	r->cases[0].logits_set = r->logits_set;
+	st = req_apply_logits(&r->cases[0].prediction, r->logits, r->logits_set, "prediction", err);
 	if (st != SEG_OK)
 		return st;
 	if (r->run[0] == '\0' && r->cases[0].item[0])

@@ -169,7 +169,7 @@ static seg_status parse_axis(const cJSON *v, const char *role, int *out, seg_err
  * "logits".
  */
 static seg_status parse_mask(cJSON *v, const jl_lifted *lf, const char *role, int is_target, req_mask *out,
-			     int *logits, double *seconds, seg_error *err)
+			     int *logits, int *logits_set, double *seconds, seg_error *err)
 {
 	cJSON *field;
 	cJSON *text = NULL;
@@ -215,6 +215,7 @@ static seg_status parse_mask(cJSON *v, const jl_lifted *lf, const char *role, in
 			if (!cJSON_IsBool(field))
 				return seg_fail(err, SEG_EINVAL, "\"%s.logits\" must be true or false", role);
 			*logits = cJSON_IsTrue(field);
+			*logits_set = 1;
 		} else {
 			return seg_fail(err, SEG_EINVAL, "unknown field \"%.64s\" in \"%s\" (expected \"png\" or \"npy\", "
 					"\"kind\"%s)", field->string, role, is_target ? "" : ", \"channel_axis\" and \"logits\"");
@@ -225,11 +226,21 @@ static seg_status parse_mask(cJSON *v, const jl_lifted *lf, const char *role, in
 	return decode_b64_inplace(text, lf, role, out, seconds, err);
 }
 
-/* "logits": true means kind logits: refuse the two when they disagree. */
-seg_status req_apply_logits(req_mask *pred, int logits, const char *role, seg_error *err)
+/*
+ * "logits": true means kind logits, and "logits": false that the
+ * prediction is not logits: refuse the two when they disagree.
+ */
+seg_status req_apply_logits(req_mask *pred, int logits, int logits_set, const char *role, seg_error *err)
 {
-	if (!logits)
+	if (!logits_set)
 		return SEG_OK;
+	if (!logits) {
+		if (pred->kind == INP_LOGITS)
+			return seg_fail(err, SEG_EINVAL,
+					"\"logits\": false says %s is not logits, but its kind is logits: drop one of them",
+					role);
+		return SEG_OK;
+	}
 	if (pred->kind == INP_AUTO)
 		pred->kind = INP_LOGITS;
 	else if (pred->kind != INP_LOGITS)
@@ -531,6 +542,7 @@ static seg_status parse_lists(cJSON *root, req_eval *r, int batch, seg_error *er
 		if (!cJSON_IsBool(field))
 			return seg_fail(err, SEG_EINVAL, "\"logits\" must be true or false");
 		r->logits = cJSON_IsTrue(field);
+		r->logits_set = 1;
 	}
 	field = cJSON_GetObjectItemCaseSensitive(root, "run");
 	if (field) {
@@ -572,16 +584,17 @@ static seg_status parse_case(cJSON *obj, const char *where, req_eval *r, req_cas
 	seg_status st;
 
 	c->logits = r->logits;
+	c->logits_set = r->logits_set;
 	snprintf(role, sizeof(role), "%starget", where);
-	st = parse_mask(cJSON_GetObjectItemCaseSensitive(obj, "target"), r->lift, role, 1, &c->target, NULL,
+	st = parse_mask(cJSON_GetObjectItemCaseSensitive(obj, "target"), r->lift, role, 1, &c->target, NULL, NULL,
 			&r->base64_seconds, err);
 	if (st != SEG_OK)
 		return st;
 	snprintf(role, sizeof(role), "%sprediction", where);
 	st = parse_mask(cJSON_GetObjectItemCaseSensitive(obj, "prediction"), r->lift, role, 0, &c->prediction,
-			&c->logits, &r->base64_seconds, err);
+			&c->logits, &c->logits_set, &r->base64_seconds, err);
 	if (st == SEG_OK)
-		st = req_apply_logits(&c->prediction, c->logits, role, err);
+		st = req_apply_logits(&c->prediction, c->logits, c->logits_set, role, err);
 	if (st != SEG_OK)
 		return st;
 	if (item) {
@@ -766,7 +779,7 @@ static seg_status parse_wmap(const char *content_type, const uint8_t *body, size
 				goto out;
 		}
 		st = parse_mask(cJSON_GetObjectItemCaseSensitive(out->json, "target"), out->lift, "target", 1, &out->target,
-				NULL, &out->base64_seconds, err);
+				NULL, NULL, &out->base64_seconds, err);
 	} else {
 		st = reqform_wmap(content_type, body, len, out, err);
 	}

@@ -50,7 +50,8 @@ typedef struct req_mask {
 typedef struct req_case {
 	req_mask target;
 	req_mask prediction;
-	int logits;
+	int logits;     /* "logits": true; with logits_set, false was said */
+	int logits_set; /* "logits" was given (true or false) */
 	char item[REQ_ITEM_MAX + 1]; /* empty when not given */
 } req_case;
 
@@ -61,6 +62,7 @@ typedef struct req_eval {
 	char run[REQ_RUN_MAX + 1]; /* empty: record nothing */
 	int keep_masks;            /* with run: keep each item's target and prediction as uploaded */
 	int logits;
+	int logits_set; /* "logits" was given (true or false) */
 	size_t nspecs; /* losses and metrics, in request order */
 	spec specs[REQ_MAX_SPECS];
 	size_t nmaps;

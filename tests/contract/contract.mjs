@@ -2100,6 +2100,8 @@ async function multiclassPhase(port, catalogue) {
 		'with "classes" the target is a label map: its kind is labels, not instances', false);
 	await inv('logits with kind labels', mc({ prediction: { npy: b64(npyArray('|u1', [MC_H, MC_W], P)), kind: 'labels', logits: true } }),
 		'"logits": true means prediction kind logits, but its kind is labels');
+	await inv('"logits": false with kind logits', bin({ logits: false, prediction: { npy: b64(npyArray('<f4', [MC_H, MC_W], new Array(MC_W * MC_H).fill(-2))), kind: 'logits' } }),
+		'"logits": false says prediction is not logits, but its kind is logits: drop one of them');
 	await inv('a class name with a dot', mc({ classes: ['background', 'tumour.core', 'vessel'] }), /^classes\[1\]: name 'tumour\.core' holds '\.'/, false);
 	await inv('two classes of one id', mc({ classes: [{ id: 0 }, { id: 1, name: 'tumour' }, { id: 1, name: 'vessel' }] }), 'classes[1] and classes[2] share the id 1', true);
 	await inv('more classes than --max-classes', mc({ classes: 2000 }), 'classes must number 1 to 1024, got 2000', true);
