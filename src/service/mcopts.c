@@ -50,6 +50,22 @@ int mco_owns(const char *name)
 }
 
 /* An integer JSON number within [lo, hi]. */
+/* A short rendering of v (borrowed) for a message, in buf: "red", 70000, true, an array. */
+static const char *json_text(const cJSON *v, char *buf, size_t size)
+{
+	if (cJSON_IsString(v))
+		snprintf(buf, size, "'%.32s%s'", v->valuestring, strlen(v->valuestring) > 32 ? "..." : "");
+	else if (cJSON_IsNumber(v))
+		snprintf(buf, size, "%.17g", v->valuedouble);
+	else if (cJSON_IsBool(v))
+		snprintf(buf, size, "%s", cJSON_IsTrue(v) ? "true" : "false");
+	else if (cJSON_IsNull(v))
+		snprintf(buf, size, "null");
+	else
+		snprintf(buf, size, "%s", cJSON_IsArray(v) ? "an array" : "an object");
+	return buf;
+}
+
 static int json_int(const cJSON *v, double lo, double hi, int64_t *out)
 {
 	if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) || v->valuedouble < lo || v->valuedouble > hi)
@@ -81,6 +97,7 @@ static seg_status class_entry(mco_opts *o, int k, const cJSON *e, seg_error *err
 	int64_t id = k;
 	const char *name = NULL;
 	int32_t color = -1;
+	char text[48];
 
 	if (cJSON_IsString(e))
 		return cls_set(&o->classes, k, (uint32_t)k, e->valuestring, -1, err);
@@ -90,14 +107,16 @@ static seg_status class_entry(mco_opts *o, int k, const cJSON *e, seg_error *err
 	{
 		if (strcmp(f->string, "id") == 0) {
 			if (!json_int(f, 0, 65535, &id))
-				return seg_fail(err, SEG_EINVAL, "classes[%d].id must be an integer in [0, 65535]", k);
+				return seg_fail(err, SEG_EINVAL, "classes[%d].id must be an integer in [0, 65535], got %s", k,
+						json_text(f, text, sizeof(text)));
 		} else if (strcmp(f->string, "name") == 0) {
 			if (!cJSON_IsString(f))
 				return seg_fail(err, SEG_EINVAL, "classes[%d].name must be a string", k);
 			name = f->valuestring;
 		} else if (strcmp(f->string, "color") == 0) {
 			if (!cJSON_IsString(f) || (color = parse_color(f->valuestring)) < 0)
-				return seg_fail(err, SEG_EINVAL, "classes[%d].color must be \"#rrggbb\"", k);
+				return seg_fail(err, SEG_EINVAL, "classes[%d].color must be \"#rrggbb\", got %s", k,
+						json_text(f, text, sizeof(text)));
 		} else {
 			return seg_fail(err, SEG_EINVAL, "unknown field \"%.64s\" in classes[%d] (expected \"id\", \"name\", "
 					"\"color\")", f->string, k);
@@ -284,6 +303,15 @@ seg_status mco_set_text(mco_opts *o, const char *name, const char *text, seg_err
 	return st;
 }
 
+/* Whether some profile's loss fn takes class weights: only then is another profile worth suggesting. */
+static int weights_elsewhere(spec_fn fn)
+{
+	for (int id = 0; id < PROF_COUNT; id++)
+		if (!(mce_loss_conv(prof_get((prof_id)id)->conv, fn)->flags & MCE_LC_NO_WEIGHTS))
+			return 1;
+	return 0;
+}
+
 /* A loss parameter the profile's library lacks (its conventions say which) is refused, naming all three. */
 static seg_status check_library(const mco_opts *o, const spec *sp, seg_error *err)
 {
@@ -300,8 +328,8 @@ static seg_status check_library(const mco_opts *o, const spec *sp, seg_error *er
 				sp->key, profile);
 	if (o->class_weights && (lc->flags & MCE_LC_NO_WEIGHTS))
 		return seg_fail(err, SEG_EINVAL, "profile '%s': loss '%s' takes no class_weights (%s has none); drop "
-				"\"class_weights\" or ask for this loss under another profile", profile, sp->key,
-				lc->lib ? lc->lib : "the library's loss");
+				"\"class_weights\"%s", profile, sp->key, lc->lib ? lc->lib : "the library's loss",
+				weights_elsewhere(sp->fn) ? " or ask for this loss under another profile" : "");
 	if (sp->par.label_smoothing > 0.0 && (lc->flags & MCE_LC_NO_SMOOTHING))
 		return seg_fail(err, SEG_EINVAL, "profile '%s': loss '%s' takes no label_smoothing (%s has none)", profile,
 				sp->key, lc->lib ? lc->lib : "the library's loss");

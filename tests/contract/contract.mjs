@@ -2103,6 +2103,10 @@ async function multiclassPhase(port, catalogue) {
 	await inv('"logits": false with kind logits', bin({ logits: false, prediction: { npy: b64(npyArray('<f4', [MC_H, MC_W], new Array(MC_W * MC_H).fill(-2))), kind: 'logits' } }),
 		'"logits": false says prediction is not logits, but its kind is logits: drop one of them');
 	await inv('a class name with a dot', mc({ classes: ['background', 'tumour.core', 'vessel'] }), /^classes\[1\]: name 'tumour\.core' holds '\.'/, false);
+	await inv('a class id out of range, named', mc({ classes: [{ id: 70000 }, { id: 1 }, { id: 2 }] }), 'classes[0].id must be an integer in [0, 65535], got 70000', false);
+	await inv('a colour that is no #rrggbb, named', mc({ classes: [{ id: 0, color: 'red' }, { id: 1 }, { id: 2 }] }), 'classes[0].color must be "#rrggbb", got \'red\'', false);
+	await inv('class_weights for generalized_dice, which no profile weighs', mc({ class_weights: [1, 2, 3], losses: ['generalized_dice'] }),
+		/^profile 'segloss': loss 'generalized_dice' takes no class_weights \(.*\); drop "class_weights"$/, true);
 	await inv('two classes of one id', mc({ classes: [{ id: 0 }, { id: 1, name: 'tumour' }, { id: 1, name: 'vessel' }] }), 'classes[1] and classes[2] share the id 1', true);
 	await inv('more classes than --max-classes', mc({ classes: 2000 }), 'classes must number 1 to 1024, got 2000', true);
 	await inv('a float (H, W) prediction with classes', mc({ prediction: b64(npyArray('<f4', [MC_H, MC_W], new Array(MC_W * MC_H).fill(0.5))) }),
