@@ -39,6 +39,7 @@
 #include "wire/problem.h"
 
 #define CASES_JSON "tests/fixtures/multiclass/cases.json"
+#define TORCH_JSON "tests/fixtures/multiclass/torch.json"
 
 static const char *const confusion_metrics[] = {"dice", "iou", "precision", "recall", "specificity", "accuracy", NULL};
 static const char *const surface_metrics[] = {"hausdorff", "hausdorff95", "assd", "surface_dice", NULL};
@@ -52,6 +53,7 @@ static int in_list(const char *const *list, const char *name)
 }
 
 static cJSON *fixtures;
+static cJSON *torch_values;
 
 /* The fixture document, parsed once for the whole suite. */
 static const cJSON *doc(void)
@@ -70,6 +72,20 @@ static const cJSON *doc(void)
 static const cJSON *get(const cJSON *o, const char *key)
 {
 	return cJSON_GetObjectItemCaseSensitive(o, key);
+}
+
+/* PyTorch's own values (tests/ref/torch_ref.py), by case name. */
+static const cJSON *torch_doc(void)
+{
+	if (torch_values == NULL) {
+		size_t len = 0;
+		uint8_t *text = tu_read_file(TORCH_JSON, &len);
+		ck_assert_msg(text != NULL, "cannot read %s", TORCH_JSON);
+		torch_values = cJSON_ParseWithLength((const char *)text, len);
+		free(text);
+		ck_assert_msg(torch_values != NULL, "%s is not valid JSON", TORCH_JSON);
+	}
+	return torch_values;
 }
 
 /* {"png": b64} or {"npy": b64} of a fixture file, with the fields a client adds. */
@@ -392,6 +408,12 @@ static void run_case(const cJSON *cs)
 	free(body);
 	ck_assert_msg(st == SEG_OK, "%s: evaluation failed: %s", name, err.msg);
 	check_answer(name, answer, exp);
+	/* cross_entropy against torch itself (float64), not only against the NumPy port. */
+	const cJSON *tv = get(get(get(torch_doc(), "cases"), name), "cross_entropy");
+	const cJSON *ce = get(get(answer, "losses"), "cross_entropy");
+	if (tv && ce) {
+		expect_value(name, "cross_entropy against torch", ce, tv, 1e-9, 1e-12);
+	}
 	cJSON_Delete(answer);
 	cJSON_ArrayForEach(e, get(exp, "refused_losses")) check_refused(cs, e->string, e->valuestring);
 	ck_assert_msg(compared > before, "%s: nothing compared", name);
@@ -425,12 +447,43 @@ START_TEST(test_case)
 END_TEST
 
 /* The suite covers every case: the loop range below equals the fixture's case count. */
-#define NCASES 103
+#define NCASES 105
 
 START_TEST(test_case_count)
 {
 	ck_assert_int_eq(cJSON_GetArraySize(get(doc(), "cases")), NCASES);
 	ck_assert_int_eq(cJSON_GetArraySize(get(doc(), "runs")), 1);
+}
+END_TEST
+
+/*
+ * Every cross_entropy value torch gave is compared by run_case: its case
+ * exists and expects cross_entropy (so the answer has one). Among them a
+ * logits case with class weights, an ignore index and label smoothing,
+ * which only torch's CrossEntropyLoss itself computes.
+ */
+START_TEST(test_torch_cases_covered)
+{
+	const cJSON *tc, *cs;
+	int n = 0, all_options = 0;
+
+	cJSON_ArrayForEach(tc, get(torch_doc(), "cases"))
+	{
+		if (get(tc, "cross_entropy") == NULL)
+			continue;
+		const cJSON *found = NULL;
+		cJSON_ArrayForEach(cs, get(doc(), "cases")) if (strcmp(get(cs, "name")->valuestring, tc->string) == 0) found = cs;
+		ck_assert_msg(found != NULL, "torch.json case %s is no fixture case", tc->string);
+		ck_assert_msg(get(get(get(found, "expected"), "losses"), "cross_entropy") != NULL,
+			      "%s: torch gave cross_entropy but the case does not ask for it", tc->string);
+		const cJSON *req = get(found, "request");
+		if (get(req, "class_weights") && get(req, "ignore_index") && get(req, "label_smoothing") &&
+		    strstr(get(req, "prediction")->valuestring, "logits"))
+			all_options++;
+		n++;
+	}
+	ck_assert_int_ge(n, 38);
+	ck_assert_int_ge(all_options, 1);
 }
 END_TEST
 
@@ -544,6 +597,7 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_case_count);
+	tcase_add_test(tc, test_torch_cases_covered);
 	tcase_add_loop_test(tc, test_case, 0, NCASES);
 	tcase_add_test(tc, test_run);
 	tcase_set_timeout(tc, 120);

@@ -670,6 +670,12 @@ def camera_case():
     for p in ("segloss", "monai", "smp", "torchmetrics", "mmseg", "pytorch", "keras", "medpy"):
         add_case(s, p, f"16-bit sparse-id target, ignore 65535, float32 logits (C,H,W), {p}",
                  ignore_index=65535)
+    # PyTorch's CrossEntropyLoss on logits with all three of its options at once, which
+    # torch_ref.py computes with torch itself (the probability cases above take nll_loss).
+    for p in ("segloss", "pytorch"):
+        add_case(s, p, f"logits with class weights, ignore 65535 and label smoothing 0.1, {p}",
+                 ignore_index=65535, class_weights=[0.5, 2.0, 1.0, 1.5], label_smoothing=0.1,
+                 suffix="weights_smoothing")
 
 
 def astronaut_case():
