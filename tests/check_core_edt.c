@@ -125,6 +125,37 @@ START_TEST(test_random_against_brute_force)
 END_TEST
 
 /*
+ * Unit spacing builds the row envelope in 64-bit integers, whose products
+ * grow with the square of a side: at the largest sides allowed
+ * (SEG_MAX_SIDE, 2^20) the distances to a single feature at the corner
+ * are still exact.
+ */
+START_TEST(test_integer_envelope_at_the_largest_sides)
+{
+	int shapes[2][2] = {{3, SEG_MAX_SIDE}, {SEG_MAX_SIDE, 2}};
+
+	for (int k = 0; k < 2; k++) {
+		int w = shapes[k][0], h = shapes[k][1];
+		uint8_t *m = calloc((size_t)w * h, 1);
+		double *out = malloc((size_t)w * h * sizeof(double));
+		ck_assert_ptr_nonnull(m);
+		ck_assert_ptr_nonnull(out);
+		m[0] = 1;
+		ck_assert_int_eq(edt_dist(m, w, h, 1, NULL, out, NULL, NULL), SEG_OK);
+		for (int64_t y = 0; y < h; y++)
+			for (int64_t x = 0; x < w; x++) {
+				double want = sqrt((double)(y * y + x * x));
+				if (out[y * w + x] != want)
+					ck_abort_msg("%dx%d: pixel (%lld, %lld) is %.17g, want %.17g", w, h, (long long)y,
+						     (long long)x, out[y * w + x], want);
+			}
+		free(m);
+		free(out);
+	}
+}
+END_TEST
+
+/*
  * edt_sample gives edt_dist's values at the wanted pixels and in
  * row-major order: sparse and dense samples, rows with none, an image
  * without features (infinite), and anisotropic spacing. Bit for bit when
@@ -271,6 +302,7 @@ int main(void)
 	tcase_add_test(tc, test_diagonal_by_hand);
 	tcase_add_test(tc, test_no_feature_is_infinite);
 	tcase_add_test(tc, test_random_against_brute_force);
+	tcase_add_test(tc, test_integer_envelope_at_the_largest_sides);
 	tcase_add_test(tc, test_sample_equals_full);
 	tcase_add_test(tc, test_strips_in_any_order);
 	tcase_add_test(tc, test_bad_arguments);
