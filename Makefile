@@ -230,9 +230,9 @@ metrics-lint: $(SEGLOSSD)
 contract: $(SEGLOSSD) $(SEGLOSS)
 	SEGLOSSD_BIN=$(SEGLOSSD) SEGLOSS_BIN=$(SEGLOSS) sh tests/contract/run.sh
 
-# The store, runs and jobs suites (their postgres cases) and the contract test on a PostgreSQL 15
+# The store, runs and jobs suites and the run routes of check_http (their postgres cases) and the contract test on a PostgreSQL 15
 # started for the purpose (Debian's postgresql-15, installed when missing; tests/scripts/pg.sh).
-check-pg: $(BUILD)/tests/check_store $(BUILD)/tests/check_runs $(BUILD)/tests/check_mcruns $(SEGLOSS) $(SEGLOSSD)
+check-pg: $(BUILD)/tests/check_store $(BUILD)/tests/check_runs $(BUILD)/tests/check_mcruns $(BUILD)/tests/check_http $(SEGLOSS) $(SEGLOSSD)
 	tests/scripts/pg.sh run tests/scripts/pg_suites.sh $(BUILD)
 
 # ---- running the daemon ----------------------------------------------------

@@ -34,6 +34,7 @@
 #include "http/http.h"
 #include "http/multipart.h"
 #include "httpclient.h"
+#include "testpg.h"
 #include "testutil.h"
 
 #define FIX "tests/fixtures/"
@@ -45,6 +46,7 @@ static const char *api_keys_file; /* set by the auth test */
 static const char *api_key;
 static const char *cors_origins; /* set by the CORS test */
 static uint64_t keep_item_cap, keep_run_cap; /* set by the keep_masks test (0: the defaults) */
+static char pg_dsn[512]; /* the postgres case's database (empty: SQLite in memory) */
 
 static void start_server(int workers, int queue, size_t max_body, uint64_t max_pixels)
 {
@@ -65,7 +67,7 @@ static void start_server(int workers, int queue, size_t max_body, uint64_t max_p
 	cfg.queue = queue;
 	cfg.max_body = max_body;
 	cfg.max_pixels = max_pixels;
-	cfg.db = ":memory:";
+	cfg.db = pg_dsn[0] ? pg_dsn : ":memory:";
 	srv = http_start(&cfg, &err);
 	ck_assert_msg(srv != NULL, "%s", err.msg);
 	port = http_port(srv);
@@ -82,6 +84,20 @@ static void teardown(void)
 	ck_assert_int_eq(http_drain(srv, 0, 10), 0);
 	http_free(srv);
 	srv = NULL;
+}
+
+/* The same server on a fresh PostgreSQL database (make check-pg). */
+static void setup_pg(void)
+{
+	ck_assert_int_eq(tpg_create(pg_dsn, sizeof(pg_dsn)), 0);
+	setup();
+}
+
+static void teardown_pg(void)
+{
+	teardown();
+	tpg_drop(pg_dsn);
+	pg_dsn[0] = '\0';
 }
 
 /* Base64 of a fixture file (caller frees). */
@@ -1463,7 +1479,7 @@ END_TEST
 int main(void)
 {
 	Suite *s = suite_create("http");
-	TCase *tc = tcase_create("in-process");
+	TCase *tc = tcase_create("in-process"), *pg;
 	SRunner *sr;
 	int failed;
 
@@ -1490,6 +1506,16 @@ int main(void)
 	tcase_add_test(tc, test_keep_masks);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
+	if (tpg_server()) {
+		/* The routes that read or write runs, on PostgreSQL (the rest never touch the store). */
+		pg = tcase_create("postgres"); /* only when it runs: a TCase left out of the suite is never freed */
+		tcase_add_checked_fixture(pg, setup_pg, teardown_pg);
+		tcase_add_test(pg, test_unknown_query_and_order_key);
+		tcase_add_test(pg, test_hostile_names);
+		tcase_add_test(pg, test_keep_masks);
+		tcase_set_timeout(pg, 120);
+		suite_add_tcase(s, pg);
+	}
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

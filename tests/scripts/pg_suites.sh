@@ -1,5 +1,5 @@
 #!/bin/sh
-# pg_suites.sh — the store, runs and jobs suites (multi-class runs too) and
+# pg_suites.sh — the store, runs and jobs suites (multi-class runs too), the run routes of check_http and
 # the contract test on PostgreSQL. Run it through tests/scripts/pg.sh run, which starts a
 # throwaway server and sets SEGLOSS_TEST_PG, PGPASSWORD and PATH:
 #
@@ -13,7 +13,7 @@ set -eu
 build=${1:-build/release}
 : "${SEGLOSS_TEST_PG:?run me through tests/scripts/pg.sh run}"
 
-for t in check_store check_runs check_mcruns; do
+for t in check_store check_runs check_mcruns check_http; do
 	echo "== $build/tests/$t (postgres)"
 	CK_RUN_CASE=postgres SEGLOSS_BIN="$build/segloss" SEGLOSSD_BIN="$build/seglossd" "$build/tests/$t"
 done
