@@ -913,7 +913,13 @@ START_TEST(json_caps)
 	annot_opts_init(&o);
 	o.max_vertices = 5;
 	ck_refused(annot_parse_json(polys, strlen(polys), &o, &a, &e), e, SEG_ETOOBIG,
-		   "coco_polygons[1]: 3 points, over the 2 left of the limit of 5");
+		   "coco_polygons[1]: 3 points, 6 with the polygons before, over the limit of 5 polygon points per mask");
+	ck_assert_str_eq(e.msg,
+			 "coco_polygons[1]: 3 points, 6 with the polygons before, over the limit of 5 polygon points per mask");
+	o.max_vertices = 2;
+	ck_refused(annot_parse_json(polys, strlen(polys), &o, &a, &e), e, SEG_ETOOBIG,
+		   "coco_polygons[0]: 3 points, over the limit of 2 polygon points per mask");
+	ck_assert_str_eq(e.msg, "coco_polygons[0]: 3 points, over the limit of 2 polygon points per mask");
 	o.max_vertices = 6;
 	ck_assert_int_eq(annot_parse_json(polys, strlen(polys), &o, &a, &e), SEG_OK);
 	annot_image_release(&a);

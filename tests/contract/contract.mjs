@@ -2833,6 +2833,10 @@ async function exportsPhase(port, limitsPort) {
 	await inv('a CVAT box outside the image', { target: { cvat: { width: 4, height: 3, shapes: [{ points: [0, 3, 1, 1, 0, 4, 1] }] } }, prediction: t34 },
 		'target: cvat.shapes[0]: box left 1, top 0, right 4, bottom 1 (inclusive) is not inside the 4x3 image', true);
 	await inv('sizes that differ', { target: twoPolygons, prediction: t34 }, 'prediction is 4x3 but target is 24x16', true);
+	// More polygon points than one mask may hold (262,144): 413 naming the limit.
+	await step({ name: 'exports 413: polygons over the limit of points', status: 413, schema: true,
+		body: json({ target: { coco_polygons: [new Array(2 * 262145).fill(0)], width: 4, height: 3 }, prediction: t34 }),
+		then: (b) => b.detail === 'target: coco_polygons[0]: 262145 points, over the limit of 262144 polygon points per mask' || b.detail });
 	// Over --max-pixels (1000 on the limits daemon): 413 naming it.
 	await runCase(limitsPort, { name: 'exports 413: an export over --max-pixels', method: 'POST', path: E, headers: JSON_T, status: 413,
 		body: json({ target: { coco_rle: { size: [40, 40], counts: [1600] } }, prediction: b64(greyPng(40, 40, () => 0)) }),
