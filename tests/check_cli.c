@@ -231,6 +231,159 @@ START_TEST(test_weight_map_files)
 }
 END_TEST
 
+#define FMT FIX "formats/"
+
+/* The printed value of key in the JSON object text out (borrowed), as compact JSON; caller frees. */
+static char *printed(const char *out, const char *key)
+{
+	cJSON *o = cJSON_Parse(out);
+	char *text;
+
+	ck_assert_msg(o != NULL, "not JSON: %s", out);
+	ck_assert_msg(cJSON_GetObjectItem(o, key) != NULL, "no \"%s\" in %s", key, out);
+	text = cJSON_PrintUnformatted(cJSON_GetObjectItem(o, key));
+	cJSON_Delete(o);
+	return text;
+}
+
+/* Runs eval on target and the coins prediction (a CVAT export); the losses and metrics as JSON text. */
+static void eval_coins(const char *target, char **losses, char **metrics)
+{
+	char *out, *err;
+	int st = RUN(&out, &err, "eval", "--target", target, "--prediction", FMT "coins.cvat.json", "--loss", "bce",
+		     "--loss", "shape_aware", "--metric", "iou", "--metric", "hausdorff95");
+
+	ck_assert_msg(st == 0, "%s: exit %d, %s", target, st, err);
+	ck_assert_str_eq(err, "");
+	*losses = printed(out, "losses");
+	*metrics = printed(out, "metrics");
+	free(out);
+	free(err);
+}
+
+/* Runs weight-map on target into npy; the printed instances, and the file's bytes. */
+static uint8_t *weight_map_coins(const char *target, const char *npy, int *instances, size_t *len)
+{
+	char *out, *err;
+	int st = RUN(&out, &err, "weight-map", "--target", target, "-o", npy);
+	cJSON *o;
+
+	ck_assert_msg(st == 0, "%s: exit %d, %s", target, st, err);
+	ck_assert_str_eq(err, "");
+	o = cJSON_Parse(out);
+	ck_assert_ptr_nonnull(o);
+	*instances = cJSON_GetObjectItem(o, "instances")->valueint;
+	cJSON_Delete(o);
+	free(out);
+	free(err);
+	return tu_read_file(npy, len);
+}
+
+/*
+ * Annotation tools' exports as files: every coins fixture (COCO RLE,
+ * compressed or as counts, a COCO file, a results file, COCO polygon
+ * annotations, Label Studio, CVAT points and XML attributes) evaluates
+ * and gives the weight map exactly as the same mask as a PNG, against a
+ * prediction that is itself an export.
+ */
+START_TEST(test_exports_as_files)
+{
+	static const struct {
+		const char *mask, *png;
+		int objects;
+	} forms[] = {
+		{FMT "coins.coco_rle.json", FMT "coins.png", 23},
+		{FMT "coins.coco_counts.json", FMT "coins.png", 23},
+		{FMT "coins.coco.json", FMT "coins.png", 23},
+		{FMT "coins.labelstudio.json", FMT "coins.png", 23},
+		{FMT "coins.cvat.json", FMT "coins.png", 23},
+		{FMT "coins.cvat_xml.json", FMT "coins.png", 23},
+		{FMT "coins.coco_poly_anns.json", FMT "coins.polygons.png", 23},
+		{FMT "coins.results.json", FMT "coins.results.png", 14},
+	};
+	char npy_a[] = "/tmp/segloss_exXXXXXX.npy", npy_b[] = "/tmp/segloss_exXXXXXX.npy";
+	int fd = mkstemps(npy_a, 4);
+
+	close(fd);
+	fd = mkstemps(npy_b, 4);
+	close(fd);
+	for (size_t i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+		char *la, *ma, *lb, *mb;
+		uint8_t *wa, *wb;
+		size_t na, nb;
+		int ka, kb;
+
+		eval_coins(forms[i].mask, &la, &ma);
+		eval_coins(forms[i].png, &lb, &mb);
+		ck_assert_msg(strcmp(la, lb) == 0, "%s: losses %s, the PNG's %s", forms[i].mask, la, lb);
+		ck_assert_msg(strcmp(ma, mb) == 0, "%s: metrics %s, the PNG's %s", forms[i].mask, ma, mb);
+		if (strcmp(forms[i].png, FMT "coins.png") == 0)
+			ck_assert_msg(strstr(ma, "\"iou\":1,") != NULL, "%s: %s", forms[i].mask, ma);
+		wa = weight_map_coins(forms[i].mask, npy_a, &ka, &na);
+		wb = weight_map_coins(forms[i].png, npy_b, &kb, &nb);
+		ck_assert_int_eq(ka, forms[i].objects);
+		ck_assert_int_eq(kb, forms[i].objects);
+		ck_assert_ptr_nonnull(wa);
+		ck_assert_ptr_nonnull(wb);
+		ck_assert_msg(na == nb && memcmp(wa, wb, na) == 0, "%s: the weight map differs from the PNG's",
+			      forms[i].mask);
+		free(la);
+		free(ma);
+		free(lb);
+		free(mb);
+		free(wa);
+		free(wb);
+	}
+	unlink(npy_a);
+	unlink(npy_b);
+}
+END_TEST
+
+/*
+ * A Label Studio threshold on the command line is the file's "threshold"
+ * beside "labelstudio": the anti-aliased horse at threshold 1 is the
+ * 1-threshold PNG, not the default 128 one.
+ */
+START_TEST(test_labelstudio_threshold_in_the_file)
+{
+	size_t len;
+	char *text = (char *)tu_read_file(FMT "horse_soft.labelstudio.json", &len);
+	char path[] = "/tmp/segloss_lsXXXXXX.json";
+	int fd = mkstemps(path, 5);
+	char *out, *err, *got, *dflt;
+	cJSON *o;
+
+	ck_assert_ptr_nonnull(text);
+	close(fd);
+	o = cJSON_ParseWithLength(text, len);
+	ck_assert_ptr_nonnull(o);
+	cJSON_AddNumberToObject(o, "threshold", 1);
+	free(text);
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	ck_assert_int_eq(tu_write_file(path, text, strlen(text)), 0);
+	free(text);
+
+	ck_assert_int_eq(RUN(&out, &err, "eval", "--target", path, "--prediction", FMT "horse_soft.t1.png",
+			     "--prediction-kind", "mask", "--metric", "iou", "--loss", "dice"),
+			 0);
+	got = printed(out, "metrics");
+	free(out);
+	free(err);
+	ck_assert_str_eq(got, "{\"iou\":1}");
+	ck_assert_int_eq(RUN(&out, &err, "eval", "--target", FMT "horse_soft.labelstudio.json", "--prediction",
+			     FMT "horse_soft.t1.png", "--prediction-kind", "mask", "--metric", "iou", "--loss", "dice"),
+			 0);
+	dflt = printed(out, "metrics");
+	free(out);
+	free(err);
+	ck_assert_msg(strcmp(dflt, "{\"iou\":1}") != 0, "the default threshold gives the t1 mask too: %s", dflt);
+	free(got);
+	free(dflt);
+	unlink(path);
+}
+END_TEST
+
 /* Every name `segloss list` prints is documented in docs/losses.md. */
 START_TEST(test_catalogue_is_documented)
 {
@@ -275,6 +428,8 @@ int main(void)
 	tcase_add_test(tc, test_eval_errors);
 	tcase_add_test(tc, test_truncated_png_is_an_error);
 	tcase_add_test(tc, test_weight_map_files);
+	tcase_add_test(tc, test_exports_as_files);
+	tcase_add_test(tc, test_labelstudio_threshold_in_the_file);
 	tcase_add_test(tc, test_catalogue_is_documented);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

@@ -27,6 +27,7 @@
 #include "codec/cvat.h"
 #include "codec/lsbrush.h"
 #include "codec/mask.h"
+#include "core/wmap.h"
 #include "testutil.h"
 #include "wire/annot.h"
 
@@ -912,7 +913,13 @@ START_TEST(json_caps)
 	annot_opts_init(&o);
 	o.max_vertices = 5;
 	ck_refused(annot_parse_json(polys, strlen(polys), &o, &a, &e), e, SEG_ETOOBIG,
-		   "coco_polygons[1]: 3 points, over the 2 left of the limit of 5");
+		   "coco_polygons[1]: 3 points, 6 with the polygons before, over the limit of 5 polygon points per mask");
+	ck_assert_str_eq(e.msg,
+			 "coco_polygons[1]: 3 points, 6 with the polygons before, over the limit of 5 polygon points per mask");
+	o.max_vertices = 2;
+	ck_refused(annot_parse_json(polys, strlen(polys), &o, &a, &e), e, SEG_ETOOBIG,
+		   "coco_polygons[0]: 3 points, over the limit of 2 polygon points per mask");
+	ck_assert_str_eq(e.msg, "coco_polygons[0]: 3 points, over the limit of 2 polygon points per mask");
 	o.max_vertices = 6;
 	ck_assert_int_eq(annot_parse_json(polys, strlen(polys), &o, &a, &e), SEG_OK);
 	annot_image_release(&a);
@@ -983,12 +990,89 @@ START_TEST(conversions)
 	ck_assert_uint_eq(cls[1], 3);
 	ck_assert_uint_eq(cls[11], 4);
 	annot_image_release(&a);
-	/* one instance: labels stay NULL, as for a binary PNG */
+	/* one instance: the labels are kept, so the object stays one instance */
 	a = parse_ok("{\"coco_rle\": {\"size\": [3, 4], \"counts\": \"32103\"}}", NULL);
 	ck_assert_int_eq(annot_to_target(&a, &t, &e), SEG_OK);
-	ck_assert_ptr_null(t.labels);
+	ck_assert_ptr_nonnull(t.labels);
+	for (int i = 0; i < 12; i++)
+		ck_assert_uint_eq(t.labels[i], a.map[i]);
 	seg_target_release(&t);
 	annot_image_release(&a);
+}
+END_TEST
+
+/* The instances the weight map finds in a MASK under `instances: auto`, and the connected components. */
+static void ck_wmap_instances(const char *json, uint32_t want, uint32_t parts)
+{
+	annot_image a = parse_ok(json, NULL);
+	seg_target t;
+	wmap_params p;
+	wmap_info info;
+	seg_error e = {0};
+	float *w = malloc((size_t)a.width * (size_t)a.height * sizeof(*w));
+
+	ck_assert_ptr_nonnull(w);
+	ck_assert_int_eq(annot_to_target(&a, &t, &e), SEG_OK);
+	wmap_params_default(&p);
+	ck_assert_int_eq(wmap_compute(&t, &p, w, &info, &e), SEG_OK);
+	ck_assert_msg(info.instances == want, "%s: %u instances, want %u", json, info.instances, want);
+	p.instances = WMAP_INST_COMPONENTS;
+	ck_assert_int_eq(wmap_compute(&t, &p, w, &info, &e), SEG_OK);
+	ck_assert_msg(info.instances == parts, "%s: %u components, want %u", json, info.instances, parts);
+	free(w);
+	seg_target_release(&t);
+	annot_image_release(&a);
+}
+
+/*
+ * An object is one instance however many separate parts it has: a crowd
+ * region, a polygon list, an RLE, a CVAT mask or a brush stroke in two
+ * places is never split into connected components, also when it is the
+ * only object; two objects stay two.
+ */
+START_TEST(lone_object_is_one_instance)
+{
+	/* pixels (2, 0) and (4, 2) of a 6x3 image: two parts, not 8-connected */
+	ck_wmap_instances("{\"coco\": {\"width\": 6, \"height\": 3, \"annotations\": [{\"iscrowd\": 1,"
+			  " \"segmentation\": {\"size\": [3, 6], \"counts\": [6, 1, 7, 1, 3]}}]}}",
+			  1, 2);
+	ck_wmap_instances("{\"coco_rle\": {\"size\": [3, 6], \"counts\": [6, 1, 7, 1, 3]}}", 1, 2);
+	ck_wmap_instances("{\"coco_polygons\": [[0, 0, 2, 0, 2, 2, 0, 2], [4, 0, 6, 0, 6, 2, 4, 2]],"
+			  " \"width\": 8, \"height\": 3}",
+			  1, 2);
+	ck_wmap_instances("{\"coco\": {\"width\": 8, \"height\": 3, \"annotations\": [{\"segmentation\":"
+			  " [[0, 0, 2, 0, 2, 2, 0, 2], [4, 0, 6, 0, 6, 2, 4, 2]]}]}}",
+			  1, 2);
+	/* a CVAT mask of pixels (0, 0) and (4, 0) in the box 0,0-4,0 */
+	ck_wmap_instances("{\"cvat\": {\"width\": 6, \"height\": 3, \"shapes\": [{\"type\": \"mask\","
+			  " \"points\": [0, 1, 3, 1, 0, 0, 4, 0]}]}}",
+			  1, 2);
+	ck_wmap_instances("{\"cvat\": {\"width\": 6, \"height\": 3, \"shapes\": [{\"rle\": \"0, 1, 3, 1\","
+			  " \"left\": 0, \"top\": 0, \"width\": 5, \"height\": 1}]}}",
+			  1, 2);
+	/* a Label Studio stroke in two places */
+	{
+		static const uint8_t alpha[18] = {255, 255, 0, 0, 0, 255, 0, 0, 0, 0, 0, 255, 0, 0, 0, 0, 0, 0};
+		char json[2048];
+		buf b;
+		seg_error e = {0};
+		int n;
+
+		buf_init(&b, 0);
+		ck_assert_int_eq(lsb_encode_alpha(alpha, 18, &b, &e), SEG_OK);
+		n = snprintf(json, sizeof(json),
+			     "{\"labelstudio\": {\"type\": \"brushlabels\", \"original_width\": 6, \"original_height\": 3,"
+			     " \"value\": {\"format\": \"rle\", \"brushlabels\": [\"Car\"], \"rle\": [");
+		for (size_t i = 0; i < b.len; i++)
+			n += snprintf(json + n, sizeof(json) - (size_t)n, "%s%u", i ? ", " : "", b.data[i]);
+		snprintf(json + n, sizeof(json) - (size_t)n, "]}}}");
+		ck_wmap_instances(json, 1, 2);
+		buf_release(&b);
+	}
+	/* two objects are two instances, also when they touch */
+	ck_wmap_instances("{\"coco_rle\": [{\"size\": [3, 6], \"counts\": [6, 1, 11]},"
+			  " {\"size\": [3, 6], \"counts\": [7, 1, 10]}]}",
+			  2, 1);
 }
 END_TEST
 
@@ -1246,6 +1330,7 @@ static Suite *formats_suite(void)
 	tcase_add_test(tc, json_refusals);
 	tcase_add_test(tc, json_caps);
 	tcase_add_test(tc, conversions);
+	tcase_add_test(tc, lone_object_is_one_instance);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fixtures");

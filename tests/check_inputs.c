@@ -387,11 +387,51 @@ static buf file_buf(const char *path)
 	return b;
 }
 
+/* The weight map of a /v1/weight-map JSON body (borrowed), as svc_weight_map computes it; caller frees. */
+static float *weight_map_of(const char *body, int *w, int *h, uint32_t *instances)
+{
+	req_wmap r;
+	svc_ctx ctx = {{.max_pixels = 64u << 20, .max_classes = 1024}, NULL, NULL, NULL, NULL};
+	svc_timing t = {0};
+	wmap_info info;
+	seg_error err = {0};
+	float *out = NULL;
+
+	ck_assert_msg(req_parse_wmap_capped("application/json", (const uint8_t *)body, strlen(body), 1024, &r, &err) ==
+			      SEG_OK,
+		      "%s", err.msg);
+	ck_assert_msg(svc_wmap_compute(&ctx, &r, &out, w, h, &info, &t, &err) == SEG_OK, "%s", err.msg);
+	req_wmap_release(&r);
+	*instances = info.instances;
+	return out;
+}
+
+/* {"target": MASK} with the export's JSON text, or with the PNG in base64. */
+static char *wmap_body(const buf *mask, int is_png)
+{
+	size_t n = is_png ? b64_encoded_len(mask->len) : mask->len;
+	char *body = malloc(n + 32);
+	size_t at = (size_t)sprintf(body, is_png ? "{\"target\": \"" : "{\"target\": ");
+
+	ck_assert_ptr_nonnull(body);
+	if (is_png) {
+		at += b64_encode(mask->data, mask->len, body + at);
+		body[at++] = '"';
+	} else {
+		memcpy(body + at, mask->data, mask->len);
+		at += mask->len;
+	}
+	strcpy(body + at, "}");
+	return body;
+}
+
 /*
  * Every export in tests/fixtures/formats (COCO RLE and polygons, COCO
  * annotations and results, Label Studio, CVAT JSON and XML attributes, on
  * scikit-image's coins and horse) evaluates exactly as the same mask sent
- * as a PNG, weight-map loss included, and gives the same weight map.
+ * as a PNG, weight-map loss included, and gives the same weight map: the
+ * `weight` map of the evaluation and the map of /v1/weight-map, byte for
+ * byte, with the same number of instances.
  */
 START_TEST(test_annotation_exports_equal_png)
 {
@@ -417,7 +457,7 @@ START_TEST(test_annotation_exports_equal_png)
 		buf prob;
 		prob_npy(&prob, w, h);
 		run_spec ra = {&a, &prob, INP_AUTO, INP_AUTO, 0, NULL, NULL,
-			       {"l:bce", "l:shape_aware", "m:iou", "m:hausdorff95", "m:assd"}, {NULL}, 0};
+			       {"l:bce", "l:shape_aware", "m:iou", "m:hausdorff95", "m:assd"}, {"weight"}, 0};
 		run_spec rb = ra;
 		rb.target = &png;
 		ck_assert_msg(evaluate(&ra, &oa, &err) == SEG_OK, "%s: %s", name, err.msg);
@@ -431,6 +471,29 @@ START_TEST(test_annotation_exports_equal_png)
 					      va->string, va->valuedouble, vb->valuedouble);
 				vb = vb->next;
 			}
+		}
+		/* The evaluation's weight map: the same .npy bytes (their base64 text). */
+		const char *wa = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(oa, "maps"), "weight"), "data"));
+		const char *wb = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(ob, "maps"), "weight"), "data"));
+		ck_assert_msg(wa != NULL && wb != NULL, "%s: no weight map", name);
+		ck_assert_uint_gt(strlen(wa), 128);
+		ck_assert_msg(strcmp(wa, wb) == 0, "%s: the weight maps differ", name);
+		/* /v1/weight-map: the same floats and instances. */
+		{
+			char *ba = wmap_body(&a, 0), *bb = wmap_body(&png, 1);
+			int w1, h1, w2, h2;
+			uint32_t k1, k2;
+			float *m1 = weight_map_of(ba, &w1, &h1, &k1), *m2 = weight_map_of(bb, &w2, &h2, &k2);
+			ck_assert_int_eq(w1, w);
+			ck_assert_int_eq(h1, h);
+			ck_assert_int_eq(w2, w);
+			ck_assert_int_eq(h2, h);
+			ck_assert_msg(k1 == k2, "%s: %u instances, the PNG %u", name, k1, k2);
+			ck_assert_msg(memcmp(m1, m2, (size_t)w * h * sizeof(*m1)) == 0, "%s: /v1/weight-map maps differ", name);
+			free(m1);
+			free(m2);
+			free(ba);
+			free(bb);
 		}
 		cJSON_Delete(oa);
 		cJSON_Delete(ob);

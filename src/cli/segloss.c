@@ -7,9 +7,10 @@
  *   segloss list
  *
  * main parses the command, reads the files (capped), decodes them through
- * the codec (format told by content), runs the core and prints one JSON
- * object. Any failure prints one line "segloss: <message>" on stderr,
- * nothing on stdout, and exits 1 (2 for usage errors).
+ * the codec (PNG, .npy or an annotation export's JSON, told by content),
+ * runs the core and prints one JSON object. Any failure prints one line
+ * "segloss: <message>" on stderr, nothing on stdout, and exits 1 (2 for
+ * usage errors).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -55,10 +56,15 @@ static const char usage_text[] =
 	"       segloss list [--pretty]\n"
 	"       segloss profiles [--pretty]\n"
 	"\n"
-	"Files are PNG or .npy, told by content. SPEC is NAME or NAME:key=value,key=value\n"
-	"(as=ALIAS renames the result; lists are written [a,b]). With no --loss and no\n"
-	"--metric, eval computes the losses bce, weighted_bce, dice, shape_aware and the\n"
-	"metrics dice, iou. `segloss list` prints every loss, metric and parameter.\n";
+	"Files are PNG, .npy or an annotation tool's JSON export (a file whose first\n"
+	"non-blank byte is '{': COCO RLE, polygons or annotations, Label Studio brush\n"
+	"results, CVAT mask shapes; docs/formats.md), told by content. A Label Studio\n"
+	"file sets its alpha threshold with \"threshold\" beside \"labelstudio\".\n"
+	"\n"
+	"SPEC is NAME or NAME:key=value,key=value (as=ALIAS renames the result; lists\n"
+	"are written [a,b]). With no --loss and no --metric, eval computes the losses\n"
+	"bce, weighted_bce, dice, shape_aware and the metrics dice, iou. `segloss list`\n"
+	"prints every loss, metric and parameter.\n";
 
 static int fail(const seg_error *err)
 {

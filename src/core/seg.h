@@ -65,8 +65,12 @@ void seg_error_clear(seg_error *err);
  * A target mask.
  *   fg[i]     1 where pixel i is foreground (its source value is non-zero), else 0.
  *   labels[i] the source value (grey level, palette index, packed 0xRRGGBB,
- *             or .npy integer), used as instance id; NULL when the target
- *             holds at most one distinct non-zero value (then fg says it all).
+ *             .npy integer, or an annotation's object number), used as
+ *             instance id; NULL when the target holds at most one distinct
+ *             non-zero value (then fg says it all). A source whose
+ *             instances are given rather than read off values (an
+ *             annotation export) keeps labels even for one instance, so
+ *             that instance is never split into connected components.
  *   fg_value  when labels is NULL, the source value of every foreground
  *             pixel (0 when there is none), so the values can be rebuilt.
  * Both arrays are row-major, width*height long, owned by the struct:

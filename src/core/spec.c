@@ -44,7 +44,8 @@ static const char *const conn_choices[] = {"8", "4", NULL};
 		   "balanced (rarer class 1, other n_rare/n_c), none (1), or [bg, fg]" }
 #define P_INST { "instances", SPEC_P_CHOICE, OFF(wm.instances), 0, 0, 0, 0, inst_choices, \
 		 "labels: each distinct non-zero value; components: connected components; " \
-		 "auto: labels when there is more than one distinct non-zero value" }
+		 "auto: labels when the target has them (more than one distinct non-zero value, or an " \
+		 "annotation export's objects), else components" }
 #define P_CONN { "connectivity", SPEC_P_INT, OFF(wm.connectivity), 8, 0, 0, 0, conn_choices, \
 		 "neighbourhood for connected components" }
 #define P_END { NULL, 0, 0, 0, 0, 0, 0, NULL, NULL }

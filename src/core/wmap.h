@@ -23,7 +23,7 @@ typedef enum wmap_class_mode {
 } wmap_class_mode;
 
 typedef enum wmap_instances {
-	WMAP_INST_AUTO,       /* labels when the target holds >1 distinct non-zero value */
+	WMAP_INST_AUTO,       /* labels when the target has them (seg_target), else components */
 	WMAP_INST_LABELS,     /* each distinct non-zero value is one instance */
 	WMAP_INST_COMPONENTS, /* connected components of the foreground */
 } wmap_instances;

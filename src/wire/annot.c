@@ -183,22 +183,22 @@ seg_status annot_parse_json(const char *text, size_t len, const annot_opts *o, a
 
 seg_status annot_to_target(const annot_image *a, seg_target *out, seg_error *err)
 {
-	size_t n = (size_t)a->width * (size_t)a->height, visible = 0;
+	size_t n = (size_t)a->width * (size_t)a->height;
 
+	/*
+	 * The labels are kept even for one object: an object is one instance
+	 * whatever its shape (a crowd region, a polygon list, a stroke in two
+	 * places), and without labels the weight map's `instances: auto`
+	 * would split it into connected components.
+	 */
 	memset(out, 0, sizeof(*out));
-	for (size_t k = 0; k < a->count && visible < 2; k++)
-		visible += a->inst[k].pixels > 0;
 	out->fg = malloc(n ? n : 1);
-	if (out->fg == NULL)
+	out->labels = malloc((n ? n : 1) * sizeof(*out->labels));
+	if (out->fg == NULL || out->labels == NULL)
 		goto oom;
 	for (size_t i = 0; i < n; i++)
 		out->fg[i] = a->map[i] != 0;
-	if (visible >= 2) {
-		out->labels = malloc(n * sizeof(*out->labels));
-		if (out->labels == NULL)
-			goto oom;
-		memcpy(out->labels, a->map, n * sizeof(*out->labels));
-	}
+	memcpy(out->labels, a->map, n * sizeof(*out->labels));
 	out->width = a->width;
 	out->height = a->height;
 	return SEG_OK;

@@ -102,9 +102,9 @@ seg_status annot_parse_json(const char *text, size_t len, const annot_opts *o, a
 
 /*
  * The binary union as a target: fg where any instance is, labels the
- * instance numbers when two or more instances hold pixels (NULL
- * otherwise, as seg_target says). a borrowed; *out owns new arrays.
- * SEG_ENOMEM.
+ * instance numbers, always (also for one object, so that a weight map's
+ * `instances: auto` keeps each object whole, however many separate
+ * parts it has). a borrowed; *out owns new arrays. SEG_ENOMEM.
  */
 seg_status annot_to_target(const annot_image *a, seg_target *out, seg_error *err);
 

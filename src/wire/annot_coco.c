@@ -125,9 +125,17 @@ static seg_status paint_polygons(annot_ctx *c, const cJSON *list, const char *pa
 		if (!cJSON_IsArray(poly))
 			return seg_fail(c->err, SEG_EINVAL, "%s must be a list of numbers x1, y1, x2, y2, ...", p);
 		n = (size_t)cJSON_GetArraySize(poly);
-		if (n / 2 > c->vertices_left)
-			return seg_fail(c->err, SEG_ETOOBIG, "%s: %zu points, over the %zu left of the limit of %zu", p,
-					n / 2, c->vertices_left, c->o->max_vertices);
+		if (n / 2 > c->vertices_left) {
+			size_t before = c->o->max_vertices - c->vertices_left;
+			if (before == 0)
+				return seg_fail(c->err, SEG_ETOOBIG,
+						"%s: %zu points, over the limit of %zu polygon points per mask", p, n / 2,
+						c->o->max_vertices);
+			return seg_fail(c->err, SEG_ETOOBIG,
+					"%s: %zu points, %zu with the polygons before, over the limit of %zu polygon "
+					"points per mask",
+					p, n / 2, before + n / 2, c->o->max_vertices);
+		}
 		xy = malloc((n ? n : 1) * sizeof(*xy));
 		if (xy == NULL)
 			return seg_fail(c->err, SEG_ENOMEM, "out of memory for a polygon of %zu numbers", n);

@@ -2654,31 +2654,45 @@ async function exportsPhase(port, limitsPort) {
 	};
 
 	// Binary: every form of the target (tumour and vessel, two objects) against the label PNG
-	// holding them as instances 1 and 2 (the default losses include shape_aware on those instances).
+	// holding them as instances 1 and 2 (shape_aware's weight map is computed on those instances).
+	// COCO polygons are one object (pycocotools unites an object's polygons), so they come after.
+	const twoPolygons = { coco_polygons: [poly(RECT[1]), poly(RECT[2])], width: W_, height: H_ };
 	const pred = { npy: b64(npyArray('<f4', [H_, W_], grid((x, y) => Math.fround(mcP(x, y) ? 0.6 + 0.05 * (x % 5) : 0.1 + 0.02 * (y % 4))))) };
-	const binBase = { prediction: pred, metrics: ['iou', 'hausdorff95', 'surface_dice'] };
+	const binBase = { prediction: pred, metrics: ['iou', 'hausdorff95', 'surface_dice'], losses: ['bce', 'shape_aware'] };
 	const ref = await step({ name: 'exports: binary reference, the target as a label PNG', body: json({ target: b64(greyPng(W_, H_, mcT0)), ...binBase }), schema: true });
+	// One object of two separate parts is one instance: the reference is the union as a 0/255 PNG
+	// read as one instance (shape_aware's instances=labels; the default would find two components).
+	const oneRef = await step({ name: 'exports: binary reference, the union as one instance',
+		body: json({ target: b64(greyPng(W_, H_, (x, y) => (mcT0(x, y) ? 255 : 0))), ...binBase, losses: ['bce', 'shape_aware:instances=labels'] }) });
 	const same = (r) => (b) => !r || withoutTiming(b) === withoutTiming(r.body) || `the answer differs from the PNG's: ${withoutTiming(b).slice(0, 300)}`;
 	const binaryForms = {
-		'coco_rle, one compressed RLE': { coco_rle: rleOf(any(T0)) },
 		'coco_rle, a list of uncompressed RLEs with width and height': { coco_rle: [rleOf(of(T0, 1), false), rleOf(of(T0, 2), false)], width: W_, height: H_ },
-		coco_polygons: { coco_polygons: [poly(RECT[1]), poly(RECT[2])], width: W_, height: H_ },
 		'coco, an RLE and a polygon annotation': { coco: { width: W_, height: H_, annotations: [
 			{ id: 1, image_id: 3, category_id: 1, iscrowd: 0, area: 48, bbox: [3, 2, 8, 6], segmentation: rleOf(of(T0, 1)) },
 			{ id: 2, image_id: 3, category_id: 2, iscrowd: false, segmentation: [poly(RECT[2])], score: 0.9 }] } },
-		'labelstudio, one result': { labelstudio: lsResult(any(T0), 'thing') },
 		'labelstudio, a list of results and a threshold': { labelstudio: [lsResult(of(T0, 1), 'tumour'), lsResult(of(T0, 2), 'vessel')], threshold: 200 },
 		'cvat, points': { cvat: { width: W_, height: H_, shapes: [cvatShape(of(T0, 1), { label: 'tumour' }), cvatShape(of(T0, 2), { label_id: 2, z_order: 1 })] } },
 		'cvat, XML attributes': { cvat: { width: W_, height: H_, shapes: [cvatXml(of(T0, 1), { label: 'tumour' }), cvatXml(of(T0, 2), { label: 'vessel' })] } },
 	};
-	for (const [form, mask] of Object.entries(binaryForms)) {
-		await step({ name: `exports: binary target, ${form}`, body: json({ target: mask, ...binBase }), schema: true, then: same(ref) });
-		const f = multipart([['target', { file: Buffer.from(json(mask)), type: form.startsWith('coco') ? 'application/json' : 'application/octet-stream' }],
-			['prediction', Buffer.from(pred.npy, 'base64')], ['metrics', binBase.metrics.join(',')]]);
-		await step({ name: `exports: binary target, ${form}, multipart`, headers: { 'Content-Type': f.type }, body: f.body, then: same(ref) });
+	const oneObjectForms = {
+		'coco_rle, one compressed RLE (one object)': { coco_rle: rleOf(any(T0)) },
+		'coco_polygons (one object of two polygons)': twoPolygons,
+		'coco, one crowd annotation': { coco: { width: W_, height: H_, annotations: [{ iscrowd: 1, segmentation: rleOf(any(T0), false) }] } },
+		'labelstudio, one result (one object)': { labelstudio: lsResult(any(T0), 'thing') },
+		'cvat, one shape (one object)': cvat([cvatShape(any(T0), { label: 'thing' })]),
+	};
+	for (const [forms, r] of [[binaryForms, ref], [oneObjectForms, oneRef]]) {
+		for (const [form, mask] of Object.entries(forms)) {
+			await step({ name: `exports: binary target, ${form}`, body: json({ target: mask, ...binBase }), schema: true, then: same(r) });
+			const f = multipart([['target', { file: Buffer.from(json(mask)), type: form.startsWith('coco') ? 'application/json' : 'application/octet-stream' }],
+				['prediction', Buffer.from(pred.npy, 'base64')], ['metrics', binBase.metrics.join(',')], ['losses', binBase.losses.join(',')]]);
+			await step({ name: `exports: binary target, ${form}, multipart`, headers: { 'Content-Type': f.type }, body: f.body, then: same(r) });
+		}
 	}
-	await step({ name: 'exports: binary target, the JSON text in base64', body: json({ target: b64(Buffer.from(`\n ${json(binaryForms.coco_polygons)}`)), ...binBase }),
+	await step({ name: 'exports: binary target, the JSON text in base64', body: json({ target: b64(Buffer.from(`\n ${json(binaryForms['cvat, points'])}`)), ...binBase }),
 		schema: true, then: same(ref) });
+	await step({ name: 'exports: binary target, one object as JSON text in base64', body: json({ target: b64(Buffer.from(`\n ${json(twoPolygons)}`)), ...binBase }),
+		schema: true, then: same(oneRef) });
 	// Label Studio strokes have anti-aliased edges: a pixel is foreground where its alpha is at least
 	// the threshold (128 by default). The tumour at alpha 200 with a ring of alpha 100 around it.
 	{
@@ -2754,6 +2768,19 @@ async function exportsPhase(port, limitsPort) {
 		const wm = (name, body, then) => runCase(port, { name: `exports: weight-map, ${name}`, method: 'POST', path: W, headers: JSON_T, body: json(body), status: 200, schema: true, then });
 		const wref = await wm('reference, a label PNG', { target: b64(greyPng(W_, H_, mcT0)) });
 		await wm('a COCO RLE list (each RLE an instance)', { target: { coco_rle: [rleOf(of(T0, 1)), rleOf(of(T0, 2))] } }, same(wref));
+		// A lone object is one instance whatever its parts: never split into connected components.
+		const one = (b) => b.instances === 1 || `instances ${b.instances}`;
+		await wm('a lone crowd region of two parts is one instance', { target: { coco: { width: 6, height: 3,
+			annotations: [{ iscrowd: 1, segmentation: { size: [3, 6], counts: [6, 1, 7, 1, 3] } }] } } }, one);
+		const uref = await wm('reference, the union of two rectangles as one instance', { target: b64(greyPng(W_, H_, (x, y) => (mcT0(x, y) ? 255 : 0))), instances: 'labels' }, one);
+		const lone = {
+			'one coco_polygons object of two polygons': twoPolygons,
+			'one COCO RLE of two parts': { coco_rle: rleOf(any(T0)) },
+			'a COCO crowd annotation of two parts': { coco: { width: W_, height: H_, annotations: [{ iscrowd: 1, category_id: 1, segmentation: rleOf(any(T0), false) }] } },
+			'one CVAT shape of two parts': cvat([cvatShape(any(T0), { label: 'tumour' })]),
+			'one Label Studio stroke of two parts': { labelstudio: lsResult(any(T0), 'tumour') },
+		};
+		for (const [name, target] of Object.entries(lone)) await wm(name, { target }, same(uref));
 		const cref = await wm('reference, a label map with classes', { target: b64(greyPng(W_, H_, mcT0)), classes: NAMES });
 		await wm('CVAT shapes with classes', { target: mcForms['cvat by label_id'](T0), classes: NAMES }, same(cref));
 		const f = multipart([['target', Buffer.from(json(mcForms['labelstudio by brushlabels'](T0)))], ['classes', NAMES.join(',')]]);
@@ -2784,10 +2811,10 @@ async function exportsPhase(port, limitsPort) {
 	await inv('an object without a category, multi-class', { ...mc, target: { coco_rle: rleOf(of(T0, 1)) } }, 'target: an object has no category, so it has no class', true);
 	await inv('no background class', { ...mc, classes: [{ id: 1, name: 'tumour' }, { id: 2, name: 'vessel' }], target: mcForms['cvat by label_id'](T0) },
 		'target is an annotation, whose pixels outside every object need a background class: add {"id": 0, "name": "background"} to "classes", or set "background"', true);
-	await inv('"logits": true with an export prediction', { target: b64(greyPng(W_, H_, mcT0)), prediction: binaryForms.coco_polygons, logits: true },
+	await inv('"logits": true with an export prediction', { target: b64(greyPng(W_, H_, mcT0)), prediction: twoPolygons, logits: true },
 		'prediction is an annotation (hard shapes), not of kind logits', true);
 	{
-		const f = multipart([['target', greyPng(W_, H_, mcT0)], ['prediction', Buffer.from(json(binaryForms.coco_polygons))], ['prediction_kind', 'probability']]);
+		const f = multipart([['target', greyPng(W_, H_, mcT0)], ['prediction', Buffer.from(json(twoPolygons))], ['prediction_kind', 'probability']]);
 		await step({ name: 'exports 422: an export part of kind probability', status: 422, headers: { 'Content-Type': f.type }, body: f.body,
 			then: (b) => b.detail === 'prediction is an annotation (hard shapes), not of kind probability' || b.detail });
 		const g = multipart([['target', Buffer.from('{"coco_rle": {"size": [16, 24], ')], ['prediction', greyPng(W_, H_, mcP)]]);
@@ -2811,7 +2838,11 @@ async function exportsPhase(port, limitsPort) {
 		'target: cvat.shapes[0]: counts are longer than the box: points[0..1] already cover 5 pixels but the 2x2 box has 4', true);
 	await inv('a CVAT box outside the image', { target: { cvat: { width: 4, height: 3, shapes: [{ points: [0, 3, 1, 1, 0, 4, 1] }] } }, prediction: t34 },
 		'target: cvat.shapes[0]: box left 1, top 0, right 4, bottom 1 (inclusive) is not inside the 4x3 image', true);
-	await inv('sizes that differ', { target: binaryForms.coco_polygons, prediction: t34 }, 'prediction is 4x3 but target is 24x16', true);
+	await inv('sizes that differ', { target: twoPolygons, prediction: t34 }, 'prediction is 4x3 but target is 24x16', true);
+	// More polygon points than one mask may hold (262,144): 413 naming the limit.
+	await step({ name: 'exports 413: polygons over the limit of points', status: 413, schema: true,
+		body: json({ target: { coco_polygons: [new Array(2 * 262145).fill(0)], width: 4, height: 3 }, prediction: t34 }),
+		then: (b) => b.detail === 'target: coco_polygons[0]: 262145 points, over the limit of 262144 polygon points per mask' || b.detail });
 	// Over --max-pixels (1000 on the limits daemon): 413 naming it.
 	await runCase(limitsPort, { name: 'exports 413: an export over --max-pixels', method: 'POST', path: E, headers: JSON_T, status: 413,
 		body: json({ target: { coco_rle: { size: [40, 40], counts: [1600] } }, prediction: b64(greyPng(40, 40, () => 0)) }),

@@ -42,7 +42,8 @@ void fz_check_error(seg_status st, const seg_error *err)
 	FZ_ASSERT(err->msg[0] != '\0');
 }
 
-void fz_check_target(const seg_target *t, uint64_t max_pixels)
+/* The checks of fz_check_target; lone_ok lets labels hold a single instance (fz_check_given_target). */
+static void check_target(const seg_target *t, uint64_t max_pixels, int lone_ok)
 {
 	size_t n;
 	uint32_t first = 0;
@@ -65,9 +66,35 @@ void fz_check_target(const seg_target *t, uint64_t max_pixels)
 				many = 1;
 		}
 	}
-	/* seg.h: labels is NULL when the target holds at most one distinct non-zero value. */
-	if (t->labels != NULL)
+	/*
+	 * seg.h: labels is NULL when the target holds at most one distinct
+	 * non-zero value, unless the source names its instances.
+	 */
+	if (t->labels != NULL && !lone_ok)
 		FZ_ASSERT(many);
+}
+
+void fz_check_target(const seg_target *t, uint64_t max_pixels)
+{
+	check_target(t, max_pixels, 0);
+}
+
+void fz_check_given_target(const seg_target *t, uint64_t max_pixels)
+{
+	check_target(t, max_pixels, 1);
+	FZ_ASSERT(t->labels != NULL);
+}
+
+/* Whether m is an annotation tool's export, as inputs.c tells it: a parsed object, or text opening with '{'. */
+static int is_export(const inp_mask *m)
+{
+	size_t i = 0;
+
+	if (m->annot != NULL)
+		return 1;
+	while (m->data && i < m->len && (m->data[i] == ' ' || m->data[i] == '\t' || m->data[i] == '\r' || m->data[i] == '\n'))
+		i++;
+	return m->data && i < m->len && m->data[i] == '{';
 }
 
 void fz_check_pred(const seg_pred *p, uint64_t max_pixels)
@@ -200,7 +227,10 @@ static void decode_case(const req_eval *r, const req_case *c)
 	}
 	FZ_ASSERT(in.multi == r->mc.multi);
 	if (!in.multi) {
-		fz_check_target(&in.target, FZ_REQ_MAX_PIXELS);
+		if (is_export(&tm))
+			fz_check_given_target(&in.target, FZ_REQ_MAX_PIXELS);
+		else
+			fz_check_target(&in.target, FZ_REQ_MAX_PIXELS);
 		fz_check_pred(&in.pred, FZ_REQ_MAX_PIXELS);
 		FZ_ASSERT(in.target.width == in.pred.width && in.target.height == in.pred.height);
 	} else {
@@ -284,7 +314,11 @@ void fz_check_wmap(const req_wmap *r)
 	st = inp_decode_target(&m, r->mc.multi ? &r->mc.classes : NULL, FZ_REQ_MAX_PIXELS, &t, &cls, &e);
 	fz_check_error(st, &e);
 	if (st == SEG_OK) {
-		fz_check_target(&t, FZ_REQ_MAX_PIXELS);
+		/* An export's objects and a label map's components are instances given, one of them too. */
+		if (is_export(&m) || r->mc.multi)
+			fz_check_given_target(&t, FZ_REQ_MAX_PIXELS);
+		else
+			fz_check_target(&t, FZ_REQ_MAX_PIXELS);
 		FZ_ASSERT((cls != NULL) == (r->mc.multi != 0));
 		for (size_t i = 0; cls && i < (size_t)t.width * (size_t)t.height; i++)
 			FZ_ASSERT(cls[i] < r->mc.classes.count || cls[i] == SEG_IGNORE);

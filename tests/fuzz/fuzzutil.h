@@ -54,6 +54,13 @@ void fz_check_error(seg_status st, const seg_error *err);
  */
 void fz_check_target(const seg_target *t, uint64_t max_pixels);
 
+/*
+ * The same for a target whose instances the source names (an annotation
+ * export's objects, a label map's components): labels are never NULL and
+ * may hold a single instance.
+ */
+void fz_check_given_target(const seg_target *t, uint64_t max_pixels);
+
 /* Aborts unless p (borrowed) is a decoded prediction within max_pixels, every p[i] in [0, 1]. */
 void fz_check_pred(const seg_pred *p, uint64_t max_pixels);
 
