@@ -1383,6 +1383,57 @@ START_TEST(test_pg_notify_wakes_others)
 }
 END_TEST
 
+/*
+ * A restart of the server closes every pooled connection at the other
+ * end, while libpq still calls them fine. Once the store has noticed
+ * (here its keeper, reconnected), calls that are not run twice (a cancel,
+ * a job queued without an Idempotency-Key, a claim) succeed at once: the
+ * stale connections are opened anew rather than failing one call each.
+ */
+START_TEST(test_pg_restart_reopens_pooled_connections)
+{
+	const char *pgdir = getenv("SEGLOSS_TEST_PG_DIR");
+	store_config cfg = {where, 3, 0, NULL, 0};
+	seg_error err = {0};
+	store_health h0, h;
+	store_job_status was;
+	seen_job sj;
+	char cmd[512];
+	int found = 0;
+
+	if (pgdir == NULL) {
+		fprintf(stderr, "check_store: SEGLOSS_TEST_PG_DIR is not set (not started by tests/scripts/pg.sh): "
+				"the restart case is left out\n");
+		return;
+	}
+	store *s = store_open_config(&cfg, &err);
+	ck_assert_msg(s != NULL, "%s", err.msg);
+	insert_job_in(s, "before", "{}", NULL, NULL, 1);
+	record_in(s, "r", "a", 0.5, 0.5);
+	store_health_of(s, &h0);
+	ck_assert_int_eq(h0.up, 1);
+	snprintf(cmd, sizeof(cmd), "tests/scripts/pg.sh restart '%s'", pgdir);
+	ck_assert_int_eq(system(cmd), 0);
+	double t0 = tu_now();
+	for (;;) {
+		store_health_of(s, &h);
+		if (h.up && h.reconnects > h0.reconnects)
+			break;
+		ck_assert_msg(tu_now() - t0 < 60, "the store never noticed the restart");
+		usleep(10000);
+	}
+	ck_assert_uint_gt(h.losses, h0.losses);
+	ck_assert_int_eq(store_job_cancel(s, "nosuch", &was, &err), SEG_ENOTFOUND);
+	insert_job_in(s, "after", "{}", NULL, NULL, 2);
+	ck_assert_msg(store_job_claim(s, collect_job, &sj, &found, &err) == SEG_OK, "%s", err.msg);
+	ck_assert_int_eq(found, 1);
+	ck_assert_str_eq(sj.id, "before");
+	store_health_of(s, &h0);
+	ck_assert_uint_eq(h0.errors, h.errors);
+	store_close(s);
+}
+END_TEST
+
 /* A server that does not answer: the store opens down, calls fail at once with the cause, never a hang. */
 START_TEST(test_pg_unreachable)
 {
@@ -1569,6 +1620,7 @@ int main(void)
 		tcase_add_test(pg, test_pg_purge_one_at_a_time);
 		tcase_add_test(pg, test_pg_notify_wakes_others);
 		tcase_add_test(pg, test_pg_unreachable);
+		tcase_add_test(pg, test_pg_restart_reopens_pooled_connections);
 		tcase_add_test(pg, test_pg_describe_hides_passwords);
 		suite_add_tcase(s, pg);
 	} else {

@@ -27,6 +27,7 @@ typedef struct store_ops {
 	void (*close)(store *s);
 	void (*health)(store *s, store_health *h);
 	void (*set_job_hook)(store *s, void (*fn)(void *arg), void *arg);
+	uint64_t (*losses)(store *s, int *up); /* store_losses; NULL: the database cannot be lost (SQLite) */
 
 	/* store_record_masks; m NULL for store_record (then kept and run_bytes are left 0). */
 	seg_status (*record)(store *s, const char *run, const char *item, int64_t time_ms, int width, int height,

@@ -20,7 +20,11 @@
  * of each waiting for a connection timeout: a new connection is tried at
  * most once a second by the calls and once a second by the keeper, and
  * the first that succeeds brings the store back up. The daemon never has
- * to be restarted.
+ * to be restarted. A loss, once noticed (by a call or by the keeper),
+ * marks every pooled connection opened before it stale: each is opened
+ * anew before its next use, so a server restart costs each call that
+ * is not safe to repeat nothing, rather than one failure per idle
+ * connection that libpq still believes open.
  *
  * The keeper thread owns one more connection: it LISTENs on channel
  * segloss_jobs (a job queued by any daemon wakes this one's runner at
@@ -146,6 +150,8 @@ static void set_down(pgs *p, const char *why)
 
 	pthread_mutex_lock(&p->lock);
 	was = p->up;
+	if (was)
+		p->losses++; /* every pooled connection may be stale now */
 	p->up = 0;
 	p->last_try_ms = mono_ms();
 	snprintf(p->detail, sizeof(p->detail), "%s", why);
@@ -273,14 +279,24 @@ static void give_slot(pgs *p, int slot)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* Makes sure the slot (ours) holds a working connection; SEG_ESTORE when the database cannot be reached. */
+/*
+ * Makes sure the slot (ours) holds a working connection; SEG_ESTORE when
+ * the database cannot be reached. A connection opened before the latest
+ * loss is replaced even though libpq still calls it fine: after a restart
+ * of the server it is closed at the other end, and only its first use
+ * would tell.
+ */
 static seg_status ensure(pgs *p, int slot, seg_error *err)
 {
 	char why[160];
-	int may_try, reconnect;
+	int may_try, reconnect, stale;
+	uint64_t gen;
 	PGconn *c;
 
-	if (p->conns[slot] && PQstatus(p->conns[slot]) == CONNECTION_OK)
+	pthread_mutex_lock(&p->lock);
+	stale = p->conn_gen[slot] != p->losses;
+	pthread_mutex_unlock(&p->lock);
+	if (p->conns[slot] && !stale && PQstatus(p->conns[slot]) == CONNECTION_OK)
 		return SEG_OK;
 	if (p->conns[slot]) {
 		PQfinish(p->conns[slot]);
@@ -294,6 +310,8 @@ static seg_status ensure(pgs *p, int slot, seg_error *err)
 	else if (!p->up)
 		p->last_try_ms = mono_ms();
 	reconnect = p->had[slot];
+	/* Read before connecting: a loss noticed meanwhile makes this connection stale too. */
+	gen = p->losses;
 	pthread_mutex_unlock(&p->lock);
 	if (!may_try)
 		return seg_fail(err, SEG_ESTORE, "store: PostgreSQL is unreachable: %s", why);
@@ -306,6 +324,7 @@ static seg_status ensure(pgs *p, int slot, seg_error *err)
 	p->prepared[slot].n = 0; /* a new session has none */
 	pthread_mutex_lock(&p->lock);
 	p->had[slot] = 1;
+	p->conn_gen[slot] = gen;
 	pthread_mutex_unlock(&p->lock);
 	set_up(p, reconnect);
 	return SEG_OK;
@@ -382,6 +401,11 @@ seg_status pgs_run(pgs *p, const pgs_call *call, PGresult **res, seg_error *err)
 		if (lost) {
 			PQfinish(c);
 			p->conns[slot] = NULL;
+			/* News only when this connection was opened after the last loss noticed. */
+			pthread_mutex_lock(&p->lock);
+			if (p->conn_gen[slot] == p->losses)
+				p->losses++;
+			pthread_mutex_unlock(&p->lock);
 		}
 		give_slot(p, slot);
 		if (lost && call->retry && attempt == 0)
@@ -623,6 +647,7 @@ static void pgs_close(store *s)
 	free(p->conns);
 	free(p->busy);
 	free(p->had);
+	free(p->conn_gen);
 	free(p->prepared);
 	free(p->where);
 	free(p->password_file);
@@ -638,10 +663,24 @@ static void pgs_health(store *s, store_health *h)
 	snprintf(h->detail, sizeof(h->detail), "%s", p->up ? "" : p->detail);
 	h->write_errors = p->write_errors;
 	h->reconnects = p->reconnects;
+	h->losses = p->losses;
 	h->size_bytes = p->size_bytes;
 	h->jobs_known = p->jobs_known;
 	memcpy(h->jobs, p->jobs, sizeof(h->jobs));
 	pthread_mutex_unlock(&p->lock);
+}
+
+static uint64_t pgs_losses(store *s, int *up)
+{
+	pgs *p = (pgs *)s;
+	uint64_t n;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->losses;
+	if (up)
+		*up = p->up;
+	pthread_mutex_unlock(&p->lock);
+	return n;
 }
 
 static void pgs_set_job_hook(store *s, void (*fn)(void *arg), void *arg)
@@ -662,6 +701,7 @@ static const store_ops pgs_ops = {
 	.close = pgs_close,
 	.health = pgs_health,
 	.set_job_hook = pgs_set_job_hook,
+	.losses = pgs_losses,
 	.record = pgs_record,
 	.item_mask = pgs_item_mask,
 	.version = pgs_version,
@@ -721,9 +761,10 @@ store *store_pg_open(const store_config *cfg, seg_error *err)
 	p->conns = calloc((size_t)p->nconns, sizeof(*p->conns));
 	p->busy = calloc((size_t)p->nconns, 1);
 	p->had = calloc((size_t)p->nconns, 1);
+	p->conn_gen = calloc((size_t)p->nconns, sizeof(*p->conn_gen));
 	p->prepared = calloc((size_t)p->nconns, sizeof(*p->prepared));
 	if (p->where == NULL || (cfg->password_file && p->password_file == NULL) || p->conns == NULL ||
-	    p->busy == NULL || p->had == NULL || p->prepared == NULL || pipe2(p->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+	    p->busy == NULL || p->had == NULL || p->conn_gen == NULL || p->prepared == NULL || pipe2(p->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
 		seg_fail(err, SEG_ENOMEM, "store: out of memory");
 		goto fail;
 	}

@@ -34,6 +34,7 @@ typedef struct pgs {
 	PGconn **conns; /* NULL: not connected (yet, or since it was lost) */
 	char *busy;
 	char *had; /* the slot was connected once: connecting again counts as a reconnect */
+	uint64_t *conn_gen; /* per slot: losses (below) when its connection was opened; older is stale */
 	struct pgs_prepared *prepared; /* per slot: the statements its connection has prepared */
 
 	/* State, under lock. */
@@ -42,6 +43,14 @@ typedef struct pgs {
 	int64_t last_try_ms; /* the last connection attempt that failed */
 	int migrated;
 	uint64_t reconnects, write_errors;
+	/*
+	 * Losses of the database noticed (a connection found broken, a failed
+	 * connection while up). A pooled connection opened before the latest
+	 * one is reopened before its next use: libpq reports a connection the
+	 * server closed as fine until it is used, and a call that is not safe
+	 * to run twice would fail on it.
+	 */
+	uint64_t losses;
 	int64_t size_bytes;
 	int jobs_known;
 	int64_t jobs[JOB_STATUS_COUNT];

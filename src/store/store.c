@@ -103,6 +103,15 @@ void store_health_of(store *s, store_health *h)
 	h->errors = atomic_load(&s->errors);
 }
 
+uint64_t store_losses(store *s, int *up)
+{
+	if (s->ops->losses)
+		return s->ops->losses(s, up);
+	if (up)
+		*up = 1;
+	return 0;
+}
+
 int64_t store_size_bytes(store *s)
 {
 	store_health h;

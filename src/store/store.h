@@ -163,6 +163,8 @@ typedef struct store_health {
 	uint64_t errors;          /* calls that failed with SEG_ESTORE since start */
 	uint64_t write_errors;    /* of those, writes (disk full, read-only, lost connection) */
 	uint64_t reconnects;      /* connections re-established after a loss */
+	uint64_t losses;          /* losses of the database noticed: a broken connection, a failed
+				     connection while up (PostgreSQL; SQLite: 0, its file does not go away) */
 	int64_t size_bytes;       /* the database's size (PostgreSQL: sampled every few seconds) */
 	int jobs_known;           /* jobs[] holds counts */
 	int64_t jobs[JOB_STATUS_COUNT]; /* jobs per status (PostgreSQL: sampled every few seconds) */
@@ -170,6 +172,15 @@ typedef struct store_health {
 
 /* Fills h (borrowed). */
 void store_health_of(store *s, store_health *h);
+
+/*
+ * Losses of the database noticed since the store opened (store_health's
+ * losses), and in *up (borrowed; may be NULL) whether it answers now:
+ * cheap, never waits on the database. A SEG_ESTORE failure seen while
+ * this number moved, or while the store is down, came from an outage
+ * rather than from the store refusing a statement. SQLite: 0 and up.
+ */
+uint64_t store_losses(store *s, int *up);
 
 /* Bytes the database occupies (SQLite: page count x page size). */
 int64_t store_size_bytes(store *s);
