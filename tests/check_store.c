@@ -698,6 +698,7 @@ typedef struct seen_job {
 	int total, done;
 	char body[64];
 	char result[64];
+	int attempts;
 } seen_job;
 
 static void collect_job(void *ctx, const store_job *j)
@@ -709,6 +710,7 @@ static void collect_job(void *ctx, const store_job *j)
 	s->done = j->done;
 	snprintf(s->body, sizeof(s->body), "%.*s", (int)j->body_len, j->body ? (const char *)j->body : "");
 	snprintf(s->result, sizeof(s->result), "%s", j->result ? j->result : "");
+	s->attempts = j->attempts;
 }
 
 static void insert_job_in(store *s, const char *id, const char *body, const char *key, const char *hash,
@@ -1289,6 +1291,7 @@ START_TEST(test_pg_lease_taken_over)
 	insert_job_in(a, "leased", "{\"x\":1}", NULL, NULL, 1);
 	ck_assert_int_eq(store_job_claim(a, collect_job, &s, &found, &err), SEG_OK);
 	ck_assert_int_eq(found, 1);
+	ck_assert_int_eq(s.attempts, 1);
 	ck_assert_int_eq(store_job_progress(a, "leased", 1, &next, &err), SEG_OK);
 	/* Not while the lease holds. */
 	ck_assert_int_eq(store_job_claim(b, collect_job, &s, &found, &err), SEG_OK);
@@ -1302,6 +1305,7 @@ START_TEST(test_pg_lease_taken_over)
 	ck_assert_str_eq(s.id, "leased");
 	ck_assert_str_eq(s.body, "{\"x\":1}");
 	ck_assert_int_eq(s.done, 0); /* from its first item */
+	ck_assert_int_eq(s.attempts, 2); /* the runner gives up on outages after a few */
 	ck_assert_int_eq(store_job_progress(a, "leased", 2, &next, &err), SEG_OK);
 	ck_assert_int_eq(next, STORE_JOB_LOST);
 	ck_assert_int_eq(store_job_finish(a, "leased", JOB_DONE, "{\"by\":\"a\"}", NULL, 0, &err), SEG_ECONFLICT);

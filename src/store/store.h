@@ -107,6 +107,8 @@ typedef struct store_job {
 	const char *result;  /* JSON text, when done */
 	const char *error;   /* problem detail, when failed */
 	int error_status;    /* HTTP status of the failure */
+	int attempts;        /* PostgreSQL: claims of the job so far, this one included (store_job_claim);
+				SQLite: 0, it does not count them */
 } store_job;
 
 /* How to open a store. Only where is required; zeros pick the defaults. */
