@@ -1368,10 +1368,19 @@ START_TEST(test_pg_notify_wakes_others)
 	int got = 0;
 
 	store_set_job_hook(b, on_job, NULL);
-	/* The hook is called once when b's listener connects; wait for the count to settle. */
+	/*
+	 * The hook is called once when it is set and b's listener is connected;
+	 * count from after that call, or it would pass for the notification.
+	 */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 30;
 	pthread_mutex_lock(&hook_lock);
+	while (hook_calls < 1)
+		if (pthread_cond_timedwait(&hook_cond, &hook_lock, &deadline) != 0)
+			break;
 	int before = hook_calls;
 	pthread_mutex_unlock(&hook_lock);
+	ck_assert_msg(before == 1, "the hook was called %d times when set, not once", before);
 	insert_job("wake", "{}", NULL, NULL, 1);
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += 30;

@@ -473,6 +473,18 @@ static void call_hook(pgs *p)
 	pthread_mutex_unlock(&p->lock);
 }
 
+/* Whether a call of the hook is due (clearing it). */
+static int hook_due(pgs *p)
+{
+	int due;
+
+	pthread_mutex_lock(&p->lock);
+	due = p->hook_due;
+	p->hook_due = 0;
+	pthread_mutex_unlock(&p->lock);
+	return due;
+}
+
 /* Drains notifications; 1 when there was one. */
 static int notified(PGconn *c)
 {
@@ -581,7 +593,10 @@ static void *keeper_main(void *arg)
 			set_up(p, had);
 			had = 1;
 			last_renew = last_counts = last_size = 0;
-			call_hook(p); /* jobs may have been queued while we could not listen */
+			/* Jobs may have been queued while we could not listen. */
+			pthread_mutex_lock(&p->lock);
+			p->hook_due = 1;
+			pthread_mutex_unlock(&p->lock);
 		}
 		if (!keep(p, c, mono_ms(), &last_renew, &last_counts, &last_size)) {
 			char why[160];
@@ -591,7 +606,11 @@ static void *keeper_main(void *arg)
 			set_down(p, why);
 			continue;
 		}
-		if (notified(c))
+		/*
+		 * One call for the connection and the setting of the hook together,
+		 * whichever came first: a caller waiting for it sees exactly one.
+		 */
+		if (notified(c) + hook_due(p))
 			call_hook(p);
 		struct pollfd fds[2] = {{PQsocket(c), POLLIN, 0}, {p->wake[0], POLLIN, 0}};
 		if (poll(fds, 2, tick) < 0 && errno != EINTR)
@@ -690,10 +709,16 @@ static void pgs_set_job_hook(store *s, void (*fn)(void *arg), void *arg)
 	pthread_mutex_lock(&p->lock);
 	p->hook = fn;
 	p->hook_arg = arg;
+	/* A new hook hears once of jobs queued before it was set (the keeper calls it soon). */
+	if (fn)
+		p->hook_due = 1;
 	/* The old arg may be freed once this returns: wait for a call of it the keeper is making. */
 	while (p->hook_calls > 0)
 		pthread_cond_wait(&p->hook_idle, &p->lock);
 	pthread_mutex_unlock(&p->lock);
+	if (fn && write(p->wake[1], "x", 1) < 0) {
+		/* the keeper still calls it within a tick */
+	}
 }
 
 static const store_ops pgs_ops = {

@@ -58,6 +58,7 @@ typedef struct pgs {
 	void (*hook)(void *arg);
 	void *hook_arg;
 	int hook_calls; /* calls of hook in progress: setting another waits for them */
+	int hook_due;   /* the keeper calls hook once more: it was set, or the keeper (re)connected */
 	pthread_cond_t hook_idle;
 
 	/* The keeper thread: LISTEN, leases, samples for /metrics, reconnection. */

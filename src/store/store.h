@@ -192,8 +192,10 @@ uint64_t store_write_errors(store *s);
 
 /*
  * fn(arg) is called, from a thread of the store, when another daemon
- * queues a job (PostgreSQL's LISTEN/NOTIFY); SQLite never calls it. fn
- * and arg borrowed until store_close, or until set again (NULL clears).
+ * queues a job (PostgreSQL's LISTEN/NOTIFY), and once soon after it is
+ * set and after each reconnection (jobs may have been queued meanwhile);
+ * SQLite never calls it. fn and arg borrowed until store_close, or until
+ * set again (NULL clears).
  */
 void store_set_job_hook(store *s, void (*fn)(void *arg), void *arg);
 
