@@ -8,7 +8,8 @@
  * and the masks items keep (keep_masks).
  * Then what only one of them has: SQLite's migrations and upgrades in
  * place; PostgreSQL's migrations, two daemons on one database, leases
- * taken over, the purge one daemon at a time, an unreachable server and
+ * renewed while a job runs and taken over when they end, the purge one
+ * daemon at a time, an unreachable server, a restarted one, and
  * addresses that must not leak a password. And the exact sums (exact.c)
  * on their own.
  */
@@ -1324,6 +1325,50 @@ START_TEST(test_pg_lease_taken_over)
 }
 END_TEST
 
+/*
+ * While a job runs its lease is renewed (the keeper, every lease/3), so
+ * no other daemon takes it, however long an item takes without progress.
+ * A 2 s lease, watched for three of them: time is what this tests, and
+ * the margin of a renewal (two thirds of a lease) survives a loaded
+ * machine.
+ */
+START_TEST(test_pg_lease_renewed_while_running)
+{
+	store_config cfg = {where, 2, 2000, NULL, 0};
+	seg_error err = {0};
+	store *a = store_open_config(&cfg, &err), *b = open_where();
+	seen_job s;
+	int found = 0;
+	char v[16];
+
+	ck_assert_ptr_nonnull(a);
+	insert_job_in(a, "long", "{}", NULL, NULL, 1);
+	ck_assert_int_eq(store_job_claim(a, collect_job, &s, &found, &err), SEG_OK);
+	ck_assert_int_eq(found, 1);
+	/* No progress from a for three leases: b finds nothing to claim all along. */
+	double t0 = tu_now();
+	while (tu_now() - t0 < 6.0) {
+		ck_assert_int_eq(store_job_claim(b, collect_job, &s, &found, &err), SEG_OK);
+		ck_assert_msg(!found, "b took the job after %.1f s: its lease was not renewed", tu_now() - t0);
+		usleep(100000);
+	}
+	ck_assert_int_eq(tpg_value(where, "SELECT lease_until > now() FROM segloss.jobs WHERE id = 'long'", v, sizeof(v)),
+			 0);
+	ck_assert_str_eq(v, "t");
+	/* a gone (no more renewals): the lease runs out and b takes the job, which is what the loop above would see. */
+	store_close(a);
+	t0 = tu_now();
+	while (!found) {
+		ck_assert_msg(tu_now() - t0 < 60, "b never took the job once a was gone");
+		ck_assert_int_eq(store_job_claim(b, collect_job, &s, &found, &err), SEG_OK);
+		if (!found)
+			usleep(100000);
+	}
+	ck_assert_str_eq(s.id, "long");
+	store_close(b);
+}
+END_TEST
+
 /* The TTL purge runs on one daemon at a time: the others skip while it holds the lock. */
 START_TEST(test_pg_purge_one_at_a_time)
 {
@@ -1630,6 +1675,7 @@ int main(void)
 		tcase_add_test(pg, test_pg_migrations);
 		tcase_add_test(pg, test_pg_two_daemons);
 		tcase_add_test(pg, test_pg_lease_taken_over);
+		tcase_add_test(pg, test_pg_lease_renewed_while_running);
 		tcase_add_test(pg, test_pg_purge_one_at_a_time);
 		tcase_add_test(pg, test_pg_notify_wakes_others);
 		tcase_add_test(pg, test_pg_unreachable);
