@@ -1183,6 +1183,31 @@ START_TEST(test_sqlite_requeue_at_start)
 }
 END_TEST
 
+/* A path with '=' in it is a SQLite file, not a libpq key=value string; a key=value string starts with a keyword. */
+START_TEST(test_sqlite_path_with_equals)
+{
+	char path[160];
+	seg_error err = {0};
+	store *s;
+
+	ck_assert(!store_is_postgres("./runs/a=b.db"));
+	ck_assert(!store_is_postgres("/var/lib/segloss/x=1/runs.db"));
+	ck_assert(!store_is_postgres("runs/a=b.db"));
+	ck_assert(!store_is_postgres("=x"));
+	ck_assert(!store_is_postgres("1a=b.db"));
+	ck_assert(store_is_postgres("host=db dbname=x"));
+	ck_assert(store_is_postgres("dbname = segloss"));
+	ck_assert(store_is_postgres(" service=segloss"));
+	snprintf(path, sizeof(path), "%s/runs/a=b.db", dir);
+	s = store_open(path, &err);
+	ck_assert_msg(s != NULL, "%s", err.msg);
+	ck_assert_str_eq(store_backend(s), "sqlite");
+	record_in(s, "r", "i", 0.5, 0.5);
+	store_close(s);
+	ck_assert_int_eq(access(path, F_OK), 0);
+}
+END_TEST
+
 /* ---- PostgreSQL only -------------------------------------------------------------------------- */
 
 static void *open_main(void *arg)
@@ -1665,6 +1690,7 @@ int main(void)
 	tcase_add_test(lite, test_sqlite_upgrade_numbers_old_jobs);
 	tcase_add_test(lite, test_sqlite_upgrade_fills_aggregates);
 	tcase_add_test(lite, test_sqlite_requeue_at_start);
+	tcase_add_test(lite, test_sqlite_path_with_equals);
 	suite_add_tcase(s, lite);
 
 	if (tpg_server()) {

@@ -4,7 +4,7 @@
  * failures; plus the helpers both backends share (percentiles, names).
  *
  * The address decides: postgres:// and postgresql:// URIs and libpq
- * key=value strings ("host=db dbname=segloss") go to PostgreSQL
+ * key=value strings ("host=db dbname=segloss", a keyword first) go to PostgreSQL
  * (pg.c, pg_runs.c, pg_jobs.c), anything else is a SQLite path
  * (sqlite.c, sqlite_jobs.c). The service never learns which.
  */
@@ -55,10 +55,31 @@ const char *store_job_status_name(store_job_status st)
 	return (unsigned)st < JOB_STATUS_COUNT ? names[st] : "unknown";
 }
 
+/*
+ * A libpq key=value string starts with a keyword (letters, digits and
+ * '_', a letter first) and '=', spaces allowed around it as libpq allows
+ * them. A path may hold '=' too ("./runs/a=b.db"), but written with its
+ * folder it has a '/' or '.' before it, which a keyword cannot hold.
+ */
+static int is_keyword_value(const char *where)
+{
+	const char *p = where;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		return 0;
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_')
+		p++;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return *p == '=';
+}
+
 int store_is_postgres(const char *where)
 {
 	return strncmp(where, "postgres://", 11) == 0 || strncmp(where, "postgresql://", 13) == 0 ||
-	       strchr(where, '=') != NULL;
+	       is_keyword_value(where);
 }
 
 void store_describe(const char *where, char *out, size_t cap)

@@ -125,8 +125,10 @@ typedef struct store_config {
 
 /*
  * Whether where names a PostgreSQL database: a postgres:// or
- * postgresql:// URI, or a libpq key=value string (holds '='). Anything
- * else is a SQLite path. where borrowed.
+ * postgresql:// URI, or a libpq key=value string (it starts with a
+ * keyword and '=', as "host=db dbname=segloss"). Anything else is a
+ * SQLite path, '=' in it or not ("./runs/a=b.db"; a bare "a=b.db"
+ * reads as key=value: write it "./a=b.db"). where borrowed.
  */
 int store_is_postgres(const char *where);
 
