@@ -35,7 +35,8 @@
  *
  * The schema and its migrations are in pg_schema.c; the first connection
  * applies what the database lacks (or, when the server cannot be
- * reached at start, the keeper does once it can).
+ * reached at start, the keeper or the first call does once it can: the
+ * store is not up before the schema is there).
  *
  * The address may hold a password; it is never logged or put in a
  * message (store_pg_describe gives the address without it). The password
@@ -289,7 +290,7 @@ static void give_slot(pgs *p, int slot)
 static seg_status ensure(pgs *p, int slot, seg_error *err)
 {
 	char why[160];
-	int may_try, reconnect, stale;
+	int may_try, reconnect, stale, migrated, fatal = 0;
 	uint64_t gen;
 	PGconn *c;
 
@@ -312,10 +313,27 @@ static seg_status ensure(pgs *p, int slot, seg_error *err)
 	reconnect = p->had[slot];
 	/* Read before connecting: a loss noticed meanwhile makes this connection stale too. */
 	gen = p->losses;
+	migrated = p->migrated;
 	pthread_mutex_unlock(&p->lock);
 	if (!may_try)
 		return seg_fail(err, SEG_ESTORE, "store: PostgreSQL is unreachable: %s", why);
 	c = connect_db(p, why, sizeof(why));
+	/*
+	 * The server answered but the schema may not be there yet (it could
+	 * not be reached at start): not up until it is, or a call would fail
+	 * on a missing table while /readyz says up. Under the advisory lock,
+	 * so a keeper migrating too waits its turn and finds nothing to do.
+	 */
+	if (c != NULL && !migrated) {
+		if (pgs_migrate(c, why, sizeof(why), &fatal)) {
+			pthread_mutex_lock(&p->lock);
+			p->migrated = 1;
+			pthread_mutex_unlock(&p->lock);
+		} else {
+			PQfinish(c);
+			c = NULL;
+		}
+	}
 	if (c == NULL) {
 		set_down(p, why);
 		return seg_fail(err, SEG_ESTORE, "store: PostgreSQL is unreachable: %s", why);
