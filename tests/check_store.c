@@ -1208,6 +1208,62 @@ START_TEST(test_sqlite_path_with_equals)
 }
 END_TEST
 
+/*
+ * A run's summary and aggregates read together, while another daemon
+ * adds items: the run's count, its version and every key's count always
+ * agree (one snapshot), and the version grows with the count.
+ */
+typedef struct snap_writer {
+	store *s;
+	int n;
+	atomic_int done;
+} snap_writer;
+
+static void *snap_writer_main(void *opaque)
+{
+	snap_writer *w = opaque;
+
+	for (int i = 0; i < w->n; i++) {
+		char item[16];
+		snprintf(item, sizeof(item), "s%d", i);
+		record_in(w->s, "snap", item, 0.25, 0.5);
+	}
+	atomic_store(&w->done, 1);
+	return NULL;
+}
+
+START_TEST(test_pg_run_summary_one_snapshot)
+{
+	snap_writer w = {open_where(), 400, 0};
+	pthread_t th;
+	seg_error err = {0};
+	int reads = 0;
+	int64_t last_version = 0, last_count = 0;
+
+	record_in(w.s, "snap", "first", 0.25, 0.5);
+	pthread_create(&th, NULL, snap_writer_main, &w);
+	for (int finished = 0; !finished;) {
+		store_run run;
+		aggs g = {0};
+		finished = atomic_load(&w.done);
+		ck_assert_msg(store_run_summary(st, "snap", 0, &run, collect_agg, &g, &err) == SEG_OK, "%s", err.msg);
+		ck_assert_int_eq(g.n, 2);
+		for (int k = 0; k < g.n; k++)
+			ck_assert_msg(g.a[k].count == run.count, "read %d: the run counts %lld items, '%s' %lld", reads,
+				      (long long)run.count, g.a[k].key, (long long)g.a[k].count);
+		ck_assert_int_ge(run.count, last_count);
+		ck_assert(run.count == last_count ? run.version == last_version : run.version > last_version);
+		last_count = run.count;
+		last_version = run.version;
+		reads++;
+	}
+	pthread_join(th, NULL);
+	ck_assert_int_eq(last_count, 401);
+	store_close(w.s);
+	fprintf(stderr, "check_store: %d summaries read while 400 items were written\n", reads);
+}
+END_TEST
+
 /* ---- PostgreSQL only -------------------------------------------------------------------------- */
 
 static void *open_main(void *arg)
@@ -1751,6 +1807,7 @@ int main(void)
 		tcase_add_test(pg, test_pg_unreachable);
 		tcase_add_test(pg, test_pg_restart_reopens_pooled_connections);
 		tcase_add_test(pg, test_pg_migrates_once_reachable);
+		tcase_add_test(pg, test_pg_run_summary_one_snapshot);
 		tcase_add_test(pg, test_pg_describe_hides_passwords);
 		suite_add_tcase(s, pg);
 	} else {

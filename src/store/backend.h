@@ -42,6 +42,9 @@ typedef struct store_ops {
 	seg_status (*run_keys)(store *s, const char *run, store_key_fn fn, void *ctx, seg_error *err);
 	seg_status (*aggregates)(store *s, const char *run, int percentiles, store_agg_fn fn, void *ctx,
 				 seg_error *err);
+	/* store_run_summary; NULL: store.c reads the run, then its aggregates (SQLite: one daemon per file). */
+	seg_status (*run_summary)(store *s, const char *run, int percentiles, store_run *out, store_agg_fn fn,
+				  void *ctx, seg_error *err);
 	seg_status (*items)(store *s, const char *run, const store_items_query *q, store_item_fn fn, void *ctx,
 			    int64_t *next, seg_error *err);
 	seg_status (*compare)(store *s, const char *a, const char *b, store_pair_fn fn, void *ctx, seg_error *err);

@@ -752,6 +752,7 @@ static const store_ops pgs_ops = {
 	.get_run = pgs_get_run,
 	.run_keys = pgs_run_keys,
 	.aggregates = pgs_aggregates,
+	.run_summary = pgs_run_summary,
 	.items = pgs_items,
 	.compare = pgs_compare,
 	.key_mean = pgs_key_mean,

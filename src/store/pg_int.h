@@ -123,6 +123,8 @@ seg_status pgs_list_runs(store *s, store_run_fn fn, void *ctx, seg_error *err);
 seg_status pgs_get_run(store *s, const char *run, store_run *out, seg_error *err);
 seg_status pgs_run_keys(store *s, const char *run, store_key_fn fn, void *ctx, seg_error *err);
 seg_status pgs_aggregates(store *s, const char *run, int percentiles, store_agg_fn fn, void *ctx, seg_error *err);
+seg_status pgs_run_summary(store *s, const char *run, int percentiles, store_run *out, store_agg_fn fn, void *ctx,
+			   seg_error *err);
 seg_status pgs_items(store *s, const char *run, const store_items_query *q, store_item_fn fn, void *ctx,
 		     int64_t *next, seg_error *err);
 seg_status pgs_compare(store *s, const char *a, const char *b, store_pair_fn fn, void *ctx, seg_error *err);

@@ -220,6 +220,19 @@ seg_status store_aggregates_kept(store *s, const char *run, void (*fn)(void *ctx
 	return counted(s, s->ops->aggregates(s, run, 0, fn, ctx, err));
 }
 
+seg_status store_run_summary(store *s, const char *run, int percentiles, store_run *out,
+			     void (*fn)(void *ctx, const store_agg *a), void *ctx, seg_error *err)
+{
+	seg_status rc;
+
+	if (s->ops->run_summary)
+		return counted(s, s->ops->run_summary(s, run, percentiles, out, fn, ctx, err));
+	rc = counted(s, s->ops->get_run(s, run, out, err));
+	if (rc == SEG_OK)
+		rc = counted(s, s->ops->aggregates(s, run, percentiles, fn, ctx, err));
+	return rc;
+}
+
 seg_status store_items(store *s, const char *run, const store_items_query *q,
 		       void (*fn)(void *ctx, const store_item *it), void *ctx, int64_t *next, seg_error *err)
 {

@@ -241,6 +241,16 @@ seg_status store_aggregates(store *s, const char *run, void (*fn)(void *ctx, con
 seg_status store_aggregates_kept(store *s, const char *run, void (*fn)(void *ctx, const store_agg *a), void *ctx,
 				 seg_error *err);
 
+/*
+ * A run's summary into *out (borrowed) and its aggregates through fn, as
+ * store_aggregates (percentiles 1) or store_aggregates_kept (0), read as
+ * of one moment where the backend can (PostgreSQL: one statement), so
+ * the run's count and version agree with every key's count while other
+ * daemons write. SEG_ENOTFOUND when there is no such run. run borrowed.
+ */
+seg_status store_run_summary(store *s, const char *run, int percentiles, store_run *out,
+			     void (*fn)(void *ctx, const store_agg *a), void *ctx, seg_error *err);
+
 typedef struct store_items_query {
 	int64_t after;       /* seq cursor: only items with a larger seq (ignored with order_key) */
 	int limit;           /* 1..1000 */
