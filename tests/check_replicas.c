@@ -12,6 +12,9 @@
  * - Jobs: 20 jobs submitted to one replica, which is SIGKILLed while it
  *   runs one; the other two finish every job (the killed replica's after
  *   its 2 s lease), and each job's run holds exactly its items.
+ * - PostgreSQL shut down in the middle of a job: the job goes back to the
+ *   queue, runs again once the database is back, and ends done with
+ *   exactly its items.
  * - PostgreSQL shut down and started again under load: 503s naming the
  *   store while it is down, evaluations without a run answered, no other
  *   status, every accepted item stored with the score it was answered,
@@ -581,6 +584,122 @@ START_TEST(test_jobs_survive_a_killed_replica)
 }
 END_TEST
 
+/* ---- PostgreSQL goes away in the middle of a job ------------------------------------------------------ */
+
+enum { OUTAGE_ITEMS = 20 };
+
+/* Whether the replica's log (stderr) holds text. */
+static int log_has(const replica *d, const char *text)
+{
+	size_t len;
+	char *log = (char *)tu_read_file(d->log, &len);
+	int has = log && strstr(log, text) != NULL;
+
+	free(log);
+	return has;
+}
+
+static void pg_script(const char *verb);
+
+START_TEST(test_job_survives_an_outage)
+{
+	char *result = NULL;
+	int done;
+	buf b;
+
+	make_discs();
+	replica_start(&reps[0]);
+	buf_init(&b, 0);
+	buf_puts(&b, "{\"items\": [");
+	for (int i = 0; i < OUTAGE_ITEMS; i++)
+		buf_printf(&b, "%s{\"target\": \"%s\", \"prediction\": \"%s\", \"item\": \"o%d\"}", i ? "," : "",
+			   discs[i][0], discs[i][1], i);
+	buf_puts(&b, "], \"losses\": [\"bce\", \"hausdorff_dt\", \"boundary\"], \"run\": \"outage\"}");
+	char *body = (char *)buf_detach(&b, NULL);
+	char *id = submit(reps[0].port, body);
+	free(body);
+	double t0 = tu_now();
+	for (;;) {
+		const char *st = job_state(reps[0].port, id, &done, NULL);
+		if (strcmp(st, "running") == 0 && done >= 1)
+			break;
+		ck_assert_msg(strcmp(st, "queued") == 0 || strcmp(st, "running") == 0, "the job is %s already", st);
+		ck_assert_msg(tu_now() - t0 < 120, "the job never got going");
+		usleep(5000);
+	}
+	/* Down in the middle of the job, until the runner has met the outage and put the job back. */
+	pg_script("down");
+	t0 = tu_now();
+	while (!log_has(&reps[0], "back in the queue, to run again when the store answers")) {
+		ck_assert_msg(tu_now() - t0 < 120, "the runner never met the outage (see %s)", reps[0].log);
+		usleep(20000);
+	}
+	pg_script("up");
+	/* Back: the daemon may answer 503 for a second, until it has tried the database again. */
+	t0 = tu_now();
+	for (;;) {
+		hc_response r = get(reps[0].port, "/v1/jobs");
+		int status = r.status;
+		hc_free(&r);
+		if (status == 200)
+			break;
+		ck_assert_msg(status == 503, "status %d", status);
+		ck_assert_msg(tu_now() - t0 < 120, "the daemon did not reconnect");
+		usleep(20000);
+	}
+	/* The same daemon runs it again from its first item, to the end. */
+	t0 = tu_now();
+	for (;;) {
+		const char *st = job_state(reps[0].port, id, &done, &result);
+		if (strcmp(st, "done") == 0)
+			break;
+		ck_assert_msg(strcmp(st, "queued") == 0 || strcmp(st, "running") == 0, "the job: %s", result);
+		free(result);
+		ck_assert_msg(tu_now() - t0 < 300, "the job did not finish after the outage");
+		usleep(50000);
+	}
+	cJSON *j = cJSON_Parse(result);
+	cJSON *res = cJSON_GetObjectItem(j, "result");
+	ck_assert_int_eq(cJSON_GetObjectItem(res, "count")->valueint, OUTAGE_ITEMS);
+	ck_assert_int_eq(cJSON_GetObjectItem(res, "failed")->valueint, 0);
+	cJSON_Delete(j);
+	free(result);
+	/* Its run holds exactly its items, each once, and the aggregates count each once. */
+	hc_response r = get(reps[0].port, "/v1/runs/outage/items?limit=100");
+	ck_assert_int_eq(r.status, 200);
+	j = cJSON_Parse(r.body);
+	cJSON *it;
+	int n = 0;
+	char seen[OUTAGE_ITEMS] = {0};
+	cJSON_ArrayForEach(it, cJSON_GetObjectItem(j, "items"))
+	{
+		int i = -1;
+		ck_assert_int_eq(sscanf(cJSON_GetObjectItem(it, "item")->valuestring, "o%d", &i), 1);
+		ck_assert(i >= 0 && i < OUTAGE_ITEMS && !seen[i]);
+		seen[i] = 1;
+		n++;
+	}
+	ck_assert_int_eq(n, OUTAGE_ITEMS);
+	cJSON_Delete(j);
+	hc_free(&r);
+	r = get(reps[0].port, "/v1/runs/outage");
+	ck_assert_int_eq(r.status, 200);
+	j = cJSON_Parse(r.body);
+	ck_assert_int_eq(cJSON_GetObjectItem(j, "count")->valueint, OUTAGE_ITEMS);
+	ck_assert_int_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(j, "losses"), "bce"), "count")->valueint,
+			 OUTAGE_ITEMS);
+	cJSON_Delete(j);
+	hc_free(&r);
+	ck_assert(replica_alive(&reps[0]));
+	ck_assert_int_eq(replica_stop(&reps[0], SIGTERM), 0);
+	free(id);
+	for (int k = 0; k < JOBS + JOB_ITEMS; k++) {
+		free(discs[k][0]);
+		free(discs[k][1]);
+	}
+}
+END_TEST
+
 /* ---- PostgreSQL goes away under load, and comes back ------------------------------------------------ */
 
 enum { WRITERS = 4, MAX_POSTS = 100000 };
@@ -771,9 +890,9 @@ int main(void)
 {
 	Suite *s = suite_create("replicas");
 	/* One case each, so CK_RUN_CASE=runs, jobs or restart runs one alone. */
-	const char *names[3] = {"runs", "jobs", "restart"};
-	const TTest *tests[3] = {test_three_replicas_one_run, test_jobs_survive_a_killed_replica,
-				 test_postgres_restart_under_load};
+	const char *names[4] = {"runs", "jobs", "outage", "restart"};
+	const TTest *tests[4] = {test_three_replicas_one_run, test_jobs_survive_a_killed_replica,
+				 test_job_survives_an_outage, test_postgres_restart_under_load};
 	SRunner *sr;
 	int failed;
 
@@ -781,7 +900,7 @@ int main(void)
 		fprintf(stderr, "check_replicas: SEGLOSS_TEST_PG is not set; run it with make replica-test\n");
 		return EXIT_FAILURE;
 	}
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		TCase *tc = tcase_create(names[i]);
 		tcase_add_checked_fixture(tc, setup, teardown);
 		tcase_set_timeout(tc, 600);

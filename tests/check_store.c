@@ -8,7 +8,8 @@
  * and the masks items keep (keep_masks).
  * Then what only one of them has: SQLite's migrations and upgrades in
  * place; PostgreSQL's migrations, two daemons on one database, leases
- * taken over, the purge one daemon at a time, an unreachable server and
+ * renewed while a job runs and taken over when they end, the purge one
+ * daemon at a time, an unreachable server, a restarted one, and
  * addresses that must not leak a password. And the exact sums (exact.c)
  * on their own.
  */
@@ -698,6 +699,7 @@ typedef struct seen_job {
 	int total, done;
 	char body[64];
 	char result[64];
+	int attempts;
 } seen_job;
 
 static void collect_job(void *ctx, const store_job *j)
@@ -709,6 +711,7 @@ static void collect_job(void *ctx, const store_job *j)
 	s->done = j->done;
 	snprintf(s->body, sizeof(s->body), "%.*s", (int)j->body_len, j->body ? (const char *)j->body : "");
 	snprintf(s->result, sizeof(s->result), "%s", j->result ? j->result : "");
+	s->attempts = j->attempts;
 }
 
 static void insert_job_in(store *s, const char *id, const char *body, const char *key, const char *hash,
@@ -1180,6 +1183,87 @@ START_TEST(test_sqlite_requeue_at_start)
 }
 END_TEST
 
+/* A path with '=' in it is a SQLite file, not a libpq key=value string; a key=value string starts with a keyword. */
+START_TEST(test_sqlite_path_with_equals)
+{
+	char path[160];
+	seg_error err = {0};
+	store *s;
+
+	ck_assert(!store_is_postgres("./runs/a=b.db"));
+	ck_assert(!store_is_postgres("/var/lib/segloss/x=1/runs.db"));
+	ck_assert(!store_is_postgres("runs/a=b.db"));
+	ck_assert(!store_is_postgres("=x"));
+	ck_assert(!store_is_postgres("1a=b.db"));
+	ck_assert(store_is_postgres("host=db dbname=x"));
+	ck_assert(store_is_postgres("dbname = segloss"));
+	ck_assert(store_is_postgres(" service=segloss"));
+	snprintf(path, sizeof(path), "%s/runs/a=b.db", dir);
+	s = store_open(path, &err);
+	ck_assert_msg(s != NULL, "%s", err.msg);
+	ck_assert_str_eq(store_backend(s), "sqlite");
+	record_in(s, "r", "i", 0.5, 0.5);
+	store_close(s);
+	ck_assert_int_eq(access(path, F_OK), 0);
+}
+END_TEST
+
+/*
+ * A run's summary and aggregates read together, while another daemon
+ * adds items: the run's count, its version and every key's count always
+ * agree (one snapshot), and the version grows with the count.
+ */
+typedef struct snap_writer {
+	store *s;
+	int n;
+	atomic_int done;
+} snap_writer;
+
+static void *snap_writer_main(void *opaque)
+{
+	snap_writer *w = opaque;
+
+	for (int i = 0; i < w->n; i++) {
+		char item[16];
+		snprintf(item, sizeof(item), "s%d", i);
+		record_in(w->s, "snap", item, 0.25, 0.5);
+	}
+	atomic_store(&w->done, 1);
+	return NULL;
+}
+
+START_TEST(test_pg_run_summary_one_snapshot)
+{
+	snap_writer w = {open_where(), 400, 0};
+	pthread_t th;
+	seg_error err = {0};
+	int reads = 0;
+	int64_t last_version = 0, last_count = 0;
+
+	record_in(w.s, "snap", "first", 0.25, 0.5);
+	pthread_create(&th, NULL, snap_writer_main, &w);
+	for (int finished = 0; !finished;) {
+		store_run run;
+		aggs g = {0};
+		finished = atomic_load(&w.done);
+		ck_assert_msg(store_run_summary(st, "snap", 0, &run, collect_agg, &g, &err) == SEG_OK, "%s", err.msg);
+		ck_assert_int_eq(g.n, 2);
+		for (int k = 0; k < g.n; k++)
+			ck_assert_msg(g.a[k].count == run.count, "read %d: the run counts %lld items, '%s' %lld", reads,
+				      (long long)run.count, g.a[k].key, (long long)g.a[k].count);
+		ck_assert_int_ge(run.count, last_count);
+		ck_assert(run.count == last_count ? run.version == last_version : run.version > last_version);
+		last_count = run.count;
+		last_version = run.version;
+		reads++;
+	}
+	pthread_join(th, NULL);
+	ck_assert_int_eq(last_count, 401);
+	store_close(w.s);
+	fprintf(stderr, "check_store: %d summaries read while 400 items were written\n", reads);
+}
+END_TEST
+
 /* ---- PostgreSQL only -------------------------------------------------------------------------- */
 
 static void *open_main(void *arg)
@@ -1289,6 +1373,7 @@ START_TEST(test_pg_lease_taken_over)
 	insert_job_in(a, "leased", "{\"x\":1}", NULL, NULL, 1);
 	ck_assert_int_eq(store_job_claim(a, collect_job, &s, &found, &err), SEG_OK);
 	ck_assert_int_eq(found, 1);
+	ck_assert_int_eq(s.attempts, 1);
 	ck_assert_int_eq(store_job_progress(a, "leased", 1, &next, &err), SEG_OK);
 	/* Not while the lease holds. */
 	ck_assert_int_eq(store_job_claim(b, collect_job, &s, &found, &err), SEG_OK);
@@ -1302,6 +1387,7 @@ START_TEST(test_pg_lease_taken_over)
 	ck_assert_str_eq(s.id, "leased");
 	ck_assert_str_eq(s.body, "{\"x\":1}");
 	ck_assert_int_eq(s.done, 0); /* from its first item */
+	ck_assert_int_eq(s.attempts, 2); /* the runner gives up on outages after a few */
 	ck_assert_int_eq(store_job_progress(a, "leased", 2, &next, &err), SEG_OK);
 	ck_assert_int_eq(next, STORE_JOB_LOST);
 	ck_assert_int_eq(store_job_finish(a, "leased", JOB_DONE, "{\"by\":\"a\"}", NULL, 0, &err), SEG_ECONFLICT);
@@ -1316,6 +1402,50 @@ START_TEST(test_pg_lease_taken_over)
 	ck_assert_int_eq(store_job_requeue(b, &n, &err), SEG_OK);
 	ck_assert_int_eq(n, 0);
 	store_close(a);
+	store_close(b);
+}
+END_TEST
+
+/*
+ * While a job runs its lease is renewed (the keeper, every lease/3), so
+ * no other daemon takes it, however long an item takes without progress.
+ * A 2 s lease, watched for three of them: time is what this tests, and
+ * the margin of a renewal (two thirds of a lease) survives a loaded
+ * machine.
+ */
+START_TEST(test_pg_lease_renewed_while_running)
+{
+	store_config cfg = {where, 2, 2000, NULL, 0};
+	seg_error err = {0};
+	store *a = store_open_config(&cfg, &err), *b = open_where();
+	seen_job s;
+	int found = 0;
+	char v[16];
+
+	ck_assert_ptr_nonnull(a);
+	insert_job_in(a, "long", "{}", NULL, NULL, 1);
+	ck_assert_int_eq(store_job_claim(a, collect_job, &s, &found, &err), SEG_OK);
+	ck_assert_int_eq(found, 1);
+	/* No progress from a for three leases: b finds nothing to claim all along. */
+	double t0 = tu_now();
+	while (tu_now() - t0 < 6.0) {
+		ck_assert_int_eq(store_job_claim(b, collect_job, &s, &found, &err), SEG_OK);
+		ck_assert_msg(!found, "b took the job after %.1f s: its lease was not renewed", tu_now() - t0);
+		usleep(100000);
+	}
+	ck_assert_int_eq(tpg_value(where, "SELECT lease_until > now() FROM segloss.jobs WHERE id = 'long'", v, sizeof(v)),
+			 0);
+	ck_assert_str_eq(v, "t");
+	/* a gone (no more renewals): the lease runs out and b takes the job, which is what the loop above would see. */
+	store_close(a);
+	t0 = tu_now();
+	while (!found) {
+		ck_assert_msg(tu_now() - t0 < 60, "b never took the job once a was gone");
+		ck_assert_int_eq(store_job_claim(b, collect_job, &s, &found, &err), SEG_OK);
+		if (!found)
+			usleep(100000);
+	}
+	ck_assert_str_eq(s.id, "long");
 	store_close(b);
 }
 END_TEST
@@ -1364,10 +1494,19 @@ START_TEST(test_pg_notify_wakes_others)
 	int got = 0;
 
 	store_set_job_hook(b, on_job, NULL);
-	/* The hook is called once when b's listener connects; wait for the count to settle. */
+	/*
+	 * The hook is called once when it is set and b's listener is connected;
+	 * count from after that call, or it would pass for the notification.
+	 */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 30;
 	pthread_mutex_lock(&hook_lock);
+	while (hook_calls < 1)
+		if (pthread_cond_timedwait(&hook_cond, &hook_lock, &deadline) != 0)
+			break;
 	int before = hook_calls;
 	pthread_mutex_unlock(&hook_lock);
+	ck_assert_msg(before == 1, "the hook was called %d times when set, not once", before);
 	insert_job("wake", "{}", NULL, NULL, 1);
 	clock_gettime(CLOCK_REALTIME, &deadline);
 	deadline.tv_sec += 30;
@@ -1380,6 +1519,101 @@ START_TEST(test_pg_notify_wakes_others)
 	ck_assert_msg(got, "no notification in 30 s");
 	store_set_job_hook(b, NULL, NULL);
 	store_close(b);
+}
+END_TEST
+
+/*
+ * A restart of the server closes every pooled connection at the other
+ * end, while libpq still calls them fine. Once the store has noticed
+ * (here its keeper, reconnected), calls that are not run twice (a cancel,
+ * a job queued without an Idempotency-Key, a claim) succeed at once: the
+ * stale connections are opened anew rather than failing one call each.
+ */
+START_TEST(test_pg_restart_reopens_pooled_connections)
+{
+	const char *pgdir = getenv("SEGLOSS_TEST_PG_DIR");
+	store_config cfg = {where, 3, 0, NULL, 0};
+	seg_error err = {0};
+	store_health h0, h;
+	store_job_status was;
+	seen_job sj;
+	char cmd[512];
+	int found = 0;
+
+	if (pgdir == NULL) {
+		fprintf(stderr, "check_store: SEGLOSS_TEST_PG_DIR is not set (not started by tests/scripts/pg.sh): "
+				"the restart case is left out\n");
+		return;
+	}
+	store *s = store_open_config(&cfg, &err);
+	ck_assert_msg(s != NULL, "%s", err.msg);
+	insert_job_in(s, "before", "{}", NULL, NULL, 1);
+	record_in(s, "r", "a", 0.5, 0.5);
+	store_health_of(s, &h0);
+	ck_assert_int_eq(h0.up, 1);
+	snprintf(cmd, sizeof(cmd), "tests/scripts/pg.sh restart '%s'", pgdir);
+	ck_assert_int_eq(system(cmd), 0);
+	double t0 = tu_now();
+	for (;;) {
+		store_health_of(s, &h);
+		if (h.up && h.reconnects > h0.reconnects)
+			break;
+		ck_assert_msg(tu_now() - t0 < 60, "the store never noticed the restart");
+		usleep(10000);
+	}
+	ck_assert_uint_gt(h.losses, h0.losses);
+	ck_assert_int_eq(store_job_cancel(s, "nosuch", &was, &err), SEG_ENOTFOUND);
+	insert_job_in(s, "after", "{}", NULL, NULL, 2);
+	ck_assert_msg(store_job_claim(s, collect_job, &sj, &found, &err) == SEG_OK, "%s", err.msg);
+	ck_assert_int_eq(found, 1);
+	ck_assert_str_eq(sj.id, "before");
+	store_health_of(s, &h0);
+	ck_assert_uint_eq(h0.errors, h.errors);
+	store_close(s);
+}
+END_TEST
+
+/*
+ * The server down when the store opens: it opens down, and once the
+ * server is back it is not up, nor does a call run, before the schema is
+ * in place (a call must never meet a missing table).
+ */
+START_TEST(test_pg_migrates_once_reachable)
+{
+	const char *pgdir = getenv("SEGLOSS_TEST_PG_DIR");
+	seg_error err = {0};
+	store_health h;
+	char cmd[512], v[32];
+	store_score sc = {STORE_LOSS, "bce", 0.5};
+
+	if (pgdir == NULL) {
+		fprintf(stderr, "check_store: SEGLOSS_TEST_PG_DIR is not set: the start-while-down case is left out\n");
+		return;
+	}
+	store_close(st);
+	st = NULL;
+	ck_assert_int_eq(tpg_exec(where, "DROP SCHEMA segloss CASCADE"), 0);
+	snprintf(cmd, sizeof(cmd), "tests/scripts/pg.sh down '%s'", pgdir);
+	ck_assert_int_eq(system(cmd), 0);
+	st = store_open(where, &err);
+	snprintf(cmd, sizeof(cmd), "tests/scripts/pg.sh up '%s'", pgdir);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_msg(st != NULL, "%s", err.msg);
+	double t0 = tu_now();
+	for (;;) {
+		store_health_of(st, &h);
+		if (h.up) {
+			ck_assert_int_eq(tpg_value(where, "SELECT count(*) FROM segloss.schema_migrations", v, sizeof(v)), 0);
+			ck_assert_str_eq(v, "1");
+		}
+		if (store_record(st, "r", "i", 1, 1, 1, &sc, 1, &err) == SEG_OK)
+			break;
+		ck_assert_msg(strncmp(err.msg, "store: PostgreSQL is unreachable: ", 34) == 0, "%s", err.msg);
+		ck_assert_msg(tu_now() - t0 < 60, "the store never came up: %s", err.msg);
+		usleep(20000);
+	}
+	store_health_of(st, &h);
+	ck_assert_int_eq(h.up, 1);
 }
 END_TEST
 
@@ -1556,6 +1790,7 @@ int main(void)
 	tcase_add_test(lite, test_sqlite_upgrade_numbers_old_jobs);
 	tcase_add_test(lite, test_sqlite_upgrade_fills_aggregates);
 	tcase_add_test(lite, test_sqlite_requeue_at_start);
+	tcase_add_test(lite, test_sqlite_path_with_equals);
 	suite_add_tcase(s, lite);
 
 	if (tpg_server()) {
@@ -1566,9 +1801,13 @@ int main(void)
 		tcase_add_test(pg, test_pg_migrations);
 		tcase_add_test(pg, test_pg_two_daemons);
 		tcase_add_test(pg, test_pg_lease_taken_over);
+		tcase_add_test(pg, test_pg_lease_renewed_while_running);
 		tcase_add_test(pg, test_pg_purge_one_at_a_time);
 		tcase_add_test(pg, test_pg_notify_wakes_others);
 		tcase_add_test(pg, test_pg_unreachable);
+		tcase_add_test(pg, test_pg_restart_reopens_pooled_connections);
+		tcase_add_test(pg, test_pg_migrates_once_reachable);
+		tcase_add_test(pg, test_pg_run_summary_one_snapshot);
 		tcase_add_test(pg, test_pg_describe_hides_passwords);
 		suite_add_tcase(s, pg);
 	} else {

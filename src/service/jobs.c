@@ -23,6 +23,15 @@
  * and the one-second tick is the fallback. A runner that learns its job
  * was taken over (STORE_JOB_LOST: its lease expired, say while the
  * database was unreachable) stops it and writes nothing more.
+ *
+ * A job whose item cannot be written because the database is unreachable
+ * (the store noticed a loss while the job ran, or is down) has not
+ * failed: the runner puts it back in the queue, to run again from its
+ * first item once the database answers, as it would after a crash. Only
+ * when it has been claimed JOBS_MAX_ATTEMPTS times does such a job fail
+ * for good, saying so. A store that refuses a write (SQLite's disk full,
+ * a statement PostgreSQL rejects) fails the job as before: running it
+ * again would fail the same way.
  */
 #include "service/jobs.h"
 
@@ -65,6 +74,13 @@ static int stopping(jobs *j)
 	return s;
 }
 
+/*
+ * Claims of a job (crashes and lease expiries included) after which an
+ * outage fails it rather than queuing it again: a database that keeps
+ * going away is for an operator to see, not for the queue to hide.
+ */
+#define JOBS_MAX_ATTEMPTS 5
+
 /* The claimed job, copied out of the store's callback. */
 typedef struct claimed {
 	char id[40];
@@ -72,6 +88,8 @@ typedef struct claimed {
 	uint8_t *body;
 	size_t len;
 	int64_t created, started;
+	int attempts; /* 0: the store does not count them */
+	uint64_t losses; /* store_losses before the claim */
 	int ok;
 } claimed;
 
@@ -85,6 +103,7 @@ static void take(void *opaque, const store_job *sj)
 	c->len = sj->body_len;
 	c->created = sj->created;
 	c->started = sj->started;
+	c->attempts = sj->attempts;
 	c->ok = c->content_type != NULL && c->body != NULL;
 	if (c->ok && sj->body_len)
 		memcpy(c->body, sj->body, sj->body_len);
@@ -156,18 +175,49 @@ static seg_status finish(jobs *j, const char *id, store_job_status st, const cha
 	return rc;
 }
 
+/*
+ * Puts a job back in the queue, trying again every second while the
+ * store cannot be reached, like finish: past that, or at shutdown, the
+ * store has stopped renewing its lease, which expires and lets it run
+ * again all the same.
+ */
+static seg_status release(jobs *j, const char *id, seg_error *err)
+{
+	seg_status rc = SEG_ESTORE;
+
+	for (int tries = 0; tries < 60; tries++) {
+		rc = store_job_release(j->ctx->store, id, err);
+		if (rc != SEG_ESTORE || pause_ms(j, 1000))
+			break;
+	}
+	return rc;
+}
+
+/* Whether a job's SEG_ESTORE failure came from losing the database since it was claimed. */
+static int outage(jobs *j, const claimed *c, seg_status st)
+{
+	int up = 1;
+	uint64_t losses;
+
+	if (st != SEG_ESTORE)
+		return 0;
+	losses = store_losses(j->ctx->store, &up);
+	return losses != c->losses || !up;
+}
+
 static void run_one(jobs *j, claimed *c)
 {
 	store *s = j->ctx->store;
 	progress_ctx p = {j, c->id, 0, 0};
 	char *result = NULL;
-	int canceled = 0;
+	int canceled = 0, released = 0, lost_db;
 	seg_error err = {0}, werr = {0};
 	seg_status st;
 
 	if (j->hooks.waited)
 		j->hooks.waited(j->hooks.arg, (double)(c->started - c->created) / 1e3);
 	st = svc_run_job(j->ctx, c->id, c->content_type, c->body, c->len, on_progress, &p, &result, &canceled, &err);
+	lost_db = outage(j, c, st);
 	if (p.stop_for_shutdown) {
 		/* Shutting down mid-job: back to the queue, to run again on the next start or on another daemon. */
 		store_job_release(s, c->id, &werr);
@@ -178,6 +228,17 @@ static void run_one(jobs *j, claimed *c)
 		finish(j, c->id, JOB_CANCELED, NULL, NULL, 0, &werr);
 	} else if (st == SEG_OK) {
 		finish(j, c->id, JOB_DONE, result, NULL, 0, &werr);
+	} else if (lost_db && c->attempts < JOBS_MAX_ATTEMPTS) {
+		/* Accepted work is not lost to an outage: it runs again from its first item (items replace). */
+		log_msg("warn", "job %s: back in the queue, to run again when the store answers (attempt %d of %d): %s",
+			c->id, c->attempts, JOBS_MAX_ATTEMPTS, err.msg);
+		released = 1;
+		release(j, c->id, &werr);
+	} else if (lost_db) {
+		char msg[SEG_ERRMSG_MAX];
+		snprintf(msg, sizeof(msg), "store unreachable on attempt %d of %d, not run again: %.180s", c->attempts,
+			 JOBS_MAX_ATTEMPTS, err.msg);
+		finish(j, c->id, JOB_FAILED, NULL, msg, problem_status_of(st), &werr);
 	} else {
 		finish(j, c->id, JOB_FAILED, NULL, err.msg, problem_status_of(st), &werr);
 	}
@@ -185,7 +246,7 @@ static void run_one(jobs *j, claimed *c)
 		log_msg("warn", "job %s: not recorded: %s", c->id, werr.msg);
 	else if (werr.status != SEG_OK)
 		log_msg("error", "job %s: cannot record its outcome: %s", c->id, werr.msg);
-	if (j->hooks.ran && !p.stop_for_shutdown && !p.lost)
+	if (j->hooks.ran && !p.stop_for_shutdown && !p.lost && !released)
 		j->hooks.ran(j->hooks.arg, (double)(now_ms() - c->started) / 1e3);
 	free(result);
 }
@@ -230,6 +291,7 @@ static void *runner(void *opaque)
 			int found = 0;
 			seg_error err = {0};
 			memset(&c, 0, sizeof(c));
+			c.losses = store_losses(j->ctx->store, NULL);
 			if (store_job_claim(j->ctx->store, take, &c, &found, &err) != SEG_OK) {
 				/* Once per outage, not once a second. */
 				if (!claim_failing)

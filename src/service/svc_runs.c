@@ -174,23 +174,27 @@ seg_status svc_run_get(const svc_ctx *ctx, const svc_request *rq, svc_reply *out
 	set_etag(rq, version, out, &fresh);
 	if (fresh)
 		return SEG_OK;
-	st = store_get_run(ctx->store, rq->param[0], &run, err);
-	if (st != SEG_OK)
-		return st;
 	root = cJSON_CreateObject();
-	run_json(root, &run);
-	agg_ctx ac = {cJSON_AddObjectToObject(root, "losses"), cJSON_AddObjectToObject(root, "metrics"), ragg_new(),
-		      percentiles};
-	if (ac.mc == NULL)
+	agg_ctx ac = {cJSON_CreateObject(), cJSON_CreateObject(), ragg_new(), percentiles};
+	if (root == NULL || ac.losses == NULL || ac.metrics == NULL || ac.mc == NULL)
 		st = seg_fail(err, SEG_ENOMEM, "out of memory");
+	/* The count, the aggregates and the ETag from one read: other writers may have come since the version's. */
 	if (st == SEG_OK)
-		st = percentiles ? store_aggregates(ctx->store, rq->param[0], add_agg, &ac, err)
-				 : store_aggregates_kept(ctx->store, rq->param[0], add_agg, &ac, err);
+		st = store_run_summary(ctx->store, rq->param[0], percentiles, &run, add_agg, &ac, err);
+	if (st == SEG_OK) {
+		run_json(root, &run);
+		cJSON_AddItemToObject(root, "losses", ac.losses);
+		cJSON_AddItemToObject(root, "metrics", ac.metrics);
+		ac.losses = ac.metrics = NULL; /* root's now */
+		set_etag(rq, run.version, out, &fresh);
+	}
 	if (st == SEG_OK && ragg_json(ac.mc, root) != SEG_OK)
 		st = seg_fail(err, SEG_ENOMEM, "out of memory");
-	if (st == SEG_OK)
+	if (st == SEG_OK && !fresh)
 		st = svc_reply_json(root, 200, out, err);
 	ragg_free(ac.mc);
+	cJSON_Delete(ac.losses);
+	cJSON_Delete(ac.metrics);
 	cJSON_Delete(root);
 	return st;
 }

@@ -27,6 +27,7 @@ typedef struct store_ops {
 	void (*close)(store *s);
 	void (*health)(store *s, store_health *h);
 	void (*set_job_hook)(store *s, void (*fn)(void *arg), void *arg);
+	uint64_t (*losses)(store *s, int *up); /* store_losses; NULL: the database cannot be lost (SQLite) */
 
 	/* store_record_masks; m NULL for store_record (then kept and run_bytes are left 0). */
 	seg_status (*record)(store *s, const char *run, const char *item, int64_t time_ms, int width, int height,
@@ -41,6 +42,9 @@ typedef struct store_ops {
 	seg_status (*run_keys)(store *s, const char *run, store_key_fn fn, void *ctx, seg_error *err);
 	seg_status (*aggregates)(store *s, const char *run, int percentiles, store_agg_fn fn, void *ctx,
 				 seg_error *err);
+	/* store_run_summary; NULL: store.c reads the run, then its aggregates (SQLite: one daemon per file). */
+	seg_status (*run_summary)(store *s, const char *run, int percentiles, store_run *out, store_agg_fn fn,
+				  void *ctx, seg_error *err);
 	seg_status (*items)(store *s, const char *run, const store_items_query *q, store_item_fn fn, void *ctx,
 			    int64_t *next, seg_error *err);
 	seg_status (*compare)(store *s, const char *a, const char *b, store_pair_fn fn, void *ctx, seg_error *err);

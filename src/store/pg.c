@@ -20,7 +20,11 @@
  * of each waiting for a connection timeout: a new connection is tried at
  * most once a second by the calls and once a second by the keeper, and
  * the first that succeeds brings the store back up. The daemon never has
- * to be restarted.
+ * to be restarted. A loss, once noticed (by a call or by the keeper),
+ * marks every pooled connection opened before it stale: each is opened
+ * anew before its next use, so a server restart costs each call that
+ * is not safe to repeat nothing, rather than one failure per idle
+ * connection that libpq still believes open.
  *
  * The keeper thread owns one more connection: it LISTENs on channel
  * segloss_jobs (a job queued by any daemon wakes this one's runner at
@@ -31,7 +35,8 @@
  *
  * The schema and its migrations are in pg_schema.c; the first connection
  * applies what the database lacks (or, when the server cannot be
- * reached at start, the keeper does once it can).
+ * reached at start, the keeper or the first call does once it can: the
+ * store is not up before the schema is there).
  *
  * The address may hold a password; it is never logged or put in a
  * message (store_pg_describe gives the address without it). The password
@@ -146,6 +151,8 @@ static void set_down(pgs *p, const char *why)
 
 	pthread_mutex_lock(&p->lock);
 	was = p->up;
+	if (was)
+		p->losses++; /* every pooled connection may be stale now */
 	p->up = 0;
 	p->last_try_ms = mono_ms();
 	snprintf(p->detail, sizeof(p->detail), "%s", why);
@@ -273,14 +280,24 @@ static void give_slot(pgs *p, int slot)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* Makes sure the slot (ours) holds a working connection; SEG_ESTORE when the database cannot be reached. */
+/*
+ * Makes sure the slot (ours) holds a working connection; SEG_ESTORE when
+ * the database cannot be reached. A connection opened before the latest
+ * loss is replaced even though libpq still calls it fine: after a restart
+ * of the server it is closed at the other end, and only its first use
+ * would tell.
+ */
 static seg_status ensure(pgs *p, int slot, seg_error *err)
 {
 	char why[160];
-	int may_try, reconnect;
+	int may_try, reconnect, stale, migrated, fatal = 0;
+	uint64_t gen;
 	PGconn *c;
 
-	if (p->conns[slot] && PQstatus(p->conns[slot]) == CONNECTION_OK)
+	pthread_mutex_lock(&p->lock);
+	stale = p->conn_gen[slot] != p->losses;
+	pthread_mutex_unlock(&p->lock);
+	if (p->conns[slot] && !stale && PQstatus(p->conns[slot]) == CONNECTION_OK)
 		return SEG_OK;
 	if (p->conns[slot]) {
 		PQfinish(p->conns[slot]);
@@ -294,10 +311,29 @@ static seg_status ensure(pgs *p, int slot, seg_error *err)
 	else if (!p->up)
 		p->last_try_ms = mono_ms();
 	reconnect = p->had[slot];
+	/* Read before connecting: a loss noticed meanwhile makes this connection stale too. */
+	gen = p->losses;
+	migrated = p->migrated;
 	pthread_mutex_unlock(&p->lock);
 	if (!may_try)
 		return seg_fail(err, SEG_ESTORE, "store: PostgreSQL is unreachable: %s", why);
 	c = connect_db(p, why, sizeof(why));
+	/*
+	 * The server answered but the schema may not be there yet (it could
+	 * not be reached at start): not up until it is, or a call would fail
+	 * on a missing table while /readyz says up. Under the advisory lock,
+	 * so a keeper migrating too waits its turn and finds nothing to do.
+	 */
+	if (c != NULL && !migrated) {
+		if (pgs_migrate(c, why, sizeof(why), &fatal)) {
+			pthread_mutex_lock(&p->lock);
+			p->migrated = 1;
+			pthread_mutex_unlock(&p->lock);
+		} else {
+			PQfinish(c);
+			c = NULL;
+		}
+	}
 	if (c == NULL) {
 		set_down(p, why);
 		return seg_fail(err, SEG_ESTORE, "store: PostgreSQL is unreachable: %s", why);
@@ -306,6 +342,7 @@ static seg_status ensure(pgs *p, int slot, seg_error *err)
 	p->prepared[slot].n = 0; /* a new session has none */
 	pthread_mutex_lock(&p->lock);
 	p->had[slot] = 1;
+	p->conn_gen[slot] = gen;
 	pthread_mutex_unlock(&p->lock);
 	set_up(p, reconnect);
 	return SEG_OK;
@@ -382,6 +419,11 @@ seg_status pgs_run(pgs *p, const pgs_call *call, PGresult **res, seg_error *err)
 		if (lost) {
 			PQfinish(c);
 			p->conns[slot] = NULL;
+			/* News only when this connection was opened after the last loss noticed. */
+			pthread_mutex_lock(&p->lock);
+			if (p->conn_gen[slot] == p->losses)
+				p->losses++;
+			pthread_mutex_unlock(&p->lock);
 		}
 		give_slot(p, slot);
 		if (lost && call->retry && attempt == 0)
@@ -447,6 +489,18 @@ static void call_hook(pgs *p)
 	p->hook_calls--;
 	pthread_cond_broadcast(&p->hook_idle);
 	pthread_mutex_unlock(&p->lock);
+}
+
+/* Whether a call of the hook is due (clearing it). */
+static int hook_due(pgs *p)
+{
+	int due;
+
+	pthread_mutex_lock(&p->lock);
+	due = p->hook_due;
+	p->hook_due = 0;
+	pthread_mutex_unlock(&p->lock);
+	return due;
 }
 
 /* Drains notifications; 1 when there was one. */
@@ -557,7 +611,10 @@ static void *keeper_main(void *arg)
 			set_up(p, had);
 			had = 1;
 			last_renew = last_counts = last_size = 0;
-			call_hook(p); /* jobs may have been queued while we could not listen */
+			/* Jobs may have been queued while we could not listen. */
+			pthread_mutex_lock(&p->lock);
+			p->hook_due = 1;
+			pthread_mutex_unlock(&p->lock);
 		}
 		if (!keep(p, c, mono_ms(), &last_renew, &last_counts, &last_size)) {
 			char why[160];
@@ -567,7 +624,11 @@ static void *keeper_main(void *arg)
 			set_down(p, why);
 			continue;
 		}
-		if (notified(c))
+		/*
+		 * One call for the connection and the setting of the hook together,
+		 * whichever came first: a caller waiting for it sees exactly one.
+		 */
+		if (notified(c) + hook_due(p))
 			call_hook(p);
 		struct pollfd fds[2] = {{PQsocket(c), POLLIN, 0}, {p->wake[0], POLLIN, 0}};
 		if (poll(fds, 2, tick) < 0 && errno != EINTR)
@@ -623,6 +684,7 @@ static void pgs_close(store *s)
 	free(p->conns);
 	free(p->busy);
 	free(p->had);
+	free(p->conn_gen);
 	free(p->prepared);
 	free(p->where);
 	free(p->password_file);
@@ -638,10 +700,24 @@ static void pgs_health(store *s, store_health *h)
 	snprintf(h->detail, sizeof(h->detail), "%s", p->up ? "" : p->detail);
 	h->write_errors = p->write_errors;
 	h->reconnects = p->reconnects;
+	h->losses = p->losses;
 	h->size_bytes = p->size_bytes;
 	h->jobs_known = p->jobs_known;
 	memcpy(h->jobs, p->jobs, sizeof(h->jobs));
 	pthread_mutex_unlock(&p->lock);
+}
+
+static uint64_t pgs_losses(store *s, int *up)
+{
+	pgs *p = (pgs *)s;
+	uint64_t n;
+
+	pthread_mutex_lock(&p->lock);
+	n = p->losses;
+	if (up)
+		*up = p->up;
+	pthread_mutex_unlock(&p->lock);
+	return n;
 }
 
 static void pgs_set_job_hook(store *s, void (*fn)(void *arg), void *arg)
@@ -651,10 +727,16 @@ static void pgs_set_job_hook(store *s, void (*fn)(void *arg), void *arg)
 	pthread_mutex_lock(&p->lock);
 	p->hook = fn;
 	p->hook_arg = arg;
+	/* A new hook hears once of jobs queued before it was set (the keeper calls it soon). */
+	if (fn)
+		p->hook_due = 1;
 	/* The old arg may be freed once this returns: wait for a call of it the keeper is making. */
 	while (p->hook_calls > 0)
 		pthread_cond_wait(&p->hook_idle, &p->lock);
 	pthread_mutex_unlock(&p->lock);
+	if (fn && write(p->wake[1], "x", 1) < 0) {
+		/* the keeper still calls it within a tick */
+	}
 }
 
 static const store_ops pgs_ops = {
@@ -662,6 +744,7 @@ static const store_ops pgs_ops = {
 	.close = pgs_close,
 	.health = pgs_health,
 	.set_job_hook = pgs_set_job_hook,
+	.losses = pgs_losses,
 	.record = pgs_record,
 	.item_mask = pgs_item_mask,
 	.version = pgs_version,
@@ -669,6 +752,7 @@ static const store_ops pgs_ops = {
 	.get_run = pgs_get_run,
 	.run_keys = pgs_run_keys,
 	.aggregates = pgs_aggregates,
+	.run_summary = pgs_run_summary,
 	.items = pgs_items,
 	.compare = pgs_compare,
 	.key_mean = pgs_key_mean,
@@ -721,9 +805,10 @@ store *store_pg_open(const store_config *cfg, seg_error *err)
 	p->conns = calloc((size_t)p->nconns, sizeof(*p->conns));
 	p->busy = calloc((size_t)p->nconns, 1);
 	p->had = calloc((size_t)p->nconns, 1);
+	p->conn_gen = calloc((size_t)p->nconns, sizeof(*p->conn_gen));
 	p->prepared = calloc((size_t)p->nconns, sizeof(*p->prepared));
 	if (p->where == NULL || (cfg->password_file && p->password_file == NULL) || p->conns == NULL ||
-	    p->busy == NULL || p->had == NULL || p->prepared == NULL || pipe2(p->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
+	    p->busy == NULL || p->had == NULL || p->conn_gen == NULL || p->prepared == NULL || pipe2(p->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
 		seg_fail(err, SEG_ENOMEM, "store: out of memory");
 		goto fail;
 	}

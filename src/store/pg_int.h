@@ -34,6 +34,7 @@ typedef struct pgs {
 	PGconn **conns; /* NULL: not connected (yet, or since it was lost) */
 	char *busy;
 	char *had; /* the slot was connected once: connecting again counts as a reconnect */
+	uint64_t *conn_gen; /* per slot: losses (below) when its connection was opened; older is stale */
 	struct pgs_prepared *prepared; /* per slot: the statements its connection has prepared */
 
 	/* State, under lock. */
@@ -42,6 +43,14 @@ typedef struct pgs {
 	int64_t last_try_ms; /* the last connection attempt that failed */
 	int migrated;
 	uint64_t reconnects, write_errors;
+	/*
+	 * Losses of the database noticed (a connection found broken, a failed
+	 * connection while up). A pooled connection opened before the latest
+	 * one is reopened before its next use: libpq reports a connection the
+	 * server closed as fine until it is used, and a call that is not safe
+	 * to run twice would fail on it.
+	 */
+	uint64_t losses;
 	int64_t size_bytes;
 	int jobs_known;
 	int64_t jobs[JOB_STATUS_COUNT];
@@ -49,6 +58,7 @@ typedef struct pgs {
 	void (*hook)(void *arg);
 	void *hook_arg;
 	int hook_calls; /* calls of hook in progress: setting another waits for them */
+	int hook_due;   /* the keeper calls hook once more: it was set, or the keeper (re)connected */
 	pthread_cond_t hook_idle;
 
 	/* The keeper thread: LISTEN, leases, samples for /metrics, reconnection. */
@@ -113,6 +123,8 @@ seg_status pgs_list_runs(store *s, store_run_fn fn, void *ctx, seg_error *err);
 seg_status pgs_get_run(store *s, const char *run, store_run *out, seg_error *err);
 seg_status pgs_run_keys(store *s, const char *run, store_key_fn fn, void *ctx, seg_error *err);
 seg_status pgs_aggregates(store *s, const char *run, int percentiles, store_agg_fn fn, void *ctx, seg_error *err);
+seg_status pgs_run_summary(store *s, const char *run, int percentiles, store_run *out, store_agg_fn fn, void *ctx,
+			   seg_error *err);
 seg_status pgs_items(store *s, const char *run, const store_items_query *q, store_item_fn fn, void *ctx,
 		     int64_t *next, seg_error *err);
 seg_status pgs_compare(store *s, const char *a, const char *b, store_pair_fn fn, void *ctx, seg_error *err);

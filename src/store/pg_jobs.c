@@ -27,7 +27,7 @@
 
 const char pgs_sql_job_counts[] = "SELECT status, count(*) FROM jobs GROUP BY status";
 
-/* A job from a binary row: JOB_COLUMNS, then the body (or NULL) and the seq. */
+/* A job from a binary row: JOB_COLUMNS, then the body (or NULL), the seq and the attempts. */
 static void read_job(const PGresult *r, int row, store_job *j)
 {
 	memset(j, 0, sizeof(*j));
@@ -49,6 +49,8 @@ static void read_job(const PGresult *r, int row, store_job *j)
 	}
 	if (PQnfields(r) > 13)
 		j->seq = pgs_bin_int(r, row, 13);
+	if (PQnfields(r) > 14)
+		j->attempts = (int)pgs_bin_int(r, row, 14);
 }
 
 seg_status pgs_job_insert(store *s, const store_job *j, const char *idem_key, const char *body_hash,
@@ -148,7 +150,7 @@ seg_status pgs_job_claim(store *s, store_job_fn fn, void *ctx, int *found, seg_e
 		      "lease_until = now() + ($3::float8 * interval '1 millisecond') "
 		      "WHERE id = (SELECT id FROM jobs WHERE status <= 1 AND (status = 0 OR lease_until < now()) "
 		      "ORDER BY created, seq FOR UPDATE SKIP LOCKED LIMIT 1) "
-		      "RETURNING " JOB_COLUMNS ", body",
+		      "RETURNING " JOB_COLUMNS ", body, 0::bigint, attempts",
 		      3, v, NULL, NULL, 1, 0, 1};
 	seg_status rc;
 

@@ -217,14 +217,22 @@ seg_status pgs_run_keys(store *s, const char *run, store_key_fn fn, void *ctx, s
 	"OFFSET GREATEST(a.count - 1 - LEAST(floor((a.count - 1)::float8 * " q "::float8)::bigint + 1, a.count - 1), 0) " \
 	"LIMIT 2) t)"
 
-static const char sql_aggs[] =
-	"SELECT a.kind, a.key, a.count, (a.s1 / NULLIF(a.count, 0))::float8, "
-	"sqrt((a.s2 * a.count - a.s1 * a.s1) / NULLIF(a.count::numeric * a.count, 0))::float8, "
-	"a.vmin, a.vmax, a.s1::float8, p.v05, p.v50, p.v95 "
-	"FROM runs r JOIN aggs a ON a.run_id = r.id "
-	"LEFT JOIN LATERAL (SELECT " RANK_UP("0.05") " AS v05, " RANK_UP("0.5") " AS v50, " RANK_DOWN("0.95") " AS v95 "
+#define AGG_COLUMNS                                                                                                    \
+	"a.kind, a.key, a.count, (a.s1 / NULLIF(a.count, 0))::float8, "                                                \
+	"sqrt((a.s2 * a.count - a.s1 * a.s1) / NULLIF(a.count::numeric * a.count, 0))::float8, "                      \
+	"a.vmin, a.vmax, a.s1::float8, p.v05, p.v50, p.v95"
+#define AGG_PERCENTILES                                                                                                \
+	"LEFT JOIN LATERAL (SELECT " RANK_UP("0.05") " AS v05, " RANK_UP("0.5") " AS v50, " RANK_DOWN("0.95") " AS v95 " \
 	"WHERE $2::boolean AND a.count > 0) p ON true "
-	"WHERE r.name = $1 ORDER BY a.kind, a.key";
+static const char sql_aggs[] = "SELECT " AGG_COLUMNS " FROM runs r JOIN aggs a ON a.run_id = r.id " AGG_PERCENTILES
+			       "WHERE r.name = $1 ORDER BY a.kind, a.key";
+/*
+ * The aggregates and the run's row in one statement, so from one snapshot
+ * (the run's row on every line; one line with no key when it has none).
+ */
+static const char sql_summary[] = "SELECT " AGG_COLUMNS ", r.name, r.items, r.created, r.updated, r.version "
+				  "FROM runs r LEFT JOIN aggs a ON a.run_id = r.id " AGG_PERCENTILES
+				  "WHERE r.name = $1 ORDER BY a.kind, a.key";
 
 /* "{a,b}" (a float8[] in text) into v[0..1]; returns how many. */
 static int parse_pair(const char *text, double v[2])
@@ -268,6 +276,22 @@ static double percentile_of(const PGresult *r, int row, int col, int64_t n, doub
 	return store_quantile_of(v[0], v[1], (size_t)n, q);
 }
 
+/* A key's aggregates from a row of AGG_COLUMNS (its strings live as long as r). */
+static void read_agg(const PGresult *r, int row, store_agg *a)
+{
+	a->kind = (int)pgs_int(r, row, 0);
+	a->key = PQgetvalue(r, row, 1);
+	a->count = pgs_int(r, row, 2);
+	a->mean = pgs_double(r, row, 3);
+	a->std = pgs_double(r, row, 4);
+	a->min = pgs_double(r, row, 5);
+	a->max = pgs_double(r, row, 6);
+	a->sum = pgs_double(r, row, 7);
+	a->p05 = percentile_of(r, row, 8, a->count, store_percentiles[0], 1);
+	a->median = percentile_of(r, row, 9, a->count, store_percentiles[1], 1);
+	a->p95 = percentile_of(r, row, 10, a->count, store_percentiles[2], 0);
+}
+
 seg_status pgs_aggregates(store *s, const char *run, int percentiles, store_agg_fn fn, void *ctx, seg_error *err)
 {
 	PGresult *r = NULL;
@@ -277,17 +301,35 @@ seg_status pgs_aggregates(store *s, const char *run, int percentiles, store_agg_
 
 	for (int i = 0; rc == SEG_OK && i < PQntuples(r); i++) {
 		store_agg a;
-		a.kind = (int)pgs_int(r, i, 0);
-		a.key = PQgetvalue(r, i, 1);
-		a.count = pgs_int(r, i, 2);
-		a.mean = pgs_double(r, i, 3);
-		a.std = pgs_double(r, i, 4);
-		a.min = pgs_double(r, i, 5);
-		a.max = pgs_double(r, i, 6);
-		a.sum = pgs_double(r, i, 7);
-		a.p05 = percentile_of(r, i, 8, a.count, store_percentiles[0], 1);
-		a.median = percentile_of(r, i, 9, a.count, store_percentiles[1], 1);
-		a.p95 = percentile_of(r, i, 10, a.count, store_percentiles[2], 0);
+		read_agg(r, i, &a);
+		fn(ctx, &a);
+	}
+	PQclear(r);
+	return rc;
+}
+
+seg_status pgs_run_summary(store *s, const char *run, int percentiles, store_run *out, store_agg_fn fn, void *ctx,
+			   seg_error *err)
+{
+	PGresult *r = NULL;
+	const char *v[2] = {run, percentiles ? "true" : "false"};
+	pgs_call c = {sql_summary, 2, v, NULL, NULL, 0, 1, 0};
+	seg_status rc = pgs_run((pgs *)s, &c, &r, err);
+
+	if (rc == SEG_OK && PQntuples(r) == 0)
+		rc = seg_fail(err, SEG_ENOTFOUND, "no run '%s'", run);
+	if (rc == SEG_OK) {
+		snprintf(out->name, sizeof(out->name), "%s", PQgetvalue(r, 0, 11));
+		out->count = pgs_int(r, 0, 12);
+		out->created = pgs_int(r, 0, 13);
+		out->updated = pgs_int(r, 0, 14);
+		out->version = pgs_int(r, 0, 15);
+	}
+	for (int i = 0; rc == SEG_OK && i < PQntuples(r); i++) {
+		store_agg a;
+		if (PQgetisnull(r, i, 0)) /* the run without a key */
+			continue;
+		read_agg(r, i, &a);
 		fn(ctx, &a);
 	}
 	PQclear(r);

@@ -4,7 +4,7 @@
  * failures; plus the helpers both backends share (percentiles, names).
  *
  * The address decides: postgres:// and postgresql:// URIs and libpq
- * key=value strings ("host=db dbname=segloss") go to PostgreSQL
+ * key=value strings ("host=db dbname=segloss", a keyword first) go to PostgreSQL
  * (pg.c, pg_runs.c, pg_jobs.c), anything else is a SQLite path
  * (sqlite.c, sqlite_jobs.c). The service never learns which.
  */
@@ -55,10 +55,31 @@ const char *store_job_status_name(store_job_status st)
 	return (unsigned)st < JOB_STATUS_COUNT ? names[st] : "unknown";
 }
 
+/*
+ * A libpq key=value string starts with a keyword (letters, digits and
+ * '_', a letter first) and '=', spaces allowed around it as libpq allows
+ * them. A path may hold '=' too ("./runs/a=b.db"), but written with its
+ * folder it has a '/' or '.' before it, which a keyword cannot hold.
+ */
+static int is_keyword_value(const char *where)
+{
+	const char *p = where;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+		return 0;
+	while ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_')
+		p++;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return *p == '=';
+}
+
 int store_is_postgres(const char *where)
 {
 	return strncmp(where, "postgres://", 11) == 0 || strncmp(where, "postgresql://", 13) == 0 ||
-	       strchr(where, '=') != NULL;
+	       is_keyword_value(where);
 }
 
 void store_describe(const char *where, char *out, size_t cap)
@@ -101,6 +122,15 @@ void store_health_of(store *s, store_health *h)
 	memset(h, 0, sizeof(*h));
 	s->ops->health(s, h);
 	h->errors = atomic_load(&s->errors);
+}
+
+uint64_t store_losses(store *s, int *up)
+{
+	if (s->ops->losses)
+		return s->ops->losses(s, up);
+	if (up)
+		*up = 1;
+	return 0;
 }
 
 int64_t store_size_bytes(store *s)
@@ -188,6 +218,19 @@ seg_status store_aggregates_kept(store *s, const char *run, void (*fn)(void *ctx
 				 seg_error *err)
 {
 	return counted(s, s->ops->aggregates(s, run, 0, fn, ctx, err));
+}
+
+seg_status store_run_summary(store *s, const char *run, int percentiles, store_run *out,
+			     void (*fn)(void *ctx, const store_agg *a), void *ctx, seg_error *err)
+{
+	seg_status rc;
+
+	if (s->ops->run_summary)
+		return counted(s, s->ops->run_summary(s, run, percentiles, out, fn, ctx, err));
+	rc = counted(s, s->ops->get_run(s, run, out, err));
+	if (rc == SEG_OK)
+		rc = counted(s, s->ops->aggregates(s, run, percentiles, fn, ctx, err));
+	return rc;
 }
 
 seg_status store_items(store *s, const char *run, const store_items_query *q,

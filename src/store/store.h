@@ -107,6 +107,8 @@ typedef struct store_job {
 	const char *result;  /* JSON text, when done */
 	const char *error;   /* problem detail, when failed */
 	int error_status;    /* HTTP status of the failure */
+	int attempts;        /* PostgreSQL: claims of the job so far, this one included (store_job_claim);
+				SQLite: 0, it does not count them */
 } store_job;
 
 /* How to open a store. Only where is required; zeros pick the defaults. */
@@ -123,8 +125,10 @@ typedef struct store_config {
 
 /*
  * Whether where names a PostgreSQL database: a postgres:// or
- * postgresql:// URI, or a libpq key=value string (holds '='). Anything
- * else is a SQLite path. where borrowed.
+ * postgresql:// URI, or a libpq key=value string (it starts with a
+ * keyword and '=', as "host=db dbname=segloss"). Anything else is a
+ * SQLite path, '=' in it or not ("./runs/a=b.db"; a bare "a=b.db"
+ * reads as key=value: write it "./a=b.db"). where borrowed.
  */
 int store_is_postgres(const char *where);
 
@@ -163,6 +167,8 @@ typedef struct store_health {
 	uint64_t errors;          /* calls that failed with SEG_ESTORE since start */
 	uint64_t write_errors;    /* of those, writes (disk full, read-only, lost connection) */
 	uint64_t reconnects;      /* connections re-established after a loss */
+	uint64_t losses;          /* losses of the database noticed: a broken connection, a failed
+				     connection while up (PostgreSQL; SQLite: 0, its file does not go away) */
 	int64_t size_bytes;       /* the database's size (PostgreSQL: sampled every few seconds) */
 	int jobs_known;           /* jobs[] holds counts */
 	int64_t jobs[JOB_STATUS_COUNT]; /* jobs per status (PostgreSQL: sampled every few seconds) */
@@ -170,6 +176,15 @@ typedef struct store_health {
 
 /* Fills h (borrowed). */
 void store_health_of(store *s, store_health *h);
+
+/*
+ * Losses of the database noticed since the store opened (store_health's
+ * losses), and in *up (borrowed; may be NULL) whether it answers now:
+ * cheap, never waits on the database. A SEG_ESTORE failure seen while
+ * this number moved, or while the store is down, came from an outage
+ * rather than from the store refusing a statement. SQLite: 0 and up.
+ */
+uint64_t store_losses(store *s, int *up);
 
 /* Bytes the database occupies (SQLite: page count x page size). */
 int64_t store_size_bytes(store *s);
@@ -179,8 +194,10 @@ uint64_t store_write_errors(store *s);
 
 /*
  * fn(arg) is called, from a thread of the store, when another daemon
- * queues a job (PostgreSQL's LISTEN/NOTIFY); SQLite never calls it. fn
- * and arg borrowed until store_close, or until set again (NULL clears).
+ * queues a job (PostgreSQL's LISTEN/NOTIFY), and once soon after it is
+ * set and after each reconnection (jobs may have been queued meanwhile);
+ * SQLite never calls it. fn and arg borrowed until store_close, or until
+ * set again (NULL clears).
  */
 void store_set_job_hook(store *s, void (*fn)(void *arg), void *arg);
 
@@ -223,6 +240,16 @@ seg_status store_aggregates(store *s, const char *run, void (*fn)(void *ctx, con
  */
 seg_status store_aggregates_kept(store *s, const char *run, void (*fn)(void *ctx, const store_agg *a), void *ctx,
 				 seg_error *err);
+
+/*
+ * A run's summary into *out (borrowed) and its aggregates through fn, as
+ * store_aggregates (percentiles 1) or store_aggregates_kept (0), read as
+ * of one moment where the backend can (PostgreSQL: one statement), so
+ * the run's count and version agree with every key's count while other
+ * daemons write. SEG_ENOTFOUND when there is no such run. run borrowed.
+ */
+seg_status store_run_summary(store *s, const char *run, int percentiles, store_run *out,
+			     void (*fn)(void *ctx, const store_agg *a), void *ctx, seg_error *err);
 
 typedef struct store_items_query {
 	int64_t after;       /* seq cursor: only items with a larger seq (ignored with order_key) */
