@@ -243,35 +243,45 @@ export async function showRun(name) {
 }
 
 // An item's pictures, when its run kept its masks (keep_masks): the target and
-// the prediction as stored, evaluated again (no run) for the error and loss maps.
+// the prediction as stored, evaluated again (no run) for the error and loss
+// maps, read with the options the item was recorded with (.../options:
+// logits, threshold, kinds, classes), so the maps agree with its scores.
 async function openItem(base, it, pics) {
   const url = `${base}/items/${it.seq}`;
   pics.replaceChildren(h('h2', { id: 'item-title', tabindex: '-1' }, `Item ${it.item}`), h('p', {}, 'Loading the masks…'));
   $('item-title').focus();
   try {
-    const [t, p] = await Promise.all([api(`${url}/target`, { blob: true }), api(`${url}/prediction`, { blob: true })]);
+    const [t, p, o] = await Promise.all([api(`${url}/target`, { blob: true }), api(`${url}/prediction`, { blob: true }), api(`${url}/options`)]);
     const tb = new Uint8Array(await t.body.arrayBuffer());
     const pb = new Uint8Array(await p.body.arrayBuffer());
+    const opts = o.body || {};
     const mc = !!it.per_class;
-    const form = new FormData();
-    form.append('target', t.body, 'target');
-    form.append('prediction', p.body, 'prediction');
-    form.append('maps', mc ? 'errors' : 'errors,mask,weight,bce');
-    form.append('map_format', 'png');
-    form.append('metrics', 'dice');
     let nodes;
-    if (mc) {
-      nodes = [h('p', { class: 'note' }, 'A multi-class item: the target and prediction as stored (the run does not keep its classes, so no error map is drawn).')];
+    if (mc && !opts.classes) {
+      nodes = [h('p', { class: 'note' }, 'A multi-class item kept without its classes: the target and prediction as stored, without an error map.')];
       const res = { width: it.width, height: it.height, losses: it.losses, metrics: it.metrics, per_class: it.per_class, warnings: [], maps: {} };
       nodes.push(...(await renderResult(res, { target: { bytes: tb }, prediction: { bytes: pb }, classes: Object.keys(Object.values(it.per_class)[0] || {}) })));
     } else {
+      const form = new FormData();
+      form.append('target', t.body, 'target');
+      form.append('prediction', p.body, 'prediction');
+      const th = opts.threshold;
+      const at = (name) => (th === undefined ? name : { name, threshold: th });
+      for (const [k, v] of Object.entries(opts)) {
+        if (k !== 'threshold') form.append(k, v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v));
+      }
+      form.append('maps', JSON.stringify(mc ? ['errors', 'mask'] : [at('errors'), at('mask'), 'weight', 'bce']));
+      form.append('map_format', 'png');
+      form.append('metrics', JSON.stringify([at('dice')]));
       const r = await api('/v1/evaluate', { method: 'POST', body: form });
       r.body.losses = it.losses;
       r.body.metrics = it.metrics;
-      nodes = await renderResult(r.body, { target: { bytes: tb }, prediction: { bytes: pb } });
+      if (mc) r.body.per_class = it.per_class;
+      nodes = await renderResult(r.body, { target: { bytes: tb }, prediction: { bytes: pb }, logits: !!opts.logits, classes: opts.classes });
     }
     pics.replaceChildren(h('h2', { id: 'item-title', tabindex: '-1' }, `Item ${it.item}`),
-      h('p', { class: 'hint' }, `Stored as sequence number ${it.seq}: `, h('code', {}, `GET ${url}/target`), ' and ', h('code', {}, `${url}/prediction`)), ...nodes);
+      h('p', { class: 'hint' }, `Stored as sequence number ${it.seq}: `, h('code', {}, `GET ${url}/target`), ', ', h('code', {}, `${url}/prediction`),
+        ' and ', h('code', {}, `${url}/options`)), ...nodes);
   } catch (err) {
     const why = err.status === 404 ? `This run did not keep the masks of item ${it.item}: evaluate with "keep_masks": true to keep them.` : null;
     pics.replaceChildren(h('h2', { id: 'item-title', tabindex: '-1' }, `Item ${it.item}`), why ? h('p', { class: 'note', role: 'alert' }, why) : problem('Cannot open the item', err));

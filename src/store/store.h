@@ -341,12 +341,16 @@ seg_status store_job_counts(store *s, int64_t counts[JOB_STATUS_COUNT], seg_erro
  * deleted with the item (a rewrite, a deleted run).
  */
 
-/* An item's target and prediction as uploaded; both borrowed. */
+/*
+ * An item's target and prediction as uploaded, and the request's options
+ * that say how to read them (JSON text, NULL: none); all borrowed.
+ */
 typedef struct store_masks {
 	const uint8_t *target;
 	size_t target_len;
 	const uint8_t *prediction;
 	size_t prediction_len;
+	const char *options;
 } store_masks;
 
 /*
@@ -361,10 +365,12 @@ seg_status store_record_masks(store *s, const char *run, const char *item, int64
 			      int *kept, uint64_t *run_bytes, seg_error *err);
 
 /*
- * Calls fn with the target (which 0) or the prediction (which 1) kept for
- * the item whose current seq is seq in run (run borrowed; the item name
- * and bytes handed to fn live during the call). SEG_ENOTFOUND, saying
- * which, when there is no such run, no item with that seq, or no masks.
+ * Calls fn with the target (which 0), the prediction (which 1) or the
+ * options' JSON text (which 2; zero bytes when the masks were kept
+ * without options) kept for the item whose current seq is seq in run
+ * (run borrowed; the item name and bytes handed to fn live during the
+ * call). SEG_ENOTFOUND, saying which, when there is no such run, no item
+ * with that seq, or no masks.
  */
 seg_status store_item_mask(store *s, const char *run, int64_t seq, int which,
 			   void (*fn)(void *ctx, const char *item, const uint8_t *data, size_t len), void *ctx,

@@ -3223,6 +3223,7 @@ function noStoreCases() {
 		['GET', job], ['HEAD', job], ['DELETE', job], ['GET', '/v1/jobs?status=done'], ['HEAD', '/v1/jobs'],
 		['GET', '/v1/runs/unet-v2/items/1/target'], ['HEAD', '/v1/runs/unet-v2/items/1/target'],
 		['GET', '/v1/runs/unet-v2/items/1/prediction'], ['HEAD', '/v1/runs/unet-v2/items/1/prediction'],
+		['GET', '/v1/runs/unet-v2/items/1/options'], ['HEAD', '/v1/runs/unet-v2/items/1/options'],
 	]) {
 		t.push({ name: `--db off: ${m} ${p}`, method: m, path: p, status: 503,
 			then: (b, r) => (m === 'HEAD' || NS.test(b.detail)) && r.headers['retry-after'] === '1' ? true : `${b.detail} / Retry-After ${r.headers['retry-after']}` });
@@ -3307,9 +3308,10 @@ async function keptPhase(port) {
 		then: (b) => json(b) === json(rle) || json(b) });
 	await runCase(port, { name: 'HEAD of a kept target', method: 'HEAD', path: `${K}/1/target`, status: 200 });
 	const etag = t1?.res.headers.etag;
+	let p1 = null;
 	for (const m of ['GET', 'HEAD']) {
 		await runCase(port, { name: `${m} a kept target with its ETag: 304`, method: m, path: `${K}/1/target`, headers: { 'If-None-Match': etag }, status: 304 });
-		const p = await runCase(port, { name: `${m} the prediction with the target's ETag: 200`, method: m, path: `${K}/1/prediction`,
+		const p = p1 = await runCase(port, { name: `${m} the prediction with the target's ETag: 200`, method: m, path: `${K}/1/prediction`,
 			headers: { 'If-None-Match': etag }, status: 200, then: (_, r) => r.headers.etag !== etag || 'the target and the prediction share an ETag' });
 		await runCase(port, { name: `${m} a kept prediction with its ETag: 304`, method: m, path: `${K}/1/prediction`,
 			headers: { 'If-None-Match': p?.res.headers.etag }, status: 304 });
@@ -3325,7 +3327,27 @@ async function keptPhase(port) {
 		then: (b) => b.detail === "seq must be an item's sequence number (a positive integer), got 'latest'" || b.detail });
 	await runCase(port, { name: 'keep_masks: a query parameter: 422', method: 'HEAD', path: `${K}/1/prediction?x=1`, status: 422 });
 	await runCase(port, { name: 'keep_masks: a bad run name: 422', method: 'GET', path: '/v1/runs/a!b/items/1/target', status: 422 });
-	for (const which of ['target', 'prediction']) {
+	// The options the masks are read with: only those the request set, as form fields; the three ETags differ.
+	const opt = await runCase(port, { name: 'keep_masks: the options of an item sent with none are {}', method: 'GET', path: `${K}/1/options`, status: 200,
+		then: (b, r) => (json(b) === '{}' && r.headers.etag !== etag && r.headers.etag !== p1?.res.headers.etag) || `${json(b)} ${r.headers.etag}` });
+	await runCase(port, { name: 'keep_masks: HEAD of the options', method: 'HEAD', path: `${K}/1/options`, status: 200 });
+	for (const m of ['GET', 'HEAD']) {
+		await runCase(port, { name: `${m} the options with their ETag: 304`, method: m, path: `${K}/1/options`, headers: { 'If-None-Match': opt?.res.headers.etag }, status: 304 });
+	}
+	await runCase(port, { name: 'keep_masks: logits and a threshold (JSON)', method: 'POST', path: E, headers: JSON_T,
+		body: json({ target: b64(logitT), prediction: b64(logitP), logits: true, metrics: [{ name: 'dice', threshold: 0.3 }], run: 'contract-kept-options', item: 'l', keep_masks: true }),
+		status: 200, then: (b) => b.masks_kept === true || json(b) });
+	await runCase(port, { name: 'keep_masks: the options say logits and the threshold', method: 'GET', path: '/v1/runs/contract-kept-options/items/1/options', status: 200,
+		then: (b) => json(b) === json({ logits: true, threshold: 0.3 }) || json(b) });
+	const mcForm = multipart([['target', FIX('multiclass/coins/target.png')], ['prediction', FIX('multiclass/coins/prediction.npy')], ['classes', 'a,b,c'],
+		['ignore_index', '255'], ['prediction_kind', 'probabilities'], ['run', 'contract-kept-options'], ['item', 'mc'], ['keep_masks', 'true']]);
+	await runCase(port, { name: 'keep_masks: a multi-class item (multipart)', method: 'POST', path: E, headers: { 'Content-Type': mcForm.type }, body: mcForm.body,
+		status: 200, then: (b) => b.masks_kept === true || json(b) });
+	await runCase(port, { name: 'keep_masks: the options say the classes, the ignore label and the kind', method: 'GET', path: '/v1/runs/contract-kept-options/items/2/options',
+		status: 200, then: (b) => json(b) === json({ prediction_kind: 'probabilities', classes: [{ id: 0, name: 'a' }, { id: 1, name: 'b' }, { id: 2, name: 'c' }], ignore_index: 255 }) || json(b) });
+	await runCase(port, { name: 'keep_masks: options of an item kept without masks: 404', method: 'GET', path: `${K}/4/options`, status: 404,
+		then: (b) => /recorded without its masks/.test(b.detail) || b.detail });
+	for (const which of ['target', 'prediction', 'options']) {
 		await runCase(port, { name: `keep_masks: POST on a kept ${which}: 405`, method: 'POST', path: `${K}/1/${which}`, headers: JSON_T, body: '{}', status: 405,
 			then: (_, r) => r.headers.allow === 'GET, HEAD' || `Allow: ${r.headers.allow}` });
 	}
@@ -3774,7 +3796,7 @@ async function authPhase(d, keysPath) {
 	await guarded('HEAD /v1/runs/{run}/items', { method: 'HEAD', path: '/v1/runs/auth-a/items' }, { status: 200 });
 	await guarded('GET /v1/runs/{a}/compare/{b}', { method: 'GET', path: '/v1/runs/auth-a/compare/auth-b' }, { status: 200 });
 	await guarded('HEAD /v1/runs/{a}/compare/{b}', { method: 'HEAD', path: '/v1/runs/auth-a/compare/auth-b' }, { status: 200 });
-	for (const which of ['target', 'prediction']) {
+	for (const which of ['target', 'prediction', 'options']) {
 		const kp = `/v1/runs/auth-a/items/1/${which}`;
 		await guarded(`GET /v1/runs/{run}/items/{seq}/${which}`, { method: 'GET', path: kp }, { status: 404,
 			then: (b) => /recorded without its masks/.test(b.detail) || b.detail });

@@ -442,6 +442,73 @@ async function runsViews(d, b) {
   await axe(page, 'Compare');
 }
 
+// A PNG (base64) decoded in the page as its RGBA bytes, joined: what a canvas drawn from it holds.
+const pngPixels = (page, b64) => page.evaluate(async (data) => {
+  const bmp = await createImageBitmap(new Blob([Uint8Array.from(atob(data), (ch) => ch.charCodeAt(0))], { type: 'image/png' }),
+    { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  const c = new OffscreenCanvas(bmp.width, bmp.height);
+  c.getContext('2d').drawImage(bmp, 0, 0);
+  return [...c.getContext('2d').getImageData(0, 0, bmp.width, bmp.height).data].join();
+}, b64);
+
+// Opens an item's pictures from its run page; resolves once they or a problem are shown.
+async function openKept(d, page, run, item) {
+  await page.goto(`${d.origin}/#/runs/${run}`);
+  await page.waitForSelector(`#latest-table button[aria-label="Pictures of item ${item}"]`, { timeout: DEADLINE });
+  await page.click(`#latest-table button[aria-label="Pictures of item ${item}"]`);
+  await page.waitForSelector('#item-pictures #pic-errors canvas, #item-pictures .problem', { timeout: DEADLINE });
+  return (await page.$('#item-pictures .problem')) ? page.textContent('#item-pictures .problem') : null;
+}
+
+// Kept items recorded with options that change how their masks are read (logits and a threshold;
+// classes and an ignore label) open with the error map those options give, as the API draws it.
+async function keptOptionsView(d, b) {
+  const { page } = b;
+  const L = path.join(ROOT, 'tests/fixtures/logits');
+  const LT = fs.readFileSync(path.join(L, 'target.png'));
+  const LP = fs.readFileSync(path.join(L, 'prediction.npy'));
+  const form = new FormData();
+  form.append('target', new Blob([LT]), 'target.png');
+  form.append('prediction', new Blob([LP]), 'prediction.npy');
+  for (const [k, v] of [['run', 'ui-logits'], ['item', 'logit-1'], ['keep_masks', 'true'], ['logits', 'true'],
+    ['losses', 'bce'], ['metrics', JSON.stringify([{ name: 'dice', threshold: 0.3 }])]]) form.append(k, v);
+  await call(d, '/v1/evaluate', { method: 'POST', body: form });
+  const trouble = await openKept(d, page, 'ui-logits', 'logit-1');
+  check('an item kept with logits and a threshold opens with its pictures', trouble === null, trouble);
+  if (trouble === null) {
+    const errorsAt = async (threshold) => (await call(d, '/v1/evaluate', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ target: LT.toString('base64'), prediction: LP.toString('base64'), logits: true, metrics: ['dice'],
+        maps: [{ name: 'errors', threshold }], map_format: 'png' }) })).maps.errors.data;
+    const want = await pngPixels(page, await errorsAt(0.3));
+    check('the threshold changes this item\'s error map (the check below can tell)', want !== (await pngPixels(page, await errorsAt(0.5))));
+    await page.selectOption('#item-pictures #overlay-under', 'none');
+    await page.focus('#item-pictures #overlay-opacity');
+    await page.keyboard.press('End');
+    const shown = await page.$eval('#item-pictures #overlay-canvas', (c) => [...c.getContext('2d').getImageData(0, 0, c.width, c.height).data].join());
+    check('its error map is the one its logits and threshold give', shown === want);
+    const item = (await call(d, '/v1/runs/ui-logits/items?limit=1')).items[0];
+    const bce = await page.$$eval('#item-pictures #values-losses tbody tr', (rows) => rows.find((r) => r.cells[0].textContent === 'bce')?.cells[1].title);
+    check('it shows its recorded values', Number(bce) === item.losses.bce, bce);
+  }
+
+  // Multi-class: the classes and the ignore label come back with the masks; the error map is drawn.
+  const MC = path.join(ROOT, 'tests/fixtures/multiclass/coins');
+  const mf = new FormData();
+  mf.append('target', new Blob([fs.readFileSync(path.join(MC, 'target.png'))]), 'target.png');
+  mf.append('prediction', new Blob([fs.readFileSync(path.join(MC, 'prediction.npy'))]), 'prediction.npy');
+  for (const [k, v] of [['run', 'ui-mc'], ['item', 'coins'], ['keep_masks', 'true'], ['classes', 'a,b,c'], ['ignore_index', '255'], ['metrics', 'dice']]) mf.append(k, v);
+  await call(d, '/v1/evaluate', { method: 'POST', body: mf });
+  const mcTrouble = await openKept(d, page, 'ui-mc', 'coins');
+  check('a multi-class kept item opens with its error map', mcTrouble === null, mcTrouble);
+  if (mcTrouble === null) {
+    const item = (await call(d, '/v1/runs/ui-mc/items?limit=1')).items[0];
+    const perClass = await page.$$eval('#item-pictures #values-per-class tbody tr', (rows) => rows.map((r) => [r.cells[0].textContent, Number(r.cells[1].title)]));
+    check('its per-class table shows the recorded values', perClass.length === 3 && perClass.every(([c, v]) => v === item.per_class.dice[c]), JSON.stringify(perClass));
+    check('its errors legend has the five multi-class values', (await page.$$('#item-pictures #pic-errors .legend li')).length === 5);
+    await axe(page, 'Run item pictures (multi-class)');
+  }
+}
+
 async function jobsView(d, b) {
   const { page } = b;
   const form = new FormData();
@@ -496,6 +563,7 @@ async function main() {
     await multiClassView(open, b);
     await annotationView(open, b);
     await runsViews(open, b);
+    await keptOptionsView(open, b);
     await jobsView(open, b);
     const k = await browserFor(keyed, 'keyed');
     browsers.push(k);
