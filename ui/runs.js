@@ -6,7 +6,9 @@
 // GET /v1/runs/{run} with If-None-Match, which costs a 304 while nothing
 // changed; when the ETag moves it reads the items written since its cursor
 // (GET .../items?after=next) and redraws. Polling stops when the view is
-// left (the view's AbortController).
+// left: leaving bumps the view generation, and a view checks its own after
+// every await, so an answer that arrives late neither draws nor starts a
+// poller for a view already gone.
 
 import { $, h, api, problem, fmt, time, table, announce, worstIsHigh } from './lib.js';
 import { renderResult } from './evaluate.js';
@@ -16,19 +18,29 @@ const HIST_ITEMS_MAX = 50000; // items read for the histogram; past that it says
 const BINS = 20;
 
 let live = null; // {stop()} of the view being polled
+let generation = 0; // bumped whenever a view is left
 
 export function leaveRuns() {
+  generation++;
   if (live) live.stop();
   live = null;
 }
 
-function poller(fn) {
+// A view's token: current() stays true until the view is left.
+function viewToken() {
+  const mine = generation;
+  return { current: () => mine === generation };
+}
+
+// Calls fn every POLL_MS (after the previous call ends) while the view of token is shown.
+function poller(token, fn) {
+  if (!token.current()) return;
   let timer = 0;
   let stopped = false;
   const tick = async () => {
-    if (stopped) return;
+    if (stopped || !token.current()) return;
     try { await fn(); } catch { /* shown by fn; keep polling */ }
-    if (!stopped) timer = setTimeout(tick, POLL_MS);
+    if (!stopped && token.current()) timer = setTimeout(tick, POLL_MS);
   };
   live = { stop() { stopped = true; clearTimeout(timer); } };
   timer = setTimeout(tick, POLL_MS);
@@ -37,6 +49,7 @@ function poller(fn) {
 // ---- the list of runs ----------------------------------------------------------------
 
 export async function showRuns() {
+  const token = viewToken();
   const out = $('runs-out');
   let etag = null;
   const draw = (runs) => {
@@ -66,16 +79,16 @@ export async function showRuns() {
   const load = async () => {
     try {
       const r = await api('/v1/runs', { etag });
-      if (r.status === 304) return;
+      if (r.status === 304 || !token.current()) return;
       etag = r.etag;
       draw(r.body.runs);
     } catch (err) {
-      out.replaceChildren(problem('Cannot list the runs', err));
+      if (token.current()) out.replaceChildren(problem('Cannot list the runs', err));
       throw err;
     }
   };
   await load().catch(() => {});
-  poller(load);
+  poller(token, load);
 }
 
 // ---- one run -----------------------------------------------------------------------------
@@ -148,6 +161,7 @@ const scoreOf = (item, key) => {
 };
 
 export async function showRun(name) {
+  const token = viewToken();
   const out = $('run-out');
   $('h-run').textContent = `Run ${name}`;
   const base = `/v1/runs/${encodeURIComponent(name)}`;
@@ -180,6 +194,7 @@ export async function showRun(name) {
     const desc = orderSel.value === 'auto' ? worstIsHigh(state.key) : orderSel.value === 'desc';
     try {
       const r = await api(`${base}/items?order_by=${encodeURIComponent(state.key)}&order=${desc ? 'desc' : 'asc'}&limit=10`);
+      if (!token.current()) return;
       worst.replaceChildren(table(`The 10 items with the ${desc ? 'highest' : 'lowest'} ${state.key}`, ['item', 'seq', 'time', state.key, ''],
         r.body.items.map(itemRow), { id: 'worst-table' }));
     } catch (err) {
@@ -220,9 +235,10 @@ export async function showRun(name) {
     try {
       r = await api(base, { etag: state.etag });
     } catch (err) {
-      trouble.replaceChildren(problem(`Cannot read run ${name}`, err));
+      if (token.current()) trouble.replaceChildren(problem(`Cannot read run ${name}`, err));
       throw err;
     }
+    if (!token.current()) return;
     trouble.replaceChildren();
     if (r.status === 304) return;
     state.etag = r.etag;
@@ -235,11 +251,12 @@ export async function showRun(name) {
     aggs.replaceChildren(...aggTables(r.body));
     setKeys();
     const added = await readItems();
+    if (!token.current()) return;
     await drawLists();
     if (!first && added) announce(`${added} new item${added > 1 ? 's' : ''} in run ${name}.`);
   };
   await load(true).catch(() => {});
-  poller(() => load(false));
+  poller(token, () => load(false));
 }
 
 // An item's pictures, when its run kept its masks (keep_masks): the target and
@@ -291,6 +308,7 @@ async function openItem(base, it, pics) {
 // ---- two runs ---------------------------------------------------------------------------
 
 export async function showCompare(a, b) {
+  const token = viewToken();
   const out = $('compare-out');
   $('h-compare').textContent = `Compare ${a} and ${b}`;
   let etag = null;
@@ -299,10 +317,10 @@ export async function showCompare(a, b) {
     try {
       r = await api(`/v1/runs/${encodeURIComponent(a)}/compare/${encodeURIComponent(b)}`, { etag });
     } catch (err) {
-      out.replaceChildren(problem('Cannot compare the runs', err));
+      if (token.current()) out.replaceChildren(problem('Cannot compare the runs', err));
       throw err;
     }
-    if (r.status === 304) return;
+    if (r.status === 304 || !token.current()) return;
     etag = r.etag;
     const c = r.body;
     const nodes = [h('p', {}, 'Difference = B − A. Paired: the items present in both runs, compared one by one.')];
@@ -326,5 +344,5 @@ export async function showCompare(a, b) {
     out.replaceChildren(...nodes);
   };
   await load().catch(() => {});
-  poller(load);
+  poller(token, load);
 }

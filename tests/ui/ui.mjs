@@ -442,6 +442,62 @@ async function runsViews(d, b) {
   await axe(page, 'Compare');
 }
 
+// Leaving a view while its first answer is still on its way leaves no poller behind: the answers
+// of a run page and of the jobs list are held until the page has moved on to the runs list, then
+// let go; the list polls on, and nothing asks for the run or the jobs again.
+async function leavingViews(d, b) {
+  const { page } = b;
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const held = new Set();
+  const hold = async (route) => {
+    held.add(new URL(route.request().url()).pathname);
+    await gate;
+    await route.continue();
+  };
+  const runUrl = (u) => u.pathname === '/v1/runs/ui-a';
+  const jobsUrl = (u) => u.pathname === '/v1/jobs';
+  await page.route(runUrl, hold);
+  await page.route(jobsUrl, hold);
+  let released = false;
+  const after = { run: 0, jobs: 0, list: 0 };
+  const seen = (r) => {
+    if (!released) return;
+    const p = new URL(r.url()).pathname;
+    if (p === '/v1/runs/ui-a') after.run++;
+    else if (p === '/v1/jobs') after.jobs++;
+    else if (p === '/v1/runs') after.list++;
+  };
+  page.on('request', seen);
+  await page.goto(`${d.origin}/#/runs/ui-a`);
+  await page.waitForSelector('#view-run:not([hidden])', { timeout: DEADLINE });
+  await page.evaluate(() => { location.hash = '#/jobs'; });
+  await page.waitForSelector('#view-jobs:not([hidden])', { timeout: DEADLINE });
+  await page.evaluate(() => { location.hash = '#/runs'; });
+  await page.waitForSelector('#runs-table', { timeout: DEADLINE });
+  check('the run\'s and the jobs\' first answers were held while the page moved on', held.has('/v1/runs/ui-a') && held.has('/v1/jobs'), [...held].join());
+  released = true;
+  release();
+  // The list polls every 1.5 s: seven of its polls span longer than a leftover poller's first tick
+  // (1.5 s for a run, 6 s for the jobs), so each would have asked by then.
+  await new Promise((resolve, reject) => {
+    const deadline = setTimeout(() => reject(new Error(`the runs list stopped polling: ${JSON.stringify(after)}`)), DEADLINE);
+    const f = () => {
+      if (after.list < 7) return;
+      clearTimeout(deadline);
+      page.off('request', f);
+      resolve();
+    };
+    page.on('request', f);
+  });
+  check('the runs list kept polling', after.list >= 7, JSON.stringify(after));
+  check('leaving a run page during its first load leaves no poller', after.run === 0, JSON.stringify(after));
+  check('leaving the jobs list during its first load leaves no poller', after.jobs === 0, JSON.stringify(after));
+  page.off('request', seen);
+  await page.unroute(runUrl, hold);
+  await page.unroute(jobsUrl, hold);
+}
+
 // A PNG (base64) decoded in the page as its RGBA bytes, joined: what a canvas drawn from it holds.
 const pngPixels = (page, b64) => page.evaluate(async (data) => {
   const bmp = await createImageBitmap(new Blob([Uint8Array.from(atob(data), (ch) => ch.charCodeAt(0))], { type: 'image/png' }),
@@ -564,6 +620,7 @@ async function main() {
     await annotationView(open, b);
     await runsViews(open, b);
     await keptOptionsView(open, b);
+    await leavingViews(open, b);
     await jobsView(open, b);
     const k = await browserFor(keyed, 'keyed');
     browsers.push(k);
