@@ -431,6 +431,22 @@ START_TEST(test_cursor_and_ordering)
 	ck_assert_int_eq(store_items(st, "r", &q, collect_item, &c, &next, &err), SEG_OK);
 	ck_assert_int_eq(c.n, 0);
 	ck_assert_int_eq(next, 5);
+	/* Newest first: seqs 5 (a), 4 (d), 3 (c); the old seq of a is gone; next is still the largest. */
+	store_items_query n = {0, 3, 0, NULL, 1};
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(store_items(st, "r", &n, collect_item, &c, &next, &err), SEG_OK);
+	ck_assert_int_eq(c.n, 3);
+	ck_assert_str_eq(c.name[0], "a");
+	ck_assert_int_eq(c.seq[0], 5);
+	ck_assert_str_eq(c.name[1], "d");
+	ck_assert_str_eq(c.name[2], "c");
+	ck_assert_int_eq(next, 5);
+	/* ... only those after the cursor. */
+	n.after = 3;
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(store_items(st, "r", &n, collect_item, &c, &next, &err), SEG_OK);
+	ck_assert_int_eq(c.n, 2);
+	ck_assert_int_eq(c.seq[1], 4);
 	/* Worst first; nulls last in both directions. */
 	store_items_query o = {0, 10, 0, "bce", 1};
 	memset(&c, 0, sizeof(c));

@@ -4,8 +4,10 @@
 //
 // A run page stays live without reloading: every POLL_MS it asks
 // GET /v1/runs/{run} with If-None-Match, which costs a 304 while nothing
-// changed; when the ETag moves it reads the items written since its cursor
-// (GET .../items?after=next) and redraws. Polling stops when the view is
+// changed; when the ETag moves it reads the newest items
+// (GET .../items?order=desc) and, for the histogram, the items written
+// since its cursor (GET .../items?after=next) up to HIST_ITEMS_MAX, then
+// redraws. Polling stops when the view is
 // left: leaving bumps the view generation, and a view checks its own after
 // every await, so an answer that arrives late neither draws nor starts a
 // poller for a view already gone.
@@ -14,7 +16,8 @@ import { $, h, api, problem, fmt, time, table, announce, worstIsHigh } from './l
 import { renderResult } from './evaluate.js';
 
 const POLL_MS = 1500;
-const HIST_ITEMS_MAX = 50000; // items read for the histogram; past that it says so
+const HIST_ITEMS_MAX = 50000; // items read for the histogram; past that it is a sample, and says so
+const LATEST = 20; // the newest items, read on their own (order=desc), so a run of any size stays live
 const BINS = 20;
 
 let live = null; // {stop()} of the view being polled
@@ -165,7 +168,8 @@ export async function showRun(name) {
   const out = $('run-out');
   $('h-run').textContent = `Run ${name}`;
   const base = `/v1/runs/${encodeURIComponent(name)}`;
-  const state = { etag: null, run: null, items: new Map(), byName: new Map(), next: 0, key: null, truncated: false, worstEtag: null, worst: null };
+  // items: the histogram's sample (by seq); latest: the newest LATEST items; top: the largest seq seen.
+  const state = { etag: null, run: null, items: new Map(), byName: new Map(), next: 0, key: null, truncated: false, latest: [], top: 0 };
   const keySel = h('select', { id: 'run-key' });
   const orderSel = h('select', { id: 'run-order' },
     h('option', { value: 'auto' }, 'worst first'), h('option', { value: 'desc' }, 'highest first'), h('option', { value: 'asc' }, 'lowest first'));
@@ -187,9 +191,9 @@ export async function showRun(name) {
   const drawLists = async () => {
     const all = [...state.items.values()];
     hist.replaceChildren(state.key ? histogram(all.map((it) => scoreOf(it, state.key)), state.key) : '',
-      state.truncated ? h('p', { class: 'hint' }, `The histogram shows the first ${HIST_ITEMS_MAX} items.`) : '');
-    const newest = all.sort((a, b) => b.seq - a.seq).slice(0, 20);
-    latest.replaceChildren(table(null, ['item', 'seq', 'time', state.key || 'score', ''], newest.map(itemRow), { id: 'latest-table', 'aria-label': 'Latest items' }));
+      state.truncated ? h('p', { class: 'note', id: 'hist-sample' }, `The histogram is a sample: the first ${all.length.toLocaleString('en')} items `
+        + `of the run's ${Number(state.run.count).toLocaleString('en')} (by sequence number). The aggregates above, the worst and the latest items cover them all.`) : '');
+    latest.replaceChildren(table(null, ['item', 'seq', 'time', state.key || 'score', ''], state.latest.map(itemRow), { id: 'latest-table', 'aria-label': 'Latest items' }));
     if (!state.key) return;
     const desc = orderSel.value === 'auto' ? worstIsHigh(state.key) : orderSel.value === 'desc';
     try {
@@ -213,21 +217,29 @@ export async function showRun(name) {
   keySel.addEventListener('change', () => { state.key = keySel.value; drawLists(); });
   orderSel.addEventListener('change', drawLists);
 
-  const readItems = async () => {
-    let added = 0;
-    for (;;) {
-      if (state.items.size >= HIST_ITEMS_MAX) { state.truncated = true; break; }
+  // The histogram's sample: the items in seq order from the cursor, until HIST_ITEMS_MAX are held.
+  const readSample = async () => {
+    while (!state.truncated) {
       const r = await api(`${base}/items?after=${state.next}&limit=1000`);
+      if (!token.current()) return;
       for (const it of r.body.items) {
         // An item posted again leaves its old place: keep only its latest version.
         if (state.byName.has(it.item)) state.items.delete(state.byName.get(it.item));
         state.items.set(it.seq, it);
         state.byName.set(it.item, it.seq);
       }
-      added += r.body.items.length;
       state.next = r.body.next;
+      if (state.items.size >= HIST_ITEMS_MAX) state.truncated = true;
       if (r.body.items.length < 1000) break;
     }
+  };
+  // The newest items, whatever the run's size; answers how many are new since the last read.
+  const readLatest = async () => {
+    const r = await api(`${base}/items?order=desc&limit=${LATEST}`);
+    if (!token.current()) return 0;
+    const added = r.body.items.filter((it) => it.seq > state.top).length;
+    state.latest = r.body.items;
+    state.top = Math.max(state.top, r.body.next);
     return added;
   };
   const load = async (first) => {
@@ -250,10 +262,11 @@ export async function showRun(name) {
       h('p', {}, h('span', { class: 'live', title: `checked every ${POLL_MS / 1000} s with an ETag` }, 'live')));
     aggs.replaceChildren(...aggTables(r.body));
     setKeys();
-    const added = await readItems();
+    const added = await readLatest();
+    await readSample();
     if (!token.current()) return;
     await drawLists();
-    if (!first && added) announce(`${added} new item${added > 1 ? 's' : ''} in run ${name}.`);
+    if (!first && added) announce(`${added === LATEST ? 'At least ' : ''}${added} new item${added > 1 ? 's' : ''} in run ${name}.`);
   };
   await load(true).catch(() => {});
   poller(token, () => load(false));

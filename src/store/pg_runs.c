@@ -302,6 +302,9 @@ seg_status pgs_aggregates(store *s, const char *run, int percentiles, store_agg_
 static const char sql_items_seq[] =
 	ITEM_ROWS "(SELECT i.* FROM items i JOIN runs r ON r.id = i.run_id WHERE r.name = $1 AND i.seq > $2 "
 		  "ORDER BY i.seq LIMIT $3) i " ITEM_SCORES "ORDER BY i.seq, a.kind, a.key";
+static const char sql_items_newest[] =
+	ITEM_ROWS "(SELECT i.* FROM items i JOIN runs r ON r.id = i.run_id WHERE r.name = $1 AND i.seq > $2 "
+		  "ORDER BY i.seq DESC LIMIT $3) i " ITEM_SCORES "ORDER BY i.seq DESC, a.kind, a.key";
 #define ORDERED(dir)                                                                                                   \
 	ITEM_ROWS "(SELECT i.*, o.value AS ov FROM items i JOIN runs r ON r.id = i.run_id LEFT JOIN scores o ON "       \
 		  "o.item_id = i.id AND o.agg_id = (SELECT id FROM aggs WHERE run_id = r.id AND kind = $2 AND key = $3) " \
@@ -335,7 +338,7 @@ seg_status pgs_items(store *s, const char *run, const store_items_query *q, stor
 		snprintf(lim, sizeof(lim), "%d", q->limit);
 		v[1] = a;
 		v[2] = lim;
-		c.sql = sql_items_seq;
+		c.sql = q->desc ? sql_items_newest : sql_items_seq;
 		c.nparams = 3;
 	}
 	rc = pgs_run((pgs *)s, &c, &r, err);

@@ -588,6 +588,9 @@ static seg_status item_scores(lite *l, int64_t item_id, store_score **scores, si
 
 static const char sql_items_seq[] = "SELECT i.id, i.seq, i.item, i.time, i.width, i.height FROM items i "
 				    "JOIN runs r ON r.id = i.run_id WHERE r.name = ?1 AND i.seq > ?2 ORDER BY i.seq LIMIT ?3";
+static const char sql_items_newest[] = "SELECT i.id, i.seq, i.item, i.time, i.width, i.height FROM items i "
+				       "JOIN runs r ON r.id = i.run_id WHERE r.name = ?1 AND i.seq > ?2 "
+				       "ORDER BY i.seq DESC LIMIT ?3";
 static const char sql_items_desc[] = "SELECT i.id, i.seq, i.item, i.time, i.width, i.height FROM items i "
 				     "JOIN runs r ON r.id = i.run_id "
 				     "LEFT JOIN scores s ON s.item_id = i.id AND s.kind = ?2 AND s.key = ?3 "
@@ -610,7 +613,9 @@ seg_status lite_items(store *s, const char *run, const store_items_query *q, sto
 
 	*next = q->after;
 	pthread_mutex_lock(&l->lock);
-	st = lite_stmt(l, q->order_key ? (q->desc ? sql_items_desc : sql_items_asc) : sql_items_seq, err);
+	st = lite_stmt(l, q->order_key ? (q->desc ? sql_items_desc : sql_items_asc)
+				       : (q->desc ? sql_items_newest : sql_items_seq),
+		       err);
 	if (st == NULL) {
 		rc = SEG_ESTORE;
 	} else {

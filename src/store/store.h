@@ -229,12 +229,13 @@ typedef struct store_items_query {
 	int limit;           /* 1..1000 */
 	int order_kind;      /* with order_key: 0 losses, 1 metrics */
 	const char *order_key; /* NULL: by seq ascending */
-	int desc;            /* with order_key: largest first */
+	int desc;            /* with order_key: largest first; without: by seq, newest first */
 } store_items_query;
 
 /*
  * Calls fn for the run's items per q. *next receives the largest seq
  * returned (or q->after when none), the cursor for the next poll.
+ * Without order_key, desc lists the newest items (after q->after) first.
  */
 seg_status store_items(store *s, const char *run, const store_items_query *q,
 		       void (*fn)(void *ctx, const store_item *it), void *ctx, int64_t *next, seg_error *err);

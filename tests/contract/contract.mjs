@@ -1485,8 +1485,14 @@ async function runsPhase(port) {
 		then: (b) => /^unknown query parameter 'limt' \(did you mean 'limit'\?\)/.test(b.detail) || b.detail });
 	await step({ name: 'runs: compare takes no query', method: 'GET', path: `/v1/runs/${A}/compare/${B}?limit=2`, status: 422,
 		then: (b) => b.detail === `unknown query parameter 'limit': GET /v1/runs/${A}/compare/${B} takes none` || b.detail });
-	await step({ name: 'runs: items, order without order_by has no effect', method: 'GET', path: `${I}?order=desc`, status: 200,
-		then: (b) => itemsOk(b, seqOrder) });
+	await step({ name: 'runs: items, order=desc without order_by: the newest first', method: 'GET', path: `${I}?order=desc`, status: 200,
+		then: (b) => (itemsOk(b, [...seqOrder].reverse()) === true && b.next === seqs[3]) || `${itemsOk(b, [...seqOrder].reverse())} next ${b.next}` });
+	await step({ name: 'runs: items, the newest two', method: 'GET', path: `${I}?order=desc&limit=2`, status: 200,
+		then: (b) => (itemsOk(b, [...seqOrder].reverse().slice(0, 2)) === true && b.next === seqs[3]) || `next ${b.next}` });
+	await step({ name: 'runs: items, the newest after the second', method: 'GET', path: `${I}?order=desc&after=${seqs[1]}`, status: 200,
+		then: (b) => (itemsOk(b, seqOrder.slice(2).reverse()) === true && b.next === seqs[3]) || `next ${b.next}` });
+	await step({ name: 'runs: items, the newest after the last: none', method: 'GET', path: `${I}?order=desc&after=${seqs[3]}`, status: 200,
+		then: (b) => (b.items.length === 0 && b.next === seqs[3]) || json(b) });
 	await step({ name: 'runs: items by a key, next is never below after', method: 'GET', path: `${I}?order_by=losses.bce&after=1000000`, status: 200,
 		then: (b) => (b.items.length === seqOrder.length && b.next === 1000000) || `next ${b.next}, ${b.items.length} items` });
 	await step({ name: 'runs: items, limit=1000 (the most)', method: 'GET', path: `${I}?limit=1000&after=0&order=asc`, status: 200, then: (b) => itemsOk(b, seqOrder) });

@@ -442,6 +442,34 @@ async function runsViews(d, b) {
   await axe(page, 'Compare');
 }
 
+// A run past the histogram's 50,000 items stays live: its latest items are the run's newest (not
+// those near 50,000), a new one appears, and the page says the histogram is a sample.
+async function bigRunView(d, b) {
+  const { page } = b;
+  const H2 = path.join(ROOT, 'tests/fixtures/hand_2x2');
+  const t = fs.readFileSync(path.join(H2, 'target.png')).toString('base64');
+  const p = fs.readFileSync(path.join(H2, 'prediction.npy')).toString('base64');
+  const N = 51000;
+  for (let s = 0; s < N; s += 1000) {
+    const items = Array.from({ length: 1000 }, (_, i) => ({ target: t, prediction: p, item: `big-${String(s + i).padStart(6, '0')}` }));
+    await call(d, '/v1/evaluate', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ items, run: 'ui-big', losses: ['bce'], metrics: ['dice'] }) });
+  }
+  await page.goto(`${d.origin}/#/runs/ui-big`);
+  await page.waitForSelector('#latest-table tbody tr', { timeout: DEADLINE });
+  const newest = (await call(d, '/v1/runs/ui-big/items?order=desc&limit=20')).items.map((i) => i.item);
+  const shown = await page.$$eval('#latest-table tbody th', (c) => c.map((x) => x.textContent));
+  check(`a run of ${N} items lists its newest items`, shown.join() === newest.join(), `${shown.slice(0, 3)} vs ${newest.slice(0, 3)}`);
+  const note = await page.textContent('#hist-sample').catch(() => '');
+  check('the page says the histogram is a sample', /sample: the first 50,000 items of the run's 51,000/.test(note), note);
+  check('the histogram counts the sample', (await page.$eval('#histogram', (e) => e.dataset.count)) === '50000');
+  await record(d, 'ui-big', 'big-new', fs.readFileSync(path.join(FIX, 'target.png')), fs.readFileSync(path.join(FIX, 'prediction.png')));
+  const appeared = await page.waitForFunction(() => document.querySelector('#latest-table tbody th')?.textContent === 'big-new', null, { timeout: DEADLINE })
+    .then(() => true, () => false);
+  check('an item written to the big run appears without a reload', appeared);
+  check('the item count follows', (await page.textContent('#run-count')) === String(N + 1));
+}
+
 // Leaving a view while its first answer is still on its way leaves no poller behind: the answers
 // of a run page and of the jobs list are held until the page has moved on to the runs list, then
 // let go; the list polls on, and nothing asks for the run or the jobs again.
@@ -621,6 +649,7 @@ async function main() {
     await runsViews(open, b);
     await keptOptionsView(open, b);
     await leavingViews(open, b);
+    await bigRunView(open, b);
     await jobsView(open, b);
     const k = await browserFor(keyed, 'keyed');
     browsers.push(k);
