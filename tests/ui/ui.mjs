@@ -378,12 +378,18 @@ async function runsViews(d, b) {
   check('the runs list shows both runs', names.join() === 'ui-a,ui-b', names.join());
   await shot(page, 'runs');
   await axe(page, 'Runs');
+  await reflows(page, 'Runs');
 
   // A run page, then an item written while it is open: it appears without a reload.
   await page.click('#runs-table a:text-is("ui-a")');
   await page.waitForSelector('#agg-losses', { timeout: DEADLINE });
   await page.evaluate(() => { window.notReloaded = true; });
   check('the run page shows its item count', (await page.textContent('#run-count')) === '1');
+  // While nothing changes, each poll costs a 304: the page sends the run's ETag back.
+  const notModified = await page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/runs/ui-a' && r.status() === 304, { timeout: DEADLINE });
+  const etag = (await fetch(`${d.origin}/v1/runs/ui-a`)).headers.get('etag');
+  check('the run page polls with If-None-Match and gets a 304 while nothing changes',
+    (await notModified.request().headerValue('if-none-match')) === etag, await notModified.request().headerValue('if-none-match'));
   await record(d, 'ui-a', 'case-2', T2, P2);
   await page.waitForFunction(() => document.querySelector('#run-count')?.textContent === '2', null, { timeout: DEADLINE });
   await page.waitForFunction(() => document.querySelectorAll('#latest-table tbody tr').length === 2, null, { timeout: DEADLINE });
@@ -438,8 +444,31 @@ async function runsViews(d, b) {
     check(`compare ${k}: difference and paired count equal the API's`, cmp.losses[k] && near(Number(diff), cmp.losses[k].difference, 1e-12) &&
       Number(n) === cmp.losses[k].paired.count, `${diff} ${n}`);
   }
+  for (const kind of ['losses', 'metrics']) {
+    const shown = await page.$$eval(`#cmp-${kind} tbody tr`, (rs) => rs.map((r) => [r.cells[0].textContent, ...[1, 2, 5].map((i) => r.cells[i].title)]));
+    check(`compare: every ${kind} key the API compares is shown`, shown.length === Object.keys(cmp[kind]).length, shown.map((r) => r[0]).join());
+    for (const [k, a, bm, md] of shown) {
+      const x = cmp[kind][k];
+      const same = (text, v) => (v === null ? text === 'null' : near(Number(text), v, 1e-12));
+      check(`compare ${kind}.${k}: the means of A and B and the mean paired difference equal the API's`,
+        x && same(a, x.a_mean) && same(bm, x.b_mean) && same(md, x.paired.mean_difference), `${a} ${bm} ${md} vs ${x?.a_mean} ${x?.b_mean} ${x?.paired.mean_difference}`);
+    }
+  }
+  const changed = await page.$$eval('table.changed', (ts) => ts.map((t) => [t.caption.textContent,
+    [...t.tBodies[0].rows].map((r) => [r.cells[0].textContent, r.cells[1].title, r.cells[2].title, r.cells[3].title])]));
+  const wantChanged = ['losses', 'metrics'].flatMap((kind) => Object.entries(cmp[kind]).filter(([, x]) => x.paired.most_changed.length)
+    .map(([k, x]) => [`${kind}.${k}`, x.paired.most_changed]));
+  check('compare: a table of the items that changed most for every key the API has them for',
+    changed.length === wantChanged.length && changed.every(([c], i) => c === wantChanged[i][0]), changed.map((c) => c[0]).join());
+  for (const [caption, most] of wantChanged) {
+    const rowsShown = changed.find(([c]) => c === caption)?.[1] || [];
+    check(`compare ${caption}: the items that changed most, their A, B and B − A, equal the API's`, rowsShown.length === most.length &&
+      most.every((m, i) => rowsShown[i][0] === m.item && near(Number(rowsShown[i][1]), m.a, 1e-12) && near(Number(rowsShown[i][2]), m.b, 1e-12) &&
+        near(Number(rowsShown[i][3]), m.difference, 1e-12)), JSON.stringify(rowsShown));
+  }
   await shot(page, 'compare');
   await axe(page, 'Compare');
+  await reflows(page, 'Compare');
 }
 
 // A run past the histogram's 50,000 items stays live: its latest items are the run's newest (not
@@ -618,6 +647,7 @@ async function keysView(d, b) {
   check('without a key the page says a key is needed', /needs an API key/.test(why) && /Authorization: Bearer/.test(why), why);
   check('without a key the page says it cannot start', /401/.test(await page.textContent('#loading')));
   await axe(page, 'API key prompt');
+  await reflows(page, 'API key prompt');
   await page.fill('#key-input', 'not-the-key');
   await page.press('#key-input', 'Enter');
   await page.waitForFunction(() => /refused the API key/.test(document.querySelector('#key-why').textContent), null, { timeout: DEADLINE });
