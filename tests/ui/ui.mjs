@@ -242,6 +242,15 @@ async function evaluateView(d, b) {
   await page.keyboard.press('ArrowLeft');
   const moved = await page.$eval('#pic-weight canvas', (c) => c.style.transform);
   check('arrow keys pan every picture', moved !== transforms[0] && moved === (await page.$eval('#pic-target canvas', (c) => c.style.transform)), moved);
+  // After a key, the pixel at the centre of the view is read out, politely, in words.
+  const centre = await page.$eval('#pic-weight', (fig) => {
+    const st = fig.querySelector('.stage');
+    const m = /translate\(([-\d.e]+)px, ([-\d.e]+)px\) scale\(([-\d.e]+)\)/.exec(fig.querySelector('canvas').style.transform);
+    return [Math.floor((st.clientWidth / 2 - Number(m[1])) / Number(m[3])), Math.floor((st.clientHeight / 2 - Number(m[2])) / Number(m[3]))];
+  });
+  const spoken = await page.$eval('#eval-out .viewer [aria-live=polite]', (e) => e.textContent);
+  check('a key reads out the centre pixel in a polite live region', new RegExp(`^Centre: x ${centre[0]}, y ${centre[1]}: (true|false) (positive|negative), target [01], `
+    + 'prediction ≈ [\\d.e-]+, weight ≈ [\\d.e-]+, bce ≈ [\\d.e-]+ \\(zoom 200 %\\)$').test(spoken), `${spoken} (centre ${centre})`);
   await page.keyboard.press('0');
 
   // The weight map's colour bar states the scale the API gives for the same request.
