@@ -1469,6 +1469,52 @@ START_TEST(test_keep_masks)
 	free(json);
 	ck_assert_int_eq(hc_request(port, "GET", "/v1/runs/capped/items/1/target", NULL, NULL, 0, &r), 0);
 	expect_problem(&r, 404, "item 'a' (seq 1) of run 'capped' was recorded without its masks");
+
+	/*
+	 * The run's cap: room for two items' masks and a half. The third item
+	 * would pass it: its scores are recorded, its masks not, and the
+	 * warning says what the run holds; another run has its own cap, and
+	 * an item posted again frees what its old masks held.
+	 */
+	size_t size = tlen + plen;
+	teardown();
+	keep_run_cap = 2 * size + size / 2;
+	setup();
+	keep_run_cap = 0;
+	static const char *const runcap[][3] = {
+		{"runcap", "a", "t"}, {"runcap", "b", "t"}, {"runcap", "c", "f"}, {"other", "c", "t"}, {"runcap", "a", "t"},
+	};
+	for (size_t i = 0; i < sizeof(runcap) / sizeof(runcap[0]); i++) {
+		json = fmt("{\"target\": \"%s\", \"prediction\": \"%s\", \"run\": \"%s\", \"item\": \"%s\", "
+			   "\"keep_masks\": true}",
+			   tb, pb, runcap[i][0], runcap[i][1]);
+		r = post_json("/v1/evaluate", json);
+		ck_assert_msg(r.status == 200, "%s", r.body);
+		o = cJSON_Parse(r.body);
+		cJSON *warnings = cJSON_GetObjectItem(o, "warnings");
+		if (runcap[i][2][0] == 't') {
+			ck_assert_msg(cJSON_IsTrue(cJSON_GetObjectItem(o, "masks_kept")), "%s %s: %s", runcap[i][0], runcap[i][1],
+				      r.body);
+			ck_assert_int_eq(cJSON_GetArraySize(warnings), 0);
+		} else {
+			ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(o, "masks_kept")));
+			want = fmt("masks not kept: run 'runcap' keeps %zu bytes of masks, and these %zu bytes would pass its "
+				   "cap of %zu bytes (--keep-masks-max-run)",
+				   2 * size, size, 2 * size + size / 2);
+			ck_assert_int_eq(cJSON_GetArraySize(warnings), 1);
+			ck_assert_str_eq(cJSON_GetArrayItem(warnings, 0)->valuestring, want);
+			free(want);
+		}
+		cJSON_Delete(o);
+		hc_free(&r);
+		free(json);
+	}
+	/* c's scores are there (seq 3), its masks not; a's new version (seq 4) kept its masks. */
+	ck_assert_int_eq(hc_request(port, "GET", "/v1/runs/runcap/items/3/prediction", NULL, NULL, 0, &r), 0);
+	expect_problem(&r, 404, "item 'c' (seq 3) of run 'runcap' was recorded without its masks");
+	get_kept("/v1/runs/runcap/items/4/prediction", "image/png", &r);
+	ck_assert_uint_eq(r.body_len, plen);
+	hc_free(&r);
 	free(t);
 	free(p);
 	free(tb);

@@ -432,6 +432,22 @@ START_TEST(test_cursor_and_ordering)
 	ck_assert_int_eq(store_items(st, "r", &q, collect_item, &c, &next, &err), SEG_OK);
 	ck_assert_int_eq(c.n, 0);
 	ck_assert_int_eq(next, 5);
+	/* Newest first: seqs 5 (a), 4 (d), 3 (c); the old seq of a is gone; next is still the largest. */
+	store_items_query n = {0, 3, 0, NULL, 1};
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(store_items(st, "r", &n, collect_item, &c, &next, &err), SEG_OK);
+	ck_assert_int_eq(c.n, 3);
+	ck_assert_str_eq(c.name[0], "a");
+	ck_assert_int_eq(c.seq[0], 5);
+	ck_assert_str_eq(c.name[1], "d");
+	ck_assert_str_eq(c.name[2], "c");
+	ck_assert_int_eq(next, 5);
+	/* ... only those after the cursor. */
+	n.after = 3;
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(store_items(st, "r", &n, collect_item, &c, &next, &err), SEG_OK);
+	ck_assert_int_eq(c.n, 2);
+	ck_assert_int_eq(c.seq[1], 4);
 	/* Worst first; nulls last in both directions. */
 	store_items_query o = {0, 10, 0, "bce", 1};
 	memset(&c, 0, sizeof(c));
@@ -978,7 +994,7 @@ static int64_t seq_of(const char *run, const char *item)
 START_TEST(test_kept_masks)
 {
 	store_score sc = {STORE_LOSS, "bce", 0.25};
-	store_masks m = {(const uint8_t *)"TARGET", 6, (const uint8_t *)"PREDICTION-1", 12};
+	store_masks m = {(const uint8_t *)"TARGET", 6, (const uint8_t *)"PREDICTION-1", 12, "{\"logits\":true}"};
 	got_mask g = {0};
 	seg_error err = {0};
 	uint64_t held;
@@ -996,6 +1012,10 @@ START_TEST(test_kept_masks)
 	ck_assert_int_eq(store_item_mask(st, "r", s1, 1, take_mask, &g, &err), SEG_OK);
 	ck_assert_uint_eq(g.len, 12);
 	ck_assert_int_eq(memcmp(g.data, "PREDICTION-1", 12), 0);
+	/* The options the masks are read with come back beside them. */
+	ck_assert_int_eq(store_item_mask(st, "r", s1, 2, take_mask, &g, &err), SEG_OK);
+	ck_assert_uint_eq(g.len, 15);
+	ck_assert_int_eq(memcmp(g.data, "{\"logits\":true}", 15), 0);
 
 	/* Posted again: a new seq with the new masks; the old seq is gone, and its bytes no longer count. */
 	m.prediction = (const uint8_t *)"PREDICTION-2";
@@ -1008,6 +1028,7 @@ START_TEST(test_kept_masks)
 	ck_assert_str_eq(err.msg, "run 'r' has no item with seq 1 (an item posted again takes a new seq)");
 	ck_assert_int_eq(store_item_mask(st, "r", s2, 1, take_mask, &g, &err), SEG_OK);
 	ck_assert_int_eq(memcmp(g.data, "PREDICTION-2", 12), 0);
+	ck_assert_int_eq(store_item_mask(st, "r", s1, 2, take_mask, &g, &err), SEG_ENOTFOUND);
 
 	/* The run's cap: 18 bytes held, 18 more would pass 30; the scores are recorded all the same. */
 	ck_assert_int_eq(store_record_masks(st, "r", "c", 3000, 4, 3, &sc, 1, &m, 30, &kept, &held, &err), SEG_OK);
@@ -1015,6 +1036,8 @@ START_TEST(test_kept_masks)
 	ck_assert_uint_eq(held, 18);
 	ck_assert_int_gt(seq_of("r", "c"), s2);
 	ck_assert_int_eq(store_item_mask(st, "r", seq_of("r", "c"), 0, take_mask, &g, &err), SEG_ENOTFOUND);
+	ck_assert_str_eq(err.msg, "item 'c' (seq 3) of run 'r' was recorded without its masks (send \"keep_masks\": true)");
+	ck_assert_int_eq(store_item_mask(st, "r", seq_of("r", "c"), 2, take_mask, &g, &err), SEG_ENOTFOUND);
 	ck_assert_str_eq(err.msg, "item 'c' (seq 3) of run 'r' was recorded without its masks (send \"keep_masks\": true)");
 	/* A plain store_record keeps none either, and posting a kept item again without masks drops its masks. */
 	record("r", "d", 0.5, 0.5);
@@ -1031,15 +1054,18 @@ START_TEST(test_kept_masks)
 	ck_assert_int_eq(store_record_masks(st, "r", "a/b", 4000, 4, 3, &sc, 1, &m, 18, &kept, &held, &err), SEG_OK);
 	ck_assert_int_eq(kept, 1);
 	ck_assert_uint_eq(held, 0);
-	ck_assert_int_eq(g.calls, 3);
+	ck_assert_int_eq(g.calls, 4);
 	/* Masks of every byte value, binary as PNGs are. */
 	uint8_t bin[40];
 	for (int i = 0; i < 40; i++)
 		bin[i] = (uint8_t)(i * 37);
-	store_masks mb = {bin, 40, bin + 1, 20};
+	store_masks mb = {bin, 40, bin + 1, 20, NULL};
 	ck_assert_int_eq(store_record_masks(st, "bin", "x", 1, 4, 3, &sc, 1, &mb, 1000, &kept, &held, &err), SEG_OK);
 	ck_assert_int_eq(store_item_mask(st, "bin", seq_of("bin", "x"), 0, take_mask, &g, &err), SEG_OK);
 	ck_assert(g.len == 40 && memcmp(g.data, bin, 40) == 0);
+	/* Kept without options: zero bytes (what masks kept before options were read as). */
+	ck_assert_int_eq(store_item_mask(st, "bin", seq_of("bin", "x"), 2, take_mask, &g, &err), SEG_OK);
+	ck_assert_uint_eq(g.len, 0);
 }
 END_TEST
 
@@ -1057,9 +1083,9 @@ START_TEST(test_sqlite_migrations_and_reopen)
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT MAX(version), COUNT(*) FROM schema_migrations", -1, &q, NULL),
 			 SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
-	/* 1: runs, items, scores, jobs; 2: jobs.seq; 3: item_masks; 4: aggs */
-	ck_assert_int_eq(sqlite3_column_int(q, 0), 4);
-	ck_assert_int_eq(sqlite3_column_int(q, 1), 4);
+	/* 1: runs, items, scores, jobs; 2: jobs.seq; 3: item_masks; 4: aggs; 5: item_masks.options */
+	ck_assert_int_eq(sqlite3_column_int(q, 0), 5);
+	ck_assert_int_eq(sqlite3_column_int(q, 1), 5);
 	sqlite3_finalize(q);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
@@ -1069,7 +1095,7 @@ START_TEST(test_sqlite_migrations_and_reopen)
 	ck_assert_int_eq(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES(99, 0)", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
 	ck_assert_ptr_null(store_open(where, &err));
-	ck_assert_str_eq(err.msg, "store: the database has schema version 99, newer than this seglossd (4)");
+	ck_assert_str_eq(err.msg, "store: the database has schema version 99, newer than this seglossd (5)");
 	ck_assert_int_eq(sqlite3_open(where, &db), SQLITE_OK);
 	sqlite3_exec(db, "DELETE FROM schema_migrations WHERE version = 99", NULL, NULL, NULL);
 	sqlite3_close(db);
@@ -1087,7 +1113,7 @@ START_TEST(test_sqlite_migrations_and_reopen)
 }
 END_TEST
 
-/* Back to schema 3 (as the previous release wrote it): no aggs, no run column on scores. */
+/* Back to schema 3 (as an older release wrote it): no aggs, no run column on scores, no options on item_masks. */
 static void downgrade_to_3(void)
 {
 	sqlite3 *db;
@@ -1098,7 +1124,8 @@ static void downgrade_to_3(void)
 	ck_assert_int_eq(sqlite3_open(where, &db), SQLITE_OK);
 	int rc = sqlite3_exec(db,
 			      "DROP TABLE aggs; DROP INDEX scores_value; ALTER TABLE scores DROP COLUMN run_id; "
-			      "ALTER TABLE runs DROP COLUMN items; DELETE FROM schema_migrations WHERE version = 4",
+			      "ALTER TABLE runs DROP COLUMN items; ALTER TABLE item_masks DROP COLUMN options; "
+			      "DELETE FROM schema_migrations WHERE version >= 4",
 			      NULL, NULL, &msg);
 	ck_assert_msg(rc == SQLITE_OK, "%s", msg ? msg : "");
 	sqlite3_close(db);
@@ -1145,8 +1172,20 @@ START_TEST(test_sqlite_upgrade_fills_aggregates)
 			record("old", item, 1e6 + tu_uniform(&rng), i % 5 ? tu_uniform(&rng) : NAN);
 		}
 	aggs before = aggregates_of(st, "old");
+	store_score sc = {STORE_LOSS, "bce", 0.25};
+	store_masks m = {(const uint8_t *)"T", 1, (const uint8_t *)"P", 1, NULL};
+	uint64_t held;
+	int kept;
+	seg_error e0 = {0};
+	ck_assert_int_eq(store_record_masks(st, "masks", "k", 1, 1, 1, &sc, 1, &m, 100, &kept, &held, &e0), SEG_OK);
 	downgrade_to_3();
 	st = open_where();
+	/* Masks kept before options were: still served, their options zero bytes. */
+	got_mask g = {0};
+	ck_assert_int_eq(store_item_mask(st, "masks", seq_of("masks", "k"), 1, take_mask, &g, &e0), SEG_OK);
+	ck_assert(g.len == 1 && g.data[0] == 'P');
+	ck_assert_int_eq(store_item_mask(st, "masks", seq_of("masks", "k"), 2, take_mask, &g, &e0), SEG_OK);
+	ck_assert_uint_eq(g.len, 0);
 	aggs after = aggregates_of(st, "old");
 	ck_assert_int_eq(after.n, before.n);
 	for (int k = 0; k < before.n; k++) {
@@ -1296,7 +1335,7 @@ START_TEST(test_pg_migrations)
 	ck_assert_int_eq(tpg_value(where, "SELECT count(*) || ',' || max(version) FROM segloss.schema_migrations", v,
 				   sizeof(v)),
 			 0);
-	ck_assert_str_eq(v, "1,1");
+	ck_assert_str_eq(v, "2,2");
 	for (int i = 1; i < 3; i++)
 		store_close(s[i]);
 	st = s[0];
@@ -1305,7 +1344,7 @@ START_TEST(test_pg_migrations)
 	/* A database from a newer release is refused, not damaged. */
 	ck_assert_int_eq(tpg_exec(where, "INSERT INTO segloss.schema_migrations VALUES(99, 0)"), 0);
 	ck_assert_ptr_null(store_open(where, &err));
-	ck_assert_ptr_nonnull(strstr(err.msg, "the database has schema version 99, newer than this seglossd (1)"));
+	ck_assert_ptr_nonnull(strstr(err.msg, "the database has schema version 99, newer than this seglossd (2)"));
 	ck_assert_int_eq(tpg_exec(where, "DELETE FROM segloss.schema_migrations WHERE version = 99"), 0);
 	store_health h;
 	store_health_of(st, &h);

@@ -1,15 +1,21 @@
 // jobs.js — the Jobs view: the jobs newest first with their progress, a
 // status filter, older pages through the API's cursor, and cancel. The
 // list is read again every POLL_MS while a job is queued or running, and
-// every 4 POLL_MS otherwise.
+// every 4 POLL_MS otherwise. Each read takes a number; leaving the view
+// takes one too, so a read that returns after a newer one started, or
+// after the view was left, neither draws nor arms the timer again.
 
 import { $, h, api, problem, time, table, announce } from './lib.js';
 
 const POLL_MS = 1500;
 const STATUSES = ['queued', 'running', 'done', 'failed', 'canceled'];
 let timer = 0;
+let reads = 0; // the number of the latest read (or leave)
+let views = 0; // bumped when the view is left
 
 export function leaveJobs() {
+  reads++;
+  views++;
   clearTimeout(timer);
   timer = 0;
 }
@@ -42,20 +48,24 @@ export async function showJobs() {
       h('span', {}, bar, ` ${p.done} / ${p.total}`), time(j.created_iso), time(j.finished_iso),
       j.error ? (j.error.detail || String(j.error)) : '', cancel];
   };
+  const view = views;
   const load = async () => {
+    if (view !== views) return; // a cancel that returned after the view was left
     clearTimeout(timer);
+    const mine = ++reads;
     const q = filter.value ? `status=${filter.value}&` : '';
     let jobs = [];
     let cursor = null;
     try {
       for (let i = 0; i < pages; i++) {
         const r = await api(`/v1/jobs?${q}limit=50${cursor ? `&after=${cursor}` : ''}`);
+        if (mine !== reads) return;
         jobs = jobs.concat(r.body.jobs);
         cursor = r.body.next;
         if (!cursor) break;
       }
     } catch (err) {
-      list.replaceChildren(problem('Cannot list the jobs', err));
+      if (mine === reads) list.replaceChildren(problem('Cannot list the jobs', err));
       return;
     }
     next = cursor;

@@ -4,31 +4,46 @@
 //
 // A run page stays live without reloading: every POLL_MS it asks
 // GET /v1/runs/{run} with If-None-Match, which costs a 304 while nothing
-// changed; when the ETag moves it reads the items written since its cursor
-// (GET .../items?after=next) and redraws. Polling stops when the view is
-// left (the view's AbortController).
+// changed; when the ETag moves it reads the newest items
+// (GET .../items?order=desc) and, for the histogram, the items written
+// since its cursor (GET .../items?after=next) up to HIST_ITEMS_MAX, then
+// redraws. Polling stops when the view is
+// left: leaving bumps the view generation, and a view checks its own after
+// every await, so an answer that arrives late neither draws nor starts a
+// poller for a view already gone.
 
 import { $, h, api, problem, fmt, time, table, announce, worstIsHigh } from './lib.js';
 import { renderResult } from './evaluate.js';
 
 const POLL_MS = 1500;
-const HIST_ITEMS_MAX = 50000; // items read for the histogram; past that it says so
+const HIST_ITEMS_MAX = 50000; // items read for the histogram; past that it is a sample, and says so
+const LATEST = 20; // the newest items, read on their own (order=desc), so a run of any size stays live
 const BINS = 20;
 
 let live = null; // {stop()} of the view being polled
+let generation = 0; // bumped whenever a view is left
 
 export function leaveRuns() {
+  generation++;
   if (live) live.stop();
   live = null;
 }
 
-function poller(fn) {
+// A view's token: current() stays true until the view is left.
+function viewToken() {
+  const mine = generation;
+  return { current: () => mine === generation };
+}
+
+// Calls fn every POLL_MS (after the previous call ends) while the view of token is shown.
+function poller(token, fn) {
+  if (!token.current()) return;
   let timer = 0;
   let stopped = false;
   const tick = async () => {
-    if (stopped) return;
+    if (stopped || !token.current()) return;
     try { await fn(); } catch { /* shown by fn; keep polling */ }
-    if (!stopped) timer = setTimeout(tick, POLL_MS);
+    if (!stopped && token.current()) timer = setTimeout(tick, POLL_MS);
   };
   live = { stop() { stopped = true; clearTimeout(timer); } };
   timer = setTimeout(tick, POLL_MS);
@@ -37,6 +52,7 @@ function poller(fn) {
 // ---- the list of runs ----------------------------------------------------------------
 
 export async function showRuns() {
+  const token = viewToken();
   const out = $('runs-out');
   let etag = null;
   const draw = (runs) => {
@@ -66,16 +82,16 @@ export async function showRuns() {
   const load = async () => {
     try {
       const r = await api('/v1/runs', { etag });
-      if (r.status === 304) return;
+      if (r.status === 304 || !token.current()) return;
       etag = r.etag;
       draw(r.body.runs);
     } catch (err) {
-      out.replaceChildren(problem('Cannot list the runs', err));
+      if (token.current()) out.replaceChildren(problem('Cannot list the runs', err));
       throw err;
     }
   };
   await load().catch(() => {});
-  poller(load);
+  poller(token, load);
 }
 
 // ---- one run -----------------------------------------------------------------------------
@@ -148,10 +164,12 @@ const scoreOf = (item, key) => {
 };
 
 export async function showRun(name) {
+  const token = viewToken();
   const out = $('run-out');
   $('h-run').textContent = `Run ${name}`;
   const base = `/v1/runs/${encodeURIComponent(name)}`;
-  const state = { etag: null, run: null, items: new Map(), byName: new Map(), next: 0, key: null, truncated: false, worstEtag: null, worst: null };
+  // items: the histogram's sample (by seq); latest: the newest LATEST items; top: the largest seq seen.
+  const state = { etag: null, run: null, items: new Map(), byName: new Map(), next: 0, key: null, truncated: false, latest: [], top: 0 };
   const keySel = h('select', { id: 'run-key' });
   const orderSel = h('select', { id: 'run-order' },
     h('option', { value: 'auto' }, 'worst first'), h('option', { value: 'desc' }, 'highest first'), h('option', { value: 'asc' }, 'lowest first'));
@@ -173,13 +191,14 @@ export async function showRun(name) {
   const drawLists = async () => {
     const all = [...state.items.values()];
     hist.replaceChildren(state.key ? histogram(all.map((it) => scoreOf(it, state.key)), state.key) : '',
-      state.truncated ? h('p', { class: 'hint' }, `The histogram shows the first ${HIST_ITEMS_MAX} items.`) : '');
-    const newest = all.sort((a, b) => b.seq - a.seq).slice(0, 20);
-    latest.replaceChildren(table(null, ['item', 'seq', 'time', state.key || 'score', ''], newest.map(itemRow), { id: 'latest-table', 'aria-label': 'Latest items' }));
+      state.truncated ? h('p', { class: 'note', id: 'hist-sample' }, `The histogram is a sample: the first ${all.length.toLocaleString('en')} items `
+        + `of the run's ${Number(state.run.count).toLocaleString('en')} (by sequence number). The aggregates above, the worst and the latest items cover them all.`) : '');
+    latest.replaceChildren(table(null, ['item', 'seq', 'time', state.key || 'score', ''], state.latest.map(itemRow), { id: 'latest-table', 'aria-label': 'Latest items' }));
     if (!state.key) return;
     const desc = orderSel.value === 'auto' ? worstIsHigh(state.key) : orderSel.value === 'desc';
     try {
       const r = await api(`${base}/items?order_by=${encodeURIComponent(state.key)}&order=${desc ? 'desc' : 'asc'}&limit=10`);
+      if (!token.current()) return;
       worst.replaceChildren(table(`The 10 items with the ${desc ? 'highest' : 'lowest'} ${state.key}`, ['item', 'seq', 'time', state.key, ''],
         r.body.items.map(itemRow), { id: 'worst-table' }));
     } catch (err) {
@@ -198,21 +217,29 @@ export async function showRun(name) {
   keySel.addEventListener('change', () => { state.key = keySel.value; drawLists(); });
   orderSel.addEventListener('change', drawLists);
 
-  const readItems = async () => {
-    let added = 0;
-    for (;;) {
-      if (state.items.size >= HIST_ITEMS_MAX) { state.truncated = true; break; }
+  // The histogram's sample: the items in seq order from the cursor, until HIST_ITEMS_MAX are held.
+  const readSample = async () => {
+    while (!state.truncated) {
       const r = await api(`${base}/items?after=${state.next}&limit=1000`);
+      if (!token.current()) return;
       for (const it of r.body.items) {
         // An item posted again leaves its old place: keep only its latest version.
         if (state.byName.has(it.item)) state.items.delete(state.byName.get(it.item));
         state.items.set(it.seq, it);
         state.byName.set(it.item, it.seq);
       }
-      added += r.body.items.length;
       state.next = r.body.next;
+      if (state.items.size >= HIST_ITEMS_MAX) state.truncated = true;
       if (r.body.items.length < 1000) break;
     }
+  };
+  // The newest items, whatever the run's size; answers how many are new since the last read.
+  const readLatest = async () => {
+    const r = await api(`${base}/items?order=desc&limit=${LATEST}`);
+    if (!token.current()) return 0;
+    const added = r.body.items.filter((it) => it.seq > state.top).length;
+    state.latest = r.body.items;
+    state.top = Math.max(state.top, r.body.next);
     return added;
   };
   const load = async (first) => {
@@ -220,9 +247,10 @@ export async function showRun(name) {
     try {
       r = await api(base, { etag: state.etag });
     } catch (err) {
-      trouble.replaceChildren(problem(`Cannot read run ${name}`, err));
+      if (token.current()) trouble.replaceChildren(problem(`Cannot read run ${name}`, err));
       throw err;
     }
+    if (!token.current()) return;
     trouble.replaceChildren();
     if (r.status === 304) return;
     state.etag = r.etag;
@@ -234,44 +262,56 @@ export async function showRun(name) {
       h('p', {}, h('span', { class: 'live', title: `checked every ${POLL_MS / 1000} s with an ETag` }, 'live')));
     aggs.replaceChildren(...aggTables(r.body));
     setKeys();
-    const added = await readItems();
+    const added = await readLatest();
+    await readSample();
+    if (!token.current()) return;
     await drawLists();
-    if (!first && added) announce(`${added} new item${added > 1 ? 's' : ''} in run ${name}.`);
+    if (!first && added) announce(`${added === LATEST ? 'At least ' : ''}${added} new item${added > 1 ? 's' : ''} in run ${name}.`);
   };
   await load(true).catch(() => {});
-  poller(() => load(false));
+  poller(token, () => load(false));
 }
 
 // An item's pictures, when its run kept its masks (keep_masks): the target and
-// the prediction as stored, evaluated again (no run) for the error and loss maps.
+// the prediction as stored, evaluated again (no run) for the error and loss
+// maps, read with the options the item was recorded with (.../options:
+// logits, threshold, kinds, classes), so the maps agree with its scores.
 async function openItem(base, it, pics) {
   const url = `${base}/items/${it.seq}`;
   pics.replaceChildren(h('h2', { id: 'item-title', tabindex: '-1' }, `Item ${it.item}`), h('p', {}, 'Loading the masks…'));
   $('item-title').focus();
   try {
-    const [t, p] = await Promise.all([api(`${url}/target`, { blob: true }), api(`${url}/prediction`, { blob: true })]);
+    const [t, p, o] = await Promise.all([api(`${url}/target`, { blob: true }), api(`${url}/prediction`, { blob: true }), api(`${url}/options`)]);
     const tb = new Uint8Array(await t.body.arrayBuffer());
     const pb = new Uint8Array(await p.body.arrayBuffer());
+    const opts = o.body || {};
     const mc = !!it.per_class;
-    const form = new FormData();
-    form.append('target', t.body, 'target');
-    form.append('prediction', p.body, 'prediction');
-    form.append('maps', mc ? 'errors' : 'errors,mask,weight,bce');
-    form.append('map_format', 'png');
-    form.append('metrics', 'dice');
     let nodes;
-    if (mc) {
-      nodes = [h('p', { class: 'note' }, 'A multi-class item: the target and prediction as stored (the run does not keep its classes, so no error map is drawn).')];
+    if (mc && !opts.classes) {
+      nodes = [h('p', { class: 'note' }, 'A multi-class item kept without its classes: the target and prediction as stored, without an error map.')];
       const res = { width: it.width, height: it.height, losses: it.losses, metrics: it.metrics, per_class: it.per_class, warnings: [], maps: {} };
       nodes.push(...(await renderResult(res, { target: { bytes: tb }, prediction: { bytes: pb }, classes: Object.keys(Object.values(it.per_class)[0] || {}) })));
     } else {
+      const form = new FormData();
+      form.append('target', t.body, 'target');
+      form.append('prediction', p.body, 'prediction');
+      const th = opts.threshold;
+      const at = (name) => (th === undefined ? name : { name, threshold: th });
+      for (const [k, v] of Object.entries(opts)) {
+        if (k !== 'threshold') form.append(k, v !== null && typeof v === 'object' ? JSON.stringify(v) : String(v));
+      }
+      form.append('maps', JSON.stringify(mc ? ['errors', 'mask'] : [at('errors'), at('mask'), 'weight', 'bce']));
+      form.append('map_format', 'png');
+      form.append('metrics', JSON.stringify([at('dice')]));
       const r = await api('/v1/evaluate', { method: 'POST', body: form });
       r.body.losses = it.losses;
       r.body.metrics = it.metrics;
-      nodes = await renderResult(r.body, { target: { bytes: tb }, prediction: { bytes: pb } });
+      if (mc) r.body.per_class = it.per_class;
+      nodes = await renderResult(r.body, { target: { bytes: tb }, prediction: { bytes: pb }, logits: !!opts.logits, classes: opts.classes });
     }
     pics.replaceChildren(h('h2', { id: 'item-title', tabindex: '-1' }, `Item ${it.item}`),
-      h('p', { class: 'hint' }, `Stored as sequence number ${it.seq}: `, h('code', {}, `GET ${url}/target`), ' and ', h('code', {}, `${url}/prediction`)), ...nodes);
+      h('p', { class: 'hint' }, `Stored as sequence number ${it.seq}: `, h('code', {}, `GET ${url}/target`), ', ', h('code', {}, `${url}/prediction`),
+        ' and ', h('code', {}, `${url}/options`)), ...nodes);
   } catch (err) {
     const why = err.status === 404 ? `This run did not keep the masks of item ${it.item}: evaluate with "keep_masks": true to keep them.` : null;
     pics.replaceChildren(h('h2', { id: 'item-title', tabindex: '-1' }, `Item ${it.item}`), why ? h('p', { class: 'note', role: 'alert' }, why) : problem('Cannot open the item', err));
@@ -281,6 +321,7 @@ async function openItem(base, it, pics) {
 // ---- two runs ---------------------------------------------------------------------------
 
 export async function showCompare(a, b) {
+  const token = viewToken();
   const out = $('compare-out');
   $('h-compare').textContent = `Compare ${a} and ${b}`;
   let etag = null;
@@ -289,10 +330,10 @@ export async function showCompare(a, b) {
     try {
       r = await api(`/v1/runs/${encodeURIComponent(a)}/compare/${encodeURIComponent(b)}`, { etag });
     } catch (err) {
-      out.replaceChildren(problem('Cannot compare the runs', err));
+      if (token.current()) out.replaceChildren(problem('Cannot compare the runs', err));
       throw err;
     }
-    if (r.status === 304) return;
+    if (r.status === 304 || !token.current()) return;
     etag = r.etag;
     const c = r.body;
     const nodes = [h('p', {}, 'Difference = B − A. Paired: the items present in both runs, compared one by one.')];
@@ -316,5 +357,5 @@ export async function showCompare(a, b) {
     out.replaceChildren(...nodes);
   };
   await load().catch(() => {});
-  poller(load);
+  poller(token, load);
 }

@@ -7,6 +7,9 @@
 // are drawn as squares (image-rendering: pixelated). Mouse: wheel zooms
 // about the pointer, dragging pans; keyboard on a focused picture: + and -
 // zoom, the arrows pan, 0 fits, 1 shows one image pixel per screen pixel.
+// The readout says the pixel under the pointer; after a key it says the
+// pixel at the centre of the view, also in a polite live region, so a
+// keyboard or screen reader user reads the picture by panning it.
 
 import { h, fmt } from './lib.js';
 
@@ -58,7 +61,8 @@ export class Viewer {
     this.ty = 0;
     this.fitted = true;
     this.zoomText = h('span', { class: 'zoom', 'aria-live': 'off' });
-    this.readout = h('p', { class: 'readout', 'aria-live': 'off' }, 'Point at a pixel to read it.');
+    this.readout = h('p', { class: 'readout', 'aria-live': 'off' }, 'Point at a pixel, or pan with the arrow keys, to read it.');
+    this.spoken = h('p', { class: 'visually-hidden', role: 'status', 'aria-live': 'polite' });
     const btn = (label, text, fn) => h('button', { type: 'button', class: 'quiet', 'aria-label': label, onclick: fn }, text);
     this.tools = h('div', { class: 'tools', role: 'toolbar', 'aria-label': 'Zoom and pan the pictures' },
       h('div', { class: 'group' },
@@ -69,7 +73,7 @@ export class Viewer {
         this.zoomText),
       h('p', { class: 'hint' }, `${width} × ${height} pixels. Wheel or +/− to zoom, drag or arrow keys to pan; the pictures move together.`));
     this.grid = h('div', { class: 'pictures' });
-    this.el = h('div', { class: 'viewer' }, this.tools, this.readout, this.grid);
+    this.el = h('div', { class: 'viewer' }, this.tools, this.readout, this.spoken, this.grid);
     this.resize = new ResizeObserver(() => { if (this.fitted) this.fit(); });
   }
 
@@ -123,6 +127,7 @@ export class Viewer {
       if (keys[e.key]) {
         e.preventDefault();
         keys[e.key]();
+        this.readCentre();
       }
     });
   }
@@ -131,6 +136,21 @@ export class Viewer {
     if (x < 0 || y < 0 || x >= this.w || y >= this.h) return;
     const said = this.onPixel ? this.onPixel(x, y) : '';
     this.readout.textContent = `x ${x}, y ${y}${said ? `: ${said}` : ''}`;
+  }
+
+  // The pixel at the centre of the view, shown and spoken (after a key).
+  readCentre() {
+    const [sw, sh] = this.stageSize();
+    const x = Math.floor((sw / 2 - this.tx) / this.s);
+    const y = Math.floor((sh / 2 - this.ty) / this.s);
+    const zoom = `zoom ${Math.round(this.s * 100)} %`;
+    if (x < 0 || y < 0 || x >= this.w || y >= this.h) {
+      this.readout.textContent = `The centre of the view is off the picture (${zoom}).`;
+    } else {
+      const said = this.onPixel ? this.onPixel(x, y) : '';
+      this.readout.textContent = `Centre: x ${x}, y ${y}${said ? `: ${said}` : ''} (${zoom})`;
+    }
+    this.spoken.textContent = this.readout.textContent;
   }
 
   stageSize() {

@@ -34,6 +34,7 @@ static const route routes[] = {
 	{"GET", "/v1/runs/{}/compare/{}", R_RUN_COMPARE, svc_run_compare, NULL},
 	{"GET", "/v1/runs/{}/items/{}/target", R_RUN_ITEM_MASK, svc_run_item_target, NULL},
 	{"GET", "/v1/runs/{}/items/{}/prediction", R_RUN_ITEM_MASK, svc_run_item_prediction, NULL},
+	{"GET", "/v1/runs/{}/items/{}/options", R_RUN_ITEM_MASK, svc_run_item_options, NULL},
 	{"GET", "/v1/jobs", R_JOBS, svc_jobs_list, jobs_query},
 	{"POST", "/v1/jobs", R_JOBS, svc_job_submit, NULL},
 	{"GET", "/v1/jobs/{}", R_JOB, svc_job_get, NULL},

@@ -27,9 +27,21 @@ seg_status kept_record(const svc_ctx *ctx, const req_eval *rq, const req_case *c
 		       int width, int height, const store_score *scores, size_t nscores, cJSON *obj, seg_error *err);
 
 /*
+ * The options that say how case c of rq (both borrowed) is read, as the
+ * JSON text of an object of /v1/evaluate form fields: "logits",
+ * "target_kind", "prediction_kind", "channel_axis", "threshold" (the
+ * first metric's or map's that sets one) and, multi-class, "classes",
+ * "ignore_index", "include_background", "background", "profile"; only
+ * those the request set. Caller frees with cJSON_free; NULL: no memory.
+ */
+char *kept_options(const req_eval *rq, const req_case *c);
+
+/*
  * The kept target (which 0) or prediction (which 1) of the item whose
  * sequence number is seq in run (borrowed) into out's body, with its media
- * type told by content: image/png, application/x-npy or application/json.
+ * type told by content: image/png, application/x-npy or application/json;
+ * which 2: the options kept with them (kept_options; "{}" for masks kept
+ * before options were), application/json.
  */
 seg_status kept_reply(store *s, const char *run, int64_t seq, int which, svc_reply *out, seg_error *err);
 

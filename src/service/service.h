@@ -85,6 +85,8 @@ seg_status svc_run_item_target(const svc_ctx *ctx, const svc_request *rq, svc_re
 			       seg_error *err);
 seg_status svc_run_item_prediction(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
 				   seg_error *err);
+seg_status svc_run_item_options(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
+				seg_error *err);
 seg_status svc_run_delete(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
 seg_status svc_job_submit(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);
 seg_status svc_jobs_list(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t, seg_error *err);

@@ -465,9 +465,10 @@ static int cmp_top(const void *x, const void *y)
 }
 
 /*
- * GET /v1/runs/{run}/items/{seq}/target and .../prediction: what the item
- * kept (keep_masks), by its current sequence number (names may hold '/').
- * The ETag follows the run's version, as for the run's other routes.
+ * GET /v1/runs/{run}/items/{seq}/target, .../prediction and .../options:
+ * what the item kept (keep_masks), by its current sequence number (names
+ * may hold '/'). The ETag follows the run's version, as for the run's
+ * other routes.
  */
 static seg_status run_item_mask(const svc_ctx *ctx, const svc_request *rq, int which, svc_reply *out, seg_error *err)
 {
@@ -490,8 +491,8 @@ static seg_status run_item_mask(const svc_ctx *ctx, const svc_request *rq, int w
 		st = store_version(ctx->store, rq->param[0], &version, err);
 	if (st != SEG_OK)
 		return st;
-	/* The target and the prediction of one item are two resources: their ETags differ. */
-	tagged.order = which ? "prediction" : "target";
+	/* The target, the prediction and the options of one item are three resources: their ETags differ. */
+	tagged.order = which == 2 ? "options" : which ? "prediction" : "target";
 	set_etag(&tagged, version, out, &fresh);
 	if (fresh && version > 0)
 		return SEG_OK;
@@ -511,6 +512,13 @@ seg_status svc_run_item_prediction(const svc_ctx *ctx, const svc_request *rq, sv
 {
 	(void)t;
 	return run_item_mask(ctx, rq, 1, out, err);
+}
+
+seg_status svc_run_item_options(const svc_ctx *ctx, const svc_request *rq, svc_reply *out, svc_timing *t,
+				seg_error *err)
+{
+	(void)t;
+	return run_item_mask(ctx, rq, 2, out, err);
 }
 
 

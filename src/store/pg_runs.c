@@ -97,14 +97,15 @@ seg_status pgs_record(store *s, const char *run, const char *item, int64_t time_
 	if (rc != SEG_OK) {
 		rc = seg_fail(err, SEG_ENOMEM, "out of memory recording '%s'", item);
 	} else {
-		const char *v[11] = {run, item, t, w, h, (const char *)kinds.data, (const char *)keys.data,
+		const char *v[12] = {run, item, t, w, h, (const char *)kinds.data, (const char *)keys.data,
 				     (const char *)values.data, m ? (const char *)m->target : NULL,
-				     m ? (const char *)m->prediction : NULL, cap};
-		int len[11] = {0, 0, 0, 0, 0, 0, 0, 0, m ? (int)m->target_len : 0, m ? (int)m->prediction_len : 0, 0};
-		int fmt[11] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0};
+				     m ? (const char *)m->prediction : NULL, cap, m ? m->options : NULL};
+		int len[12] = {0, 0, 0, 0, 0, 0, 0, 0, m ? (int)m->target_len : 0, m ? (int)m->prediction_len : 0, 0, 0};
+		int fmt[12] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0};
 		/* Running it twice replaces the item with the same scores (and masks): safe to retry. */
-		pgs_call c = {"SELECT o_kept, o_held FROM segloss_record($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 11, v,
-			      len, fmt, 0, 1, 1};
+		pgs_call c = {"SELECT o_kept, o_held FROM segloss_record_options($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
+			      "$11, $12)",
+			      12, v, len, fmt, 0, 1, 1};
 		/* An empty mask is a zero-length value, not NULL (NULL means none sent). */
 		if (m && m->target_len == 0)
 			v[8] = "";
@@ -343,6 +344,9 @@ seg_status pgs_run_summary(store *s, const char *run, int percentiles, store_run
 static const char sql_items_seq[] =
 	ITEM_ROWS "(SELECT i.* FROM items i JOIN runs r ON r.id = i.run_id WHERE r.name = $1 AND i.seq > $2 "
 		  "ORDER BY i.seq LIMIT $3) i " ITEM_SCORES "ORDER BY i.seq, a.kind, a.key";
+static const char sql_items_newest[] =
+	ITEM_ROWS "(SELECT i.* FROM items i JOIN runs r ON r.id = i.run_id WHERE r.name = $1 AND i.seq > $2 "
+		  "ORDER BY i.seq DESC LIMIT $3) i " ITEM_SCORES "ORDER BY i.seq DESC, a.kind, a.key";
 #define ORDERED(dir)                                                                                                   \
 	ITEM_ROWS "(SELECT i.*, o.value AS ov FROM items i JOIN runs r ON r.id = i.run_id LEFT JOIN scores o ON "       \
 		  "o.item_id = i.id AND o.agg_id = (SELECT id FROM aggs WHERE run_id = r.id AND kind = $2 AND key = $3) " \
@@ -376,7 +380,7 @@ seg_status pgs_items(store *s, const char *run, const store_items_query *q, stor
 		snprintf(lim, sizeof(lim), "%d", q->limit);
 		v[1] = a;
 		v[2] = lim;
-		c.sql = sql_items_seq;
+		c.sql = q->desc ? sql_items_newest : sql_items_seq;
 		c.nparams = 3;
 	}
 	rc = pgs_run((pgs *)s, &c, &r, err);
@@ -486,11 +490,16 @@ seg_status pgs_item_mask(store *s, const char *run, int64_t seq, int which,
 	PGresult *r = NULL;
 	char sq[24];
 	const char *v[2] = {run, sq};
-	pgs_call c = {which ? "SELECT i.item, m.item_id IS NOT NULL, m.prediction FROM runs r JOIN items i ON "
-			      "i.run_id = r.id LEFT JOIN item_masks m ON m.item_id = i.id WHERE r.name = $1 AND i.seq = $2"
-			    : "SELECT i.item, m.item_id IS NOT NULL, m.target FROM runs r JOIN items i ON "
-			      "i.run_id = r.id LEFT JOIN item_masks m ON m.item_id = i.id WHERE r.name = $1 AND i.seq = $2",
-		      2, v, NULL, NULL, 1, 1, 0};
+	static const char *const sql[3] = {
+		"SELECT i.item, m.item_id IS NOT NULL, m.target FROM runs r JOIN items i ON "
+		"i.run_id = r.id LEFT JOIN item_masks m ON m.item_id = i.id WHERE r.name = $1 AND i.seq = $2",
+		"SELECT i.item, m.item_id IS NOT NULL, m.prediction FROM runs r JOIN items i ON "
+		"i.run_id = r.id LEFT JOIN item_masks m ON m.item_id = i.id WHERE r.name = $1 AND i.seq = $2",
+		/* text in binary format is its bytes; NULL (kept before options were) reads as zero bytes */
+		"SELECT i.item, m.item_id IS NOT NULL, m.options FROM runs r JOIN items i ON "
+		"i.run_id = r.id LEFT JOIN item_masks m ON m.item_id = i.id WHERE r.name = $1 AND i.seq = $2",
+	};
+	pgs_call c = {sql[which == 2 ? 2 : which ? 1 : 0], 2, v, NULL, NULL, 1, 1, 0};
 	seg_status rc;
 
 	snprintf(sq, sizeof(sq), "%lld", (long long)seq);

@@ -260,6 +260,24 @@ static const char *const migrations[] = {
 	"  GET DIAGNOSTICS n = ROW_COUNT;\n"
 	"  RETURN n;\n"
 	"END $$;",
+	/*
+	 * 2: the options an item's masks are read with (logits, threshold,
+	 * kinds, classes: JSON text), kept beside them; NULL for masks kept
+	 * before. segloss_record_options records as segloss_record does and
+	 * stores them in the same transaction, still one round trip.
+	 */
+	"ALTER TABLE item_masks ADD COLUMN options text;"
+	"CREATE FUNCTION segloss_record_options(p_run text, p_item text, p_time bigint, p_width int, p_height int,"
+	"    p_kinds int[], p_keys text[], p_values numeric[], p_target bytea, p_prediction bytea, p_cap bigint,"
+	"    p_options text, OUT o_kept boolean, OUT o_held bigint) LANGUAGE plpgsql AS $$\n"
+	"BEGIN\n"
+	"  SELECT r.o_kept, r.o_held INTO o_kept, o_held FROM segloss_record(p_run, p_item, p_time, p_width, p_height,\n"
+	"    p_kinds, p_keys, p_values, p_target, p_prediction, p_cap) r;\n"
+	"  IF o_kept AND p_options IS NOT NULL THEN\n"
+	"    UPDATE item_masks SET options = p_options WHERE item_id =\n"
+	"      (SELECT i.id FROM items i JOIN runs r ON r.id = i.run_id WHERE r.name = p_run AND i.item = p_item);\n"
+	"  END IF;\n"
+	"END $$;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -128,6 +128,12 @@ static const char *const migrations[] = {
 	"INSERT INTO aggs(run_id, kind, key, rows, count, s1, s2, vmin, vmax) "
 	"  SELECT run_id, kind, key, COUNT(*), COUNT(value), segloss_sum(value), segloss_sumsq(value), MIN(value), "
 	"  MAX(value) FROM scores GROUP BY run_id, kind, key;",
+	/*
+	 * 5: the options an item's masks are read with (logits, threshold,
+	 * kinds, classes: JSON text), kept beside them. NULL for masks kept
+	 * before.
+	 */
+	"ALTER TABLE item_masks ADD COLUMN options TEXT;",
 };
 #define NMIGRATIONS ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -47,7 +47,7 @@ static const char sql_scores_delete[] = "DELETE FROM scores WHERE item_id = ?1";
 static const char sql_masks_delete[] = "DELETE FROM item_masks WHERE item_id = ?1";
 static const char sql_masks_held[] = "SELECT COALESCE(SUM(length(m.target) + length(m.prediction)), 0) FROM item_masks m "
 				     "JOIN items i ON i.id = m.item_id WHERE i.run_id = ?1";
-static const char sql_masks_insert[] = "INSERT INTO item_masks(item_id, target, prediction) VALUES(?1, ?2, ?3)";
+static const char sql_masks_insert[] = "INSERT INTO item_masks(item_id, target, prediction, options) VALUES(?1, ?2, ?3, ?4)";
 static const char sql_item_update[] = "UPDATE items SET seq = ?2, time = ?3, width = ?4, height = ?5 WHERE id = ?1";
 static const char sql_item_insert[] =
 	"INSERT INTO items(run_id, item, seq, time, width, height) VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
@@ -108,6 +108,8 @@ static seg_status keep_masks(lite *l, int64_t run_id, int64_t item_id, const sto
 	sqlite3_bind_int64(st, 1, item_id);
 	sqlite3_bind_blob64(st, 2, m->target_len ? (const void *)m->target : "", m->target_len, SQLITE_STATIC);
 	sqlite3_bind_blob64(st, 3, m->prediction_len ? (const void *)m->prediction : "", m->prediction_len, SQLITE_STATIC);
+	if (m->options)
+		sqlite3_bind_text(st, 4, m->options, -1, SQLITE_STATIC);
 	rc = step_done(l, st, 1, err);
 	if (rc == SEG_OK)
 		*kept = 1;
@@ -268,6 +270,9 @@ static const char sql_mask_target[] = "SELECT i.item, m.item_id IS NOT NULL, m.t
 static const char sql_mask_prediction[] = "SELECT i.item, m.item_id IS NOT NULL, m.prediction FROM runs r JOIN items i "
 					  "ON i.run_id = r.id LEFT JOIN item_masks m ON m.item_id = i.id WHERE r.name = ?1 "
 					  "AND i.seq = ?2";
+static const char sql_mask_options[] = "SELECT i.item, m.item_id IS NOT NULL, m.options FROM runs r JOIN items i "
+				       "ON i.run_id = r.id LEFT JOIN item_masks m ON m.item_id = i.id WHERE r.name = ?1 "
+				       "AND i.seq = ?2";
 static const char sql_run_exists[] = "SELECT 1 FROM runs WHERE name = ?1";
 
 seg_status lite_item_mask(store *s, const char *run, int64_t seq, int which,
@@ -280,7 +285,7 @@ seg_status lite_item_mask(store *s, const char *run, int64_t seq, int which,
 	int r = SQLITE_ERROR;
 
 	pthread_mutex_lock(&l->lock);
-	if ((st = lite_stmt(l, which ? sql_mask_prediction : sql_mask_target, err)) == NULL) {
+	if ((st = lite_stmt(l, which == 2 ? sql_mask_options : which ? sql_mask_prediction : sql_mask_target, err)) == NULL) {
 		rc = SEG_ESTORE;
 	} else {
 		sqlite3_bind_text(st, 1, run, -1, SQLITE_STATIC);
@@ -583,6 +588,9 @@ static seg_status item_scores(lite *l, int64_t item_id, store_score **scores, si
 
 static const char sql_items_seq[] = "SELECT i.id, i.seq, i.item, i.time, i.width, i.height FROM items i "
 				    "JOIN runs r ON r.id = i.run_id WHERE r.name = ?1 AND i.seq > ?2 ORDER BY i.seq LIMIT ?3";
+static const char sql_items_newest[] = "SELECT i.id, i.seq, i.item, i.time, i.width, i.height FROM items i "
+				       "JOIN runs r ON r.id = i.run_id WHERE r.name = ?1 AND i.seq > ?2 "
+				       "ORDER BY i.seq DESC LIMIT ?3";
 static const char sql_items_desc[] = "SELECT i.id, i.seq, i.item, i.time, i.width, i.height FROM items i "
 				     "JOIN runs r ON r.id = i.run_id "
 				     "LEFT JOIN scores s ON s.item_id = i.id AND s.kind = ?2 AND s.key = ?3 "
@@ -605,7 +613,9 @@ seg_status lite_items(store *s, const char *run, const store_items_query *q, sto
 
 	*next = q->after;
 	pthread_mutex_lock(&l->lock);
-	st = lite_stmt(l, q->order_key ? (q->desc ? sql_items_desc : sql_items_asc) : sql_items_seq, err);
+	st = lite_stmt(l, q->order_key ? (q->desc ? sql_items_desc : sql_items_asc)
+				       : (q->desc ? sql_items_newest : sql_items_seq),
+		       err);
 	if (st == NULL) {
 		rc = SEG_ESTORE;
 	} else {

@@ -256,12 +256,13 @@ typedef struct store_items_query {
 	int limit;           /* 1..1000 */
 	int order_kind;      /* with order_key: 0 losses, 1 metrics */
 	const char *order_key; /* NULL: by seq ascending */
-	int desc;            /* with order_key: largest first */
+	int desc;            /* with order_key: largest first; without: by seq, newest first */
 } store_items_query;
 
 /*
  * Calls fn for the run's items per q. *next receives the largest seq
  * returned (or q->after when none), the cursor for the next poll.
+ * Without order_key, desc lists the newest items (after q->after) first.
  */
 seg_status store_items(store *s, const char *run, const store_items_query *q,
 		       void (*fn)(void *ctx, const store_item *it), void *ctx, int64_t *next, seg_error *err);
@@ -368,12 +369,16 @@ seg_status store_job_counts(store *s, int64_t counts[JOB_STATUS_COUNT], seg_erro
  * deleted with the item (a rewrite, a deleted run).
  */
 
-/* An item's target and prediction as uploaded; both borrowed. */
+/*
+ * An item's target and prediction as uploaded, and the request's options
+ * that say how to read them (JSON text, NULL: none); all borrowed.
+ */
 typedef struct store_masks {
 	const uint8_t *target;
 	size_t target_len;
 	const uint8_t *prediction;
 	size_t prediction_len;
+	const char *options;
 } store_masks;
 
 /*
@@ -388,10 +393,12 @@ seg_status store_record_masks(store *s, const char *run, const char *item, int64
 			      int *kept, uint64_t *run_bytes, seg_error *err);
 
 /*
- * Calls fn with the target (which 0) or the prediction (which 1) kept for
- * the item whose current seq is seq in run (run borrowed; the item name
- * and bytes handed to fn live during the call). SEG_ENOTFOUND, saying
- * which, when there is no such run, no item with that seq, or no masks.
+ * Calls fn with the target (which 0), the prediction (which 1) or the
+ * options' JSON text (which 2; zero bytes when the masks were kept
+ * without options) kept for the item whose current seq is seq in run
+ * (run borrowed; the item name and bytes handed to fn live during the
+ * call). SEG_ENOTFOUND, saying which, when there is no such run, no item
+ * with that seq, or no masks.
  */
 seg_status store_item_mask(store *s, const char *run, int64_t seq, int which,
 			   void (*fn)(void *ctx, const char *item, const uint8_t *data, size_t len), void *ctx,

@@ -1485,8 +1485,14 @@ async function runsPhase(port) {
 		then: (b) => /^unknown query parameter 'limt' \(did you mean 'limit'\?\)/.test(b.detail) || b.detail });
 	await step({ name: 'runs: compare takes no query', method: 'GET', path: `/v1/runs/${A}/compare/${B}?limit=2`, status: 422,
 		then: (b) => b.detail === `unknown query parameter 'limit': GET /v1/runs/${A}/compare/${B} takes none` || b.detail });
-	await step({ name: 'runs: items, order without order_by has no effect', method: 'GET', path: `${I}?order=desc`, status: 200,
-		then: (b) => itemsOk(b, seqOrder) });
+	await step({ name: 'runs: items, order=desc without order_by: the newest first', method: 'GET', path: `${I}?order=desc`, status: 200,
+		then: (b) => (itemsOk(b, [...seqOrder].reverse()) === true && b.next === seqs[3]) || `${itemsOk(b, [...seqOrder].reverse())} next ${b.next}` });
+	await step({ name: 'runs: items, the newest two', method: 'GET', path: `${I}?order=desc&limit=2`, status: 200,
+		then: (b) => (itemsOk(b, [...seqOrder].reverse().slice(0, 2)) === true && b.next === seqs[3]) || `next ${b.next}` });
+	await step({ name: 'runs: items, the newest after the second', method: 'GET', path: `${I}?order=desc&after=${seqs[1]}`, status: 200,
+		then: (b) => (itemsOk(b, seqOrder.slice(2).reverse()) === true && b.next === seqs[3]) || `next ${b.next}` });
+	await step({ name: 'runs: items, the newest after the last: none', method: 'GET', path: `${I}?order=desc&after=${seqs[3]}`, status: 200,
+		then: (b) => (b.items.length === 0 && b.next === seqs[3]) || json(b) });
 	await step({ name: 'runs: items by a key, next is never below after', method: 'GET', path: `${I}?order_by=losses.bce&after=1000000`, status: 200,
 		then: (b) => (b.items.length === seqOrder.length && b.next === 1000000) || `next ${b.next}, ${b.items.length} items` });
 	await step({ name: 'runs: items, limit=1000 (the most)', method: 'GET', path: `${I}?limit=1000&after=0&order=asc`, status: 200, then: (b) => itemsOk(b, seqOrder) });
@@ -3260,6 +3266,7 @@ function noStoreCases() {
 		['GET', job], ['HEAD', job], ['DELETE', job], ['GET', '/v1/jobs?status=done'], ['HEAD', '/v1/jobs'],
 		['GET', '/v1/runs/unet-v2/items/1/target'], ['HEAD', '/v1/runs/unet-v2/items/1/target'],
 		['GET', '/v1/runs/unet-v2/items/1/prediction'], ['HEAD', '/v1/runs/unet-v2/items/1/prediction'],
+		['GET', '/v1/runs/unet-v2/items/1/options'], ['HEAD', '/v1/runs/unet-v2/items/1/options'],
 	]) {
 		t.push({ name: `--db off: ${m} ${p}`, method: m, path: p, status: 503,
 			then: (b, r) => (m === 'HEAD' || NS.test(b.detail)) && r.headers['retry-after'] === '1' ? true : `${b.detail} / Retry-After ${r.headers['retry-after']}` });
@@ -3344,9 +3351,10 @@ async function keptPhase(port) {
 		then: (b) => json(b) === json(rle) || json(b) });
 	await runCase(port, { name: 'HEAD of a kept target', method: 'HEAD', path: `${K}/1/target`, status: 200 });
 	const etag = t1?.res.headers.etag;
+	let p1 = null;
 	for (const m of ['GET', 'HEAD']) {
 		await runCase(port, { name: `${m} a kept target with its ETag: 304`, method: m, path: `${K}/1/target`, headers: { 'If-None-Match': etag }, status: 304 });
-		const p = await runCase(port, { name: `${m} the prediction with the target's ETag: 200`, method: m, path: `${K}/1/prediction`,
+		const p = p1 = await runCase(port, { name: `${m} the prediction with the target's ETag: 200`, method: m, path: `${K}/1/prediction`,
 			headers: { 'If-None-Match': etag }, status: 200, then: (_, r) => r.headers.etag !== etag || 'the target and the prediction share an ETag' });
 		await runCase(port, { name: `${m} a kept prediction with its ETag: 304`, method: m, path: `${K}/1/prediction`,
 			headers: { 'If-None-Match': p?.res.headers.etag }, status: 304 });
@@ -3362,7 +3370,27 @@ async function keptPhase(port) {
 		then: (b) => b.detail === "seq must be an item's sequence number (a positive integer), got 'latest'" || b.detail });
 	await runCase(port, { name: 'keep_masks: a query parameter: 422', method: 'HEAD', path: `${K}/1/prediction?x=1`, status: 422 });
 	await runCase(port, { name: 'keep_masks: a bad run name: 422', method: 'GET', path: '/v1/runs/a!b/items/1/target', status: 422 });
-	for (const which of ['target', 'prediction']) {
+	// The options the masks are read with: only those the request set, as form fields; the three ETags differ.
+	const opt = await runCase(port, { name: 'keep_masks: the options of an item sent with none are {}', method: 'GET', path: `${K}/1/options`, status: 200,
+		then: (b, r) => (json(b) === '{}' && r.headers.etag !== etag && r.headers.etag !== p1?.res.headers.etag) || `${json(b)} ${r.headers.etag}` });
+	await runCase(port, { name: 'keep_masks: HEAD of the options', method: 'HEAD', path: `${K}/1/options`, status: 200 });
+	for (const m of ['GET', 'HEAD']) {
+		await runCase(port, { name: `${m} the options with their ETag: 304`, method: m, path: `${K}/1/options`, headers: { 'If-None-Match': opt?.res.headers.etag }, status: 304 });
+	}
+	await runCase(port, { name: 'keep_masks: logits and a threshold (JSON)', method: 'POST', path: E, headers: JSON_T,
+		body: json({ target: b64(logitT), prediction: b64(logitP), logits: true, metrics: [{ name: 'dice', threshold: 0.3 }], run: 'contract-kept-options', item: 'l', keep_masks: true }),
+		status: 200, then: (b) => b.masks_kept === true || json(b) });
+	await runCase(port, { name: 'keep_masks: the options say logits and the threshold', method: 'GET', path: '/v1/runs/contract-kept-options/items/1/options', status: 200,
+		then: (b) => json(b) === json({ logits: true, threshold: 0.3 }) || json(b) });
+	const mcForm = multipart([['target', FIX('multiclass/coins/target.png')], ['prediction', FIX('multiclass/coins/prediction.npy')], ['classes', 'a,b,c'],
+		['ignore_index', '255'], ['prediction_kind', 'probabilities'], ['run', 'contract-kept-options'], ['item', 'mc'], ['keep_masks', 'true']]);
+	await runCase(port, { name: 'keep_masks: a multi-class item (multipart)', method: 'POST', path: E, headers: { 'Content-Type': mcForm.type }, body: mcForm.body,
+		status: 200, then: (b) => b.masks_kept === true || json(b) });
+	await runCase(port, { name: 'keep_masks: the options say the classes, the ignore label and the kind', method: 'GET', path: '/v1/runs/contract-kept-options/items/2/options',
+		status: 200, then: (b) => json(b) === json({ prediction_kind: 'probabilities', classes: [{ id: 0, name: 'a' }, { id: 1, name: 'b' }, { id: 2, name: 'c' }], ignore_index: 255 }) || json(b) });
+	await runCase(port, { name: 'keep_masks: options of an item kept without masks: 404', method: 'GET', path: `${K}/4/options`, status: 404,
+		then: (b) => /recorded without its masks/.test(b.detail) || b.detail });
+	for (const which of ['target', 'prediction', 'options']) {
 		await runCase(port, { name: `keep_masks: POST on a kept ${which}: 405`, method: 'POST', path: `${K}/1/${which}`, headers: JSON_T, body: '{}', status: 405,
 			then: (_, r) => r.headers.allow === 'GET, HEAD' || `Allow: ${r.headers.allow}` });
 	}
@@ -3811,7 +3839,7 @@ async function authPhase(d, keysPath) {
 	await guarded('HEAD /v1/runs/{run}/items', { method: 'HEAD', path: '/v1/runs/auth-a/items' }, { status: 200 });
 	await guarded('GET /v1/runs/{a}/compare/{b}', { method: 'GET', path: '/v1/runs/auth-a/compare/auth-b' }, { status: 200 });
 	await guarded('HEAD /v1/runs/{a}/compare/{b}', { method: 'HEAD', path: '/v1/runs/auth-a/compare/auth-b' }, { status: 200 });
-	for (const which of ['target', 'prediction']) {
+	for (const which of ['target', 'prediction', 'options']) {
 		const kp = `/v1/runs/auth-a/items/1/${which}`;
 		await guarded(`GET /v1/runs/{run}/items/{seq}/${which}`, { method: 'GET', path: kp }, { status: 404,
 			then: (b) => /recorded without its masks/.test(b.detail) || b.detail });

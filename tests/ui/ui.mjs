@@ -242,6 +242,15 @@ async function evaluateView(d, b) {
   await page.keyboard.press('ArrowLeft');
   const moved = await page.$eval('#pic-weight canvas', (c) => c.style.transform);
   check('arrow keys pan every picture', moved !== transforms[0] && moved === (await page.$eval('#pic-target canvas', (c) => c.style.transform)), moved);
+  // After a key, the pixel at the centre of the view is read out, politely, in words.
+  const centre = await page.$eval('#pic-weight', (fig) => {
+    const st = fig.querySelector('.stage');
+    const m = /translate\(([-\d.e]+)px, ([-\d.e]+)px\) scale\(([-\d.e]+)\)/.exec(fig.querySelector('canvas').style.transform);
+    return [Math.floor((st.clientWidth / 2 - Number(m[1])) / Number(m[3])), Math.floor((st.clientHeight / 2 - Number(m[2])) / Number(m[3]))];
+  });
+  const spoken = await page.$eval('#eval-out .viewer [aria-live=polite]', (e) => e.textContent);
+  check('a key reads out the centre pixel in a polite live region', new RegExp(`^Centre: x ${centre[0]}, y ${centre[1]}: (true|false) (positive|negative), target [01], `
+    + 'prediction ≈ [\\d.e-]+, weight ≈ [\\d.e-]+, bce ≈ [\\d.e-]+ \\(zoom 200 %\\)$').test(spoken), `${spoken} (centre ${centre})`);
   await page.keyboard.press('0');
 
   // The weight map's colour bar states the scale the API gives for the same request.
@@ -378,12 +387,18 @@ async function runsViews(d, b) {
   check('the runs list shows both runs', names.join() === 'ui-a,ui-b', names.join());
   await shot(page, 'runs');
   await axe(page, 'Runs');
+  await reflows(page, 'Runs');
 
   // A run page, then an item written while it is open: it appears without a reload.
   await page.click('#runs-table a:text-is("ui-a")');
   await page.waitForSelector('#agg-losses', { timeout: DEADLINE });
   await page.evaluate(() => { window.notReloaded = true; });
   check('the run page shows its item count', (await page.textContent('#run-count')) === '1');
+  // While nothing changes, each poll costs a 304: the page sends the run's ETag back.
+  const notModified = await page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/runs/ui-a' && r.status() === 304, { timeout: DEADLINE });
+  const etag = (await fetch(`${d.origin}/v1/runs/ui-a`)).headers.get('etag');
+  check('the run page polls with If-None-Match and gets a 304 while nothing changes',
+    (await notModified.request().headerValue('if-none-match')) === etag, await notModified.request().headerValue('if-none-match'));
   await record(d, 'ui-a', 'case-2', T2, P2);
   await page.waitForFunction(() => document.querySelector('#run-count')?.textContent === '2', null, { timeout: DEADLINE });
   await page.waitForFunction(() => document.querySelectorAll('#latest-table tbody tr').length === 2, null, { timeout: DEADLINE });
@@ -438,8 +453,182 @@ async function runsViews(d, b) {
     check(`compare ${k}: difference and paired count equal the API's`, cmp.losses[k] && near(Number(diff), cmp.losses[k].difference, 1e-12) &&
       Number(n) === cmp.losses[k].paired.count, `${diff} ${n}`);
   }
+  for (const kind of ['losses', 'metrics']) {
+    const shown = await page.$$eval(`#cmp-${kind} tbody tr`, (rs) => rs.map((r) => [r.cells[0].textContent, ...[1, 2, 5].map((i) => r.cells[i].title)]));
+    check(`compare: every ${kind} key the API compares is shown`, shown.length === Object.keys(cmp[kind]).length, shown.map((r) => r[0]).join());
+    for (const [k, a, bm, md] of shown) {
+      const x = cmp[kind][k];
+      const same = (text, v) => (v === null ? text === 'null' : near(Number(text), v, 1e-12));
+      check(`compare ${kind}.${k}: the means of A and B and the mean paired difference equal the API's`,
+        x && same(a, x.a_mean) && same(bm, x.b_mean) && same(md, x.paired.mean_difference), `${a} ${bm} ${md} vs ${x?.a_mean} ${x?.b_mean} ${x?.paired.mean_difference}`);
+    }
+  }
+  const changed = await page.$$eval('table.changed', (ts) => ts.map((t) => [t.caption.textContent,
+    [...t.tBodies[0].rows].map((r) => [r.cells[0].textContent, r.cells[1].title, r.cells[2].title, r.cells[3].title])]));
+  const wantChanged = ['losses', 'metrics'].flatMap((kind) => Object.entries(cmp[kind]).filter(([, x]) => x.paired.most_changed.length)
+    .map(([k, x]) => [`${kind}.${k}`, x.paired.most_changed]));
+  check('compare: a table of the items that changed most for every key the API has them for',
+    changed.length === wantChanged.length && changed.every(([c], i) => c === wantChanged[i][0]), changed.map((c) => c[0]).join());
+  for (const [caption, most] of wantChanged) {
+    const rowsShown = changed.find(([c]) => c === caption)?.[1] || [];
+    check(`compare ${caption}: the items that changed most, their A, B and B − A, equal the API's`, rowsShown.length === most.length &&
+      most.every((m, i) => rowsShown[i][0] === m.item && near(Number(rowsShown[i][1]), m.a, 1e-12) && near(Number(rowsShown[i][2]), m.b, 1e-12) &&
+        near(Number(rowsShown[i][3]), m.difference, 1e-12)), JSON.stringify(rowsShown));
+  }
   await shot(page, 'compare');
   await axe(page, 'Compare');
+  await reflows(page, 'Compare');
+}
+
+// A run past the histogram's 50,000 items stays live: its latest items are the run's newest (not
+// those near 50,000), a new one appears, and the page says the histogram is a sample.
+async function bigRunView(d, b) {
+  const { page } = b;
+  const H2 = path.join(ROOT, 'tests/fixtures/hand_2x2');
+  const t = fs.readFileSync(path.join(H2, 'target.png')).toString('base64');
+  const p = fs.readFileSync(path.join(H2, 'prediction.npy')).toString('base64');
+  const N = 51000;
+  for (let s = 0; s < N; s += 1000) {
+    const items = Array.from({ length: 1000 }, (_, i) => ({ target: t, prediction: p, item: `big-${String(s + i).padStart(6, '0')}` }));
+    await call(d, '/v1/evaluate', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ items, run: 'ui-big', losses: ['bce'], metrics: ['dice'] }) });
+  }
+  await page.goto(`${d.origin}/#/runs/ui-big`);
+  await page.waitForSelector('#latest-table tbody tr', { timeout: DEADLINE });
+  const newest = (await call(d, '/v1/runs/ui-big/items?order=desc&limit=20')).items.map((i) => i.item);
+  const shown = await page.$$eval('#latest-table tbody th', (c) => c.map((x) => x.textContent));
+  check(`a run of ${N} items lists its newest items`, shown.join() === newest.join(), `${shown.slice(0, 3)} vs ${newest.slice(0, 3)}`);
+  const note = await page.textContent('#hist-sample').catch(() => '');
+  check('the page says the histogram is a sample', /sample: the first 50,000 items of the run's 51,000/.test(note), note);
+  check('the histogram counts the sample', (await page.$eval('#histogram', (e) => e.dataset.count)) === '50000');
+  await record(d, 'ui-big', 'big-new', fs.readFileSync(path.join(FIX, 'target.png')), fs.readFileSync(path.join(FIX, 'prediction.png')));
+  const appeared = await page.waitForFunction(() => document.querySelector('#latest-table tbody th')?.textContent === 'big-new', null, { timeout: DEADLINE })
+    .then(() => true, () => false);
+  check('an item written to the big run appears without a reload', appeared);
+  check('the item count follows', (await page.textContent('#run-count')) === String(N + 1));
+}
+
+// Leaving a view while its first answer is still on its way leaves no poller behind: the answers
+// of a run page and of the jobs list are held until the page has moved on to the runs list, then
+// let go; the list polls on, and nothing asks for the run or the jobs again.
+async function leavingViews(d, b) {
+  const { page } = b;
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  const held = new Set();
+  const hold = async (route) => {
+    held.add(new URL(route.request().url()).pathname);
+    await gate;
+    await route.continue();
+  };
+  const runUrl = (u) => u.pathname === '/v1/runs/ui-a';
+  const jobsUrl = (u) => u.pathname === '/v1/jobs';
+  await page.route(runUrl, hold);
+  await page.route(jobsUrl, hold);
+  let released = false;
+  const after = { run: 0, jobs: 0, list: 0 };
+  const seen = (r) => {
+    if (!released) return;
+    const p = new URL(r.url()).pathname;
+    if (p === '/v1/runs/ui-a') after.run++;
+    else if (p === '/v1/jobs') after.jobs++;
+    else if (p === '/v1/runs') after.list++;
+  };
+  page.on('request', seen);
+  await page.goto(`${d.origin}/#/runs/ui-a`);
+  await page.waitForSelector('#view-run:not([hidden])', { timeout: DEADLINE });
+  await page.evaluate(() => { location.hash = '#/jobs'; });
+  await page.waitForSelector('#view-jobs:not([hidden])', { timeout: DEADLINE });
+  await page.evaluate(() => { location.hash = '#/runs'; });
+  await page.waitForSelector('#runs-table', { timeout: DEADLINE });
+  check('the run\'s and the jobs\' first answers were held while the page moved on', held.has('/v1/runs/ui-a') && held.has('/v1/jobs'), [...held].join());
+  released = true;
+  release();
+  // The list polls every 1.5 s: seven of its polls span longer than a leftover poller's first tick
+  // (1.5 s for a run, 6 s for the jobs), so each would have asked by then.
+  await new Promise((resolve, reject) => {
+    const deadline = setTimeout(() => reject(new Error(`the runs list stopped polling: ${JSON.stringify(after)}`)), DEADLINE);
+    const f = () => {
+      if (after.list < 7) return;
+      clearTimeout(deadline);
+      page.off('request', f);
+      resolve();
+    };
+    page.on('request', f);
+  });
+  check('the runs list kept polling', after.list >= 7, JSON.stringify(after));
+  check('leaving a run page during its first load leaves no poller', after.run === 0, JSON.stringify(after));
+  check('leaving the jobs list during its first load leaves no poller', after.jobs === 0, JSON.stringify(after));
+  page.off('request', seen);
+  await page.unroute(runUrl, hold);
+  await page.unroute(jobsUrl, hold);
+}
+
+// A PNG (base64) decoded in the page as its RGBA bytes, joined: what a canvas drawn from it holds.
+const pngPixels = (page, b64) => page.evaluate(async (data) => {
+  const bmp = await createImageBitmap(new Blob([Uint8Array.from(atob(data), (ch) => ch.charCodeAt(0))], { type: 'image/png' }),
+    { colorSpaceConversion: 'none', premultiplyAlpha: 'none' });
+  const c = new OffscreenCanvas(bmp.width, bmp.height);
+  c.getContext('2d').drawImage(bmp, 0, 0);
+  return [...c.getContext('2d').getImageData(0, 0, bmp.width, bmp.height).data].join();
+}, b64);
+
+// Opens an item's pictures from its run page; resolves once they or a problem are shown.
+async function openKept(d, page, run, item) {
+  await page.goto(`${d.origin}/#/runs/${run}`);
+  await page.waitForSelector(`#latest-table button[aria-label="Pictures of item ${item}"]`, { timeout: DEADLINE });
+  await page.click(`#latest-table button[aria-label="Pictures of item ${item}"]`);
+  await page.waitForSelector('#item-pictures #pic-errors canvas, #item-pictures .problem', { timeout: DEADLINE });
+  return (await page.$('#item-pictures .problem')) ? page.textContent('#item-pictures .problem') : null;
+}
+
+// Kept items recorded with options that change how their masks are read (logits and a threshold;
+// classes and an ignore label) open with the error map those options give, as the API draws it.
+async function keptOptionsView(d, b) {
+  const { page } = b;
+  const L = path.join(ROOT, 'tests/fixtures/logits');
+  const LT = fs.readFileSync(path.join(L, 'target.png'));
+  const LP = fs.readFileSync(path.join(L, 'prediction.npy'));
+  const form = new FormData();
+  form.append('target', new Blob([LT]), 'target.png');
+  form.append('prediction', new Blob([LP]), 'prediction.npy');
+  for (const [k, v] of [['run', 'ui-logits'], ['item', 'logit-1'], ['keep_masks', 'true'], ['logits', 'true'],
+    ['losses', 'bce'], ['metrics', JSON.stringify([{ name: 'dice', threshold: 0.3 }])]]) form.append(k, v);
+  await call(d, '/v1/evaluate', { method: 'POST', body: form });
+  const trouble = await openKept(d, page, 'ui-logits', 'logit-1');
+  check('an item kept with logits and a threshold opens with its pictures', trouble === null, trouble);
+  if (trouble === null) {
+    const errorsAt = async (threshold) => (await call(d, '/v1/evaluate', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ target: LT.toString('base64'), prediction: LP.toString('base64'), logits: true, metrics: ['dice'],
+        maps: [{ name: 'errors', threshold }], map_format: 'png' }) })).maps.errors.data;
+    const want = await pngPixels(page, await errorsAt(0.3));
+    check('the threshold changes this item\'s error map (the check below can tell)', want !== (await pngPixels(page, await errorsAt(0.5))));
+    await page.selectOption('#item-pictures #overlay-under', 'none');
+    await page.focus('#item-pictures #overlay-opacity');
+    await page.keyboard.press('End');
+    const shown = await page.$eval('#item-pictures #overlay-canvas', (c) => [...c.getContext('2d').getImageData(0, 0, c.width, c.height).data].join());
+    check('its error map is the one its logits and threshold give', shown === want);
+    const item = (await call(d, '/v1/runs/ui-logits/items?limit=1')).items[0];
+    const bce = await page.$$eval('#item-pictures #values-losses tbody tr', (rows) => rows.find((r) => r.cells[0].textContent === 'bce')?.cells[1].title);
+    check('it shows its recorded values', Number(bce) === item.losses.bce, bce);
+  }
+
+  // Multi-class: the classes and the ignore label come back with the masks; the error map is drawn.
+  const MC = path.join(ROOT, 'tests/fixtures/multiclass/coins');
+  const mf = new FormData();
+  mf.append('target', new Blob([fs.readFileSync(path.join(MC, 'target.png'))]), 'target.png');
+  mf.append('prediction', new Blob([fs.readFileSync(path.join(MC, 'prediction.npy'))]), 'prediction.npy');
+  for (const [k, v] of [['run', 'ui-mc'], ['item', 'coins'], ['keep_masks', 'true'], ['classes', 'a,b,c'], ['ignore_index', '255'], ['metrics', 'dice']]) mf.append(k, v);
+  await call(d, '/v1/evaluate', { method: 'POST', body: mf });
+  const mcTrouble = await openKept(d, page, 'ui-mc', 'coins');
+  check('a multi-class kept item opens with its error map', mcTrouble === null, mcTrouble);
+  if (mcTrouble === null) {
+    const item = (await call(d, '/v1/runs/ui-mc/items?limit=1')).items[0];
+    const perClass = await page.$$eval('#item-pictures #values-per-class tbody tr', (rows) => rows.map((r) => [r.cells[0].textContent, Number(r.cells[1].title)]));
+    check('its per-class table shows the recorded values', perClass.length === 3 && perClass.every(([c, v]) => v === item.per_class.dice[c]), JSON.stringify(perClass));
+    check('its errors legend has the five multi-class values', (await page.$$('#item-pictures #pic-errors .legend li')).length === 5);
+    await axe(page, 'Run item pictures (multi-class)');
+  }
 }
 
 async function jobsView(d, b) {
@@ -467,6 +656,7 @@ async function keysView(d, b) {
   check('without a key the page says a key is needed', /needs an API key/.test(why) && /Authorization: Bearer/.test(why), why);
   check('without a key the page says it cannot start', /401/.test(await page.textContent('#loading')));
   await axe(page, 'API key prompt');
+  await reflows(page, 'API key prompt');
   await page.fill('#key-input', 'not-the-key');
   await page.press('#key-input', 'Enter');
   await page.waitForFunction(() => /refused the API key/.test(document.querySelector('#key-why').textContent), null, { timeout: DEADLINE });
@@ -496,6 +686,9 @@ async function main() {
     await multiClassView(open, b);
     await annotationView(open, b);
     await runsViews(open, b);
+    await keptOptionsView(open, b);
+    await leavingViews(open, b);
+    await bigRunView(open, b);
     await jobsView(open, b);
     const k = await browserFor(keyed, 'keyed');
     browsers.push(k);
