@@ -45,7 +45,7 @@ seg_status edt_scratch_init(edt_scratch *s, int cap)
 	s->v = malloc((size_t)cap * sizeof(*s->v));
 	s->z = malloc(((size_t)cap + 1) * sizeof(*s->z));
 	s->h = malloc((size_t)cap * sizeof(*s->h));
-	s->f = malloc((size_t)cap * sizeof(*s->f));
+	s->f = malloc(((size_t)cap + 1) * sizeof(*s->f));
 	s->recip = malloc((size_t)cap * sizeof(*s->recip));
 	if (s->v == NULL || s->z == NULL || s->h == NULL || s->f == NULL || s->recip == NULL) {
 		edt_scratch_release(s);

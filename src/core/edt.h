@@ -30,7 +30,7 @@ typedef struct edt_scratch {
 	double *v;     /* parabola apexes (column indices), cap */
 	double *z;     /* envelope boundaries, cap + 1 */
 	double *h;     /* f(v) + (sx v)^2 of each envelope parabola, cap */
-	double *f;     /* f(v) of each envelope parabola, cap */
+	double *f;     /* f(v) of each envelope parabola, cap + 1 (segment_unit's zd needs the top's sentinel) */
 	double *recip; /* recip[d] = 1/d for d in 1..cap-1 */
 } edt_scratch;
 
