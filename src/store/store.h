@@ -394,8 +394,8 @@ seg_status store_record_masks(store *s, const char *run, const char *item, int64
 
 /*
  * Calls fn with the target (which 0), the prediction (which 1) or the
- * options' JSON text (which 2; zero bytes when the masks were kept
- * without options) kept for the item whose current seq is seq in run
+ * options' JSON text (which 2; zero bytes, data possibly NULL, when the
+ * masks were kept without options) kept for the item whose current seq is seq in run
  * (run borrowed; the item name and bytes handed to fn live during the
  * call). SEG_ENOTFOUND, saying which, when there is no such run, no item
  * with that seq, or no masks.
